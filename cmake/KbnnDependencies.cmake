@@ -1,0 +1,23 @@
+# Everything but Kokkos: MPI, parallel HDF5, Boost.ProgramOptions, zlib, and the
+# optional CUDA toolkit for cuRAND. Each is a normal find_package on Debian and Spack.
+find_package(MPI REQUIRED COMPONENTS CXX)
+find_package(ZLIB REQUIRED)
+find_package(Boost 1.66 REQUIRED COMPONENTS program_options)
+
+set(HDF5_PREFER_PARALLEL ON)
+find_package(HDF5 REQUIRED COMPONENTS C)
+if(NOT HDF5_IS_PARALLEL)
+  message(WARNING "kbnn: HDF5 at ${HDF5_INCLUDE_DIRS} is not a parallel build; "
+                  "collective output will not work (Debian: libhdf5-openmpi-dev)")
+endif()
+
+set(KBNN_HAVE_CURAND OFF)
+if(KBNN_ENABLE_CURAND)
+  find_package(CUDAToolkit QUIET)
+  if(CUDAToolkit_FOUND AND TARGET CUDA::curand)
+    set(KBNN_HAVE_CURAND ON)
+    message(STATUS "kbnn: cuRAND found (CUDA ${CUDAToolkit_VERSION})")
+  else()
+    message(STATUS "kbnn: CUDA toolkit not found, cuRAND bridge disabled")
+  endif()
+endif()

@@ -1,0 +1,37 @@
+// The central aliases: where kernels run, where data lives, and the shapes we use.
+// Every View in kbnn is LayoutRight (row-major), so a (rows, cols) buffer can be
+// reinterpreted as (rows * k, cols / k) without a copy: conv activations are NHWC.
+#pragma once
+
+#include <Kokkos_Core.hpp>
+
+#include <cstdint>
+
+namespace kbnn {
+
+using ExecSpace = Kokkos::DefaultExecutionSpace;
+using MemSpace = ExecSpace::memory_space;
+using HostSpace = Kokkos::HostSpace;
+
+// Training precision. Layers are templated on the scalar so that gradient checks
+// can run in double; the trainer uses Real.
+using Real = float;
+
+template <class T>
+using View1 = Kokkos::View<T*, Kokkos::LayoutRight, MemSpace>;
+template <class T>
+using View2 = Kokkos::View<T**, Kokkos::LayoutRight, MemSpace>;
+// A 2-D window onto memory owned by another View (reshapes, activation slices).
+template <class T>
+using Matrix = Kokkos::View<T**, Kokkos::LayoutRight, MemSpace,
+                            Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+
+using Range = Kokkos::RangePolicy<ExecSpace>;
+
+// Reinterprets a contiguous buffer as a (rows, cols) matrix without copying.
+template <class View>
+Matrix<typename View::value_type> as_matrix(const View& v, std::size_t rows, std::size_t cols) {
+  return Matrix<typename View::value_type>(v.data(), rows, cols);
+}
+
+}  // namespace kbnn
