@@ -1,0 +1,88 @@
+// The flat parameter store: every trainable number of the model in ONE View, with a
+// gradient View of the same length (llm.c's params_memory). Layers declare blocks,
+// the store lays them out, and layers keep subviews. One buffer means one allreduce,
+// one optimizer kernel, one KL kernel and one checkpoint dataset.
+//
+// Layout: [ mu of all Gaussian blocks | rho of all Gaussian blocks | point estimates ].
+// Putting all mu first and all rho second makes KL(q||p) a single kernel over
+// [0, gaussian_count()) that reads mu at i and rho at i + gaussian_count().
+#pragma once
+
+#include "core/error.hpp"
+#include "core/types.hpp"
+
+#include <string>
+#include <vector>
+
+namespace kbnn {
+
+template <class Scalar>
+class ParameterStore {
+ public:
+  enum class Kind { gaussian, point };
+
+  struct Block {
+    std::string name;        // "conv2d_0/kernel"
+    Kind kind;
+    std::size_t count;       // number of weights (a Gaussian block stores 2 * count)
+    std::size_t offset = 0;  // of mu (Gaussian) or of the values (point)
+  };
+
+  // Reserves a block; returns its id. Only before allocate().
+  int declare(const std::string& name, std::size_t count, Kind kind) {
+    if (allocated()) throw RuntimeError("ParameterStore::declare after allocate: " + name);
+    blocks_.push_back(Block{name, kind, count});
+    return static_cast<int>(blocks_.size()) - 1;
+  }
+
+  // Lays the blocks out and allocates values and gradients (zeroed).
+  void allocate() {
+    gaussian_count_ = 0;
+    for (auto& b : blocks_)
+      if (b.kind == Kind::gaussian) {
+        b.offset = gaussian_count_;
+        gaussian_count_ += b.count;
+      }
+    std::size_t next = 2 * gaussian_count_;
+    for (auto& b : blocks_)
+      if (b.kind == Kind::point) {
+        b.offset = next;
+        next += b.count;
+      }
+    values_ = View1<Scalar>("kbnn::parameters", next);
+    gradients_ = View1<Scalar>("kbnn::gradients", next);
+  }
+
+  bool allocated() const { return values_.is_allocated(); }
+  std::size_t size() const { return values_.extent(0); }
+  std::size_t gaussian_count() const { return gaussian_count_; }
+  const std::vector<Block>& blocks() const { return blocks_; }
+  const Block& block(int id) const { return blocks_.at(id); }
+
+  View1<Scalar> values() const { return values_; }        // (size)
+  View1<Scalar> gradients() const { return gradients_; }  // (size)
+
+  // Subviews of one block: mu / rho of a Gaussian block, the values of a point block.
+  View1<Scalar> mu(int id) const { return slice(values_, id, 0); }
+  View1<Scalar> rho(int id) const { return slice(values_, id, gaussian_count_); }
+  View1<Scalar> point(int id) const { return slice(values_, id, 0); }
+  View1<Scalar> grad_mu(int id) const { return slice(gradients_, id, 0); }
+  View1<Scalar> grad_rho(int id) const { return slice(gradients_, id, gaussian_count_); }
+  View1<Scalar> grad_point(int id) const { return slice(gradients_, id, 0); }
+
+  void zero_gradients() const { Kokkos::deep_copy(gradients_, Scalar(0)); }
+
+ private:
+  View1<Scalar> slice(const View1<Scalar>& v, int id, std::size_t shift) const {
+    const Block& b = blocks_.at(id);
+    const std::size_t begin = b.offset + shift;
+    return Kokkos::subview(v, Kokkos::make_pair(begin, begin + b.count));
+  }
+
+  std::vector<Block> blocks_;
+  std::size_t gaussian_count_ = 0;
+  View1<Scalar> values_;
+  View1<Scalar> gradients_;
+};
+
+}  // namespace kbnn

@@ -1,0 +1,30 @@
+// An image-classification data set held on the host, exactly as read from disk
+// (raw bytes, no normalisation), and the entry point that picks a reader by format.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kbnn {
+
+struct Dataset {
+  std::string source;                        // file or directory it came from, for messages
+  std::int64_t count = 0;                    // number of examples N
+  int height = 0, width = 0, channels = 0;   // image shape; pixels are stored NHWC
+  int num_classes = 0;
+  std::vector<std::uint8_t> pixels;   // (count, height, width, channels), row-major, raw 0..255
+  std::vector<std::int32_t> labels;   // (count)
+  std::int64_t features() const { return std::int64_t(height) * width * channels; }
+};
+
+// Keeps only the first n examples (n <= 0 or n >= count: unchanged). For quick tests/runs.
+void truncate(Dataset& d, std::int64_t n);
+
+// Loads a split from a directory: format "idx" uses {train,t10k}-images-idx3-ubyte[.gz]
+// and {train,t10k}-labels-idx1-ubyte[.gz] (prefer .gz if both exist); format "cifar10"
+// uses data_batch_1.bin..data_batch_5.bin (train) or test_batch.bin (test), looked up in
+// dir and dir/cifar-10-batches-bin. Unknown format -> InputError naming it and the choices.
+Dataset load_dataset(const std::string& format, const std::string& dir, bool train);
+
+}  // namespace kbnn

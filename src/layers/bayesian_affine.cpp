@@ -1,0 +1,234 @@
+#include "layers/bayesian_affine.hpp"
+
+#include "core/gemm.hpp"
+
+#include <utility>
+
+namespace kbnn {
+
+namespace {
+// Bayesian biases draw from their own key so they never share numbers with the kernel.
+constexpr std::uint32_t bias_key_offset = 1u << 23;
+
+template <class Scalar>
+Matrix<const Scalar> const_matrix(const View1<Scalar>& v, std::size_t rows, std::size_t cols) {
+  return Matrix<const Scalar>(v.data(), rows, cols);
+}
+template <class Scalar>
+Matrix<const Scalar> const_matrix(const View2<Scalar>& v, std::size_t rows) {
+  return Matrix<const Scalar>(v.data(), rows, v.extent(1));
+}
+}  // namespace
+
+template <class Scalar>
+BayesianAffine<Scalar>::BayesianAffine(std::string name, std::uint32_t layer_index,
+                                       Geometry geometry, BayesOptions options)
+    : name_(std::move(name)), layer_index_(layer_index), geometry_(geometry),
+      options_(options) {}
+
+template <class Scalar>
+void BayesianAffine<Scalar>::declare(ParameterStore<Scalar>& store) {
+  kernel_.declare(store, name_ + "/kernel",
+                  std::size_t(geometry_.out_features) * geometry_.in_features);
+  if (options_.bayesian_bias)
+    bias_gauss_.declare(store, name_ + "/bias", geometry_.out_features);
+  else
+    bias_id_ = store.declare(name_ + "/bias", geometry_.out_features,
+                             ParameterStore<Scalar>::Kind::point);
+}
+
+template <class Scalar>
+void BayesianAffine<Scalar>::bind(const ParameterStore<Scalar>& store) {
+  kernel_.bind(store);
+  if (options_.bayesian_bias) {
+    bias_gauss_.bind(store);
+  } else {
+    bias_point_ = store.point(bias_id_);
+    grad_bias_point_ = store.grad_point(bias_id_);
+  }
+}
+
+template <class Scalar>
+void BayesianAffine<Scalar>::initialize(std::uint64_t seed) {
+  const NoiseKey key{seed, 0, layer_index_};
+  kernel_.initialize(key, options_.init_mu_stddev, options_.init_rho_mean,
+                     options_.init_rho_stddev);
+  const NoiseKey bias_key{seed, 0, layer_index_ + bias_key_offset};
+  if (options_.bayesian_bias) {
+    bias_gauss_.initialize(bias_key, options_.init_bias_stddev, options_.init_rho_mean,
+                           options_.init_rho_stddev);
+  } else {
+    auto bias = bias_point_;
+    const Scalar stddev = Scalar(options_.init_bias_stddev);
+    Kokkos::parallel_for(
+        "kbnn::BayesianAffine::initialize_bias", Range(0, bias.extent(0)),
+        KOKKOS_LAMBDA(const int o) { bias(o) = stddev * bias_key.normal<Scalar>(Stream::init_bias, o); });
+  }
+}
+
+template <class Scalar>
+void BayesianAffine<Scalar>::reserve(int max_examples) {
+  const auto& g = geometry_;
+  const std::size_t max_rows = std::size_t(max_examples) * g.positions;
+  const auto no_init = [](const char* label) {
+    return Kokkos::view_alloc(Kokkos::WithoutInitializing, label);
+  };
+  sign_in_ = View2<Scalar>(no_init("kbnn::BayesianAffine::sign_in"), max_examples, g.in_channels);
+  sign_out_ = View2<Scalar>(no_init("kbnn::BayesianAffine::sign_out"), max_examples, g.out_features);
+  cols_signed_ = View2<Scalar>(no_init("kbnn::BayesianAffine::cols_signed"), max_rows, g.in_features);
+  perturbed_ = View2<Scalar>(no_init("kbnn::BayesianAffine::perturbed"), max_rows, g.out_features);
+  d_kernel_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_kernel"),
+                            std::size_t(g.out_features) * g.in_features);
+  d_bias_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_bias"), g.out_features);
+}
+
+template <class Scalar>
+void BayesianAffine<Scalar>::draw_signs(int examples, const PassContext& ctx) {
+  const NoiseKey key = ctx.key(layer_index_);
+  const std::int64_t first = ctx.first_example;
+  auto s = sign_in_;
+  auto r = sign_out_;
+  const int C = geometry_.in_channels, O = geometry_.out_features;
+  Kokkos::parallel_for(
+      "kbnn::BayesianAffine::draw_signs", Range(0, std::int64_t(examples) * (C + O)),
+      KOKKOS_LAMBDA(const std::int64_t i) {
+        const std::int64_t e = i / (C + O);
+        const int j = static_cast<int>(i % (C + O));
+        if (j < C)
+          s(e, j) = key.sign<Scalar>(Stream::sign_in, std::uint64_t(first + e) * C + j);
+        else
+          r(e, j - C) = key.sign<Scalar>(Stream::sign_out, std::uint64_t(first + e) * O + (j - C));
+      });
+}
+
+template <class Scalar>
+void BayesianAffine<Scalar>::forward(const Matrix<const Scalar>& cols, const Matrix<Scalar>& out,
+                                     const PassContext& ctx) {
+  using Draw = typename GaussianWeights<Scalar>::Draw;
+  const int K = geometry_.in_features, O = geometry_.out_features;
+  const int C = geometry_.in_channels, P = geometry_.positions;
+  const int rows = static_cast<int>(cols.extent(0));
+  const int examples = rows / P;
+  const NoiseKey key = ctx.key(layer_index_);
+
+  const Draw kernel_draw = !ctx.sample ? Draw::mean
+                           : options_.estimator == Estimator::flipout ? Draw::perturbation
+                                                                      : Draw::full;
+  kernel_.sample(key, Stream::weight_noise, kernel_draw);
+  View1<Scalar> bias = bias_point_;
+  if (options_.bayesian_bias) {
+    bias_gauss_.sample(NoiseKey{ctx.seed, ctx.pass, layer_index_ + bias_key_offset},
+                       Stream::bias_noise, ctx.sample ? Draw::full : Draw::mean);
+    bias = bias_gauss_.used();
+  }
+
+  // Mean path (flipout) or the whole product (reparam, posterior mean).
+  const View1<Scalar> w = flipout_active() ? kernel_.mu() : kernel_.used();
+  gemm<Scalar>('N', 'T', 1, cols, const_matrix(w, O, K), 0, out);
+
+  if (!flipout_active()) {
+    Kokkos::parallel_for(
+        "kbnn::BayesianAffine::add_bias", Range(0, std::int64_t(rows) * O),
+        KOKKOS_LAMBDA(const std::int64_t i) { out(i / O, i % O) += bias(i % O); });
+    return;
+  }
+
+  draw_signs(examples, ctx);
+  auto s = sign_in_;
+  auto r = sign_out_;
+  auto xs = as_matrix(cols_signed_, rows, K);
+  Kokkos::parallel_for(
+      "kbnn::BayesianAffine::sign_inputs", Range(0, std::int64_t(rows) * K),
+      KOKKOS_LAMBDA(const std::int64_t i) {
+        const std::int64_t row = i / K;
+        const int k = static_cast<int>(i % K);
+        xs(row, k) = cols(row, k) * s(row / P, k % C);
+      });
+  auto pert = as_matrix(perturbed_, rows, O);
+  gemm<Scalar>('N', 'T', 1, xs, const_matrix(kernel_.draw(), O, K), 0, pert);
+  Kokkos::parallel_for(
+      "kbnn::BayesianAffine::combine", Range(0, std::int64_t(rows) * O),
+      KOKKOS_LAMBDA(const std::int64_t i) {
+        const std::int64_t row = i / O;
+        const int o = static_cast<int>(i % O);
+        out(row, o) += pert(row, o) * r(row / P, o) + bias(o);
+      });
+}
+
+template <class Scalar>
+void BayesianAffine<Scalar>::backward(const Matrix<const Scalar>& cols,
+                                      const Matrix<const Scalar>& dout,
+                                      const Matrix<Scalar>& dcols) {
+  const int K = geometry_.in_features, O = geometry_.out_features;
+  const int C = geometry_.in_channels, P = geometry_.positions;
+  const int rows = static_cast<int>(cols.extent(0));
+  const bool want_dcols = dcols.data() != nullptr;
+  auto d_kernel = as_matrix(d_kernel_, O, K);
+
+  if (!flipout_active()) {
+    // d used W = dout^T cols; GaussianWeights routes it to mu and rho.
+    gemm<Scalar>('T', 'N', 1, dout, cols, 0, d_kernel);
+    kernel_.backprop(d_kernel_);
+    if (want_dcols) gemm<Scalar>('N', 'N', 1, dout, const_matrix(kernel_.used(), O, K), 0, dcols);
+    add_bias_gradient(dout);
+    return;
+  }
+
+  // Mean path: dL/dmu += dout^T cols, accumulated straight into the store.
+  gemm<Scalar>('T', 'N', 1, dout, cols, 1, as_matrix(kernel_.grad_mu(), O, K));
+
+  // Perturbation path: with dr = dout o R, dL/d(dW) = dr^T (cols o S).
+  auto r = sign_out_;
+  auto dr = as_matrix(perturbed_, rows, O);
+  Kokkos::parallel_for(
+      "kbnn::BayesianAffine::sign_dout", Range(0, std::int64_t(rows) * O),
+      KOKKOS_LAMBDA(const std::int64_t i) {
+        const std::int64_t row = i / O;
+        const int o = static_cast<int>(i % O);
+        dr(row, o) = dout(row, o) * r(row / P, o);
+      });
+  auto xs = as_matrix(cols_signed_, rows, K);
+  gemm<Scalar>('T', 'N', 1, Matrix<const Scalar>(dr), Matrix<const Scalar>(xs), 0, d_kernel);
+  kernel_.backprop(d_kernel_);
+
+  if (want_dcols) {
+    // dcols = dout mu + (dr dW) o S; cols o S is no longer needed, so it holds dr dW.
+    gemm<Scalar>('N', 'N', 1, dout, const_matrix(kernel_.mu(), O, K), 0, dcols);
+    gemm<Scalar>('N', 'N', 1, Matrix<const Scalar>(dr), const_matrix(kernel_.draw(), O, K), 0, xs);
+    auto s = sign_in_;
+    Kokkos::parallel_for(
+        "kbnn::BayesianAffine::unsign_dcols", Range(0, std::int64_t(rows) * K),
+        KOKKOS_LAMBDA(const std::int64_t i) {
+          const std::int64_t row = i / K;
+          const int k = static_cast<int>(i % K);
+          dcols(row, k) += xs(row, k) * s(row / P, k % C);
+        });
+  }
+  add_bias_gradient(dout);
+}
+
+template <class Scalar>
+void BayesianAffine<Scalar>::add_bias_gradient(const Matrix<const Scalar>& dout) {
+  const int rows = static_cast<int>(dout.extent(0));
+  auto db = d_bias_;
+  Kokkos::parallel_for(
+      "kbnn::BayesianAffine::bias_gradient", Range(0, geometry_.out_features),
+      KOKKOS_LAMBDA(const int o) {
+        Scalar sum = 0;
+        for (int row = 0; row < rows; ++row) sum += dout(row, o);
+        db(o) = sum;
+      });
+  if (options_.bayesian_bias) {
+    bias_gauss_.backprop(d_bias_);
+  } else {
+    auto g = grad_bias_point_;
+    Kokkos::parallel_for(
+        "kbnn::BayesianAffine::bias_point_gradient", Range(0, geometry_.out_features),
+        KOKKOS_LAMBDA(const int o) { g(o) += db(o); });
+  }
+}
+
+template class BayesianAffine<float>;
+template class BayesianAffine<double>;
+
+}  // namespace kbnn

@@ -1,0 +1,75 @@
+// The Bayesian affine map shared by Dense and Conv2d:
+//
+//   out (rows, O) = cols (rows, K) * W^T + b,   W ~ q(W) = N(mu, sigma^2), (O, K)
+//
+// A dense layer calls it with cols = its input (one row per example); a convolution
+// with cols = im2col of its input (one row per example and output position, P
+// positions per example). Estimators (DESIGN.md):
+//   reparam: one draw W = mu + sigma * eps for the whole batch.
+//   flipout: out = cols * mu^T + ((cols o S) * dW^T) o R, dW = sigma * eps, with
+//            Rademacher signs S per (example, input channel) and R per (example,
+//            output channel), keyed by the GLOBAL example index so any rank count
+//            draws the same signs. Column k of cols belongs to input channel
+//            k % in_channels (NHWC im2col puts the channel last).
+#pragma once
+
+#include "layers/gaussian_weights.hpp"
+#include "layers/layer.hpp"
+
+#include <string>
+
+namespace kbnn {
+
+template <class Scalar>
+class BayesianAffine {
+ public:
+  struct Geometry {
+    int in_features;   // K: columns of cols
+    int out_features;  // O
+    int in_channels;   // width of an input sign vector (K for dense, C for conv)
+    int positions;     // P: rows of cols per example (1 for dense)
+  };
+
+  BayesianAffine(std::string name, std::uint32_t layer_index, Geometry geometry,
+                 BayesOptions options);
+
+  void declare(ParameterStore<Scalar>& store);
+  void bind(const ParameterStore<Scalar>& store);
+  void initialize(std::uint64_t seed);
+  void reserve(int max_examples);
+
+  void forward(const Matrix<const Scalar>& cols, const Matrix<Scalar>& out,
+               const PassContext& ctx);
+  // Adds dL/dmu, dL/drho, dL/dbias to the store; writes dcols unless it has no data.
+  void backward(const Matrix<const Scalar>& cols, const Matrix<const Scalar>& dout,
+                const Matrix<Scalar>& dcols);
+
+  const Geometry& geometry() const { return geometry_; }
+  const BayesOptions& options() const { return options_; }
+
+ private:
+  bool flipout_active() const {
+    return kernel_.draw_kind() == GaussianWeights<Scalar>::Draw::perturbation;
+  }
+  void draw_signs(int examples, const PassContext& ctx);
+  void add_bias_gradient(const Matrix<const Scalar>& dout);
+
+  std::string name_;
+  std::uint32_t layer_index_;
+  Geometry geometry_;
+  BayesOptions options_;
+
+  GaussianWeights<Scalar> kernel_;       // (O, K)
+  GaussianWeights<Scalar> bias_gauss_;   // (O) when options_.bayesian_bias
+  int bias_id_ = -1;                     // point-estimate bias block otherwise
+  View1<Scalar> bias_point_, grad_bias_point_;
+
+  View2<Scalar> sign_in_;    // (examples, in_channels): S
+  View2<Scalar> sign_out_;   // (examples, O): R
+  View2<Scalar> cols_signed_;  // (rows, K): cols o S; reused as scratch in backward
+  View2<Scalar> perturbed_;    // (rows, O): (cols o S) dW^T; reused as dout o R
+  View1<Scalar> d_kernel_;     // (O * K): dL/d draw
+  View1<Scalar> d_bias_;       // (O)
+};
+
+}  // namespace kbnn

@@ -1,0 +1,65 @@
+#include "layers/conv2d.hpp"
+
+#include "core/error.hpp"
+
+namespace kbnn {
+
+template <class Scalar>
+Conv2d<Scalar>::Conv2d(std::string name, std::uint32_t layer_index, Shape input,
+                       int out_channels, int kernel, int stride, int padding,
+                       BayesOptions options)
+    : name_(std::move(name)),
+      geometry_{input.height, input.width, input.channels, kernel, stride, padding},
+      out_channels_(out_channels),
+      affine_(name_, layer_index,
+              {geometry_.patch(), out_channels, input.channels, geometry_.positions()},
+              options) {
+  if (geometry_.out_height() < 1 || geometry_.out_width() < 1)
+    throw InputError(concat(name_, ": a ", kernel, "x", kernel, " kernel with padding ",
+                            padding, " does not fit the ", input.height, "x", input.width,
+                            " input"));
+}
+
+template <class Scalar>
+Shape Conv2d<Scalar>::output_shape() const {
+  return Shape{geometry_.out_height(), geometry_.out_width(), out_channels_};
+}
+
+template <class Scalar>
+void Conv2d<Scalar>::reserve(int max_batch) {
+  affine_.reserve(max_batch);
+  const std::size_t rows = std::size_t(max_batch) * geometry_.positions();
+  cols_ = View2<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Conv2d::cols"),
+                        rows, geometry_.patch());
+  dcols_ = View2<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Conv2d::dcols"),
+                         rows, geometry_.patch());
+}
+
+template <class Scalar>
+void Conv2d<Scalar>::forward(const Matrix<const Scalar>& in, const Matrix<Scalar>& out,
+                             const PassContext& ctx) {
+  const std::size_t rows = in.extent(0) * geometry_.positions();
+  auto cols = as_matrix(cols_, rows, geometry_.patch());
+  im2col<Scalar>(geometry_, in, cols);
+  affine_.forward(cols, as_matrix(out, rows, out_channels_), ctx);
+}
+
+template <class Scalar>
+void Conv2d<Scalar>::backward(const Matrix<const Scalar>& in, const Matrix<const Scalar>&,
+                              const Matrix<const Scalar>& dout, const Matrix<Scalar>& din) {
+  const std::size_t rows = in.extent(0) * geometry_.positions();
+  const Matrix<const Scalar> cols(cols_.data(), rows, geometry_.patch());
+  const Matrix<const Scalar> dout_rows(dout.data(), rows, out_channels_);
+  if (din.data() == nullptr) {
+    affine_.backward(cols, dout_rows, Matrix<Scalar>());
+    return;
+  }
+  auto dcols = as_matrix(dcols_, rows, geometry_.patch());
+  affine_.backward(cols, dout_rows, dcols);
+  col2im<Scalar>(geometry_, dcols, din);
+}
+
+template class Conv2d<float>;
+template class Conv2d<double>;
+
+}  // namespace kbnn

@@ -1,0 +1,39 @@
+// 2-D convolution as a Bayesian layer: im2col, the Bayesian affine map (reparam or
+// Flipout, signs per example and channel, broadcast over positions), col2im for the
+// input gradient. Images are NHWC; the kernel is stored (out, kh, kw, in).
+#pragma once
+
+#include "core/im2col.hpp"
+#include "layers/bayesian_affine.hpp"
+#include "layers/layer.hpp"
+
+namespace kbnn {
+
+template <class Scalar>
+class Conv2d : public Layer<Scalar> {
+ public:
+  Conv2d(std::string name, std::uint32_t layer_index, Shape input, int out_channels,
+         int kernel, int stride, int padding, BayesOptions options);
+
+  std::string name() const override { return name_; }
+  Shape output_shape() const override;
+  void declare(ParameterStore<Scalar>& store) override { affine_.declare(store); }
+  void bind(const ParameterStore<Scalar>& store) override { affine_.bind(store); }
+  void initialize(std::uint64_t seed) override { affine_.initialize(seed); }
+  void reserve(int max_batch) override;
+
+  void forward(const Matrix<const Scalar>& in, const Matrix<Scalar>& out,
+               const PassContext& ctx) override;
+  void backward(const Matrix<const Scalar>& in, const Matrix<const Scalar>& out,
+                const Matrix<const Scalar>& dout, const Matrix<Scalar>& din) override;
+
+ private:
+  std::string name_;
+  ConvGeometry geometry_;
+  int out_channels_;
+  BayesianAffine<Scalar> affine_;
+  View2<Scalar> cols_;   // (batch * positions, patch): im2col of the input
+  View2<Scalar> dcols_;  // (batch * positions, patch): its gradient
+};
+
+}  // namespace kbnn

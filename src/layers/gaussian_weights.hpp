@@ -1,0 +1,99 @@
+// A mean-field Gaussian weight tensor q(w) = N(mu, softplus(rho)^2): its draws and
+// the chain rule back to mu and rho. Shared by Dense and Conv2d (kernels) and by
+// Bayesian biases. The layer decides how the draw enters its product.
+#pragma once
+
+#include "core/math.hpp"
+#include "core/parameter_store.hpp"
+#include "core/philox.hpp"
+#include "core/types.hpp"
+
+namespace kbnn {
+
+template <class Scalar>
+class GaussianWeights {
+ public:
+  // What sample() writes into draw():
+  //   full:         w = mu + sigma * eps          (reparameterization)
+  //   perturbation: w = sigma * eps               (Flipout's delta W; the mean path uses mu)
+  //   mean:         nothing is drawn; use mu()
+  enum class Draw { full, perturbation, mean };
+
+  void declare(ParameterStore<Scalar>& store, const std::string& name, std::size_t count) {
+    id_ = store.declare(name, count, ParameterStore<Scalar>::Kind::gaussian);
+    count_ = count;
+  }
+
+  void bind(const ParameterStore<Scalar>& store) {
+    mu_ = store.mu(id_);
+    rho_ = store.rho(id_);
+    grad_mu_ = store.grad_mu(id_);
+    grad_rho_ = store.grad_rho(id_);
+    eps_ = View1<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::eps"), count_);
+    draw_ = View1<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::draw"), count_);
+  }
+
+  // mu ~ N(0, mu_stddev^2) (or N(mu_mean, .)), rho ~ N(rho_mean, rho_stddev^2).
+  void initialize(const NoiseKey& key, double mu_stddev, double rho_mean, double rho_stddev) {
+    auto mu = mu_;
+    auto rho = rho_;
+    Kokkos::parallel_for(
+        "kbnn::GaussianWeights::initialize", Range(0, count_), KOKKOS_LAMBDA(const int i) {
+          mu(i) = Scalar(mu_stddev) * key.normal<Scalar>(Stream::init_mu, i);
+          rho(i) = Scalar(rho_mean) + Scalar(rho_stddev) * key.normal<Scalar>(Stream::init_rho, i);
+        });
+  }
+
+  void sample(const NoiseKey& key, Stream stream, Draw draw) {
+    draw_kind_ = draw;
+    if (draw == Draw::mean) return;
+    auto mu = mu_;
+    auto rho = rho_;
+    auto eps = eps_;
+    auto out = draw_;
+    const bool with_mean = draw == Draw::full;
+    Kokkos::parallel_for(
+        "kbnn::GaussianWeights::sample", Range(0, count_), KOKKOS_LAMBDA(const int i) {
+          const Scalar e = key.normal<Scalar>(stream, i);
+          eps(i) = e;
+          const Scalar delta = math::softplus(rho(i)) * e;
+          out(i) = with_mean ? mu(i) + delta : delta;
+        });
+  }
+
+  // Given dL/d(used weights), adds dL/dmu (unless only the perturbation was used)
+  // and dL/drho (unless no noise was drawn) to the gradient.
+  // d draw / d rho = eps * sigmoid(rho), since d softplus = sigmoid.
+  void backprop(const View1<const Scalar>& d_used) const {
+    auto rho = rho_;
+    auto eps = eps_;
+    auto gmu = grad_mu_;
+    auto grho = grad_rho_;
+    const bool to_mu = draw_kind_ != Draw::perturbation;
+    const bool to_rho = draw_kind_ != Draw::mean;
+    Kokkos::parallel_for(
+        "kbnn::GaussianWeights::backprop", Range(0, count_), KOKKOS_LAMBDA(const int i) {
+          const Scalar g = d_used(i);
+          if (to_mu) gmu(i) += g;
+          if (to_rho) grho(i) += g * eps(i) * math::sigmoid(rho(i));
+        });
+  }
+
+  // The weights the product uses: the draw, or mu when no noise was drawn.
+  View1<Scalar> used() const { return draw_kind_ == Draw::mean ? mu_ : draw_; }
+  View1<Scalar> mu() const { return mu_; }
+  View1<Scalar> grad_mu() const { return grad_mu_; }
+  View1<Scalar> draw() const { return draw_; }
+  Draw draw_kind() const { return draw_kind_; }
+  std::size_t count() const { return count_; }
+
+ private:
+  int id_ = -1;
+  std::size_t count_ = 0;
+  Draw draw_kind_ = Draw::mean;
+  View1<Scalar> mu_, rho_, grad_mu_, grad_rho_;  // subviews of the store
+  View1<Scalar> eps_;                            // (count): the standard-normal draw
+  View1<Scalar> draw_;                           // (count): see Draw
+};
+
+}  // namespace kbnn

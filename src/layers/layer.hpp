@@ -1,0 +1,74 @@
+// The layer interface. Activations are row-major (batch, features) matrices; images
+// are NHWC inside a row, so a convolution's gemm output needs no transpose and
+// Flatten is the identity on memory.
+#pragma once
+
+#include "core/parameter_store.hpp"
+#include "core/philox.hpp"
+#include "core/types.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace kbnn {
+
+// Per-example shape of an activation: height x width x channels (NHWC).
+struct Shape {
+  int height = 1;
+  int width = 1;
+  int channels = 0;
+  std::int64_t size() const { return std::int64_t(height) * width * channels; }
+};
+
+// The weight estimator of a Bayesian layer (DESIGN.md, "Estimators").
+enum class Estimator { reparam, flipout };
+
+// How a Bayesian layer is set up: prior, initialisation, and its bias.
+struct BayesOptions {
+  Estimator estimator = Estimator::flipout;
+  double prior_sigma = 1.0;  // not used by layers: KL is taken over the whole store
+  bool bayesian_bias = false;
+  double init_mu_stddev = 0.1;
+  double init_rho_mean = -3.0;
+  double init_rho_stddev = 0.1;
+  double init_bias_stddev = 0.1;
+};
+
+// What one forward pass draws its noise from.
+struct PassContext {
+  std::uint64_t seed = 0;
+  std::uint32_t pass = 0;           // training step, or 2^31 + Monte-Carlo sample
+  std::int64_t first_example = 0;   // global index (in the global batch) of row 0
+  bool sample = true;               // false: use the posterior mean (no noise)
+
+  NoiseKey key(std::uint32_t layer) const { return NoiseKey{seed, pass, layer}; }
+};
+
+template <class Scalar>
+class Layer {
+ public:
+  virtual ~Layer() = default;
+
+  virtual std::string name() const = 0;
+  virtual Shape output_shape() const = 0;
+
+  // Parameters: declare blocks before the store is allocated, bind subviews after,
+  // then initialise from the seed (keyed by layer, so identical on every rank).
+  virtual void declare(ParameterStore<Scalar>&) {}
+  virtual void bind(const ParameterStore<Scalar>&) {}
+  virtual void initialize(std::uint64_t /*seed*/) {}
+
+  // Allocates scratch for up to max_batch rows, once, outside the step loop.
+  virtual void reserve(int /*max_batch*/) {}
+
+  // in: (batch, input features), out: (batch, output features).
+  virtual void forward(const Matrix<const Scalar>& in, const Matrix<Scalar>& out,
+                       const PassContext& ctx) = 0;
+
+  // Given dL/dout, writes dL/din (skipped when din has no data: the first layer)
+  // and ADDS dL/dparameters to the store's gradient. Uses what forward cached.
+  virtual void backward(const Matrix<const Scalar>& in, const Matrix<const Scalar>& out,
+                        const Matrix<const Scalar>& dout, const Matrix<Scalar>& din) = 0;
+};
+
+}  // namespace kbnn

@@ -1,0 +1,71 @@
+#include "layers/maxpool2d.hpp"
+
+#include "core/error.hpp"
+
+namespace kbnn {
+
+template <class Scalar>
+MaxPool2d<Scalar>::MaxPool2d(std::string name, Shape input, int size, int stride)
+    : name_(std::move(name)), input_(input), size_(size), stride_(stride) {
+  output_ = Shape{(input.height - size) / stride + 1, (input.width - size) / stride + 1,
+                  input.channels};
+  if (size < 1 || stride < 1 || input.height < size || input.width < size)
+    throw InputError(concat(name_, ": a ", size, "x", size, " window with stride ", stride,
+                            " does not fit the ", input.height, "x", input.width, " input"));
+}
+
+template <class Scalar>
+void MaxPool2d<Scalar>::reserve(int max_batch) {
+  argmax_ = View2<int>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::MaxPool2d::argmax"),
+                       max_batch, output_.size());
+}
+
+template <class Scalar>
+void MaxPool2d<Scalar>::forward(const Matrix<const Scalar>& in, const Matrix<Scalar>& out,
+                                const PassContext&) {
+  const int W = input_.width, C = input_.channels, OW = output_.width;
+  const int size = size_, stride = stride_;
+  const std::int64_t n = output_.size();
+  auto argmax = argmax_;
+  Kokkos::parallel_for(
+      "kbnn::MaxPool2d::forward", Range(0, std::int64_t(in.extent(0)) * n),
+      KOKKOS_LAMBDA(const std::int64_t i) {
+        const std::int64_t b = i / n;
+        const int o = static_cast<int>(i % n);
+        const int c = o % C, ow = (o / C) % OW, oh = o / (C * OW);
+        int best = ((oh * stride) * W + ow * stride) * C + c;
+        for (int dh = 0; dh < size; ++dh)
+          for (int dw = 0; dw < size; ++dw) {
+            const int j = ((oh * stride + dh) * W + ow * stride + dw) * C + c;
+            if (in(b, j) > in(b, best)) best = j;
+          }
+        argmax(b, o) = best;
+        out(b, o) = in(b, best);
+      });
+}
+
+template <class Scalar>
+void MaxPool2d<Scalar>::backward(const Matrix<const Scalar>&, const Matrix<const Scalar>&,
+                                 const Matrix<const Scalar>& dout, const Matrix<Scalar>& din) {
+  if (din.data() == nullptr) return;
+  Kokkos::deep_copy(din, Scalar(0));
+  const std::int64_t n = output_.size();
+  auto argmax = argmax_;
+  // Overlapping windows (stride < size) can route two gradients to one input.
+  const bool overlap = stride_ < size_;
+  Kokkos::parallel_for(
+      "kbnn::MaxPool2d::backward", Range(0, std::int64_t(dout.extent(0)) * n),
+      KOKKOS_LAMBDA(const std::int64_t i) {
+        const std::int64_t b = i / n;
+        const int o = static_cast<int>(i % n);
+        if (overlap)
+          Kokkos::atomic_add(&din(b, argmax(b, o)), dout(b, o));
+        else
+          din(b, argmax(b, o)) = dout(b, o);
+      });
+}
+
+template class MaxPool2d<float>;
+template class MaxPool2d<double>;
+
+}  // namespace kbnn
