@@ -28,6 +28,14 @@ using Matrix = Kokkos::View<T**, Kokkos::LayoutRight, MemSpace,
 
 using Range = Kokkos::RangePolicy<ExecSpace>;
 
+// Per-example shape of an activation: height x width x channels (NHWC).
+struct Shape {
+  int height = 1;
+  int width = 1;
+  int channels = 0;
+  std::int64_t size() const { return std::int64_t(height) * width * channels; }
+};
+
 // Reinterprets a contiguous buffer as a (rows, cols) matrix without copying.
 template <class View>
 Matrix<typename View::value_type> as_matrix(const View& v, std::size_t rows, std::size_t cols) {

@@ -70,7 +70,7 @@ template <class Scalar>
 void BayesianAffine<Scalar>::reserve(int max_examples) {
   const auto& g = geometry_;
   const std::size_t max_rows = std::size_t(max_examples) * g.positions;
-  const auto no_init = [](const char* label) {
+  const auto no_init = [](const std::string& label) {
     return Kokkos::view_alloc(Kokkos::WithoutInitializing, label);
   };
   sign_in_ = View2<Scalar>(no_init("kbnn::BayesianAffine::sign_in"), max_examples, g.in_channels);

@@ -45,6 +45,10 @@ class BayesianAffine {
                 const Matrix<Scalar>& dcols);
 
   const Geometry& geometry() const { return geometry_; }
+  double forward_macs() const {
+    const double paths = options_.estimator == Estimator::flipout ? 2 : 1;
+    return paths * geometry_.positions * double(geometry_.in_features) * geometry_.out_features;
+  }
   const BayesOptions& options() const { return options_; }
 
  private:

@@ -12,14 +12,6 @@
 
 namespace kbnn {
 
-// Per-example shape of an activation: height x width x channels (NHWC).
-struct Shape {
-  int height = 1;
-  int width = 1;
-  int channels = 0;
-  std::int64_t size() const { return std::int64_t(height) * width * channels; }
-};
-
 // The weight estimator of a Bayesian layer (DESIGN.md, "Estimators").
 enum class Estimator { reparam, flipout };
 
@@ -57,6 +49,9 @@ class Layer {
   virtual void declare(ParameterStore<Scalar>&) {}
   virtual void bind(const ParameterStore<Scalar>&) {}
   virtual void initialize(std::uint64_t /*seed*/) {}
+
+  // Multiply-adds per example of the forward gemms (both Flipout paths): for FLOP rates.
+  virtual double forward_macs() const { return 0; }
 
   // Allocates scratch for up to max_batch rows, once, outside the step loop.
   virtual void reserve(int /*max_batch*/) {}

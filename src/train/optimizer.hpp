@@ -4,6 +4,7 @@
 #include "core/math.hpp"
 #include "core/types.hpp"
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>

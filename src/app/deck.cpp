@@ -1,0 +1,425 @@
+// Reading, validating and writing the input deck (see deck.hpp for the format).
+//
+// Boost.ProgramOptions does the tokenising (INI sections, `--k=v` / `--k v`), but every
+// option is registered as a plain string and converted here: that way each message can
+// say which source (file or command line) gave the bad value, which option it was and what
+// was expected, instead of Boost's generic "the argument ... is invalid".
+#include "app/deck.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <map>
+#include <sstream>
+
+#include "core/error.hpp"
+
+namespace po = boost::program_options;
+
+namespace kbnn {
+namespace {
+
+// Every scalar option, in the order the resolved deck lists them. One list serves
+// registration, reading and writing, so the three cannot drift apart.
+// `model.layer` is not here: it is a repeated option and handled on its own.
+template <class Config, class Visit>
+void for_each_option(Config& c, Visit&& f) {
+  f("data.format", c.data.format);
+  f("data.dir", c.data.dir);
+  f("data.train_limit", c.data.train_limit);
+  f("data.test_limit", c.data.test_limit);
+  f("model.estimator", c.model.estimator);
+  f("model.prior_sigma", c.model.prior_sigma);
+  f("model.bayesian_bias", c.model.bayesian_bias);
+  f("model.init_mu_stddev", c.model.init_mu_stddev);
+  f("model.init_rho_mean", c.model.init_rho_mean);
+  f("model.init_rho_stddev", c.model.init_rho_stddev);
+  f("model.init_bias_stddev", c.model.init_bias_stddev);
+  f("train.epochs", c.train.epochs);
+  f("train.batch_size", c.train.batch_size);
+  f("train.lr", c.train.lr);
+  f("train.optimizer", c.train.optimizer);
+  f("train.momentum", c.train.momentum);
+  f("train.adam_beta1", c.train.adam_beta1);
+  f("train.adam_beta2", c.train.adam_beta2);
+  f("train.adam_epsilon", c.train.adam_epsilon);
+  f("train.seed", c.train.seed);
+  f("train.kl_schedule", c.train.kl_schedule);
+  f("train.kl_beta", c.train.kl_beta);
+  f("train.kl_warmup_epochs", c.train.kl_warmup_epochs);
+  f("train.kl_cycles", c.train.kl_cycles);
+  f("train.kl_ratio", c.train.kl_ratio);
+  f("train.log_every", c.train.log_every);
+  f("train.max_steps", c.train.max_steps);
+  f("train.shuffle", c.train.shuffle);
+  f("eval.samples", c.eval.samples);
+  f("eval.batch_size", c.eval.batch_size);
+}
+
+const char* const kLayerOption = "model.layer";
+
+std::string trim(const std::string& s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return "";
+  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+bool one_of(const std::string& s, std::initializer_list<const char*> choices) {
+  return std::any_of(choices.begin(), choices.end(), [&](const char* c) { return s == c; });
+}
+
+// ---- text -> value; each returns false when the text is not a value of that type.
+
+template <class Int>
+bool parse_integer(const std::string& s, Int& out) {
+  Int v{};
+  const char* end = s.data() + s.size();
+  const auto [ptr, ec] = std::from_chars(s.data(), end, v);
+  if (s.empty() || ec != std::errc() || ptr != end) return false;
+  out = v;
+  return true;
+}
+bool parse_value(const std::string& s, int& out) { return parse_integer(s, out); }
+bool parse_value(const std::string& s, std::int64_t& out) { return parse_integer(s, out); }
+bool parse_value(const std::string& s, std::uint64_t& out) { return parse_integer(s, out); }
+bool parse_value(const std::string& s, std::string& out) {
+  out = s;
+  return true;
+}
+bool parse_value(const std::string& s, double& out) {
+  // strtod rather than from_chars<double>: the latter is missing from some cluster toolchains.
+  if (s.empty()) return false;
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size() || !std::isfinite(v)) return false;
+  out = v;
+  return true;
+}
+bool parse_value(const std::string& s, bool& out) {
+  std::string t = s;
+  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  if (t == "true" || t == "yes" || t == "1") return out = true, true;
+  if (t == "false" || t == "no" || t == "0") return out = false, true;
+  return false;
+}
+
+const char* expected(const int&) { return "an integer"; }
+const char* expected(const std::int64_t&) { return "an integer"; }
+const char* expected(const std::uint64_t&) { return "a non-negative integer"; }
+const char* expected(const double&) { return "a number"; }
+const char* expected(const bool&) { return "true/false/1/0/yes/no"; }
+const char* expected(const std::string&) { return "a string"; }
+
+// ---- value -> text, such that parse_value reads back exactly the same value.
+
+std::string format_value(const std::string& v) { return v; }
+std::string format_value(bool v) { return v ? "true" : "false"; }
+std::string format_value(int v) { return std::to_string(v); }
+std::string format_value(std::int64_t v) { return std::to_string(v); }
+std::string format_value(std::uint64_t v) { return std::to_string(v); }
+std::string format_value(double v) {
+  // The shortest text that round-trips: "0.001", not "0.0010000000000000000208".
+  for (int precision = 6;; ++precision) {
+    std::ostringstream os;
+    os.precision(precision);
+    os << v;
+    if (std::strtod(os.str().c_str(), nullptr) == v || precision >= 17) return os.str();
+  }
+}
+
+// ---- layers
+
+struct LayerRule {
+  const char* kind;
+  std::vector<std::string> keys;      // allowed, in canonical order
+  std::vector<std::string> required;
+};
+
+const std::vector<LayerRule>& layer_rules() {
+  static const std::vector<LayerRule> rules = {
+      {"conv2d", {"out", "kernel", "stride", "padding", "estimator"}, {"out", "kernel"}},
+      {"dense", {"out", "estimator"}, {"out"}},
+      {"relu", {}, {}},
+      {"maxpool2d", {"size", "stride"}, {}},
+      {"flatten", {}, {}},
+  };
+  return rules;
+}
+
+std::string join(const std::vector<std::string>& words) {
+  std::string s;
+  for (const auto& w : words) s += (s.empty() ? "" : ", ") + w;
+  return s;
+}
+
+// `context` says where the line came from ("model.layer" or "input deck x.cfg: model.layer 3").
+LayerSpec parse_layer_in(const std::string& line, const std::string& context) {
+  LayerSpec spec;
+  spec.text = trim(line);
+  auto fail = [&](const std::string& problem) {
+    return InputError(concat(context, " '", spec.text, "': ", problem));
+  };
+
+  std::istringstream tokens(spec.text);
+  std::vector<std::string> kinds;
+  for (const auto& r : layer_rules()) kinds.push_back(r.kind);
+  if (!(tokens >> spec.kind)) throw fail(concat("expected a layer kind (", join(kinds), ")"));
+  const auto rule = std::find_if(layer_rules().begin(), layer_rules().end(),
+                                 [&](const LayerRule& r) { return spec.kind == r.kind; });
+  if (rule == layer_rules().end())
+    throw fail(concat("unknown layer kind '", spec.kind, "', expected one of ", join(kinds)));
+
+  std::vector<std::string> seen;
+  for (std::string token; tokens >> token;) {
+    const auto eq = token.find('=');
+    if (eq == std::string::npos) throw fail(concat("expected key=value, got '", token, "'"));
+    const std::string key = token.substr(0, eq), value = token.substr(eq + 1);
+    if (std::find(rule->keys.begin(), rule->keys.end(), key) == rule->keys.end()) {
+      throw fail(rule->keys.empty()
+                     ? concat(spec.kind, " takes no keys, got '", token, "'")
+                     : concat("unknown key '", key, "' for ", spec.kind, ", expected one of ",
+                              join(rule->keys)));
+    }
+    if (std::find(seen.begin(), seen.end(), key) != seen.end())
+      throw fail(concat("key '", key, "' is given more than once"));
+    seen.push_back(key);
+
+    if (key == "estimator") {
+      if (!one_of(value, {"flipout", "reparam"}))
+        throw fail(concat("estimator: expected one of flipout, reparam, got '", value, "'"));
+      spec.estimator = value;
+      continue;
+    }
+    // Every other key is a size; only padding may be zero.
+    const int min = key == "padding" ? 0 : 1;
+    int v = 0;
+    if (!parse_integer(value, v) || v < min)
+      throw fail(concat(key, ": expected an integer >= ", min, ", got '", value, "'"));
+    if (key == "out") spec.out = v;
+    if (key == "kernel") spec.kernel = v;
+    if (key == "stride") spec.stride = v;
+    if (key == "padding") spec.padding = v;
+    if (key == "size") spec.size = v;
+  }
+  for (const auto& key : rule->required) {
+    if (std::find(seen.begin(), seen.end(), key) == seen.end())
+      throw fail(concat(spec.kind, " requires ", key, "=<integer>"));
+  }
+  // Non-overlapping windows unless asked otherwise, as in every framework's MaxPool2d.
+  if (spec.kind == "maxpool2d" && std::find(seen.begin(), seen.end(), "stride") == seen.end())
+    spec.stride = spec.size;
+  return spec;
+}
+
+// The fully explicit form of a layer, for the resolved deck.
+std::string canonical_line(const LayerSpec& l) {
+  std::string s = l.kind;
+  if (l.kind == "conv2d" || l.kind == "dense") s += concat(" out=", l.out);
+  if (l.kind == "conv2d")
+    s += concat(" kernel=", l.kernel, " stride=", l.stride, " padding=", l.padding);
+  if (l.kind == "maxpool2d") s += concat(" size=", l.size, " stride=", l.stride);
+  if (!l.estimator.empty()) s += " estimator=" + l.estimator;
+  return s;
+}
+
+// ---- reading the two sources
+
+// What one source (the file or the command line) said.
+struct Source {
+  std::string where;                          // "input deck x.cfg" or "command line"
+  std::map<std::string, std::string> values;  // scalar options, as text
+  std::vector<std::string> layers;            // model.layer lines, in order
+};
+
+po::options_description option_table() {
+  po::options_description table;
+  RunConfig defaults;
+  for_each_option(defaults, [&](const char* name, auto&) {
+    table.add_options()(name, po::value<std::string>());
+  });
+  table.add_options()(kLayerOption, po::value<std::string>());
+  return table;
+}
+
+std::string unknown_option_message(const std::string& where, const std::string& name) {
+  // Point at the section's real options: most unknown options are typos.
+  const std::string section = name.substr(0, name.find('.'));
+  std::vector<std::string> known;
+  RunConfig defaults;
+  for_each_option(defaults, [&](const char* option, auto&) {
+    const std::string o = option;
+    if (o.compare(0, section.size() + 1, section + ".") == 0)
+      known.push_back(o.substr(section.size() + 1));
+  });
+  if (section == "model") known.insert(known.begin(), "layer");
+  const std::string hint =
+      known.empty() ? "options are section.option with sections data, model, train, eval"
+                    : concat("[", section, "] has ", join(known));
+  return concat(where, ": unknown option '", name, "'; ", hint);
+}
+
+void collect(const po::parsed_options& parsed, Source& src) {
+  for (const auto& opt : parsed.options) {
+    const std::string value = opt.value.empty() ? "" : trim(opt.value.front());
+    if (opt.string_key.empty())  // a bare word; Boost calls it positional
+      throw InputError(concat(src.where, ": unexpected argument '", value,
+                              "', expected --section.option=value"));
+    if (opt.unregistered) throw InputError(unknown_option_message(src.where, opt.string_key));
+    if (opt.string_key == kLayerOption) {
+      src.layers.push_back(value);
+    } else if (!src.values.emplace(opt.string_key, value).second) {
+      throw InputError(concat(src.where, ": option '", opt.string_key,
+                              "' is given more than once"));
+    }
+  }
+}
+
+Source read_file(const std::string& path, const po::options_description& table) {
+  Source src{concat("input deck ", path), {}, {}};
+  if (std::filesystem::is_directory(path))
+    throw InputError(concat(src.where, ": is a directory, expected an INI file"));
+  std::ifstream in(path);
+  if (!in) throw InputError(concat(src.where, ": cannot open the file (does it exist?)"));
+  try {
+    collect(po::parse_config_file(in, table, /*allow_unregistered=*/true), src);
+  } catch (const po::error& e) {  // e.g. a line that is neither [section] nor key = value
+    throw InputError(concat(src.where, ": ", e.what()));
+  }
+  return src;
+}
+
+Source read_command_line(const std::vector<std::string>& args,
+                         const po::options_description& table) {
+  Source src{"command line", {}, {}};
+  // No guessing: "--train.epo=3" must be an error, not a silent "--train.epochs=3".
+  const int style = po::command_line_style::unix_style & ~po::command_line_style::allow_guessing;
+  try {
+    collect(po::command_line_parser(args).options(table).style(style).allow_unregistered().run(),
+            src);
+  } catch (const po::error& e) {  // e.g. "--train.epochs" with no value
+    throw InputError(concat(src.where, ": ", e.what()));
+  }
+  return src;
+}
+
+// Where each applied value came from, so that a range error names the right source.
+struct Given {
+  std::string where, text;
+};
+
+void apply(const Source& src, RunConfig& cfg, std::map<std::string, Given>& given) {
+  for_each_option(cfg, [&](const char* name, auto& field) {
+    const auto it = src.values.find(name);
+    if (it == src.values.end()) return;
+    if (!parse_value(it->second, field))
+      throw InputError(concat(src.where, ": ", name, ": expected ", expected(field), ", got '",
+                              it->second, "'"));
+    given[name] = Given{src.where, it->second};
+  });
+}
+
+void validate(const RunConfig& c, const std::map<std::string, Given>& given,
+              const std::string& deck_where) {
+  auto check = [&](bool ok, const char* name, const char* what) {
+    if (ok) return;
+    // Defaults always pass, so a failing option was given; the fallback is only defensive.
+    const auto it = given.find(name);
+    const Given g = it != given.end() ? it->second : Given{deck_where, "(default)"};
+    throw InputError(concat(g.where, ": ", name, ": expected ", what, ", got '", g.text, "'"));
+  };
+  check(one_of(c.data.format, {"idx", "cifar10"}), "data.format", "one of idx, cifar10");
+  check(!c.data.dir.empty(), "data.dir", "a directory");
+  check(c.data.train_limit >= 0, "data.train_limit", "an integer >= 0 (0 = all)");
+  check(c.data.test_limit >= 0, "data.test_limit", "an integer >= 0 (0 = all)");
+
+  check(one_of(c.model.estimator, {"flipout", "reparam"}), "model.estimator",
+        "one of flipout, reparam");
+  check(c.model.prior_sigma > 0, "model.prior_sigma", "a number > 0");
+  check(c.model.init_mu_stddev >= 0, "model.init_mu_stddev", "a number >= 0");
+  check(c.model.init_rho_stddev >= 0, "model.init_rho_stddev", "a number >= 0");
+  check(c.model.init_bias_stddev >= 0, "model.init_bias_stddev", "a number >= 0");
+
+  const auto& t = c.train;
+  check(t.epochs >= 1, "train.epochs", "an integer >= 1");
+  check(t.batch_size >= 1, "train.batch_size", "an integer >= 1");
+  check(t.lr > 0, "train.lr", "a number > 0");
+  check(one_of(t.optimizer, {"adam", "sgd"}), "train.optimizer", "one of adam, sgd");
+  check(t.momentum >= 0 && t.momentum < 1, "train.momentum", "a number in [0, 1)");
+  check(t.adam_beta1 >= 0 && t.adam_beta1 < 1, "train.adam_beta1", "a number in [0, 1)");
+  check(t.adam_beta2 >= 0 && t.adam_beta2 < 1, "train.adam_beta2", "a number in [0, 1)");
+  check(t.adam_epsilon > 0, "train.adam_epsilon", "a number > 0");
+  check(one_of(t.kl_schedule, {"constant", "linear", "cyclical"}), "train.kl_schedule",
+        "one of constant, linear, cyclical");
+  check(t.kl_beta >= 0, "train.kl_beta", "a number >= 0");
+  check(t.kl_warmup_epochs >= 1, "train.kl_warmup_epochs", "an integer >= 1");
+  check(t.kl_cycles >= 1, "train.kl_cycles", "an integer >= 1");
+  check(t.kl_ratio > 0 && t.kl_ratio <= 1, "train.kl_ratio", "a number in (0, 1]");
+  check(t.log_every >= 1, "train.log_every", "an integer >= 1");
+  check(t.max_steps >= 0, "train.max_steps", "an integer >= 0 (0 = no limit)");
+
+  check(c.eval.samples >= 1, "eval.samples", "an integer >= 1");
+  check(c.eval.batch_size >= 1, "eval.batch_size", "an integer >= 1");
+}
+
+}  // namespace
+
+LayerSpec parse_layer(const std::string& line) { return parse_layer_in(line, kLayerOption); }
+
+RunConfig parse_deck(const std::string& path, const std::vector<std::string>& overrides) {
+  const po::options_description table = option_table();
+  const Source file = read_file(path, table);
+  const Source command_line = read_command_line(overrides, table);
+
+  RunConfig cfg;
+  cfg.deck_path = path;
+  std::map<std::string, Given> given;
+  apply(file, cfg, given);
+  apply(command_line, cfg, given);  // later wins
+  validate(cfg, given, file.where);
+
+  // The command line's layers replace the file's (see deck.hpp).
+  const Source& layers = command_line.layers.empty() ? file : command_line;
+  if (layers.layers.empty())
+    throw InputError(concat(file.where, ": ", kLayerOption,
+                            ": expected at least one 'layer = <kind> key=value ...' line in "
+                            "[model]"));
+  for (std::size_t i = 0; i < layers.layers.size(); ++i) {
+    LayerSpec spec =
+        parse_layer_in(layers.layers[i], concat(layers.where, ": ", kLayerOption, " ", i + 1));
+    // Resolve the default here, so the resolved deck records what actually ran.
+    if ((spec.kind == "conv2d" || spec.kind == "dense") && spec.estimator.empty())
+      spec.estimator = cfg.model.estimator;
+    cfg.model.layers.push_back(std::move(spec));
+  }
+  return cfg;
+}
+
+std::string RunConfig::resolved_text() const {
+  std::ostringstream os;
+  os << "# kbnn resolved input deck: every option, defaults included";
+  if (!deck_path.empty()) os << "; read from " << deck_path;
+  os << "\n";
+  std::string section;
+  for_each_option(*this, [&](const char* name, const auto& field) {
+    const std::string key = name;
+    const auto dot = key.find('.');
+    if (key.substr(0, dot) != section) {
+      section = key.substr(0, dot);
+      os << "\n[" << section << "]\n";
+      if (section == "model") {
+        for (const auto& layer : model.layers) os << "layer = " << canonical_line(layer) << "\n";
+      }
+    }
+    os << key.substr(dot + 1) << " = " << format_value(field) << "\n";
+  });
+  return os.str();
+}
+
+}  // namespace kbnn

@@ -1,0 +1,95 @@
+// The input deck: every setting of a run, read from an INI file with Boost.ProgramOptions
+// and overridden from the command line (`--section.option=value` wins over the file).
+// Everything is validated here, at the boundary, so the rest of kbnn can trust a RunConfig.
+//
+// Deck format (see input/*.cfg):
+//   [data]   format, dir, train_limit, test_limit
+//   [model]  layer = <kind> key=value ...   (repeated, in order), estimator, prior_sigma, ...
+//   [train]  epochs, batch_size, lr, optimizer, kl_schedule, seed, ...
+//   [eval]   samples, batch_size
+// `--model.layer` on the command line REPLACES the deck's whole layer list (give it once per
+// layer, in order); it does not append, because "the file's layers plus one" is never the
+// model anyone means. Within one source a scalar option may be given only once.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kbnn {
+
+// One line of the model: "conv2d out=6 kernel=5 padding=2 estimator=flipout".
+struct LayerSpec {
+  std::string kind;          // "conv2d" | "dense" | "relu" | "maxpool2d" | "flatten"
+  int out = 0;               // conv2d: output channels; dense: output features
+  int kernel = 0;            // conv2d: square kernel size
+  int stride = 1;            // conv2d stride; maxpool2d: defaults to size
+  int padding = 0;           // conv2d zero padding on each side
+  int size = 2;              // maxpool2d window
+  std::string estimator;     // conv2d/dense: "flipout" | "reparam"; empty -> model.estimator
+                             // (parse_deck fills it in, so a parsed deck never leaves it empty)
+  std::string text;          // the original line, for messages and the resolved deck
+};
+
+struct DataConfig {
+  std::string format = "idx";                          // idx | cifar10
+  std::string dir = "/usr/share/datasets/fashion-mnist";
+  std::int64_t train_limit = 0;                        // first N examples only; 0 = all
+  std::int64_t test_limit = 0;                         // 0 = all
+};
+
+struct ModelConfig {
+  std::vector<LayerSpec> layers;
+  std::string estimator = "flipout";   // default for conv2d/dense lines that do not name one
+  double prior_sigma = 1.0;            // prior N(0, prior_sigma^2) on every Bayesian weight
+  bool bayesian_bias = false;          // false: point-estimate biases with no KL (TFP default)
+  double init_mu_stddev = 0.1;         // mu ~ N(0, init_mu_stddev^2)
+  double init_rho_mean = -3.0;         // rho ~ N(init_rho_mean, init_rho_stddev^2)
+  double init_rho_stddev = 0.1;
+  double init_bias_stddev = 0.1;       // point biases (or bias mu) ~ N(0, init_bias_stddev^2)
+};
+
+struct TrainConfig {
+  int epochs = 1;
+  std::int64_t batch_size = 128;       // global batch, split over ranks
+  double lr = 1e-3;
+  std::string optimizer = "adam";      // adam | sgd
+  double momentum = 0.9;               // sgd only
+  double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
+  std::uint64_t seed = 0;
+  std::string kl_schedule = "constant";  // constant | linear | cyclical
+  double kl_beta = 1.0;        // the constant value, and the maximum of the others
+  int kl_warmup_epochs = 5;    // linear: beta = kl_beta * min(1, epoch / kl_warmup_epochs)
+  int kl_cycles = 4;           // cyclical (Liu et al. 2019): M cycles over the run
+  double kl_ratio = 0.5;       // cyclical: fraction R of each cycle spent increasing
+  int log_every = 100;         // steps between progress lines / history rows
+  std::int64_t max_steps = 0;  // stop after this many optimizer steps; 0 = no limit
+  bool shuffle = true;
+};
+
+struct EvalConfig {
+  int samples = 10;                // Monte-Carlo forward passes per prediction
+  std::int64_t batch_size = 1000;
+};
+
+struct RunConfig {
+  std::string deck_path;   // the file it came from (not an option; not in resolved_text)
+  DataConfig data;
+  ModelConfig model;
+  TrainConfig train;
+  EvalConfig eval;
+
+  // The full resolved deck as INI text: every option, defaults included, layers in order
+  // and written out with all their keys. parse_deck reads it back to the same config.
+  std::string resolved_text() const;
+};
+
+// Reads the deck at `path`, then applies argv-style overrides, e.g.
+// {"--train.epochs=5", "--data.dir", "/tmp/x"} (both "--k=v" and "--k v").
+// Throws InputError naming the file (or "command line"), the option and what was expected.
+RunConfig parse_deck(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// Parses one layer line: kind first, then key=value tokens. Throws InputError naming the line.
+LayerSpec parse_layer(const std::string& line);
+
+}  // namespace kbnn

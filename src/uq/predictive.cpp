@@ -1,0 +1,128 @@
+#include "uq/predictive.hpp"
+
+#include "core/math.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace kbnn {
+
+namespace {
+// Evaluation passes use their own range of the pass counter, disjoint from training steps.
+constexpr std::uint32_t first_prediction_pass = 1u << 31;
+}  // namespace
+
+Predictions predict(Sequential<Real>& model, const DeviceDataset& data, int samples,
+                    std::int64_t batch, std::uint64_t seed, bool sample) {
+  const std::int64_t n = data.count();
+  const int features = static_cast<int>(data.shape.size());
+  const int classes = static_cast<int>(model.output_shape().size());
+  batch = std::min<std::int64_t>(batch, model.max_batch());
+
+  View2<Real> x(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::predict::x"), batch, features);
+  View1<std::int32_t> y("kbnn::predict::y", batch);
+  View1<std::int64_t> identity("kbnn::predict::identity", n);
+  Kokkos::parallel_for("kbnn::predict::iota", Range(0, n),
+                       KOKKOS_LAMBDA(const std::int64_t i) { identity(i) = i; });
+  View2<double> prob_sum("kbnn::predict::prob_sum", n, classes);  // (n, classes)
+  View1<double> entropy_sum("kbnn::predict::entropy_sum", n);     // (n): sum_s H[p_s]
+
+  Kokkos::Timer clock;
+  for (int s = 0; s < samples; ++s) {
+    const PassContext base{seed, first_prediction_pass + std::uint32_t(s), 0, sample};
+    for (std::int64_t first = 0; first < n; first += batch) {
+      const std::int64_t rows = std::min(batch, n - first);
+      auto xb = as_matrix(x, rows, features);
+      gather_batch<Real>(data, identity, first, xb, Kokkos::subview(y, Kokkos::make_pair(std::int64_t(0), rows)));
+      PassContext ctx = base;
+      ctx.first_example = first;
+      const auto logits = model.forward(xb, ctx);
+      Kokkos::parallel_for(
+          "kbnn::predict::accumulate", Range(0, rows), KOKKOS_LAMBDA(const std::int64_t b) {
+            double top = logits(b, 0);
+            for (int k = 1; k < classes; ++k) top = logits(b, k) > top ? double(logits(b, k)) : top;
+            double total = 0;
+            for (int k = 0; k < classes; ++k) total += math::exp(double(logits(b, k)) - top);
+            double entropy = 0;
+            for (int k = 0; k < classes; ++k) {
+              const double log_p = double(logits(b, k)) - top - math::log(total);
+              const double p = math::exp(log_p);
+              prob_sum(first + b, k) += p;
+              entropy -= p * log_p;
+            }
+            entropy_sum(first + b) += entropy;
+          });
+    }
+  }
+  Kokkos::fence();
+
+  Predictions out;
+  out.seconds = clock.seconds();
+  out.samples = samples;
+  out.count = n;
+  out.classes = classes;
+  const auto probs = Kokkos::create_mirror_view_and_copy(HostSpace(), prob_sum);
+  const auto entropies = Kokkos::create_mirror_view_and_copy(HostSpace(), entropy_sum);
+  const auto labels = Kokkos::create_mirror_view_and_copy(HostSpace(), data.labels);
+  out.probs_mean.resize(n * classes);
+  out.predicted.resize(n);
+  out.label.assign(labels.data(), labels.data() + n);
+  out.predictive_entropy.resize(n);
+  out.aleatoric.resize(n);
+  out.epistemic.resize(n);
+  for (std::int64_t i = 0; i < n; ++i) {
+    double entropy = 0;
+    int best = 0;
+    for (int k = 0; k < classes; ++k) {
+      const double p = probs(i, k) / samples;
+      out.probs_mean[i * classes + k] = float(p);
+      if (p > 0) entropy -= p * std::log(p);
+      if (p > probs(i, best) / samples) best = k;
+    }
+    const double aleatoric = entropies(i) / samples;
+    out.predicted[i] = best;
+    out.predictive_entropy[i] = float(entropy);
+    out.aleatoric[i] = float(aleatoric);
+    // Mutual information is >= 0; rounding can make the difference slightly negative.
+    out.epistemic[i] = float(std::max(0.0, entropy - aleatoric));
+  }
+  return out;
+}
+
+Metrics evaluate(const Predictions& pr) {
+  Metrics m;
+  const int bins = 15;
+  std::vector<double> bin_count(bins, 0), bin_correct(bins, 0), bin_confidence(bins, 0);
+  for (std::int64_t i = 0; i < pr.count; ++i) {
+    const float* p = &pr.probs_mean[i * pr.classes];
+    const int y = pr.label[i];
+    const bool hit = pr.predicted[i] == y;
+    m.accuracy += hit;
+    m.nll -= std::log(std::max(double(p[y]), 1e-300));
+    for (int k = 0; k < pr.classes; ++k) {
+      const double diff = p[k] - (k == y ? 1.0 : 0.0);
+      m.brier += diff * diff;
+    }
+    const double confidence = p[pr.predicted[i]];
+    const int bin = std::clamp(int(std::ceil(confidence * bins)) - 1, 0, bins - 1);
+    bin_count[bin] += 1;
+    bin_correct[bin] += hit;
+    bin_confidence[bin] += confidence;
+    m.mean_entropy += pr.predictive_entropy[i];
+    m.mean_aleatoric += pr.aleatoric[i];
+    m.mean_epistemic += pr.epistemic[i];
+  }
+  const double n = double(pr.count);
+  for (int b = 0; b < bins; ++b)
+    if (bin_count[b] > 0) m.ece += std::abs(bin_correct[b] - bin_confidence[b]) / n;
+  m.accuracy /= n;
+  m.nll /= n;
+  m.brier /= n;
+  m.mean_entropy /= n;
+  m.mean_aleatoric /= n;
+  m.mean_epistemic /= n;
+  return m;
+}
+
+}  // namespace kbnn

@@ -1,0 +1,43 @@
+// Monte-Carlo predictive inference and its uncertainty (DESIGN.md, "Prediction"):
+//   p(y|x) ~ (1/S) sum_s softmax(f(x; w_s)),  w_s ~ q(w), fresh weights and signs per pass
+//   predictive entropy  H[p]            (total uncertainty)
+//   aleatoric           (1/S) sum_s H[p_s]  (expected entropy: noise in the data)
+//   epistemic           H[p] - aleatoric    (mutual information: what more data would fix)
+#pragma once
+
+#include "io/device_dataset.hpp"
+#include "model/sequential.hpp"
+
+#include <vector>
+
+namespace kbnn {
+
+struct Predictions {
+  std::int64_t count = 0;
+  int classes = 0;
+  std::vector<float> probs_mean;          // (count, classes)
+  std::vector<std::int32_t> predicted;    // (count): arg-max of probs_mean
+  std::vector<std::int32_t> label;        // (count)
+  std::vector<float> predictive_entropy;  // (count), nats
+  std::vector<float> aleatoric;           // (count), nats
+  std::vector<float> epistemic;           // (count), nats
+  double seconds = 0;                     // wall time of the S passes
+  int samples = 0;
+};
+
+struct Metrics {
+  double accuracy = 0;
+  double nll = 0;    // mean -log p(y|x) of the predictive mean
+  double brier = 0;  // mean sum_k (p_k - onehot_k)^2
+  double ece = 0;    // expected calibration error, 15 equal-width confidence bins
+  double mean_entropy = 0, mean_aleatoric = 0, mean_epistemic = 0;
+};
+
+// S Monte-Carlo passes over `data` in batches of `batch` rows (S = 1 with sample =
+// false gives the posterior-mean network). Noise is keyed by (seed, 2^31 + s, example).
+Predictions predict(Sequential<Real>& model, const DeviceDataset& data, int samples,
+                    std::int64_t batch, std::uint64_t seed, bool sample = true);
+
+Metrics evaluate(const Predictions& predictions);
+
+}  // namespace kbnn

@@ -1,0 +1,315 @@
+// Tests of the input deck: the shipped decks, command-line overrides, the resolved deck,
+// and that every kind of bad input is rejected with a message naming what was wrong.
+#include "app/deck.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+#include "core/error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kInput = std::string(KBNN_SOURCE_DIR) + "/input/";
+
+// A deck file in the temp directory, removed again when the test ends. The pid keeps
+// concurrent test processes (ctest -j, MPI ranks) apart.
+class TempDeck {
+ public:
+  explicit TempDeck(const std::string& text) {
+    static int counter = 0;
+    path_ = fs::temp_directory_path() /
+            kbnn::concat("kbnn_test_deck_", ::getpid(), "_", counter++, ".cfg");
+    std::ofstream(path_) << text;
+  }
+  ~TempDeck() {
+    std::error_code ignored;
+    fs::remove(path_, ignored);
+  }
+  TempDeck(const TempDeck&) = delete;
+  TempDeck& operator=(const TempDeck&) = delete;
+  std::string path() const { return path_.string(); }
+
+ private:
+  fs::path path_;
+};
+
+// The smallest valid model, to which a test adds the option under test.
+const std::string kMinimal = "[model]\nlayer = flatten\nlayer = dense out=10\n";
+
+kbnn::RunConfig parse_text(const std::string& text, const std::vector<std::string>& args = {}) {
+  TempDeck deck(text);
+  return kbnn::parse_deck(deck.path(), args);
+}
+
+void require_same_layer(const kbnn::LayerSpec& a, const kbnn::LayerSpec& b) {
+  CHECK(a.kind == b.kind);
+  CHECK(a.out == b.out);
+  CHECK(a.kernel == b.kernel);
+  CHECK(a.stride == b.stride);
+  CHECK(a.padding == b.padding);
+  CHECK(a.size == b.size);
+  CHECK(a.estimator == b.estimator);
+}
+
+}  // namespace
+
+TEST_CASE("the default deck is the classic LeNet-5 with Flipout", "[deck]") {
+  const auto c = kbnn::parse_deck(kInput + "fashion_mnist_lenet5.cfg");
+  CHECK(c.data.format == "idx");
+  CHECK(c.data.dir == "/usr/share/datasets/fashion-mnist");
+  CHECK(c.train.optimizer == "adam");
+  CHECK(c.train.lr == 1e-3);
+  CHECK(c.train.batch_size == 128);
+  CHECK(c.train.epochs == 1);
+  CHECK(c.train.seed == 42);
+  CHECK(c.eval.samples == 10);
+
+  // kind, out, kernel, stride, padding, size: the shapes of peer_torch_flipout.py lenet5.
+  struct Expected {
+    const char* kind;
+    int out, kernel, stride, padding, size;
+  };
+  const std::vector<Expected> expected = {
+      {"conv2d", 6, 5, 1, 2, 2},    {"relu", 0, 0, 1, 0, 2},  {"maxpool2d", 0, 0, 2, 0, 2},
+      {"conv2d", 16, 5, 1, 0, 2},   {"relu", 0, 0, 1, 0, 2},  {"maxpool2d", 0, 0, 2, 0, 2},
+      {"conv2d", 120, 5, 1, 0, 2},  {"relu", 0, 0, 1, 0, 2},  {"flatten", 0, 0, 1, 0, 2},
+      {"dense", 84, 0, 1, 0, 2},    {"relu", 0, 0, 1, 0, 2},  {"dense", 10, 0, 1, 0, 2}};
+  REQUIRE(c.model.layers.size() == expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    INFO("layer " << i + 1 << ": " << c.model.layers[i].text);
+    const auto& l = c.model.layers[i];
+    CHECK(l.kind == expected[i].kind);
+    CHECK(l.out == expected[i].out);
+    CHECK(l.kernel == expected[i].kernel);
+    CHECK(l.stride == expected[i].stride);
+    CHECK(l.padding == expected[i].padding);
+    CHECK(l.size == expected[i].size);
+    const bool weighted = l.kind == "conv2d" || l.kind == "dense";
+    CHECK(l.estimator == (weighted ? "flipout" : ""));
+  }
+}
+
+TEST_CASE("the TFP and CIFAR-10 decks parse with their documented shapes", "[deck]") {
+  const auto tfp = kbnn::parse_deck(kInput + "mnist_tfp_lenet5.cfg");
+  CHECK(tfp.data.dir == "/usr/share/datasets/mnist");
+  int convs = 0;
+  for (const auto& l : tfp.model.layers) {
+    if (l.kind != "conv2d") continue;
+    ++convs;
+    CHECK(l.padding == 2);  // SAME everywhere: the flatten is 7*7*120
+  }
+  CHECK(convs == 3);
+  CHECK(tfp.model.layers.size() == 12);
+
+  const auto cifar = kbnn::parse_deck(kInput + "cifar10_seed_cnn.cfg");
+  CHECK(cifar.data.format == "cifar10");
+  CHECK(cifar.train.lr == 1e-4);
+  CHECK(cifar.eval.samples == 80);
+  std::vector<int> conv_out;
+  int pools = 0;
+  for (const auto& l : cifar.model.layers) {
+    if (l.kind == "conv2d") {
+      conv_out.push_back(l.out);
+      CHECK(l.kernel == 3);
+      CHECK(l.padding == 1);
+      CHECK(l.estimator == "flipout");
+    }
+    if (l.kind == "maxpool2d") ++pools;
+  }
+  CHECK(conv_out == std::vector<int>{32, 32, 64, 64, 128, 128});
+  CHECK(pools == 3);
+  REQUIRE(cifar.model.layers.size() == 19);
+  CHECK(cifar.model.layers[16].kind == "dense");
+  CHECK(cifar.model.layers[16].out == 128);
+  CHECK(cifar.model.layers.back().out == 10);
+}
+
+TEST_CASE("command-line overrides win over the file", "[deck]") {
+  const std::string text = kMinimal + "[train]\nepochs = 3\nlr = 0.01\n[data]\ndir = /from/file\n";
+  const auto c = parse_text(text, {"--train.epochs=5", "--data.dir", "/tmp/x"});
+  CHECK(c.train.epochs == 5);
+  CHECK(c.data.dir == "/tmp/x");
+  CHECK(c.train.lr == 0.01);            // not overridden: the file's value
+  CHECK(c.train.batch_size == 128);     // in neither: the default
+
+  SECTION("--model.layer replaces the whole list") {
+    const auto r = parse_text(text, {"--model.layer=dense out=3", "--model.layer", "relu"});
+    REQUIRE(r.model.layers.size() == 2);
+    CHECK(r.model.layers[0].kind == "dense");
+    CHECK(r.model.layers[0].out == 3);
+    CHECK(r.model.layers[1].kind == "relu");
+  }
+}
+
+TEST_CASE("layer lines: defaults and the deck's estimator", "[deck]") {
+  const auto pool = kbnn::parse_layer("maxpool2d size=3");
+  CHECK(pool.stride == 3);  // stride defaults to the window
+  CHECK(kbnn::parse_layer("maxpool2d size=3 stride=1").stride == 1);
+  const auto conv = kbnn::parse_layer("  conv2d out=6 kernel=5 padding=2  ");
+  CHECK(conv.text == "conv2d out=6 kernel=5 padding=2");
+  CHECK(conv.stride == 1);
+  CHECK(conv.estimator.empty());  // parse_layer alone does not know model.estimator
+
+  const auto c = parse_text(
+      "[model]\nestimator = reparam\nlayer = flatten\nlayer = dense out=4\n"
+      "layer = dense out=2 estimator=flipout\n");
+  CHECK(c.model.layers[1].estimator == "reparam");
+  CHECK(c.model.layers[2].estimator == "flipout");
+}
+
+TEST_CASE("booleans accept true/false/1/0/yes/no", "[deck]") {
+  for (const char* yes : {"true", "1", "yes", "True"})
+    CHECK(parse_text(kMinimal + "bayesian_bias = " + yes + "\n").model.bayesian_bias);
+  for (const char* no : {"false", "0", "no"})
+    CHECK_FALSE(parse_text(kMinimal + "[train]\nshuffle = " + no + "\n").train.shuffle);
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.shuffle=maybe"}),
+                      kbnn::test::contains(
+                          "command line: train.shuffle: expected true/false/1/0/yes/no, got 'maybe'"));
+}
+
+TEST_CASE("resolved_text() reads back to the same config", "[deck]") {
+  const auto a = kbnn::parse_deck(
+      kInput + "fashion_mnist_lenet5.cfg",
+      {"--train.lr=3e-4", "--train.kl_schedule=cyclical", "--train.seed=18446744073709551615",
+       "--model.init_rho_mean=-2.5", "--model.bayesian_bias=yes", "--data.train_limit=1000",
+       "--train.momentum=0.1"});
+  const std::string text = a.resolved_text();
+  // Every option is written, defaults included.
+  for (const char* line : {"[data]", "[model]", "[train]", "[eval]", "epochs = 1",
+                           "adam_epsilon = 1e-08", "kl_cycles = 4", "lr = 0.0003",
+                           "layer = conv2d out=6 kernel=5 stride=1 padding=2 estimator=flipout",
+                           "layer = maxpool2d size=2 stride=2", "batch_size = 1000"}) {
+    INFO(line);
+    CHECK(text.find(line) != std::string::npos);
+  }
+
+  TempDeck deck(text);
+  const auto b = kbnn::parse_deck(deck.path());
+  CHECK(b.resolved_text().substr(b.resolved_text().find('\n')) ==
+        text.substr(text.find('\n')));  // the first line names the source file
+  CHECK(b.train.lr == a.train.lr);
+  CHECK(b.train.momentum == a.train.momentum);
+  CHECK(b.train.seed == a.train.seed);
+  CHECK(b.train.kl_schedule == "cyclical");
+  CHECK(b.model.init_rho_mean == -2.5);
+  CHECK(b.model.bayesian_bias);
+  CHECK(b.data.train_limit == 1000);
+  CHECK(b.train.adam_epsilon == a.train.adam_epsilon);
+  REQUIRE(b.model.layers.size() == a.model.layers.size());
+  for (std::size_t i = 0; i < a.model.layers.size(); ++i)
+    require_same_layer(a.model.layers[i], b.model.layers[i]);
+}
+
+TEST_CASE("bad decks are rejected with a message naming the problem", "[deck]") {
+  using kbnn::test::contains;
+  TempDeck deck(kMinimal + "[train]\nepochz = 3\n");
+  const std::string where = "input deck " + deck.path() + ": ";
+
+  SECTION("unknown option in the file") {
+    REQUIRE_THROWS_WITH(kbnn::parse_deck(deck.path()), contains(where + "unknown option 'train.epochz'"));
+    REQUIRE_THROWS_AS(kbnn::parse_deck(deck.path()), kbnn::InputError);
+  }
+  SECTION("option outside a section") {
+    REQUIRE_THROWS_WITH(parse_text("epochs = 3\n" + kMinimal), contains("unknown option 'epochs'"));
+  }
+  SECTION("unknown option on the command line, no abbreviations") {
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.epochz=4"}),
+                        contains("command line: unknown option 'train.epochz'"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.epo=4"}),
+                        contains("command line: unknown option 'train.epo'"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"stray"}),
+                        contains("command line: unexpected argument 'stray'"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.epochs"}),
+                        contains("command line: "));
+  }
+  SECTION("malformed integer") {
+    REQUIRE_THROWS_WITH(parse_text(kMinimal + "[train]\nepochs = five\n"),
+                        contains(": train.epochs: expected an integer, got 'five'"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal + "[train]\nseed = -1\n"),
+                        contains("train.seed: expected a non-negative integer, got '-1'"));
+  }
+  SECTION("malformed double") {
+    REQUIRE_THROWS_WITH(parse_text(kMinimal + "[train]\nlr = 1e-3x\n"),
+                        contains("train.lr: expected a number, got '1e-3x'"));
+  }
+  SECTION("out-of-range values name the source") {
+    REQUIRE_THROWS_WITH(parse_text(kMinimal + "[train]\nlr = -1\n"),
+                        contains("train.lr: expected a number > 0, got '-1'"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.lr=0"}),
+                        contains("command line: train.lr: expected a number > 0, got '0'"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.kl_ratio=0"}),
+                        contains("train.kl_ratio: expected a number in (0, 1]"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.adam_beta2=1"}),
+                        contains("train.adam_beta2: expected a number in [0, 1)"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--eval.samples=0"}),
+                        contains("eval.samples: expected an integer >= 1, got '0'"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--data.format=hdf5"}),
+                        contains("data.format: expected one of idx, cifar10, got 'hdf5'"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.optimizer=adamw"}),
+                        contains("train.optimizer: expected one of adam, sgd, got 'adamw'"));
+  }
+  SECTION("bad estimator") {
+    REQUIRE_THROWS_WITH(parse_text(kMinimal + "estimator = bbb\n"),
+                        contains("model.estimator: expected one of flipout, reparam, got 'bbb'"));
+    REQUIRE_THROWS_WITH(parse_text("[model]\nlayer = dense out=3 estimator=bbb\n"),
+                        contains("estimator: expected one of flipout, reparam, got 'bbb'"));
+  }
+  SECTION("option given twice") {
+    REQUIRE_THROWS_WITH(parse_text(kMinimal + "[train]\nepochs = 1\nepochs = 2\n"),
+                        contains("option 'train.epochs' is given more than once"));
+  }
+  SECTION("missing file") {
+    REQUIRE_THROWS_WITH(kbnn::parse_deck("/nonexistent/kbnn.cfg"),
+                        contains("input deck /nonexistent/kbnn.cfg: cannot open the file"));
+  }
+  SECTION("a line that is not an option") {
+    REQUIRE_THROWS_WITH(parse_text(kMinimal + "this is not an option\n"),
+                        contains("this is not an option"));
+  }
+}
+
+TEST_CASE("bad layer lines are rejected with the line in the message", "[deck]") {
+  using kbnn::test::contains;
+  SECTION("no layers") {
+    REQUIRE_THROWS_WITH(parse_text("[train]\nepochs = 1\n"),
+                        contains("model.layer: expected at least one"));
+  }
+  SECTION("unknown kind") {
+    REQUIRE_THROWS_WITH(parse_text("[model]\nlayer = flatten\nlayer = lstm out=3\n"),
+                        contains("model.layer 2 'lstm out=3': unknown layer kind 'lstm'"));
+  }
+  SECTION("unknown key for the kind") {
+    REQUIRE_THROWS_WITH(parse_text("[model]\nlayer = conv2d out=6 kernle=5\n"),
+                        contains("'conv2d out=6 kernle=5': unknown key 'kernle' for conv2d"));
+    REQUIRE_THROWS_WITH(kbnn::parse_layer("dense out=3 padding=1"),
+                        contains("unknown key 'padding' for dense"));
+    REQUIRE_THROWS_WITH(kbnn::parse_layer("relu size=2"), contains("relu takes no keys"));
+  }
+  SECTION("missing required key") {
+    REQUIRE_THROWS_WITH(kbnn::parse_layer("conv2d out=6"),
+                        contains("'conv2d out=6': conv2d requires kernel="));
+    REQUIRE_THROWS_WITH(kbnn::parse_layer("dense"), contains("dense requires out="));
+  }
+  SECTION("non-integer or non-positive value") {
+    REQUIRE_THROWS_WITH(kbnn::parse_layer("dense out=ten"),
+                        contains("out: expected an integer >= 1, got 'ten'"));
+    REQUIRE_THROWS_WITH(kbnn::parse_layer("conv2d out=0 kernel=3"),
+                        contains("out: expected an integer >= 1, got '0'"));
+    REQUIRE_THROWS_WITH(kbnn::parse_layer("conv2d out=4 kernel=3 padding=-1"),
+                        contains("padding: expected an integer >= 0, got '-1'"));
+  }
+  SECTION("token without '='") {
+    REQUIRE_THROWS_WITH(kbnn::parse_layer("dense 10"), contains("expected key=value, got '10'"));
+  }
+  SECTION("bad layer on the command line names the command line") {
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--model.layer=dense"}),
+                        contains("command line: model.layer 1 'dense': dense requires out="));
+  }
+}
