@@ -169,9 +169,10 @@ TEST_CASE("booleans accept true/false/1/0/yes/no", "[deck]") {
     CHECK(parse_text(kMinimal + "bayesian_bias = " + yes + "\n").model.bayesian_bias);
   for (const char* no : {"false", "0", "no"})
     CHECK_FALSE(parse_text(kMinimal + "[train]\nshuffle = " + no + "\n").train.shuffle);
-  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.shuffle=maybe"}),
-                      kbnn::test::contains(
-                          "command line: train.shuffle: expected true/false/1/0/yes/no, got 'maybe'"));
+  REQUIRE_THROWS_WITH(
+      parse_text(kMinimal, {"--train.shuffle=maybe"}),
+      kbnn::test::contains("command line: train.shuffle: expected true/false/1/0/yes/no, "
+                           "got 'maybe'"));
 }
 
 TEST_CASE("resolved_text() reads back to the same config", "[deck]") {
@@ -213,7 +214,8 @@ TEST_CASE("bad decks are rejected with a message naming the problem", "[deck]") 
   const std::string where = "input deck " + deck.path() + ": ";
 
   SECTION("unknown option in the file") {
-    REQUIRE_THROWS_WITH(kbnn::parse_deck(deck.path()), contains(where + "unknown option 'train.epochz'"));
+    REQUIRE_THROWS_WITH(kbnn::parse_deck(deck.path()),
+                        contains(where + "unknown option 'train.epochz'"));
     REQUIRE_THROWS_AS(kbnn::parse_deck(deck.path()), kbnn::InputError);
   }
   SECTION("option outside a section") {

@@ -42,12 +42,11 @@ void gather_batch(const DeviceDataset& data, const View1<const std::int64_t>& or
   const auto pixels = data.pixels;
   const auto labels = data.labels;
   Kokkos::parallel_for(
-      "kbnn::gather_batch", Range(0, std::int64_t(x.extent(0)) * features),
-      KOKKOS_LAMBDA(const std::int64_t i) {
-        const std::int64_t b = i / features, f = i % features;
+      "kbnn::gather_batch", Range(0, x.extent(0)), KOKKOS_LAMBDA(const std::int64_t b) {
         const std::int64_t src = order(first + b);
-        x(b, f) = Scalar(pixels(src, f)) * Scalar(1.0 / 255.0);
-        if (f == 0) y(b) = labels(src);
+        for (std::int64_t f = 0; f < features; ++f)
+          x(b, f) = Scalar(pixels(src, f)) * Scalar(1.0 / 255.0);
+        y(b) = labels(src);
       });
 }
 

@@ -128,8 +128,9 @@ void BayesianAffine<Scalar>::forward(const Matrix<const Scalar>& cols, const Mat
 
   if (!flipout_active()) {
     Kokkos::parallel_for(
-        "kbnn::BayesianAffine::add_bias", Range(0, std::int64_t(rows) * O),
-        KOKKOS_LAMBDA(const std::int64_t i) { out(i / O, i % O) += bias(i % O); });
+        "kbnn::BayesianAffine::add_bias", Range(0, rows), KOKKOS_LAMBDA(const int row) {
+          for (int o = 0; o < O; ++o) out(row, o) += bias(o);
+        });
     return;
   }
 
@@ -138,20 +139,18 @@ void BayesianAffine<Scalar>::forward(const Matrix<const Scalar>& cols, const Mat
   auto r = sign_out_;
   auto xs = as_matrix(cols_signed_, rows, K);
   Kokkos::parallel_for(
-      "kbnn::BayesianAffine::sign_inputs", Range(0, std::int64_t(rows) * K),
-      KOKKOS_LAMBDA(const std::int64_t i) {
-        const std::int64_t row = i / K;
-        const int k = static_cast<int>(i % K);
-        xs(row, k) = cols(row, k) * s(row / P, k % C);
+      "kbnn::BayesianAffine::sign_inputs", Range(0, rows), KOKKOS_LAMBDA(const int row) {
+        const int e = row / P;
+        // Column k has channel k % C: walk the channels in runs of C.
+        for (int k0 = 0; k0 < K; k0 += C)
+          for (int c = 0; c < C; ++c) xs(row, k0 + c) = cols(row, k0 + c) * s(e, c);
       });
   auto pert = as_matrix(perturbed_, rows, O);
   gemm<Scalar>('N', 'T', 1, xs, const_matrix(kernel_.draw(), O, K), 0, pert);
   Kokkos::parallel_for(
-      "kbnn::BayesianAffine::combine", Range(0, std::int64_t(rows) * O),
-      KOKKOS_LAMBDA(const std::int64_t i) {
-        const std::int64_t row = i / O;
-        const int o = static_cast<int>(i % O);
-        out(row, o) += pert(row, o) * r(row / P, o) + bias(o);
+      "kbnn::BayesianAffine::combine", Range(0, rows), KOKKOS_LAMBDA(const int row) {
+        const int e = row / P;
+        for (int o = 0; o < O; ++o) out(row, o) += pert(row, o) * r(e, o) + bias(o);
       });
 }
 
@@ -181,11 +180,9 @@ void BayesianAffine<Scalar>::backward(const Matrix<const Scalar>& cols,
   auto r = sign_out_;
   auto dr = as_matrix(perturbed_, rows, O);
   Kokkos::parallel_for(
-      "kbnn::BayesianAffine::sign_dout", Range(0, std::int64_t(rows) * O),
-      KOKKOS_LAMBDA(const std::int64_t i) {
-        const std::int64_t row = i / O;
-        const int o = static_cast<int>(i % O);
-        dr(row, o) = dout(row, o) * r(row / P, o);
+      "kbnn::BayesianAffine::sign_dout", Range(0, rows), KOKKOS_LAMBDA(const int row) {
+        const int e = row / P;
+        for (int o = 0; o < O; ++o) dr(row, o) = dout(row, o) * r(e, o);
       });
   auto xs = as_matrix(cols_signed_, rows, K);
   gemm<Scalar>('T', 'N', 1, Matrix<const Scalar>(dr), Matrix<const Scalar>(xs), 0, d_kernel);
@@ -197,11 +194,10 @@ void BayesianAffine<Scalar>::backward(const Matrix<const Scalar>& cols,
     gemm<Scalar>('N', 'N', 1, Matrix<const Scalar>(dr), const_matrix(kernel_.draw(), O, K), 0, xs);
     auto s = sign_in_;
     Kokkos::parallel_for(
-        "kbnn::BayesianAffine::unsign_dcols", Range(0, std::int64_t(rows) * K),
-        KOKKOS_LAMBDA(const std::int64_t i) {
-          const std::int64_t row = i / K;
-          const int k = static_cast<int>(i % K);
-          dcols(row, k) += xs(row, k) * s(row / P, k % C);
+        "kbnn::BayesianAffine::unsign_dcols", Range(0, rows), KOKKOS_LAMBDA(const int row) {
+          const int e = row / P;
+          for (int k0 = 0; k0 < K; k0 += C)
+            for (int c = 0; c < C; ++c) dcols(row, k0 + c) += xs(row, k0 + c) * s(e, c);
         });
   }
   add_bias_gradient(dout);

@@ -25,22 +25,26 @@ void MaxPool2d<Scalar>::forward(const Matrix<const Scalar>& in, const Matrix<Sca
                                 const PassContext&) {
   const int W = input_.width, C = input_.channels, OW = output_.width;
   const int size = size_, stride = stride_;
-  const std::int64_t n = output_.size();
+  const int positions = output_.height * output_.width;
   auto argmax = argmax_;
+  // One thread per (example, output position); the channel loop is contiguous.
   Kokkos::parallel_for(
-      "kbnn::MaxPool2d::forward", Range(0, std::int64_t(in.extent(0)) * n),
+      "kbnn::MaxPool2d::forward", Range(0, std::int64_t(in.extent(0)) * positions),
       KOKKOS_LAMBDA(const std::int64_t i) {
-        const std::int64_t b = i / n;
-        const int o = static_cast<int>(i % n);
-        const int c = o % C, ow = (o / C) % OW, oh = o / (C * OW);
-        int best = ((oh * stride) * W + ow * stride) * C + c;
-        for (int dh = 0; dh < size; ++dh)
-          for (int dw = 0; dw < size; ++dw) {
-            const int j = ((oh * stride + dh) * W + ow * stride + dw) * C + c;
-            if (in(b, j) > in(b, best)) best = j;
-          }
-        argmax(b, o) = best;
-        out(b, o) = in(b, best);
+        const std::int64_t b = i / positions;
+        const int pos = static_cast<int>(i % positions);
+        const int oh = pos / OW, ow = pos % OW;
+        const int corner = ((oh * stride) * W + ow * stride) * C;
+        for (int c = 0; c < C; ++c) {
+          int best = corner + c;
+          for (int dh = 0; dh < size; ++dh)
+            for (int dw = 0; dw < size; ++dw) {
+              const int j = corner + (dh * W + dw) * C + c;
+              if (in(b, j) > in(b, best)) best = j;
+            }
+          argmax(b, pos * C + c) = best;
+          out(b, pos * C + c) = in(b, best);
+        }
       });
 }
 

@@ -15,23 +15,24 @@ class ReLU : public Layer<Scalar> {
 
   void forward(const Matrix<const Scalar>& in, const Matrix<Scalar>& out,
                const PassContext&) override {
-    const std::int64_t n = shape_.size();
+    // Activations are contiguous: one flat loop, no index arithmetic.
+    const Scalar* x = in.data();
+    Scalar* y = out.data();
     Kokkos::parallel_for(
-        "kbnn::ReLU::forward", Range(0, std::int64_t(in.extent(0)) * n),
-        KOKKOS_LAMBDA(const std::int64_t i) {
-          const Scalar x = in(i / n, i % n);
-          out(i / n, i % n) = x > Scalar(0) ? x : Scalar(0);
+        "kbnn::ReLU::forward", Range(0, in.size()), KOKKOS_LAMBDA(const std::int64_t i) {
+          y[i] = x[i] > Scalar(0) ? x[i] : Scalar(0);
         });
   }
 
   void backward(const Matrix<const Scalar>&, const Matrix<const Scalar>& out,
                 const Matrix<const Scalar>& dout, const Matrix<Scalar>& din) override {
     if (din.data() == nullptr) return;
-    const std::int64_t n = shape_.size();
+    const Scalar* y = out.data();
+    const Scalar* dy = dout.data();
+    Scalar* dx = din.data();
     Kokkos::parallel_for(
-        "kbnn::ReLU::backward", Range(0, std::int64_t(out.extent(0)) * n),
-        KOKKOS_LAMBDA(const std::int64_t i) {
-          din(i / n, i % n) = out(i / n, i % n) > Scalar(0) ? dout(i / n, i % n) : Scalar(0);
+        "kbnn::ReLU::backward", Range(0, out.size()), KOKKOS_LAMBDA(const std::int64_t i) {
+          dx[i] = y[i] > Scalar(0) ? dy[i] : Scalar(0);
         });
   }
 
