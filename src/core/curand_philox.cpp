@@ -101,6 +101,11 @@ CurandPhilox& CurandPhilox::operator=(CurandPhilox&& other) noexcept {
 void CurandPhilox::set_seed(std::uint64_t seed) {
   KBNN_CURAND_CHECK(curandSetPseudoRandomGeneratorSeed(gen_, seed));
   seed_ = seed;
+  // Reseeding in the middle of a stream leaves cuRAND at the wrong position. The host
+  // generator was seen at the set offset plus about a quarter of the words generated
+  // since then (offset 10, then 5000 words, then a new seed: next word 1260, not
+  // 5010). Setting the offset again puts it where offset_ says.
+  KBNN_CURAND_CHECK(curandSetGeneratorOffset(gen_, offset_));
 }
 
 void CurandPhilox::set_offset(std::uint64_t offset) {

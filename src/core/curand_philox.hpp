@@ -129,7 +129,8 @@ class CurandPhilox {
   CurandPhilox(CurandPhilox&& other) noexcept;
   CurandPhilox& operator=(CurandPhilox&& other) noexcept;
 
-  // Changes the key and leaves the offset alone, as cuRAND itself does.
+  // Changes the key and keeps offset(). cuRAND on its own does not keep the position
+  // when it is reseeded in the middle of a stream (see curand_philox.cpp).
   void set_seed(std::uint64_t seed);
   // Moves to stream position `offset` (in 32-bit words, see the map above).
   void set_offset(std::uint64_t offset);

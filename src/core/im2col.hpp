@@ -30,17 +30,21 @@ void im2col(const ConvGeometry& g, const Matrix<const Scalar>& in, const Matrix<
         const int h0 = (pos / OW) * s - p, w0 = (pos % OW) * s - p;
         const Scalar* image = &in(b, 0);
         Scalar* out = &cols(row, 0);
-        for (int kh = 0; kh < k; ++kh) {
+        // For one kh the window covers k*C consecutive numbers of image row h:
+        // copy them as one run, with zeros for the columns outside the image.
+        const int kw_begin = w0 < 0 ? -w0 : 0;
+        const int kw_end = w0 + k > W ? W - w0 : k;
+        for (int kh = 0; kh < k; ++kh, out += k * C) {
           const int h = h0 + kh;
-          for (int kw = 0; kw < k; ++kw, out += C) {
-            const int w = w0 + kw;
-            if (h < 0 || h >= H || w < 0 || w >= W) {
-              for (int c = 0; c < C; ++c) out[c] = Scalar(0);
-            } else {
-              const Scalar* pixel = image + (h * W + w) * C;
-              for (int c = 0; c < C; ++c) out[c] = pixel[c];
-            }
+          if (h < 0 || h >= H || kw_begin >= kw_end) {
+            for (int j = 0; j < k * C; ++j) out[j] = Scalar(0);
+            continue;
           }
+          for (int j = 0; j < kw_begin * C; ++j) out[j] = Scalar(0);
+          const Scalar* image_row = image + std::int64_t(h) * W * C;
+          const int shift = w0 * C;  // column j of the run reads image_row[shift + j]
+          for (int j = kw_begin * C; j < kw_end * C; ++j) out[j] = image_row[shift + j];
+          for (int j = kw_end * C; j < k * C; ++j) out[j] = Scalar(0);
         }
       });
 }

@@ -78,13 +78,21 @@ struct NoiseKey {
   KOKKOS_INLINE_FUNCTION Scalar normal(Stream stream, std::uint64_t i) const {
     const Philox4x32 r = draw(stream, i / 4);
     const int pair = static_cast<int>(i % 4) / 2;
+    double z0, z1;
+    box_muller(r.v[2 * pair], r.v[2 * pair + 1], z0, z1);
+    return static_cast<Scalar>(i % 2 == 0 ? z0 : z1);
+  }
+
+  // Two independent standard normals from two 32-bit words (Box-Muller).
+  KOKKOS_INLINE_FUNCTION static void box_muller(std::uint32_t a, std::uint32_t b, double& z0,
+                                                double& z1) {
     // u1 in (0, 1] so log(u1) is finite; u2 in [0, 1).
-    const double u1 = (r.v[2 * pair] + 1.0) * 2.3283064365386963e-10;
-    const double u2 = r.v[2 * pair + 1] * 2.3283064365386963e-10;
+    const double u1 = (a + 1.0) * 2.3283064365386963e-10;
+    const double u2 = b * 2.3283064365386963e-10;
     const double radius = math::sqrt(-2.0 * math::log(u1));
     const double angle = 6.283185307179586 * u2;
-    return static_cast<Scalar>((i % 2 == 0) ? radius * math::cos(angle)
-                                            : radius * math::sin(angle));
+    z0 = radius * math::cos(angle);
+    z1 = radius * math::sin(angle);
   }
 
   // Element i of a Rademacher (+1 / -1) stream: one Philox call gives 128 signs.

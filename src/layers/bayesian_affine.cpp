@@ -1,6 +1,7 @@
 #include "layers/bayesian_affine.hpp"
 
 #include "core/gemm.hpp"
+#include "core/noise.hpp"
 
 #include <utility>
 
@@ -75,6 +76,8 @@ void BayesianAffine<Scalar>::reserve(int max_examples) {
   };
   sign_in_ = View2<Scalar>(no_init("kbnn::BayesianAffine::sign_in"), max_examples, g.in_channels);
   sign_out_ = View2<Scalar>(no_init("kbnn::BayesianAffine::sign_out"), max_examples, g.out_features);
+  sign_columns_ =
+      View2<Scalar>(no_init("kbnn::BayesianAffine::sign_columns"), max_examples, g.in_features);
   cols_signed_ = View2<Scalar>(no_init("kbnn::BayesianAffine::cols_signed"), max_rows, g.in_features);
   perturbed_ = View2<Scalar>(no_init("kbnn::BayesianAffine::perturbed"), max_rows, g.out_features);
   d_kernel_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_kernel"),
@@ -84,20 +87,21 @@ void BayesianAffine<Scalar>::reserve(int max_examples) {
 
 template <class Scalar>
 void BayesianAffine<Scalar>::draw_signs(int examples, const PassContext& ctx) {
+  // Row e of S and R belongs to global example first_example + e.
   const NoiseKey key = ctx.key(layer_index_);
-  const std::int64_t first = ctx.first_example;
-  auto s = sign_in_;
-  auto r = sign_out_;
+  const std::uint64_t first = std::uint64_t(ctx.first_example);
   const int C = geometry_.in_channels, O = geometry_.out_features;
+  fill_signs(key, Stream::sign_in, first * C, sign_in_.data(), std::int64_t(examples) * C);
+  fill_signs(key, Stream::sign_out, first * O, sign_out_.data(), std::int64_t(examples) * O);
+  // Spread S over the K columns (column k has channel k % C), so the kernels that
+  // apply it run straight, vectorisable loops.
+  const int K = geometry_.in_features;
+  auto s = sign_in_;
+  auto spread = sign_columns_;
   Kokkos::parallel_for(
-      "kbnn::BayesianAffine::draw_signs", Range(0, std::int64_t(examples) * (C + O)),
-      KOKKOS_LAMBDA(const std::int64_t i) {
-        const std::int64_t e = i / (C + O);
-        const int j = static_cast<int>(i % (C + O));
-        if (j < C)
-          s(e, j) = key.sign<Scalar>(Stream::sign_in, std::uint64_t(first + e) * C + j);
-        else
-          r(e, j - C) = key.sign<Scalar>(Stream::sign_out, std::uint64_t(first + e) * O + (j - C));
+      "kbnn::BayesianAffine::spread_signs", Range(0, examples), KOKKOS_LAMBDA(const int e) {
+        for (int k0 = 0; k0 < K; k0 += C)
+          for (int c = 0; c < C; ++c) spread(e, k0 + c) = s(e, c);
       });
 }
 
@@ -106,7 +110,7 @@ void BayesianAffine<Scalar>::forward(const Matrix<const Scalar>& cols, const Mat
                                      const PassContext& ctx) {
   using Draw = typename GaussianWeights<Scalar>::Draw;
   const int K = geometry_.in_features, O = geometry_.out_features;
-  const int C = geometry_.in_channels, P = geometry_.positions;
+  const int P = geometry_.positions;
   const int rows = static_cast<int>(cols.extent(0));
   const int examples = rows / P;
   const NoiseKey key = ctx.key(layer_index_);
@@ -135,15 +139,13 @@ void BayesianAffine<Scalar>::forward(const Matrix<const Scalar>& cols, const Mat
   }
 
   draw_signs(examples, ctx);
-  auto s = sign_in_;
+  auto s = sign_columns_;
   auto r = sign_out_;
   auto xs = as_matrix(cols_signed_, rows, K);
   Kokkos::parallel_for(
       "kbnn::BayesianAffine::sign_inputs", Range(0, rows), KOKKOS_LAMBDA(const int row) {
         const int e = row / P;
-        // Column k has channel k % C: walk the channels in runs of C.
-        for (int k0 = 0; k0 < K; k0 += C)
-          for (int c = 0; c < C; ++c) xs(row, k0 + c) = cols(row, k0 + c) * s(e, c);
+        for (int k = 0; k < K; ++k) xs(row, k) = cols(row, k) * s(e, k);
       });
   auto pert = as_matrix(perturbed_, rows, O);
   gemm<Scalar>('N', 'T', 1, xs, const_matrix(kernel_.draw(), O, K), 0, pert);
@@ -159,7 +161,7 @@ void BayesianAffine<Scalar>::backward(const Matrix<const Scalar>& cols,
                                       const Matrix<const Scalar>& dout,
                                       const Matrix<Scalar>& dcols) {
   const int K = geometry_.in_features, O = geometry_.out_features;
-  const int C = geometry_.in_channels, P = geometry_.positions;
+  const int P = geometry_.positions;
   const int rows = static_cast<int>(cols.extent(0));
   const bool want_dcols = dcols.data() != nullptr;
   auto d_kernel = as_matrix(d_kernel_, O, K);
@@ -192,12 +194,11 @@ void BayesianAffine<Scalar>::backward(const Matrix<const Scalar>& cols,
     // dcols = dout mu + (dr dW) o S; cols o S is no longer needed, so it holds dr dW.
     gemm<Scalar>('N', 'N', 1, dout, const_matrix(kernel_.mu(), O, K), 0, dcols);
     gemm<Scalar>('N', 'N', 1, Matrix<const Scalar>(dr), const_matrix(kernel_.draw(), O, K), 0, xs);
-    auto s = sign_in_;
+    auto s = sign_columns_;
     Kokkos::parallel_for(
         "kbnn::BayesianAffine::unsign_dcols", Range(0, rows), KOKKOS_LAMBDA(const int row) {
           const int e = row / P;
-          for (int k0 = 0; k0 < K; k0 += C)
-            for (int c = 0; c < C; ++c) dcols(row, k0 + c) += xs(row, k0 + c) * s(e, c);
+          for (int k = 0; k < K; ++k) dcols(row, k) += xs(row, k) * s(e, k);
         });
   }
   add_bias_gradient(dout);

@@ -70,6 +70,7 @@ class BayesianAffine {
 
   View2<Scalar> sign_in_;    // (examples, in_channels): S
   View2<Scalar> sign_out_;   // (examples, O): R
+  View2<Scalar> sign_columns_;  // (examples, K): S spread over the columns of cols
   View2<Scalar> cols_signed_;  // (rows, K): cols o S; reused as scratch in backward
   View2<Scalar> perturbed_;    // (rows, O): (cols o S) dW^T; reused as dout o R
   View1<Scalar> d_kernel_;     // (O * K): dL/d draw

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/math.hpp"
+#include "core/noise.hpp"
 #include "core/parameter_store.hpp"
 #include "core/philox.hpp"
 #include "core/types.hpp"
@@ -47,6 +48,7 @@ class GaussianWeights {
   void sample(const NoiseKey& key, Stream stream, Draw draw) {
     draw_kind_ = draw;
     if (draw == Draw::mean) return;
+    fill_normals(key, stream, 0, eps_.data(), count_);
     auto mu = mu_;
     auto rho = rho_;
     auto eps = eps_;
@@ -54,9 +56,7 @@ class GaussianWeights {
     const bool with_mean = draw == Draw::full;
     Kokkos::parallel_for(
         "kbnn::GaussianWeights::sample", Range(0, count_), KOKKOS_LAMBDA(const int i) {
-          const Scalar e = key.normal<Scalar>(stream, i);
-          eps(i) = e;
-          const Scalar delta = math::softplus(rho(i)) * e;
+          const Scalar delta = math::softplus(rho(i)) * eps(i);
           out(i) = with_mean ? mu(i) + delta : delta;
         });
   }
