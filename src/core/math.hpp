@@ -24,10 +24,10 @@ using Kokkos::Experimental::sin;
 using Kokkos::Experimental::sqrt;
 #endif
 
-// softplus(x) = log(1 + exp(x)), without overflow for large x.
+// softplus(x) = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): exact, never overflows.
 template <class T>
 KOKKOS_INLINE_FUNCTION T softplus(T x) {
-  return x > T(20) ? x : log1p(exp(x));
+  return (x > T(0) ? x : T(0)) + log1p(exp(-fabs(x)));
 }
 
 // d softplus / dx = sigmoid(x).
