@@ -73,9 +73,9 @@ struct KlStore {
     REQUIRE(mu.size() == 5);
     REQUIRE(rho.size() == 5);
     REQUIRE(point.size() == 2);
-    store.declare("a/kernel", 3, kbnn::ParameterStore<Scalar>::Kind::gaussian);
-    store.declare("p/bias", 2, kbnn::ParameterStore<Scalar>::Kind::point);
-    store.declare("b/kernel", 2, kbnn::ParameterStore<Scalar>::Kind::gaussian);
+    store.declare("a/kernel", {3}, kbnn::ParameterStore<Scalar>::Kind::gaussian);
+    store.declare("p/bias", {2}, kbnn::ParameterStore<Scalar>::Kind::point);
+    store.declare("b/kernel", {2}, kbnn::ParameterStore<Scalar>::Kind::gaussian);
     store.allocate();
     REQUIRE(store.size() == 12);
     REQUIRE(store.gaussian_count() == 5);

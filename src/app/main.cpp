@@ -1,9 +1,11 @@
 // kbnn: train Bayesian neural networks. `kbnn train DECK [--section.option=value ...]`.
-// main() owns MPI and Kokkos; any exception ends the whole job through MPI_Abort with
-// its message, so a job never hangs on one failed rank.
+// main() owns MPI and Kokkos and is the only place that names MPI_COMM_WORLD. Any
+// exception, on any rank, ends the whole job through MPI_Abort with its message, so a
+// job never hangs waiting for a rank that died.
 #include "app/deck.hpp"
 #include "app/run_train.hpp"
 #include "core/error.hpp"
+#include "parallel/communicator.hpp"
 
 #include <Kokkos_Core.hpp>
 #include <mpi.h>
@@ -15,19 +17,37 @@
 namespace {
 
 const char* usage =
-    "usage: kbnn train DECK [--section.option=value ...]\n"
+    "usage: kbnn train DECK [--restart CHECKPOINT] [--section.option=value ...]\n"
     "       kbnn --help | --version\n"
     "\n"
-    "  train   train the model of the input deck DECK (see input/*.cfg), then report\n"
-    "          Monte-Carlo test metrics. Any deck option can be overridden, e.g.\n"
-    "          --train.epochs=5 --train.lr=5e-4 --eval.samples=20\n";
+    "  train   train the model of the input deck DECK (see input/*.cfg) on all MPI ranks,\n"
+    "          write <output.dir>/<run name>.h5 and report Monte-Carlo test metrics.\n"
+    "          Any deck option can be overridden: --train.epochs=5 --eval.samples=20\n"
+    "          --restart FILE continues from a checkpoint (a .checkpoint.h5 or a run file).\n";
 
-int train(const std::vector<std::string>& args) {
-  if (args.empty()) throw kbnn::InputError("kbnn train: missing the input deck\n" + std::string(usage));
-  const std::vector<std::string> overrides(args.begin() + 1, args.end());
+// An ostream that drops everything: the log of ranks other than 0.
+class NullBuffer : public std::streambuf {
+ protected:
+  int overflow(int c) override { return c; }
+};
+
+void train(const std::vector<std::string>& args, kbnn::Communicator& comm) {
+  if (args.empty()) throw kbnn::InputError(std::string("kbnn train: missing the input deck\n") + usage);
+  std::string restart;
+  std::vector<std::string> overrides;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--restart" || args[i].rfind("--restart=", 0) == 0) {
+      if (args[i] == "--restart" && i + 1 == args.size())
+        throw kbnn::InputError("command line: --restart needs a checkpoint file");
+      restart = args[i] == "--restart" ? args[++i] : args[i].substr(10);
+    } else {
+      overrides.push_back(args[i]);
+    }
+  }
   const kbnn::RunConfig config = kbnn::parse_deck(args[0], overrides);
-  kbnn::run_train(config, std::cout);
-  return 0;
+  NullBuffer null_buffer;
+  std::ostream null_stream(&null_buffer);
+  kbnn::run_train(config, comm, restart, comm.is_root() ? std::cout : null_stream);
 }
 
 }  // namespace
@@ -47,7 +67,8 @@ int main(int argc, char* argv[]) {
       } else if (args[0] == "--version") {
         if (rank == 0) std::cout << "kbnn " << KBNN_VERSION << "\n";
       } else if (args[0] == "train") {
-        status = train(std::vector<std::string>(args.begin() + 1, args.end()));
+        kbnn::Communicator comm(MPI_COMM_WORLD);
+        train(std::vector<std::string>(args.begin() + 1, args.end()), comm);
       } else {
         throw kbnn::InputError("kbnn: unknown command '" + args[0] + "'\n" + usage);
       }

@@ -1,15 +1,21 @@
-// `kbnn train`: the driver, read top to bottom like a recipe: read the deck, load the
-// data, build the model, train, predict with Monte-Carlo samples, report.
+// `kbnn train`: the driver, read top to bottom like a recipe: read the data, build
+// the model, start from rank 0's initial parameters (or a checkpoint), train, predict
+// with Monte-Carlo samples, write the run file, report.
 #pragma once
 
 #include "app/deck.hpp"
+#include "parallel/communicator.hpp"
 
 #include <iosfwd>
+#include <string>
 
 namespace kbnn {
 
-// Runs the whole job; progress and results go to `log`. Throws on any error.
-void run_train(const RunConfig& config, std::ostream& log);
+// Runs the whole job on all ranks of `comm`; progress and results go to `log` (pass
+// a stream that discards on ranks other than 0). `restart` names a checkpoint to
+// continue from, or is empty. Throws on any error.
+void run_train(const RunConfig& config, Communicator& comm, const std::string& restart,
+               std::ostream& log);
 
 // Training FLOPs per example of a model's gemms (forward + backward), for GFLOP/s.
 template <class Model>

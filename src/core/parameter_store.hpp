@@ -22,16 +22,19 @@ class ParameterStore {
   enum class Kind { gaussian, point };
 
   struct Block {
-    std::string name;        // "conv2d_0/kernel"
+    std::string name;                // "conv2d_0/kernel"
     Kind kind;
-    std::size_t count;       // number of weights (a Gaussian block stores 2 * count)
-    std::size_t offset = 0;  // of mu (Gaussian) or of the values (point)
+    std::vector<std::size_t> shape;  // row-major, e.g. (out, kh, kw, in) for a conv kernel
+    std::size_t count;               // number of weights (a Gaussian block stores 2 * count)
+    std::size_t offset = 0;          // of mu (Gaussian) or of the values (point)
   };
 
-  // Reserves a block; returns its id. Only before allocate().
-  int declare(const std::string& name, std::size_t count, Kind kind) {
+  // Reserves a block of the given shape; returns its id. Only before allocate().
+  int declare(const std::string& name, const std::vector<std::size_t>& shape, Kind kind) {
     if (allocated()) throw RuntimeError("ParameterStore::declare after allocate: " + name);
-    blocks_.push_back(Block{name, kind, count});
+    std::size_t count = 1;
+    for (auto extent : shape) count *= extent;
+    blocks_.push_back(Block{name, kind, shape, count});
     return static_cast<int>(blocks_.size()) - 1;
   }
 

@@ -18,6 +18,23 @@ void truncate(Dataset& d, std::int64_t n) {
   d.labels.resize(std::size_t(n));
 }
 
+Dataset slice(const Dataset& d, std::int64_t first, std::int64_t count) {
+  if (first < 0 || count < 0 || first + count > d.count)
+    throw InputError(concat(d.source, ": rows [", first, ", ", first + count,
+                            ") are outside the ", d.count, " examples"));
+  Dataset out;
+  out.source = d.source;
+  out.height = d.height;
+  out.width = d.width;
+  out.channels = d.channels;
+  out.num_classes = d.num_classes;
+  out.count = count;
+  const std::int64_t f = d.features();
+  out.pixels.assign(d.pixels.begin() + first * f, d.pixels.begin() + (first + count) * f);
+  out.labels.assign(d.labels.begin() + first, d.labels.begin() + first + count);
+  return out;
+}
+
 namespace {
 
 // The .gz name if it exists (the form MNIST is distributed in), else the plain one.

@@ -21,6 +21,9 @@ struct Dataset {
 // Keeps only the first n examples (n <= 0 or n >= count: unchanged). For quick tests/runs.
 void truncate(Dataset& d, std::int64_t n);
 
+// Examples [first, first + count) of d, as a new data set (a rank's partition).
+Dataset slice(const Dataset& d, std::int64_t first, std::int64_t count);
+
 // Loads a split from a directory: format "idx" uses {train,t10k}-images-idx3-ubyte[.gz]
 // and {train,t10k}-labels-idx1-ubyte[.gz] (prefer .gz if both exist); format "cifar10"
 // uses data_batch_1.bin..data_batch_5.bin (train) or test_batch.bin (test), looked up in

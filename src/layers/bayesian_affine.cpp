@@ -29,13 +29,12 @@ BayesianAffine<Scalar>::BayesianAffine(std::string name, std::uint32_t layer_ind
 
 template <class Scalar>
 void BayesianAffine<Scalar>::declare(ParameterStore<Scalar>& store) {
-  kernel_.declare(store, name_ + "/kernel",
-                  std::size_t(geometry_.out_features) * geometry_.in_features);
+  kernel_.declare(store, name_ + "/kernel", geometry_.kernel_shape);
+  const std::vector<std::size_t> bias_shape{std::size_t(geometry_.out_features)};
   if (options_.bayesian_bias)
-    bias_gauss_.declare(store, name_ + "/bias", geometry_.out_features);
+    bias_gauss_.declare(store, name_ + "/bias", bias_shape);
   else
-    bias_id_ = store.declare(name_ + "/bias", geometry_.out_features,
-                             ParameterStore<Scalar>::Kind::point);
+    bias_id_ = store.declare(name_ + "/bias", bias_shape, ParameterStore<Scalar>::Kind::point);
 }
 
 template <class Scalar>

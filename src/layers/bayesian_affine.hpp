@@ -17,6 +17,7 @@
 #include "layers/layer.hpp"
 
 #include <string>
+#include <vector>
 
 namespace kbnn {
 
@@ -28,6 +29,7 @@ class BayesianAffine {
     int out_features;  // O
     int in_channels;   // width of an input sign vector (K for dense, C for conv)
     int positions;     // P: rows of cols per example (1 for dense)
+    std::vector<std::size_t> kernel_shape;  // how W (O x K) is stored, for the output file
   };
 
   BayesianAffine(std::string name, std::uint32_t layer_index, Geometry geometry,

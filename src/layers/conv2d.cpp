@@ -12,7 +12,9 @@ Conv2d<Scalar>::Conv2d(std::string name, std::uint32_t layer_index, Shape input,
       geometry_{input.height, input.width, input.channels, kernel, stride, padding},
       out_channels_(out_channels),
       affine_(name_, layer_index,
-              {geometry_.patch(), out_channels, input.channels, geometry_.positions()},
+              {geometry_.patch(), out_channels, input.channels, geometry_.positions(),
+               {std::size_t(out_channels), std::size_t(kernel), std::size_t(kernel),
+                std::size_t(input.channels)}},
               options) {
   if (geometry_.out_height() < 1 || geometry_.out_width() < 1)
     throw InputError(concat(name_, ": a ", kernel, "x", kernel, " kernel with padding ",

@@ -16,7 +16,10 @@ class Dense : public Layer<Scalar> {
         BayesOptions options)
       : name_(std::move(name)),
         out_features_(out_features),
-        affine_(name_, layer_index, {in_features, out_features, in_features, 1}, options) {}
+        affine_(name_, layer_index,
+                {in_features, out_features, in_features, 1,
+                 {std::size_t(out_features), std::size_t(in_features)}},
+                options) {}
 
   std::string name() const override { return name_; }
   Shape output_shape() const override { return Shape{1, 1, out_features_}; }

@@ -20,9 +20,10 @@ class GaussianWeights {
   //   mean:         nothing is drawn; use mu()
   enum class Draw { full, perturbation, mean };
 
-  void declare(ParameterStore<Scalar>& store, const std::string& name, std::size_t count) {
-    id_ = store.declare(name, count, ParameterStore<Scalar>::Kind::gaussian);
-    count_ = count;
+  void declare(ParameterStore<Scalar>& store, const std::string& name,
+               const std::vector<std::size_t>& shape) {
+    id_ = store.declare(name, shape, ParameterStore<Scalar>::Kind::gaussian);
+    count_ = store.block(id_).count;
   }
 
   void bind(const ParameterStore<Scalar>& store) {

@@ -6,6 +6,7 @@
 #include "train/loss.hpp"
 #include "train/shuffle.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ostream>
@@ -18,15 +19,50 @@ std::unique_ptr<Optimizer<Real>> make_optimizer(const TrainConfig& config, std::
                                       config.adam_epsilon);
 }
 
-Trainer::Trainer(const RunConfig& config, Sequential<Real>& model, const DeviceDataset& train,
-                 std::ostream& log)
-    : config_(config), model_(model), train_(train), log_(log) {
-  const std::int64_t batch = config.train.batch_size;
-  steps_per_epoch_ = (train.count() + batch - 1) / batch;
+Trainer::Trainer(const RunConfig& config, Sequential<Real>& model, const TrainingData& train,
+                 Communicator& comm, std::ostream& log)
+    : config_(config), model_(model), train_(train), comm_(comm), log_(log) {
+  // Horovod's convention (per_rank): the batch and the learning rate grow with the ranks.
+  const bool per_rank = config.parallel.batch_mode == "per_rank";
+  global_batch_ = config.train.batch_size * (per_rank ? comm.size() : 1);
+  lr_ = config.train.lr * (per_rank ? comm.size() : 1);
+  if (global_batch_ < comm.size())
+    throw InputError(concat("input deck ", config.deck_path, ": train.batch_size ",
+                            global_batch_, " is smaller than the ", comm.size(),
+                            " ranks: every rank needs at least one example per step"));
+  steps_per_epoch_ = (train.global_count + global_batch_ - 1) / global_batch_;
+  total_steps_ = steps_per_epoch_ * config.train.epochs;
+  if (config.train.max_steps > 0) total_steps_ = std::min(total_steps_, config.train.max_steps);
   optimizer_ = make_optimizer(config.train, model.parameters().size());
-  if (batch > model.max_batch())
-    throw RuntimeError(concat("Trainer: batch_size ", batch, " exceeds the model's reserved ",
-                              model.max_batch(), " rows"));
+  if (max_local_rows() > model.max_batch())
+    throw RuntimeError(concat("Trainer: ", max_local_rows(), " rows per rank exceed the model's ",
+                              model.max_batch(), " reserved rows"));
+}
+
+std::int64_t Trainer::max_local_rows() const {
+  return (global_batch_ + comm_.size() - 1) / comm_.size();
+}
+
+View1<std::int64_t> Trainer::epoch_order_view(int epoch) const {
+  const std::uint64_t seed = config_.train.seed;
+  std::vector<std::int64_t> order;
+  if (!train_.local) {
+    order = epoch_order(train_.global_count, seed, std::uint32_t(epoch), config_.train.shuffle);
+  } else {
+    // Each rank walks its own partition, shuffled with its own key, taking its share
+    // of every global batch; it wraps around when its partition runs out first.
+    const std::int64_t n_local = train_.data.count();
+    const auto local = epoch_order(n_local, seed ^ (0x9E3779B97F4A7C15ull * (comm_.rank() + 1)),
+                                   std::uint32_t(epoch), config_.train.shuffle);
+    const auto share = comm_.shard(global_batch_);
+    order.resize(std::size_t(steps_per_epoch_ * (share.second - share.first)));
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = local[i % n_local];
+  }
+  View1<std::int64_t> view("kbnn::Trainer::order", order.size());
+  Kokkos::deep_copy(view, Kokkos::View<const std::int64_t*, HostSpace,
+                                       Kokkos::MemoryTraits<Kokkos::Unmanaged>>(order.data(),
+                                                                                order.size()));
+  return view;
 }
 
 namespace {
@@ -41,99 +77,103 @@ std::string format_duration(double seconds) {
 }
 }  // namespace
 
-std::vector<HistoryRow> Trainer::run() {
+void Trainer::run(std::int64_t start_step) {
   const TrainConfig& tc = config_.train;
-  const std::int64_t n_train = train_.count();
-  const std::int64_t batch = tc.batch_size;
-  const int features = static_cast<int>(train_.shape.size());
+  const std::int64_t n_train = train_.global_count;
+  const int features = static_cast<int>(train_.data.shape.size());
   const int classes = static_cast<int>(model_.output_shape().size());
-  const std::int64_t total_steps =
-      tc.max_steps > 0 ? std::min<std::int64_t>(tc.max_steps, steps_per_epoch_ * tc.epochs)
-                       : steps_per_epoch_ * tc.epochs;
+  const std::int64_t max_rows = max_local_rows();
   auto& store = model_.parameters();
 
   // Scratch, allocated once.
-  View2<Real> x(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Trainer::x"), batch, features);
-  View1<std::int32_t> y("kbnn::Trainer::y", batch);
+  View2<Real> x(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Trainer::x"), max_rows,
+                features);
+  View1<std::int32_t> y("kbnn::Trainer::y", max_rows);
   View2<Real> dlogits(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Trainer::dlogits"),
-                      batch, classes);
-  View1<double> correct("kbnn::Trainer::correct", batch);
-  View1<std::int64_t> order("kbnn::Trainer::order", n_train);
+                      max_rows, classes);
+  View1<double> correct("kbnn::Trainer::correct", max_rows);
 
-  std::vector<HistoryRow> history;
-  double window_nll = 0, window_correct = 0;
+  double window[2] = {0, 0};  // this rank's NLL sum and correct count since the last row
   std::int64_t window_images = 0;
   Kokkos::Timer clock;
   double window_start = 0;
-  std::int64_t step = 0;
+  step_ = start_step;
+  optimizer_->set_steps(std::max(optimizer_->steps(), std::int64_t(0)));
 
-  for (int epoch = 0; epoch < tc.epochs && step < total_steps; ++epoch) {
-    const auto host_order = epoch_order(n_train, tc.seed, std::uint32_t(epoch), tc.shuffle);
-    Kokkos::deep_copy(order, Kokkos::View<const std::int64_t*, HostSpace,
-                                          Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
-                                 host_order.data(), host_order.size()));
-    for (std::int64_t s = 0; s < steps_per_epoch_ && step < total_steps; ++s) {
-      const std::int64_t first = s * batch;
-      const std::int64_t rows = std::min(batch, n_train - first);
-      auto xb = as_matrix(x, rows, features);
-      auto yb = Kokkos::subview(y, Kokkos::make_pair(std::int64_t(0), rows));
-      gather_batch<Real>(train_, order, first, xb, yb);
+  for (int epoch = int(step_ / steps_per_epoch_); step_ < total_steps_; ++epoch) {
+    const auto order = epoch_order_view(epoch);
+    for (std::int64_t s = step_ % steps_per_epoch_; s < steps_per_epoch_ && step_ < total_steps_;
+         ++s) {
+      // This step's global batch is positions [first, first + rows) of the epoch's
+      // order; this rank computes rows [lo, hi) of it.
+      const std::int64_t first = s * global_batch_;
+      const std::int64_t rows = std::min(global_batch_, n_train - first);
+      const auto [lo, hi] = comm_.shard(rows);
+      const std::int64_t local_first =
+          train_.local ? s * (comm_.shard(global_batch_).second - comm_.shard(global_batch_).first)
+                       : first + lo;
+      auto xb = as_matrix(x, hi - lo, features);
+      auto yb = Kokkos::subview(y, Kokkos::make_pair(std::int64_t(0), hi - lo));
+      gather_batch<Real>(train_.data, order, local_first, xb, yb);
 
       store.zero_gradients();
-      const PassContext ctx{tc.seed, std::uint32_t(step), 0, true};
+      // Noise is keyed by the step and by the example's place in the GLOBAL batch.
+      const PassContext ctx{tc.seed, std::uint32_t(step_), lo, true};
       const auto logits = model_.forward(xb, ctx);
-      const auto d = as_matrix(dlogits, rows, classes);
+      const auto d = as_matrix(dlogits, hi - lo, classes);
       const LossSums sums =
           softmax_cross_entropy<Real>(logits, yb, Real(1.0 / double(rows)), d, correct);
       if (!std::isfinite(sums.nll))
-        throw RuntimeError(concat("training diverged at step ", step, " (epoch ", epoch + 1,
-                                  "): the loss is ", sums.nll));
+        throw RuntimeError(concat("training diverged at step ", step_ + 1, " (epoch ", epoch + 1,
+                                  "): the loss on rank ", comm_.rank(), " is ", sums.nll));
       model_.backward(d);
+      comm_.allreduce_sum(store.gradients());
 
-      const double epoch_progress = double(step + 1) / double(steps_per_epoch_);
-      const double beta = kl_beta(tc, epoch_progress, double(tc.epochs));
+      // beta at the start of this step (Liu et al. use t - 1): each cycle opens at 0.
+      const double beta = kl_beta(tc, double(step_) / double(steps_per_epoch_), double(tc.epochs));
       add_kl_gradient(store, config_.model.prior_sigma, beta / double(n_train));
-      optimizer_->step(store.values(), store.gradients(), tc.lr);
-      ++step;
+      optimizer_->step(store.values(), store.gradients(), lr_);
+      ++step_;
+      const double epoch_progress = double(step_) / double(steps_per_epoch_);
 
-      window_nll += sums.nll;
-      window_correct += sums.correct;
+      window[0] += sums.nll;
+      window[1] += sums.correct;
       window_images += rows;
-      const bool last_of_epoch = s + 1 == steps_per_epoch_ || step == total_steps;
-      if (step % tc.log_every == 0 || last_of_epoch) {
-        Kokkos::fence();
-        const double now = clock.seconds();
-        HistoryRow row;
-        row.step = step;
-        row.epoch = epoch_progress;
-        row.kl = kl_divergence(store, config_.model.prior_sigma);
-        row.beta = beta;
-        row.lr = tc.lr;
-        row.nll = window_nll / double(window_images);
-        row.loss = row.nll + beta * row.kl / double(n_train);
-        row.train_accuracy = window_correct / double(window_images);
-        row.seconds = now;
-        row.images_per_second = double(window_images) / (now - window_start);
-        history.push_back(row);
-        const double eta = (total_steps - step) * (now / double(step));
-        char line[256];
-        std::snprintf(line, sizeof line,
-                      "step %6lld/%lld  epoch %6.2f  loss %.4f  nll %.4f  kl %.4g  beta %.3g  "
-                      "acc %.4f  %7.0f img/s  ETA %s",
-                      static_cast<long long>(step), static_cast<long long>(total_steps),
-                      row.epoch, row.loss, row.nll, row.kl, row.beta, row.train_accuracy,
-                      row.images_per_second, format_duration(eta).c_str());
-        log_ << line << std::endl;
-        window_nll = window_correct = 0;
-        window_images = 0;
-        window_start = now;
-      }
       images_trained_ += rows;
+      const bool last_of_epoch = s + 1 == steps_per_epoch_ || step_ == total_steps_;
+      if (step_ % tc.log_every != 0 && !last_of_epoch) continue;
+
+      comm_.allreduce_sum(window, 2);
+      Kokkos::fence();
+      const double now = clock.seconds();
+      HistoryRow row;
+      row.step = step_;
+      row.epoch = epoch_progress;
+      row.kl = kl_divergence(store, config_.model.prior_sigma);
+      row.beta = beta;
+      row.lr = lr_;
+      row.nll = window[0] / double(window_images);
+      row.loss = row.nll + beta * row.kl / double(n_train);
+      row.train_accuracy = window[1] / double(window_images);
+      row.seconds = now;
+      row.images_per_second = double(window_images) / (now - window_start);
+      const double eta = (total_steps_ - step_) * (now / double(step_ - start_step));
+      char line[256];
+      std::snprintf(line, sizeof line,
+                    "step %6lld/%lld  epoch %6.2f  loss %.4f  nll %.4f  kl %.4g  beta %.3g  "
+                    "acc %.4f  %7.0f img/s  ETA %s",
+                    static_cast<long long>(step_), static_cast<long long>(total_steps_),
+                    row.epoch, row.loss, row.nll, row.kl, row.beta, row.train_accuracy,
+                    row.images_per_second, format_duration(eta).c_str());
+      log_ << line << std::endl;
+      if (on_log) on_log(row);
+      window[0] = window[1] = 0;
+      window_images = 0;
+      window_start = clock.seconds();
     }
   }
   Kokkos::fence();
   training_seconds_ = clock.seconds();
-  return history;
 }
 
 }  // namespace kbnn

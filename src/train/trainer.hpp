@@ -1,53 +1,67 @@
-// The training loop (DESIGN.md, "Data flow of one training step"): gather the batch,
-// forward, softmax cross-entropy, backward, KL gradient, one optimizer kernel; a
-// history row and a progress line every log_every steps.
+// The training loop (DESIGN.md, "Data flow of one training step"): every rank gathers
+// its shard of the global batch, runs forward, softmax cross-entropy and backward;
+// ONE allreduce sums the gradient; the KL gradient is added once, after it; one
+// optimizer kernel updates the flat parameters. Every log_every steps a history row
+// is reduced over ranks, printed on rank 0 and handed to on_log (output, checkpoints).
 #pragma once
 
 #include "app/deck.hpp"
 #include "io/device_dataset.hpp"
 #include "model/sequential.hpp"
+#include "parallel/communicator.hpp"
+#include "train/history.hpp"
 #include "train/optimizer.hpp"
 
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <vector>
 
 namespace kbnn {
 
-// One logged step: the /history datasets of the output file.
-struct HistoryRow {
-  std::int64_t step = 0;
-  double epoch = 0;            // fractional: 1.5 = half-way through the second epoch
-  double loss = 0;             // negative ELBO per example: nll + beta * KL / N_train
-  double nll = 0;              // mean over the examples since the last row
-  double kl = 0;               // KL(q || p), summed over all weights, at this step
-  double beta = 0;
-  double lr = 0;
-  double train_accuracy = 0;   // since the last row
-  double seconds = 0;          // wall time since training started
-  double images_per_second = 0;  // since the last row
+// The training examples this rank holds. With shuffle = global every rank holds all
+// of them; with shuffle = local only its partition (global_count is the total).
+struct TrainingData {
+  DeviceDataset data;
+  std::int64_t global_count = 0;
+  bool local = false;
 };
 
 class Trainer {
  public:
-  Trainer(const RunConfig& config, Sequential<Real>& model, const DeviceDataset& train,
-          std::ostream& log);
+  Trainer(const RunConfig& config, Sequential<Real>& model, const TrainingData& train,
+          Communicator& comm, std::ostream& log);
 
-  // Trains for config.train.epochs (or max_steps) and returns the logged history.
-  std::vector<HistoryRow> run();
+  // Trains from `start_step` (0, or a checkpoint's step) to the end of the last epoch
+  // (or max_steps). Calls on_log(row) after each history row, on every rank.
+  void run(std::int64_t start_step = 0);
 
+  std::function<void(const HistoryRow&)> on_log;
+
+  std::int64_t global_batch() const { return global_batch_; }
   std::int64_t steps_per_epoch() const { return steps_per_epoch_; }
-  // Global batch rows that this rank computes; single-rank for now.
+  std::int64_t total_steps() const { return total_steps_; }
+  std::int64_t step() const { return step_; }
+  double learning_rate() const { return lr_; }
+  Optimizer<Real>& optimizer() { return *optimizer_; }
+  // Largest shard of a global batch that one rank computes: the model's batch.
+  std::int64_t max_local_rows() const;
+
   double training_seconds() const { return training_seconds_; }
-  std::int64_t images_trained() const { return images_trained_; }
+  std::int64_t images_trained() const { return images_trained_; }  // global, this run
 
  private:
+  View1<std::int64_t> epoch_order_view(int epoch) const;
+
   const RunConfig& config_;
   Sequential<Real>& model_;
-  const DeviceDataset& train_;
+  const TrainingData& train_;
+  Communicator& comm_;
   std::ostream& log_;
   std::unique_ptr<Optimizer<Real>> optimizer_;
-  std::int64_t steps_per_epoch_;
+  std::int64_t global_batch_, steps_per_epoch_, total_steps_;
+  double lr_;
+  std::int64_t step_ = 0;
   double training_seconds_ = 0;
   std::int64_t images_trained_ = 0;
 };

@@ -13,17 +13,17 @@ namespace {
 constexpr std::uint32_t first_prediction_pass = 1u << 31;
 }  // namespace
 
-Predictions predict(Sequential<Real>& model, const DeviceDataset& data, int samples,
-                    std::int64_t batch, std::uint64_t seed, bool sample) {
+Predictions predict(Sequential<Real>& model, const DeviceDataset& data, std::int64_t global_first,
+                    int samples, std::int64_t batch, std::uint64_t seed, bool sample) {
   const std::int64_t n = data.count();
   const int features = static_cast<int>(data.shape.size());
   const int classes = static_cast<int>(model.output_shape().size());
-  batch = std::min<std::int64_t>(batch, model.max_batch());
+  batch = std::max<std::int64_t>(1, std::min<std::int64_t>(batch, model.max_batch()));
 
   View2<Real> x(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::predict::x"), batch, features);
   View1<std::int32_t> y("kbnn::predict::y", batch);
-  View1<std::int64_t> identity("kbnn::predict::identity", n);
-  Kokkos::parallel_for("kbnn::predict::iota", Range(0, n),
+  View1<std::int64_t> identity("kbnn::predict::identity", data.count());
+  Kokkos::parallel_for("kbnn::predict::iota", Range(0, data.count()),
                        KOKKOS_LAMBDA(const std::int64_t i) { identity(i) = i; });
   View2<double> prob_sum("kbnn::predict::prob_sum", n, classes);  // (n, classes)
   View1<double> entropy_sum("kbnn::predict::entropy_sum", n);     // (n): sum_s H[p_s]
@@ -34,9 +34,10 @@ Predictions predict(Sequential<Real>& model, const DeviceDataset& data, int samp
     for (std::int64_t first = 0; first < n; first += batch) {
       const std::int64_t rows = std::min(batch, n - first);
       auto xb = as_matrix(x, rows, features);
-      gather_batch<Real>(data, identity, first, xb, Kokkos::subview(y, Kokkos::make_pair(std::int64_t(0), rows)));
+      gather_batch<Real>(data, identity, first, xb,
+                         Kokkos::subview(y, Kokkos::make_pair(std::int64_t(0), rows)));
       PassContext ctx = base;
-      ctx.first_example = first;
+      ctx.first_example = global_first + first;
       const auto logits = model.forward(xb, ctx);
       Kokkos::parallel_for(
           "kbnn::predict::accumulate", Range(0, rows), KOKKOS_LAMBDA(const std::int64_t b) {
@@ -90,38 +91,52 @@ Predictions predict(Sequential<Real>& model, const DeviceDataset& data, int samp
   return out;
 }
 
-Metrics evaluate(const Predictions& pr) {
-  Metrics m;
-  const int bins = 15;
-  std::vector<double> bin_count(bins, 0), bin_correct(bins, 0), bin_confidence(bins, 0);
+// Layout of the sums: n, correct, nll, brier, entropy, aleatoric, epistemic, then per
+// calibration bin: count, correct, confidence.
+namespace {
+enum Sum { n_rows, n_correct, sum_nll, sum_brier, sum_entropy, sum_aleatoric, sum_epistemic, n_scalars };
+}  // namespace
+
+std::vector<double> metric_sums(const Predictions& pr) {
+  std::vector<double> s(n_scalars + 3 * calibration_bins, 0.0);
+  double* bins = s.data() + n_scalars;
   for (std::int64_t i = 0; i < pr.count; ++i) {
     const float* p = &pr.probs_mean[i * pr.classes];
     const int y = pr.label[i];
     const bool hit = pr.predicted[i] == y;
-    m.accuracy += hit;
-    m.nll -= std::log(std::max(double(p[y]), 1e-300));
+    s[n_rows] += 1;
+    s[n_correct] += hit;
+    s[sum_nll] -= std::log(std::max(double(p[y]), 1e-300));
     for (int k = 0; k < pr.classes; ++k) {
       const double diff = p[k] - (k == y ? 1.0 : 0.0);
-      m.brier += diff * diff;
+      s[sum_brier] += diff * diff;
     }
+    s[sum_entropy] += pr.predictive_entropy[i];
+    s[sum_aleatoric] += pr.aleatoric[i];
+    s[sum_epistemic] += pr.epistemic[i];
+    // Equal-width confidence bins on (0, 1], as the peer and Guo et al. 2017.
     const double confidence = p[pr.predicted[i]];
-    const int bin = std::clamp(int(std::ceil(confidence * bins)) - 1, 0, bins - 1);
-    bin_count[bin] += 1;
-    bin_correct[bin] += hit;
-    bin_confidence[bin] += confidence;
-    m.mean_entropy += pr.predictive_entropy[i];
-    m.mean_aleatoric += pr.aleatoric[i];
-    m.mean_epistemic += pr.epistemic[i];
+    const int bin = std::clamp(int(std::ceil(confidence * calibration_bins)) - 1, 0,
+                               calibration_bins - 1);
+    bins[3 * bin] += 1;
+    bins[3 * bin + 1] += hit;
+    bins[3 * bin + 2] += confidence;
   }
-  const double n = double(pr.count);
-  for (int b = 0; b < bins; ++b)
-    if (bin_count[b] > 0) m.ece += std::abs(bin_correct[b] - bin_confidence[b]) / n;
-  m.accuracy /= n;
-  m.nll /= n;
-  m.brier /= n;
-  m.mean_entropy /= n;
-  m.mean_aleatoric /= n;
-  m.mean_epistemic /= n;
+  return s;
+}
+
+Metrics metrics_from_sums(const std::vector<double>& s) {
+  Metrics m;
+  const double n = s[n_rows];
+  if (n == 0) return m;
+  m.accuracy = s[n_correct] / n;
+  m.nll = s[sum_nll] / n;
+  m.brier = s[sum_brier] / n;
+  m.mean_entropy = s[sum_entropy] / n;
+  m.mean_aleatoric = s[sum_aleatoric] / n;
+  m.mean_epistemic = s[sum_epistemic] / n;
+  const double* bins = s.data() + n_scalars;
+  for (int b = 0; b < calibration_bins; ++b) m.ece += std::abs(bins[3 * b + 1] - bins[3 * b + 2]) / n;
   return m;
 }
 

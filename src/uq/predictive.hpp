@@ -33,11 +33,18 @@ struct Metrics {
   double mean_entropy = 0, mean_aleatoric = 0, mean_epistemic = 0;
 };
 
-// S Monte-Carlo passes over `data` in batches of `batch` rows (S = 1 with sample =
-// false gives the posterior-mean network). Noise is keyed by (seed, 2^31 + s, example).
-Predictions predict(Sequential<Real>& model, const DeviceDataset& data, int samples,
-                    std::int64_t batch, std::uint64_t seed, bool sample = true);
+// S Monte-Carlo passes over all rows of `data`, in batches of `batch` rows (S = 1
+// with sample = false gives the posterior-mean network). `global_first` is the index
+// of data's first row in the whole set: noise is keyed by (seed, 2^31 + s, global
+// row), so splitting the rows over ranks changes nothing.
+Predictions predict(Sequential<Real>& model, const DeviceDataset& data, std::int64_t global_first,
+                    int samples, std::int64_t batch, std::uint64_t seed, bool sample = true);
 
-Metrics evaluate(const Predictions& predictions);
+// Metrics are built from sums, so that ranks holding different rows can add theirs
+// (Communicator::allreduce_sum) before metrics_from_sums.
+constexpr int calibration_bins = 15;
+std::vector<double> metric_sums(const Predictions& predictions);
+Metrics metrics_from_sums(const std::vector<double>& sums);
+inline Metrics evaluate(const Predictions& p) { return metrics_from_sums(metric_sums(p)); }
 
 }  // namespace kbnn

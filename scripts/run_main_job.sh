@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# README's main job: installs what is missing (Debian 12, as root), builds, trains the
+# default deck (Flipout LeNet-5 on Fashion-MNIST) and prints the test metrics.
+# Extra arguments go to `kbnn train`, e.g. --train.epochs=5.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/install_deps.sh"
+source "$root/scripts/env.sh"
+"$root/scripts/build.sh"
+cd "$root"
+"${KBNN_BUILD_DIR:-$root/build}/src/kbnn" train input/fashion_mnist_lenet5.cfg "$@"
