@@ -1,0 +1,140 @@
+// Distributed training computes the same mathematics on any number of ranks: the
+// Trainer run on MPI_COMM_WORLD (n ranks, each with its shard of every global batch,
+// one gradient allreduce) against the same Trainer on MPI_COMM_SELF (one rank doing
+// the whole batch), in the same process. Run by ctest under mpiexec with 2 and 3
+// ranks; a global batch of 10 splits unevenly over 3 (3/3/4) and the last batch of
+// the 37 examples is short (7 rows), so uneven shards are covered.
+#include "catch.hpp"
+
+#include "app/deck.hpp"
+#include "model/build_model.hpp"
+#include "parallel/communicator.hpp"
+#include "train/trainer.hpp"
+
+#include <cmath>
+#include <sstream>
+
+namespace {
+
+kbnn::RunConfig small_config() {
+  kbnn::RunConfig c;
+  c.deck_path = "test_rank_invariance";
+  for (const char* line : {"conv2d out=4 kernel=3 padding=1", "relu", "maxpool2d size=2",
+                           "conv2d out=6 kernel=3 estimator=reparam", "relu", "flatten",
+                           "dense out=12", "relu", "dense out=10"})
+    c.model.layers.push_back(kbnn::parse_layer(line));
+  for (auto& l : c.model.layers)
+    if (l.estimator.empty()) l.estimator = "flipout";
+  c.train.batch_size = 10;
+  c.train.seed = 1234;
+  c.train.log_every = 1;
+  c.train.lr = 1e-2;
+  return c;
+}
+
+// 37 images of 8x8x1 with a deterministic pattern; label i % 10.
+kbnn::TrainingData synthetic_data() {
+  kbnn::Dataset d;
+  d.source = "synthetic";
+  d.count = 37;
+  d.height = d.width = 8;
+  d.channels = 1;
+  d.num_classes = 10;
+  d.pixels.resize(std::size_t(d.count * 64));
+  for (std::size_t i = 0; i < d.pixels.size(); ++i) d.pixels[i] = std::uint8_t((i * 37 + i / 64) % 251);
+  for (std::int64_t i = 0; i < d.count; ++i) d.labels.push_back(std::int32_t(i % 10));
+  kbnn::TrainingData t;
+  t.data = kbnn::to_device(d);
+  t.global_count = d.count;
+  return t;
+}
+
+struct Result {
+  std::vector<double> parameters, gradients;
+  std::vector<kbnn::HistoryRow> history;
+};
+
+Result train(MPI_Comm comm_handle, const kbnn::RunConfig& config, const kbnn::TrainingData& data) {
+  kbnn::Communicator comm(comm_handle);
+  auto model = kbnn::build_model<kbnn::Real>(config.model, data.data.shape);
+  model->finalize(config.train.seed, int(config.train.batch_size));
+  comm.broadcast(model->parameters().values());
+  std::ostringstream log;
+  kbnn::Trainer trainer(config, *model, data, comm, log);
+  Result r;
+  trainer.on_log = [&](const kbnn::HistoryRow& row) { r.history.push_back(row); };
+  trainer.run();
+  const auto p = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), model->parameters().values());
+  const auto g = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), model->parameters().gradients());
+  r.parameters.assign(p.data(), p.data() + p.size());
+  r.gradients.assign(g.data(), g.data() + g.size());
+  return r;
+}
+
+double relative_difference(const std::vector<double>& a, const std::vector<double>& b) {
+  double diff = 0, norm = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    diff += (a[i] - b[i]) * (a[i] - b[i]);
+    norm += b[i] * b[i];
+  }
+  return std::sqrt(diff / norm);
+}
+
+}  // namespace
+
+TEST_CASE("The first step's gradient does not depend on the rank count", "[mpi]") {
+  auto config = small_config();
+  config.train.max_steps = 1;
+  const auto data = synthetic_data();
+  const Result all = train(MPI_COMM_WORLD, config, data);
+  const Result one = train(MPI_COMM_SELF, config, data);
+  INFO("relative gradient difference " << relative_difference(all.gradients, one.gradients));
+  CHECK(relative_difference(all.gradients, one.gradients) < 1e-5);
+  CHECK(relative_difference(all.parameters, one.parameters) < 1e-6);
+  REQUIRE(all.history.size() == 1);
+  CHECK(all.history[0].nll == Approx(one.history[0].nll).epsilon(1e-5));
+  CHECK(all.history[0].train_accuracy == one.history[0].train_accuracy);
+}
+
+TEST_CASE("A whole epoch with a short last batch does not depend on the rank count", "[mpi]") {
+  auto config = small_config();  // 37 examples, batch 10: 4 steps, the last of 7 rows
+  const auto data = synthetic_data();
+  const Result all = train(MPI_COMM_WORLD, config, data);
+  const Result one = train(MPI_COMM_SELF, config, data);
+  REQUIRE(all.history.size() == 4);
+  for (std::size_t i = 0; i < all.history.size(); ++i) {
+    INFO("step " << all.history[i].step);
+    CHECK(all.history[i].nll == Approx(one.history[i].nll).epsilon(1e-4));
+    CHECK(all.history[i].kl == Approx(one.history[i].kl).epsilon(1e-5));
+  }
+  CHECK(relative_difference(all.parameters, one.parameters) < 1e-4);
+}
+
+TEST_CASE("Broadcast gives every rank rank 0's parameters", "[mpi]") {
+  kbnn::Communicator comm(MPI_COMM_WORLD);
+  kbnn::View1<float> v("v", 100);
+  const int rank = comm.rank();
+  Kokkos::parallel_for("fill", kbnn::Range(0, 100),
+                       KOKKOS_LAMBDA(const int i) { v(i) = float(i + 1000 * rank); });
+  comm.broadcast(v);
+  const auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
+  double mismatches = 0;
+  for (int i = 0; i < 100; ++i) mismatches += h(i) != float(i);
+  CHECK(comm.allreduce_sum(mismatches) == 0);
+}
+
+TEST_CASE("Shards cover a batch exactly, sizes differing by at most one", "[mpi]") {
+  for (int ranks : {1, 2, 3, 7})
+    for (std::int64_t n : {0, 1, 5, 10, 128, 129}) {
+      std::int64_t next = 0, smallest = n, largest = 0;
+      for (int r = 0; r < ranks; ++r) {
+        const auto [lo, hi] = kbnn::shard(n, r, ranks);
+        CHECK(lo == next);
+        next = hi;
+        smallest = std::min(smallest, hi - lo);
+        largest = std::max(largest, hi - lo);
+      }
+      CHECK(next == n);
+      CHECK(largest - smallest <= 1);
+    }
+}
