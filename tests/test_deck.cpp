@@ -180,13 +180,19 @@ TEST_CASE("resolved_text() reads back to the same config", "[deck]") {
       kInput + "fashion_mnist_lenet5.cfg",
       {"--train.lr=3e-4", "--train.kl_schedule=cyclical", "--train.seed=18446744073709551615",
        "--model.init_rho_mean=-2.5", "--model.bayesian_bias=yes", "--data.train_limit=1000",
-       "--train.momentum=0.1"});
+       "--train.momentum=0.1", "--data.shuffle=local", "--output.dir=/tmp/runs",
+       "--output.checkpoint_every=500", "--output.write_predictions=no",
+       "--parallel.batch_mode=per_rank", "--parallel.gpu_aware_mpi=1"});
   const std::string text = a.resolved_text();
   // Every option is written, defaults included.
   for (const char* line : {"[data]", "[model]", "[train]", "[eval]", "epochs = 1",
                            "adam_epsilon = 1e-08", "kl_cycles = 4", "lr = 0.0003",
                            "layer = conv2d out=6 kernel=5 stride=1 padding=2 estimator=flipout",
-                           "layer = maxpool2d size=2 stride=2", "batch_size = 1000"}) {
+                           "layer = maxpool2d size=2 stride=2", "batch_size = 1000",
+                           "[output]", "[parallel]", "shuffle = local", "train_file = \n",
+                           "name = fashion_mnist_lenet5\n", "checkpoint_every = 500",
+                           "write_predictions = false", "batch_mode = per_rank",
+                           "gpu_aware_mpi = true"}) {
     INFO(line);
     CHECK(text.find(line) != std::string::npos);
   }
@@ -203,6 +209,17 @@ TEST_CASE("resolved_text() reads back to the same config", "[deck]") {
   CHECK(b.model.bayesian_bias);
   CHECK(b.data.train_limit == 1000);
   CHECK(b.train.adam_epsilon == a.train.adam_epsilon);
+  CHECK(b.data.shuffle == "local");
+  CHECK(b.data.train_file.empty());
+  CHECK(b.output.dir == "/tmp/runs");
+  CHECK(b.output.checkpoint_every == 500);
+  CHECK_FALSE(b.output.write_predictions);
+  CHECK(b.parallel.batch_mode == "per_rank");
+  CHECK(b.parallel.gpu_aware_mpi);
+  // The resolved deck keeps the run's name, although it now lives in another file.
+  CHECK(a.output.name.empty());
+  CHECK(b.output.name == "fashion_mnist_lenet5");
+  CHECK(b.run_name() == a.run_name());
   REQUIRE(b.model.layers.size() == a.model.layers.size());
   for (std::size_t i = 0; i < a.model.layers.size(); ++i)
     require_same_layer(a.model.layers[i], b.model.layers[i]);
@@ -252,8 +269,8 @@ TEST_CASE("bad decks are rejected with a message naming the problem", "[deck]") 
                         contains("train.adam_beta2: expected a number in [0, 1)"));
     REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--eval.samples=0"}),
                         contains("eval.samples: expected an integer >= 1, got '0'"));
-    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--data.format=hdf5"}),
-                        contains("data.format: expected one of idx, cifar10, got 'hdf5'"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--data.format=netcdf"}),
+                        contains("data.format: expected one of idx, cifar10, hdf5, got 'netcdf'"));
     REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.optimizer=adamw"}),
                         contains("train.optimizer: expected one of adam, sgd, got 'adamw'"));
   }
@@ -313,5 +330,147 @@ TEST_CASE("bad layer lines are rejected with the line in the message", "[deck]")
   SECTION("bad layer on the command line names the command line") {
     REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--model.layer=dense"}),
                         contains("command line: model.layer 1 'dense': dense requires out="));
+  }
+}
+
+TEST_CASE("data, output and parallel options: defaults and overrides", "[deck]") {
+  const auto d = parse_text(kMinimal);
+  CHECK(d.data.format == "idx");
+  CHECK(d.data.shuffle == "global");
+  CHECK(d.data.train_file.empty());
+  CHECK(d.data.test_file.empty());
+  CHECK(d.output.dir == ".");
+  CHECK(d.output.name.empty());
+  CHECK(d.output.checkpoint_every == 0);
+  CHECK(d.output.write_predictions);
+  CHECK(d.parallel.batch_mode == "global");
+  CHECK_FALSE(d.parallel.gpu_aware_mpi);
+
+  // The shipped default deck spells the defaults out.
+  const auto deck = kbnn::parse_deck(kInput + "fashion_mnist_lenet5.cfg");
+  CHECK(deck.data.shuffle == "global");
+  CHECK(deck.output.dir == ".");
+  CHECK(deck.output.name.empty());
+  CHECK(deck.output.checkpoint_every == 0);
+  CHECK(deck.output.write_predictions);
+  CHECK(deck.parallel.batch_mode == "global");
+  CHECK_FALSE(deck.parallel.gpu_aware_mpi);
+
+  const auto f = parse_text(kMinimal +
+                            "[data]\nformat = hdf5\ntrain_file = /d/train.h5\n"
+                            "test_file = /d/test.h5\nshuffle = local\n"
+                            "[output]\ndir = out\nname = try1\ncheckpoint_every = 300\n"
+                            "write_predictions = false\n"
+                            "[parallel]\nbatch_mode = per_rank\ngpu_aware_mpi = yes\n");
+  CHECK(f.data.format == "hdf5");
+  CHECK(f.data.train_file == "/d/train.h5");
+  CHECK(f.data.test_file == "/d/test.h5");
+  CHECK(f.data.shuffle == "local");
+  CHECK(f.output.dir == "out");
+  CHECK(f.output.name == "try1");
+  CHECK(f.output.checkpoint_every == 300);
+  CHECK_FALSE(f.output.write_predictions);
+  CHECK(f.parallel.batch_mode == "per_rank");
+  CHECK(f.parallel.gpu_aware_mpi);
+
+  const auto c = parse_text(kMinimal, {"--data.shuffle=local", "--output.dir", "/scratch/runs",
+                                       "--output.name=cli", "--train.log_every=50",
+                                       "--output.checkpoint_every=150",
+                                       "--output.write_predictions=0",
+                                       "--parallel.batch_mode=per_rank",
+                                       "--parallel.gpu_aware_mpi=true"});
+  CHECK(c.data.shuffle == "local");
+  CHECK(c.output.dir == "/scratch/runs");
+  CHECK(c.output.name == "cli");
+  CHECK(c.output.checkpoint_every == 150);
+  CHECK_FALSE(c.output.write_predictions);
+  CHECK(c.parallel.batch_mode == "per_rank");
+  CHECK(c.parallel.gpu_aware_mpi);
+
+  // The command line fills in what the file's hdf5 format needs.
+  const auto h = parse_text(kMinimal + "[data]\nformat = hdf5\n",
+                            {"--data.train_file=a.h5", "--data.test_file=b.h5"});
+  CHECK(h.data.train_file == "a.h5");
+  CHECK(h.data.test_file == "b.h5");
+}
+
+TEST_CASE("run_name() is output.name, else the deck file's stem", "[deck]") {
+  CHECK(kbnn::parse_deck(kInput + "fashion_mnist_lenet5.cfg").run_name() ==
+        "fashion_mnist_lenet5");
+  CHECK(kbnn::parse_deck(kInput + "cifar10_seed_cnn.cfg", {"--output.name=cifar_a"}).run_name() ==
+        "cifar_a");
+  kbnn::RunConfig c;
+  c.deck_path = "/some/where/my.deck.cfg";
+  CHECK(c.run_name() == "my.deck");
+  c.output.name = "named";
+  CHECK(c.run_name() == "named");
+  CHECK(kbnn::RunConfig{}.run_name() == "kbnn");
+}
+
+TEST_CASE("bad data, output and parallel options are rejected", "[deck]") {
+  using kbnn::test::contains;
+  SECTION("data.shuffle") {
+    REQUIRE_THROWS_WITH(parse_text(kMinimal + "[data]\nshuffle = random\n"),
+                        contains(": data.shuffle: expected one of global, local, got 'random'"));
+  }
+  SECTION("hdf5 needs both files") {
+    TempDeck deck(kMinimal + "[data]\nformat = hdf5\ntrain_file = /d/train.h5\n");
+    REQUIRE_THROWS_WITH(
+        kbnn::parse_deck(deck.path()),
+        contains("input deck " + deck.path() +
+                 ": data.format = hdf5 requires data.train_file and data.test_file"));
+    REQUIRE_THROWS_WITH(kbnn::parse_deck(deck.path()),
+                        contains("data.test_file is not set"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--data.format=hdf5"}),
+                        contains("command line: data.format = hdf5 requires data.train_file "
+                                 "and data.test_file"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--data.format=hdf5", "--data.test_file=t.h5"}),
+                        contains("data.train_file is not set"));
+  }
+  SECTION("data.dir is needed unless hdf5") {
+    REQUIRE_THROWS_WITH(parse_text(kMinimal + "[data]\ndir =\n"),
+                        contains(": data.dir: expected a directory, got ''"));
+    // ... but hdf5 reads only its two files.
+    CHECK(parse_text(kMinimal + "[data]\ndir =\nformat = hdf5\ntrain_file = a.h5\n"
+                                "test_file = b.h5\n").data.dir.empty());
+  }
+  SECTION("output.checkpoint_every") {
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--output.checkpoint_every=-100"}),
+                        contains("output.checkpoint_every: expected an integer >= 0"));
+    REQUIRE_THROWS_WITH(
+        parse_text(kMinimal, {"--output.checkpoint_every=150"}),
+        contains("command line: output.checkpoint_every: expected a multiple of "
+                 "train.log_every (100), got '150'"));
+    REQUIRE_THROWS_WITH(
+        parse_text(kMinimal + "[output]\ncheckpoint_every = 200\n", {"--train.log_every=300"}),
+        contains(": output.checkpoint_every: expected a multiple of train.log_every (300), "
+                 "got '200'"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--output.checkpoint_every=ten"}),
+                        contains("output.checkpoint_every: expected an integer, got 'ten'"));
+  }
+  SECTION("output.dir and output.name") {
+    REQUIRE_THROWS_WITH(parse_text(kMinimal + "[output]\ndir =\n"),
+                        contains(": output.dir: expected a directory, got ''"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--output.name=a/b"}),
+                        contains("output.name: expected a file name without '/'"));
+  }
+  SECTION("output.write_predictions") {
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--output.write_predictions=sometimes"}),
+                        contains("output.write_predictions: expected true/false/1/0/yes/no"));
+  }
+  SECTION("parallel") {
+    REQUIRE_THROWS_WITH(
+        parse_text(kMinimal, {"--parallel.batch_mode=local"}),
+        contains("command line: parallel.batch_mode: expected one of global, per_rank, "
+                 "got 'local'"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--parallel.gpu_aware_mpi=cuda"}),
+                        contains("parallel.gpu_aware_mpi: expected true/false/1/0/yes/no"));
+  }
+  SECTION("unknown option in a new section lists its options") {
+    REQUIRE_THROWS_WITH(parse_text(kMinimal + "[output]\ndirectory = x\n"),
+                        contains("unknown option 'output.directory'; [output] has dir, name, "
+                                 "checkpoint_every, write_predictions"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--mpi.ranks=4"}),
+                        contains("sections data, model, train, eval, output, parallel"));
   }
 }

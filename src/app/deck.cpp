@@ -33,8 +33,11 @@ template <class Config, class Visit>
 void for_each_option(Config& c, Visit&& f) {
   f("data.format", c.data.format);
   f("data.dir", c.data.dir);
+  f("data.train_file", c.data.train_file);
+  f("data.test_file", c.data.test_file);
   f("data.train_limit", c.data.train_limit);
   f("data.test_limit", c.data.test_limit);
+  f("data.shuffle", c.data.shuffle);
   f("model.estimator", c.model.estimator);
   f("model.prior_sigma", c.model.prior_sigma);
   f("model.bayesian_bias", c.model.bayesian_bias);
@@ -61,6 +64,12 @@ void for_each_option(Config& c, Visit&& f) {
   f("train.shuffle", c.train.shuffle);
   f("eval.samples", c.eval.samples);
   f("eval.batch_size", c.eval.batch_size);
+  f("output.dir", c.output.dir);
+  f("output.name", c.output.name);
+  f("output.checkpoint_every", c.output.checkpoint_every);
+  f("output.write_predictions", c.output.write_predictions);
+  f("parallel.batch_mode", c.parallel.batch_mode);
+  f("parallel.gpu_aware_mpi", c.parallel.gpu_aware_mpi);
 }
 
 const char* const kLayerOption = "model.layer";
@@ -251,16 +260,17 @@ po::options_description option_table() {
 std::string unknown_option_message(const std::string& where, const std::string& name) {
   // Point at the section's real options: most unknown options are typos.
   const std::string section = name.substr(0, name.find('.'));
-  std::vector<std::string> known;
+  std::vector<std::string> known, sections;
   RunConfig defaults;
   for_each_option(defaults, [&](const char* option, auto&) {
     const std::string o = option;
-    if (o.compare(0, section.size() + 1, section + ".") == 0)
-      known.push_back(o.substr(section.size() + 1));
+    const std::string s = o.substr(0, o.find('.'));
+    if (std::find(sections.begin(), sections.end(), s) == sections.end()) sections.push_back(s);
+    if (s == section) known.push_back(o.substr(section.size() + 1));
   });
   if (section == "model") known.insert(known.begin(), "layer");
   const std::string hint =
-      known.empty() ? "options are section.option with sections data, model, train, eval"
+      known.empty() ? concat("options are section.option with sections ", join(sections))
                     : concat("[", section, "] has ", join(known));
   return concat(where, ": unknown option '", name, "'; ", hint);
 }
@@ -327,17 +337,29 @@ void apply(const Source& src, RunConfig& cfg, std::map<std::string, Given>& give
 
 void validate(const RunConfig& c, const std::map<std::string, Given>& given,
               const std::string& deck_where) {
-  auto check = [&](bool ok, const char* name, const char* what) {
+  auto check = [&](bool ok, const char* name, const std::string& what) {
     if (ok) return;
     // Defaults always pass, so a failing option was given; the fallback is only defensive.
     const auto it = given.find(name);
     const Given g = it != given.end() ? it->second : Given{deck_where, "(default)"};
     throw InputError(concat(g.where, ": ", name, ": expected ", what, ", got '", g.text, "'"));
   };
-  check(one_of(c.data.format, {"idx", "cifar10"}), "data.format", "one of idx, cifar10");
-  check(!c.data.dir.empty(), "data.dir", "a directory");
+  check(one_of(c.data.format, {"idx", "cifar10", "hdf5"}), "data.format",
+        "one of idx, cifar10, hdf5");
+  if (c.data.format == "hdf5") {
+    if (c.data.train_file.empty() || c.data.test_file.empty())
+      throw InputError(concat(given.count("data.format") ? given.at("data.format").where
+                                                         : deck_where,
+                              ": data.format = hdf5 requires data.train_file and "
+                              "data.test_file (HDF5 files with datasets images and labels)",
+                              c.data.train_file.empty() ? "; data.train_file is not set" : "",
+                              c.data.test_file.empty() ? "; data.test_file is not set" : ""));
+  } else {
+    check(!c.data.dir.empty(), "data.dir", "a directory");
+  }
   check(c.data.train_limit >= 0, "data.train_limit", "an integer >= 0 (0 = all)");
   check(c.data.test_limit >= 0, "data.test_limit", "an integer >= 0 (0 = all)");
+  check(one_of(c.data.shuffle, {"global", "local"}), "data.shuffle", "one of global, local");
 
   check(one_of(c.model.estimator, {"flipout", "reparam"}), "model.estimator",
         "one of flipout, reparam");
@@ -366,6 +388,18 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
 
   check(c.eval.samples >= 1, "eval.samples", "an integer >= 1");
   check(c.eval.batch_size >= 1, "eval.batch_size", "an integer >= 1");
+
+  check(!c.output.dir.empty(), "output.dir", "a directory");
+  check(c.output.name.find('/') == std::string::npos, "output.name",
+        "a file name without '/' (empty = the deck's file name)");
+  check(c.output.checkpoint_every >= 0, "output.checkpoint_every",
+        "an integer >= 0 (0 = only at the end)");
+  // Checkpoints are written at progress-line steps.
+  check(c.output.checkpoint_every % t.log_every == 0, "output.checkpoint_every",
+        concat("a multiple of train.log_every (", t.log_every, ")"));
+
+  check(one_of(c.parallel.batch_mode, {"global", "per_rank"}), "parallel.batch_mode",
+        "one of global, per_rank");
 }
 
 }  // namespace
@@ -401,6 +435,12 @@ RunConfig parse_deck(const std::string& path, const std::vector<std::string>& ov
   return cfg;
 }
 
+std::string RunConfig::run_name() const {
+  if (!output.name.empty()) return output.name;
+  const std::string stem = std::filesystem::path(deck_path).stem().string();
+  return stem.empty() ? "kbnn" : stem;
+}
+
 std::string RunConfig::resolved_text() const {
   std::ostringstream os;
   os << "# kbnn resolved input deck: every option, defaults included";
@@ -417,7 +457,9 @@ std::string RunConfig::resolved_text() const {
         for (const auto& layer : model.layers) os << "layer = " << canonical_line(layer) << "\n";
       }
     }
-    os << key.substr(dot + 1) << " = " << format_value(field) << "\n";
+    // The name the run actually got, not the (often empty) option.
+    const std::string value = key == "output.name" ? run_name() : format_value(field);
+    os << key.substr(dot + 1) << " = " << value << "\n";
   });
   return os.str();
 }

@@ -3,10 +3,12 @@
 // Everything is validated here, at the boundary, so the rest of kbnn can trust a RunConfig.
 //
 // Deck format (see input/*.cfg):
-//   [data]   format, dir, train_limit, test_limit
-//   [model]  layer = <kind> key=value ...   (repeated, in order), estimator, prior_sigma, ...
-//   [train]  epochs, batch_size, lr, optimizer, kl_schedule, seed, ...
-//   [eval]   samples, batch_size
+//   [data]     format, dir, train_file, test_file, train_limit, test_limit, shuffle
+//   [model]    layer = <kind> key=value ...   (repeated, in order), estimator, prior_sigma, ...
+//   [train]    epochs, batch_size, lr, optimizer, kl_schedule, seed, ...
+//   [eval]     samples, batch_size
+//   [output]   dir, name, checkpoint_every, write_predictions
+//   [parallel] batch_mode, gpu_aware_mpi
 // `--model.layer` on the command line REPLACES the deck's whole layer list (give it once per
 // layer, in order); it does not append, because "the file's layers plus one" is never the
 // model anyone means. Within one source a scalar option may be given only once.
@@ -32,10 +34,20 @@ struct LayerSpec {
 };
 
 struct DataConfig {
-  std::string format = "idx";                          // idx | cifar10
-  std::string dir = "/usr/share/datasets/fashion-mnist";
+  std::string format = "idx";                          // idx | cifar10 | hdf5
+  std::string dir = "/usr/share/datasets/fashion-mnist";  // idx, cifar10: where the files are
+  // hdf5 only (both required then): a file with datasets "images" [N,H,W] or [N,H,W,C] and
+  // "labels" [N], both uint8. dir is not used with hdf5.
+  std::string train_file;
+  std::string test_file;
   std::int64_t train_limit = 0;                        // first N examples only; 0 = all
   std::int64_t test_limit = 0;                         // 0 = all
+  // How the training set is spread over MPI ranks and shuffled (if train.shuffle):
+  //   global: every rank holds the whole training set and applies the same seeded global
+  //           permutation each epoch, so results do not depend on the rank count;
+  //   local:  each rank keeps only its contiguous 1/ranks partition and shuffles it itself
+  //           (for sets too big for one node; results depend on the rank count).
+  std::string shuffle = "global";
 };
 
 struct ModelConfig {
@@ -51,7 +63,7 @@ struct ModelConfig {
 
 struct TrainConfig {
   int epochs = 1;
-  std::int64_t batch_size = 128;       // global batch, split over ranks
+  std::int64_t batch_size = 128;       // see parallel.batch_mode: global (default) or per rank
   double lr = 1e-3;
   std::string optimizer = "adam";      // adam | sgd
   double momentum = 0.9;               // sgd only
@@ -72,15 +84,39 @@ struct EvalConfig {
   std::int64_t batch_size = 1000;
 };
 
+struct OutputConfig {
+  std::string dir = ".";          // where the run file and checkpoints go (created if missing)
+  std::string name;               // run name (file stem); empty -> run_name() uses the deck's
+  int checkpoint_every = 0;       // steps between checkpoints; 0 = only at the end.
+                                  // Must be a multiple of train.log_every.
+  bool write_predictions = true;  // write /predictions/test into the run file
+};
+
+struct ParallelConfig {
+  // global:   train.batch_size is the global batch, split over the ranks (rank-count invariant);
+  // per_rank: the Horovod convention: train.batch_size per rank, so the global batch is
+  //           batch_size * ranks, and train.lr is scaled by the number of ranks.
+  std::string batch_mode = "global";
+  bool gpu_aware_mpi = false;     // hand device pointers to MPI (only with a GPU-aware MPI)
+};
+
 struct RunConfig {
   std::string deck_path;   // the file it came from (not an option; not in resolved_text)
   DataConfig data;
   ModelConfig model;
   TrainConfig train;
   EvalConfig eval;
+  OutputConfig output;
+  ParallelConfig parallel;
+
+  // output.name, or when that is empty the stem of deck_path ("input/x.cfg" -> "x");
+  // "kbnn" if both are empty.
+  std::string run_name() const;
 
   // The full resolved deck as INI text: every option, defaults included, layers in order
-  // and written out with all their keys. parse_deck reads it back to the same config.
+  // and written out with all their keys, and output.name as run_name() (so the run keeps its
+  // name when the resolved deck is saved under another file name). parse_deck reads it back
+  // to the same config, except that output.name is then filled in.
   std::string resolved_text() const;
 };
 
