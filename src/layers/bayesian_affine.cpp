@@ -3,6 +3,8 @@
 #include "core/gemm.hpp"
 #include "core/noise.hpp"
 
+#include <KokkosBlas2_gemv.hpp>
+
 #include <utility>
 
 namespace kbnn {
@@ -82,6 +84,8 @@ void BayesianAffine<Scalar>::reserve(int max_examples) {
   d_kernel_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_kernel"),
                             std::size_t(g.out_features) * g.in_features);
   d_bias_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_bias"), g.out_features);
+  ones_ = View1<Scalar>(no_init("kbnn::BayesianAffine::ones"), max_rows);
+  Kokkos::deep_copy(ones_, Scalar(1));
 }
 
 template <class Scalar>
@@ -205,15 +209,11 @@ void BayesianAffine<Scalar>::backward(const Matrix<const Scalar>& cols,
 
 template <class Scalar>
 void BayesianAffine<Scalar>::add_bias_gradient(const Matrix<const Scalar>& dout) {
-  const int rows = static_cast<int>(dout.extent(0));
+  // db = dout^T * ones: a gemv reads dout once, row by row (BLAS on CPU and GPU).
+  const std::size_t rows = dout.extent(0);
   auto db = d_bias_;
-  Kokkos::parallel_for(
-      "kbnn::BayesianAffine::bias_gradient", Range(0, geometry_.out_features),
-      KOKKOS_LAMBDA(const int o) {
-        Scalar sum = 0;
-        for (int row = 0; row < rows; ++row) sum += dout(row, o);
-        db(o) = sum;
-      });
+  KokkosBlas::gemv("T", Scalar(1), dout, Kokkos::subview(ones_, Kokkos::make_pair(std::size_t(0), rows)),
+                   Scalar(0), d_bias_);
   if (options_.bayesian_bias) {
     bias_gauss_.backprop(d_bias_);
   } else {

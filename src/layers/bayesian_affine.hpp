@@ -77,6 +77,7 @@ class BayesianAffine {
   View2<Scalar> perturbed_;    // (rows, O): (cols o S) dW^T; reused as dout o R
   View1<Scalar> d_kernel_;     // (O * K): dL/d draw
   View1<Scalar> d_bias_;       // (O)
+  View1<Scalar> ones_;         // (rows): for the bias gradient as a gemv
 };
 
 }  // namespace kbnn
