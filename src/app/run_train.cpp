@@ -1,8 +1,11 @@
 #include "app/run_train.hpp"
 
 #include "core/types.hpp"
+#include "io/checkpoint.hpp"
 #include "io/dataset.hpp"
 #include "io/device_dataset.hpp"
+#include "io/hdf5_dataset.hpp"
+#include "io/run_file.hpp"
 #include "model/build_model.hpp"
 #include "train/kl_divergence.hpp"
 #include "train/trainer.hpp"
@@ -10,69 +13,216 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <ostream>
+
+#ifndef KBNN_GIT_REVISION
+#define KBNN_GIT_REVISION "unknown"
+#endif
 
 namespace kbnn {
 
 namespace {
+
 void print(std::ostream& log, const char* format, double a, double b = 0, double c = 0,
            double d = 0, double e = 0, double f = 0) {
   char line[512];
   std::snprintf(line, sizeof line, format, a, b, c, d, e, f);
   log << line << std::endl;
 }
+
+// Rows [first, first + count) of a split; count < 0: all. IDX and CIFAR-10 files are
+// read whole (gzip cannot seek) and cut; HDF5 reads only the rows asked for.
+Dataset load_rows(const RunConfig& config, bool train, const Communicator& comm,
+                  std::int64_t first, std::int64_t count) {
+  const DataConfig& d = config.data;
+  const std::int64_t limit = train ? d.train_limit : d.test_limit;
+  if (d.format == "hdf5") {
+    const std::string& path = train ? d.train_file : d.test_file;
+    if (limit > 0) count = count < 0 ? limit - first : std::min(count, limit - first);
+    return read_hdf5_dataset(path, comm.get(), first, count);
+  }
+  Dataset all = load_dataset(d.format, d.dir, train);
+  truncate(all, limit);
+  if (first == 0 && count < 0) return all;
+  return slice(all, first, count < 0 ? all.count - first : count);
+}
+
+// How many rows a split has, without reading it all where the format allows.
+std::int64_t split_size(const RunConfig& config, bool train, const Communicator& comm) {
+  const DataConfig& d = config.data;
+  const std::int64_t limit = train ? d.train_limit : d.test_limit;
+  std::int64_t n = 0;
+  if (d.format == "hdf5")
+    n = hdf5_dataset_size(train ? d.train_file : d.test_file, comm.get());
+  else
+    n = load_dataset(d.format, d.dir, train).count;
+  return limit > 0 ? std::min(n, limit) : n;
+}
+
+// The model's parameters and optimizer state as a checkpoint (host copies).
+Checkpoint make_checkpoint(const RunConfig& config, Trainer& trainer,
+                           const ParameterStore<Real>& store) {
+  Checkpoint c;
+  c.step = trainer.step();
+  c.seed = config.train.seed;
+  c.optimizer_steps = trainer.optimizer().steps();
+  c.deck_text = config.resolved_text();
+  const auto to_vector = [](const View1<Real>& v) {
+    const auto host = Kokkos::create_mirror_view_and_copy(HostSpace(), v);
+    return std::vector<float>(host.data(), host.data() + host.size());
+  };
+  c.parameters = to_vector(store.values());
+  const auto state = trainer.optimizer().state();
+  c.state_names = config.train.optimizer == "sgd" ? std::vector<std::string>{"sgd_velocity"}
+                                                  : std::vector<std::string>{"adam_m", "adam_v"};
+  for (const auto& s : state) c.state.push_back(to_vector(s));
+  return c;
+}
+
+void restore(const Checkpoint& c, const std::string& path, Trainer& trainer,
+             const ParameterStore<Real>& store) {
+  const auto state = trainer.optimizer().state();
+  if (c.parameters.size() != store.size() || c.state.size() != state.size())
+    throw InputError(concat(path, ": the checkpoint holds ", c.parameters.size(),
+                            " parameters and ", c.state.size(),
+                            " optimizer buffers, but this deck's model has ", store.size(),
+                            " and its optimizer ", state.size()));
+  const auto from_vector = [](const std::vector<float>& v, const View1<Real>& out) {
+    Kokkos::deep_copy(out, Kokkos::View<const float*, HostSpace,
+                                        Kokkos::MemoryTraits<Kokkos::Unmanaged>>(v.data(), v.size()));
+  };
+  from_vector(c.parameters, store.values());
+  for (std::size_t i = 0; i < state.size(); ++i) from_vector(c.state[i], state[i]);
+  trainer.optimizer().set_steps(c.optimizer_steps);
+}
+
+void write_weights(RunFile& file, const ParameterStore<Real>& store) {
+  const auto values = Kokkos::create_mirror_view_and_copy(HostSpace(), store.values());
+  for (const auto& b : store.blocks()) {
+    const auto slash = b.name.find('/');
+    const std::string layer = b.name.substr(0, slash), tensor = b.name.substr(slash + 1);
+    const auto copy = [&](std::size_t offset) {
+      return std::vector<float>(values.data() + offset, values.data() + offset + b.count);
+    };
+    if (b.kind == ParameterStore<Real>::Kind::point) {
+      file.write_weights(layer, tensor, copy(b.offset), b.shape);
+    } else {
+      file.write_weights(layer, tensor + "_mu", copy(b.offset), b.shape);
+      file.write_weights(layer, tensor + "_rho", copy(b.offset + store.gaussian_count()), b.shape);
+    }
+  }
+}
+
 }  // namespace
 
-void run_train(const RunConfig& config, std::ostream& log) {
-  log << "kbnn " << KBNN_VERSION << ": deck " << config.deck_path << ", Kokkos "
-      << ExecSpace::name() << std::endl;
+void run_train(const RunConfig& config, Communicator& comm, const std::string& restart,
+               std::ostream& log) {
+  log << "kbnn " << KBNN_VERSION << " (" << KBNN_GIT_REVISION << "): deck " << config.deck_path
+      << ", " << comm.size() << " MPI rank(s), Kokkos " << ExecSpace::name() << std::endl;
 
+  // Data. Training: every rank holds all of it (shuffle = global) or its partition
+  // (local). Test: every rank predicts its contiguous shard of the rows.
   Kokkos::Timer load_clock;
-  Dataset train_host = load_dataset(config.data.format, config.data.dir, true);
-  Dataset test_host = load_dataset(config.data.format, config.data.dir, false);
-  truncate(train_host, config.data.train_limit);
-  truncate(test_host, config.data.test_limit);
-  const DeviceDataset train = to_device(train_host);
+  TrainingData train;
+  train.local = config.data.shuffle == "local";
+  train.global_count = split_size(config, true, comm);
+  const auto train_rows = train.local ? comm.shard(train.global_count)
+                                      : std::pair<std::int64_t, std::int64_t>{0, train.global_count};
+  const Dataset train_host =
+      load_rows(config, true, comm, train_rows.first, train_rows.second - train_rows.first);
+  train.data = to_device(train_host);
+  const std::int64_t n_test = split_size(config, false, comm);
+  const auto test_rows = comm.shard(n_test);
+  const Dataset test_host =
+      load_rows(config, false, comm, test_rows.first, test_rows.second - test_rows.first);
   const DeviceDataset test = to_device(test_host);
-  log << "data: " << train.count() << " training and " << test.count() << " test images of "
-      << train.shape.height << "x" << train.shape.width << "x" << train.shape.channels
-      << " from " << config.data.dir << " (" << load_clock.seconds() << " s)" << std::endl;
+  log << "data: " << train.global_count << " training and " << n_test << " test images of "
+      << train_host.height << "x" << train_host.width << "x" << train_host.channels << " ("
+      << load_clock.seconds() << " s), training set " << (train.local ? "partitioned" : "replicated")
+      << " over ranks" << std::endl;
 
-  auto model = build_model<Real>(config.model, train.shape);
+  // Model, and the same starting point on every rank.
+  auto model = build_model<Real>(config.model, train.data.shape);
   const auto classes = model->output_shape().size();
   if (classes != train_host.num_classes)
     throw InputError(concat("input deck ", config.deck_path, ": the model ends with ", classes,
                             " outputs but the data has ", train_host.num_classes, " classes"));
-  const int max_batch =
-      static_cast<int>(std::max(config.train.batch_size, config.eval.batch_size));
-  model->finalize(config.train.seed, max_batch);
-  const auto& store = model->parameters();
+  // A rank computes at most ceil(global batch / ranks) training rows at once.
+  const std::int64_t global_batch =
+      config.train.batch_size * (config.parallel.batch_mode == "per_rank" ? comm.size() : 1);
+  const std::int64_t train_rows_per_rank = (global_batch + comm.size() - 1) / comm.size();
+  model->finalize(config.train.seed,
+                  static_cast<int>(std::max(train_rows_per_rank, config.eval.batch_size)));
+  auto& store = model->parameters();
+  Trainer trainer(config, *model, train, comm, log);
+
+  std::int64_t start_step = 0;
+  if (!restart.empty()) {
+    const Checkpoint c = read_checkpoint(restart, comm.get());
+    restore(c, restart, trainer, store);
+    start_step = c.step;
+    log << "restart: " << restart << " at step " << c.step << " (written by " << c.ranks
+        << " rank(s))" << std::endl;
+  } else {
+    comm.broadcast(store.values());
+  }
   log << "model: " << model->layers().size() << " layers, " << store.gaussian_count()
       << " Gaussian weights (mu, rho), " << store.size() - 2 * store.gaussian_count()
-      << " point parameters; initial KL " << kl_divergence(store, config.model.prior_sigma)
-      << std::endl;
+      << " point parameters; KL " << kl_divergence(store, config.model.prior_sigma)
+      << "; global batch " << trainer.global_batch() << ", " << trainer.steps_per_epoch()
+      << " steps per epoch" << std::endl;
 
-  Trainer trainer(config, *model, train, log);
-  trainer.run();
-  const double images_per_second = trainer.images_trained() / trainer.training_seconds();
+  // Output: the run file is created first, so a run that dies keeps its history.
+  const std::filesystem::path dir(config.output.dir);
+  if (comm.is_root()) std::filesystem::create_directories(dir);
+  comm.barrier();
+  const std::string run_path = (dir / (config.run_name() + ".h5")).string();
+  const std::string checkpoint_path = (dir / (config.run_name() + ".checkpoint.h5")).string();
+  RunFile file(run_path, comm.get(),
+               RunInfo{KBNN_VERSION, KBNN_GIT_REVISION, ExecSpace::name(), config.deck_path,
+                       config.resolved_text(), comm.size()});
+  trainer.on_log = [&](const HistoryRow& row) {
+    file.append_history({row});
+    const int every = config.output.checkpoint_every;
+    if (every > 0 && row.step % every == 0)
+      write_checkpoint(checkpoint_path, comm.get(), make_checkpoint(config, trainer, store));
+  };
+
+  trainer.run(start_step);
+  const double seconds = trainer.training_seconds();
+  const double images_per_second = seconds > 0 ? trainer.images_trained() / seconds : 0;
   const double flops = training_flops_per_example(*model);
   print(log, "training: %.0f images in %.2f s = %.0f images/s, %.2f GFLOP/s in gemms "
              "(%.1f MFLOP per batch-128 step)",
-        double(trainer.images_trained()), trainer.training_seconds(), images_per_second,
+        double(trainer.images_trained()), seconds, images_per_second,
         images_per_second * flops * 1e-9, flops * 128 * 1e-6);
+  write_weights(file, store);
+  const Checkpoint final_state = make_checkpoint(config, trainer, store);
+  file.write_checkpoint(final_state);
+  if (config.output.checkpoint_every > 0)
+    write_checkpoint(checkpoint_path, comm.get(), final_state);
 
-  const Predictions predictions = predict(*model, test, config.eval.samples,
+  // Monte-Carlo prediction on this rank's test rows; metrics from sums over ranks.
+  const Predictions predictions = predict(*model, test, test_rows.first, config.eval.samples,
                                           config.eval.batch_size, config.train.seed);
-  const Metrics m = evaluate(predictions);
+  std::vector<double> sums = metric_sums(predictions);
+  comm.allreduce_sum(sums.data(), int(sums.size()));
+  const Metrics m = metrics_from_sums(sums);
+  if (config.output.write_predictions)
+    file.write_predictions("test", predictions, test_rows.first, n_test);
+  file.write_metrics("test", m);
+  const double passes_per_second =
+      comm.allreduce_sum(predictions.count * predictions.samples / predictions.seconds);
+
   print(log, "test (MC predictive mean, S=%.0f): accuracy %.4f  NLL %.4f  Brier %.4f  "
              "ECE(15) %.4f",
-        predictions.samples, m.accuracy, m.nll, m.brier, m.ece);
+        config.eval.samples, m.accuracy, m.nll, m.brier, m.ece);
   print(log, "test uncertainty (nats, mean): predictive entropy %.4f = aleatoric %.4f + "
              "epistemic %.4f",
         m.mean_entropy, m.mean_aleatoric, m.mean_epistemic);
-  print(log, "inference: %.0f image-passes in %.2f s = %.0f image-passes/s",
-        double(predictions.count) * predictions.samples, predictions.seconds,
-        predictions.count * predictions.samples / predictions.seconds);
+  print(log, "inference: %.0f image-passes/s over all ranks", passes_per_second);
+  log << "output: " << run_path << std::endl;
 }
 
 }  // namespace kbnn

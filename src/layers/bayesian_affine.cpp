@@ -83,7 +83,7 @@ void BayesianAffine<Scalar>::reserve(int max_examples) {
   perturbed_ = View2<Scalar>(no_init("kbnn::BayesianAffine::perturbed"), max_rows, g.out_features);
   d_kernel_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_kernel"),
                             std::size_t(g.out_features) * g.in_features);
-  d_bias_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_bias"), g.out_features);
+  d_bias_ = View1<Scalar>("kbnn::BayesianAffine::d_bias", g.out_features);
   ones_ = View1<Scalar>(no_init("kbnn::BayesianAffine::ones"), max_rows);
   Kokkos::deep_copy(ones_, Scalar(1));
 }

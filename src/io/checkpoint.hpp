@@ -1,0 +1,51 @@
+// Checkpoints: the state that resumes training bit-for-bit. Randomness is keyed by
+// (seed, step), so parameters, optimizer moments, the step counters and the seed are
+// all it takes; the deck rides along so that a resumed run can check it matches.
+//
+// Layout (the same in a checkpoint file and in a run file's /checkpoint group):
+//   /checkpoint                 attributes step, seed, ranks, optimizer_steps,
+//                               state_names (in order), deck
+//   /checkpoint/parameters      float32 (n): the flat parameter buffer
+//   /checkpoint/state/<name>    float32 (n): one per optimizer buffer, e.g. adam_m
+#pragma once
+
+#include <hdf5.h>
+#include <mpi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kbnn {
+
+struct Checkpoint {
+  std::int64_t step = 0;             // optimizer steps completed
+  std::uint64_t seed = 0;
+  int ranks = 1;                     // rank count that wrote it
+  std::int64_t optimizer_steps = 0;  // Adam's t
+  std::vector<float> parameters;     // (n): the flat parameter buffer
+  std::vector<std::string> state_names;     // e.g. {"adam_m", "adam_v"} or {"sgd_velocity"}
+  std::vector<std::vector<float>> state;    // (names, n): one buffer per name
+  std::string deck_text;             // the resolved deck it was trained with
+};
+
+// Collective. Writes `path` atomically: into "<path>.tmp" first, then rank 0 renames
+// it over `path`, so a kill never leaves a broken checkpoint (the previous one stays
+// until the new one is complete). Every rank returns only after the rename. Data is
+// written by rank 0 alone; all ranks pass the same Checkpoint.
+void write_checkpoint(const std::string& path, MPI_Comm comm, const Checkpoint& c);
+
+// Collective: rank 0 reads /checkpoint from a checkpoint or a run file and broadcasts
+// it, so every rank gets the same Checkpoint (and the same InputError on bad input).
+Checkpoint read_checkpoint(const std::string& path, MPI_Comm comm);
+
+namespace detail {
+// Throws RuntimeError if the state buffers do not match the names and parameters.
+void check_checkpoint(const Checkpoint& c, const std::string& path);
+// Creates and fills /checkpoint in an open collective file (every rank calls it; rank
+// `writer` == true writes the data). Shared by write_checkpoint and RunFile.
+void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
+                            const std::string& path);
+}  // namespace detail
+
+}  // namespace kbnn

@@ -1,0 +1,341 @@
+// The per-run output file. Every method is collective: metadata calls (create, extend,
+// attributes) run on every rank with the same arguments, as parallel HDF5 requires;
+// raw data goes out in one collective write per dataset.
+#include "io/run_file.hpp"
+
+#include <algorithm>
+#include <array>
+#include <ctime>
+#include <numeric>
+
+#include "parallel/mpi_check.hpp"
+
+namespace kbnn {
+namespace {
+
+// The /history datasets: one per HistoryRow field, in the order of the struct.
+struct HistoryField {
+  const char* name;
+  const char* units;
+  const char* description;
+  double HistoryRow::*member;  // nullptr: the int64 `step`
+};
+
+const std::array<HistoryField, 10> kHistory = {{
+    {"step", "steps", "optimizer steps completed when the row was logged", nullptr},
+    {"epoch", "epochs", "epochs completed, fractional (1.5 = half-way through the second)",
+     &HistoryRow::epoch},
+    {"loss", "nats/example", "negative ELBO per example: nll + beta * kl / N_train",
+     &HistoryRow::loss},
+    {"nll", "nats/example", "mean softmax cross-entropy over the examples since the last row",
+     &HistoryRow::nll},
+    {"kl", "nats", "KL(q || p) summed over all Bayesian weights, at this step",
+     &HistoryRow::kl},
+    {"beta", "1", "KL weight beta_t of the annealing schedule", &HistoryRow::beta},
+    {"lr", "1", "learning rate", &HistoryRow::lr},
+    {"train_accuracy", "1", "fraction of training examples classified right since the last row",
+     &HistoryRow::train_accuracy},
+    {"seconds", "s", "wall time since training started", &HistoryRow::seconds},
+    {"images_per_second", "images/s", "training throughput since the last row, all ranks",
+     &HistoryRow::images_per_second},
+}};
+
+constexpr hsize_t kHistoryChunk = 512;  // rows per chunk: a few KiB per dataset
+
+// Group and dataset names come from the deck (layer and set names): one path level.
+void check_name(const std::string& file, const char* what, const std::string& name) {
+  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
+    throw RuntimeError(concat(file, ": ", what, " name '", name,
+                              "' must be non-empty and contain no '/'"));
+}
+
+// Opens parent/name, creating it (with a description) on first use.
+h5::Group open_or_create_group(hid_t parent, const std::string& name,
+                               const std::string& description) {
+  if (h5::exists(parent, name)) return h5::open_group(parent, name);
+  h5::Group g = h5::create_group(parent, name);
+  h5::describe(g, "", description);
+  return g;
+}
+
+// A fixed-size dataset that every element of which will be written: no fill pass.
+template <class T>
+h5::DataSet create_dataset(hid_t parent, const std::string& name,
+                           const std::vector<hsize_t>& dims, const std::string& what) {
+  const h5::Space space(
+      KBNN_H5_CHECK_AT(H5Screate_simple(int(dims.size()), dims.data(), nullptr), what));
+  const h5::PropList dcpl(KBNN_H5_CHECK_AT(H5Pcreate(H5P_DATASET_CREATE), what));
+  KBNN_H5_CHECK_AT(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), what);
+  return h5::DataSet(KBNN_H5_CHECK_AT(H5Dcreate2(parent, name.c_str(), h5::TypeOf<T>::file(),
+                                                 space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+                                      what));
+}
+
+// What a weight buffer is, from the naming convention of the layers.
+std::string weight_description(const std::string& layer, const std::string& name) {
+  auto ends_with = [&](const char* suffix) {
+    const std::string s(suffix);
+    return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+  };
+  const std::string what = concat(name, " of layer ", layer, ", row-major (see shape)");
+  if (ends_with("_mu")) return "posterior mean mu: " + what;
+  if (ends_with("_rho"))
+    return "posterior scale parameter rho, sigma = log(1 + exp(rho)): " + what;
+  return "point estimate (no posterior): " + what;
+}
+
+// UTC now, ISO 8601, as rank 0 sees it: attributes must be the same on every rank.
+std::string utc_now(MPI_Comm comm) {
+  char text[32] = {};
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  KBNN_MPI_CHECK(MPI_Bcast(text, int(sizeof text), MPI_CHAR, 0, comm));
+  return text;
+}
+
+}  // namespace
+
+RunFile::RunFile(const std::string& path, MPI_Comm comm, const RunInfo& info)
+    : path_(path), uncaught_(std::uncaught_exceptions()) {
+  const h5::QuietErrors quiet;
+  KBNN_MPI_CHECK(MPI_Comm_dup(comm, &comm_));
+  KBNN_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
+  KBNN_MPI_CHECK(MPI_Comm_size(comm_, &ranks_));
+  const std::string created = utc_now(comm_);
+
+  // Creation can fail on one rank only (a directory missing on a node-local path):
+  // agree on it, or the others would wait in the next collective call for ever.
+  hid_t id = -1;
+  h5::agree_or_throw(comm_, [&] {
+    const h5::PropList fapl = h5::mpi_file_access(comm_, path_);
+    id = H5Fcreate(path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (id < 0)
+      throw InputError(concat(path_, ": cannot create the run file (",
+                              h5::error_stack_reason(), ")"));
+  });
+  file_ = h5::CollectiveFile(id, path_);
+
+  h5::write_attribute(file_, "description",
+                      "kbnn run: training history, final weights, Monte-Carlo predictions "
+                      "and metrics of a Bayesian neural network (mean-field Gaussian VI)");
+  h5::write_attribute(file_, "kbnn_version", info.version);
+  h5::write_attribute(file_, "git_revision", info.git_revision);
+  h5::write_attribute(file_, "ranks", std::int32_t(ranks_));
+  h5::write_attribute(file_, "kokkos_backend", info.kokkos_backend);
+  h5::write_attribute(file_, "deck_path", info.deck_path);
+  h5::write_attribute(file_, "deck", info.deck_text);
+  h5::write_attribute(file_, "created", created);
+
+  // The history exists from the start, empty, so a run that dies early still has it.
+  h5::Group history = h5::create_group(file_, "history");
+  h5::describe(history, "", "one row per logged training step; all datasets have equal length");
+  const hsize_t zero = 0, unlimited = H5S_UNLIMITED;
+  const h5::Space space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &zero, &unlimited), path_));
+  const h5::PropList dcpl(KBNN_H5_CHECK_AT(H5Pcreate(H5P_DATASET_CREATE), path_));
+  KBNN_H5_CHECK_AT(H5Pset_chunk(dcpl, 1, &kHistoryChunk), path_);
+  KBNN_H5_CHECK_AT(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), path_);
+  for (const HistoryField& f : kHistory) {
+    const std::string what = concat(path_, ": /history/", f.name);
+    const hid_t type = f.member ? h5::TypeOf<double>::file() : h5::TypeOf<std::int64_t>::file();
+    const h5::DataSet d(KBNN_H5_CHECK_AT(
+        H5Dcreate2(history, f.name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), what));
+    h5::describe(d, f.units, f.description);
+  }
+}
+
+RunFile::~RunFile() {
+  // See CollectiveFile: a rank unwinding on its own must not enter collective calls.
+  if (std::uncaught_exceptions() != uncaught_) return;
+  try {
+    close();
+  } catch (...) {
+    // A destructor cannot report; close() explicitly to see the error.
+  }
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+}
+
+void RunFile::close() {
+  const h5::QuietErrors quiet;
+  file_.close();
+}
+
+void RunFile::flush() {
+  const h5::QuietErrors quiet;
+  KBNN_H5_CHECK_AT(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_);
+}
+
+void RunFile::append_history(const std::vector<HistoryRow>& rows) {
+  if (rows.empty()) return;
+  const h5::QuietErrors quiet;
+  const h5::Group history = h5::open_group(file_, "history");
+  const hsize_t added = rows.size();
+  std::vector<double> column(rows.size());
+  std::vector<std::int64_t> steps(rows.size());
+  for (const HistoryField& f : kHistory) {
+    const std::string what = concat(path_, ": /history/", f.name);
+    const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dopen2(history, f.name, H5P_DEFAULT), what));
+    hsize_t old = 0;
+    {
+      const h5::Space space(KBNN_H5_CHECK_AT(H5Dget_space(d), what));
+      KBNN_H5_CHECK_AT(H5Sget_simple_extent_dims(space, &old, nullptr), what);
+    }
+    const hsize_t extended = old + added;
+    KBNN_H5_CHECK_AT(H5Dset_extent(d, &extended), what);
+    const hsize_t mine = rank_ == 0 ? added : 0;
+    if (f.member) {
+      std::transform(rows.begin(), rows.end(), column.begin(),
+                     [&](const HistoryRow& r) { return r.*(f.member); });
+      h5::write_rows(d, column.data(), old, mine, what);
+    } else {
+      std::transform(rows.begin(), rows.end(), steps.begin(),
+                     [](const HistoryRow& r) { return r.step; });
+      h5::write_rows(d, steps.data(), old, mine, what);
+    }
+  }
+  KBNN_H5_CHECK_AT(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_);
+}
+
+void RunFile::write_weights(const std::string& layer, const std::string& name,
+                            const std::vector<float>& values,
+                            const std::vector<std::size_t>& shape) {
+  const h5::QuietErrors quiet;
+  check_name(path_, "layer", layer);
+  check_name(path_, "weight", name);
+  const std::string what = concat(path_, ": /weights/", layer, "/", name);
+  const std::size_t elements =
+      std::accumulate(shape.begin(), shape.end(), std::size_t(1), std::multiplies<>());
+  if (shape.empty() || elements != values.size())
+    throw RuntimeError(concat(what, ": shape holds ", shape.empty() ? 0 : elements,
+                              " values, the buffer ", values.size()));
+
+  const h5::Group weights = open_or_create_group(
+      file_, "weights", "final variational parameters per layer (float32, row-major)");
+  const h5::Group g = open_or_create_group(weights, layer, concat("parameters of layer ", layer));
+  if (h5::exists(g, name)) throw RuntimeError(concat(what, ": already written"));
+  const std::vector<hsize_t> dims(shape.begin(), shape.end());
+  const h5::DataSet d = create_dataset<float>(g, name, dims, what);
+  h5::describe(d, "1", weight_description(layer, name));
+  h5::write_rows(d, values.data(), 0, rank_ == 0 ? dims[0] : 0, what);
+}
+
+void RunFile::write_predictions(const std::string& set, const Predictions& local,
+                                std::int64_t first_row, std::int64_t total) {
+  const h5::QuietErrors quiet;
+  check_name(path_, "prediction set", set);
+  const std::string where = concat(path_, ": /predictions/", set);
+
+  // Each rank's rows differ, so gather (first, count, classes, sizes ok, total,
+  // samples) from all of them: every rank then runs the same checks and throws the
+  // same error, instead of one rank leaving the others in a collective write.
+  const std::int64_t n = local.count, k = local.classes;
+  const bool sizes_ok =
+      n >= 0 && std::int64_t(local.probs_mean.size()) == n * k &&
+      std::int64_t(local.predicted.size()) == n && std::int64_t(local.label.size()) == n &&
+      std::int64_t(local.predictive_entropy.size()) == n &&
+      std::int64_t(local.aleatoric.size()) == n && std::int64_t(local.epistemic.size()) == n;
+  constexpr int kFields = 6;
+  const std::array<std::int64_t, kFields> mine = {first_row, n, k, sizes_ok ? 1 : 0, total,
+                                                  local.samples};
+  std::vector<std::int64_t> all(std::size_t(kFields) * ranks_);
+  KBNN_MPI_CHECK(MPI_Allgather(mine.data(), kFields, MPI_INT64_T, all.data(), kFields,
+                               MPI_INT64_T, comm_));
+  auto at = [&](int r, int field) { return all[std::size_t(r) * kFields + field]; };
+
+  std::int64_t classes = 0;
+  std::vector<std::pair<std::int64_t, std::int64_t>> ranges;  // (first, count) per rank
+  for (int r = 0; r < ranks_; ++r) {
+    if (!at(r, 3))
+      throw RuntimeError(concat(where, ": rank ", r, "'s Predictions hold arrays whose "
+                                "sizes disagree with count = ", at(r, 1), " and classes = ",
+                                at(r, 2)));
+    if (at(r, 4) != total || at(r, 5) != local.samples)
+      throw RuntimeError(concat(where, ": ranks disagree on total rows (", at(r, 4), " vs ",
+                                total, ") or samples (", at(r, 5), " vs ", local.samples,
+                                ")"));
+    if (at(r, 1) > 0) {
+      if (classes != 0 && at(r, 2) != classes)
+        throw RuntimeError(concat(where, ": ranks disagree on classes: ", classes, " and ",
+                                  at(r, 2), " (rank ", r, ")"));
+      classes = at(r, 2);
+      ranges.emplace_back(at(r, 0), at(r, 1));
+    }
+  }
+  std::sort(ranges.begin(), ranges.end());
+  std::int64_t next = 0;
+  for (const auto& [first, count] : ranges) {
+    if (first != next)
+      throw RuntimeError(concat(where, ": the ranks' rows do not tile [0, ", total,
+                                "): expected a range starting at ", next, ", got [", first,
+                                ", ", first + count, ")"));
+    next = first + count;
+  }
+  if (next != total)
+    throw RuntimeError(concat(where, ": the ranks hold ", next, " rows, total is ", total));
+  if (classes <= 0 && total > 0)
+    throw RuntimeError(concat(where, ": classes must be > 0, got ", classes));
+
+  const h5::Group predictions = open_or_create_group(
+      file_, "predictions", "Monte-Carlo predictive distribution per evaluated data set");
+  if (h5::exists(predictions, set)) throw RuntimeError(concat(where, ": already written"));
+  const h5::Group g = h5::create_group(predictions, set);
+  h5::describe(g, "", concat("predictions on data set '", set, "': one row per example, "
+                             "in the data set's order; mean of ", local.samples,
+                             " Monte-Carlo forward passes"));
+  h5::write_attribute(g, "samples", std::int32_t(local.samples));
+
+  const hsize_t rows = hsize_t(total), first = hsize_t(first_row), count = hsize_t(n);
+  auto column = [&](const char* name, const auto* data, std::vector<hsize_t> dims,
+                    const char* units, const char* description) {
+    using T = std::remove_const_t<std::remove_pointer_t<decltype(data)>>;
+    const std::string what = concat(where, "/", name);
+    const h5::DataSet d = create_dataset<T>(g, name, dims, what);
+    h5::describe(d, units, description);
+    h5::write_rows(d, data, first, count, what);
+  };
+  column("probs_mean", local.probs_mean.data(), {rows, hsize_t(classes)}, "1",
+         "predictive distribution p(y|x) = mean over samples of softmax(f(x; w_s)), "
+         "(examples, classes)");
+  column("predicted", local.predicted.data(), {rows}, "class",
+         "arg-max class of probs_mean");
+  column("label", local.label.data(), {rows}, "class", "true class of the example");
+  column("predictive_entropy", local.predictive_entropy.data(), {rows}, "nats",
+         "total uncertainty H[probs_mean]");
+  column("aleatoric", local.aleatoric.data(), {rows}, "nats",
+         "expected entropy (1/S) sum_s H[p_s]: noise in the data");
+  column("epistemic", local.epistemic.data(), {rows}, "nats",
+         "mutual information predictive_entropy - aleatoric: uncertainty about the weights");
+}
+
+void RunFile::write_metrics(const std::string& set, const Metrics& m, int samples) {
+  const h5::QuietErrors quiet;
+  check_name(path_, "metrics set", set);
+  const h5::Group metrics = open_or_create_group(
+      file_, "metrics", "scalar scores of the predictive distribution per data set");
+  if (h5::exists(metrics, set))
+    throw RuntimeError(concat(path_, ": /metrics/", set, ": already written"));
+  const h5::Group g = h5::create_group(metrics, set);
+  h5::describe(g, "",
+               "attributes: accuracy (fraction), nll (nats/example, -log p(y|x) of the "
+               "predictive mean), brier (mean sum_k (p_k - onehot_k)^2), ece (expected "
+               "calibration error, 15 equal-width confidence bins), mean_entropy, "
+               "mean_aleatoric, mean_epistemic (nats/example), samples (MC passes)");
+  h5::write_attribute(g, "accuracy", m.accuracy);
+  h5::write_attribute(g, "nll", m.nll);
+  h5::write_attribute(g, "brier", m.brier);
+  h5::write_attribute(g, "ece", m.ece);
+  h5::write_attribute(g, "mean_entropy", m.mean_entropy);
+  h5::write_attribute(g, "mean_aleatoric", m.mean_aleatoric);
+  h5::write_attribute(g, "mean_epistemic", m.mean_epistemic);
+  if (samples > 0) h5::write_attribute(g, "samples", std::int32_t(samples));
+}
+
+void RunFile::write_checkpoint(const Checkpoint& c) {
+  const h5::QuietErrors quiet;
+  detail::write_checkpoint_group(file_, rank_ == 0, c, path_);
+}
+
+}  // namespace kbnn

@@ -1,0 +1,86 @@
+// The per-run output file (DESIGN.md, "The output file"), written collectively: every
+// rank of the communicator calls every method, in the same order, with the same
+// arguments, except write_predictions, where each rank passes its own rows.
+//
+//   /                    kbnn_version, git_revision, ranks, kokkos_backend, deck_path,
+//                        deck (the full resolved deck), created (UTC)
+//   /history/<field>     extendible 1-D datasets, one row per logged step
+//   /weights/<layer>/<name>
+//   /predictions/<set>/  probs_mean (N, classes), predicted, label, predictive_entropy,
+//                        aleatoric, epistemic
+//   /metrics/<set>       accuracy, nll, brier, ece, mean_* as attributes
+//   /checkpoint/         the final training state (io/checkpoint.hpp)
+// Every group and dataset carries "description" (and "units" where it has some), so
+// `h5dump -A run.h5` explains the file.
+//
+// Data that is the same on every rank is written by rank 0 alone: the others take
+// part in the collective write with an empty selection.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/checkpoint.hpp"
+#include "io/hdf5_check.hpp"
+#include "train/history.hpp"
+#include "uq/predictive.hpp"
+
+namespace kbnn {
+
+struct RunInfo {
+  std::string version, git_revision, kokkos_backend, deck_path, deck_text;
+  int ranks = 1;  // informational: the file records the size of RunFile's communicator
+};
+
+class RunFile {
+ public:
+  // Creates (truncates) `path` with the MPI-IO driver and writes the root attributes
+  // and the empty /history datasets.
+  RunFile(const std::string& path, MPI_Comm comm, const RunInfo& info);
+  // Closes the file. If an exception is unwinding through it the file is left open
+  // (closing is collective and could hang a job whose other ranks did not throw): what
+  // the last flush() or append_history wrote is what survives.
+  ~RunFile();
+  RunFile(const RunFile&) = delete;
+  RunFile& operator=(const RunFile&) = delete;
+
+  // Appends the rows (the same on every rank) to /history/<field>, then flushes, so
+  // that the history up to the last logged step survives a crash or a divergence.
+  void append_history(const std::vector<HistoryRow>& rows);
+
+  // /weights/<layer>/<name>, float32 of the given shape (values row-major, the same
+  // on every rank). Name suffixes _mu / _rho get their meaning in the description.
+  void write_weights(const std::string& layer, const std::string& name,
+                     const std::vector<float>& values, const std::vector<std::size_t>& shape);
+
+  // Each rank passes ITS rows: global rows [first_row, first_row + local.count) of
+  // `total`. The ranks' ranges must tile [0, total) (any order, empty ones allowed).
+  void write_predictions(const std::string& set, const Predictions& local,
+                         std::int64_t first_row, std::int64_t total);
+
+  // /metrics/<set>: the scalars as attributes; `samples` (Monte-Carlo passes) too
+  // when > 0.
+  void write_metrics(const std::string& set, const Metrics& m, int samples = 0);
+
+  // /checkpoint: the final state of the run (read back with read_checkpoint).
+  void write_checkpoint(const Checkpoint& c);
+
+  // Writes HDF5's caches to disk (collective).
+  void flush();
+  // Closes the file now, checked (collective). The destructor does it otherwise.
+  void close();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  MPI_Comm comm_ = MPI_COMM_NULL;  // our duplicate of the caller's communicator
+  int rank_ = 0, ranks_ = 1;
+  h5::CollectiveFile file_;
+  int uncaught_ = 0;  // exceptions in flight at construction (see ~RunFile)
+};
+
+}  // namespace kbnn

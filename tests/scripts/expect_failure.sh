@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# A failure on ONE rank ends the whole job: rank 0 gets good input, rank 1 a data
+# directory that does not exist (MPMD launch). The job must exit non-zero, within
+# seconds, with rank 1's message naming the directory, instead of rank 0 hanging in
+# a collective call.  usage: expect_failure.sh MPIEXEC KBNN DECK
+set -u
+mpiexec=$1 kbnn=$2 deck=$3
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+common=(train "$deck" --data.train_limit=500 --data.test_limit=100 --output.dir="$out")
+flags=()
+"$mpiexec" --version 2>/dev/null | grep -q "Open MPI" && flags+=(--oversubscribe)
+start=$SECONDS
+"$mpiexec" "${flags[@]}" -n 1 "$kbnn" "${common[@]}" : \
+  -n 1 "$kbnn" "${common[@]}" --data.dir=/nonexistent/kbnn-data > "$out/log" 2>&1
+rc=$?
+elapsed=$((SECONDS - start))
+cat "$out/log"
+fail() { echo "FAILED: $*"; exit 1; }
+((rc != 0)) || fail "the job exited with 0"
+grep -q "error on rank 1" "$out/log" || fail "no 'error on rank 1' message"
+grep -q "/nonexistent/kbnn-data" "$out/log" || fail "the message does not name the directory"
+((elapsed < 60)) || fail "the job took ${elapsed}s to end"
+echo "PASSED: exit code $rc after ${elapsed}s"

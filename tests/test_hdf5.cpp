@@ -1,0 +1,529 @@
+// Tests for the HDF5 output (io/run_file, io/checkpoint, io/hdf5_dataset). Every rank
+// of MPI_COMM_WORLD writes; rank 0 then reads the result back with the plain serial
+// HDF5 API and checks it against values computed here, independently of the writer.
+// They hold for any rank count (ctest runs them on 1, 2 and 3).
+#include <hdf5.h>
+#include <mpi.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "catch.hpp"
+#include "core/error.hpp"
+#include "io/checkpoint.hpp"
+#include "io/hdf5_check.hpp"
+#include "io/hdf5_dataset.hpp"
+#include "io/run_file.hpp"
+
+namespace fs = std::filesystem;
+using kbnn::test::contains;
+
+namespace {
+
+int world_rank() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
+int world_size() {
+  int n = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  return n;
+}
+
+// A directory that every rank sees under the same name: rank 0 picks and creates
+// it and broadcasts the name; it is removed when all ranks are done with it.
+struct SharedTempDir {
+  fs::path path;
+  SharedTempDir() {
+    char name[512] = {};
+    if (world_rank() == 0) {
+      static int serial = 0;
+      const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
+      const fs::path p = fs::temp_directory_path() /
+                         ("kbnn_test_hdf5_" + std::to_string(getpid()) + "_" +
+                          std::to_string(stamp) + "_" + std::to_string(serial++));
+      fs::create_directories(p);
+      std::strncpy(name, p.c_str(), sizeof name - 1);
+    }
+    MPI_Bcast(name, int(sizeof name), MPI_CHAR, 0, MPI_COMM_WORLD);
+    path = name;
+  }
+  ~SharedTempDir() {
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (world_rank() == 0) {
+      std::error_code ec;
+      fs::remove_all(path, ec);
+    }
+  }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+// ---- serial readers: plain HDF5 calls, independent of the writer's helpers --------
+
+template <class T>
+struct Array {
+  std::vector<hsize_t> dims;
+  std::vector<T> values;
+};
+
+template <class T>
+Array<T> read_array(hid_t file, const std::string& name, hid_t memory_type) {
+  Array<T> a;
+  const hid_t d = H5Dopen2(file, name.c_str(), H5P_DEFAULT);
+  REQUIRE(d >= 0);
+  const hid_t space = H5Dget_space(d);
+  a.dims.resize(std::size_t(H5Sget_simple_extent_ndims(space)));
+  H5Sget_simple_extent_dims(space, a.dims.data(), nullptr);
+  a.values.resize(std::size_t(H5Sget_simple_extent_npoints(space)));
+  if (!a.values.empty())
+    REQUIRE(H5Dread(d, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.values.data()) >= 0);
+  H5Sclose(space);
+  H5Dclose(d);
+  return a;
+}
+
+std::string string_attribute(hid_t file, const std::string& object, const std::string& name) {
+  const hid_t a = H5Aopen_by_name(file, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT);
+  REQUIRE(a >= 0);
+  const hid_t type = H5Aget_type(a);
+  REQUIRE(H5Tis_variable_str(type) > 0);
+  char* text = nullptr;
+  REQUIRE(H5Aread(a, type, &text) >= 0);
+  std::string out = text ? text : "";
+  H5free_memory(text);
+  H5Tclose(type);
+  H5Aclose(a);
+  return out;
+}
+
+template <class T>
+T number_attribute(hid_t file, const std::string& object, const std::string& name,
+                   hid_t memory_type) {
+  const hid_t a = H5Aopen_by_name(file, object.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT);
+  REQUIRE(a >= 0);
+  T value{};
+  REQUIRE(H5Aread(a, memory_type, &value) >= 0);
+  H5Aclose(a);
+  return value;
+}
+
+bool has_attribute(hid_t file, const std::string& object, const std::string& name) {
+  return H5Aexists_by_name(file, object.c_str(), name.c_str(), H5P_DEFAULT) > 0;
+}
+
+// Files, groups, datasets... still open in this process: the RAII handles must leave none.
+ssize_t open_hdf5_objects() { return H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL); }
+
+// ---- test data -----------------------------------------------------------------
+
+kbnn::HistoryRow history_row(int i) {
+  kbnn::HistoryRow r;
+  r.step = 100 * (i + 1);
+  r.epoch = 0.5 * (i + 1);
+  r.loss = 2.0 - 0.25 * i;
+  r.nll = 1.5 - 0.25 * i;
+  r.kl = 1000.0 + i;
+  r.beta = 0.1 * i;
+  r.lr = 1e-3;
+  r.train_accuracy = 0.5 + 0.125 * i;
+  r.seconds = 10.0 * (i + 1);
+  r.images_per_second = 3000.0 + i;
+  return r;
+}
+
+constexpr int kClasses = 3;
+
+// Global row i of a prediction set, in closed form, so any rank can build any row.
+float prob(std::int64_t i, int k) { return float(i) + 0.125f * float(k); }
+
+kbnn::Predictions prediction_rows(std::int64_t first, std::int64_t count) {
+  kbnn::Predictions p;
+  p.count = count;
+  p.classes = kClasses;
+  p.samples = 20;
+  for (std::int64_t i = first; i < first + count; ++i) {
+    for (int k = 0; k < kClasses; ++k) p.probs_mean.push_back(prob(i, k));
+    p.predicted.push_back(std::int32_t(i % kClasses));
+    p.label.push_back(std::int32_t(i % 10));
+    p.predictive_entropy.push_back(0.5f * float(i));
+    p.aleatoric.push_back(0.25f * float(i));
+    p.epistemic.push_back(0.25f * float(i));
+  }
+  return p;
+}
+
+// Uneven contiguous shares: 10 rows over 3 ranks are 3/3/4.
+std::pair<std::int64_t, std::int64_t> share(std::int64_t total) {
+  const std::int64_t r = world_rank(), n = world_size();
+  const std::int64_t begin = total * r / n, end = total * (r + 1) / n;
+  return {begin, end - begin};
+}
+
+// Bit patterns a float round trip must keep: signed zero, denormal, inf, a NaN payload.
+std::vector<float> awkward_floats(std::size_t n, std::uint32_t salt) {
+  std::vector<float> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = std::sin(float(i) + float(salt)) * 1e-3f;
+  const std::uint32_t bits[] = {0x80000000u, 0x00000001u, 0x7f800000u, 0x7fc01234u + salt};
+  for (std::size_t i = 0; i < 4 && i < n; ++i) std::memcpy(&v[i], &bits[i], 4);
+  return v;
+}
+
+kbnn::Checkpoint sample_checkpoint(std::size_t n, std::int64_t step) {
+  kbnn::Checkpoint c;
+  c.step = step;
+  c.seed = 0xfedcba9876543210ull;  // needs all 64 bits
+  c.ranks = world_size();
+  c.optimizer_steps = step + 1;
+  c.parameters = awkward_floats(n, 0);
+  c.state_names = {"adam_m", "adam_v"};
+  c.state = {awkward_floats(n, 1), awkward_floats(n, 2)};
+  c.deck_text = "[train]\nepochs = 3\nlr = 1e-3\n# ünïcode survives\n";
+  return c;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+}  // namespace
+
+TEST_CASE("KBNN_H5_CHECK names the call, the place and the object", "[hdf5]") {
+  const kbnn::h5::QuietErrors quiet;
+  REQUIRE_THROWS_AS(KBNN_H5_CHECK(H5Fopen("/nonexistent/kbnn.h5", H5F_ACC_RDONLY, H5P_DEFAULT)),
+                    kbnn::RuntimeError);
+  REQUIRE_THROWS_WITH(
+      KBNN_H5_CHECK_AT(H5Fopen("/nonexistent/kbnn.h5", H5F_ACC_RDONLY, H5P_DEFAULT), "the file"),
+      contains("the file: H5Fopen(\"/nonexistent/kbnn.h5\"") && contains("test_hdf5.cpp:") &&
+          contains("unable to open file"));
+  REQUIRE(KBNN_H5_CHECK(H5Tget_size(H5T_NATIVE_FLOAT) > 0 ? 0 : -1) == 0);
+}
+
+TEST_CASE("RunFile: all ranks write their shares, the file reads back complete", "[hdf5][mpi]") {
+  const int rank = world_rank(), ranks = world_size();
+  const SharedTempDir dir;
+  const std::string path = dir.file("run.h5");
+
+  kbnn::RunInfo info;
+  info.version = "0.1.0-test";
+  info.git_revision = "abc1234";
+  info.kokkos_backend = "Serial";
+  info.deck_path = "input/test.cfg";
+  info.deck_text = "[data]\nformat = idx\n[train]\nepochs = 2\n" + std::string(70000, '#');
+  const std::int64_t total = 10;
+  const auto [first, count] = share(total);
+  kbnn::Metrics metrics;
+  metrics.accuracy = 0.875;
+  metrics.nll = 0.3;
+  metrics.brier = 0.2;
+  metrics.ece = 0.05;
+  metrics.mean_entropy = 0.4;
+  metrics.mean_aleatoric = 0.3;
+  metrics.mean_epistemic = 0.1;
+  const kbnn::Checkpoint checkpoint = sample_checkpoint(37, 1200);
+  std::vector<float> kernel(12);
+  for (std::size_t i = 0; i < kernel.size(); ++i) kernel[i] = 0.25f * float(i);
+
+  {
+    kbnn::RunFile file(path, MPI_COMM_WORLD, info);
+    file.append_history({history_row(0), history_row(1)});
+    file.append_history({history_row(2)});
+    file.write_weights("dense_1", "kernel_mu", kernel, {3, 4});
+    file.write_weights("dense_1", "bias", {1.f, 2.f, 3.f}, {3});
+    file.write_predictions("test", prediction_rows(first, count), first, total);
+    // One row in all: every rank but rank 0 takes part with an empty selection.
+    file.write_predictions("one", prediction_rows(0, rank == 0 ? 1 : 0), 0, 1);
+    file.write_metrics("test", metrics, 20);
+    file.write_checkpoint(checkpoint);
+
+    // Misuse is reported on every rank alike and leaves the file usable.
+    REQUIRE_THROWS_WITH(file.write_predictions("bad", prediction_rows(first + 1, count),
+                                               first + 1, total),
+                        contains("/predictions/bad: the ranks' rows do not tile [0, 10)"));
+    REQUIRE_THROWS_WITH(file.write_weights("dense_1", "kernel_rho", kernel, {5, 4}),
+                        contains("/weights/dense_1/kernel_rho: shape holds 20 values, the buffer 12"));
+    REQUIRE_THROWS_WITH(file.write_metrics("test", metrics), contains("already written"));
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+
+  // The checkpoint group of a run file reads back like a checkpoint file (collective).
+  const kbnn::Checkpoint back = kbnn::read_checkpoint(path, MPI_COMM_WORLD);
+  CHECK(back.step == 1200);
+  CHECK(same_bits(back.parameters, checkpoint.parameters));
+
+  CHECK(open_hdf5_objects() == 0);
+
+  if (rank != 0) return;
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  REQUIRE(file >= 0);
+
+  // Root attributes.
+  CHECK(string_attribute(file, "/", "kbnn_version") == "0.1.0-test");
+  CHECK(string_attribute(file, "/", "git_revision") == "abc1234");
+  CHECK(string_attribute(file, "/", "kokkos_backend") == "Serial");
+  CHECK(string_attribute(file, "/", "deck_path") == "input/test.cfg");
+  CHECK(string_attribute(file, "/", "deck") == info.deck_text);  // > 64 KiB fits
+  CHECK(number_attribute<int>(file, "/", "ranks", H5T_NATIVE_INT) == ranks);
+  const std::string created = string_attribute(file, "/", "created");
+  CHECK(created.size() == 20);
+  CHECK(created.back() == 'Z');
+
+  // History: three rows in append order, every field.
+  const auto step = read_array<std::int64_t>(file, "/history/step", H5T_NATIVE_INT64);
+  REQUIRE(step.dims == std::vector<hsize_t>{3});
+  CHECK(step.values == std::vector<std::int64_t>{100, 200, 300});
+  const std::vector<std::pair<const char*, double kbnn::HistoryRow::*>> fields = {
+      {"epoch", &kbnn::HistoryRow::epoch}, {"loss", &kbnn::HistoryRow::loss},
+      {"nll", &kbnn::HistoryRow::nll}, {"kl", &kbnn::HistoryRow::kl},
+      {"beta", &kbnn::HistoryRow::beta}, {"lr", &kbnn::HistoryRow::lr},
+      {"train_accuracy", &kbnn::HistoryRow::train_accuracy},
+      {"seconds", &kbnn::HistoryRow::seconds},
+      {"images_per_second", &kbnn::HistoryRow::images_per_second}};
+  for (const auto& [name, member] : fields) {
+    const std::string at = std::string("/history/") + name;
+    const auto column = read_array<double>(file, at, H5T_NATIVE_DOUBLE);
+    REQUIRE(column.dims == std::vector<hsize_t>{3});
+    for (int i = 0; i < 3; ++i) CHECK(column.values[std::size_t(i)] == history_row(i).*member);
+    CHECK(has_attribute(file, at, "units"));
+    CHECK(has_attribute(file, at, "description"));
+  }
+
+  // Weights.
+  const auto mu = read_array<float>(file, "/weights/dense_1/kernel_mu", H5T_NATIVE_FLOAT);
+  CHECK(mu.dims == std::vector<hsize_t>{3, 4});
+  CHECK(mu.values == kernel);
+  CHECK(string_attribute(file, "/weights/dense_1/kernel_mu", "description").find("posterior mean") !=
+        std::string::npos);
+  const auto bias = read_array<float>(file, "/weights/dense_1/bias", H5T_NATIVE_FLOAT);
+  CHECK(bias.dims == std::vector<hsize_t>{3});
+  CHECK(bias.values == std::vector<float>{1.f, 2.f, 3.f});
+
+  // Predictions: all rows, in global order, whoever wrote them.
+  const auto probs = read_array<float>(file, "/predictions/test/probs_mean", H5T_NATIVE_FLOAT);
+  REQUIRE(probs.dims == std::vector<hsize_t>{10, kClasses});
+  for (std::int64_t i = 0; i < total; ++i)
+    for (int k = 0; k < kClasses; ++k) CHECK(probs.values[std::size_t(i * kClasses + k)] == prob(i, k));
+  const auto label = read_array<std::int32_t>(file, "/predictions/test/label", H5T_NATIVE_INT32);
+  const auto predicted =
+      read_array<std::int32_t>(file, "/predictions/test/predicted", H5T_NATIVE_INT32);
+  REQUIRE(label.dims == std::vector<hsize_t>{10});
+  REQUIRE(predicted.dims == std::vector<hsize_t>{10});
+  for (std::int64_t i = 0; i < total; ++i) {
+    CHECK(label.values[std::size_t(i)] == i % 10);
+    CHECK(predicted.values[std::size_t(i)] == i % kClasses);
+  }
+  const std::vector<std::pair<const char*, float>> per_row = {
+      {"predictive_entropy", 0.5f}, {"aleatoric", 0.25f}, {"epistemic", 0.25f}};
+  for (const auto& [name, scale] : per_row) {
+    const std::string at = std::string("/predictions/test/") + name;
+    const auto column = read_array<float>(file, at, H5T_NATIVE_FLOAT);
+    REQUIRE(column.dims == std::vector<hsize_t>{10});
+    for (std::int64_t i = 0; i < total; ++i) CHECK(column.values[std::size_t(i)] == scale * float(i));
+    CHECK(string_attribute(file, at, "units") == "nats");
+  }
+  CHECK(number_attribute<int>(file, "/predictions/test", "samples", H5T_NATIVE_INT) == 20);
+  const auto one = read_array<float>(file, "/predictions/one/probs_mean", H5T_NATIVE_FLOAT);
+  CHECK(one.dims == std::vector<hsize_t>{1, kClasses});
+  CHECK(one.values == std::vector<float>{prob(0, 0), prob(0, 1), prob(0, 2)});
+  CHECK(H5Lexists(file, "/predictions/bad", H5P_DEFAULT) == 0);
+
+  // Metrics.
+  CHECK(number_attribute<double>(file, "/metrics/test", "accuracy", H5T_NATIVE_DOUBLE) == 0.875);
+  CHECK(number_attribute<double>(file, "/metrics/test", "nll", H5T_NATIVE_DOUBLE) == 0.3);
+  CHECK(number_attribute<double>(file, "/metrics/test", "brier", H5T_NATIVE_DOUBLE) == 0.2);
+  CHECK(number_attribute<double>(file, "/metrics/test", "ece", H5T_NATIVE_DOUBLE) == 0.05);
+  CHECK(number_attribute<double>(file, "/metrics/test", "mean_epistemic", H5T_NATIVE_DOUBLE) == 0.1);
+  CHECK(number_attribute<int>(file, "/metrics/test", "samples", H5T_NATIVE_INT) == 20);
+
+  // Checkpoint group, read raw.
+  const auto parameters = read_array<float>(file, "/checkpoint/parameters", H5T_NATIVE_FLOAT);
+  CHECK(same_bits(parameters.values, checkpoint.parameters));
+  const auto adam_v = read_array<float>(file, "/checkpoint/state/adam_v", H5T_NATIVE_FLOAT);
+  CHECK(same_bits(adam_v.values, checkpoint.state[1]));
+  CHECK(number_attribute<std::uint64_t>(file, "/checkpoint", "seed", H5T_NATIVE_UINT64) ==
+        checkpoint.seed);
+
+  // Every group and dataset explains itself.
+  for (const char* object : {"/", "/history", "/weights", "/weights/dense_1", "/predictions",
+                             "/predictions/test", "/predictions/test/probs_mean", "/metrics",
+                             "/metrics/test", "/checkpoint", "/checkpoint/parameters",
+                             "/checkpoint/state"})
+    CHECK(has_attribute(file, object, "description"));
+  H5Fclose(file);
+  CHECK(open_hdf5_objects() == 0);
+}
+
+TEST_CASE("Checkpoint: atomic write, bit-exact read on every rank", "[hdf5][mpi]") {
+  const SharedTempDir dir;
+  const std::string path = dir.file("ckpt.h5");
+
+  const kbnn::Checkpoint first = sample_checkpoint(1001, 500);
+  kbnn::write_checkpoint(path, MPI_COMM_WORLD, first);
+  CHECK(fs::exists(path));
+  CHECK_FALSE(fs::exists(path + ".tmp"));
+
+  kbnn::Checkpoint c = kbnn::read_checkpoint(path, MPI_COMM_WORLD);
+  CHECK(c.step == 500);
+  CHECK(c.seed == first.seed);
+  CHECK(c.ranks == world_size());
+  CHECK(c.optimizer_steps == 501);
+  CHECK(same_bits(c.parameters, first.parameters));
+  CHECK(c.state_names == first.state_names);
+  REQUIRE(c.state.size() == 2);
+  CHECK(same_bits(c.state[0], first.state[0]));
+  CHECK(same_bits(c.state[1], first.state[1]));
+  CHECK(c.deck_text == first.deck_text);
+
+  // A newer checkpoint replaces the old one under the same name; SGD has one buffer.
+  kbnn::Checkpoint second = sample_checkpoint(5, 900);
+  second.state_names = {"sgd_velocity"};
+  second.state = {awkward_floats(5, 7)};
+  kbnn::write_checkpoint(path, MPI_COMM_WORLD, second);
+  CHECK_FALSE(fs::exists(path + ".tmp"));
+  c = kbnn::read_checkpoint(path, MPI_COMM_WORLD);
+  CHECK(c.step == 900);
+  CHECK(c.state_names == std::vector<std::string>{"sgd_velocity"});
+  REQUIRE(c.state.size() == 1);
+  CHECK(same_bits(c.state[0], second.state[0]));
+
+  // Inconsistent state is refused before any file is touched.
+  kbnn::Checkpoint broken = sample_checkpoint(5, 1);
+  broken.state[1].pop_back();
+  REQUIRE_THROWS_WITH(kbnn::write_checkpoint(dir.file("broken.h5"), MPI_COMM_WORLD, broken),
+                      contains("state adam_v has 4 values, parameters 5"));
+  CHECK_FALSE(fs::exists(dir.file("broken.h5.tmp")));
+  CHECK(open_hdf5_objects() == 0);
+}
+
+TEST_CASE("read_checkpoint: errors name the file and what is wrong", "[hdf5][mpi]") {
+  const SharedTempDir dir;
+  const std::string text = dir.file("notes.txt"), plain = dir.file("plain.h5"),
+                    no_params = dir.file("no_params.h5"), short_state = dir.file("short.h5");
+  kbnn::write_checkpoint(no_params, MPI_COMM_WORLD, sample_checkpoint(8, 3));
+  kbnn::write_checkpoint(short_state, MPI_COMM_WORLD, sample_checkpoint(8, 3));
+  if (world_rank() == 0) {
+    write_text(text, "this is not HDF5\n");
+    const hid_t f = H5Fcreate(plain.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    H5Fclose(f);
+    // Break the two checkpoints: drop a dataset, shorten a state buffer.
+    hid_t g = H5Fopen(no_params.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    REQUIRE(H5Ldelete(g, "/checkpoint/parameters", H5P_DEFAULT) >= 0);
+    H5Fclose(g);
+    g = H5Fopen(short_state.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    REQUIRE(H5Ldelete(g, "/checkpoint/state/adam_v", H5P_DEFAULT) >= 0);
+    const hsize_t n = 7;
+    const hid_t space = H5Screate_simple(1, &n, nullptr);
+    const hid_t d = H5Dcreate2(g, "/checkpoint/state/adam_v", H5T_IEEE_F32LE, space,
+                               H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    const std::vector<float> zeros(n, 0.f);
+    H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros.data());
+    H5Dclose(d);
+    H5Sclose(space);
+    H5Fclose(g);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+
+  // Rank 0 reads; every rank gets the same InputError.
+  REQUIRE_THROWS_AS(kbnn::read_checkpoint(text, MPI_COMM_WORLD), kbnn::InputError);
+  REQUIRE_THROWS_WITH(kbnn::read_checkpoint(text, MPI_COMM_WORLD),
+                      contains(text + ": not an HDF5 file"));
+  REQUIRE_THROWS_WITH(kbnn::read_checkpoint(dir.file("missing.h5"), MPI_COMM_WORLD),
+                      contains("missing.h5: no such checkpoint file"));
+  REQUIRE_THROWS_WITH(kbnn::read_checkpoint(plain, MPI_COMM_WORLD),
+                      contains(plain + ": no /checkpoint group"));
+  REQUIRE_THROWS_WITH(kbnn::read_checkpoint(no_params, MPI_COMM_WORLD),
+                      contains(no_params + ": /checkpoint/parameters: dataset missing"));
+  REQUIRE_THROWS_WITH(kbnn::read_checkpoint(short_state, MPI_COMM_WORLD),
+                      contains("/checkpoint/state/adam_v: 7 values, but parameters has 8"));
+  CHECK(open_hdf5_objects() == 0);
+}
+
+TEST_CASE("read_hdf5_dataset: each rank reads its slice", "[hdf5][mpi]") {
+  const int rank = world_rank(), ranks = world_size();
+  const SharedTempDir dir;
+  const std::string gray = dir.file("gray.h5"), color = dir.file("color.h5"),
+                    no_labels = dir.file("no_labels.h5"), negative = dir.file("negative.h5");
+
+  // 7 examples; pixel (n, y, x, c) = 50 n + 10 y + 3 x + c, label (3 n) % 5: the
+  // largest label, 4, is at row 3, so a slice's maximum is not the set's.
+  auto make = [](int channels, int num_classes) {
+    kbnn::Dataset d;
+    d.source = "synthetic";
+    d.count = 7;
+    d.height = 2;
+    d.width = 3;
+    d.channels = channels;
+    d.num_classes = num_classes;
+    for (int n = 0; n < 7; ++n) {
+      for (int y = 0; y < 2; ++y)
+        for (int x = 0; x < 3; ++x)
+          for (int c = 0; c < channels; ++c)
+            d.pixels.push_back(std::uint8_t(50 * n + 10 * y + 3 * x + c));
+      d.labels.push_back((3 * n) % 5);
+    }
+    return d;
+  };
+  const kbnn::Dataset gray_set = make(1, 0), color_set = make(3, 10);
+  if (rank == 0) {
+    kbnn::write_hdf5_dataset(gray, gray_set);
+    kbnn::write_hdf5_dataset(color, color_set);
+    kbnn::write_hdf5_dataset(no_labels, gray_set);
+    const hid_t f = H5Fopen(no_labels.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    REQUIRE(H5Ldelete(f, "labels", H5P_DEFAULT) >= 0);
+    H5Fclose(f);
+    kbnn::Dataset bad = gray_set;
+    bad.labels[5] = -2;
+    kbnn::write_hdf5_dataset(negative, bad);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+
+  auto check_slice = [](const kbnn::Dataset& got, const kbnn::Dataset& all, std::int64_t first,
+                        std::int64_t count) {
+    REQUIRE(got.count == count);
+    CHECK(got.height == 2);
+    CHECK(got.width == 3);
+    CHECK(got.channels == all.channels);
+    const std::int64_t f = all.features();
+    CHECK(got.pixels == std::vector<std::uint8_t>(all.pixels.begin() + first * f,
+                                                  all.pixels.begin() + (first + count) * f));
+    CHECK(got.labels == std::vector<std::int32_t>(all.labels.begin() + first,
+                                                  all.labels.begin() + first + count));
+  };
+
+  // Rank r reads rows [r, r + 2) (wrapping the start into range), then the rest from r.
+  const std::int64_t first = rank % 6;
+  kbnn::Dataset d = kbnn::read_hdf5_dataset(gray, MPI_COMM_WORLD, first, 2);
+  check_slice(d, gray_set, first, 2);
+  CHECK(d.num_classes == 5);  // no attribute: max label of the whole set + 1
+  CHECK(d.source == gray);
+  d = kbnn::read_hdf5_dataset(color, MPI_COMM_WORLD, first, -1);
+  check_slice(d, color_set, first, 7 - first);
+  CHECK(d.num_classes == 10);  // from the attribute
+  d = kbnn::read_hdf5_dataset(color, MPI_COMM_WORLD, 7, 0);
+  CHECK(d.count == 0);
+
+  REQUIRE_THROWS_WITH(kbnn::read_hdf5_dataset(no_labels, MPI_COMM_WORLD),
+                      contains(no_labels + ": dataset /labels missing"));
+  REQUIRE_THROWS_WITH(kbnn::read_hdf5_dataset(gray, MPI_COMM_WORLD, 5, 5),
+                      contains(gray + ": rows [5, 10) out of range: the file holds 7 examples"));
+  REQUIRE_THROWS_WITH(kbnn::read_hdf5_dataset(negative, MPI_COMM_WORLD, 0, 1),
+                      contains("/labels: label -2 at row 5 outside [0, 5)"));
+  // Only the last rank asks for too much; every rank must hear of it and throw.
+  REQUIRE_THROWS_WITH(
+      kbnn::read_hdf5_dataset(gray, MPI_COMM_WORLD, rank == ranks - 1 ? 6 : 0, 3),
+      contains("rows [6, 9) out of range"));
+  CHECK(open_hdf5_objects() == 0);
+}
