@@ -31,33 +31,38 @@ void print(std::ostream& log, const char* format, double a, double b = 0, double
   log << line << std::endl;
 }
 
-// Rows [first, first + count) of a split; count < 0: all. IDX and CIFAR-10 files are
-// read whole (gzip cannot seek) and cut; HDF5 reads only the rows asked for.
-Dataset load_rows(const RunConfig& config, bool train, const Communicator& comm,
-                  std::int64_t first, std::int64_t count) {
+// A split of the data as one rank holds it: all rows, or (partition) its contiguous
+// shard of them. IDX and CIFAR-10 files are read whole (gzip cannot seek) and cut;
+// HDF5 reads only the rows asked for.
+struct Split {
+  Dataset rows;
+  std::int64_t total = 0;  // rows over all ranks
+  std::int64_t first = 0;  // global index of rows' first example
+};
+
+Split load_split(const RunConfig& config, bool train, const Communicator& comm, bool partition) {
   const DataConfig& d = config.data;
   const std::int64_t limit = train ? d.train_limit : d.test_limit;
+  Split split;
   if (d.format == "hdf5") {
     const std::string& path = train ? d.train_file : d.test_file;
-    if (limit > 0) count = count < 0 ? limit - first : std::min(count, limit - first);
-    return read_hdf5_dataset(path, comm.get(), first, count);
+    split.total = hdf5_dataset_size(path, comm.get());
+    if (limit > 0) split.total = std::min(split.total, limit);
+    const auto [lo, hi] = partition ? comm.shard(split.total)
+                                    : std::pair<std::int64_t, std::int64_t>{0, split.total};
+    split.rows = read_hdf5_dataset(path, comm.get(), lo, hi - lo);
+    split.first = lo;
+    return split;
   }
-  Dataset all = load_dataset(d.format, d.dir, train);
-  truncate(all, limit);
-  if (first == 0 && count < 0) return all;
-  return slice(all, first, count < 0 ? all.count - first : count);
-}
-
-// How many rows a split has, without reading it all where the format allows.
-std::int64_t split_size(const RunConfig& config, bool train, const Communicator& comm) {
-  const DataConfig& d = config.data;
-  const std::int64_t limit = train ? d.train_limit : d.test_limit;
-  std::int64_t n = 0;
-  if (d.format == "hdf5")
-    n = hdf5_dataset_size(train ? d.train_file : d.test_file, comm.get());
-  else
-    n = load_dataset(d.format, d.dir, train).count;
-  return limit > 0 ? std::min(n, limit) : n;
+  split.rows = load_dataset(d.format, d.dir, train);
+  truncate(split.rows, limit);
+  split.total = split.rows.count;
+  if (partition) {
+    const auto [lo, hi] = comm.shard(split.total);
+    split.rows = slice(split.rows, lo, hi - lo);
+    split.first = lo;
+  }
+  return split;
 }
 
 // The model's parameters and optimizer state as a checkpoint (host copies).
@@ -126,17 +131,13 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
   Kokkos::Timer load_clock;
   TrainingData train;
   train.local = config.data.shuffle == "local";
-  train.global_count = split_size(config, true, comm);
-  const auto train_rows = train.local ? comm.shard(train.global_count)
-                                      : std::pair<std::int64_t, std::int64_t>{0, train.global_count};
-  const Dataset train_host =
-      load_rows(config, true, comm, train_rows.first, train_rows.second - train_rows.first);
+  const Split train_split = load_split(config, true, comm, train.local);
+  const Dataset& train_host = train_split.rows;
   train.data = to_device(train_host);
-  const std::int64_t n_test = split_size(config, false, comm);
-  const auto test_rows = comm.shard(n_test);
-  const Dataset test_host =
-      load_rows(config, false, comm, test_rows.first, test_rows.second - test_rows.first);
-  const DeviceDataset test = to_device(test_host);
+  train.global_count = train_split.total;
+  const Split test_split = load_split(config, false, comm, true);
+  const DeviceDataset test = to_device(test_split.rows);
+  const std::int64_t n_test = test_split.total;
   log << "data: " << train.global_count << " training and " << n_test << " test images of "
       << train_host.height << "x" << train_host.width << "x" << train_host.channels << " ("
       << load_clock.seconds() << " s), training set " << (train.local ? "partitioned" : "replicated")
@@ -204,13 +205,13 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
     write_checkpoint(checkpoint_path, comm.get(), final_state);
 
   // Monte-Carlo prediction on this rank's test rows; metrics from sums over ranks.
-  const Predictions predictions = predict(*model, test, test_rows.first, config.eval.samples,
+  const Predictions predictions = predict(*model, test, test_split.first, config.eval.samples,
                                           config.eval.batch_size, config.train.seed);
   std::vector<double> sums = metric_sums(predictions);
   comm.allreduce_sum(sums.data(), int(sums.size()));
   const Metrics m = metrics_from_sums(sums);
   if (config.output.write_predictions)
-    file.write_predictions("test", predictions, test_rows.first, n_test);
+    file.write_predictions("test", predictions, test_split.first, n_test);
   file.write_metrics("test", m);
   const double passes_per_second =
       comm.allreduce_sum(predictions.count * predictions.samples / predictions.seconds);
