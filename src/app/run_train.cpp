@@ -66,10 +66,11 @@ Split load_split(const RunConfig& config, bool train, const Communicator& comm, 
 }
 
 // The model's parameters and optimizer state as a checkpoint (host copies).
-Checkpoint make_checkpoint(const RunConfig& config, Trainer& trainer,
+Checkpoint make_checkpoint(const RunConfig& config, const Communicator& comm, Trainer& trainer,
                            const ParameterStore<Real>& store) {
   Checkpoint c;
   c.step = trainer.step();
+  c.ranks = comm.size();
   c.seed = config.train.seed;
   c.optimizer_steps = trainer.optimizer().steps();
   c.deck_text = config.resolved_text();
@@ -165,6 +166,11 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
     start_step = c.step;
     log << "restart: " << restart << " at step " << c.step << " (written by " << c.ranks
         << " rank(s))" << std::endl;
+    // Another rank count sums each gradient in another order: the run goes on
+    // correctly, but is no longer bit-identical to an uninterrupted one.
+    if (c.ranks != comm.size())
+      log << "note: the checkpoint was written by " << c.ranks << " rank(s), this run has "
+          << comm.size() << ": the continuation is not bit-identical" << std::endl;
   } else {
     comm.broadcast(store.values());
   }
@@ -187,7 +193,7 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
     file.append_history({row});
     const int every = config.output.checkpoint_every;
     if (every > 0 && row.step % every == 0)
-      write_checkpoint(checkpoint_path, comm.get(), make_checkpoint(config, trainer, store));
+      write_checkpoint(checkpoint_path, comm.get(), make_checkpoint(config, comm, trainer, store));
   };
 
   trainer.run(start_step);
@@ -199,7 +205,7 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
         double(trainer.images_trained()), seconds, images_per_second,
         images_per_second * flops * 1e-9, flops * 128 * 1e-6);
   write_weights(file, store);
-  const Checkpoint final_state = make_checkpoint(config, trainer, store);
+  const Checkpoint final_state = make_checkpoint(config, comm, trainer, store);
   file.write_checkpoint(final_state);
   if (config.output.checkpoint_every > 0)
     write_checkpoint(checkpoint_path, comm.get(), final_state);
