@@ -189,14 +189,29 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
   RunFile file(run_path, comm.get(),
                RunInfo{KBNN_VERSION, KBNN_GIT_REVISION, ExecSpace::name(), config.deck_path,
                        config.resolved_text(), comm.size()});
+  std::int64_t last_checkpoint = -1;
   trainer.on_log = [&](const HistoryRow& row) {
     file.append_history({row});
     const int every = config.output.checkpoint_every;
-    if (every > 0 && row.step % every == 0)
+    if (every > 0 && row.step % every == 0) {
       write_checkpoint(checkpoint_path, comm.get(), make_checkpoint(config, comm, trainer, store));
+      last_checkpoint = row.step;
+    }
   };
 
-  trainer.run(start_step);
+  try {
+    trainer.run(start_step);
+  } catch (const DivergenceError& e) {
+    throw DivergenceError(concat(
+        e.what(), "; ",
+        last_checkpoint >= 0
+            ? concat("the last good checkpoint is ", checkpoint_path, " (step ", last_checkpoint,
+                     "): restart from it with a smaller train.lr")
+            : std::string(config.output.checkpoint_every > 0
+                              ? "no checkpoint was written before"
+                              : "no checkpoints were asked for (output.checkpoint_every = 0)"),
+        "; the history so far is in ", run_path));
+  }
   const double seconds = trainer.training_seconds();
   const double images_per_second = seconds > 0 ? trainer.images_trained() / seconds : 0;
   const double flops = training_flops_per_example(*model);

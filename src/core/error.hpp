@@ -20,6 +20,12 @@ class RuntimeError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The loss became NaN or Inf: training cannot go on from this state.
+class DivergenceError : public RuntimeError {
+ public:
+  using RuntimeError::RuntimeError;
+};
+
 // Builds a message from pieces: kbnn::concat("train.lr must be > 0, got ", lr).
 template <class... Parts>
 std::string concat(const Parts&... parts) {

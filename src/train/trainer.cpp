@@ -124,7 +124,7 @@ void Trainer::run(std::int64_t start_step) {
       const LossSums sums =
           softmax_cross_entropy<Real>(logits, yb, Real(1.0 / double(rows)), d, correct);
       if (!std::isfinite(sums.nll))
-        throw RuntimeError(concat("training diverged at step ", step_ + 1, " (epoch ", epoch + 1,
+        throw DivergenceError(concat("training diverged at step ", step_ + 1, " (epoch ", epoch + 1,
                                   "): the loss on rank ", comm_.rank(), " is ", sums.nll));
       model_.backward(d);
       comm_.allreduce_sum(store.gradients());
