@@ -33,8 +33,9 @@ run_kbnn() {  # ranks -> "images/s gflops passes/s accuracy"
 run_peer() {  # threads -> "images/s gflops passes/s accuracy"
   local log=$out/peer_$1.log
   /usr/bin/python3 "$peer" --threads "$1" --epochs "$epochs" --mc-samples "$samples" > "$log" 2>&1
-  awk '/^TRAIN throughput/ {ips = $5; gf = $9}
-       /^TEST/ {for (i = 1; i <= NF; i++) { if ($i == "acc") acc = $(i+1); if ($i == "img-passes/s") ps = substr($(i-1), 2) } }
+  # "TRAIN throughput (excl. first 10 steps): 2882 img/s, achieved conv+dense 13.05 GFLOP/s, ..."
+  awk '/^TRAIN throughput/ {for (i = 1; i <= NF; i++) { if ($i == "img/s,") ips = $(i-1); if ($i == "GFLOP/s," && !gf) gf = $(i-1) } }
+       /^TEST/ {for (i = 1; i <= NF; i++) { if ($i == "acc") acc = $(i+1); if ($i == "img-passes/s") ps = $(i-1) } }
        END {print ips, gf, ps, acc}' "$log"
 }
 

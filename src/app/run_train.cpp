@@ -233,7 +233,7 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
   const Metrics m = metrics_from_sums(sums);
   if (config.output.write_predictions)
     file.write_predictions("test", predictions, test_split.first, n_test);
-  file.write_metrics("test", m);
+  file.write_metrics("test", m, config.eval.samples);
   const double passes_per_second =
       comm.allreduce_sum(predictions.count * predictions.samples / predictions.seconds);
 
