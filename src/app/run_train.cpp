@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <ostream>
 
@@ -157,6 +158,9 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
   model->finalize(config.train.seed,
                   static_cast<int>(std::max(train_rows_per_rank, config.eval.batch_size)));
   auto& store = model->parameters();
+  // KBNN_PROFILE_LAYERS=1: time every layer (fences after each; slows the run a little).
+  const char* profile = std::getenv("KBNN_PROFILE_LAYERS");
+  model->enable_profiling(profile != nullptr && std::string(profile) == "1");
   Trainer trainer(config, *model, train, comm, log);
 
   std::int64_t start_step = 0;
@@ -219,6 +223,7 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
              "(%.1f MFLOP per batch-128 step)",
         double(trainer.images_trained()), seconds, images_per_second,
         images_per_second * flops * 1e-9, flops * 128 * 1e-6);
+  if (profile != nullptr && std::string(profile) == "1") log << model->profile_report();
   write_weights(file, store);
   const Checkpoint final_state = make_checkpoint(config, comm, trainer, store);
   file.write_checkpoint(final_state);

@@ -6,6 +6,7 @@
 #include "layers/layer.hpp"
 
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace kbnn {
@@ -38,6 +39,11 @@ class Sequential {
   const std::vector<std::unique_ptr<Layer<Scalar>>>& layers() const { return layers_; }
   int max_batch() const { return max_batch_; }
 
+  // Per-layer timing (fences after every layer, so only for profiling runs).
+  void enable_profiling(bool on) { profiling_ = on; }
+  // One line per layer: forward and backward seconds accumulated so far.
+  std::string profile_report() const;
+
  private:
   Shape input_;
   std::vector<std::unique_ptr<Layer<Scalar>>> layers_;
@@ -46,6 +52,8 @@ class Sequential {
   Matrix<const Scalar> input_rows_;       // the x of the last forward
   std::vector<View2<Scalar>> outputs_;    // per layer: (max_batch, output features)
   std::vector<View2<Scalar>> gradients_;  // per layer: dL/d(output), same shape
+  bool profiling_ = false;
+  std::vector<double> forward_seconds_, backward_seconds_;  // per layer
 };
 
 }  // namespace kbnn
