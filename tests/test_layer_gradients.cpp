@@ -44,10 +44,12 @@ void check_layer(LayerUnderTest& t, bool check_input = true) {
   }
 }
 
-kbnn::BayesOptions options(kbnn::Estimator estimator, bool bayesian_bias = false) {
+kbnn::BayesOptions options(kbnn::Estimator estimator, bool bayesian_bias = false,
+                           bool fused_kernels = true) {
   kbnn::BayesOptions o;
   o.estimator = estimator;
   o.bayesian_bias = bayesian_bias;
+  o.fused_kernels = fused_kernels;
   return o;
 }
 
@@ -56,12 +58,15 @@ kbnn::BayesOptions options(kbnn::Estimator estimator, bool bayesian_bias = false
 TEST_CASE("Dense gradients match finite differences", "[layers][gradient]") {
   for (auto estimator : {kbnn::Estimator::flipout, kbnn::Estimator::reparam}) {
     for (bool bayesian_bias : {false, true}) {
-      DYNAMIC_SECTION("estimator " << int(estimator) << " bayesian bias " << bayesian_bias) {
+      for (bool fused : {true, false}) {
+      DYNAMIC_SECTION("estimator " << int(estimator) << " bayesian bias " << bayesian_bias
+                                   << " fused kernels " << fused) {
         LayerUnderTest t(std::make_unique<kbnn::Dense<double>>(
-                             "dense", 2, 7, 5, options(estimator, bayesian_bias)),
+                             "dense", 2, 7, 5, options(estimator, bayesian_bias, fused)),
                          4, 7);
         t.set_rho(-1.0);
         check_layer(t);
+      }
       }
     }
   }
@@ -72,16 +77,18 @@ TEST_CASE("Conv2d gradients match finite differences", "[layers][gradient]") {
   for (const Case k : {Case{6, 5, 2, 3, 3, 1, 1}, Case{7, 7, 3, 2, 3, 2, 0},
                        Case{5, 5, 1, 4, 5, 1, 2}}) {
     for (auto estimator : {kbnn::Estimator::flipout, kbnn::Estimator::reparam}) {
+      for (bool fused : {true, false}) {
       DYNAMIC_SECTION(k.h << "x" << k.w << "x" << k.c << " -> " << k.out << " k" << k.kernel
                           << " s" << k.stride << " p" << k.padding << " estimator "
-                          << int(estimator)) {
+                          << int(estimator) << " fused kernels " << fused) {
         const kbnn::Shape in{k.h, k.w, k.c};
         LayerUnderTest t(std::make_unique<kbnn::Conv2d<double>>(
                              "conv", 1, in, k.out, k.kernel, k.stride, k.padding,
-                             options(estimator, estimator == kbnn::Estimator::reparam)),
+                             options(estimator, estimator == kbnn::Estimator::reparam, fused)),
                          3, in.size());
         t.set_rho(-1.0);
         check_layer(t);
+      }
       }
     }
   }
@@ -102,5 +109,27 @@ TEST_CASE("ReLU and MaxPool2d gradients match finite differences", "[layers][gra
     LayerUnderTest t(std::make_unique<kbnn::MaxPool2d<double>>("pool", kbnn::Shape{5, 5, 2}, 3, 1),
                      2, 50);
     check_layer(t);
+  }
+}
+
+TEST_CASE("Fused narrow kernels equal the gemm reference path", "[layers][fused]") {
+  // Same parameters and noise (same seed, pass, layer): the outputs must agree to
+  // rounding, for the Flipout, reparameterization and posterior-mean products.
+  for (auto estimator : {kbnn::Estimator::flipout, kbnn::Estimator::reparam}) {
+    for (bool sample : {true, false}) {
+      const kbnn::Shape in{6, 6, 3};  // K = 3*3*3 = 27, O = 10: the narrow path
+      LayerUnderTest fused(std::make_unique<kbnn::Conv2d<double>>(
+                               "conv", 1, in, 10, 3, 1, 1, options(estimator, false, true)),
+                           4, in.size());
+      LayerUnderTest reference(std::make_unique<kbnn::Conv2d<double>>(
+                                   "conv", 1, in, 10, 3, 1, 1, options(estimator, false, false)),
+                               4, in.size());
+      fused.set_rho(-1.0);
+      reference.set_rho(-1.0);
+      fused.ctx.sample = reference.ctx.sample = sample;
+      const auto a = fused.forward_output(), b = reference.forward_output();
+      REQUIRE(a.size() == b.size());
+      for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i] == Approx(b[i]).epsilon(1e-12).margin(1e-12));
+    }
   }
 }

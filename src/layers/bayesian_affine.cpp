@@ -1,6 +1,7 @@
 #include "layers/bayesian_affine.hpp"
 
 #include "core/gemm.hpp"
+#include "core/lanes.hpp"
 #include "core/noise.hpp"
 
 #include <KokkosBlas2_gemv.hpp>
@@ -79,11 +80,15 @@ void BayesianAffine<Scalar>::reserve(int max_examples) {
   sign_out_ = View2<Scalar>(no_init("kbnn::BayesianAffine::sign_out"), max_examples, g.out_features);
   sign_columns_ =
       View2<Scalar>(no_init("kbnn::BayesianAffine::sign_columns"), max_examples, g.in_features);
-  cols_signed_ = View2<Scalar>(no_init("kbnn::BayesianAffine::cols_signed"), max_rows, g.in_features);
+  // cols o S only exists when S varies along a row (more than one input channel).
+  if (options_.estimator == Estimator::flipout && !single_input_channel())
+    cols_signed_ = View2<Scalar>(no_init("kbnn::BayesianAffine::cols_signed"), max_rows, g.in_features);
   perturbed_ = View2<Scalar>(no_init("kbnn::BayesianAffine::perturbed"), max_rows, g.out_features);
   d_kernel_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_kernel"),
                             std::size_t(g.out_features) * g.in_features);
   d_bias_ = View1<Scalar>("kbnn::BayesianAffine::d_bias", g.out_features);
+  mean_t_ = View2<Scalar>(no_init("kbnn::BayesianAffine::mean_t"), g.in_features, narrow_width);
+  delta_t_ = View2<Scalar>(no_init("kbnn::BayesianAffine::delta_t"), g.in_features, narrow_width);
   ones_ = View1<Scalar>(no_init("kbnn::BayesianAffine::ones"), max_rows);
   Kokkos::deep_copy(ones_, Scalar(1));
 }
@@ -96,6 +101,17 @@ void BayesianAffine<Scalar>::draw_signs(int examples, const PassContext& ctx) {
   const int C = geometry_.in_channels, O = geometry_.out_features;
   fill_signs(key, Stream::sign_in, first * C, sign_in_.data(), std::int64_t(examples) * C);
   fill_signs(key, Stream::sign_out, first * O, sign_out_.data(), std::int64_t(examples) * O);
+  if (single_input_channel()) {
+    // One input channel: S is one sign per example, so (cols o S) dW^T o R equals
+    // (cols dW^T) o (S R). Folding S into R saves building cols o S at all.
+    auto s = sign_in_;
+    auto r = sign_out_;
+    Kokkos::parallel_for(
+        "kbnn::BayesianAffine::fold_signs", Range(0, examples), KOKKOS_LAMBDA(const int e) {
+          for (int o = 0; o < O; ++o) r(e, o) *= s(e, 0);
+        });
+    return;
+  }
   // Spread S over the K columns (column k has channel k % C), so the kernels that
   // apply it run straight, vectorisable loops.
   const int K = geometry_.in_features;
@@ -129,6 +145,12 @@ void BayesianAffine<Scalar>::forward(const Matrix<const Scalar>& cols, const Mat
     bias = bias_gauss_.used();
   }
 
+  if (flipout_active()) draw_signs(examples, ctx);
+  if (use_narrow()) {
+    forward_narrow(cols, out, bias);
+    return;
+  }
+
   // Mean path (flipout) or the whole product (reparam, posterior mean).
   const View1<Scalar> w = flipout_active() ? kernel_.mu() : kernel_.used();
   gemm<Scalar>('N', 'T', 1, cols, const_matrix(w, O, K), 0, out);
@@ -141,22 +163,94 @@ void BayesianAffine<Scalar>::forward(const Matrix<const Scalar>& cols, const Mat
     return;
   }
 
-  draw_signs(examples, ctx);
-  auto s = sign_columns_;
   auto r = sign_out_;
-  auto xs = as_matrix(cols_signed_, rows, K);
-  Kokkos::parallel_for(
-      "kbnn::BayesianAffine::sign_inputs", Range(0, rows), KOKKOS_LAMBDA(const int row) {
-        const int e = row / P;
-        for (int k = 0; k < K; ++k) xs(row, k) = cols(row, k) * s(e, k);
-      });
+  sign_inputs(cols);
   auto pert = as_matrix(perturbed_, rows, O);
-  gemm<Scalar>('N', 'T', 1, xs, const_matrix(kernel_.draw(), O, K), 0, pert);
+  gemm<Scalar>('N', 'T', 1, signed_inputs(cols), const_matrix(kernel_.draw(), O, K), 0, pert);
   Kokkos::parallel_for(
       "kbnn::BayesianAffine::combine", Range(0, rows), KOKKOS_LAMBDA(const int row) {
         const int e = row / P;
         for (int o = 0; o < O; ++o) out(row, o) += pert(row, o) * r(e, o) + bias(o);
       });
+}
+
+template <class Scalar>
+void BayesianAffine<Scalar>::sign_inputs(const Matrix<const Scalar>& cols) {
+  signed_rows_ = int(cols.extent(0));
+  if (single_input_channel()) return;  // S is folded into R
+  const int K = geometry_.in_features, P = geometry_.positions;
+  auto s = sign_columns_;
+  auto signed_cols = as_matrix(cols_signed_, cols.extent(0), K);
+  Kokkos::parallel_for(
+      "kbnn::BayesianAffine::sign_inputs", Range(0, cols.extent(0)),
+      KOKKOS_LAMBDA(const int row) {
+        const int e = row / P;
+        for (int k = 0; k < K; ++k) signed_cols(row, k) = cols(row, k) * s(e, k);
+      });
+}
+
+// Few outputs (O <= narrow_width): gemm wastes most of its work on such thin shapes,
+// so one pass over cols computes the mean path, the Flipout path and the combine,
+// with the weights transposed and zero-padded to narrow_width columns so that the
+// inner loop is one full-width vector operation. The gemm path is the reference
+// (tests compare the two).
+template <class Scalar>
+void BayesianAffine<Scalar>::forward_narrow(const Matrix<const Scalar>& cols,
+                                            const Matrix<Scalar>& out, const View1<Scalar>& bias) {
+  const int K = geometry_.in_features, O = geometry_.out_features;
+  const int P = geometry_.positions;
+  const int rows = static_cast<int>(cols.extent(0));
+  const bool flipout = flipout_active();
+  auto transpose = [&](const View1<Scalar>& w, const View2<Scalar>& wt) {
+    Kokkos::parallel_for(
+        "kbnn::BayesianAffine::transpose_narrow", Range(0, K), KOKKOS_LAMBDA(const int k) {
+          for (int o = 0; o < narrow_width; ++o) wt(k, o) = o < O ? w(o * K + k) : Scalar(0);
+        });
+  };
+  transpose(flipout ? kernel_.mu() : kernel_.used(), mean_t_);
+  // Raw row pointers: contiguous, fixed-width inner loops the compiler vectorises.
+  const Scalar* mt = mean_t_.data();
+  const Scalar* x_data = cols.data();
+  const std::int64_t x_stride = cols.stride(0);
+  if (!flipout) {
+    Kokkos::parallel_for(
+        "kbnn::BayesianAffine::forward_narrow", Range(0, rows), KOKKOS_LAMBDA(const int row) {
+          const Scalar* x = x_data + row * x_stride;
+          Lanes<Scalar, narrow_width> m;
+          for (int k = 0; k < K; ++k) m.fma(x[k], mt + k * narrow_width);
+          for (int o = 0; o < O; ++o) out(row, o) = m[o] + bias(o);
+        });
+    return;
+  }
+  transpose(kernel_.draw(), delta_t_);
+  const Scalar* dt = delta_t_.data();
+  const Scalar* s_data = sign_columns_.data();
+  const std::int64_t s_stride = sign_columns_.stride(0);
+  auto r = sign_out_;
+  const bool single = single_input_channel();
+  // A thread takes `block` rows: their accumulators are independent, which hides the
+  // latency of the fused multiply-adds (one row alone waits on its own sums).
+  constexpr int block = 4;
+  Kokkos::parallel_for(
+      "kbnn::BayesianAffine::forward_narrow_flipout", Range(0, (rows + block - 1) / block),
+      KOKKOS_LAMBDA(const int b) {
+        const int row0 = b * block, n = rows - row0 < block ? rows - row0 : block;
+        Lanes<Scalar, narrow_width> m[block], q[block];
+        for (int k = 0; k < K; ++k) {
+          const Scalar* wm = mt + k * narrow_width;
+          const Scalar* wd = dt + k * narrow_width;
+          for (int j = 0; j < n; ++j) {
+            const Scalar x = x_data[(row0 + j) * x_stride + k];
+            m[j].fma(x, wm);
+            q[j].fma(single ? x : x * s_data[((row0 + j) / P) * s_stride + k], wd);
+          }
+        }
+        for (int j = 0; j < n; ++j) {
+          const int row = row0 + j, e = row / P;
+          for (int o = 0; o < O; ++o) out(row, o) = m[j][o] + q[j][o] * r(e, o) + bias(o);
+        }
+      });
+  signed_rows_ = 0;  // cols o S was not built; backward builds it if it needs it
 }
 
 template <class Scalar>
@@ -189,11 +283,16 @@ void BayesianAffine<Scalar>::backward(const Matrix<const Scalar>& cols,
         const int e = row / P;
         for (int o = 0; o < O; ++o) dr(row, o) = dout(row, o) * r(e, o);
       });
-  auto xs = as_matrix(cols_signed_, rows, K);
-  gemm<Scalar>('T', 'N', 1, Matrix<const Scalar>(dr), Matrix<const Scalar>(xs), 0, d_kernel);
+  if (signed_rows_ != rows) sign_inputs(cols);
+  gemm<Scalar>('T', 'N', 1, Matrix<const Scalar>(dr), signed_inputs(cols), 0, d_kernel);
   kernel_.backprop(d_kernel_);
 
-  if (want_dcols) {
+  if (want_dcols && single_input_channel()) {
+    // S is folded into R: dcols = dout mu + dr dW.
+    gemm<Scalar>('N', 'N', 1, dout, const_matrix(kernel_.mu(), O, K), 0, dcols);
+    gemm<Scalar>('N', 'N', 1, Matrix<const Scalar>(dr), const_matrix(kernel_.draw(), O, K), 1, dcols);
+  } else if (want_dcols) {
+    auto xs = as_matrix(cols_signed_, rows, K);
     // dcols = dout mu + (dr dW) o S; cols o S is no longer needed, so it holds dr dW.
     gemm<Scalar>('N', 'N', 1, dout, const_matrix(kernel_.mu(), O, K), 0, dcols);
     gemm<Scalar>('N', 'N', 1, Matrix<const Scalar>(dr), const_matrix(kernel_.draw(), O, K), 0, xs);

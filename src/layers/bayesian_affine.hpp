@@ -21,6 +21,9 @@
 
 namespace kbnn {
 
+// Layers with at most this many outputs use a fused one-pass kernel instead of gemm.
+constexpr int narrow_width = 16;
+
 template <class Scalar>
 class BayesianAffine {
  public:
@@ -57,7 +60,22 @@ class BayesianAffine {
   bool flipout_active() const {
     return kernel_.draw_kind() == GaussianWeights<Scalar>::Draw::perturbation;
   }
+  bool single_input_channel() const { return geometry_.in_channels == 1; }
+  // The fused kernel wins over gemm for few outputs and short rows (LeNet's conv1:
+  // K = 25, O = 6, measured with KBNN_PROFILE_LAYERS); longer rows go to gemm.
+  bool use_narrow() const {
+    return options_.fused_kernels && geometry_.out_features <= narrow_width &&
+           geometry_.in_features <= 64;
+  }
+  // cols o S, the input of the perturbation path (cols itself when S is folded into R).
+  Matrix<const Scalar> signed_inputs(const Matrix<const Scalar>& cols) const {
+    if (single_input_channel()) return cols;
+    return Matrix<const Scalar>(cols_signed_.data(), cols.extent(0), cols.extent(1));
+  }
   void draw_signs(int examples, const PassContext& ctx);
+  void sign_inputs(const Matrix<const Scalar>& cols);  // cols_signed_ = cols o S
+  void forward_narrow(const Matrix<const Scalar>& cols, const Matrix<Scalar>& out,
+                      const View1<Scalar>& bias);
   void add_bias_gradient(const Matrix<const Scalar>& dout);
 
   std::string name_;
@@ -71,13 +89,15 @@ class BayesianAffine {
   View1<Scalar> bias_point_, grad_bias_point_;
 
   View2<Scalar> sign_in_;    // (examples, in_channels): S
-  View2<Scalar> sign_out_;   // (examples, O): R
+  View2<Scalar> sign_out_;   // (examples, O): R (times S when there is one input channel)
   View2<Scalar> sign_columns_;  // (examples, K): S spread over the columns of cols
   View2<Scalar> cols_signed_;  // (rows, K): cols o S; reused as scratch in backward
   View2<Scalar> perturbed_;    // (rows, O): (cols o S) dW^T; reused as dout o R
   View1<Scalar> d_kernel_;     // (O * K): dL/d draw
   View1<Scalar> d_bias_;       // (O)
   View1<Scalar> ones_;         // (rows): for the bias gradient as a gemv
+  View2<Scalar> mean_t_, delta_t_;  // (K, narrow_width): W^T zero-padded, narrow path
+  int signed_rows_ = 0;             // rows of cols_signed_ that hold cols o S now
 };
 
 }  // namespace kbnn

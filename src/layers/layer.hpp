@@ -24,6 +24,8 @@ struct BayesOptions {
   double init_rho_mean = -3.0;
   double init_rho_stddev = 0.1;
   double init_bias_stddev = 0.1;
+  // Use fused kernels where they beat gemm; false forces the gemm reference path.
+  bool fused_kernels = true;
 };
 
 // What one forward pass draws its noise from.
