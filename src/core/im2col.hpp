@@ -18,33 +18,40 @@ struct ConvGeometry {
   int patch() const { return kernel * kernel * channels; }
 };
 
-// in: (batch, H*W*C) -> cols: (batch*OH*OW, k*k*C), zeros where the window leaves the image.
+// Copies images into the interior of a zero-bordered buffer (batch, (H+2p)*(W+2p)*C).
+// The border is never written, so it stays zero from the buffer's allocation; with it
+// im2col needs no bounds checks at all.
 template <class Scalar>
-void im2col(const ConvGeometry& g, const Matrix<const Scalar>& in, const Matrix<Scalar>& cols) {
-  const int W = g.width, H = g.height, C = g.channels, k = g.kernel, s = g.stride, p = g.padding;
-  const int OW = g.out_width(), P = g.positions();
+void pad_images(const ConvGeometry& g, const Matrix<const Scalar>& in, const Matrix<Scalar>& padded) {
+  const int W = g.width, H = g.height, C = g.channels, p = g.padding;
+  const int Wp = W + 2 * p;
+  Kokkos::parallel_for(
+      "kbnn::pad_images", Range(0, std::int64_t(in.extent(0)) * H), KOKKOS_LAMBDA(const std::int64_t i) {
+        const std::int64_t b = i / H;
+        const int h = static_cast<int>(i % H);
+        const Scalar* src = &in(b, std::int64_t(h) * W * C);
+        Scalar* dst = &padded(b, (std::int64_t(h + p) * Wp + p) * C);
+        for (int j = 0; j < W * C; ++j) dst[j] = src[j];
+      });
+}
+
+// padded: (batch, (H+2p)*(W+2p)*C) from pad_images (or the images themselves when
+// p = 0) -> cols: (batch*OH*OW, k*k*C). For one kh the window covers k*C consecutive
+// numbers of a padded image row: each row of cols is k straight copies.
+template <class Scalar>
+void im2col(const ConvGeometry& g, const Matrix<const Scalar>& padded, const Matrix<Scalar>& cols) {
+  const int C = g.channels, k = g.kernel, s = g.stride;
+  const int Wp = g.width + 2 * g.padding;
+  const int OW = g.out_width(), P = g.positions(), run = k * C;
   Kokkos::parallel_for(
       "kbnn::im2col", Range(0, cols.extent(0)), KOKKOS_LAMBDA(const std::int64_t row) {
         const std::int64_t b = row / P;
         const int pos = static_cast<int>(row % P);
-        const int h0 = (pos / OW) * s - p, w0 = (pos % OW) * s - p;
-        const Scalar* image = &in(b, 0);
+        const Scalar* corner = &padded(b, (std::int64_t(pos / OW) * s * Wp + (pos % OW) * s) * C);
         Scalar* out = &cols(row, 0);
-        // For one kh the window covers k*C consecutive numbers of image row h:
-        // copy them as one run, with zeros for the columns outside the image.
-        const int kw_begin = w0 < 0 ? -w0 : 0;
-        const int kw_end = w0 + k > W ? W - w0 : k;
-        for (int kh = 0; kh < k; ++kh, out += k * C) {
-          const int h = h0 + kh;
-          if (h < 0 || h >= H || kw_begin >= kw_end) {
-            for (int j = 0; j < k * C; ++j) out[j] = Scalar(0);
-            continue;
-          }
-          for (int j = 0; j < kw_begin * C; ++j) out[j] = Scalar(0);
-          const Scalar* image_row = image + std::int64_t(h) * W * C;
-          const int shift = w0 * C;  // column j of the run reads image_row[shift + j]
-          for (int j = kw_begin * C; j < kw_end * C; ++j) out[j] = image_row[shift + j];
-          for (int j = kw_end * C; j < k * C; ++j) out[j] = Scalar(0);
+        for (int kh = 0; kh < k; ++kh, out += run) {
+          const Scalar* src = corner + std::int64_t(kh) * Wp * C;
+          for (int j = 0; j < run; ++j) out[j] = src[j];
         }
       });
 }

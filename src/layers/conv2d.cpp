@@ -30,6 +30,11 @@ Shape Conv2d<Scalar>::output_shape() const {
 template <class Scalar>
 void Conv2d<Scalar>::reserve(int max_batch) {
   affine_.reserve(max_batch);
+  if (geometry_.padding > 0) {
+    const std::size_t padded_size = std::size_t(geometry_.height + 2 * geometry_.padding) *
+                                    (geometry_.width + 2 * geometry_.padding) * geometry_.channels;
+    padded_ = View2<Scalar>("kbnn::Conv2d::padded", max_batch, padded_size);  // zero border
+  }
   const std::size_t rows = std::size_t(max_batch) * geometry_.positions();
   cols_ = View2<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Conv2d::cols"),
                         rows, geometry_.patch());
@@ -42,7 +47,13 @@ void Conv2d<Scalar>::forward(const Matrix<const Scalar>& in, const Matrix<Scalar
                              const PassContext& ctx) {
   const std::size_t rows = in.extent(0) * geometry_.positions();
   auto cols = as_matrix(cols_, rows, geometry_.patch());
-  im2col<Scalar>(geometry_, in, cols);
+  if (geometry_.padding > 0) {
+    auto padded = as_matrix(padded_, in.extent(0), padded_.extent(1));
+    pad_images<Scalar>(geometry_, in, padded);
+    im2col<Scalar>(geometry_, padded, cols);
+  } else {
+    im2col<Scalar>(geometry_, in, cols);
+  }
   affine_.forward(cols, as_matrix(out, rows, out_channels_), ctx);
 }
 
