@@ -83,7 +83,8 @@ struct LayerUnderTest {
   }
 
   // Analytic gradients: returns dL/dx; dL/dparameters land in store.gradients().
-  std::vector<double> backward() {
+  // want_input_gradient = false is how a first layer is called (its input is data).
+  std::vector<double> backward(bool want_input_gradient = true) {
     store.zero_gradients();
     auto in = device_matrix(x, batch, in_features);
     View2<double> out("test::out", batch, out_features);
@@ -94,7 +95,8 @@ struct LayerUnderTest {
     layer->backward(Matrix<const double>(in.data(), batch, in_features),
                     Matrix<const double>(out.data(), batch, out_features),
                     Matrix<const double>(dout.data(), batch, out_features),
-                    Matrix<double>(din.data(), batch, in_features));
+                    want_input_gradient ? Matrix<double>(din.data(), batch, in_features)
+                                        : Matrix<double>());
     return to_host(din);
   }
 

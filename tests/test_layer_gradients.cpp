@@ -26,7 +26,7 @@ void check_close(double analytic, double numeric, const std::string& what) {
 
 // Checks dL/dx for all inputs and dL/dparameter for a spread of parameters.
 void check_layer(LayerUnderTest& t, bool check_input = true) {
-  const auto din = t.backward();
+  const auto din = t.backward(check_input);
   const auto grads = kbnn::test::to_host(t.store.gradients());
   if (check_input)
     for (std::size_t i = 0; i < t.x.size(); i += 1 + t.x.size() / 40)
@@ -89,6 +89,23 @@ TEST_CASE("Conv2d gradients match finite differences", "[layers][gradient]") {
         t.set_rho(-1.0);
         check_layer(t);
       }
+      }
+    }
+  }
+}
+
+TEST_CASE("First-layer Conv2d parameter gradients (no input gradient)", "[layers][gradient]") {
+  // A first layer is called without din, which takes its own paths (one input
+  // channel: both weight gradients from one stacked gemm).
+  for (int channels : {1, 3}) {
+    for (auto estimator : {kbnn::Estimator::flipout, kbnn::Estimator::reparam}) {
+      DYNAMIC_SECTION(channels << " input channel(s), estimator " << int(estimator)) {
+        const kbnn::Shape in{7, 7, channels};
+        LayerUnderTest t(std::make_unique<kbnn::Conv2d<double>>("conv", 0, in, 5, 3, 1, 1,
+                                                                options(estimator)),
+                         3, in.size());
+        t.set_rho(-1.0);
+        check_layer(t, false);
       }
     }
   }

@@ -89,6 +89,11 @@ void BayesianAffine<Scalar>::reserve(int max_examples) {
   d_bias_ = View1<Scalar>("kbnn::BayesianAffine::d_bias", g.out_features);
   mean_t_ = View2<Scalar>(no_init("kbnn::BayesianAffine::mean_t"), g.in_features, narrow_width);
   delta_t_ = View2<Scalar>(no_init("kbnn::BayesianAffine::delta_t"), g.in_features, narrow_width);
+  if (options_.estimator == Estimator::flipout && single_input_channel()) {
+    stacked_ = View2<Scalar>(no_init("kbnn::BayesianAffine::stacked"), max_rows, 2 * g.out_features);
+    d_stacked_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_stacked"),
+                               2 * std::size_t(g.out_features) * g.in_features);
+  }
   ones_ = View1<Scalar>(no_init("kbnn::BayesianAffine::ones"), max_rows);
   Kokkos::deep_copy(ones_, Scalar(1));
 }
@@ -272,11 +277,38 @@ void BayesianAffine<Scalar>::backward(const Matrix<const Scalar>& cols,
     return;
   }
 
+  auto r = sign_out_;
+  if (single_input_channel() && !want_dcols) {
+    // S is folded into R, so both weight gradients read the same cols: one gemm of
+    // [dout | dout o R]^T cols gives [dL/dmu ; dL/d(dW)] in a single pass over cols.
+    auto stacked = as_matrix(stacked_, rows, 2 * O);
+    Kokkos::parallel_for(
+        "kbnn::BayesianAffine::stack_dout", Range(0, rows), KOKKOS_LAMBDA(const int row) {
+          const int e = row / P;
+          for (int o = 0; o < O; ++o) {
+            stacked(row, o) = dout(row, o);
+            stacked(row, O + o) = dout(row, o) * r(e, o);
+          }
+        });
+    auto both = as_matrix(d_stacked_, 2 * O, K);
+    gemm<Scalar>('T', 'N', 1, Matrix<const Scalar>(stacked), cols, 0, both);
+    auto gmu = kernel_.grad_mu();
+    auto dk = d_kernel_;
+    const Scalar* both_data = d_stacked_.data();
+    Kokkos::parallel_for(
+        "kbnn::BayesianAffine::unstack_gradients", Range(0, O * K), KOKKOS_LAMBDA(const int i) {
+          gmu(i) += both_data[i];
+          dk(i) = both_data[O * K + i];
+        });
+    kernel_.backprop(d_kernel_);
+    add_bias_gradient(dout);
+    return;
+  }
+
   // Mean path: dL/dmu += dout^T cols, accumulated straight into the store.
   gemm<Scalar>('T', 'N', 1, dout, cols, 1, as_matrix(kernel_.grad_mu(), O, K));
 
   // Perturbation path: with dr = dout o R, dL/d(dW) = dr^T (cols o S).
-  auto r = sign_out_;
   auto dr = as_matrix(perturbed_, rows, O);
   Kokkos::parallel_for(
       "kbnn::BayesianAffine::sign_dout", Range(0, rows), KOKKOS_LAMBDA(const int row) {

@@ -96,6 +96,8 @@ class BayesianAffine {
   View1<Scalar> d_kernel_;     // (O * K): dL/d draw
   View1<Scalar> d_bias_;       // (O)
   View1<Scalar> ones_;         // (rows): for the bias gradient as a gemv
+  View2<Scalar> stacked_;      // (rows, 2 O): [dout | dout o R], one input channel
+  View1<Scalar> d_stacked_;    // (2 O * K): [dL/dmu ; dL/d(dW)] from one gemm
   View2<Scalar> mean_t_, delta_t_;  // (K, narrow_width): W^T zero-padded, narrow path
   int signed_rows_ = 0;             // rows of cols_signed_ that hold cols o S now
 };
