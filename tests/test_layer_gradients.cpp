@@ -74,8 +74,11 @@ TEST_CASE("Dense gradients match finite differences", "[layers][gradient]") {
 
 TEST_CASE("Conv2d gradients match finite differences", "[layers][gradient]") {
   struct Case { int h, w, c, out, kernel, stride, padding; };
+  // Covers the three forward paths: the narrow kernel (few outputs, short rows), the
+  // per-example batched gemm (Flipout, >= 16 positions, more outputs) and plain gemm.
   for (const Case k : {Case{6, 5, 2, 3, 3, 1, 1}, Case{7, 7, 3, 2, 3, 2, 0},
-                       Case{5, 5, 1, 4, 5, 1, 2}}) {
+                       Case{5, 5, 1, 4, 5, 1, 2}, Case{6, 6, 3, 20, 3, 1, 1},
+                       Case{5, 5, 4, 18, 3, 1, 0}}) {
     for (auto estimator : {kbnn::Estimator::flipout, kbnn::Estimator::reparam}) {
       for (bool fused : {true, false}) {
       DYNAMIC_SECTION(k.h << "x" << k.w << "x" << k.c << " -> " << k.out << " k" << k.kernel
@@ -129,24 +132,37 @@ TEST_CASE("ReLU and MaxPool2d gradients match finite differences", "[layers][gra
   }
 }
 
-TEST_CASE("Fused narrow kernels equal the gemm reference path", "[layers][fused]") {
-  // Same parameters and noise (same seed, pass, layer): the outputs must agree to
-  // rounding, for the Flipout, reparameterization and posterior-mean products.
-  for (auto estimator : {kbnn::Estimator::flipout, kbnn::Estimator::reparam}) {
-    for (bool sample : {true, false}) {
-      const kbnn::Shape in{6, 6, 3};  // K = 3*3*3 = 27, O = 10: the narrow path
-      LayerUnderTest fused(std::make_unique<kbnn::Conv2d<double>>(
-                               "conv", 1, in, 10, 3, 1, 1, options(estimator, false, true)),
-                           4, in.size());
-      LayerUnderTest reference(std::make_unique<kbnn::Conv2d<double>>(
-                                   "conv", 1, in, 10, 3, 1, 1, options(estimator, false, false)),
-                               4, in.size());
-      fused.set_rho(-1.0);
-      reference.set_rho(-1.0);
-      fused.ctx.sample = reference.ctx.sample = sample;
-      const auto a = fused.forward_output(), b = reference.forward_output();
-      REQUIRE(a.size() == b.size());
-      for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i] == Approx(b[i]).epsilon(1e-12).margin(1e-12));
+TEST_CASE("Fused kernels equal the gemm reference path", "[layers][fused]") {
+  // Same parameters and noise (same seed, pass, layer): outputs, input gradients and
+  // parameter gradients must agree to rounding. O = 10, K = 27 takes the narrow
+  // one-pass kernel; O = 20 the per-example batched gemm (Flipout, P = 36 positions).
+  for (int out_channels : {10, 20}) {
+    for (auto estimator : {kbnn::Estimator::flipout, kbnn::Estimator::reparam}) {
+      for (bool sample : {true, false}) {
+        DYNAMIC_SECTION(out_channels << " outputs, estimator " << int(estimator) << ", sample "
+                                     << sample) {
+          const kbnn::Shape in{6, 6, 3};
+          auto make = [&](bool fused) {
+            return std::make_unique<LayerUnderTest>(
+                std::make_unique<kbnn::Conv2d<double>>("conv", 1, in, out_channels, 3, 1, 1,
+                                                       options(estimator, false, fused)),
+                4, in.size());
+          };
+          auto fused = make(true), reference = make(false);
+          fused->set_rho(-1.0);
+          reference->set_rho(-1.0);
+          fused->ctx.sample = reference->ctx.sample = sample;
+          const auto close = [](const std::vector<double>& a, const std::vector<double>& b) {
+            REQUIRE(a.size() == b.size());
+            for (std::size_t i = 0; i < a.size(); ++i)
+              CHECK(a[i] == Approx(b[i]).epsilon(1e-12).margin(1e-12));
+          };
+          close(fused->forward_output(), reference->forward_output());
+          close(fused->backward(), reference->backward());
+          close(kbnn::test::to_host(fused->store.gradients()),
+                kbnn::test::to_host(reference->store.gradients()));
+        }
+      }
     }
   }
 }

@@ -89,7 +89,16 @@ void BayesianAffine<Scalar>::reserve(int max_examples) {
   d_bias_ = View1<Scalar>("kbnn::BayesianAffine::d_bias", g.out_features);
   mean_t_ = View2<Scalar>(no_init("kbnn::BayesianAffine::mean_t"), g.in_features, narrow_width);
   delta_t_ = View2<Scalar>(no_init("kbnn::BayesianAffine::delta_t"), g.in_features, narrow_width);
-  if (options_.estimator == Estimator::flipout && single_input_channel()) {
+  if (options_.estimator == Estimator::flipout && per_example_possible()) {
+    example_weights_ = View1<Scalar>(no_init("kbnn::BayesianAffine::example_weights"),
+                                     std::size_t(max_examples) * 2 * g.out_features * g.in_features);
+    example_out_ = View2<Scalar>(no_init("kbnn::BayesianAffine::example_out"), max_rows,
+                                 2 * g.out_features);
+    d_examples_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_examples"),
+                                std::size_t(max_examples) * 2 * g.out_features * g.in_features);
+  }
+  if (options_.estimator == Estimator::flipout &&
+      (single_input_channel() || per_example_possible())) {
     stacked_ = View2<Scalar>(no_init("kbnn::BayesianAffine::stacked"), max_rows, 2 * g.out_features);
     d_stacked_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_stacked"),
                                2 * std::size_t(g.out_features) * g.in_features);
@@ -150,9 +159,14 @@ void BayesianAffine<Scalar>::forward(const Matrix<const Scalar>& cols, const Mat
     bias = bias_gauss_.used();
   }
 
+  per_example_weights_ready_ = false;
   if (flipout_active()) draw_signs(examples, ctx);
   if (use_narrow()) {
     forward_narrow(cols, out, bias);
+    return;
+  }
+  if (use_per_example()) {
+    forward_per_example(cols, out, bias);
     return;
   }
 
@@ -177,6 +191,22 @@ void BayesianAffine<Scalar>::forward(const Matrix<const Scalar>& cols, const Mat
         const int e = row / P;
         for (int o = 0; o < O; ++o) out(row, o) += pert(row, o) * r(e, o) + bias(o);
       });
+}
+
+template <class Scalar>
+Matrix<Scalar> BayesianAffine<Scalar>::stack_dout(const Matrix<const Scalar>& dout) {
+  const int O = geometry_.out_features, P = geometry_.positions;
+  auto stacked = as_matrix(stacked_, dout.extent(0), 2 * O);
+  auto r = sign_out_;
+  Kokkos::parallel_for(
+      "kbnn::BayesianAffine::stack_dout", Range(0, dout.extent(0)), KOKKOS_LAMBDA(const int row) {
+        const int e = row / P;
+        for (int o = 0; o < O; ++o) {
+          stacked(row, o) = dout(row, o);
+          stacked(row, O + o) = dout(row, o) * r(e, o);
+        }
+      });
+  return stacked;
 }
 
 template <class Scalar>
@@ -277,19 +307,15 @@ void BayesianAffine<Scalar>::backward(const Matrix<const Scalar>& cols,
     return;
   }
 
+  if (per_example_weights_ready_) {
+    backward_per_example(cols, dout, dcols);
+    return;
+  }
   auto r = sign_out_;
   if (single_input_channel() && !want_dcols) {
     // S is folded into R, so both weight gradients read the same cols: one gemm of
     // [dout | dout o R]^T cols gives [dL/dmu ; dL/d(dW)] in a single pass over cols.
-    auto stacked = as_matrix(stacked_, rows, 2 * O);
-    Kokkos::parallel_for(
-        "kbnn::BayesianAffine::stack_dout", Range(0, rows), KOKKOS_LAMBDA(const int row) {
-          const int e = row / P;
-          for (int o = 0; o < O; ++o) {
-            stacked(row, o) = dout(row, o);
-            stacked(row, O + o) = dout(row, o) * r(e, o);
-          }
-        });
+    auto stacked = stack_dout(dout);
     auto both = as_matrix(d_stacked_, 2 * O, K);
     gemm<Scalar>('T', 'N', 1, Matrix<const Scalar>(stacked), cols, 0, both);
     auto gmu = kernel_.grad_mu();

@@ -72,6 +72,21 @@ class BayesianAffine {
     if (single_input_channel()) return cols;
     return Matrix<const Scalar>(cols_signed_.data(), cols.extent(0), cols.extent(1));
   }
+  // Flipout in a convolution as a batched gemm with per-example weights
+  // [mu ; dW o S_e] (bayesian_affine_per_example.cpp): no cols o S, no extra passes.
+  // Host backends only (many small gemms suit CPUs, not GPUs).
+  bool per_example_possible() const {
+    return Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible &&
+           !single_input_channel() && geometry_.positions >= 16;
+  }
+  bool use_per_example() const {
+    return options_.fused_kernels && flipout_active() && per_example_possible();
+  }
+  void forward_per_example(const Matrix<const Scalar>& cols, const Matrix<Scalar>& out,
+                           const View1<Scalar>& bias);
+  void backward_per_example(const Matrix<const Scalar>& cols, const Matrix<const Scalar>& dout,
+                            const Matrix<Scalar>& dcols);
+  Matrix<Scalar> stack_dout(const Matrix<const Scalar>& dout);  // [dout | dout o R]
   void draw_signs(int examples, const PassContext& ctx);
   void sign_inputs(const Matrix<const Scalar>& cols);  // cols_signed_ = cols o S
   void forward_narrow(const Matrix<const Scalar>& cols, const Matrix<Scalar>& out,
@@ -96,7 +111,11 @@ class BayesianAffine {
   View1<Scalar> d_kernel_;     // (O * K): dL/d draw
   View1<Scalar> d_bias_;       // (O)
   View1<Scalar> ones_;         // (rows): for the bias gradient as a gemv
-  View2<Scalar> stacked_;      // (rows, 2 O): [dout | dout o R], one input channel
+  View2<Scalar> stacked_;      // (rows, 2 O): [dout | dout o R]
+  View1<Scalar> example_weights_;  // (examples, 2 O, K): [mu ; dW o S_e] per example
+  View2<Scalar> example_out_;      // (rows, 2 O): [cols mu^T | (cols o S) dW^T]
+  View1<Scalar> d_examples_;       // (examples, 2 O, K): per-example weight gradients
+  bool per_example_weights_ready_ = false;
   View1<Scalar> d_stacked_;    // (2 O * K): [dL/dmu ; dL/d(dW)] from one gemm
   View2<Scalar> mean_t_, delta_t_;  // (K, narrow_width): W^T zero-padded, narrow path
   int signed_rows_ = 0;             // rows of cols_signed_ that hold cols o S now
