@@ -70,12 +70,17 @@ void col2im(const ConvGeometry& g, const Matrix<const Scalar>& cols, const Matri
         const int h = static_cast<int>(i % (H * W)) / W, w = static_cast<int>(i % W);
         Scalar* out = &din(b, (h * W + w) * C);
         for (int c = 0; c < C; ++c) out[c] = Scalar(0);
-        for (int kh = 0; kh < k; ++kh) {
+        // Window offsets kh whose output row oh = (h + p - kh) / s exists: a range.
+        const int kh_begin = h + p - s * (OH - 1) > 0 ? h + p - s * (OH - 1) : 0;
+        const int kh_end = h + p + 1 < k ? h + p + 1 : k;
+        const int kw_begin = w + p - s * (OW - 1) > 0 ? w + p - s * (OW - 1) : 0;
+        const int kw_end = w + p + 1 < k ? w + p + 1 : k;
+        for (int kh = kh_begin; kh < kh_end; ++kh) {
           const int hs = h + p - kh;
-          if (hs < 0 || hs % s != 0 || hs / s >= OH) continue;
-          for (int kw = 0; kw < k; ++kw) {
+          if (hs % s != 0) continue;
+          for (int kw = kw_begin; kw < kw_end; ++kw) {
             const int ws = w + p - kw;
-            if (ws < 0 || ws % s != 0 || ws / s >= OW) continue;
+            if (ws % s != 0) continue;
             const std::int64_t row = b * P + (hs / s) * OW + ws / s;
             const Scalar* run = cols.data() + row * stride + (kh * k + kw) * C;
             for (int c = 0; c < C; ++c) out[c] += run[c];
