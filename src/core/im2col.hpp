@@ -42,16 +42,20 @@ template <class Scalar>
 void im2col(const ConvGeometry& g, const Matrix<const Scalar>& padded, const Matrix<Scalar>& cols) {
   const int C = g.channels, k = g.kernel, s = g.stride;
   const int Wp = g.width + 2 * g.padding;
-  const int OW = g.out_width(), P = g.positions(), run = k * C;
+  const int OH = g.out_height(), OW = g.out_width(), run = k * C;
+  const int examples = static_cast<int>(cols.extent(0) / g.positions());
+  // One thread per output row (b, oh), walking its OW positions: no division per row.
   Kokkos::parallel_for(
-      "kbnn::im2col", Range(0, cols.extent(0)), KOKKOS_LAMBDA(const std::int64_t row) {
-        const std::int64_t b = row / P;
-        const int pos = static_cast<int>(row % P);
-        const Scalar* corner = &padded(b, (std::int64_t(pos / OW) * s * Wp + (pos % OW) * s) * C);
-        Scalar* out = &cols(row, 0);
-        for (int kh = 0; kh < k; ++kh, out += run) {
-          const Scalar* src = corner + std::int64_t(kh) * Wp * C;
-          for (int j = 0; j < run; ++j) out[j] = src[j];
+      "kbnn::im2col", Range(0, examples * OH), KOKKOS_LAMBDA(const int i) {
+        const int b = i / OH, oh = i % OH;
+        const Scalar* image_row = &padded(b, std::int64_t(oh) * s * Wp * C);
+        Scalar* out = &cols(std::int64_t(i) * OW, 0);
+        for (int ow = 0; ow < OW; ++ow) {
+          const Scalar* corner = image_row + ow * s * C;
+          for (int kh = 0; kh < k; ++kh, out += run) {
+            const Scalar* src = corner + kh * Wp * C;
+            for (int j = 0; j < run; ++j) out[j] = src[j];
+          }
         }
       });
 }
