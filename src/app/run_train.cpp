@@ -1,5 +1,6 @@
 #include "app/run_train.hpp"
 
+#include "core/blas_check.hpp"
 #include "core/types.hpp"
 #include "io/checkpoint.hpp"
 #include "io/dataset.hpp"
@@ -126,7 +127,9 @@ void write_weights(RunFile& file, const ParameterStore<Real>& store) {
 void run_train(const RunConfig& config, Communicator& comm, const std::string& restart,
                std::ostream& log) {
   log << "kbnn " << KBNN_VERSION << " (" << KBNN_GIT_REVISION << "): deck " << config.deck_path
-      << ", " << comm.size() << " MPI rank(s), Kokkos " << ExecSpace::name() << std::endl;
+      << ", " << comm.size() << " MPI rank(s), Kokkos " << ExecSpace::name() << ", "
+      << blas_description() << std::endl;
+  if (const std::string warning = blas_warning(); !warning.empty()) log << warning << std::endl;
 
   // Data. Training: every rank holds all of it (shuffle = global) or its partition
   // (local). Test: every rank predicts its contiguous shard of the rows.

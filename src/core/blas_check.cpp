@@ -1,0 +1,39 @@
+#include "core/blas_check.hpp"
+
+// Declared weak: resolved when the BLAS is OpenBLAS, null with any other BLAS.
+extern "C" char* openblas_get_corename(void) __attribute__((weak));
+
+namespace kbnn {
+
+namespace {
+std::string corename() {
+  if (openblas_get_corename == nullptr) return "";
+  const char* name = openblas_get_corename();
+  return name ? name : "";
+}
+}  // namespace
+
+std::string blas_description() {
+  const std::string core = corename();
+  return core.empty() ? "BLAS" : "OpenBLAS (" + core + " kernels)";
+}
+
+std::string blas_warning() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  const std::string core = corename();
+  if (core.empty()) return "";
+  const bool old_kernels = core == "Prescott" || core == "Core2" || core == "Nehalem" ||
+                           core == "Atom" || core == "Penryn" || core == "Dunnington";
+  const char* suggestion = __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                           : __builtin_cpu_supports("avx2")  ? "Haswell"
+                                                             : nullptr;
+  if (old_kernels && suggestion != nullptr)
+    return "warning: OpenBLAS uses its " + core + " kernels on a CPU with " +
+           (std::string(suggestion) == "SkylakeX" ? "AVX-512" : "AVX2") +
+           ": gemm runs several times slower. Set OPENBLAS_CORETYPE=" + suggestion +
+           " (scripts/env.sh does)";
+#endif
+  return "";
+}
+
+}  // namespace kbnn
