@@ -41,6 +41,7 @@ void for_each_option(Config& c, Visit&& f) {
   f("model.estimator", c.model.estimator);
   f("model.prior_sigma", c.model.prior_sigma);
   f("model.bayesian_bias", c.model.bayesian_bias);
+  f("model.noise", c.model.noise);
   f("model.init_mu_stddev", c.model.init_mu_stddev);
   f("model.init_rho_mean", c.model.init_rho_mean);
   f("model.init_rho_stddev", c.model.init_rho_stddev);
@@ -363,6 +364,7 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
 
   check(one_of(c.model.estimator, {"flipout", "reparam"}), "model.estimator",
         "one of flipout, reparam");
+  check(one_of(c.model.noise, {"philox", "curand"}), "model.noise", "one of philox, curand");
   check(c.model.prior_sigma > 0, "model.prior_sigma", "a number > 0");
   check(c.model.init_mu_stddev >= 0, "model.init_mu_stddev", "a number >= 0");
   check(c.model.init_rho_stddev >= 0, "model.init_rho_stddev", "a number >= 0");

@@ -55,6 +55,10 @@ struct ModelConfig {
   std::string estimator = "flipout";   // default for conv2d/dense lines that do not name one
   double prior_sigma = 1.0;            // prior N(0, prior_sigma^2) on every Bayesian weight
   bool bayesian_bias = false;          // false: point-estimate biases with no KL (TFP default)
+  // Weight noise: "philox" (our Philox streams, keyed by seed, step and layer) or
+  // "curand" (cuRAND's Philox4_32_10 normal stream: filled in bulk by cuRAND's device
+  // generator on CUDA builds, computed to the same numbers by a kernel elsewhere).
+  std::string noise = "philox";
   double init_mu_stddev = 0.1;         // mu ~ N(0, init_mu_stddev^2)
   double init_rho_mean = -3.0;         // rho ~ N(init_rho_mean, init_rho_stddev^2)
   double init_rho_stddev = 0.1;

@@ -151,11 +151,11 @@ void BayesianAffine<Scalar>::forward(const Matrix<const Scalar>& cols, const Mat
   const Draw kernel_draw = !ctx.sample ? Draw::mean
                            : options_.estimator == Estimator::flipout ? Draw::perturbation
                                                                       : Draw::full;
-  kernel_.sample(key, Stream::weight_noise, kernel_draw);
+  kernel_.sample(key, Stream::weight_noise, kernel_draw, options_.noise);
   View1<Scalar> bias = bias_point_;
   if (options_.bayesian_bias) {
     bias_gauss_.sample(NoiseKey{ctx.seed, ctx.pass, layer_index_ + bias_key_offset},
-                       Stream::bias_noise, ctx.sample ? Draw::full : Draw::mean);
+                       Stream::bias_noise, ctx.sample ? Draw::full : Draw::mean, options_.noise);
     bias = bias_gauss_.used();
   }
 

@@ -3,6 +3,7 @@
 // Bayesian biases. The layer decides how the draw enters its product.
 #pragma once
 
+#include "core/curand_noise.hpp"
 #include "core/math.hpp"
 #include "core/noise.hpp"
 #include "core/parameter_store.hpp"
@@ -46,10 +47,14 @@ class GaussianWeights {
         });
   }
 
-  void sample(const NoiseKey& key, Stream stream, Draw draw) {
+  void sample(const NoiseKey& key, Stream stream, Draw draw,
+              NoiseSource source = NoiseSource::philox) {
     draw_kind_ = draw;
     if (draw == Draw::mean) return;
-    fill_normals(key, stream, 0, eps_.data(), count_);
+    if (source == NoiseSource::curand)
+      curand_.fill(key, stream, eps_);
+    else
+      fill_normals(key, stream, 0, eps_.data(), count_);
     auto mu = mu_;
     auto rho = rho_;
     auto eps = eps_;
@@ -95,6 +100,7 @@ class GaussianWeights {
   View1<Scalar> mu_, rho_, grad_mu_, grad_rho_;  // subviews of the store
   View1<Scalar> eps_;                            // (count): the standard-normal draw
   View1<Scalar> draw_;                           // (count): see Draw
+  CurandNormals curand_;                         // model.noise = curand
 };
 
 }  // namespace kbnn

@@ -3,6 +3,7 @@
 // Flatten is the identity on memory.
 #pragma once
 
+#include "core/curand_noise.hpp"
 #include "core/parameter_store.hpp"
 #include "core/philox.hpp"
 #include "core/types.hpp"
@@ -26,6 +27,7 @@ struct BayesOptions {
   double init_bias_stddev = 0.1;
   // Use fused kernels where they beat gemm; false forces the gemm reference path.
   bool fused_kernels = true;
+  NoiseSource noise = NoiseSource::philox;  // where the weight noise comes from
 };
 
 // What one forward pass draws its noise from.

@@ -19,6 +19,7 @@ BayesOptions bayes_options(const ModelConfig& config, const std::string& estimat
   o.init_rho_mean = config.init_rho_mean;
   o.init_rho_stddev = config.init_rho_stddev;
   o.init_bias_stddev = config.init_bias_stddev;
+  o.noise = config.noise == "curand" ? NoiseSource::curand : NoiseSource::philox;
   return o;
 }
 
