@@ -138,3 +138,48 @@ TEST_CASE("Shards cover a batch exactly, sizes differing by at most one", "[mpi]
       CHECK(largest - smallest <= 1);
     }
 }
+
+TEST_CASE("shuffle = local trains each rank on its own partition, parameters in step", "[mpi]") {
+  kbnn::Communicator comm(MPI_COMM_WORLD);
+  auto config = small_config();
+  config.data.shuffle = "local";
+  const auto all = synthetic_data();
+  // This rank keeps only its contiguous share of the 37 examples.
+  const auto [lo, hi] = comm.shard(all.global_count);
+  kbnn::Dataset mine;
+  mine.source = "synthetic partition";
+  mine.count = hi - lo;
+  mine.height = mine.width = 8;
+  mine.channels = 1;
+  mine.num_classes = 10;
+  for (std::int64_t i = lo; i < hi; ++i) {
+    for (int p = 0; p < 64; ++p) mine.pixels.push_back(std::uint8_t((i * 64 + p) % 251));
+    mine.labels.push_back(std::int32_t(i % 10));
+  }
+  kbnn::TrainingData data;
+  data.data = kbnn::to_device(mine);
+  data.global_count = all.global_count;
+  data.local = true;
+  const Result r = train(MPI_COMM_WORLD, config, data);
+  REQUIRE(r.history.size() == 4);  // steps per epoch come from the global count
+  for (const auto& row : r.history) CHECK(std::isfinite(row.loss));
+  // One allreduce per step keeps every rank's parameters identical.
+  std::vector<double> root = r.parameters;
+  MPI_Bcast(root.data(), int(root.size()), MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  CHECK(relative_difference(r.parameters, root) == 0);
+}
+
+TEST_CASE("batch_mode = per_rank follows Horovod: batch and learning rate times ranks", "[mpi]") {
+  kbnn::Communicator comm(MPI_COMM_WORLD);
+  auto config = small_config();
+  config.parallel.batch_mode = "per_rank";
+  config.train.batch_size = 4;
+  const auto data = synthetic_data();
+  auto model = kbnn::build_model<kbnn::Real>(config.model, data.data.shape);
+  model->finalize(config.train.seed, int(kbnn::max_rows_per_rank(config, comm.size())));
+  std::ostringstream log;
+  kbnn::Trainer trainer(config, *model, data, comm, log);
+  CHECK(trainer.global_batch() == 4 * comm.size());
+  CHECK(trainer.learning_rate() == Approx(config.train.lr * comm.size()));
+  CHECK(trainer.steps_per_epoch() == (37 + 4 * comm.size() - 1) / (4 * comm.size()));
+}

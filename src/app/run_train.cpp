@@ -154,12 +154,9 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
   if (classes != train_host.num_classes)
     throw InputError(concat("input deck ", config.deck_path, ": the model ends with ", classes,
                             " outputs but the data has ", train_host.num_classes, " classes"));
-  // A rank computes at most ceil(global batch / ranks) training rows at once.
-  const std::int64_t global_batch =
-      config.train.batch_size * (config.parallel.batch_mode == "per_rank" ? comm.size() : 1);
-  const std::int64_t train_rows_per_rank = (global_batch + comm.size() - 1) / comm.size();
-  model->finalize(config.train.seed,
-                  static_cast<int>(std::max(train_rows_per_rank, config.eval.batch_size)));
+  model->finalize(config.train.seed, static_cast<int>(std::max(
+                                         max_rows_per_rank(config, comm.size()),
+                                         config.eval.batch_size)));
   auto& store = model->parameters();
   // KBNN_PROFILE_LAYERS=1: time every layer (fences after each; slows the run a little).
   const char* profile = std::getenv("KBNN_PROFILE_LAYERS");

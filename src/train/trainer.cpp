@@ -23,9 +23,8 @@ Trainer::Trainer(const RunConfig& config, Sequential<Real>& model, const Trainin
                  Communicator& comm, std::ostream& log)
     : config_(config), model_(model), train_(train), comm_(comm), log_(log) {
   // Horovod's convention (per_rank): the batch and the learning rate grow with the ranks.
-  const bool per_rank = config.parallel.batch_mode == "per_rank";
-  global_batch_ = config.train.batch_size * (per_rank ? comm.size() : 1);
-  lr_ = config.train.lr * (per_rank ? comm.size() : 1);
+  global_batch_ = global_batch_size(config, comm.size());
+  lr_ = config.train.lr * (config.parallel.batch_mode == "per_rank" ? comm.size() : 1);
   if (global_batch_ < comm.size())
     throw InputError(concat("input deck ", config.deck_path, ": train.batch_size ",
                             global_batch_, " is smaller than the ", comm.size(),
@@ -34,13 +33,10 @@ Trainer::Trainer(const RunConfig& config, Sequential<Real>& model, const Trainin
   total_steps_ = steps_per_epoch_ * config.train.epochs;
   if (config.train.max_steps > 0) total_steps_ = std::min(total_steps_, config.train.max_steps);
   optimizer_ = make_optimizer(config.train, model.parameters().size());
-  if (max_local_rows() > model.max_batch())
-    throw RuntimeError(concat("Trainer: ", max_local_rows(), " rows per rank exceed the model's ",
-                              model.max_batch(), " reserved rows"));
-}
-
-std::int64_t Trainer::max_local_rows() const {
-  return (global_batch_ + comm_.size() - 1) / comm_.size();
+  if (max_rows_per_rank(config, comm.size()) > model.max_batch())
+    throw RuntimeError(concat("Trainer: ", max_rows_per_rank(config, comm.size()),
+                              " rows per rank exceed the model's ", model.max_batch(),
+                              " reserved rows"));
 }
 
 View1<std::int64_t> Trainer::epoch_order_view(int epoch) const {
@@ -82,7 +78,7 @@ void Trainer::run(std::int64_t start_step) {
   const std::int64_t n_train = train_.global_count;
   const int features = static_cast<int>(train_.data.shape.size());
   const int classes = static_cast<int>(model_.output_shape().size());
-  const std::int64_t max_rows = max_local_rows();
+  const std::int64_t max_rows = max_rows_per_rank(config_, comm_.size());
   auto& store = model_.parameters();
 
   // Scratch, allocated once.

@@ -44,8 +44,6 @@ class Trainer {
   std::int64_t step() const { return step_; }
   double learning_rate() const { return lr_; }
   Optimizer<Real>& optimizer() { return *optimizer_; }
-  // Largest shard of a global batch that one rank computes: the model's batch.
-  std::int64_t max_local_rows() const;
 
   double training_seconds() const { return training_seconds_; }
   std::int64_t images_trained() const { return images_trained_; }  // global, this run
@@ -67,5 +65,14 @@ class Trainer {
 };
 
 std::unique_ptr<Optimizer<Real>> make_optimizer(const TrainConfig& config, std::size_t size);
+
+// The global batch: train.batch_size, times the ranks in Horovod's per_rank mode.
+inline std::int64_t global_batch_size(const RunConfig& config, int ranks) {
+  return config.train.batch_size * (config.parallel.batch_mode == "per_rank" ? ranks : 1);
+}
+// The most training rows one rank computes at once: ceil(global batch / ranks).
+inline std::int64_t max_rows_per_rank(const RunConfig& config, int ranks) {
+  return (global_batch_size(config, ranks) + ranks - 1) / ranks;
+}
 
 }  // namespace kbnn
