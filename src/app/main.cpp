@@ -31,7 +31,7 @@ class NullBuffer : public std::streambuf {
   int overflow(int c) override { return c; }
 };
 
-void train(const std::vector<std::string>& args, kbnn::Communicator& comm) {
+void train(const std::vector<std::string>& args) {
   if (args.empty()) throw kbnn::InputError(std::string("kbnn train: missing the input deck\n") + usage);
   std::string restart;
   std::vector<std::string> overrides;
@@ -45,6 +45,7 @@ void train(const std::vector<std::string>& args, kbnn::Communicator& comm) {
     }
   }
   const kbnn::RunConfig config = kbnn::parse_deck(args[0], overrides);
+  kbnn::Communicator comm(MPI_COMM_WORLD, config.parallel.gpu_aware_mpi);
   NullBuffer null_buffer;
   std::ostream null_stream(&null_buffer);
   kbnn::run_train(config, comm, restart, comm.is_root() ? std::cout : null_stream);
@@ -67,8 +68,7 @@ int main(int argc, char* argv[]) {
       } else if (args[0] == "--version") {
         if (rank == 0) std::cout << "kbnn " << KBNN_VERSION << "\n";
       } else if (args[0] == "train") {
-        kbnn::Communicator comm(MPI_COMM_WORLD);
-        train(std::vector<std::string>(args.begin() + 1, args.end()), comm);
+        train(std::vector<std::string>(args.begin() + 1, args.end()));
       } else {
         throw kbnn::InputError("kbnn: unknown command '" + args[0] + "'\n" + usage);
       }
