@@ -94,7 +94,8 @@ void Trainer::run(std::int64_t start_step) {
   Kokkos::Timer clock;
   double window_start = 0;
   step_ = start_step;
-  optimizer_->set_steps(std::max(optimizer_->steps(), std::int64_t(0)));
+  // With shuffle = local each rank takes the same share of every global batch.
+  const auto share = comm_.shard(global_batch_);
 
   for (int epoch = int(step_ / steps_per_epoch_); step_ < total_steps_; ++epoch) {
     const auto order = epoch_order_view(epoch);
@@ -105,9 +106,7 @@ void Trainer::run(std::int64_t start_step) {
       const std::int64_t first = s * global_batch_;
       const std::int64_t rows = std::min(global_batch_, n_train - first);
       const auto [lo, hi] = comm_.shard(rows);
-      const std::int64_t local_first =
-          train_.local ? s * (comm_.shard(global_batch_).second - comm_.shard(global_batch_).first)
-                       : first + lo;
+      const std::int64_t local_first = train_.local ? s * (share.second - share.first) : first + lo;
       auto xb = as_matrix(x, hi - lo, features);
       auto yb = Kokkos::subview(y, Kokkos::make_pair(std::int64_t(0), hi - lo));
       gather_batch<Real>(train_.data, order, local_first, xb, yb);
