@@ -83,7 +83,7 @@ void BayesianAffine<Scalar>::reserve(int max_examples) {
   // cols o S only exists when S varies along a row (more than one input channel) and
   // the per-example path, which never builds it, is not taken.
   if (options_.estimator == Estimator::flipout && !single_input_channel() &&
-      !(options_.fused_kernels && per_example_possible()))
+      !(options_.fused_kernels && per_example_possible() && !use_narrow()))
     cols_signed_ = View2<Scalar>(no_init("kbnn::BayesianAffine::cols_signed"), max_rows, g.in_features);
   perturbed_ = View2<Scalar>(no_init("kbnn::BayesianAffine::perturbed"), max_rows, g.out_features);
   d_kernel_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_kernel"),
