@@ -3,6 +3,7 @@
 // exception, on any rank, ends the whole job through MPI_Abort with its message, so a
 // job never hangs waiting for a rank that died.
 #include "app/deck.hpp"
+#include "app/run_info.hpp"
 #include "app/run_train.hpp"
 #include "core/error.hpp"
 #include "parallel/communicator.hpp"
@@ -18,12 +19,15 @@ namespace {
 
 const char* usage =
     "usage: kbnn train DECK [--restart CHECKPOINT] [--section.option=value ...]\n"
+    "       kbnn info RUN_FILE [--deck]\n"
     "       kbnn --help | --version\n"
     "\n"
     "  train   train the model of the input deck DECK (see input/*.cfg) on all MPI ranks,\n"
     "          write <output.dir>/<run name>.h5 and report Monte-Carlo test metrics.\n"
     "          Any deck option can be overridden: --train.epochs=5 --eval.samples=20\n"
-    "          --restart FILE continues from a checkpoint (a .checkpoint.h5 or a run file).\n";
+    "          --restart FILE continues from a checkpoint (a .checkpoint.h5 or a run file).\n"
+    "  info    summarise a run file: what ran, the last history row, the test metrics,\n"
+    "          the weights and the checkpoint; --deck also prints the resolved deck.\n";
 
 // An ostream that drops everything: the log of ranks other than 0.
 class NullBuffer : public std::streambuf {
@@ -67,6 +71,10 @@ int main(int argc, char* argv[]) {
         status = args.empty() ? 2 : 0;
       } else if (args[0] == "--version") {
         if (rank == 0) std::cout << "kbnn " << KBNN_VERSION << "\n";
+      } else if (args[0] == "info") {
+        if (args.size() < 2 || args.size() > 3 || (args.size() == 3 && args[2] != "--deck"))
+          throw kbnn::InputError(std::string("kbnn info: expected a run file and optionally --deck\n") + usage);
+        if (rank == 0) kbnn::print_run_info(args[1], args.size() == 3, std::cout);
       } else if (args[0] == "train") {
         train(std::vector<std::string>(args.begin() + 1, args.end()));
       } else {

@@ -1,0 +1,118 @@
+#include "app/run_info.hpp"
+
+#include "core/error.hpp"
+#include "io/hdf5_check.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <ostream>
+#include <vector>
+
+namespace kbnn {
+
+namespace {
+
+// A whole 1-D dataset as doubles (HDF5 converts from the stored type).
+std::vector<double> read_column(hid_t parent, const std::string& name, const std::string& what) {
+  const h5::DataSet set(KBNN_H5_CHECK_AT(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), what));
+  const h5::Space space(KBNN_H5_CHECK_AT(H5Dget_space(set), what));
+  std::vector<double> values(std::size_t(KBNN_H5_CHECK_AT(H5Sget_simple_extent_npoints(space), what)));
+  if (!values.empty())
+    KBNN_H5_CHECK_AT(H5Dread(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), what);
+  return values;
+}
+
+std::vector<hsize_t> shape_of(hid_t parent, const std::string& name, const std::string& what) {
+  const h5::DataSet set(KBNN_H5_CHECK_AT(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), what));
+  const h5::Space space(KBNN_H5_CHECK_AT(H5Dget_space(set), what));
+  std::vector<hsize_t> dims(std::size_t(KBNN_H5_CHECK_AT(H5Sget_simple_extent_ndims(space), what)));
+  if (!dims.empty()) KBNN_H5_CHECK_AT(H5Sget_simple_extent_dims(space, dims.data(), nullptr), what);
+  return dims;
+}
+
+std::string shape_text(const std::vector<hsize_t>& dims) {
+  std::string text;
+  for (std::size_t i = 0; i < dims.size(); ++i) text += (i ? "x" : "") + std::to_string(dims[i]);
+  return text;
+}
+
+std::string format(const char* pattern, double a, double b = 0, double c = 0, double d = 0,
+                   double e = 0, double f = 0, double g = 0) {
+  char line[512];
+  std::snprintf(line, sizeof line, pattern, a, b, c, d, e, f, g);
+  return line;
+}
+
+}  // namespace
+
+void print_run_info(const std::string& path, bool with_deck, std::ostream& out) {
+  if (!std::filesystem::exists(path)) throw InputError(concat(path, ": no such file"));
+  const h5::QuietErrors quiet;
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw InputError(concat(path, ": not an HDF5 file"));
+  const h5::SerialFile file(KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
+  if (!h5::has_attribute(file, "kbnn_version"))
+    throw InputError(concat(path, ": not a kbnn run file (no kbnn_version attribute on /)"));
+
+  out << path << ": kbnn " << h5::read_string_attribute(file, "kbnn_version") << " ("
+      << h5::read_string_attribute(file, "git_revision") << "), "
+      << h5::read_attribute<std::int32_t>(file, "ranks") << " rank(s), Kokkos "
+      << h5::read_string_attribute(file, "kokkos_backend") << ", created "
+      << h5::read_string_attribute(file, "created") << "\n  deck "
+      << h5::read_string_attribute(file, "deck_path") << "\n";
+
+  if (h5::exists(file, "history")) {
+    const h5::Group history = h5::open_group(file, "history");
+    const auto step = read_column(history, "step", path + ": /history/step");
+    if (step.empty()) {
+      out << "  history: no rows (the run stopped before its first log step)\n";
+    } else {
+      const auto last = [&](const char* name) {
+        return read_column(history, name, path + ": /history/" + name).back();
+      };
+      out << format("  history: %.0f rows; last at step %.0f (epoch %.2f): loss %.4f, nll %.4f, "
+                    "kl %.4g, train accuracy %.4f",
+                    double(step.size()), step.back(), last("epoch"), last("loss"), last("nll"),
+                    last("kl"), last("train_accuracy"))
+          << format(", %.0f img/s\n", last("images_per_second"));
+    }
+  }
+  if (h5::exists(file, "metrics")) {
+    const h5::Group metrics = h5::open_group(file, "metrics");
+    for (const std::string set : {"test"}) {
+      if (!h5::exists(metrics, set)) continue;
+      const h5::Group g = h5::open_group(metrics, set);
+      const auto get = [&](const char* name) { return h5::read_attribute<double>(g, name); };
+      out << "  metrics/" << set
+          << format(": accuracy %.4f, nll %.4f, brier %.4f, ece %.4f; entropy %.4f = aleatoric "
+                    "%.4f + epistemic %.4f nats\n",
+                    get("accuracy"), get("nll"), get("brier"), get("ece"), get("mean_entropy"),
+                    get("mean_aleatoric"), get("mean_epistemic"));
+    }
+  }
+  if (h5::exists(file, "predictions/test"))
+    out << "  predictions/test: probs_mean "
+        << shape_text(shape_of(file, "predictions/test/probs_mean", path)) << "\n";
+  if (h5::exists(file, "weights")) {
+    const h5::Group weights = h5::open_group(file, "weights");
+    hsize_t count = 0;
+    KBNN_H5_CHECK_AT(H5Gget_num_objs(weights, &count), path + ": /weights");
+    out << "  weights:";
+    for (hsize_t i = 0; i < count; ++i) {
+      char name[256];
+      H5Gget_objname_by_idx(weights, i, name, sizeof name);
+      const std::string kernel = std::string(name) + "/kernel_mu";
+      out << " " << name;
+      if (h5::exists(weights, kernel)) out << " (" << shape_text(shape_of(weights, kernel, path)) << ")";
+    }
+    out << "\n";
+  }
+  if (h5::exists(file, "checkpoint")) {
+    const h5::Group c = h5::open_group(file, "checkpoint");
+    out << "  checkpoint: step " << h5::read_attribute<std::int64_t>(c, "step")
+        << ", written by " << h5::read_attribute<std::int32_t>(c, "ranks")
+        << " rank(s); resume with: kbnn train DECK --restart " << path << "\n";
+  }
+  if (with_deck) out << "\n" << h5::read_string_attribute(file, "deck") << "\n";
+}
+
+}  // namespace kbnn
