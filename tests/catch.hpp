@@ -3,6 +3,8 @@
 
 #if __has_include(<catch2/catch_all.hpp>)
 #include <catch2/catch_all.hpp>
+// v2 spells it Approx, v3 Catch::Approx.
+using Catch::Approx;
 #else
 #include <catch2/catch.hpp>
 #endif
