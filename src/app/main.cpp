@@ -11,6 +11,7 @@
 #include <Kokkos_Core.hpp>
 #include <mpi.h>
 
+#include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -81,7 +82,11 @@ int main(int argc, char* argv[]) {
         throw kbnn::InputError("kbnn: unknown command '" + args[0] + "'\n" + usage);
       }
     } catch (const std::exception& e) {
-      std::cerr << "kbnn: error on rank " << rank << ": " << e.what() << std::endl;
+      // One write, so that the lines of other ranks cannot land inside the message.
+      const std::string message =
+          "kbnn: error on rank " + std::to_string(rank) + ": " + e.what() + "\n";
+      std::fwrite(message.data(), 1, message.size(), stderr);
+      std::fflush(stderr);
       MPI_Abort(MPI_COMM_WORLD, 1);
     }
   }

@@ -9,7 +9,8 @@ trap 'rm -rf "$out"' EXIT
 flags=()
 "$mpiexec" --version 2>/dev/null | grep -q "Open MPI" && flags+=(--oversubscribe)
 "$mpiexec" "${flags[@]}" -n 2 "$kbnn" train "$deck" --data.train_limit=5000 --data.test_limit=100 \
-  --train.lr=30 --train.log_every=5 --output.checkpoint_every=5 --output.dir="$out" > "$out/log" 2>&1
+  --train.lr=30 --train.log_every=5 --output.checkpoint_every=5 --output.dir="$out" \
+  > "$out/stdout" 2> "$out/log"  # apart, so the streams cannot interleave within a line
 rc=$?
 tail -4 "$out/log"
 fail() { echo "FAILED: $*"; exit 1; }

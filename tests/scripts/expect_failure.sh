@@ -12,9 +12,11 @@ flags=()
 "$mpiexec" --version 2>/dev/null | grep -q "Open MPI" && flags+=(--oversubscribe)
 start=$SECONDS
 "$mpiexec" "${flags[@]}" -n 1 "$kbnn" "${common[@]}" : \
-  -n 1 "$kbnn" "${common[@]}" --data.dir=/nonexistent/kbnn-data > "$out/log" 2>&1
+  -n 1 "$kbnn" "${common[@]}" --data.dir=/nonexistent/kbnn-data > "$out/stdout" 2> "$out/log"
 rc=$?
 elapsed=$((SECONDS - start))
+# Errors go to stderr ($out/log); rank 0's progress lines to stdout, kept apart so
+# that the two streams cannot interleave inside a line.
 cat "$out/log"
 fail() { echo "FAILED: $*"; exit 1; }
 ((rc != 0)) || fail "the job exited with 0"
