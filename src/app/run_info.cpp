@@ -1,6 +1,7 @@
 #include "app/run_info.hpp"
 
 #include "core/error.hpp"
+#include "core/format.hpp"
 #include "io/hdf5_check.hpp"
 
 #include <cstdio>
@@ -34,13 +35,6 @@ std::string shape_text(const std::vector<hsize_t>& dims) {
   std::string text;
   for (std::size_t i = 0; i < dims.size(); ++i) text += (i ? "x" : "") + std::to_string(dims[i]);
   return text;
-}
-
-std::string format(const char* pattern, double a, double b = 0, double c = 0, double d = 0,
-                   double e = 0, double f = 0, double g = 0) {
-  char line[512];
-  std::snprintf(line, sizeof line, pattern, a, b, c, d, e, f, g);
-  return line;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "app/run_train.hpp"
 
 #include "core/blas_check.hpp"
+#include "core/format.hpp"
 #include "core/types.hpp"
 #include "io/checkpoint.hpp"
 #include "io/dataset.hpp"
@@ -25,13 +26,6 @@
 namespace kbnn {
 
 namespace {
-
-void print(std::ostream& log, const char* format, double a, double b = 0, double c = 0,
-           double d = 0, double e = 0, double f = 0) {
-  char line[512];
-  std::snprintf(line, sizeof line, format, a, b, c, d, e, f);
-  log << line << std::endl;
-}
 
 // A split of the data as one rank holds it: all rows, or (partition) its contiguous
 // shard of them. IDX and CIFAR-10 files are read whole (gzip cannot seek) and cut;
@@ -219,10 +213,10 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
   const double seconds = trainer.training_seconds();
   const double images_per_second = seconds > 0 ? trainer.images_trained() / seconds : 0;
   const double flops = training_flops_per_example(*model);
-  print(log, "training: %.0f images in %.2f s = %.0f images/s, %.2f GFLOP/s in gemms "
+  log << format("training: %.0f images in %.2f s = %.0f images/s, %.2f GFLOP/s in gemms "
              "(%.1f MFLOP per batch-128 step)",
         double(trainer.images_trained()), seconds, images_per_second,
-        images_per_second * flops * 1e-9, flops * 128 * 1e-6);
+        images_per_second * flops * 1e-9, flops * 128 * 1e-6) << std::endl;
   if (profile != nullptr && std::string(profile) == "1") log << model->profile_report();
   write_weights(file, store);
   const Checkpoint final_state = make_checkpoint(config, comm, trainer, store);
@@ -242,13 +236,13 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
   const double passes_per_second =
       comm.allreduce_sum(predictions.count * predictions.samples / predictions.seconds);
 
-  print(log, "test (MC predictive mean, S=%.0f): accuracy %.4f  NLL %.4f  Brier %.4f  "
+  log << format("test (MC predictive mean, S=%.0f): accuracy %.4f  NLL %.4f  Brier %.4f  "
              "ECE(15) %.4f",
-        config.eval.samples, m.accuracy, m.nll, m.brier, m.ece);
-  print(log, "test uncertainty (nats, mean): predictive entropy %.4f = aleatoric %.4f + "
+        config.eval.samples, m.accuracy, m.nll, m.brier, m.ece) << std::endl;
+  log << format("test uncertainty (nats, mean): predictive entropy %.4f = aleatoric %.4f + "
              "epistemic %.4f",
-        m.mean_entropy, m.mean_aleatoric, m.mean_epistemic);
-  print(log, "inference: %.0f image-passes/s over all ranks", passes_per_second);
+        m.mean_entropy, m.mean_aleatoric, m.mean_epistemic) << std::endl;
+  log << format("inference: %.0f image-passes/s over all ranks", passes_per_second) << std::endl;
   log << "output: " << run_path << std::endl;
 }
 

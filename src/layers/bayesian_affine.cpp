@@ -18,10 +18,6 @@ template <class Scalar>
 Matrix<const Scalar> const_matrix(const View1<Scalar>& v, std::size_t rows, std::size_t cols) {
   return Matrix<const Scalar>(v.data(), rows, cols);
 }
-template <class Scalar>
-Matrix<const Scalar> const_matrix(const View2<Scalar>& v, std::size_t rows) {
-  return Matrix<const Scalar>(v.data(), rows, v.extent(1));
-}
 }  // namespace
 
 template <class Scalar>

@@ -91,7 +91,6 @@ class GaussianWeights {
   View1<Scalar> grad_mu() const { return grad_mu_; }
   View1<Scalar> draw() const { return draw_; }
   Draw draw_kind() const { return draw_kind_; }
-  std::size_t count() const { return count_; }
 
  private:
   int id_ = -1;

@@ -28,12 +28,10 @@ std::unique_ptr<Sequential<Scalar>> build_model(const ModelConfig& config, Shape
   auto model = std::make_unique<Sequential<Scalar>>(input);
   for (std::size_t i = 0; i < config.layers.size(); ++i) {
     const LayerSpec& spec = config.layers[i];
-    const Shape in = model->next_input_shape();
+    const Shape in = model->output_shape();  // what this layer receives
     const std::string name = spec.kind + "_" + std::to_string(i);
     const auto index = static_cast<std::uint32_t>(i);
     if (spec.kind == "conv2d") {
-      if (in.height == 1 && in.width == 1 && i > 0 && config.layers[i - 1].kind == "flatten")
-        throw InputError(concat("model layer ", i, " (", spec.text, "): conv2d after flatten"));
       model->add(std::make_unique<Conv2d<Scalar>>(name, index, in, spec.out, spec.kernel,
                                                   spec.stride, spec.padding,
                                                   bayes_options(config, spec.estimator)));

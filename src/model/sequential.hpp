@@ -18,8 +18,6 @@ class Sequential {
 
   Shape input_shape() const { return input_; }
   Shape output_shape() const { return layers_.empty() ? input_ : layers_.back()->output_shape(); }
-  // The shape the next added layer receives.
-  Shape next_input_shape() const { return output_shape(); }
 
   void add(std::unique_ptr<Layer<Scalar>> layer) { layers_.push_back(std::move(layer)); }
 

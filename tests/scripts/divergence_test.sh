@@ -4,16 +4,12 @@
 #   usage: divergence_test.sh MPIEXEC KBNN DECK
 set -u
 mpiexec=$1 kbnn=$2 deck=$3
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-flags=()
-"$mpiexec" --version 2>/dev/null | grep -q "Open MPI" && flags+=(--oversubscribe)
-"$mpiexec" "${flags[@]}" -n 2 "$kbnn" train "$deck" --data.train_limit=5000 --data.test_limit=100 \
+source "$(dirname "$0")/common.sh"
+run_mpi -n 2 "$kbnn" train "$deck" --data.train_limit=5000 --data.test_limit=100 \
   --train.lr=30 --train.log_every=5 --output.checkpoint_every=5 --output.dir="$out" \
   > "$out/stdout" 2> "$out/log"  # apart, so the streams cannot interleave within a line
 rc=$?
 tail -4 "$out/log"
-fail() { echo "FAILED: $*"; exit 1; }
 ((rc != 0)) || fail "the diverging run exited with 0"
 grep -q "training diverged at step [0-9]" "$out/log" || fail "no 'training diverged at step N' message"
 grep -q "the last good checkpoint is $out/fashion_mnist_lenet5.checkpoint.h5" "$out/log" ||

@@ -5,20 +5,16 @@
 # a collective call.  usage: expect_failure.sh MPIEXEC KBNN DECK
 set -u
 mpiexec=$1 kbnn=$2 deck=$3
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+source "$(dirname "$0")/common.sh"
 common=(train "$deck" --data.train_limit=500 --data.test_limit=100 --output.dir="$out")
-flags=()
-"$mpiexec" --version 2>/dev/null | grep -q "Open MPI" && flags+=(--oversubscribe)
 start=$SECONDS
-"$mpiexec" "${flags[@]}" -n 1 "$kbnn" "${common[@]}" : \
+run_mpi -n 1 "$kbnn" "${common[@]}" : \
   -n 1 "$kbnn" "${common[@]}" --data.dir=/nonexistent/kbnn-data > "$out/stdout" 2> "$out/log"
 rc=$?
 elapsed=$((SECONDS - start))
 # Errors go to stderr ($out/log); rank 0's progress lines to stdout, kept apart so
 # that the two streams cannot interleave inside a line.
 cat "$out/log"
-fail() { echo "FAILED: $*"; exit 1; }
 ((rc != 0)) || fail "the job exited with 0"
 grep -q "error on rank 1" "$out/log" || fail "no 'error on rank 1' message"
 grep -q "/nonexistent/kbnn-data" "$out/log" || fail "the message does not name the directory"

@@ -5,8 +5,7 @@
 #   usage: hdf5_data_test.sh MPIEXEC KBNN DECK
 set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+source "$(dirname "$0")/common.sh"
 /usr/bin/python3 - "$out" <<'PY'
 import sys, h5py, numpy as np
 rng = np.random.default_rng(0)
@@ -20,9 +19,7 @@ for split, n in [("train", 301), ("test", 97)]:
         f["images"], f["labels"] = images, labels
         f.attrs["num_classes"] = 10
 PY
-flags=()
-"$mpiexec" --version 2>/dev/null | grep -q "Open MPI" && flags+=(--oversubscribe)
-"$mpiexec" "${flags[@]}" -n 2 "$kbnn" train "$deck" --data.format=hdf5 \
+run_mpi -n 2 "$kbnn" train "$deck" --data.format=hdf5 \
   --data.train_file="$out/train.h5" --data.test_file="$out/test.h5" --data.shuffle=local \
   --train.batch_size=32 --train.epochs=3 --train.log_every=5 --eval.samples=2 \
   --output.dir="$out" --output.name=run | grep -E "^(data|test)"

@@ -3,12 +3,8 @@
 # not one with a message naming it.   usage: info_test.sh MPIEXEC KBNN DECK
 set -u
 mpiexec=$1 kbnn=$2 deck=$3
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-flags=()
-"$mpiexec" --version 2>/dev/null | grep -q "Open MPI" && flags+=(--oversubscribe)
-fail() { echo "FAILED: $*"; exit 1; }
-"$mpiexec" "${flags[@]}" -n 2 "$kbnn" train "$deck" --data.train_limit=640 --data.test_limit=50 \
+source "$(dirname "$0")/common.sh"
+run_mpi -n 2 "$kbnn" train "$deck" --data.train_limit=640 --data.test_limit=50 \
   --train.log_every=5 --eval.samples=2 --output.dir="$out" --output.name=run > /dev/null ||
   fail "training failed"
 "$kbnn" info "$out/run.h5" > "$out/info" || fail "kbnn info exited non-zero"

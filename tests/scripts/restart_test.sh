@@ -5,11 +5,8 @@
 #   usage: restart_test.sh MPIEXEC KBNN DECK RANKS
 set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3 ranks=$4
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-flags=()
-"$mpiexec" --version 2>/dev/null | grep -q "Open MPI" && flags+=(--oversubscribe)
-run() { "$mpiexec" "${flags[@]}" -n "$ranks" "$kbnn" train "$deck" --data.train_limit=1000 \
+source "$(dirname "$0")/common.sh"
+run() { run_mpi -n "$ranks" "$kbnn" train "$deck" --data.train_limit=1000 \
           --data.test_limit=200 --train.batch_size=100 --train.epochs=2 --train.log_every=5 \
           --eval.samples=2 --output.dir="$out" "$@" | grep -E "^(step|restart)"; }
 run --output.name=full
