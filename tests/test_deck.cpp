@@ -64,7 +64,7 @@ TEST_CASE("the default deck is the classic LeNet-5 with Flipout", "[deck]") {
   const auto c = kbnn::parse_deck(kInput + "fashion_mnist_lenet5.cfg");
   CHECK(c.data.format == "idx");
   CHECK(c.data.dir == "/usr/share/datasets/fashion-mnist");
-  CHECK(c.train.optimizer == "adam");
+  CHECK(c.train.optimizer == kbnn::OptimizerKind::adam);
   CHECK(c.train.lr == 1e-3);
   CHECK(c.train.batch_size == 128);
   CHECK(c.train.epochs == 1);
@@ -92,7 +92,7 @@ TEST_CASE("the default deck is the classic LeNet-5 with Flipout", "[deck]") {
     CHECK(l.padding == expected[i].padding);
     CHECK(l.size == expected[i].size);
     const bool weighted = l.kind == "conv2d" || l.kind == "dense";
-    CHECK(l.estimator == (weighted ? "flipout" : ""));
+    CHECK(l.estimator == (weighted ? std::optional(kbnn::Estimator::flipout) : std::nullopt));
   }
 }
 
@@ -119,7 +119,7 @@ TEST_CASE("the TFP and CIFAR-10 decks parse with their documented shapes", "[dec
       conv_out.push_back(l.out);
       CHECK(l.kernel == 3);
       CHECK(l.padding == 1);
-      CHECK(l.estimator == "flipout");
+      CHECK(l.estimator == kbnn::Estimator::flipout);
     }
     if (l.kind == "maxpool2d") ++pools;
   }
@@ -155,13 +155,13 @@ TEST_CASE("layer lines: defaults and the deck's estimator", "[deck]") {
   const auto conv = kbnn::parse_layer("  conv2d out=6 kernel=5 padding=2  ");
   CHECK(conv.text == "conv2d out=6 kernel=5 padding=2");
   CHECK(conv.stride == 1);
-  CHECK(conv.estimator.empty());  // parse_layer alone does not know model.estimator
+  CHECK_FALSE(conv.estimator.has_value());  // parse_layer alone does not know model.estimator
 
   const auto c = parse_text(
       "[model]\nestimator = reparam\nlayer = flatten\nlayer = dense out=4\n"
       "layer = dense out=2 estimator=flipout\n");
-  CHECK(c.model.layers[1].estimator == "reparam");
-  CHECK(c.model.layers[2].estimator == "flipout");
+  CHECK(c.model.layers[1].estimator == kbnn::Estimator::reparam);
+  CHECK(c.model.layers[2].estimator == kbnn::Estimator::flipout);
 }
 
 TEST_CASE("booleans accept true/false/1/0/yes/no", "[deck]") {
@@ -175,7 +175,7 @@ TEST_CASE("booleans accept true/false/1/0/yes/no", "[deck]") {
                            "got 'maybe'"));
 }
 
-TEST_CASE("resolved_text() reads back to the same config", "[deck]") {
+TEST_CASE("resolved_deck() reads back to the same config", "[deck]") {
   const auto a = kbnn::parse_deck(
       kInput + "fashion_mnist_lenet5.cfg",
       {"--train.lr=3e-4", "--train.kl_schedule=cyclical", "--train.seed=18446744073709551615",
@@ -183,7 +183,7 @@ TEST_CASE("resolved_text() reads back to the same config", "[deck]") {
        "--train.momentum=0.1", "--data.shuffle=local", "--output.dir=/tmp/runs",
        "--output.checkpoint_every=500", "--output.write_predictions=no",
        "--parallel.batch_mode=per_rank", "--parallel.gpu_aware_mpi=1"});
-  const std::string text = a.resolved_text();
+  const std::string text = kbnn::resolved_deck(a);
   // Every option is written, defaults included.
   for (const char* line : {"[data]", "[model]", "[train]", "[eval]", "epochs = 1",
                            "adam_epsilon = 1e-08", "kl_cycles = 4", "lr = 0.0003",
@@ -199,27 +199,27 @@ TEST_CASE("resolved_text() reads back to the same config", "[deck]") {
 
   TempDeck deck(text);
   const auto b = kbnn::parse_deck(deck.path());
-  CHECK(b.resolved_text().substr(b.resolved_text().find('\n')) ==
+  CHECK(kbnn::resolved_deck(b).substr(kbnn::resolved_deck(b).find('\n')) ==
         text.substr(text.find('\n')));  // the first line names the source file
   CHECK(b.train.lr == a.train.lr);
   CHECK(b.train.momentum == a.train.momentum);
   CHECK(b.train.seed == a.train.seed);
-  CHECK(b.train.kl_schedule == "cyclical");
+  CHECK(b.train.kl_schedule == kbnn::KlSchedule::cyclical);
   CHECK(b.model.init_rho_mean == -2.5);
   CHECK(b.model.bayesian_bias);
   CHECK(b.data.train_limit == 1000);
   CHECK(b.train.adam_epsilon == a.train.adam_epsilon);
-  CHECK(b.data.shuffle == "local");
+  CHECK(b.data.shuffle == kbnn::ShuffleScope::local);
   CHECK(b.data.train_file.empty());
   CHECK(b.output.dir == "/tmp/runs");
   CHECK(b.output.checkpoint_every == 500);
   CHECK_FALSE(b.output.write_predictions);
-  CHECK(b.parallel.batch_mode == "per_rank");
+  CHECK(b.parallel.batch_mode == kbnn::BatchMode::per_rank);
   CHECK(b.parallel.gpu_aware_mpi);
   // The resolved deck keeps the run's name, although it now lives in another file.
   CHECK(a.output.name.empty());
   CHECK(b.output.name == "fashion_mnist_lenet5");
-  CHECK(b.run_name() == a.run_name());
+  CHECK(kbnn::run_name(b) == kbnn::run_name(a));
   REQUIRE(b.model.layers.size() == a.model.layers.size());
   for (std::size_t i = 0; i < a.model.layers.size(); ++i)
     require_same_layer(a.model.layers[i], b.model.layers[i]);
@@ -336,24 +336,24 @@ TEST_CASE("bad layer lines are rejected with the line in the message", "[deck]")
 TEST_CASE("data, output and parallel options: defaults and overrides", "[deck]") {
   const auto d = parse_text(kMinimal);
   CHECK(d.data.format == "idx");
-  CHECK(d.data.shuffle == "global");
+  CHECK(d.data.shuffle == kbnn::ShuffleScope::global);
   CHECK(d.data.train_file.empty());
   CHECK(d.data.test_file.empty());
   CHECK(d.output.dir == ".");
   CHECK(d.output.name.empty());
   CHECK(d.output.checkpoint_every == 0);
   CHECK(d.output.write_predictions);
-  CHECK(d.parallel.batch_mode == "global");
+  CHECK(d.parallel.batch_mode == kbnn::BatchMode::global);
   CHECK_FALSE(d.parallel.gpu_aware_mpi);
 
   // The shipped default deck spells the defaults out.
   const auto deck = kbnn::parse_deck(kInput + "fashion_mnist_lenet5.cfg");
-  CHECK(deck.data.shuffle == "global");
+  CHECK(deck.data.shuffle == kbnn::ShuffleScope::global);
   CHECK(deck.output.dir == ".");
   CHECK(deck.output.name.empty());
   CHECK(deck.output.checkpoint_every == 0);
   CHECK(deck.output.write_predictions);
-  CHECK(deck.parallel.batch_mode == "global");
+  CHECK(deck.parallel.batch_mode == kbnn::BatchMode::global);
   CHECK_FALSE(deck.parallel.gpu_aware_mpi);
 
   const auto f = parse_text(kMinimal +
@@ -365,12 +365,12 @@ TEST_CASE("data, output and parallel options: defaults and overrides", "[deck]")
   CHECK(f.data.format == "hdf5");
   CHECK(f.data.train_file == "/d/train.h5");
   CHECK(f.data.test_file == "/d/test.h5");
-  CHECK(f.data.shuffle == "local");
+  CHECK(f.data.shuffle == kbnn::ShuffleScope::local);
   CHECK(f.output.dir == "out");
   CHECK(f.output.name == "try1");
   CHECK(f.output.checkpoint_every == 300);
   CHECK_FALSE(f.output.write_predictions);
-  CHECK(f.parallel.batch_mode == "per_rank");
+  CHECK(f.parallel.batch_mode == kbnn::BatchMode::per_rank);
   CHECK(f.parallel.gpu_aware_mpi);
 
   const auto c = parse_text(kMinimal, {"--data.shuffle=local", "--output.dir", "/scratch/runs",
@@ -379,12 +379,12 @@ TEST_CASE("data, output and parallel options: defaults and overrides", "[deck]")
                                        "--output.write_predictions=0",
                                        "--parallel.batch_mode=per_rank",
                                        "--parallel.gpu_aware_mpi=true"});
-  CHECK(c.data.shuffle == "local");
+  CHECK(c.data.shuffle == kbnn::ShuffleScope::local);
   CHECK(c.output.dir == "/scratch/runs");
   CHECK(c.output.name == "cli");
   CHECK(c.output.checkpoint_every == 150);
   CHECK_FALSE(c.output.write_predictions);
-  CHECK(c.parallel.batch_mode == "per_rank");
+  CHECK(c.parallel.batch_mode == kbnn::BatchMode::per_rank);
   CHECK(c.parallel.gpu_aware_mpi);
 
   // The command line fills in what the file's hdf5 format needs.
@@ -394,17 +394,17 @@ TEST_CASE("data, output and parallel options: defaults and overrides", "[deck]")
   CHECK(h.data.test_file == "b.h5");
 }
 
-TEST_CASE("run_name() is output.name, else the deck file's stem", "[deck]") {
-  CHECK(kbnn::parse_deck(kInput + "fashion_mnist_lenet5.cfg").run_name() ==
+TEST_CASE("run_name is output.name, else the deck file's stem", "[deck]") {
+  CHECK(kbnn::run_name(kbnn::parse_deck(kInput + "fashion_mnist_lenet5.cfg")) ==
         "fashion_mnist_lenet5");
-  CHECK(kbnn::parse_deck(kInput + "cifar10_seed_cnn.cfg", {"--output.name=cifar_a"}).run_name() ==
+  CHECK(kbnn::run_name(kbnn::parse_deck(kInput + "cifar10_seed_cnn.cfg", {"--output.name=cifar_a"})) ==
         "cifar_a");
   kbnn::RunConfig c;
   c.deck_path = "/some/where/my.deck.cfg";
-  CHECK(c.run_name() == "my.deck");
+  CHECK(kbnn::run_name(c) == "my.deck");
   c.output.name = "named";
-  CHECK(c.run_name() == "named");
-  CHECK(kbnn::RunConfig{}.run_name() == "kbnn");
+  CHECK(kbnn::run_name(c) == "named");
+  CHECK(kbnn::run_name(kbnn::RunConfig{}) == "kbnn");
 }
 
 TEST_CASE("bad data, output and parallel options are rejected", "[deck]") {

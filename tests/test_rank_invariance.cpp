@@ -24,7 +24,7 @@ kbnn::RunConfig small_config() {
                            "dense out=12", "relu", "dense out=10"})
     c.model.layers.push_back(kbnn::parse_layer(line));
   for (auto& l : c.model.layers)
-    if (l.estimator.empty()) l.estimator = "flipout";
+    if (!l.estimator) l.estimator = kbnn::Estimator::flipout;
   c.train.batch_size = 10;
   c.train.seed = 1234;
   c.train.log_every = 1;
@@ -60,7 +60,8 @@ Result train(MPI_Comm comm_handle, const kbnn::RunConfig& config, const kbnn::Tr
   model->finalize(config.train.seed, int(config.train.batch_size));
   comm.broadcast(model->parameters().values());
   std::ostringstream log;
-  kbnn::Trainer trainer(config, *model, data, comm, log);
+  kbnn::Trainer trainer(config.train, config.parallel.batch_mode, config.model.prior_sigma, *model,
+                        data, comm, log);
   Result r;
   trainer.on_log = [&](const kbnn::HistoryRow& row) { r.history.push_back(row); };
   trainer.run();
@@ -142,7 +143,7 @@ TEST_CASE("Shards cover a batch exactly, sizes differing by at most one", "[mpi]
 TEST_CASE("shuffle = local trains each rank on its own partition, parameters in step", "[mpi]") {
   kbnn::Communicator comm(MPI_COMM_WORLD);
   auto config = small_config();
-  config.data.shuffle = "local";
+  config.data.shuffle = kbnn::ShuffleScope::local;
   const auto all = synthetic_data();
   // This rank keeps only its contiguous share of the 37 examples.
   const auto [lo, hi] = comm.shard(all.global_count);
@@ -172,13 +173,14 @@ TEST_CASE("shuffle = local trains each rank on its own partition, parameters in 
 TEST_CASE("batch_mode = per_rank follows Horovod: batch and learning rate times ranks", "[mpi]") {
   kbnn::Communicator comm(MPI_COMM_WORLD);
   auto config = small_config();
-  config.parallel.batch_mode = "per_rank";
+  config.parallel.batch_mode = kbnn::BatchMode::per_rank;
   config.train.batch_size = 4;
   const auto data = synthetic_data();
   auto model = kbnn::build_model<kbnn::Real>(config.model, data.data.shape);
-  model->finalize(config.train.seed, int(kbnn::max_rows_per_rank(config, comm.size())));
+  model->finalize(config.train.seed, int(kbnn::max_rows_per_rank(config.train.batch_size, config.parallel.batch_mode, comm.size())));
   std::ostringstream log;
-  kbnn::Trainer trainer(config, *model, data, comm, log);
+  kbnn::Trainer trainer(config.train, config.parallel.batch_mode, config.model.prior_sigma, *model,
+                        data, comm, log);
   CHECK(trainer.global_batch() == 4 * comm.size());
   CHECK(trainer.learning_rate() == Approx(config.train.lr * comm.size()));
   CHECK(trainer.steps_per_epoch() == (37 + 4 * comm.size() - 1) / (4 * comm.size()));

@@ -289,7 +289,7 @@ TEST_CASE("SGD without momentum is plain gradient descent", "[train]") {
 
 TEST_CASE("The constant KL schedule returns kl_beta at every epoch", "[train]") {
   kbnn::TrainConfig c;
-  c.kl_schedule = "constant";
+  c.kl_schedule = kbnn::KlSchedule::constant;
   for (double beta : {1.0, 0.25, 0.0}) {
     c.kl_beta = beta;
     for (double epoch : {0.0, 0.3, 1.0, 7.5, 10.0}) CHECK(kbnn::kl_beta(c, epoch, 10.0) == beta);
@@ -298,7 +298,7 @@ TEST_CASE("The constant KL schedule returns kl_beta at every epoch", "[train]") 
 
 TEST_CASE("The linear KL schedule warms up over kl_warmup_epochs", "[train]") {
   kbnn::TrainConfig c;
-  c.kl_schedule = "linear";
+  c.kl_schedule = kbnn::KlSchedule::linear;
   c.kl_warmup_epochs = 5;
   for (double scale : {1.0, 0.3}) {
     c.kl_beta = scale;
@@ -317,7 +317,7 @@ TEST_CASE("The cyclical KL schedule ramps up in each of kl_cycles cycles", "[tra
   // 4 cycles over 8 epochs: each cycle lasts 2 epochs, beta rises over its first half
   // (ratio 0.5, i.e. 1 epoch) and then holds at kl_beta (Liu et al. 2019).
   kbnn::TrainConfig c;
-  c.kl_schedule = "cyclical";
+  c.kl_schedule = kbnn::KlSchedule::cyclical;
   c.kl_cycles = 4;
   c.kl_ratio = 0.5;
   struct Point { double epoch, beta; };

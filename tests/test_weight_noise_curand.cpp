@@ -84,8 +84,8 @@ TEST_CASE("Dense gradients with cuRAND noise match finite differences", "[rng][c
 
 TEST_CASE("model.noise accepts philox and curand only", "[rng][curand][deck]") {
   const std::string deck = std::string(KBNN_SOURCE_DIR) + "/input/fashion_mnist_lenet5.cfg";
-  CHECK(kbnn::parse_deck(deck).model.noise == "philox");
-  CHECK(kbnn::parse_deck(deck, {"--model.noise=curand"}).model.noise == "curand");
+  CHECK(kbnn::parse_deck(deck).model.noise == kbnn::NoiseSource::philox);
+  CHECK(kbnn::parse_deck(deck, {"--model.noise=curand"}).model.noise == kbnn::NoiseSource::curand);
   REQUIRE_THROWS_WITH(kbnn::parse_deck(deck, {"--model.noise=mersenne"}),
                       kbnn::test::contains("model.noise"));
 }

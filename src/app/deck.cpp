@@ -18,6 +18,7 @@
 #include <initializer_list>
 #include <map>
 #include <sstream>
+#include <type_traits>
 
 #include "core/error.hpp"
 
@@ -127,6 +128,16 @@ const char* expected(const double&) { return "a number"; }
 const char* expected(const bool&) { return "true/false/1/0/yes/no"; }
 const char* expected(const std::string&) { return "a string"; }
 
+// Choices: the deck's words for an enum (core/choices.hpp).
+template <class Enum, class = std::enable_if_t<std::is_enum_v<Enum>>>
+bool parse_value(const std::string& s, Enum& out) {
+  return parse_choice(s, out);
+}
+template <class Enum, class = std::enable_if_t<std::is_enum_v<Enum>>>
+std::string expected(const Enum&) {
+  return "one of " + choice_words<Enum>();
+}
+
 // ---- value -> text, such that parse_value reads back exactly the same value.
 
 std::string format_value(const std::string& v) { return v; }
@@ -134,6 +145,10 @@ std::string format_value(bool v) { return v ? "true" : "false"; }
 std::string format_value(int v) { return std::to_string(v); }
 std::string format_value(std::int64_t v) { return std::to_string(v); }
 std::string format_value(std::uint64_t v) { return std::to_string(v); }
+template <class Enum, class = std::enable_if_t<std::is_enum_v<Enum>>>
+std::string format_value(Enum v) {
+  return word_of(v);
+}
 std::string format_value(double v) {
   // The shortest text that round-trips: "0.001", not "0.0010000000000000000208".
   for (int precision = 6;; ++precision) {
@@ -202,9 +217,11 @@ LayerSpec parse_layer_in(const std::string& line, const std::string& context) {
     seen.push_back(key);
 
     if (key == "estimator") {
-      if (!one_of(value, {"flipout", "reparam"}))
-        throw fail(concat("estimator: expected one of flipout, reparam, got '", value, "'"));
-      spec.estimator = value;
+      Estimator e{};
+      if (!parse_choice(value, e))
+        throw fail(concat("estimator: expected one of ", choice_words<Estimator>(), ", got '",
+                          value, "'"));
+      spec.estimator = e;
       continue;
     }
     // Every other key is a size; only padding may be zero.
@@ -235,7 +252,7 @@ std::string canonical_line(const LayerSpec& l) {
   if (l.kind == "conv2d")
     s += concat(" kernel=", l.kernel, " stride=", l.stride, " padding=", l.padding);
   if (l.kind == "maxpool2d") s += concat(" size=", l.size, " stride=", l.stride);
-  if (!l.estimator.empty()) s += " estimator=" + l.estimator;
+  if (l.estimator) s += concat(" estimator=", word_of(*l.estimator));
   return s;
 }
 
@@ -360,11 +377,7 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
   }
   check(c.data.train_limit >= 0, "data.train_limit", "an integer >= 0 (0 = all)");
   check(c.data.test_limit >= 0, "data.test_limit", "an integer >= 0 (0 = all)");
-  check(one_of(c.data.shuffle, {"global", "local"}), "data.shuffle", "one of global, local");
 
-  check(one_of(c.model.estimator, {"flipout", "reparam"}), "model.estimator",
-        "one of flipout, reparam");
-  check(one_of(c.model.noise, {"philox", "curand"}), "model.noise", "one of philox, curand");
   check(c.model.prior_sigma > 0, "model.prior_sigma", "a number > 0");
   check(c.model.init_mu_stddev >= 0, "model.init_mu_stddev", "a number >= 0");
   check(c.model.init_rho_stddev >= 0, "model.init_rho_stddev", "a number >= 0");
@@ -374,13 +387,10 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
   check(t.epochs >= 1, "train.epochs", "an integer >= 1");
   check(t.batch_size >= 1, "train.batch_size", "an integer >= 1");
   check(t.lr > 0, "train.lr", "a number > 0");
-  check(one_of(t.optimizer, {"adam", "sgd"}), "train.optimizer", "one of adam, sgd");
   check(t.momentum >= 0 && t.momentum < 1, "train.momentum", "a number in [0, 1)");
   check(t.adam_beta1 >= 0 && t.adam_beta1 < 1, "train.adam_beta1", "a number in [0, 1)");
   check(t.adam_beta2 >= 0 && t.adam_beta2 < 1, "train.adam_beta2", "a number in [0, 1)");
   check(t.adam_epsilon > 0, "train.adam_epsilon", "a number > 0");
-  check(one_of(t.kl_schedule, {"constant", "linear", "cyclical"}), "train.kl_schedule",
-        "one of constant, linear, cyclical");
   check(t.kl_beta >= 0, "train.kl_beta", "a number >= 0");
   check(t.kl_warmup_epochs >= 1, "train.kl_warmup_epochs", "an integer >= 1");
   check(t.kl_cycles >= 1, "train.kl_cycles", "an integer >= 1");
@@ -399,9 +409,6 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
   // Checkpoints are written at progress-line steps.
   check(c.output.checkpoint_every % t.log_every == 0, "output.checkpoint_every",
         concat("a multiple of train.log_every (", t.log_every, ")"));
-
-  check(one_of(c.parallel.batch_mode, {"global", "per_rank"}), "parallel.batch_mode",
-        "one of global, per_rank");
 }
 
 }  // namespace
@@ -430,40 +437,49 @@ RunConfig parse_deck(const std::string& path, const std::vector<std::string>& ov
     LayerSpec spec =
         parse_layer_in(layers.layers[i], concat(layers.where, ": ", kLayerOption, " ", i + 1));
     // Resolve the default here, so the resolved deck records what actually ran.
-    if ((spec.kind == "conv2d" || spec.kind == "dense") && spec.estimator.empty())
+    if ((spec.kind == "conv2d" || spec.kind == "dense") && !spec.estimator)
       spec.estimator = cfg.model.estimator;
     cfg.model.layers.push_back(std::move(spec));
   }
   return cfg;
 }
 
-std::string RunConfig::run_name() const {
-  if (!output.name.empty()) return output.name;
-  const std::string stem = std::filesystem::path(deck_path).stem().string();
+std::string run_name(const RunConfig& config) {
+  if (!config.output.name.empty()) return config.output.name;
+  const std::string stem = std::filesystem::path(config.deck_path).stem().string();
   return stem.empty() ? "kbnn" : stem;
 }
 
-std::string RunConfig::resolved_text() const {
+std::string resolved_deck(const RunConfig& config) {
   std::ostringstream os;
   os << "# kbnn resolved input deck: every option, defaults included";
-  if (!deck_path.empty()) os << "; read from " << deck_path;
+  if (!config.deck_path.empty()) os << "; read from " << config.deck_path;
   os << "\n";
   std::string section;
-  for_each_option(*this, [&](const char* name, const auto& field) {
+  for_each_option(config, [&](const char* name, const auto& field) {
     const std::string key = name;
     const auto dot = key.find('.');
     if (key.substr(0, dot) != section) {
       section = key.substr(0, dot);
       os << "\n[" << section << "]\n";
       if (section == "model") {
-        for (const auto& layer : model.layers) os << "layer = " << canonical_line(layer) << "\n";
+        for (const auto& layer : config.model.layers) os << "layer = " << canonical_line(layer) << "\n";
       }
     }
     // The name the run actually got, not the (often empty) option.
-    const std::string value = key == "output.name" ? run_name() : format_value(field);
+    const std::string value = key == "output.name" ? run_name(config) : format_value(field);
     os << key.substr(dot + 1) << " = " << value << "\n";
   });
   return os.str();
+}
+
+
+void check_deck_for_ranks(const RunConfig& config, int ranks) {
+  const std::int64_t batch = config.train.batch_size;
+  if (config.parallel.batch_mode == BatchMode::global && batch < ranks)
+    throw InputError(concat("input deck ", config.deck_path, ": train.batch_size ", batch,
+                            " is smaller than the ", ranks,
+                            " ranks: every rank needs at least one example per step"));
 }
 
 }  // namespace kbnn

@@ -14,115 +14,25 @@
 // model anyone means. Within one source a scalar option may be given only once.
 #pragma once
 
-#include <cstdint>
+#include "core/run_config.hpp"
+
 #include <string>
 #include <vector>
 
 namespace kbnn {
 
-// One line of the model: "conv2d out=6 kernel=5 padding=2 estimator=flipout".
-struct LayerSpec {
-  std::string kind;          // "conv2d" | "dense" | "relu" | "maxpool2d" | "flatten"
-  int out = 0;               // conv2d: output channels; dense: output features
-  int kernel = 0;            // conv2d: square kernel size
-  int stride = 1;            // conv2d stride; maxpool2d: defaults to size
-  int padding = 0;           // conv2d zero padding on each side
-  int size = 2;              // maxpool2d window
-  std::string estimator;     // conv2d/dense: "flipout" | "reparam"; empty -> model.estimator
-                             // (parse_deck fills it in, so a parsed deck never leaves it empty)
-  std::string text;          // the original line, for messages and the resolved deck
-};
+// output.name, or when that is empty the stem of deck_path ("input/x.cfg" -> "x");
+// "kbnn" if both are empty.
+std::string run_name(const RunConfig& config);
 
-struct DataConfig {
-  std::string format = "idx";                          // idx | cifar10 | hdf5
-  std::string dir = "/usr/share/datasets/fashion-mnist";  // idx, cifar10: where the files are
-  // hdf5 only (both required then): a file with datasets "images" [N,H,W] or [N,H,W,C] and
-  // "labels" [N], both uint8. dir is not used with hdf5.
-  std::string train_file;
-  std::string test_file;
-  std::int64_t train_limit = 0;                        // first N examples only; 0 = all
-  std::int64_t test_limit = 0;                         // 0 = all
-  // How the training set is spread over MPI ranks and shuffled (if train.shuffle):
-  //   global: every rank holds the whole training set and applies the same seeded global
-  //           permutation each epoch, so results do not depend on the rank count;
-  //   local:  each rank keeps only its contiguous 1/ranks partition and shuffles it itself
-  //           (for sets too big for one node; results depend on the rank count).
-  std::string shuffle = "global";
-};
+// The full resolved deck as INI text: every option, defaults included, layers in order
+// and written out with all their keys, and output.name as run_name() (so the run keeps its
+// name when the resolved deck is saved under another file name). parse_deck reads it back
+// to the same config, except that output.name is then filled in.
+std::string resolved_deck(const RunConfig& config);
 
-struct ModelConfig {
-  std::vector<LayerSpec> layers;
-  std::string estimator = "flipout";   // default for conv2d/dense lines that do not name one
-  double prior_sigma = 1.0;            // prior N(0, prior_sigma^2) on every Bayesian weight
-  bool bayesian_bias = false;          // false: point-estimate biases with no KL (TFP default)
-  // Weight noise: "philox" (our Philox streams, keyed by seed, step and layer) or
-  // "curand" (cuRAND's Philox4_32_10 normal stream: filled in bulk by cuRAND's device
-  // generator on CUDA builds, computed to the same numbers by a kernel elsewhere).
-  std::string noise = "philox";
-  double init_mu_stddev = 0.1;         // mu ~ N(0, init_mu_stddev^2)
-  double init_rho_mean = -3.0;         // rho ~ N(init_rho_mean, init_rho_stddev^2)
-  double init_rho_stddev = 0.1;
-  double init_bias_stddev = 0.1;       // point biases (or bias mu) ~ N(0, init_bias_stddev^2)
-};
-
-struct TrainConfig {
-  int epochs = 1;
-  std::int64_t batch_size = 128;       // see parallel.batch_mode: global (default) or per rank
-  double lr = 1e-3;
-  std::string optimizer = "adam";      // adam | sgd
-  double momentum = 0.9;               // sgd only
-  double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
-  std::uint64_t seed = 0;
-  std::string kl_schedule = "constant";  // constant | linear | cyclical
-  double kl_beta = 1.0;        // the constant value, and the maximum of the others
-  int kl_warmup_epochs = 5;    // linear: beta = kl_beta * min(1, epoch / kl_warmup_epochs)
-  int kl_cycles = 4;           // cyclical (Liu et al. 2019): M cycles over the run
-  double kl_ratio = 0.5;       // cyclical: fraction R of each cycle spent increasing
-  int log_every = 100;         // steps between progress lines / history rows
-  std::int64_t max_steps = 0;  // stop after this many optimizer steps; 0 = no limit
-  bool shuffle = true;
-};
-
-struct EvalConfig {
-  int samples = 10;                // Monte-Carlo forward passes per prediction
-  std::int64_t batch_size = 1000;
-};
-
-struct OutputConfig {
-  std::string dir = ".";          // where the run file and checkpoints go (created if missing)
-  std::string name;               // run name (file stem); empty -> run_name() uses the deck's
-  int checkpoint_every = 0;       // steps between checkpoints; 0 = only at the end.
-                                  // Must be a multiple of train.log_every.
-  bool write_predictions = true;  // write /predictions/test into the run file
-};
-
-struct ParallelConfig {
-  // global:   train.batch_size is the global batch, split over the ranks (rank-count invariant);
-  // per_rank: the Horovod convention: train.batch_size per rank, so the global batch is
-  //           batch_size * ranks, and train.lr is scaled by the number of ranks.
-  std::string batch_mode = "global";
-  bool gpu_aware_mpi = false;     // hand device pointers to MPI (only with a GPU-aware MPI)
-};
-
-struct RunConfig {
-  std::string deck_path;   // the file it came from (not an option; not in resolved_text)
-  DataConfig data;
-  ModelConfig model;
-  TrainConfig train;
-  EvalConfig eval;
-  OutputConfig output;
-  ParallelConfig parallel;
-
-  // output.name, or when that is empty the stem of deck_path ("input/x.cfg" -> "x");
-  // "kbnn" if both are empty.
-  std::string run_name() const;
-
-  // The full resolved deck as INI text: every option, defaults included, layers in order
-  // and written out with all their keys, and output.name as run_name() (so the run keeps its
-  // name when the resolved deck is saved under another file name). parse_deck reads it back
-  // to the same config, except that output.name is then filled in.
-  std::string resolved_text() const;
-};
+// Checks what only the run can know: the rank count. Throws InputError naming the deck.
+void check_deck_for_ranks(const RunConfig& config, int ranks);
 
 // Reads the deck at `path`, then applies argv-style overrides, e.g.
 // {"--train.epochs=5", "--data.dir", "/tmp/x"} (both "--k=v" and "--k v").

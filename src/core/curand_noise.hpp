@@ -8,6 +8,7 @@
 // against cuRAND's host generator), so results do not depend on where it ran.
 #pragma once
 
+#include "core/choices.hpp"
 #include "core/philox.hpp"
 #include "core/types.hpp"
 
@@ -17,8 +18,6 @@
 namespace kbnn {
 
 class CurandPhilox;
-
-enum class NoiseSource { philox, curand };
 
 // Generator seed and first position of a (key, stream) draw of `count` normals.
 struct CurandPosition {

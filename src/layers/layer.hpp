@@ -3,6 +3,7 @@
 // Flatten is the identity on memory.
 #pragma once
 
+#include "core/choices.hpp"
 #include "core/curand_noise.hpp"
 #include "core/parameter_store.hpp"
 #include "core/philox.hpp"
@@ -13,13 +14,9 @@
 
 namespace kbnn {
 
-// The weight estimator of a Bayesian layer (DESIGN.md, "Estimators").
-enum class Estimator { reparam, flipout };
-
 // How a Bayesian layer is set up: prior, initialisation, and its bias.
 struct BayesOptions {
   Estimator estimator = Estimator::flipout;
-  double prior_sigma = 1.0;  // not used by layers: KL is taken over the whole store
   bool bayesian_bias = false;
   double init_mu_stddev = 0.1;
   double init_rho_mean = -3.0;

@@ -9,17 +9,15 @@
 
 namespace kbnn {
 
-BayesOptions bayes_options(const ModelConfig& config, const std::string& estimator) {
+BayesOptions bayes_options(const ModelConfig& config, Estimator estimator) {
   BayesOptions o;
-  const std::string& e = estimator.empty() ? config.estimator : estimator;
-  o.estimator = e == "reparam" ? Estimator::reparam : Estimator::flipout;
-  o.prior_sigma = config.prior_sigma;
+  o.estimator = estimator;
   o.bayesian_bias = config.bayesian_bias;
   o.init_mu_stddev = config.init_mu_stddev;
   o.init_rho_mean = config.init_rho_mean;
   o.init_rho_stddev = config.init_rho_stddev;
   o.init_bias_stddev = config.init_bias_stddev;
-  o.noise = config.noise == "curand" ? NoiseSource::curand : NoiseSource::philox;
+  o.noise = config.noise;
   return o;
 }
 
@@ -34,10 +32,10 @@ std::unique_ptr<Sequential<Scalar>> build_model(const ModelConfig& config, Shape
     if (spec.kind == "conv2d") {
       model->add(std::make_unique<Conv2d<Scalar>>(name, index, in, spec.out, spec.kernel,
                                                   spec.stride, spec.padding,
-                                                  bayes_options(config, spec.estimator)));
+                                                  bayes_options(config, spec.estimator.value_or(config.estimator))));
     } else if (spec.kind == "dense") {
       model->add(std::make_unique<Dense<Scalar>>(name, index, int(in.size()), spec.out,
-                                                 bayes_options(config, spec.estimator)));
+                                                 bayes_options(config, spec.estimator.value_or(config.estimator))));
     } else if (spec.kind == "relu") {
       model->add(std::make_unique<ReLU<Scalar>>(name, in));
     } else if (spec.kind == "maxpool2d") {

@@ -6,7 +6,7 @@
 //              over the first fraction kl_ratio, then stays at kl_beta (Liu et al. 2019)
 #pragma once
 
-#include "app/deck.hpp"
+#include "core/run_config.hpp"
 
 namespace kbnn {
 

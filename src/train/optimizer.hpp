@@ -19,6 +19,8 @@ class Optimizer {
   virtual void step(const View1<Scalar>& params, const View1<const Scalar>& grads, double lr) = 0;
   // The state a checkpoint must hold (moment buffers) and the step count.
   virtual std::vector<View1<Scalar>> state() const = 0;
+  // A name for each buffer of state(), in order, as checkpoints store them.
+  virtual std::vector<std::string> state_names() const = 0;
   std::int64_t steps() const { return steps_; }
   void set_steps(std::int64_t steps) { steps_ = steps; }
 
@@ -51,6 +53,7 @@ class Adam : public Optimizer<Scalar> {
         });
   }
   std::vector<View1<Scalar>> state() const override { return {m_, v_}; }
+  std::vector<std::string> state_names() const override { return {"adam_m", "adam_v"}; }
 
  private:
   double beta1_, beta2_, epsilon_;
@@ -74,6 +77,7 @@ class Sgd : public Optimizer<Scalar> {
         });
   }
   std::vector<View1<Scalar>> state() const override { return {velocity_}; }
+  std::vector<std::string> state_names() const override { return {"sgd_velocity"}; }
 
  private:
   double momentum_;

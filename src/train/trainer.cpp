@@ -14,42 +14,44 @@
 namespace kbnn {
 
 std::unique_ptr<Optimizer<Real>> make_optimizer(const TrainConfig& config, std::size_t size) {
-  if (config.optimizer == "sgd") return std::make_unique<Sgd<Real>>(size, config.momentum);
+  if (config.optimizer == OptimizerKind::sgd) return std::make_unique<Sgd<Real>>(size, config.momentum);
   return std::make_unique<Adam<Real>>(size, config.adam_beta1, config.adam_beta2,
                                       config.adam_epsilon);
 }
 
-Trainer::Trainer(const RunConfig& config, Sequential<Real>& model, const TrainingData& train,
-                 Communicator& comm, std::ostream& log)
-    : config_(config), model_(model), train_(train), comm_(comm), log_(log) {
+Trainer::Trainer(const TrainConfig& config, BatchMode batch_mode, double prior_sigma,
+                 Sequential<Real>& model, const TrainingData& train, Communicator& comm,
+                 std::ostream& log)
+    : config_(config), batch_mode_(batch_mode), prior_sigma_(prior_sigma), model_(model),
+      train_(train), comm_(comm), log_(log) {
   // Horovod's convention (per_rank): the batch and the learning rate grow with the ranks.
-  global_batch_ = global_batch_size(config, comm.size());
-  lr_ = config.train.lr * (config.parallel.batch_mode == "per_rank" ? comm.size() : 1);
+  global_batch_ = global_batch_size(config.batch_size, batch_mode, comm.size());
+  lr_ = config.lr * (batch_mode == BatchMode::per_rank ? comm.size() : 1);
+  // The deck checks this with a message for the user (check_deck_for_ranks).
   if (global_batch_ < comm.size())
-    throw InputError(concat("input deck ", config.deck_path, ": train.batch_size ",
-                            global_batch_, " is smaller than the ", comm.size(),
-                            " ranks: every rank needs at least one example per step"));
+    throw RuntimeError(concat("Trainer: a global batch of ", global_batch_, " for ",
+                              comm.size(), " ranks leaves a rank without examples"));
   steps_per_epoch_ = (train.global_count + global_batch_ - 1) / global_batch_;
-  total_steps_ = steps_per_epoch_ * config.train.epochs;
-  if (config.train.max_steps > 0) total_steps_ = std::min(total_steps_, config.train.max_steps);
-  optimizer_ = make_optimizer(config.train, model.parameters().size());
-  if (max_rows_per_rank(config, comm.size()) > model.max_batch())
-    throw RuntimeError(concat("Trainer: ", max_rows_per_rank(config, comm.size()),
-                              " rows per rank exceed the model's ", model.max_batch(),
-                              " reserved rows"));
+  total_steps_ = steps_per_epoch_ * config.epochs;
+  if (config.max_steps > 0) total_steps_ = std::min(total_steps_, config.max_steps);
+  optimizer_ = make_optimizer(config, model.parameters().size());
+  const std::int64_t rows = max_rows_per_rank(config.batch_size, batch_mode, comm.size());
+  if (rows > model.max_batch())
+    throw RuntimeError(concat("Trainer: ", rows, " rows per rank exceed the model's ",
+                              model.max_batch(), " reserved rows"));
 }
 
 View1<std::int64_t> Trainer::epoch_order_view(int epoch) const {
-  const std::uint64_t seed = config_.train.seed;
+  const std::uint64_t seed = config_.seed;
   std::vector<std::int64_t> order;
   if (!train_.local) {
-    order = epoch_order(train_.global_count, seed, std::uint32_t(epoch), config_.train.shuffle);
+    order = epoch_order(train_.global_count, seed, std::uint32_t(epoch), config_.shuffle);
   } else {
     // Each rank walks its own partition, shuffled with its own key, taking its share
     // of every global batch; it wraps around when its partition runs out first.
     const std::int64_t n_local = train_.data.count();
     const auto local = epoch_order(n_local, seed ^ (0x9E3779B97F4A7C15ull * (comm_.rank() + 1)),
-                                   std::uint32_t(epoch), config_.train.shuffle);
+                                   std::uint32_t(epoch), config_.shuffle);
     const auto share = comm_.shard(global_batch_);
     order.resize(std::size_t(steps_per_epoch_ * (share.second - share.first)));
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = local[i % n_local];
@@ -74,11 +76,11 @@ std::string format_duration(double seconds) {
 }  // namespace
 
 void Trainer::run(std::int64_t start_step) {
-  const TrainConfig& tc = config_.train;
+  const TrainConfig& tc = config_;
   const std::int64_t n_train = train_.global_count;
   const int features = static_cast<int>(train_.data.shape.size());
   const int classes = static_cast<int>(model_.output_shape().size());
-  const std::int64_t max_rows = max_rows_per_rank(config_, comm_.size());
+  const std::int64_t max_rows = max_rows_per_rank(tc.batch_size, batch_mode_, comm_.size());
   auto& store = model_.parameters();
 
   // Scratch, allocated once.
@@ -126,7 +128,7 @@ void Trainer::run(std::int64_t start_step) {
 
       // beta at the start of this step (Liu et al. use t - 1): each cycle opens at 0.
       const double beta = kl_beta(tc, double(step_) / double(steps_per_epoch_), double(tc.epochs));
-      add_kl_gradient(store, config_.model.prior_sigma, beta / double(n_train));
+      add_kl_gradient(store, prior_sigma_, beta / double(n_train));
       optimizer_->step(store.values(), store.gradients(), lr_);
       ++step_;
       const double epoch_progress = double(step_) / double(steps_per_epoch_);
@@ -144,7 +146,7 @@ void Trainer::run(std::int64_t start_step) {
       HistoryRow row;
       row.step = step_;
       row.epoch = epoch_progress;
-      row.kl = kl_divergence(store, config_.model.prior_sigma);
+      row.kl = kl_divergence(store, prior_sigma_);
       row.beta = beta;
       row.lr = lr_;
       row.nll = window[0] / double(window_images);

@@ -1,15 +1,15 @@
-// The training loop (DESIGN.md, "Data flow of one training step"): every rank gathers
+// The training loop (docs/design.md, "One training step"): every rank gathers
 // its shard of the global batch, runs forward, softmax cross-entropy and backward;
 // ONE allreduce sums the gradient; the KL gradient is added once, after it; one
 // optimizer kernel updates the flat parameters. Every log_every steps a history row
 // is reduced over ranks, printed on rank 0 and handed to on_log (output, checkpoints).
 #pragma once
 
-#include "app/deck.hpp"
+#include "core/run_config.hpp"
 #include "io/device_dataset.hpp"
 #include "model/sequential.hpp"
 #include "parallel/communicator.hpp"
-#include "train/history.hpp"
+#include "io/history.hpp"
 #include "train/optimizer.hpp"
 
 #include <functional>
@@ -29,8 +29,10 @@ struct TrainingData {
 
 class Trainer {
  public:
-  Trainer(const RunConfig& config, Sequential<Real>& model, const TrainingData& train,
-          Communicator& comm, std::ostream& log);
+  // batch_mode decides what train.batch_size means; prior_sigma is the KL's prior.
+  Trainer(const TrainConfig& config, BatchMode batch_mode, double prior_sigma,
+          Sequential<Real>& model, const TrainingData& train, Communicator& comm,
+          std::ostream& log);
 
   // Trains from `start_step` (0, or a checkpoint's step) to the end of the last epoch
   // (or max_steps). Calls on_log(row) after each history row, on every rank.
@@ -51,7 +53,9 @@ class Trainer {
  private:
   View1<std::int64_t> epoch_order_view(int epoch) const;
 
-  const RunConfig& config_;
+  TrainConfig config_;
+  BatchMode batch_mode_;
+  double prior_sigma_;
   Sequential<Real>& model_;
   const TrainingData& train_;
   Communicator& comm_;
@@ -67,12 +71,12 @@ class Trainer {
 std::unique_ptr<Optimizer<Real>> make_optimizer(const TrainConfig& config, std::size_t size);
 
 // The global batch: train.batch_size, times the ranks in Horovod's per_rank mode.
-inline std::int64_t global_batch_size(const RunConfig& config, int ranks) {
-  return config.train.batch_size * (config.parallel.batch_mode == "per_rank" ? ranks : 1);
+inline std::int64_t global_batch_size(std::int64_t batch_size, BatchMode mode, int ranks) {
+  return batch_size * (mode == BatchMode::per_rank ? ranks : 1);
 }
 // The most training rows one rank computes at once: ceil(global batch / ranks).
-inline std::int64_t max_rows_per_rank(const RunConfig& config, int ranks) {
-  return (global_batch_size(config, ranks) + ranks - 1) / ranks;
+inline std::int64_t max_rows_per_rank(std::int64_t batch_size, BatchMode mode, int ranks) {
+  return (global_batch_size(batch_size, mode, ranks) + ranks - 1) / ranks;
 }
 
 }  // namespace kbnn

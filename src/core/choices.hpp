@@ -1,0 +1,94 @@
+// The choices an input deck makes, as enums, each with the words the deck uses for it.
+// The deck parses words into these at the boundary (app/deck.cpp); everything below
+// it compares enums, never strings. One table per enum serves parsing, messages
+// ("one of flipout, reparam") and writing the resolved deck back.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace kbnn {
+
+// The weight estimator of a Bayesian layer (docs/design.md, "Estimators").
+enum class Estimator { reparam, flipout };
+// Where weight noise comes from: our Philox streams, or cuRAND's normal stream.
+enum class NoiseSource { philox, curand };
+enum class OptimizerKind { adam, sgd };
+// beta_t of the KL term (train/kl_schedule.hpp).
+enum class KlSchedule { constant, linear, cyclical };
+// global: train.batch_size is the global batch; per_rank: Horovod's, per rank.
+enum class BatchMode { global, per_rank };
+// global: every rank holds the training set; local: each its own partition.
+enum class ShuffleScope { global, local };
+
+template <class Enum>
+struct Choice {
+  const char* word;
+  Enum value;
+};
+
+// ChoiceTable<Enum>::entries lists every value with its deck word.
+template <class Enum>
+struct ChoiceTable;
+
+template <>
+struct ChoiceTable<Estimator> {
+  static constexpr Choice<Estimator> entries[] = {{"flipout", Estimator::flipout},
+                                                  {"reparam", Estimator::reparam}};
+};
+template <>
+struct ChoiceTable<NoiseSource> {
+  static constexpr Choice<NoiseSource> entries[] = {{"philox", NoiseSource::philox},
+                                                    {"curand", NoiseSource::curand}};
+};
+template <>
+struct ChoiceTable<OptimizerKind> {
+  static constexpr Choice<OptimizerKind> entries[] = {{"adam", OptimizerKind::adam},
+                                                      {"sgd", OptimizerKind::sgd}};
+};
+template <>
+struct ChoiceTable<KlSchedule> {
+  static constexpr Choice<KlSchedule> entries[] = {{"constant", KlSchedule::constant},
+                                                   {"linear", KlSchedule::linear},
+                                                   {"cyclical", KlSchedule::cyclical}};
+};
+template <>
+struct ChoiceTable<BatchMode> {
+  static constexpr Choice<BatchMode> entries[] = {{"global", BatchMode::global},
+                                                  {"per_rank", BatchMode::per_rank}};
+};
+template <>
+struct ChoiceTable<ShuffleScope> {
+  static constexpr Choice<ShuffleScope> entries[] = {{"global", ShuffleScope::global},
+                                                     {"local", ShuffleScope::local}};
+};
+
+// The deck word of a value ("flipout").
+template <class Enum>
+const char* word_of(Enum value) {
+  for (const auto& c : ChoiceTable<Enum>::entries)
+    if (c.value == value) return c.word;
+  return "?";
+}
+
+// Sets `out` from a deck word; false if the word names no value.
+template <class Enum>
+bool parse_choice(const std::string& word, Enum& out) {
+  for (const auto& c : ChoiceTable<Enum>::entries) {
+    if (word == c.word) {
+      out = c.value;
+      return true;
+    }
+  }
+  return false;
+}
+
+// "flipout, reparam": the words, for messages.
+template <class Enum>
+std::string choice_words() {
+  std::string words;
+  for (const auto& c : ChoiceTable<Enum>::entries) words += (words.empty() ? "" : ", ") + std::string(c.word);
+  return words;
+}
+
+}  // namespace kbnn
