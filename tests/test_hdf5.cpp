@@ -19,7 +19,7 @@
 #include "catch.hpp"
 #include "core/error.hpp"
 #include "io/checkpoint.hpp"
-#include "io/hdf5_check.hpp"
+#include "io/h5_error.hpp"
 #include "io/hdf5_dataset.hpp"
 #include "io/run_file.hpp"
 
@@ -27,6 +27,13 @@ namespace fs = std::filesystem;
 using kbnn::test::contains;
 
 namespace {
+
+// A Communicator over MPI_COMM_WORLD, made once (its destructor runs after MPI_Finalize
+// and then leaves the duplicate to MPI).
+const kbnn::Communicator& world() {
+  static const kbnn::Communicator comm(MPI_COMM_WORLD);
+  return comm;
+}
 
 int world_rank() {
   int r = 0;
@@ -238,7 +245,7 @@ TEST_CASE("RunFile: all ranks write their shares, the file reads back complete",
   for (std::size_t i = 0; i < kernel.size(); ++i) kernel[i] = 0.25f * float(i);
 
   {
-    kbnn::RunFile file(path, MPI_COMM_WORLD, info);
+    kbnn::RunFile file(path, world(), info);
     file.append_history({history_row(0), history_row(1)});
     file.append_history({history_row(2)});
     file.write_weights("dense_1", "kernel_mu", kernel, {3, 4});
@@ -260,7 +267,7 @@ TEST_CASE("RunFile: all ranks write their shares, the file reads back complete",
   MPI_Barrier(MPI_COMM_WORLD);
 
   // The checkpoint group of a run file reads back like a checkpoint file (collective).
-  const kbnn::Checkpoint back = kbnn::read_checkpoint(path, MPI_COMM_WORLD);
+  const kbnn::Checkpoint back = kbnn::read_checkpoint(path, world());
   CHECK(back.step == 1200);
   CHECK(same_bits(back.parameters, checkpoint.parameters));
 
@@ -371,11 +378,11 @@ TEST_CASE("Checkpoint: atomic write, bit-exact read on every rank", "[hdf5][mpi]
   const std::string path = dir.file("ckpt.h5");
 
   const kbnn::Checkpoint first = sample_checkpoint(1001, 500);
-  kbnn::write_checkpoint(path, MPI_COMM_WORLD, first);
+  kbnn::write_checkpoint(path, world(), first);
   CHECK(fs::exists(path));
   CHECK_FALSE(fs::exists(path + ".tmp"));
 
-  kbnn::Checkpoint c = kbnn::read_checkpoint(path, MPI_COMM_WORLD);
+  kbnn::Checkpoint c = kbnn::read_checkpoint(path, world());
   CHECK(c.step == 500);
   CHECK(c.seed == first.seed);
   CHECK(c.ranks == world_size());
@@ -391,9 +398,9 @@ TEST_CASE("Checkpoint: atomic write, bit-exact read on every rank", "[hdf5][mpi]
   kbnn::Checkpoint second = sample_checkpoint(5, 900);
   second.state_names = {"sgd_velocity"};
   second.state = {awkward_floats(5, 7)};
-  kbnn::write_checkpoint(path, MPI_COMM_WORLD, second);
+  kbnn::write_checkpoint(path, world(), second);
   CHECK_FALSE(fs::exists(path + ".tmp"));
-  c = kbnn::read_checkpoint(path, MPI_COMM_WORLD);
+  c = kbnn::read_checkpoint(path, world());
   CHECK(c.step == 900);
   CHECK(c.state_names == std::vector<std::string>{"sgd_velocity"});
   REQUIRE(c.state.size() == 1);
@@ -402,7 +409,7 @@ TEST_CASE("Checkpoint: atomic write, bit-exact read on every rank", "[hdf5][mpi]
   // Inconsistent state is refused before any file is touched.
   kbnn::Checkpoint broken = sample_checkpoint(5, 1);
   broken.state[1].pop_back();
-  REQUIRE_THROWS_WITH(kbnn::write_checkpoint(dir.file("broken.h5"), MPI_COMM_WORLD, broken),
+  REQUIRE_THROWS_WITH(kbnn::write_checkpoint(dir.file("broken.h5"), world(), broken),
                       contains("state adam_v has 4 values, parameters 5"));
   CHECK_FALSE(fs::exists(dir.file("broken.h5.tmp")));
   CHECK(open_hdf5_objects() == 0);
@@ -412,8 +419,8 @@ TEST_CASE("read_checkpoint: errors name the file and what is wrong", "[hdf5][mpi
   const SharedTempDir dir;
   const std::string text = dir.file("notes.txt"), plain = dir.file("plain.h5"),
                     no_params = dir.file("no_params.h5"), short_state = dir.file("short.h5");
-  kbnn::write_checkpoint(no_params, MPI_COMM_WORLD, sample_checkpoint(8, 3));
-  kbnn::write_checkpoint(short_state, MPI_COMM_WORLD, sample_checkpoint(8, 3));
+  kbnn::write_checkpoint(no_params, world(), sample_checkpoint(8, 3));
+  kbnn::write_checkpoint(short_state, world(), sample_checkpoint(8, 3));
   if (world_rank() == 0) {
     write_text(text, "this is not HDF5\n");
     const hid_t f = H5Fcreate(plain.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -437,16 +444,16 @@ TEST_CASE("read_checkpoint: errors name the file and what is wrong", "[hdf5][mpi
   MPI_Barrier(MPI_COMM_WORLD);
 
   // Rank 0 reads; every rank gets the same InputError.
-  REQUIRE_THROWS_AS(kbnn::read_checkpoint(text, MPI_COMM_WORLD), kbnn::InputError);
-  REQUIRE_THROWS_WITH(kbnn::read_checkpoint(text, MPI_COMM_WORLD),
+  REQUIRE_THROWS_AS(kbnn::read_checkpoint(text, world()), kbnn::InputError);
+  REQUIRE_THROWS_WITH(kbnn::read_checkpoint(text, world()),
                       contains(text + ": not an HDF5 file"));
-  REQUIRE_THROWS_WITH(kbnn::read_checkpoint(dir.file("missing.h5"), MPI_COMM_WORLD),
+  REQUIRE_THROWS_WITH(kbnn::read_checkpoint(dir.file("missing.h5"), world()),
                       contains("missing.h5: no such checkpoint file"));
-  REQUIRE_THROWS_WITH(kbnn::read_checkpoint(plain, MPI_COMM_WORLD),
+  REQUIRE_THROWS_WITH(kbnn::read_checkpoint(plain, world()),
                       contains(plain + ": no /checkpoint group"));
-  REQUIRE_THROWS_WITH(kbnn::read_checkpoint(no_params, MPI_COMM_WORLD),
+  REQUIRE_THROWS_WITH(kbnn::read_checkpoint(no_params, world()),
                       contains(no_params + ": /checkpoint/parameters: dataset missing"));
-  REQUIRE_THROWS_WITH(kbnn::read_checkpoint(short_state, MPI_COMM_WORLD),
+  REQUIRE_THROWS_WITH(kbnn::read_checkpoint(short_state, world()),
                       contains("/checkpoint/state/adam_v: 7 values, but parameters has 8"));
   CHECK(open_hdf5_objects() == 0);
 }
@@ -505,25 +512,25 @@ TEST_CASE("read_hdf5_dataset: each rank reads its slice", "[hdf5][mpi]") {
 
   // Rank r reads rows [r, r + 2) (wrapping the start into range), then the rest from r.
   const std::int64_t first = rank % 6;
-  kbnn::Dataset d = kbnn::read_hdf5_dataset(gray, MPI_COMM_WORLD, first, 2);
+  kbnn::Dataset d = kbnn::read_hdf5_dataset(gray, world(), first, 2);
   check_slice(d, gray_set, first, 2);
   CHECK(d.num_classes == 5);  // no attribute: max label of the whole set + 1
   CHECK(d.source == gray);
-  d = kbnn::read_hdf5_dataset(color, MPI_COMM_WORLD, first, -1);
+  d = kbnn::read_hdf5_dataset(color, world(), first, -1);
   check_slice(d, color_set, first, 7 - first);
   CHECK(d.num_classes == 10);  // from the attribute
-  d = kbnn::read_hdf5_dataset(color, MPI_COMM_WORLD, 7, 0);
+  d = kbnn::read_hdf5_dataset(color, world(), 7, 0);
   CHECK(d.count == 0);
 
-  REQUIRE_THROWS_WITH(kbnn::read_hdf5_dataset(no_labels, MPI_COMM_WORLD),
+  REQUIRE_THROWS_WITH(kbnn::read_hdf5_dataset(no_labels, world()),
                       contains(no_labels + ": dataset /labels missing"));
-  REQUIRE_THROWS_WITH(kbnn::read_hdf5_dataset(gray, MPI_COMM_WORLD, 5, 5),
+  REQUIRE_THROWS_WITH(kbnn::read_hdf5_dataset(gray, world(), 5, 5),
                       contains(gray + ": rows [5, 10) out of range: the file holds 7 examples"));
-  REQUIRE_THROWS_WITH(kbnn::read_hdf5_dataset(negative, MPI_COMM_WORLD, 0, 1),
+  REQUIRE_THROWS_WITH(kbnn::read_hdf5_dataset(negative, world(), 0, 1),
                       contains("/labels: label -2 at row 5 outside [0, 5)"));
   // Only the last rank asks for too much; every rank must hear of it and throw.
   REQUIRE_THROWS_WITH(
-      kbnn::read_hdf5_dataset(gray, MPI_COMM_WORLD, rank == ranks - 1 ? 6 : 0, 3),
+      kbnn::read_hdf5_dataset(gray, world(), rank == ranks - 1 ? 6 : 0, 3),
       contains("rows [6, 9) out of range"));
   CHECK(open_hdf5_objects() == 0);
 }

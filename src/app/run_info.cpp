@@ -2,9 +2,11 @@
 
 #include "core/error.hpp"
 #include "core/format.hpp"
-#include "io/hdf5_check.hpp"
+#include "io/h5_attribute.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <ostream>
 #include <vector>
@@ -29,6 +31,19 @@ std::vector<hsize_t> shape_of(hid_t parent, const std::string& name, const std::
   std::vector<hsize_t> dims(std::size_t(KBNN_H5_CHECK_AT(H5Sget_simple_extent_ndims(space), what)));
   if (!dims.empty()) KBNN_H5_CHECK_AT(H5Sget_simple_extent_dims(space, dims.data(), nullptr), what);
   return dims;
+}
+
+// Layer names are "<kind>_<position>": order them by position (dense_9 before dense_11),
+// not as HDF5 lists them (by name).
+std::vector<std::string> in_layer_order(std::vector<std::string> names) {
+  const auto position = [](const std::string& name) {
+    const auto underscore = name.rfind('_');
+    return underscore == std::string::npos ? -1L : std::strtol(name.c_str() + underscore + 1, nullptr, 10);
+  };
+  std::stable_sort(names.begin(), names.end(), [&](const std::string& a, const std::string& b) {
+    return position(a) < position(b);
+  });
+  return names;
 }
 
 std::string shape_text(const std::vector<hsize_t>& dims) {
@@ -90,11 +105,15 @@ void print_run_info(const std::string& path, bool with_deck, std::ostream& out) 
     const h5::Group weights = h5::open_group(file, "weights");
     hsize_t count = 0;
     KBNN_H5_CHECK_AT(H5Gget_num_objs(weights, &count), path + ": /weights");
-    out << "  weights:";
+    std::vector<std::string> names;
     for (hsize_t i = 0; i < count; ++i) {
       char name[256];
       H5Gget_objname_by_idx(weights, i, name, sizeof name);
-      const std::string kernel = std::string(name) + "/kernel_mu";
+      names.emplace_back(name);
+    }
+    out << "  weights:";
+    for (const std::string& name : in_layer_order(names)) {
+      const std::string kernel = name + "/kernel_mu";
       out << " " << name;
       if (h5::exists(weights, kernel)) out << " (" << shape_text(shape_of(weights, kernel, path)) << ")";
     }

@@ -42,11 +42,11 @@ Split load_split(const RunConfig& config, bool train, const Communicator& comm, 
   Split split;
   if (d.format == "hdf5") {
     const std::string& path = train ? d.train_file : d.test_file;
-    split.total = hdf5_dataset_size(path, comm.get());
+    split.total = hdf5_dataset_size(path, comm);
     if (limit > 0) split.total = std::min(split.total, limit);
     const auto [lo, hi] = partition ? comm.shard(split.total)
                                     : std::pair<std::int64_t, std::int64_t>{0, split.total};
-    split.rows = read_hdf5_dataset(path, comm.get(), lo, hi - lo);
+    split.rows = read_hdf5_dataset(path, comm, lo, hi - lo);
     split.first = lo;
     return split;
   }
@@ -69,15 +69,14 @@ Checkpoint make_checkpoint(const RunConfig& config, const Communicator& comm, Tr
   c.ranks = comm.size();
   c.seed = config.train.seed;
   c.optimizer_steps = trainer.optimizer().steps();
-  c.deck_text = config.resolved_text();
+  c.deck_text = resolved_deck(config);
   const auto to_vector = [](const View1<Real>& v) {
     const auto host = Kokkos::create_mirror_view_and_copy(HostSpace(), v);
     return std::vector<float>(host.data(), host.data() + host.size());
   };
   c.parameters = to_vector(store.values());
   const auto state = trainer.optimizer().state();
-  c.state_names = config.train.optimizer == "sgd" ? std::vector<std::string>{"sgd_velocity"}
-                                                  : std::vector<std::string>{"adam_m", "adam_v"};
+  c.state_names = trainer.optimizer().state_names();
   for (const auto& s : state) c.state.push_back(to_vector(s));
   return c;
 }
@@ -129,7 +128,7 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
   // (local). Test: every rank predicts its contiguous shard of the rows.
   Kokkos::Timer load_clock;
   TrainingData train;
-  train.local = config.data.shuffle == "local";
+  train.local = config.data.shuffle == ShuffleScope::local;
   const Split train_split = load_split(config, true, comm, train.local);
   const Dataset& train_host = train_split.rows;
   train.data = to_device(train_host);
@@ -148,18 +147,19 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
   if (classes != train_host.num_classes)
     throw InputError(concat("input deck ", config.deck_path, ": the model ends with ", classes,
                             " outputs but the data has ", train_host.num_classes, " classes"));
-  model->finalize(config.train.seed, static_cast<int>(std::max(
-                                         max_rows_per_rank(config, comm.size()),
-                                         config.eval.batch_size)));
+  const std::int64_t train_rows =
+      max_rows_per_rank(config.train.batch_size, config.parallel.batch_mode, comm.size());
+  model->finalize(config.train.seed, static_cast<int>(std::max(train_rows, config.eval.batch_size)));
   auto& store = model->parameters();
   // KBNN_PROFILE_LAYERS=1: time every layer (fences after each; slows the run a little).
   const char* profile = std::getenv("KBNN_PROFILE_LAYERS");
   model->enable_profiling(profile != nullptr && std::string(profile) == "1");
-  Trainer trainer(config, *model, train, comm, log);
+  Trainer trainer(config.train, config.parallel.batch_mode, config.model.prior_sigma, *model,
+                  train, comm, log);
 
   std::int64_t start_step = 0;
   if (!restart.empty()) {
-    const Checkpoint c = read_checkpoint(restart, comm.get());
+    const Checkpoint c = read_checkpoint(restart, comm);
     restore(c, restart, trainer, store);
     start_step = c.step;
     log << "restart: " << restart << " at step " << c.step << " (written by " << c.ranks
@@ -182,17 +182,17 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
   const std::filesystem::path dir(config.output.dir);
   if (comm.is_root()) std::filesystem::create_directories(dir);
   comm.barrier();
-  const std::string run_path = (dir / (config.run_name() + ".h5")).string();
-  const std::string checkpoint_path = (dir / (config.run_name() + ".checkpoint.h5")).string();
-  RunFile file(run_path, comm.get(),
+  const std::string run_path = (dir / (run_name(config) + ".h5")).string();
+  const std::string checkpoint_path = (dir / (run_name(config) + ".checkpoint.h5")).string();
+  RunFile file(run_path, comm,
                RunInfo{KBNN_VERSION, KBNN_GIT_REVISION, ExecSpace::name(), config.deck_path,
-                       config.resolved_text(), comm.size()});
+                       resolved_deck(config)});
   std::int64_t last_checkpoint = -1;
   trainer.on_log = [&](const HistoryRow& row) {
     file.append_history({row});
     const int every = config.output.checkpoint_every;
     if (every > 0 && row.step % every == 0) {
-      write_checkpoint(checkpoint_path, comm.get(), make_checkpoint(config, comm, trainer, store));
+      write_checkpoint(checkpoint_path, comm, make_checkpoint(config, comm, trainer, store));
       last_checkpoint = row.step;
     }
   };
@@ -222,13 +222,13 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
   const Checkpoint final_state = make_checkpoint(config, comm, trainer, store);
   file.write_checkpoint(final_state);
   if (config.output.checkpoint_every > 0)
-    write_checkpoint(checkpoint_path, comm.get(), final_state);
+    write_checkpoint(checkpoint_path, comm, final_state);
 
   // Monte-Carlo prediction on this rank's test rows; metrics from sums over ranks.
   const Predictions predictions = predict(*model, test, test_split.first, config.eval.samples,
                                           config.eval.batch_size, config.train.seed);
   std::vector<double> sums = metric_sums(predictions);
-  comm.allreduce_sum(sums.data(), int(sums.size()));
+  comm.allreduce_sum(sums.data(), sums.size());
   const Metrics m = metrics_from_sums(sums);
   if (config.output.write_predictions)
     file.write_predictions("test", predictions, test_split.first, n_test);

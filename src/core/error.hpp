@@ -26,6 +26,18 @@ class DivergenceError : public RuntimeError {
   using RuntimeError::RuntimeError;
 };
 
+// The same error on every rank, after the ranks agreed on it (parallel/agree.hpp), or
+// from input that every rank checks alike (the deck): main ends such a job with one
+// message and MPI_Finalize instead of MPI_Abort, since no rank is left behind.
+class AgreedInputError : public InputError {
+ public:
+  using InputError::InputError;
+};
+class AgreedRuntimeError : public RuntimeError {
+ public:
+  using RuntimeError::RuntimeError;
+};
+
 // Builds a message from pieces: kbnn::concat("train.lr must be > 0, got ", lr).
 template <class... Parts>
 std::string concat(const Parts&... parts) {

@@ -10,8 +10,10 @@
 #include <filesystem>
 #include <set>
 
-#include "io/hdf5_check.hpp"
-#include "parallel/mpi_check.hpp"
+#include "io/h5_attribute.hpp"
+#include "io/h5_file.hpp"
+#include "io/h5_rows.hpp"
+#include "parallel/agree.hpp"
 
 namespace kbnn {
 namespace detail {
@@ -147,70 +149,39 @@ Checkpoint read_on_this_rank(const std::string& path) {
   return c;
 }
 
-// ---- broadcasting (from rank 0) ------------------------------------------------
-
-template <class T>
-void broadcast_value(T& value, MPI_Comm comm) {
-  KBNN_MPI_CHECK(MPI_Bcast(&value, int(sizeof(T)), MPI_BYTE, 0, comm));
-}
-
-// MPI counts are int: big buffers go in pieces of at most 1 GiB.
-void broadcast_bytes(void* data, std::size_t bytes, MPI_Comm comm) {
-  constexpr std::size_t kPiece = std::size_t(1) << 30;
-  char* p = static_cast<char*>(data);
-  for (std::size_t done = 0; done < bytes; done += kPiece)
-    KBNN_MPI_CHECK(MPI_Bcast(p + done, int(std::min(kPiece, bytes - done)), MPI_BYTE, 0, comm));
-}
-
-void broadcast_string(std::string& s, MPI_Comm comm) {
-  std::uint64_t size = s.size();
-  broadcast_value(size, comm);
-  s.resize(size);
-  broadcast_bytes(s.data(), size, comm);
-}
-
-void broadcast_floats(std::vector<float>& v, MPI_Comm comm) {
-  std::uint64_t size = v.size();
-  broadcast_value(size, comm);
-  v.resize(size);
-  broadcast_bytes(v.data(), size * sizeof(float), comm);  // bytes: bit-exact everywhere
-}
-
-void broadcast(Checkpoint& c, MPI_Comm comm) {
-  broadcast_value(c.step, comm);
-  broadcast_value(c.seed, comm);
-  broadcast_value(c.ranks, comm);
-  broadcast_value(c.optimizer_steps, comm);
-  broadcast_floats(c.parameters, comm);
+// Every rank gets rank 0's checkpoint, bit for bit (floats travel as they are).
+void broadcast(Checkpoint& c, const Communicator& comm) {
+  comm.broadcast(&c.step, 1);
+  comm.broadcast(&c.seed, 1);
+  comm.broadcast(&c.ranks, 1);
+  comm.broadcast(&c.optimizer_steps, 1);
+  const auto broadcast_floats = [&](std::vector<float>& v) {
+    std::uint64_t size = v.size();
+    comm.broadcast(&size, 1);
+    v.resize(size);
+    comm.broadcast(v.data(), size);
+  };
+  broadcast_floats(c.parameters);
   std::uint64_t buffers = c.state.size();
-  broadcast_value(buffers, comm);
+  comm.broadcast(&buffers, 1);
   c.state.resize(buffers);
   c.state_names.resize(buffers);
   for (std::size_t i = 0; i < buffers; ++i) {
-    broadcast_string(c.state_names[i], comm);
-    broadcast_floats(c.state[i], comm);
+    comm.broadcast(c.state_names[i]);
+    broadcast_floats(c.state[i]);
   }
-  broadcast_string(c.deck_text, comm);
+  comm.broadcast(c.deck_text);
 }
 
 }  // namespace
 
-void write_checkpoint(const std::string& path, MPI_Comm comm, const Checkpoint& c) {
+void write_checkpoint(const std::string& path, const Communicator& comm, const Checkpoint& c) {
   const h5::QuietErrors quiet;
-  int rank = 0;
-  KBNN_MPI_CHECK(MPI_Comm_rank(comm, &rank));
+  const int rank = comm.rank();
   const std::string tmp = path + ".tmp";
   detail::check_checkpoint(c, path);  // before the file exists: nothing to clean up
 
-  hid_t id = -1;
-  h5::agree_or_throw(comm, [&] {
-    const h5::PropList fapl = h5::mpi_file_access(comm, tmp);
-    id = H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    if (id < 0)
-      throw InputError(concat(tmp, ": cannot create the checkpoint file (",
-                              h5::error_stack_reason(), ")"));
-  });
-  h5::CollectiveFile file(id, tmp);
+  h5::CollectiveFile file = h5::create_collective_file(tmp, comm, "checkpoint file");
   h5::write_attribute(file, "description",
                       "kbnn checkpoint: the training state in /checkpoint, written "
                       "atomically (a .tmp file renamed into place)");
@@ -222,19 +193,17 @@ void write_checkpoint(const std::string& path, MPI_Comm comm, const Checkpoint& 
 
   // rename() replaces `path` atomically on POSIX file systems. The agreement after it
   // is also the barrier: no rank returns before the checkpoint is in place.
-  h5::agree_or_throw(comm, [&] {
+  agree_or_throw(comm.get(), [&] {
     if (rank == 0 && std::rename(tmp.c_str(), path.c_str()) != 0)
       throw RuntimeError(concat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
   });
 }
 
-Checkpoint read_checkpoint(const std::string& path, MPI_Comm comm) {
+Checkpoint read_checkpoint(const std::string& path, const Communicator& comm) {
   const h5::QuietErrors quiet;
-  int rank = 0;
-  KBNN_MPI_CHECK(MPI_Comm_rank(comm, &rank));
   Checkpoint c;
-  h5::agree_or_throw(comm, [&] {
-    if (rank == 0) c = read_on_this_rank(path);
+  agree_or_throw(comm.get(), [&] {
+    if (comm.is_root()) c = read_on_this_rank(path);
   });
   broadcast(c, comm);
   return c;

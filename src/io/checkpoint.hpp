@@ -10,11 +10,12 @@
 #pragma once
 
 #include <hdf5.h>
-#include <mpi.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "parallel/communicator.hpp"
 
 namespace kbnn {
 
@@ -33,11 +34,11 @@ struct Checkpoint {
 // it over `path`, so a kill never leaves a broken checkpoint (the previous one stays
 // until the new one is complete). Every rank returns only after the rename. Data is
 // written by rank 0 alone; all ranks pass the same Checkpoint.
-void write_checkpoint(const std::string& path, MPI_Comm comm, const Checkpoint& c);
+void write_checkpoint(const std::string& path, const Communicator& comm, const Checkpoint& c);
 
 // Collective: rank 0 reads /checkpoint from a checkpoint or a run file and broadcasts
 // it, so every rank gets the same Checkpoint (and the same InputError on bad input).
-Checkpoint read_checkpoint(const std::string& path, MPI_Comm comm);
+Checkpoint read_checkpoint(const std::string& path, const Communicator& comm);
 
 namespace detail {
 // Throws RuntimeError if the state buffers do not match the names and parameters.

@@ -8,26 +8,27 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "io/hdf5_check.hpp"
+#include "io/h5_attribute.hpp"
+#include "parallel/agree.hpp"
 
 namespace kbnn {
 namespace {
 
-struct Shape {
+struct DatasetShape {
   int rank = 0;
   std::vector<hsize_t> dims;
 };
 
-Shape shape_of(hid_t dataset, const std::string& what) {
+DatasetShape shape_of(hid_t dataset, const std::string& what) {
   const h5::Space space(KBNN_H5_CHECK_AT(H5Dget_space(dataset), what));
-  Shape s;
+  DatasetShape s;
   s.rank = KBNN_H5_CHECK_AT(H5Sget_simple_extent_ndims(space), what);
   s.dims.resize(std::size_t(s.rank));
   if (s.rank > 0) KBNN_H5_CHECK_AT(H5Sget_simple_extent_dims(space, s.dims.data(), nullptr), what);
   return s;
 }
 
-std::string dims_text(const Shape& s) {
+std::string dims_text(const DatasetShape& s) {
   std::string text = "(";
   for (std::size_t i = 0; i < s.dims.size(); ++i)
     text += (i ? ", " : "") + std::to_string(s.dims[i]);
@@ -99,7 +100,7 @@ Dataset read_on_this_rank(const std::string& path, std::int64_t first, std::int6
     const h5::Type t(KBNN_H5_CHECK_AT(H5Dget_type(labels), labels_at));
     if (H5Tget_class(t) != H5T_INTEGER) throw InputError(concat(labels_at, ": expected integers"));
   }
-  const Shape image_shape = shape_of(images, images_at), label_shape = shape_of(labels, labels_at);
+  const DatasetShape image_shape = shape_of(images, images_at), label_shape = shape_of(labels, labels_at);
   if (image_shape.rank != 3 && image_shape.rank != 4)
     throw InputError(concat(images_at, ": expected shape (N, H, W) or (N, H, W, C), got ",
                             dims_text(image_shape)));
@@ -152,21 +153,21 @@ Dataset read_on_this_rank(const std::string& path, std::int64_t first, std::int6
 
 }  // namespace
 
-Dataset read_hdf5_dataset(const std::string& path, MPI_Comm comm, std::int64_t first,
+Dataset read_hdf5_dataset(const std::string& path, const Communicator& comm, std::int64_t first,
                           std::int64_t count) {
   const h5::QuietErrors quiet;
   Dataset d;
-  h5::agree_or_throw(comm, [&] { d = read_on_this_rank(path, first, count); });
+  agree_or_throw(comm.get(), [&] { d = read_on_this_rank(path, first, count); });
   return d;
 }
 
-std::int64_t hdf5_dataset_size(const std::string& path, MPI_Comm comm) {
+std::int64_t hdf5_dataset_size(const std::string& path, const Communicator& comm) {
   const h5::QuietErrors quiet;
   std::int64_t n = 0;
-  h5::agree_or_throw(comm, [&] {
+  agree_or_throw(comm.get(), [&] {
     const h5::SerialFile file(
         KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
-    const Shape labels = shape_of(open_dataset(file, "labels", path), path + ": /labels");
+    const DatasetShape labels = shape_of(open_dataset(file, "labels", path), path + ": /labels");
     if (labels.rank != 1)
       throw InputError(concat(path, ": /labels: expected shape (N), got ", dims_text(labels)));
     n = std::int64_t(labels.dims[0]);

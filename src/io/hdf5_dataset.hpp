@@ -5,12 +5,11 @@
 //   num_classes   optional: root attribute or scalar dataset; default max label + 1
 #pragma once
 
-#include <mpi.h>
-
 #include <cstdint>
 #include <string>
 
 #include "io/dataset.hpp"
+#include "parallel/communicator.hpp"
 
 namespace kbnn {
 
@@ -20,12 +19,12 @@ namespace kbnn {
 // naming the file and dataset), so no rank goes on alone. Without num_classes in the
 // file every rank reads all labels (4 bytes each) to find the global maximum: a
 // slice's maximum would differ between ranks.
-Dataset read_hdf5_dataset(const std::string& path, MPI_Comm comm, std::int64_t first = 0,
+Dataset read_hdf5_dataset(const std::string& path, const Communicator& comm, std::int64_t first = 0,
                           std::int64_t count = -1);
 
 // The number of examples in the set at `path` (the length of /labels); collective
 // in the same way.
-std::int64_t hdf5_dataset_size(const std::string& path, MPI_Comm comm);
+std::int64_t hdf5_dataset_size(const std::string& path, const Communicator& comm);
 
 // Writes `d` to a new file at `path` in the layout above (serial, one process):
 // images as (N, H, W) when channels == 1, labels int32, num_classes as an attribute.

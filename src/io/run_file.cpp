@@ -8,6 +8,9 @@
 #include <ctime>
 #include <numeric>
 
+#include "io/h5_attribute.hpp"
+#include "io/h5_file.hpp"
+#include "io/h5_rows.hpp"
 #include "parallel/mpi_check.hpp"
 
 namespace kbnn {
@@ -85,44 +88,31 @@ std::string weight_description(const std::string& layer, const std::string& name
 }
 
 // UTC now, ISO 8601, as rank 0 sees it: attributes must be the same on every rank.
-std::string utc_now(MPI_Comm comm) {
+std::string utc_now(const Communicator& comm) {
   char text[32] = {};
   const std::time_t now = std::time(nullptr);
   std::tm utc{};
   gmtime_r(&now, &utc);
   std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  KBNN_MPI_CHECK(MPI_Bcast(text, int(sizeof text), MPI_CHAR, 0, comm));
-  return text;
+  std::string now_text = text;
+  comm.broadcast(now_text);
+  return now_text;
 }
 
 }  // namespace
 
-RunFile::RunFile(const std::string& path, MPI_Comm comm, const RunInfo& info)
-    : path_(path), uncaught_(std::uncaught_exceptions()) {
+RunFile::RunFile(const std::string& path, const Communicator& comm, const RunInfo& info)
+    : path_(path), comm_(comm), uncaught_(std::uncaught_exceptions()) {
   const h5::QuietErrors quiet;
-  KBNN_MPI_CHECK(MPI_Comm_dup(comm, &comm_));
-  KBNN_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
-  KBNN_MPI_CHECK(MPI_Comm_size(comm_, &ranks_));
   const std::string created = utc_now(comm_);
-
-  // Creation can fail on one rank only (a directory missing on a node-local path):
-  // agree on it, or the others would wait in the next collective call for ever.
-  hid_t id = -1;
-  h5::agree_or_throw(comm_, [&] {
-    const h5::PropList fapl = h5::mpi_file_access(comm_, path_);
-    id = H5Fcreate(path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    if (id < 0)
-      throw InputError(concat(path_, ": cannot create the run file (",
-                              h5::error_stack_reason(), ")"));
-  });
-  file_ = h5::CollectiveFile(id, path_);
+  file_ = h5::create_collective_file(path_, comm_, "run file");
 
   h5::write_attribute(file_, "description",
                       "kbnn run: training history, final weights, Monte-Carlo predictions "
                       "and metrics of a Bayesian neural network (mean-field Gaussian VI)");
   h5::write_attribute(file_, "kbnn_version", info.version);
   h5::write_attribute(file_, "git_revision", info.git_revision);
-  h5::write_attribute(file_, "ranks", std::int32_t(ranks_));
+  h5::write_attribute(file_, "ranks", std::int32_t(comm_.size()));
   h5::write_attribute(file_, "kokkos_backend", info.kokkos_backend);
   h5::write_attribute(file_, "deck_path", info.deck_path);
   h5::write_attribute(file_, "deck", info.deck_text);
@@ -153,19 +143,11 @@ RunFile::~RunFile() {
   } catch (...) {
     // A destructor cannot report; close() explicitly to see the error.
   }
-  int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (!finalized && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
 
 void RunFile::close() {
   const h5::QuietErrors quiet;
   file_.close();
-}
-
-void RunFile::flush() {
-  const h5::QuietErrors quiet;
-  KBNN_H5_CHECK_AT(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_);
 }
 
 void RunFile::append_history(const std::vector<HistoryRow>& rows) {
@@ -185,7 +167,7 @@ void RunFile::append_history(const std::vector<HistoryRow>& rows) {
     }
     const hsize_t extended = old + added;
     KBNN_H5_CHECK_AT(H5Dset_extent(d, &extended), what);
-    const hsize_t mine = rank_ == 0 ? added : 0;
+    const hsize_t mine = comm_.is_root() ? added : 0;
     if (f.member) {
       std::transform(rows.begin(), rows.end(), column.begin(),
                      [&](const HistoryRow& r) { return r.*(f.member); });
@@ -219,7 +201,7 @@ void RunFile::write_weights(const std::string& layer, const std::string& name,
   const std::vector<hsize_t> dims(shape.begin(), shape.end());
   const h5::DataSet d = create_dataset<float>(g, name, dims, what);
   h5::describe(d, "1", weight_description(layer, name));
-  h5::write_rows(d, values.data(), 0, rank_ == 0 ? dims[0] : 0, what);
+  h5::write_rows(d, values.data(), 0, comm_.is_root() ? dims[0] : 0, what);
 }
 
 void RunFile::write_predictions(const std::string& set, const Predictions& local,
@@ -240,14 +222,14 @@ void RunFile::write_predictions(const std::string& set, const Predictions& local
   constexpr int kFields = 6;
   const std::array<std::int64_t, kFields> mine = {first_row, n, k, sizes_ok ? 1 : 0, total,
                                                   local.samples};
-  std::vector<std::int64_t> all(std::size_t(kFields) * ranks_);
+  std::vector<std::int64_t> all(std::size_t(kFields) * comm_.size());
   KBNN_MPI_CHECK(MPI_Allgather(mine.data(), kFields, MPI_INT64_T, all.data(), kFields,
-                               MPI_INT64_T, comm_));
+                               MPI_INT64_T, comm_.get()));
   auto at = [&](int r, int field) { return all[std::size_t(r) * kFields + field]; };
 
   std::int64_t classes = 0;
   std::vector<std::pair<std::int64_t, std::int64_t>> ranges;  // (first, count) per rank
-  for (int r = 0; r < ranks_; ++r) {
+  for (int r = 0; r < comm_.size(); ++r) {
     if (!at(r, 3))
       throw RuntimeError(concat(where, ": rank ", r, "'s Predictions hold arrays whose "
                                 "sizes disagree with count = ", at(r, 1), " and classes = ",
@@ -335,7 +317,7 @@ void RunFile::write_metrics(const std::string& set, const Metrics& m, int sample
 
 void RunFile::write_checkpoint(const Checkpoint& c) {
   const h5::QuietErrors quiet;
-  detail::write_checkpoint_group(file_, rank_ == 0, c, path_);
+  detail::write_checkpoint_group(file_, comm_.is_root(), c, path_);
 }
 
 }  // namespace kbnn

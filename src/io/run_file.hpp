@@ -1,4 +1,4 @@
-// The per-run output file (DESIGN.md, "The output file"), written collectively: every
+// The per-run output file (docs/output.md), written collectively: every
 // rank of the communicator calls every method, in the same order, with the same
 // arguments, except write_predictions, where each rank passes its own rows.
 //
@@ -17,32 +17,31 @@
 // part in the collective write with an empty selection.
 #pragma once
 
-#include <mpi.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "io/checkpoint.hpp"
-#include "io/hdf5_check.hpp"
-#include "train/history.hpp"
+#include "io/h5_handle.hpp"
+#include "io/history.hpp"
+#include "parallel/communicator.hpp"
 #include "uq/predictive.hpp"
 
 namespace kbnn {
 
 struct RunInfo {
   std::string version, git_revision, kokkos_backend, deck_path, deck_text;
-  int ranks = 1;  // informational: the file records the size of RunFile's communicator
 };
 
 class RunFile {
  public:
   // Creates (truncates) `path` with the MPI-IO driver and writes the root attributes
   // and the empty /history datasets.
-  RunFile(const std::string& path, MPI_Comm comm, const RunInfo& info);
+  // `comm` must outlive the RunFile.
+  RunFile(const std::string& path, const Communicator& comm, const RunInfo& info);
   // Closes the file. If an exception is unwinding through it the file is left open
   // (closing is collective and could hang a job whose other ranks did not throw): what
-  // the last flush() or append_history wrote is what survives.
+  // what the last append_history wrote is what survives.
   ~RunFile();
   RunFile(const RunFile&) = delete;
   RunFile& operator=(const RunFile&) = delete;
@@ -68,8 +67,6 @@ class RunFile {
   // /checkpoint: the final state of the run (read back with read_checkpoint).
   void write_checkpoint(const Checkpoint& c);
 
-  // Writes HDF5's caches to disk (collective).
-  void flush();
   // Closes the file now, checked (collective). The destructor does it otherwise.
   void close();
 
@@ -77,8 +74,7 @@ class RunFile {
 
  private:
   std::string path_;
-  MPI_Comm comm_ = MPI_COMM_NULL;  // our duplicate of the caller's communicator
-  int rank_ = 0, ranks_ = 1;
+  const Communicator& comm_;
   h5::CollectiveFile file_;
   int uncaught_ = 0;  // exceptions in flight at construction (see ~RunFile)
 };

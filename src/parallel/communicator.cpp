@@ -1,9 +1,12 @@
 #include "parallel/communicator.hpp"
 
+#include <cstdint>
+
 namespace kbnn {
 
 Communicator::Communicator(MPI_Comm comm, bool gpu_aware) : gpu_aware_(gpu_aware) {
   KBNN_MPI_CHECK(MPI_Comm_dup(comm, &comm_));
+  KBNN_MPI_CHECK(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
   KBNN_MPI_CHECK(MPI_Comm_rank(comm_, &rank_));
   KBNN_MPI_CHECK(MPI_Comm_size(comm_, &size_));
 }
@@ -14,9 +17,11 @@ Communicator::~Communicator() {
   if (!finalized && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
 
-void Communicator::allreduce_sum(double* values, int count) const {
-  if (size_ == 1) return;
-  KBNN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, values, count, MPI_DOUBLE, MPI_SUM, comm_));
+void Communicator::broadcast(std::string& text, int root) const {
+  std::uint64_t length = text.size();
+  broadcast(&length, 1, root);
+  text.resize(length);
+  broadcast(text.data(), length, root);
 }
 
 }  // namespace kbnn

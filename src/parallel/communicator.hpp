@@ -2,6 +2,9 @@
 // messages never mix with the caller's), and moves Views: the gradient allreduce,
 // the parameter broadcast, and scalar reductions for logs and metrics.
 //
+// Errors on it are returned, not fatal (MPI_ERRORS_RETURN), so KBNN_MPI_CHECK turns a
+// failed call into an exception that names the call. MPI counts are int: every
+// transfer goes in pieces of at most kMaxPiece elements, so buffers of any size work.
 // Without GPU-aware MPI, device data goes through a host mirror allocated once.
 #pragma once
 
@@ -11,6 +14,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -22,6 +26,14 @@ template <>
 inline MPI_Datatype mpi_type<float>() { return MPI_FLOAT; }
 template <>
 inline MPI_Datatype mpi_type<double>() { return MPI_DOUBLE; }
+template <>
+inline MPI_Datatype mpi_type<char>() { return MPI_BYTE; }
+template <>
+inline MPI_Datatype mpi_type<int>() { return MPI_INT; }
+template <>
+inline MPI_Datatype mpi_type<std::int64_t>() { return MPI_INT64_T; }
+template <>
+inline MPI_Datatype mpi_type<std::uint64_t>() { return MPI_UINT64_T; }
 
 // Rows [begin, end) of n that rank r of `ranks` owns: contiguous, sizes differ by <= 1.
 inline std::pair<std::int64_t, std::int64_t> shard(std::int64_t n, int rank, int ranks) {
@@ -30,6 +42,10 @@ inline std::pair<std::int64_t, std::int64_t> shard(std::int64_t n, int rank, int
 
 class Communicator {
  public:
+  // The most elements one MPI call moves (2^30: far below INT_MAX, a whole number of
+  // pieces for any element size).
+  static constexpr std::size_t kMaxPiece = std::size_t(1) << 30;
+
   explicit Communicator(MPI_Comm comm, bool gpu_aware = false);
   ~Communicator();
   Communicator(const Communicator&) = delete;
@@ -51,8 +67,14 @@ class Communicator {
   template <class Scalar>
   void broadcast(const View1<Scalar>& data, int root = 0);
 
-  // Host scalars and arrays, summed over ranks in place.
-  void allreduce_sum(double* values, int count) const;
+  // Host buffers: `count` elements summed over ranks in place, or taken from root.
+  template <class Scalar>
+  void allreduce_sum(Scalar* values, std::size_t count) const;
+  template <class Scalar>
+  void broadcast(Scalar* values, std::size_t count, int root = 0) const;
+  // Root's string, on every rank (any length).
+  void broadcast(std::string& text, int root = 0) const;
+
   double allreduce_sum(double value) const {
     allreduce_sum(&value, 1);
     return value;
@@ -62,12 +84,30 @@ class Communicator {
  private:
   template <class Scalar>
   Scalar* host_buffer(const View1<Scalar>& data);
+  template <class Scalar>
+  void copy_back(Scalar* buffer, const View1<Scalar>& data);
 
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 1;
   bool gpu_aware_;
   std::vector<char> staging_;  // host mirror for device data when MPI is not GPU-aware
 };
+
+template <class Scalar>
+void Communicator::allreduce_sum(Scalar* values, std::size_t count) const {
+  if (size_ == 1) return;
+  for (std::size_t done = 0; done < count; done += kMaxPiece)
+    KBNN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, values + done, int(std::min(kMaxPiece, count - done)),
+                                 mpi_type<Scalar>(), MPI_SUM, comm_));
+}
+
+template <class Scalar>
+void Communicator::broadcast(Scalar* values, std::size_t count, int root) const {
+  if (size_ == 1) return;
+  for (std::size_t done = 0; done < count; done += kMaxPiece)
+    KBNN_MPI_CHECK(MPI_Bcast(values + done, int(std::min(kMaxPiece, count - done)),
+                             mpi_type<Scalar>(), root, comm_));
+}
 
 template <class Scalar>
 Scalar* Communicator::host_buffer(const View1<Scalar>& data) {
@@ -83,15 +123,19 @@ Scalar* Communicator::host_buffer(const View1<Scalar>& data) {
 }
 
 template <class Scalar>
+void Communicator::copy_back(Scalar* buffer, const View1<Scalar>& data) {
+  if (buffer != data.data())
+    Kokkos::deep_copy(data, Kokkos::View<Scalar*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
+                                buffer, data.size()));
+}
+
+template <class Scalar>
 void Communicator::allreduce_sum(const View1<Scalar>& data) {
   if (size_ == 1) return;
   Kokkos::fence();
   Scalar* buffer = host_buffer(data);
-  KBNN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, buffer, int(data.size()), mpi_type<Scalar>(),
-                               MPI_SUM, comm_));
-  if (buffer != data.data())
-    Kokkos::deep_copy(data, Kokkos::View<Scalar*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
-                                buffer, data.size()));
+  allreduce_sum(buffer, data.size());
+  copy_back(buffer, data);
 }
 
 template <class Scalar>
@@ -99,10 +143,8 @@ void Communicator::broadcast(const View1<Scalar>& data, int root) {
   if (size_ == 1) return;
   Kokkos::fence();
   Scalar* buffer = host_buffer(data);
-  KBNN_MPI_CHECK(MPI_Bcast(buffer, int(data.size()), mpi_type<Scalar>(), root, comm_));
-  if (buffer != data.data())
-    Kokkos::deep_copy(data, Kokkos::View<Scalar*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
-                                buffer, data.size()));
+  broadcast(buffer, data.size(), root);
+  copy_back(buffer, data);
 }
 
 }  // namespace kbnn

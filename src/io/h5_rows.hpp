@@ -1,0 +1,49 @@
+// Collective row writes into datasets of a collective file.
+#pragma once
+
+#include <hdf5.h>
+
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "io/h5_error.hpp"
+#include "io/h5_file.hpp"
+#include "io/h5_handle.hpp"
+#include "io/h5_types.hpp"
+
+namespace kbnn::h5 {
+
+// Writes rows [first, first + rows) of `dataset` (dimension 0, all of the others)
+// from `data`, collectively: every rank calls it, and a rank with rows == 0 takes part
+// with an empty selection. Data that is the same on every rank is written by rank 0
+// alone (the others pass rows = 0) rather than as the same bytes from every rank.
+template <class T>
+void write_rows(hid_t dataset, const T* data, hsize_t first, hsize_t rows,
+                const std::string& what) {
+  const Space file_space(KBNN_H5_CHECK_AT(H5Dget_space(dataset), what));
+  const int rank = KBNN_H5_CHECK_AT(H5Sget_simple_extent_ndims(file_space), what);
+  if (rank < 1) throw RuntimeError(concat("HDF5: ", what, ": write_rows needs rows"));
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  KBNN_H5_CHECK_AT(H5Sget_simple_extent_dims(file_space, dims.data(), nullptr), what);
+  dims[0] = rows;  // the memory block: `rows` rows of the dataset's row shape
+  const Space memory_space(KBNN_H5_CHECK_AT(H5Screate_simple(rank, dims.data(), nullptr), what));
+  if (rows == 0) {
+    KBNN_H5_CHECK_AT(H5Sselect_none(file_space), what);
+    KBNN_H5_CHECK_AT(H5Sselect_none(memory_space), what);
+  } else {
+    std::vector<hsize_t> start(dims.size(), 0);
+    start[0] = first;
+    KBNN_H5_CHECK_AT(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr,
+                                         dims.data(), nullptr),
+                     what);
+  }
+  // A rank with nothing to write may hold an empty vector (data() == nullptr).
+  static const T no_data{};
+  const PropList dxpl = collective_transfer(what);
+  KBNN_H5_CHECK_AT(H5Dwrite(dataset, TypeOf<T>::memory(), memory_space, file_space, dxpl,
+                            rows == 0 ? &no_data : data),
+                   what);
+}
+
+}  // namespace kbnn::h5
