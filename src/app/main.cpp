@@ -1,11 +1,17 @@
 // kbnn: train Bayesian neural networks. `kbnn train DECK [--section.option=value ...]`.
-// main() owns MPI and Kokkos and is the only place that names MPI_COMM_WORLD. Any
-// exception, on any rank, ends the whole job through MPI_Abort with its message, so a
-// job never hangs waiting for a rank that died.
+// main() owns MPI and Kokkos and is the only place that names MPI_COMM_WORLD. How a run
+// ends on an error depends on who saw it:
+//   - a usage error (bad command line): every rank sees it alike; rank 0 prints it with
+//     the usage, and the job exits 2 through MPI_Finalize;
+//   - an error every rank agreed on (a bad deck, a file no rank could create): rank 0
+//     prints it once, and the job exits 1 through MPI_Finalize;
+//   - anything else, which may have hit one rank only, ends the whole job through
+//     MPI_Abort with its message, so a job never hangs waiting for a rank that died.
 #include "app/deck.hpp"
 #include "app/run_info.hpp"
 #include "app/run_train.hpp"
 #include "core/error.hpp"
+#include "parallel/agree.hpp"
 #include "parallel/communicator.hpp"
 
 #include <Kokkos_Core.hpp>
@@ -21,14 +27,23 @@ namespace {
 const char* usage =
     "usage: kbnn train DECK [--restart CHECKPOINT] [--section.option=value ...]\n"
     "       kbnn info RUN_FILE [--deck]\n"
-    "       kbnn --help | --version\n"
+    "       kbnn --help | --version | --kokkos-help\n"
     "\n"
     "  train   train the model of the input deck DECK (see input/*.cfg) on all MPI ranks,\n"
     "          write <output.dir>/<run name>.h5 and report Monte-Carlo test metrics.\n"
     "          Any deck option can be overridden: --train.epochs=5 --eval.samples=20\n"
     "          --restart FILE continues from a checkpoint (a .checkpoint.h5 or a run file).\n"
     "  info    summarise a run file: what ran, the last history row, the test metrics,\n"
-    "          the weights and the checkpoint; --deck also prints the resolved deck.\n";
+    "          the weights and the checkpoint; --deck also prints the resolved deck.\n"
+    "  Kokkos options (--kokkos-threads=N, ...) may follow any command; --kokkos-help\n"
+    "  lists them.\n";
+
+// A command line kbnn cannot read: the message, then the usage; exit status 2.
+class UsageError : public kbnn::InputError {
+ public:
+  explicit UsageError(const std::string& problem)
+      : kbnn::InputError(problem + "\n" + usage) {}
+};
 
 // An ostream that drops everything: the log of ranks other than 0.
 class NullBuffer : public std::streambuf {
@@ -37,23 +52,51 @@ class NullBuffer : public std::streambuf {
 };
 
 void train(const std::vector<std::string>& args) {
-  if (args.empty()) throw kbnn::InputError(std::string("kbnn train: missing the input deck\n") + usage);
+  if (args.empty()) throw UsageError("kbnn train: missing the input deck");
   std::string restart;
   std::vector<std::string> overrides;
   for (std::size_t i = 1; i < args.size(); ++i) {
     if (args[i] == "--restart" || args[i].rfind("--restart=", 0) == 0) {
       if (args[i] == "--restart" && i + 1 == args.size())
-        throw kbnn::InputError("command line: --restart needs a checkpoint file");
+        throw UsageError("kbnn train: --restart needs a checkpoint file");
       restart = args[i] == "--restart" ? args[++i] : args[i].substr(10);
     } else {
       overrides.push_back(args[i]);
     }
   }
-  const kbnn::RunConfig config = kbnn::parse_deck(args[0], overrides);
+  // Every rank reads the deck; the agreement makes an error on any rank an error on
+  // all, so the job can end cleanly with one message.
+  kbnn::RunConfig config;
+  kbnn::agree_or_throw(MPI_COMM_WORLD, [&] {
+    config = kbnn::parse_deck(args[0], overrides);
+    int ranks = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+    kbnn::check_deck_for_ranks(config, ranks);
+  });
   kbnn::Communicator comm(MPI_COMM_WORLD, config.parallel.gpu_aware_mpi);
   NullBuffer null_buffer;
   std::ostream null_stream(&null_buffer);
   kbnn::run_train(config, comm, restart, comm.is_root() ? std::cout : null_stream);
+}
+
+void run_command(const std::vector<std::string>& args, int rank) {
+  if (args[0] == "info") {
+    if (args.size() < 2 || args.size() > 3 || (args.size() == 3 && args[2] != "--deck"))
+      throw UsageError("kbnn info: expected a run file and optionally --deck");
+    if (rank == 0) kbnn::print_run_info(args[1], args.size() == 3, std::cout);
+  } else if (args[0] == "train") {
+    train(std::vector<std::string>(args.begin() + 1, args.end()));
+  } else {
+    throw UsageError("kbnn: unknown command '" + args[0] + "'");
+  }
+}
+
+// Writes "kbnn: <prefix><message>" in one write, so that other ranks' lines cannot
+// land inside it.
+void report(const std::string& prefix, const std::string& message) {
+  const std::string text = "kbnn: " + prefix + message + "\n";
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
 }
 
 }  // namespace
@@ -62,31 +105,34 @@ int main(int argc, char* argv[]) {
   MPI_Init(&argc, &argv);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  // kbnn's own help and version before Kokkos starts: Kokkos answers --help itself.
+  const std::string first = argc > 1 ? argv[1] : "";
+  if (argc == 1 || first == "--help" || first == "-h" || first == "--version") {
+    const bool usage_error = argc == 1;
+    if (rank == 0) {
+      std::string text = first == "--version" ? std::string("kbnn ") + KBNN_VERSION + "\n" : usage;
+      std::fputs(text.c_str(), usage_error ? stderr : stdout);
+    }
+    MPI_Finalize();
+    return usage_error ? 2 : 0;
+  }
   int status = 0;
   {
-    Kokkos::ScopeGuard kokkos(argc, argv);
+    Kokkos::ScopeGuard kokkos(argc, argv);  // takes the --kokkos-* options out of argv
     const std::vector<std::string> args(argv + 1, argv + argc);
     try {
-      if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-        if (rank == 0) std::cout << usage;
-        status = args.empty() ? 2 : 0;
-      } else if (args[0] == "--version") {
-        if (rank == 0) std::cout << "kbnn " << KBNN_VERSION << "\n";
-      } else if (args[0] == "info") {
-        if (args.size() < 2 || args.size() > 3 || (args.size() == 3 && args[2] != "--deck"))
-          throw kbnn::InputError(std::string("kbnn info: expected a run file and optionally --deck\n") + usage);
-        if (rank == 0) kbnn::print_run_info(args[1], args.size() == 3, std::cout);
-      } else if (args[0] == "train") {
-        train(std::vector<std::string>(args.begin() + 1, args.end()));
-      } else {
-        throw kbnn::InputError("kbnn: unknown command '" + args[0] + "'\n" + usage);
-      }
+      if (!args.empty()) run_command(args, rank);
+    } catch (const UsageError& e) {
+      if (rank == 0) report("", e.what());
+      status = 2;
+    } catch (const kbnn::AgreedInputError& e) {
+      if (rank == 0) report("error: ", e.what());
+      status = 1;
+    } catch (const kbnn::AgreedRuntimeError& e) {
+      if (rank == 0) report("error: ", e.what());
+      status = 1;
     } catch (const std::exception& e) {
-      // One write, so that the lines of other ranks cannot land inside the message.
-      const std::string message =
-          "kbnn: error on rank " + std::to_string(rank) + ": " + e.what() + "\n";
-      std::fwrite(message.data(), 1, message.size(), stderr);
-      std::fflush(stderr);
+      report("error on rank " + std::to_string(rank) + ": ", e.what());
       MPI_Abort(MPI_COMM_WORLD, 1);
     }
   }

@@ -1,4 +1,4 @@
-// Monte-Carlo predictive inference and its uncertainty (DESIGN.md, "Prediction"):
+// Monte-Carlo predictive inference and its uncertainty (docs/design.md, "Prediction"):
 //   p(y|x) ~ (1/S) sum_s softmax(f(x; w_s)),  w_s ~ q(w), fresh weights and signs per pass
 //   predictive entropy  H[p]            (total uncertainty)
 //   aleatoric           (1/S) sum_s H[p_s]  (expected entropy: noise in the data)
@@ -45,6 +45,5 @@ Predictions predict(Sequential<Real>& model, const DeviceDataset& data, std::int
 constexpr int calibration_bins = 15;
 std::vector<double> metric_sums(const Predictions& predictions);
 Metrics metrics_from_sums(const std::vector<double>& sums);
-inline Metrics evaluate(const Predictions& p) { return metrics_from_sums(metric_sums(p)); }
 
 }  // namespace kbnn
