@@ -1,6 +1,7 @@
 // Checkpoints: the state that resumes training bit-for-bit. Randomness is keyed by
 // (seed, step), so parameters, optimizer moments, the step counters and the seed are
-// all it takes; the deck rides along so that a resumed run can check it matches.
+// all it takes; the resolved deck rides along as a record of what was trained (a
+// restart checks only that the model's parameter and buffer counts match).
 //
 // Layout (the same in a checkpoint file and in a run file's /checkpoint group):
 //   /checkpoint                 attributes step, seed, ranks, optimizer_steps,

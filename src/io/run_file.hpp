@@ -41,7 +41,7 @@ class RunFile {
   RunFile(const std::string& path, const Communicator& comm, const RunInfo& info);
   // Closes the file. If an exception is unwinding through it the file is left open
   // (closing is collective and could hang a job whose other ranks did not throw): what
-  // what the last append_history wrote is what survives.
+  // the last append_history wrote is what survives.
   ~RunFile();
   RunFile(const RunFile&) = delete;
   RunFile& operator=(const RunFile&) = delete;

@@ -1,6 +1,6 @@
 // The layer interface. Activations are row-major (batch, features) matrices; images
 // are NHWC inside a row, so a convolution's gemm output needs no transpose and
-// Flatten is the identity on memory.
+// Flatten changes no numbers (it copies the rows as they are).
 #pragma once
 
 #include "core/choices.hpp"
