@@ -5,7 +5,8 @@
 // Errors on it are returned, not fatal (MPI_ERRORS_RETURN), so KBNN_MPI_CHECK turns a
 // failed call into an exception that names the call. MPI counts are int: every
 // transfer goes in pieces of at most kMaxPiece elements, so buffers of any size work.
-// Without GPU-aware MPI, device data goes through a host mirror allocated once.
+// Without GPU-aware MPI, device data goes through one pinned host buffer (page-locked,
+// so the device copies run at full speed), grown on demand and then reused.
 #pragma once
 
 #include "core/types.hpp"
@@ -16,9 +17,17 @@
 #include <cstdint>
 #include <string>
 #include <utility>
-#include <vector>
 
 namespace kbnn {
+
+// Page-locked host memory where the backend has it: the staging buffer for MPI.
+#if defined(KOKKOS_ENABLE_CUDA)
+using PinnedHostSpace = Kokkos::CudaHostPinnedSpace;
+#elif defined(KOKKOS_ENABLE_HIP) && KOKKOS_VERSION >= 40000
+using PinnedHostSpace = Kokkos::HIPHostPinnedSpace;
+#else
+using PinnedHostSpace = Kokkos::HostSpace;
+#endif
 
 template <class Scalar>
 MPI_Datatype mpi_type();
@@ -90,7 +99,7 @@ class Communicator {
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 1;
   bool gpu_aware_;
-  std::vector<char> staging_;  // host mirror for device data when MPI is not GPU-aware
+  Kokkos::View<char*, PinnedHostSpace> staging_;  // for device data, MPI not GPU-aware
 };
 
 template <class Scalar>
@@ -114,7 +123,10 @@ Scalar* Communicator::host_buffer(const View1<Scalar>& data) {
   // Host-accessible memory goes to MPI directly; otherwise stage through the host.
   if (gpu_aware_ || Kokkos::SpaceAccessibility<HostSpace, MemSpace>::accessible)
     return data.data();
-  staging_.resize(data.size() * sizeof(Scalar));
+  const std::size_t bytes = data.size() * sizeof(Scalar);
+  if (staging_.size() < bytes)
+    staging_ = Kokkos::View<char*, PinnedHostSpace>(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Communicator::staging"), bytes);
   Scalar* host = reinterpret_cast<Scalar*>(staging_.data());
   Kokkos::deep_copy(Kokkos::View<Scalar*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
                         host, data.size()),
