@@ -185,3 +185,26 @@ TEST_CASE("batch_mode = per_rank follows Horovod: batch and learning rate times 
   CHECK(trainer.learning_rate() == Approx(config.train.lr * comm.size()));
   CHECK(trainer.steps_per_epoch() == (37 + 4 * comm.size() - 1) / (4 * comm.size()));
 }
+
+TEST_CASE("a stop requested on one rank stops every rank after the same step", "[mpi]") {
+  kbnn::Communicator comm(MPI_COMM_WORLD);
+  const auto config = small_config();
+  const auto data = synthetic_data();
+  auto model = kbnn::build_model<kbnn::Real>(config.model, data.data.shape);
+  model->finalize(config.train.seed, int(config.train.batch_size));
+  std::ostringstream log;
+  kbnn::Trainer trainer(config.train, config.parallel.batch_mode, config.model.prior_sigma, *model,
+                        data, comm, log);
+  // Only the last rank asks, and only once it has begun step 3 (of 4 in the epoch).
+  const bool asker = comm.rank() == comm.size() - 1;
+  trainer.stop_requested = [&] { return asker && trainer.step() == 2; };
+  trainer.run();
+  CHECK(trainer.stopped());
+  CHECK(trainer.step() == 3);
+  std::vector<double> steps(comm.size(), 0.0);
+  steps[comm.rank()] = double(trainer.step());
+  comm.allreduce_sum(steps.data(), steps.size());
+  for (double s : steps) CHECK(s == 3);
+  // The window keeps one sum per rank, for the checkpoint.
+  CHECK(trainer.window().nll_sum.size() == std::size_t(comm.size()));
+}

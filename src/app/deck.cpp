@@ -309,18 +309,23 @@ void collect(const po::parsed_options& parsed, Source& src) {
   }
 }
 
-Source read_file(const std::string& path, const po::options_description& table) {
-  Source src{concat("input deck ", path), {}, {}};
-  if (std::filesystem::is_directory(path))
-    throw InputError(concat(src.where, ": is a directory, expected an INI file"));
-  std::ifstream in(path);
-  if (!in) throw InputError(concat(src.where, ": cannot open the file (does it exist?)"));
+Source read_stream(std::istream& in, std::string where, const po::options_description& table) {
+  Source src{std::move(where), {}, {}};
   try {
     collect(po::parse_config_file(in, table, /*allow_unregistered=*/true), src);
   } catch (const po::error& e) {  // e.g. a line that is neither [section] nor key = value
     throw InputError(concat(src.where, ": ", e.what()));
   }
   return src;
+}
+
+Source read_file(const std::string& path, const po::options_description& table) {
+  const std::string where = concat("input deck ", path);
+  if (std::filesystem::is_directory(path))
+    throw InputError(concat(where, ": is a directory, expected an INI file"));
+  std::ifstream in(path);
+  if (!in) throw InputError(concat(where, ": cannot open the file (does it exist?)"));
+  return read_stream(in, where, table);
 }
 
 Source read_command_line(const std::vector<std::string>& args,
@@ -411,17 +416,11 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
         concat("a multiple of train.log_every (", t.log_every, ")"));
 }
 
-}  // namespace
-
-LayerSpec parse_layer(const std::string& line) { return parse_layer_in(line, kLayerOption); }
-
-RunConfig parse_deck(const std::string& path, const std::vector<std::string>& overrides) {
-  const po::options_description table = option_table();
-  const Source file = read_file(path, table);
+// The config of a deck source (the file, or a deck's text) with command-line overrides.
+RunConfig parse_source(const Source& file, const std::vector<std::string>& overrides,
+                       const po::options_description& table) {
   const Source command_line = read_command_line(overrides, table);
-
   RunConfig cfg;
-  cfg.deck_path = path;
   std::map<std::string, Given> given;
   apply(file, cfg, given);
   apply(command_line, cfg, given);  // later wins
@@ -442,6 +441,23 @@ RunConfig parse_deck(const std::string& path, const std::vector<std::string>& ov
     cfg.model.layers.push_back(std::move(spec));
   }
   return cfg;
+}
+
+}  // namespace
+
+LayerSpec parse_layer(const std::string& line) { return parse_layer_in(line, kLayerOption); }
+
+RunConfig parse_deck(const std::string& path, const std::vector<std::string>& overrides) {
+  const po::options_description table = option_table();
+  RunConfig cfg = parse_source(read_file(path, table), overrides, table);
+  cfg.deck_path = path;
+  return cfg;
+}
+
+RunConfig parse_deck_text(const std::string& text, const std::string& where) {
+  const po::options_description table = option_table();
+  std::istringstream in(text);
+  return parse_source(read_stream(in, where, table), {}, table);
 }
 
 std::string run_name(const RunConfig& config) {
@@ -480,6 +496,33 @@ void check_deck_for_ranks(const RunConfig& config, int ranks) {
     throw InputError(concat("input deck ", config.deck_path, ": train.batch_size ", batch,
                             " is smaller than the ", ranks,
                             " ranks: every rank needs at least one example per step"));
+}
+
+std::string restart_mismatch(const RunConfig& trained, const RunConfig& now) {
+  std::vector<std::string> differences;
+  const auto compare = [&](const char* option, const std::string& was, const std::string& is) {
+    if (was != is)
+      differences.push_back(concat(option, " was ", was.empty() ? "(none)" : was, ", the deck has ",
+                                   is.empty() ? "(none)" : is));
+  };
+  const auto layers = [](const RunConfig& c) {
+    std::string text;
+    for (const auto& l : c.model.layers) text += (text.empty() ? "" : "; ") + canonical_line(l);
+    return text;
+  };
+  compare("model.layer", layers(trained), layers(now));
+  compare("model.bayesian_bias", format_value(trained.model.bayesian_bias),
+          format_value(now.model.bayesian_bias));
+  compare("train.seed", format_value(trained.train.seed), format_value(now.train.seed));
+  compare("train.batch_size", format_value(trained.train.batch_size),
+          format_value(now.train.batch_size));
+  compare("parallel.batch_mode", format_value(trained.parallel.batch_mode),
+          format_value(now.parallel.batch_mode));
+  compare("train.optimizer", format_value(trained.train.optimizer),
+          format_value(now.train.optimizer));
+  std::string text;
+  for (const auto& d : differences) text += (text.empty() ? "" : "; ") + d;
+  return text;
 }
 
 }  // namespace kbnn

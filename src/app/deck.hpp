@@ -39,6 +39,15 @@ void check_deck_for_ranks(const RunConfig& config, int ranks);
 // Throws InputError naming the file (or "command line"), the option and what was expected.
 RunConfig parse_deck(const std::string& path, const std::vector<std::string>& overrides = {});
 
+// Parses a deck held as text (a checkpoint's resolved deck); `where` names it in messages.
+RunConfig parse_deck_text(const std::string& text, const std::string& where);
+
+// What a restart must not change, compared between the deck a checkpoint was trained
+// with and the deck of the run that resumes it: the model, the seed, the batch and the
+// optimizer. Returns "" if they agree, else each difference ("train.seed was 1, the
+// deck has 2"), joined by "; ".
+std::string restart_mismatch(const RunConfig& trained, const RunConfig& now);
+
 // Parses one layer line: kind first, then key=value tokens. Throws InputError naming the line.
 LayerSpec parse_layer(const std::string& line);
 

@@ -5,12 +5,15 @@
 //     the usage, and the job exits 2 through MPI_Finalize;
 //   - an error every rank agreed on (a bad deck, a file no rank could create): rank 0
 //     prints it once, and the job exits 1 through MPI_Finalize;
+//   - a SIGTERM or SIGUSR1 stops training after the current step on every rank; the run
+//     checkpoints and exits 75 (kbnn::exit_status_stopped) through MPI_Finalize;
 //   - anything else, which may have hit one rank only, ends the whole job through
 //     MPI_Abort with its message, so a job never hangs waiting for a rank that died.
 #include "app/deck.hpp"
 #include "app/run_info.hpp"
 #include "app/run_train.hpp"
 #include "core/error.hpp"
+#include "core/stop_signal.hpp"
 #include "parallel/agree.hpp"
 #include "parallel/communicator.hpp"
 
@@ -25,14 +28,18 @@
 namespace {
 
 const char* usage =
-    "usage: kbnn train DECK [--restart CHECKPOINT] [--section.option=value ...]\n"
+    "usage: kbnn train DECK [--restart CHECKPOINT|auto [--restart-force]] [--section.option=value ...]\n"
     "       kbnn info RUN_FILE [--deck]\n"
     "       kbnn --help | --version | --kokkos-help\n"
     "\n"
     "  train   train the model of the input deck DECK (see input/*.cfg) on all MPI ranks,\n"
     "          write <output.dir>/<run name>.h5 and report Monte-Carlo test metrics.\n"
     "          Any deck option can be overridden: --train.epochs=5 --eval.samples=20\n"
-    "          --restart FILE continues from a checkpoint (a .checkpoint.h5 or a run file).\n"
+    "          --restart FILE continues from a checkpoint (a .checkpoint.h5 or a run file);\n"
+    "          --restart auto from <output.dir>/<run name>.checkpoint.h5 if it exists, else\n"
+    "          starts fresh. A restart refuses a checkpoint of another model, seed, batch\n"
+    "          or optimizer unless --restart-force is given. SIGTERM or SIGUSR1 stops the\n"
+    "          run after the current step with a checkpoint and exit status 75.\n"
     "  info    summarise a run file: what ran, the last history row, the test metrics,\n"
     "          the weights and the checkpoint; --deck also prints the resolved deck.\n"
     "  Kokkos options (--kokkos-threads=N, ...) may follow any command; --kokkos-help\n"
@@ -51,15 +58,18 @@ class NullBuffer : public std::streambuf {
   int overflow(int c) override { return c; }
 };
 
-void train(const std::vector<std::string>& args) {
+// Returns the exit status: 0, or kbnn::exit_status_stopped after a signal.
+int train(const std::vector<std::string>& args) {
   if (args.empty()) throw UsageError("kbnn train: missing the input deck");
-  std::string restart;
+  kbnn::RestartOptions restart;
   std::vector<std::string> overrides;
   for (std::size_t i = 1; i < args.size(); ++i) {
     if (args[i] == "--restart" || args[i].rfind("--restart=", 0) == 0) {
       if (args[i] == "--restart" && i + 1 == args.size())
-        throw UsageError("kbnn train: --restart needs a checkpoint file");
-      restart = args[i] == "--restart" ? args[++i] : args[i].substr(10);
+        throw UsageError("kbnn train: --restart needs a checkpoint file or 'auto'");
+      restart.from = args[i] == "--restart" ? args[++i] : args[i].substr(10);
+    } else if (args[i] == "--restart-force") {
+      restart.force = true;
     } else {
       overrides.push_back(args[i]);
     }
@@ -73,22 +83,28 @@ void train(const std::vector<std::string>& args) {
     MPI_Comm_size(MPI_COMM_WORLD, &ranks);
     kbnn::check_deck_for_ranks(config, ranks);
   });
+  if (restart.force && restart.from.empty())
+    throw UsageError("kbnn train: --restart-force needs --restart");
   kbnn::Communicator comm(MPI_COMM_WORLD, config.parallel.gpu_aware_mpi);
   NullBuffer null_buffer;
   std::ostream null_stream(&null_buffer);
-  kbnn::run_train(config, comm, restart, comm.is_root() ? std::cout : null_stream);
+  kbnn::install_stop_handlers();
+  const auto outcome =
+      kbnn::run_train(config, comm, restart, comm.is_root() ? std::cout : null_stream);
+  return outcome == kbnn::RunOutcome::stopped ? kbnn::exit_status_stopped : 0;
 }
 
-void run_command(const std::vector<std::string>& args, int rank) {
+int run_command(const std::vector<std::string>& args, int rank) {
   if (args[0] == "info") {
     if (args.size() < 2 || args.size() > 3 || (args.size() == 3 && args[2] != "--deck"))
       throw UsageError("kbnn info: expected a run file and optionally --deck");
     if (rank == 0) kbnn::print_run_info(args[1], args.size() == 3, std::cout);
   } else if (args[0] == "train") {
-    train(std::vector<std::string>(args.begin() + 1, args.end()));
+    return train(std::vector<std::string>(args.begin() + 1, args.end()));
   } else {
     throw UsageError("kbnn: unknown command '" + args[0] + "'");
   }
+  return 0;
 }
 
 // Writes "kbnn: <prefix><message>" in one write, so that other ranks' lines cannot
@@ -121,7 +137,7 @@ int main(int argc, char* argv[]) {
     Kokkos::ScopeGuard kokkos(argc, argv);  // takes the --kokkos-* options out of argv
     const std::vector<std::string> args(argv + 1, argv + argc);
     try {
-      if (!args.empty()) run_command(args, rank);
+      if (!args.empty()) status = run_command(args, rank);
     } catch (const UsageError& e) {
       if (rank == 0) report("", e.what());
       status = 2;

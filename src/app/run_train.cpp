@@ -2,6 +2,7 @@
 
 #include "core/blas_check.hpp"
 #include "core/format.hpp"
+#include "core/stop_signal.hpp"
 #include "core/types.hpp"
 #include "io/checkpoint.hpp"
 #include "io/dataset.hpp"
@@ -63,7 +64,8 @@ Split load_split(const RunConfig& config, bool train, const Communicator& comm, 
 
 // The model's parameters and optimizer state as a checkpoint (host copies).
 Checkpoint make_checkpoint(const RunConfig& config, const Communicator& comm, Trainer& trainer,
-                           const ParameterStore<Real>& store) {
+                           const ParameterStore<Real>& store,
+                           const std::vector<HistoryRow>& history) {
   Checkpoint c;
   c.step = trainer.step();
   c.ranks = comm.size();
@@ -78,7 +80,32 @@ Checkpoint make_checkpoint(const RunConfig& config, const Communicator& comm, Tr
   const auto state = trainer.optimizer().state();
   c.state_names = trainer.optimizer().state_names();
   for (const auto& s : state) c.state.push_back(to_vector(s));
+  c.history = history;
+  c.window = trainer.window();
   return c;
+}
+
+// The checkpoint to resume from, as RestartOptions says: "" when the run starts fresh.
+std::string restart_path(const RestartOptions& restart, const std::string& own_checkpoint,
+                         const Communicator& comm) {
+  if (restart.from != "auto") return restart.from;
+  // Rank 0 looks, so that every rank takes the same decision.
+  std::string found = comm.is_root() && std::filesystem::exists(own_checkpoint) ? own_checkpoint : "";
+  comm.broadcast(found);
+  return found;
+}
+
+// Refuses a checkpoint trained with another model, seed, batch or optimizer (unless forced).
+void check_resumable(const Checkpoint& c, const std::string& path, const RunConfig& config,
+                     bool force, std::ostream& log) {
+  const std::string mismatch =
+      restart_mismatch(parse_deck_text(c.deck_text, path + ": /checkpoint deck"), config);
+  if (mismatch.empty()) return;
+  if (!force)
+    throw InputError(concat(path, ": the checkpoint does not match the deck: ", mismatch,
+                            " (--restart-force continues anyway)"));
+  log << "warning: --restart-force: the checkpoint does not match the deck: " << mismatch
+      << std::endl;
 }
 
 void restore(const Checkpoint& c, const std::string& path, Trainer& trainer,
@@ -117,8 +144,8 @@ void write_weights(RunFile& file, const ParameterStore<Real>& store) {
 
 }  // namespace
 
-void run_train(const RunConfig& config, Communicator& comm, const std::string& restart,
-               std::ostream& log) {
+RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartOptions& restart,
+                     std::ostream& log) {
   log << "kbnn " << KBNN_VERSION << " (" << KBNN_GIT_REVISION << "): deck " << config.deck_path
       << ", " << comm.size() << " MPI rank(s), Kokkos " << ExecSpace::name() << ", "
       << blas_description() << std::endl;
@@ -157,12 +184,26 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
   Trainer trainer(config.train, config.parallel.batch_mode, config.model.prior_sigma, *model,
                   train, comm, log);
 
+  const std::filesystem::path dir(config.output.dir);
+  const std::string run_path = (dir / (run_name(config) + ".h5")).string();
+  const std::string checkpoint_path = (dir / (run_name(config) + ".checkpoint.h5")).string();
+
+  // Where training starts. The checkpoint is read before the run file is created, so
+  // that a run file can be its own restart point.
   std::int64_t start_step = 0;
-  if (!restart.empty()) {
-    const Checkpoint c = read_checkpoint(restart, comm);
-    restore(c, restart, trainer, store);
+  TrainingWindow window;
+  std::vector<HistoryRow> history;  // every row of this run, from its first step
+  const std::string from = restart_path(restart, checkpoint_path, comm);
+  if (restart.from == "auto" && from.empty())
+    log << "restart: auto: no " << checkpoint_path << " yet, starting fresh" << std::endl;
+  if (!from.empty()) {
+    const Checkpoint c = read_checkpoint(from, comm);
+    check_resumable(c, from, config, restart.force, log);
+    restore(c, from, trainer, store);
     start_step = c.step;
-    log << "restart: " << restart << " at step " << c.step << " (written by " << c.ranks
+    window = c.window;
+    history = c.history;
+    log << "restart: " << from << " at step " << c.step << " (written by " << c.ranks
         << " rank(s))" << std::endl;
     // Another rank count sums each gradient in another order: the run goes on
     // correctly, but is no longer bit-identical to an uninterrupted one.
@@ -178,27 +219,28 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
       << "; global batch " << trainer.global_batch() << ", " << trainer.steps_per_epoch()
       << " steps per epoch" << std::endl;
 
-  // Output: the run file is created first, so a run that dies keeps its history.
-  const std::filesystem::path dir(config.output.dir);
+  // Output: the run file is created before training, with the history so far, so a
+  // run that dies keeps its history.
   if (comm.is_root()) std::filesystem::create_directories(dir);
   comm.barrier();
-  const std::string run_path = (dir / (run_name(config) + ".h5")).string();
-  const std::string checkpoint_path = (dir / (run_name(config) + ".checkpoint.h5")).string();
   RunFile file(run_path, comm,
                RunInfo{KBNN_VERSION, KBNN_GIT_REVISION, ExecSpace::name(), config.deck_path,
                        resolved_deck(config)});
+  file.append_history(history);
   std::int64_t last_checkpoint = -1;
   trainer.on_log = [&](const HistoryRow& row) {
+    history.push_back(row);
     file.append_history({row});
     const int every = config.output.checkpoint_every;
     if (every > 0 && row.step % every == 0) {
-      write_checkpoint(checkpoint_path, comm, make_checkpoint(config, comm, trainer, store));
+      write_checkpoint(checkpoint_path, comm,
+                       make_checkpoint(config, comm, trainer, store, history));
       last_checkpoint = row.step;
     }
   };
 
   try {
-    trainer.run(start_step);
+    trainer.run(start_step, window);
   } catch (const DivergenceError& e) {
     throw DivergenceError(concat(
         e.what(), "; ",
@@ -210,6 +252,14 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
                               : "no checkpoints were asked for (output.checkpoint_every = 0)"),
         "; the history so far is in ", run_path));
   }
+  if (trainer.stopped()) {
+    write_checkpoint(checkpoint_path, comm, make_checkpoint(config, comm, trainer, store, history));
+    log << "stopped by a signal after step " << trainer.step()
+        << ": checkpoint " << checkpoint_path << "; continue with: kbnn train "
+        << config.deck_path << " --restart auto (exit status " << exit_status_stopped << ")"
+        << std::endl;
+    return RunOutcome::stopped;
+  }
   const double seconds = trainer.training_seconds();
   const double images_per_second = seconds > 0 ? trainer.images_trained() / seconds : 0;
   const double flops = training_flops_per_example(*model);
@@ -219,7 +269,7 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
         images_per_second * flops * 1e-9, flops * 128 * 1e-6) << std::endl;
   if (profile != nullptr && std::string(profile) == "1") log << model->profile_report();
   write_weights(file, store);
-  const Checkpoint final_state = make_checkpoint(config, comm, trainer, store);
+  const Checkpoint final_state = make_checkpoint(config, comm, trainer, store, history);
   file.write_checkpoint(final_state);
   if (config.output.checkpoint_every > 0)
     write_checkpoint(checkpoint_path, comm, final_state);
@@ -244,6 +294,7 @@ void run_train(const RunConfig& config, Communicator& comm, const std::string& r
         m.mean_entropy, m.mean_aleatoric, m.mean_epistemic) << std::endl;
   log << format("inference: %.0f image-passes/s over all ranks", passes_per_second) << std::endl;
   log << "output: " << run_path << std::endl;
+  return RunOutcome::finished;
 }
 
 }  // namespace kbnn

@@ -11,11 +11,25 @@
 
 namespace kbnn {
 
+// Where a run starts from (`kbnn train --restart FROM [--restart-force]`).
+struct RestartOptions {
+  // Empty: a fresh start. "auto": <output.dir>/<run name>.checkpoint.h5 if it exists,
+  // else a fresh start (so resubmitting the same job script is always right).
+  // Otherwise a checkpoint or run file.
+  std::string from;
+  // Continue even if the checkpoint's model, seed, batch or optimizer differ from the deck's.
+  bool force = false;
+};
+
+enum class RunOutcome {
+  finished,  // trained, predicted, wrote everything
+  stopped,   // a signal stopped training; the checkpoint holds the state to resume from
+};
+
 // Runs the whole job on all ranks of `comm`; progress and results go to `log` (pass
-// a stream that discards on ranks other than 0). `restart` names a checkpoint to
-// continue from, or is empty. Throws on any error.
-void run_train(const RunConfig& config, Communicator& comm, const std::string& restart,
-               std::ostream& log);
+// a stream that discards on ranks other than 0). Throws on any error.
+RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartOptions& restart,
+                     std::ostream& log);
 
 // Training FLOPs per example of a model's gemms (forward + backward), for GFLOP/s.
 template <class Model>

@@ -53,7 +53,8 @@ class ParameterStore {
         next += b.count;
       }
     values_ = View1<Scalar>("kbnn::parameters", next);
-    gradients_ = View1<Scalar>("kbnn::gradients", next);
+    reduced_ = View1<Scalar>("kbnn::gradients", next + 1);
+    gradients_ = Kokkos::subview(reduced_, Kokkos::make_pair(std::size_t(0), next));
   }
 
   bool allocated() const { return values_.is_allocated(); }
@@ -64,6 +65,11 @@ class ParameterStore {
 
   View1<Scalar> values() const { return values_; }        // (size)
   View1<Scalar> gradients() const { return gradients_; }  // (size)
+  // The gradients and, after them, one control number (the trainer's stop request):
+  // what the step's one allreduce sums, so that every rank sees the control's sum at
+  // the same step. control() is that last element.
+  View1<Scalar> gradients_and_control() const { return reduced_; }  // (size + 1)
+  auto control() const { return Kokkos::subview(reduced_, size()); }
 
   // Subviews of one block: mu / rho of a Gaussian block, the values of a point block.
   View1<Scalar> mu(int id) const { return slice(values_, id, 0); }
@@ -73,7 +79,7 @@ class ParameterStore {
   View1<Scalar> grad_rho(int id) const { return slice(gradients_, id, gaussian_count_); }
   View1<Scalar> grad_point(int id) const { return slice(gradients_, id, 0); }
 
-  void zero_gradients() const { Kokkos::deep_copy(gradients_, Scalar(0)); }
+  void zero_gradients() const { Kokkos::deep_copy(reduced_, Scalar(0)); }
 
  private:
   View1<Scalar> slice(const View1<Scalar>& v, int id, std::size_t shift) const {
@@ -85,7 +91,8 @@ class ParameterStore {
   std::vector<Block> blocks_;
   std::size_t gaussian_count_ = 0;
   View1<Scalar> values_;
-  View1<Scalar> gradients_;
+  View1<Scalar> reduced_;    // (size + 1): gradients, then the control number
+  View1<Scalar> gradients_;  // (size): the gradient part of reduced_
 };
 
 }  // namespace kbnn

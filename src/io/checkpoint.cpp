@@ -52,6 +52,7 @@ void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
   h5::write_attribute(g, "optimizer_steps", c.optimizer_steps);
   h5::write_attribute(g, "state_names", c.state_names);
   h5::write_attribute(g, "deck", c.deck_text);
+  h5::write_attribute(g, "window_images", c.window.images);
 
   const hsize_t n = c.parameters.size();
   const hsize_t mine = writer ? n : 0;  // the same data everywhere: rank 0 writes it
@@ -74,6 +75,40 @@ void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
   for (std::size_t i = 0; i < c.state.size(); ++i)
     write(state, c.state_names[i], c.state[i],
           concat("optimizer buffer ", c.state_names[i], ", element i belongs to parameter i"));
+
+  for (const auto& [name, values] : {std::pair{"window_nll_sum", &c.window.nll_sum},
+                                     std::pair{"window_correct", &c.window.correct}}) {
+    const std::string what = concat(where, "/", name);
+    const hsize_t ranks = values->size();
+    const h5::Space ranks_space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &ranks, nullptr), what));
+    const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dcreate2(g, name, H5T_IEEE_F64LE, ranks_space,
+                                                    H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                                         what));
+    h5::describe(d, "", "each rank's sum since the last history row (empty at a logged step)");
+    h5::write_rows(d, values->data(), 0, writer ? ranks : 0, what);
+  }
+
+  const h5::Group history = h5::create_group(g, "history");
+  h5::describe(history, "", "the run's history rows up to step, as /history of a run file");
+  const hsize_t rows = c.history.size();
+  const h5::Space row_space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &rows, nullptr), where));
+  std::vector<double> column(c.history.size());
+  std::vector<std::int64_t> steps(c.history.size());
+  for (const HistoryField& f : history_fields) {
+    const std::string what = concat(where, "/history/", f.name);
+    const hid_t type = f.member ? H5T_IEEE_F64LE : H5T_STD_I64LE;
+    const h5::DataSet d(KBNN_H5_CHECK_AT(
+        H5Dcreate2(history, f.name, type, row_space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what));
+    h5::describe(d, f.units, f.description);
+    for (std::size_t r = 0; r < c.history.size(); ++r) {
+      if (f.member) column[r] = c.history[r].*f.member;
+      else steps[r] = c.history[r].step;
+    }
+    if (f.member)
+      h5::write_rows(d, column.data(), 0, writer ? rows : 0, what);
+    else
+      h5::write_rows(d, steps.data(), 0, writer ? rows : 0, what);
+  }
 }
 
 }  // namespace detail
@@ -109,6 +144,44 @@ T required_attribute(hid_t object, const std::string& name, const std::string& w
   return h5::read_attribute<T>(object, name);
 }
 
+// A whole 1-D dataset of T (HDF5 converts from the stored type).
+template <class T>
+std::vector<T> read_column(hid_t parent, const std::string& name, const std::string& what) {
+  const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), what));
+  const h5::Space space(KBNN_H5_CHECK_AT(H5Dget_space(d), what));
+  std::vector<T> values(std::size_t(KBNN_H5_CHECK_AT(H5Sget_simple_extent_npoints(space), what)));
+  if (!values.empty())
+    KBNN_H5_CHECK_AT(H5Dread(d, h5::TypeOf<T>::memory(), H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                             values.data()),
+                     what);
+  return values;
+}
+
+// The history rows of /checkpoint/history (none in checkpoints of older versions).
+std::vector<HistoryRow> read_history(hid_t checkpoint, const std::string& where) {
+  std::vector<HistoryRow> rows;
+  if (!h5::exists(checkpoint, "history")) return rows;
+  const h5::Group g = h5::open_group(checkpoint, "history");
+  for (const HistoryField& f : history_fields) {
+    const std::string what = concat(where, "/history/", f.name);
+    if (!h5::exists(g, f.name)) throw InputError(concat(what, ": dataset missing"));
+    if (f.member) {
+      const auto column = read_column<double>(g, f.name, what);
+      rows.resize(std::max(rows.size(), column.size()));
+      if (column.size() != rows.size())
+        throw InputError(concat(what, ": ", column.size(), " rows, other fields ", rows.size()));
+      for (std::size_t r = 0; r < rows.size(); ++r) rows[r].*f.member = column[r];
+    } else {
+      const auto steps = read_column<std::int64_t>(g, f.name, what);
+      rows.resize(std::max(rows.size(), steps.size()));
+      if (steps.size() != rows.size())
+        throw InputError(concat(what, ": ", steps.size(), " rows, other fields ", rows.size()));
+      for (std::size_t r = 0; r < rows.size(); ++r) rows[r].step = steps[r];
+    }
+  }
+  return rows;
+}
+
 Checkpoint read_on_this_rank(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
@@ -133,6 +206,12 @@ Checkpoint read_on_this_rank(const std::string& path) {
   c.state_names = h5::read_string_attribute_array(g, "state_names");
   if (!h5::has_attribute(g, "deck")) throw InputError(concat(where, ": attribute 'deck' missing"));
   c.deck_text = h5::read_string_attribute(g, "deck");
+  if (h5::has_attribute(g, "window_images")) {  // older checkpoints: an empty window
+    c.window.images = h5::read_attribute<std::int64_t>(g, "window_images");
+    c.window.nll_sum = read_column<double>(g, "window_nll_sum", where + "/window_nll_sum");
+    c.window.correct = read_column<double>(g, "window_correct", where + "/window_correct");
+  }
+  c.history = read_history(g, where);
 
   c.parameters = read_floats(g, "parameters", where);
   if (!c.state_names.empty() && !h5::exists(g, "state"))
@@ -151,26 +230,34 @@ Checkpoint read_on_this_rank(const std::string& path) {
 
 // Every rank gets rank 0's checkpoint, bit for bit (floats travel as they are).
 void broadcast(Checkpoint& c, const Communicator& comm) {
-  comm.broadcast(&c.step, 1);
-  comm.broadcast(&c.seed, 1);
-  comm.broadcast(&c.ranks, 1);
-  comm.broadcast(&c.optimizer_steps, 1);
-  const auto broadcast_floats = [&](std::vector<float>& v) {
+  const auto broadcast_vector = [&](auto& v) {  // floats and doubles travel bit for bit
     std::uint64_t size = v.size();
     comm.broadcast(&size, 1);
     v.resize(size);
     comm.broadcast(v.data(), size);
   };
-  broadcast_floats(c.parameters);
+  comm.broadcast(&c.step, 1);
+  comm.broadcast(&c.seed, 1);
+  comm.broadcast(&c.ranks, 1);
+  comm.broadcast(&c.optimizer_steps, 1);
+  broadcast_vector(c.parameters);
   std::uint64_t buffers = c.state.size();
   comm.broadcast(&buffers, 1);
   c.state.resize(buffers);
   c.state_names.resize(buffers);
   for (std::size_t i = 0; i < buffers; ++i) {
     comm.broadcast(c.state_names[i]);
-    broadcast_floats(c.state[i]);
+    broadcast_vector(c.state[i]);
   }
   comm.broadcast(c.deck_text);
+  broadcast_vector(c.window.nll_sum);
+  broadcast_vector(c.window.correct);
+  comm.broadcast(&c.window.images, 1);
+  // HistoryRow is plain data (an int64 and doubles): it travels as bytes.
+  std::uint64_t rows = c.history.size();
+  comm.broadcast(&rows, 1);
+  c.history.resize(rows);
+  comm.broadcast(reinterpret_cast<char*>(c.history.data()), rows * sizeof(HistoryRow));
 }
 
 }  // namespace

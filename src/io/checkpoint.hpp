@@ -8,6 +8,11 @@
 //                               state_names (in order), deck
 //   /checkpoint/parameters      float32 (n): the flat parameter buffer
 //   /checkpoint/state/<name>    float32 (n): one per optimizer buffer, e.g. adam_m
+//   /checkpoint/history/<field> the run's history rows up to `step` (as /history), so a
+//                               resumed run file holds the whole history
+//   /checkpoint/window_nll_sum, window_correct  float64 (ranks), and the attribute
+//                               window_images: what the trainer had summed since the
+//                               last row (TrainingWindow; empty at a logged step)
 #pragma once
 
 #include <hdf5.h>
@@ -16,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "io/history.hpp"
 #include "parallel/communicator.hpp"
 
 namespace kbnn {
@@ -29,6 +35,8 @@ struct Checkpoint {
   std::vector<std::string> state_names;     // e.g. {"adam_m", "adam_v"} or {"sgd_velocity"}
   std::vector<std::vector<float>> state;    // (names, n): one buffer per name
   std::string deck_text;             // the resolved deck it was trained with
+  std::vector<HistoryRow> history;   // every logged row up to `step`
+  TrainingWindow window;             // sums since the last logged row
 };
 
 // Collective. Writes `path` atomically: into "<path>.tmp" first, then rank 0 renames

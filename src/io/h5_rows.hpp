@@ -26,6 +26,8 @@ void write_rows(hid_t dataset, const T* data, hsize_t first, hsize_t rows,
   if (rank < 1) throw RuntimeError(concat("HDF5: ", what, ": write_rows needs rows"));
   std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
   KBNN_H5_CHECK_AT(H5Sget_simple_extent_dims(file_space, dims.data(), nullptr), what);
+  // An empty dataset has no storage to write to (and every rank sees it empty alike).
+  if (dims[0] == 0) return;
   dims[0] = rows;  // the memory block: `rows` rows of the dataset's row shape
   const Space memory_space(KBNN_H5_CHECK_AT(H5Screate_simple(rank, dims.data(), nullptr), what));
   if (rows == 0) {

@@ -16,33 +16,6 @@
 namespace kbnn {
 namespace {
 
-// The /history datasets: one per HistoryRow field, in the order of the struct.
-struct HistoryField {
-  const char* name;
-  const char* units;
-  const char* description;
-  double HistoryRow::*member;  // nullptr: the int64 `step`
-};
-
-const std::array<HistoryField, 10> kHistory = {{
-    {"step", "steps", "optimizer steps completed when the row was logged", nullptr},
-    {"epoch", "epochs", "epochs completed, fractional (1.5 = half-way through the second)",
-     &HistoryRow::epoch},
-    {"loss", "nats/example", "negative ELBO per example: nll + beta * kl / N_train",
-     &HistoryRow::loss},
-    {"nll", "nats/example", "mean softmax cross-entropy over the examples since the last row",
-     &HistoryRow::nll},
-    {"kl", "nats", "KL(q || p) summed over all Bayesian weights, at this step",
-     &HistoryRow::kl},
-    {"beta", "1", "KL weight beta_t of the annealing schedule", &HistoryRow::beta},
-    {"lr", "1", "learning rate", &HistoryRow::lr},
-    {"train_accuracy", "1", "fraction of training examples classified right since the last row",
-     &HistoryRow::train_accuracy},
-    {"seconds", "s", "wall time since training started", &HistoryRow::seconds},
-    {"images_per_second", "images/s", "training throughput since the last row, all ranks",
-     &HistoryRow::images_per_second},
-}};
-
 constexpr hsize_t kHistoryChunk = 512;  // rows per chunk: a few KiB per dataset
 
 // Group and dataset names come from the deck (layer and set names): one path level.
@@ -126,7 +99,7 @@ RunFile::RunFile(const std::string& path, const Communicator& comm, const RunInf
   const h5::PropList dcpl(KBNN_H5_CHECK_AT(H5Pcreate(H5P_DATASET_CREATE), path_));
   KBNN_H5_CHECK_AT(H5Pset_chunk(dcpl, 1, &kHistoryChunk), path_);
   KBNN_H5_CHECK_AT(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), path_);
-  for (const HistoryField& f : kHistory) {
+  for (const HistoryField& f : history_fields) {
     const std::string what = concat(path_, ": /history/", f.name);
     const hid_t type = f.member ? h5::TypeOf<double>::file() : h5::TypeOf<std::int64_t>::file();
     const h5::DataSet d(KBNN_H5_CHECK_AT(
@@ -157,7 +130,7 @@ void RunFile::append_history(const std::vector<HistoryRow>& rows) {
   const hsize_t added = rows.size();
   std::vector<double> column(rows.size());
   std::vector<std::int64_t> steps(rows.size());
-  for (const HistoryField& f : kHistory) {
+  for (const HistoryField& f : history_fields) {
     const std::string what = concat(path_, ": /history/", f.name);
     const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dopen2(history, f.name, H5P_DEFAULT), what));
     hsize_t old = 0;

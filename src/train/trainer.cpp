@@ -1,6 +1,7 @@
 #include "train/trainer.hpp"
 
 #include "core/error.hpp"
+#include "core/stop_signal.hpp"
 #include "train/kl_divergence.hpp"
 #include "train/kl_schedule.hpp"
 #include "train/loss.hpp"
@@ -22,8 +23,9 @@ std::unique_ptr<Optimizer<Real>> make_optimizer(const TrainConfig& config, std::
 Trainer::Trainer(const TrainConfig& config, BatchMode batch_mode, double prior_sigma,
                  Sequential<Real>& model, const TrainingData& train, Communicator& comm,
                  std::ostream& log)
-    : config_(config), batch_mode_(batch_mode), prior_sigma_(prior_sigma), model_(model),
-      train_(train), comm_(comm), log_(log) {
+    : stop_requested([] { return stop_signal() != 0; }), config_(config),
+      batch_mode_(batch_mode), prior_sigma_(prior_sigma), model_(model), train_(train),
+      comm_(comm), log_(log) {
   // Horovod's convention (per_rank): the batch and the learning rate grow with the ranks.
   global_batch_ = global_batch_size(config.batch_size, batch_mode, comm.size());
   lr_ = config.lr * (batch_mode == BatchMode::per_rank ? comm.size() : 1);
@@ -75,7 +77,7 @@ std::string format_duration(double seconds) {
 }
 }  // namespace
 
-void Trainer::run(std::int64_t start_step) {
+void Trainer::run(std::int64_t start_step, const TrainingWindow& resumed) {
   const TrainConfig& tc = config_;
   const std::int64_t n_train = train_.global_count;
   const int features = static_cast<int>(train_.data.shape.size());
@@ -91,8 +93,25 @@ void Trainer::run(std::int64_t start_step) {
                       max_rows, classes);
   View1<double> correct("kbnn::Trainer::correct", max_rows);
 
-  double window[2] = {0, 0};  // this rank's NLL sum and correct count since the last row
-  std::int64_t window_images = 0;
+  // This rank's NLL sum and correct count since the last row, as a checkpoint left them
+  // (each rank its own, on the same rank count; otherwise rank 0 takes the totals).
+  double window[2] = {0, 0};
+  const int rank = comm_.rank();
+  if (resumed.nll_sum.size() == std::size_t(comm_.size())) {
+    window[0] = resumed.nll_sum[rank];
+    window[1] = resumed.correct[rank];
+  } else if (rank == 0) {
+    for (std::size_t r = 0; r < resumed.nll_sum.size(); ++r) {
+      window[0] += resumed.nll_sum[r];
+      window[1] += resumed.correct[r];
+    }
+  }
+  std::int64_t window_images = resumed.images;
+  stopped_ = false;
+  // At a logged step the window is empty: what on_log's checkpoints record.
+  const TrainingWindow empty_window{std::vector<double>(comm_.size(), 0.0),
+                                    std::vector<double>(comm_.size(), 0.0), 0};
+  window_ = empty_window;
   Kokkos::Timer clock;
   double window_start = 0;
   step_ = start_step;
@@ -124,7 +143,12 @@ void Trainer::run(std::int64_t start_step) {
         throw DivergenceError(concat("training diverged at step ", step_ + 1, " (epoch ", epoch + 1,
                                   "): the loss on rank ", comm_.rank(), " is ", sums.nll));
       model_.backward(d);
-      comm_.allreduce_sum(store.gradients());
+      // The stop request rides in the gradient allreduce: its sum reaches every rank
+      // at this same step, so all ranks stop after it together.
+      Kokkos::deep_copy(store.control(), Real(stop_requested && stop_requested() ? 1 : 0));
+      comm_.allreduce_sum(store.gradients_and_control());
+      Real stop_votes = 0;
+      Kokkos::deep_copy(stop_votes, store.control());
 
       // beta at the start of this step (Liu et al. use t - 1): each cycle opens at 0.
       const double beta = kl_beta(tc, double(step_) / double(steps_per_epoch_), double(tc.epochs));
@@ -138,7 +162,13 @@ void Trainer::run(std::int64_t start_step) {
       window_images += rows;
       images_trained_ += rows;
       const bool last_of_epoch = s + 1 == steps_per_epoch_ || step_ == total_steps_;
-      if (step_ % tc.log_every != 0 && !last_of_epoch) continue;
+      if (step_ % tc.log_every != 0 && !last_of_epoch) {
+        if (stop_votes > 0) {
+          stopped_ = true;
+          break;
+        }
+        continue;
+      }
 
       comm_.allreduce_sum(window, 2);
       Kokkos::fence();
@@ -167,8 +197,20 @@ void Trainer::run(std::int64_t start_step) {
       window[0] = window[1] = 0;
       window_images = 0;
       window_start = clock.seconds();
+      if (stop_votes > 0) {
+        stopped_ = true;
+        break;
+      }
     }
+    if (stopped_) break;
   }
+  // Each rank's window sums, gathered (a sum of one value and zeros is exact).
+  window_ = empty_window;
+  window_.images = window_images;
+  window_.nll_sum[rank] = window[0];
+  window_.correct[rank] = window[1];
+  comm_.allreduce_sum(window_.nll_sum.data(), window_.nll_sum.size());
+  comm_.allreduce_sum(window_.correct.data(), window_.correct.size());
   Kokkos::fence();
   training_seconds_ = clock.seconds();
 }

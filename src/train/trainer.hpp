@@ -34,11 +34,19 @@ class Trainer {
           Sequential<Real>& model, const TrainingData& train, Communicator& comm,
           std::ostream& log);
 
-  // Trains from `start_step` (0, or a checkpoint's step) to the end of the last epoch
-  // (or max_steps). Calls on_log(row) after each history row, on every rank.
-  void run(std::int64_t start_step = 0);
+  // Trains from `start_step` (0, or a checkpoint's step, with the checkpoint's window)
+  // to the end of the last epoch (or max_steps), or until a stop is requested. Calls
+  // on_log(row) after each history row, on every rank.
+  void run(std::int64_t start_step = 0, const TrainingWindow& window = {});
 
   std::function<void(const HistoryRow&)> on_log;
+  // Asked once per step on every rank (default: a SIGTERM or SIGUSR1 arrived). When it
+  // is true on ANY rank, all ranks finish that step together and run() returns with
+  // stopped() true: the request travels in the step's gradient allreduce.
+  std::function<bool()> stop_requested;
+  bool stopped() const { return stopped_; }
+  // The sums since the last history row (a checkpoint between two rows keeps them).
+  const TrainingWindow& window() const { return window_; }
 
   std::int64_t global_batch() const { return global_batch_; }
   std::int64_t steps_per_epoch() const { return steps_per_epoch_; }
@@ -64,6 +72,8 @@ class Trainer {
   std::int64_t global_batch_, steps_per_epoch_, total_steps_;
   double lr_;
   std::int64_t step_ = 0;
+  bool stopped_ = false;
+  TrainingWindow window_;  // global sums since the last row (local ones until it)
   double training_seconds_ = 0;
   std::int64_t images_trained_ = 0;
 };
