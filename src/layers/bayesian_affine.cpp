@@ -24,20 +24,22 @@ template <class Scalar>
 BayesianAffine<Scalar>::BayesianAffine(std::string name, std::uint32_t layer_index,
                                        Geometry geometry, BayesOptions options)
     : name_(std::move(name)), layer_index_(layer_index), geometry_(geometry),
-      options_(options), path_(choose_path(geometry, options)) {}
+      options_(options), path_(choose_path(geometry, options)),
+      narrow_forward_(path_ == AffinePath::narrow ||
+                      (path_ == AffinePath::per_example && fits_narrow(geometry))) {}
 
 template <class Scalar>
 AffinePath BayesianAffine<Scalar>::choose_path(const Geometry& g, const BayesOptions& options) {
   if (!options.fused_kernels) return AffinePath::gemm;
-  // The fused kernel wins over gemm for few outputs and short rows (LeNet's conv1:
-  // K = 25, O = 6, measured with KBNN_PROFILE_LAYERS); longer rows go to gemm.
-  if (g.out_features <= affine::narrow_max_outputs<Scalar>() && g.in_features <= 64)
-    return AffinePath::narrow;
   // Per-example weights pay when S varies along a row (more than one input channel;
   // with one, S folds into R) and each example has enough rows to fill a gemm.
   if (host_accessible && options.estimator == Estimator::flipout && g.in_channels > 1 &&
       g.positions >= 16)
     return AffinePath::per_example;
+  // The fused kernel wins over gemm for few outputs and short rows (LeNet's conv1:
+  // K = 25, O = 6, measured with KBNN_PROFILE_LAYERS); longer rows go to gemm, whose
+  // backward pass is the same anyway.
+  if (fits_narrow(g) && g.in_features <= 64) return AffinePath::narrow;
   return AffinePath::gemm;
 }
 
@@ -107,7 +109,7 @@ void BayesianAffine<Scalar>::reserve(int max_examples) {
   d_kernel_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_kernel"),
                             std::size_t(g.out_features) * g.in_features);
   d_bias_ = View1<Scalar>("kbnn::BayesianAffine::d_bias", g.out_features);
-  if (path_ == AffinePath::narrow) {
+  if (narrow_forward_) {
     const int padded = affine::narrow_vectors<Scalar>(g.out_features) * simd::width<Scalar>();
     mean_t_ = View2<Scalar>(no_init("kbnn::BayesianAffine::mean_t"), g.in_features, padded);
     if (flipout)
@@ -167,13 +169,14 @@ void BayesianAffine<Scalar>::forward(const Matrix<const Scalar>& cols, const Mat
     bias = bias_gauss_.used();
   }
 
-  per_example_weights_ready_ = false;
   if (flipout_active()) draw_signs(examples, ctx);
-  if (path_ == AffinePath::narrow) {
+  per_example_pass_ = path_ == AffinePath::per_example && flipout_active();
+  example_weights_ready_ = false;
+  if (narrow_forward_) {
     forward_narrow(cols, out, bias);
     return;
   }
-  if (path_ == AffinePath::per_example && flipout_active()) {
+  if (per_example_pass_) {
     forward_per_example(cols, out, bias);
     return;
   }
@@ -241,7 +244,7 @@ void BayesianAffine<Scalar>::backward(const Matrix<const Scalar>& cols,
     return;
   }
 
-  if (per_example_weights_ready_) {
+  if (per_example_pass_) {
     backward_per_example(cols, dout, dcols);
     return;
   }

@@ -13,6 +13,7 @@
 //            k % in_channels (NHWC im2col puts the channel last).
 #pragma once
 
+#include "layers/affine_kernels.hpp"
 #include "layers/gaussian_weights.hpp"
 #include "layers/layer.hpp"
 
@@ -25,10 +26,12 @@ namespace kbnn {
 // build (the memory space and the target's vector registers):
 //   gemm:        the reference: gemms and elementwise kernels, any shape, any backend;
 //   narrow:      few outputs: one fused pass over cols (affine::narrow_forward);
-//   per_example: Flipout in a convolution as one small gemm per example with weights
-//                [mu ; dW o S_e] (bayesian_affine_per_example.cpp), host memory only.
+//   per_example: Flipout in a convolution: the backward pass as one small gemm per
+//                example with weights [mu ; dW o S_e] (bayesian_affine_per_example.cpp),
+//                host memory only; the forward pass the same way, or with the narrow
+//                kernel when the outputs fit it.
 // Passes that draw no Flipout perturbation (posterior mean, reparam) take the gemm
-// products on the per_example path.
+// products on the per_example path (or the narrow kernel when it runs the forward).
 enum class AffinePath { gemm, narrow, per_example };
 
 template <class Scalar>
@@ -70,6 +73,9 @@ class BayesianAffine {
   }
   bool single_input_channel() const { return geometry_.in_channels == 1; }
   static AffinePath choose_path(const Geometry& g, const BayesOptions& options);
+  static bool fits_narrow(const Geometry& g) {
+    return g.out_features <= affine::narrow_max_outputs<Scalar>();
+  }
   // cols o S, the input of the perturbation path (cols itself when S is folded into R).
   Matrix<const Scalar> signed_inputs(const Matrix<const Scalar>& cols) const {
     if (single_input_channel()) return cols;
@@ -91,6 +97,7 @@ class BayesianAffine {
   Geometry geometry_;
   BayesOptions options_;
   AffinePath path_;
+  bool narrow_forward_;  // the forward product runs affine::narrow_forward
 
   GaussianWeights<Scalar> kernel_;       // (O, K)
   GaussianWeights<Scalar> bias_gauss_;   // (O) when options_.bayesian_bias
@@ -109,7 +116,8 @@ class BayesianAffine {
   View1<Scalar> example_weights_;  // (examples, 2 O, K): [mu ; dW o S_e] per example
   View2<Scalar> example_out_;      // (rows, 2 O): [cols mu^T | (cols o S) dW^T]
   View1<Scalar> d_examples_;       // (examples, 2 O, K): per-example weight gradients
-  bool per_example_weights_ready_ = false;
+  bool per_example_pass_ = false;      // the last forward drew Flipout on the per_example path
+  bool example_weights_ready_ = false;  // example_weights_ holds that pass's weights
   View1<Scalar> d_stacked_;    // (2 O * K): [dL/dmu ; dL/d(dW)] from one gemm
   View2<Scalar> mean_t_, delta_t_;  // (K, whole vectors >= O): W^T zero-padded, narrow path
   int signed_rows_ = 0;             // rows of cols_signed_ that hold cols o S now

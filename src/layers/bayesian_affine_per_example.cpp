@@ -8,7 +8,8 @@
 //   dL/dmu          = dout^T cols                            (one gemm, all rows)
 //   dL/d(dW)        = sum_e (dr_e^T cols_e) o S_e
 // so cols o S is never built and dcols needs no extra pass to apply S. It costs one
-// small gemm per example, which suits CPUs; the gemm path in bayesian_affine.cpp is
+// small gemm per example, which suits CPUs. When the outputs fit the narrow kernel,
+// that kernel runs the forward pass instead (one pass, no weights to build); the gemm path in bayesian_affine.cpp is
 // the reference, and tests compare the two.
 #include "layers/bayesian_affine.hpp"
 
@@ -33,7 +34,7 @@ void BayesianAffine<Scalar>::forward_per_example(const Matrix<const Scalar>& col
   affine::combine<Scalar>(Kokkos::subview(both, Kokkos::ALL, Kokkos::make_pair(0, O)),
                           Kokkos::subview(both, Kokkos::ALL, Kokkos::make_pair(O, 2 * O)),
                           sign_out_, bias, P, out);
-  per_example_weights_ready_ = true;
+  example_weights_ready_ = true;
 }
 
 template <class Scalar>
@@ -51,10 +52,15 @@ void BayesianAffine<Scalar>::backward_per_example(const Matrix<const Scalar>& co
   affine::reduce_examples(d_examples_, sign_columns_, examples, O, K, kernel_.grad_mu(), d_kernel_);
   kernel_.backprop(d_kernel_);
 
-  if (dcols.data() != nullptr)
-    gemm_blocks<Scalar>(examples, 'N', 'N', 1, stacked,
-                        Matrix<const Scalar>(example_weights_.data(), std::size_t(examples) * 2 * O, K),
-                        0, dcols);
+  if (dcols.data() != nullptr) {
+    // The narrow forward kernel does not build the per-example weights; dcols needs them.
+    if (!example_weights_ready_)
+      affine::example_weights(kernel_.mu(), kernel_.draw(), sign_columns_, examples, O, K,
+                              example_weights_);
+    gemm_blocks<Scalar>(
+        examples, 'N', 'N', 1, stacked,
+        Matrix<const Scalar>(example_weights_.data(), std::size_t(examples) * 2 * O, K), 0, dcols);
+  }
   add_bias_gradient(dout);
 }
 
