@@ -134,14 +134,22 @@ TEST_CASE("ReLU and MaxPool2d gradients match finite differences", "[layers][gra
 
 TEST_CASE("Fused kernels equal the gemm reference path", "[layers][fused]") {
   // Same parameters and noise (same seed, pass, layer): outputs, input gradients and
-  // parameter gradients must agree to rounding. O = 10, K = 27 takes the narrow
-  // one-pass kernel; O = 20 the per-example batched gemm (Flipout, P = 36 positions).
-  for (int out_channels : {10, 20}) {
+  // parameter gradients must agree to rounding. The output counts come from the
+  // target's narrow limit, so every build covers each path: 6x6x3 inputs (P = 36)
+  // take the per-example path, its forward pass narrow for `widest` outputs and a
+  // per-example gemm for one more; one input channel takes the narrow kernel with S
+  // folded into R, and 3x3x3 inputs (P = 9) the narrow kernel applying S.
+  const int widest = kbnn::affine::narrow_max_outputs<double>();
+  struct Case { kbnn::Shape in; int out_channels; };
+  for (const Case c : {Case{{6, 6, 3}, widest}, Case{{6, 6, 3}, widest + 1},
+                       Case{{6, 6, 1}, widest}, Case{{3, 3, 3}, widest}}) {
     for (auto estimator : {kbnn::Estimator::flipout, kbnn::Estimator::reparam}) {
       for (bool sample : {true, false}) {
-        DYNAMIC_SECTION(out_channels << " outputs, estimator " << int(estimator) << ", sample "
-                                     << sample) {
-          const kbnn::Shape in{6, 6, 3};
+        DYNAMIC_SECTION(c.in.height << "x" << c.in.width << "x" << c.in.channels << " -> "
+                                    << c.out_channels << " outputs, estimator "
+                                    << int(estimator) << ", sample " << sample) {
+          const kbnn::Shape in = c.in;
+          const int out_channels = c.out_channels;
           auto make = [&](bool fused) {
             return std::make_unique<LayerUnderTest>(
                 std::make_unique<kbnn::Conv2d<double>>("conv", 1, in, out_channels, 3, 1, 1,

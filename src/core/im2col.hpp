@@ -61,33 +61,33 @@ void im2col(const ConvGeometry& g, const Matrix<const Scalar>& padded, const Mat
 }
 
 // The adjoint of im2col: din(b, h, w, :) = sum of the cols runs that read pixel (h, w).
-// Written as a gather (one thread per input pixel), so it needs no atomics.
+// Written as a gather, one thread per input image row (b, h), so it needs no atomics:
+// the window offsets kh that read row h pick the output rows oh, and for each output
+// position the cols run of kh covers k*C consecutive numbers of that image row
+// (clipped at the padding). The inner loop adds those runs: long, contiguous, vector.
 template <class Scalar>
 void col2im(const ConvGeometry& g, const Matrix<const Scalar>& cols, const Matrix<Scalar>& din) {
   const int W = g.width, H = g.height, C = g.channels, k = g.kernel, s = g.stride, p = g.padding;
-  const int OH = g.out_height(), OW = g.out_width(), P = g.positions();
+  const int OH = g.out_height(), OW = g.out_width(), P = g.positions(), run = k * C;
   const std::int64_t stride = cols.stride(0);
+  const Scalar* cols_data = cols.data();
   Kokkos::parallel_for(
-      "kbnn::col2im", Range(0, std::int64_t(din.extent(0)) * H * W),
+      "kbnn::col2im", Range(0, std::int64_t(din.extent(0)) * H),
       KOKKOS_LAMBDA(const std::int64_t i) {
-        const std::int64_t b = i / (H * W);
-        const int h = static_cast<int>(i % (H * W)) / W, w = static_cast<int>(i % W);
-        Scalar* out = &din(b, (h * W + w) * C);
-        for (int c = 0; c < C; ++c) out[c] = Scalar(0);
-        // Window offsets kh whose output row oh = (h + p - kh) / s exists: a range.
-        const int kh_begin = h + p - s * (OH - 1) > 0 ? h + p - s * (OH - 1) : 0;
-        const int kh_end = h + p + 1 < k ? h + p + 1 : k;
-        const int kw_begin = w + p - s * (OW - 1) > 0 ? w + p - s * (OW - 1) : 0;
-        const int kw_end = w + p + 1 < k ? w + p + 1 : k;
-        for (int kh = kh_begin; kh < kh_end; ++kh) {
-          const int hs = h + p - kh;
-          if (hs % s != 0) continue;
-          for (int kw = kw_begin; kw < kw_end; ++kw) {
-            const int ws = w + p - kw;
-            if (ws % s != 0) continue;
-            const std::int64_t row = b * P + (hs / s) * OW + ws / s;
-            const Scalar* run = cols.data() + row * stride + (kh * k + kw) * C;
-            for (int c = 0; c < C; ++c) out[c] += run[c];
+        const std::int64_t b = i / H;
+        const int h = static_cast<int>(i % H);
+        Scalar* out = &din(b, std::int64_t(h) * W * C);
+        for (int j = 0; j < W * C; ++j) out[j] = Scalar(0);
+        for (int kh = 0; kh < k; ++kh) {
+          const int hs = h + p - kh;  // = oh * s for the output row that reads row h at kh
+          if (hs < 0 || hs % s != 0 || hs / s >= OH) continue;
+          const std::int64_t first_row = b * P + std::int64_t(hs / s) * OW;
+          for (int ow = 0; ow < OW; ++ow) {
+            const Scalar* src = cols_data + (first_row + ow) * stride + kh * run;
+            const int start = (ow * s - p) * C;  // where the run begins in the image row
+            const int lo = start < 0 ? -start : 0;
+            const int hi = start + run > W * C ? W * C - start : run;
+            for (int j = lo; j < hi; ++j) out[start + j] += src[j];
           }
         }
       });

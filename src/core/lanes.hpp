@@ -1,9 +1,14 @@
 // A fixed-width bundle of numbers for register-blocked kernels: `Lanes<Scalar, N>` is
-// N accumulators that stay in vector registers across a loop. On CPUs it is a GCC /
-// Clang vector type (one AVX-512 register for 16 floats), because compilers do not keep
-// a plain array accumulator in registers there (measured: 8x slower). Elsewhere (GPU
-// compilers, which do keep unrolled arrays in registers) it is a plain array.
+// N accumulators that stay in a vector register across a loop. Kernels take N =
+// simd::width<Scalar>() (core/simd_width.hpp), one register of the compile target; a
+// wider bundle would be split over several registers and spill in blocked loops.
+// On CPUs it is a GCC / Clang vector type, because compilers do not keep a plain
+// array accumulator in registers there (measured: 8x slower). Elsewhere (GPU
+// compilers, which do keep unrolled arrays in registers, or a target without a known
+// vector unit) it is a plain array.
 #pragma once
+
+#include "core/simd_width.hpp"
 
 #include <Kokkos_Core.hpp>
 
@@ -11,6 +16,10 @@ namespace kbnn {
 
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__) && !defined(__HIPCC__) && \
     !defined(__SYCL_DEVICE_ONLY__)
+#define KBNN_LANES_ARE_VECTORS 1
+#endif
+
+#if defined(KBNN_LANES_ARE_VECTORS)
 template <class Scalar, int N>
 struct Lanes {
   typedef Scalar Vector __attribute__((vector_size(N * sizeof(Scalar))));

@@ -1,8 +1,8 @@
 #include "layers/bayesian_affine.hpp"
 
 #include "core/gemm.hpp"
-#include "core/lanes.hpp"
 #include "core/noise.hpp"
+#include "layers/affine_kernels.hpp"
 
 #include <KokkosBlas2_gemv.hpp>
 
@@ -24,7 +24,24 @@ template <class Scalar>
 BayesianAffine<Scalar>::BayesianAffine(std::string name, std::uint32_t layer_index,
                                        Geometry geometry, BayesOptions options)
     : name_(std::move(name)), layer_index_(layer_index), geometry_(geometry),
-      options_(options) {}
+      options_(options), path_(choose_path(geometry, options)),
+      narrow_forward_(path_ == AffinePath::narrow ||
+                      (path_ == AffinePath::per_example && fits_narrow(geometry))) {}
+
+template <class Scalar>
+AffinePath BayesianAffine<Scalar>::choose_path(const Geometry& g, const BayesOptions& options) {
+  if (!options.fused_kernels) return AffinePath::gemm;
+  // Per-example weights pay when S varies along a row (more than one input channel;
+  // with one, S folds into R) and each example has enough rows to fill a gemm.
+  if (host_accessible && options.estimator == Estimator::flipout && g.in_channels > 1 &&
+      g.positions >= 16)
+    return AffinePath::per_example;
+  // The fused kernel wins over gemm for few outputs and short rows (LeNet's conv1:
+  // K = 25, O = 6, measured with KBNN_PROFILE_LAYERS); longer rows go to gemm, whose
+  // backward pass is the same anyway.
+  if (fits_narrow(g) && g.in_features <= 64) return AffinePath::narrow;
+  return AffinePath::gemm;
+}
 
 template <class Scalar>
 void BayesianAffine<Scalar>::declare(ParameterStore<Scalar>& store) {
@@ -72,22 +89,33 @@ void BayesianAffine<Scalar>::reserve(int max_examples) {
   const auto no_init = [](const std::string& label) {
     return Kokkos::view_alloc(Kokkos::WithoutInitializing, label);
   };
-  sign_in_ = View2<Scalar>(no_init("kbnn::BayesianAffine::sign_in"), max_examples, g.in_channels);
-  sign_out_ = View2<Scalar>(no_init("kbnn::BayesianAffine::sign_out"), max_examples, g.out_features);
-  sign_columns_ =
-      View2<Scalar>(no_init("kbnn::BayesianAffine::sign_columns"), max_examples, g.in_features);
-  // cols o S only exists when S varies along a row (more than one input channel) and
-  // the per-example path, which never builds it, is not taken.
-  if (options_.estimator == Estimator::flipout && !single_input_channel() &&
-      !(options_.fused_kernels && per_example_possible() && !use_narrow()))
-    cols_signed_ = View2<Scalar>(no_init("kbnn::BayesianAffine::cols_signed"), max_rows, g.in_features);
-  perturbed_ = View2<Scalar>(no_init("kbnn::BayesianAffine::perturbed"), max_rows, g.out_features);
+  const bool flipout = options_.estimator == Estimator::flipout;
+  const bool per_example = path_ == AffinePath::per_example;
+  if (flipout) {
+    sign_in_ = View2<Scalar>(no_init("kbnn::BayesianAffine::sign_in"), max_examples, g.in_channels);
+    sign_out_ = View2<Scalar>(no_init("kbnn::BayesianAffine::sign_out"), max_examples, g.out_features);
+    // (cols o S) dW^T: the gemm products, and dout o R in the gemm backward.
+    if (!per_example)
+      perturbed_ = View2<Scalar>(no_init("kbnn::BayesianAffine::perturbed"), max_rows, g.out_features);
+  }
+  // S spread over the columns, and cols o S, exist only when S varies along a row (more
+  // than one input channel); the per-example path never builds cols o S.
+  if (flipout && !single_input_channel()) {
+    sign_columns_ =
+        View2<Scalar>(no_init("kbnn::BayesianAffine::sign_columns"), max_examples, g.in_features);
+    if (!per_example)
+      cols_signed_ = View2<Scalar>(no_init("kbnn::BayesianAffine::cols_signed"), max_rows, g.in_features);
+  }
   d_kernel_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_kernel"),
                             std::size_t(g.out_features) * g.in_features);
   d_bias_ = View1<Scalar>("kbnn::BayesianAffine::d_bias", g.out_features);
-  mean_t_ = View2<Scalar>(no_init("kbnn::BayesianAffine::mean_t"), g.in_features, narrow_width);
-  delta_t_ = View2<Scalar>(no_init("kbnn::BayesianAffine::delta_t"), g.in_features, narrow_width);
-  if (options_.estimator == Estimator::flipout && per_example_possible()) {
+  if (narrow_forward_) {
+    const int padded = affine::narrow_vectors<Scalar>(g.out_features) * simd::width<Scalar>();
+    mean_t_ = View2<Scalar>(no_init("kbnn::BayesianAffine::mean_t"), g.in_features, padded);
+    if (flipout)
+      delta_t_ = View2<Scalar>(no_init("kbnn::BayesianAffine::delta_t"), g.in_features, padded);
+  }
+  if (per_example) {
     example_weights_ = View1<Scalar>(no_init("kbnn::BayesianAffine::example_weights"),
                                      std::size_t(max_examples) * 2 * g.out_features * g.in_features);
     example_out_ = View2<Scalar>(no_init("kbnn::BayesianAffine::example_out"), max_rows,
@@ -95,8 +123,7 @@ void BayesianAffine<Scalar>::reserve(int max_examples) {
     d_examples_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_examples"),
                                 std::size_t(max_examples) * 2 * g.out_features * g.in_features);
   }
-  if (options_.estimator == Estimator::flipout &&
-      (single_input_channel() || per_example_possible())) {
+  if (flipout && (single_input_channel() || per_example)) {
     stacked_ = View2<Scalar>(no_init("kbnn::BayesianAffine::stacked"), max_rows, 2 * g.out_features);
     d_stacked_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_stacked"),
                                2 * std::size_t(g.out_features) * g.in_features);
@@ -113,27 +140,12 @@ void BayesianAffine<Scalar>::draw_signs(int examples, const PassContext& ctx) {
   const int C = geometry_.in_channels, O = geometry_.out_features;
   fill_signs(key, Stream::sign_in, first * C, sign_in_.data(), std::int64_t(examples) * C);
   fill_signs(key, Stream::sign_out, first * O, sign_out_.data(), std::int64_t(examples) * O);
-  if (single_input_channel()) {
-    // One input channel: S is one sign per example, so (cols o S) dW^T o R equals
-    // (cols dW^T) o (S R). Folding S into R saves building cols o S at all.
-    auto s = sign_in_;
-    auto r = sign_out_;
-    Kokkos::parallel_for(
-        "kbnn::BayesianAffine::fold_signs", Range(0, examples), KOKKOS_LAMBDA(const int e) {
-          for (int o = 0; o < O; ++o) r(e, o) *= s(e, 0);
-        });
-    return;
-  }
-  // Spread S over the K columns (column k has channel k % C), so the kernels that
-  // apply it run straight, vectorisable loops.
-  const int K = geometry_.in_features;
-  auto s = sign_in_;
-  auto spread = sign_columns_;
-  Kokkos::parallel_for(
-      "kbnn::BayesianAffine::spread_signs", Range(0, examples), KOKKOS_LAMBDA(const int e) {
-        for (int k0 = 0; k0 < K; k0 += C)
-          for (int c = 0; c < C; ++c) spread(e, k0 + c) = s(e, c);
-      });
+  // One input channel: S is one sign per example, so (cols o S) dW^T o R equals
+  // (cols dW^T) o (S R). Folding S into R saves building cols o S at all.
+  if (single_input_channel())
+    affine::fold_signs(sign_in_, examples, sign_out_);
+  else
+    affine::spread_signs(sign_in_, examples, sign_columns_);
 }
 
 template <class Scalar>
@@ -157,13 +169,14 @@ void BayesianAffine<Scalar>::forward(const Matrix<const Scalar>& cols, const Mat
     bias = bias_gauss_.used();
   }
 
-  per_example_weights_ready_ = false;
   if (flipout_active()) draw_signs(examples, ctx);
-  if (use_narrow()) {
+  per_example_pass_ = path_ == AffinePath::per_example && flipout_active();
+  example_weights_ready_ = false;
+  if (narrow_forward_) {
     forward_narrow(cols, out, bias);
     return;
   }
-  if (use_per_example()) {
+  if (per_example_pass_) {
     forward_per_example(cols, out, bias);
     return;
   }
@@ -173,37 +186,20 @@ void BayesianAffine<Scalar>::forward(const Matrix<const Scalar>& cols, const Mat
   gemm<Scalar>('N', 'T', 1, cols, const_matrix(w, O, K), 0, out);
 
   if (!flipout_active()) {
-    Kokkos::parallel_for(
-        "kbnn::BayesianAffine::add_bias", Range(0, rows), KOKKOS_LAMBDA(const int row) {
-          for (int o = 0; o < O; ++o) out(row, o) += bias(o);
-        });
+    affine::add_bias(bias, out);
     return;
   }
 
-  auto r = sign_out_;
   sign_inputs(cols);
   auto pert = as_matrix(perturbed_, rows, O);
   gemm<Scalar>('N', 'T', 1, signed_inputs(cols), const_matrix(kernel_.draw(), O, K), 0, pert);
-  Kokkos::parallel_for(
-      "kbnn::BayesianAffine::combine", Range(0, rows), KOKKOS_LAMBDA(const int row) {
-        const int e = row / P;
-        for (int o = 0; o < O; ++o) out(row, o) += pert(row, o) * r(e, o) + bias(o);
-      });
+  affine::combine<Scalar>(out, pert, sign_out_, bias, P, out);
 }
 
 template <class Scalar>
 Matrix<Scalar> BayesianAffine<Scalar>::stack_dout(const Matrix<const Scalar>& dout) {
-  const int O = geometry_.out_features, P = geometry_.positions;
-  auto stacked = as_matrix(stacked_, dout.extent(0), 2 * O);
-  auto r = sign_out_;
-  Kokkos::parallel_for(
-      "kbnn::BayesianAffine::stack_dout", Range(0, dout.extent(0)), KOKKOS_LAMBDA(const int row) {
-        const int e = row / P;
-        for (int o = 0; o < O; ++o) {
-          stacked(row, o) = dout(row, o);
-          stacked(row, O + o) = dout(row, o) * r(e, o);
-        }
-      });
+  auto stacked = as_matrix(stacked_, dout.extent(0), 2 * geometry_.out_features);
+  affine::stack_dout(dout, sign_out_, geometry_.positions, stacked);
   return stacked;
 }
 
@@ -211,78 +207,21 @@ template <class Scalar>
 void BayesianAffine<Scalar>::sign_inputs(const Matrix<const Scalar>& cols) {
   signed_rows_ = int(cols.extent(0));
   if (single_input_channel()) return;  // S is folded into R
-  const int K = geometry_.in_features, P = geometry_.positions;
-  auto s = sign_columns_;
-  auto signed_cols = as_matrix(cols_signed_, cols.extent(0), K);
-  Kokkos::parallel_for(
-      "kbnn::BayesianAffine::sign_inputs", Range(0, cols.extent(0)),
-      KOKKOS_LAMBDA(const int row) {
-        const int e = row / P;
-        for (int k = 0; k < K; ++k) signed_cols(row, k) = cols(row, k) * s(e, k);
-      });
+  affine::sign_rows(cols, sign_columns_, geometry_.positions,
+                    as_matrix(cols_signed_, cols.extent(0), geometry_.in_features));
 }
 
-// Few outputs (O <= narrow_width): gemm wastes most of its work on such thin shapes,
-// so one pass over cols computes the mean path, the Flipout path and the combine,
-// with the weights transposed and zero-padded to narrow_width columns so that the
-// inner loop is one full-width vector operation. The gemm path is the reference
-// (tests compare the two).
+// The narrow path: the gemm path is the reference (tests compare the two).
 template <class Scalar>
 void BayesianAffine<Scalar>::forward_narrow(const Matrix<const Scalar>& cols,
                                             const Matrix<Scalar>& out, const View1<Scalar>& bias) {
   const int K = geometry_.in_features, O = geometry_.out_features;
-  const int P = geometry_.positions;
-  const int rows = static_cast<int>(cols.extent(0));
   const bool flipout = flipout_active();
-  auto transpose = [&](const View1<Scalar>& w, const View2<Scalar>& wt) {
-    Kokkos::parallel_for(
-        "kbnn::BayesianAffine::transpose_narrow", Range(0, K), KOKKOS_LAMBDA(const int k) {
-          for (int o = 0; o < narrow_width; ++o) wt(k, o) = o < O ? w(o * K + k) : Scalar(0);
-        });
-  };
-  transpose(flipout ? kernel_.mu() : kernel_.used(), mean_t_);
-  // Raw row pointers: contiguous, fixed-width inner loops the compiler vectorises.
-  const Scalar* mt = mean_t_.data();
-  const Scalar* x_data = cols.data();
-  const std::int64_t x_stride = cols.stride(0);
-  if (!flipout) {
-    Kokkos::parallel_for(
-        "kbnn::BayesianAffine::forward_narrow", Range(0, rows), KOKKOS_LAMBDA(const int row) {
-          const Scalar* x = x_data + row * x_stride;
-          Lanes<Scalar, narrow_width> m;
-          for (int k = 0; k < K; ++k) m.fma(x[k], mt + k * narrow_width);
-          for (int o = 0; o < O; ++o) out(row, o) = m[o] + bias(o);
-        });
-    return;
-  }
-  transpose(kernel_.draw(), delta_t_);
-  const Scalar* dt = delta_t_.data();
-  const Scalar* s_data = sign_columns_.data();
-  const std::int64_t s_stride = sign_columns_.stride(0);
-  auto r = sign_out_;
-  const bool single = single_input_channel();
-  // A thread takes `block` rows: their accumulators are independent, which hides the
-  // latency of the fused multiply-adds (one row alone waits on its own sums).
-  constexpr int block = 4;
-  Kokkos::parallel_for(
-      "kbnn::BayesianAffine::forward_narrow_flipout", Range(0, (rows + block - 1) / block),
-      KOKKOS_LAMBDA(const int b) {
-        const int row0 = b * block, n = rows - row0 < block ? rows - row0 : block;
-        Lanes<Scalar, narrow_width> m[block], q[block];
-        for (int k = 0; k < K; ++k) {
-          const Scalar* wm = mt + k * narrow_width;
-          const Scalar* wd = dt + k * narrow_width;
-          for (int j = 0; j < n; ++j) {
-            const Scalar x = x_data[(row0 + j) * x_stride + k];
-            m[j].fma(x, wm);
-            q[j].fma(single ? x : x * s_data[((row0 + j) / P) * s_stride + k], wd);
-          }
-        }
-        for (int j = 0; j < n; ++j) {
-          const int row = row0 + j, e = row / P;
-          for (int o = 0; o < O; ++o) out(row, o) = m[j][o] + q[j][o] * r(e, o) + bias(o);
-        }
-      });
+  affine::transpose_padded(flipout ? kernel_.mu() : kernel_.used(), O, K, mean_t_);
+  if (flipout) affine::transpose_padded(kernel_.draw(), O, K, delta_t_);
+  affine::narrow_forward<Scalar>(cols, mean_t_, flipout ? delta_t_ : View2<Scalar>(),
+                                 flipout && !single_input_channel() ? sign_columns_ : View2<Scalar>(),
+                                 sign_out_, bias, geometry_.positions, out);
   signed_rows_ = 0;  // cols o S was not built; backward builds it if it needs it
 }
 
@@ -305,25 +244,17 @@ void BayesianAffine<Scalar>::backward(const Matrix<const Scalar>& cols,
     return;
   }
 
-  if (per_example_weights_ready_) {
+  if (per_example_pass_) {
     backward_per_example(cols, dout, dcols);
     return;
   }
-  auto r = sign_out_;
   if (single_input_channel() && !want_dcols) {
     // S is folded into R, so both weight gradients read the same cols: one gemm of
     // [dout | dout o R]^T cols gives [dL/dmu ; dL/d(dW)] in a single pass over cols.
     auto stacked = stack_dout(dout);
-    auto both = as_matrix(d_stacked_, 2 * O, K);
-    gemm<Scalar>('T', 'N', 1, Matrix<const Scalar>(stacked), cols, 0, both);
-    auto gmu = kernel_.grad_mu();
-    auto dk = d_kernel_;
-    const Scalar* both_data = d_stacked_.data();
-    Kokkos::parallel_for(
-        "kbnn::BayesianAffine::unstack_gradients", Range(0, O * K), KOKKOS_LAMBDA(const int i) {
-          gmu(i) += both_data[i];
-          dk(i) = both_data[O * K + i];
-        });
+    gemm<Scalar>('T', 'N', 1, Matrix<const Scalar>(stacked), cols, 0,
+                 as_matrix(d_stacked_, 2 * O, K));
+    affine::unstack_gradients(d_stacked_, kernel_.grad_mu(), d_kernel_);
     kernel_.backprop(d_kernel_);
     add_bias_gradient(dout);
     return;
@@ -334,11 +265,7 @@ void BayesianAffine<Scalar>::backward(const Matrix<const Scalar>& cols,
 
   // Perturbation path: with dr = dout o R, dL/d(dW) = dr^T (cols o S).
   auto dr = as_matrix(perturbed_, rows, O);
-  Kokkos::parallel_for(
-      "kbnn::BayesianAffine::sign_dout", Range(0, rows), KOKKOS_LAMBDA(const int row) {
-        const int e = row / P;
-        for (int o = 0; o < O; ++o) dr(row, o) = dout(row, o) * r(e, o);
-      });
+  affine::sign_rows(dout, sign_out_, P, dr);
   if (signed_rows_ != rows) sign_inputs(cols);
   gemm<Scalar>('T', 'N', 1, Matrix<const Scalar>(dr), signed_inputs(cols), 0, d_kernel);
   kernel_.backprop(d_kernel_);
@@ -352,12 +279,7 @@ void BayesianAffine<Scalar>::backward(const Matrix<const Scalar>& cols,
     // dcols = dout mu + (dr dW) o S; cols o S is no longer needed, so it holds dr dW.
     gemm<Scalar>('N', 'N', 1, dout, const_matrix(kernel_.mu(), O, K), 0, dcols);
     gemm<Scalar>('N', 'N', 1, Matrix<const Scalar>(dr), const_matrix(kernel_.draw(), O, K), 0, xs);
-    auto s = sign_columns_;
-    Kokkos::parallel_for(
-        "kbnn::BayesianAffine::unsign_dcols", Range(0, rows), KOKKOS_LAMBDA(const int row) {
-          const int e = row / P;
-          for (int k = 0; k < K; ++k) dcols(row, k) += xs(row, k) * s(e, k);
-        });
+    affine::add_signed_rows<Scalar>(xs, sign_columns_, P, dcols);
   }
   add_bias_gradient(dout);
 }
@@ -366,17 +288,12 @@ template <class Scalar>
 void BayesianAffine<Scalar>::add_bias_gradient(const Matrix<const Scalar>& dout) {
   // db = dout^T * ones: a gemv reads dout once, row by row (BLAS on CPU and GPU).
   const std::size_t rows = dout.extent(0);
-  auto db = d_bias_;
   KokkosBlas::gemv("T", Scalar(1), dout, Kokkos::subview(ones_, Kokkos::make_pair(std::size_t(0), rows)),
                    Scalar(0), d_bias_);
-  if (options_.bayesian_bias) {
+  if (options_.bayesian_bias)
     bias_gauss_.backprop(d_bias_);
-  } else {
-    auto g = grad_bias_point_;
-    Kokkos::parallel_for(
-        "kbnn::BayesianAffine::bias_point_gradient", Range(0, geometry_.out_features),
-        KOKKOS_LAMBDA(const int o) { g(o) += db(o); });
-  }
+  else
+    affine::add_to(d_bias_, grad_bias_point_);
 }
 
 template class BayesianAffine<float>;

@@ -13,6 +13,7 @@
 //            k % in_channels (NHWC im2col puts the channel last).
 #pragma once
 
+#include "layers/affine_kernels.hpp"
 #include "layers/gaussian_weights.hpp"
 #include "layers/layer.hpp"
 
@@ -21,8 +22,17 @@
 
 namespace kbnn {
 
-// Layers with at most this many outputs use a fused one-pass kernel instead of gemm.
-constexpr int narrow_width = 16;
+// How a layer computes its products, chosen once from its shape, its options and the
+// build (the memory space and the target's vector registers):
+//   gemm:        the reference: gemms and elementwise kernels, any shape, any backend;
+//   narrow:      few outputs: one fused pass over cols (affine::narrow_forward);
+//   per_example: Flipout in a convolution: the backward pass as one small gemm per
+//                example with weights [mu ; dW o S_e] (bayesian_affine_per_example.cpp),
+//                host memory only; the forward pass the same way, or with the narrow
+//                kernel when the outputs fit it.
+// Passes that draw no Flipout perturbation (posterior mean, reparam) take the gemm
+// products on the per_example path (or the narrow kernel when it runs the forward).
+enum class AffinePath { gemm, narrow, per_example };
 
 template <class Scalar>
 class BayesianAffine {
@@ -55,32 +65,21 @@ class BayesianAffine {
     return paths * geometry_.positions * double(geometry_.in_features) * geometry_.out_features;
   }
   const BayesOptions& options() const { return options_; }
+  AffinePath path() const { return path_; }
 
  private:
   bool flipout_active() const {
     return kernel_.draw_kind() == GaussianWeights<Scalar>::Draw::perturbation;
   }
   bool single_input_channel() const { return geometry_.in_channels == 1; }
-  // The fused kernel wins over gemm for few outputs and short rows (LeNet's conv1:
-  // K = 25, O = 6, measured with KBNN_PROFILE_LAYERS); longer rows go to gemm.
-  bool use_narrow() const {
-    return options_.fused_kernels && geometry_.out_features <= narrow_width &&
-           geometry_.in_features <= 64;
+  static AffinePath choose_path(const Geometry& g, const BayesOptions& options);
+  static bool fits_narrow(const Geometry& g) {
+    return g.out_features <= affine::narrow_max_outputs<Scalar>();
   }
   // cols o S, the input of the perturbation path (cols itself when S is folded into R).
   Matrix<const Scalar> signed_inputs(const Matrix<const Scalar>& cols) const {
     if (single_input_channel()) return cols;
     return Matrix<const Scalar>(cols_signed_.data(), cols.extent(0), cols.extent(1));
-  }
-  // Flipout in a convolution as a batched gemm with per-example weights
-  // [mu ; dW o S_e] (bayesian_affine_per_example.cpp): no cols o S, no extra passes.
-  // Host backends only (many small gemms suit CPUs, not GPUs).
-  bool per_example_possible() const {
-    return Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible &&
-           !single_input_channel() && geometry_.positions >= 16;
-  }
-  bool use_per_example() const {
-    return options_.fused_kernels && flipout_active() && per_example_possible();
   }
   void forward_per_example(const Matrix<const Scalar>& cols, const Matrix<Scalar>& out,
                            const View1<Scalar>& bias);
@@ -97,6 +96,8 @@ class BayesianAffine {
   std::uint32_t layer_index_;
   Geometry geometry_;
   BayesOptions options_;
+  AffinePath path_;
+  bool narrow_forward_;  // the forward product runs affine::narrow_forward
 
   GaussianWeights<Scalar> kernel_;       // (O, K)
   GaussianWeights<Scalar> bias_gauss_;   // (O) when options_.bayesian_bias
@@ -115,9 +116,10 @@ class BayesianAffine {
   View1<Scalar> example_weights_;  // (examples, 2 O, K): [mu ; dW o S_e] per example
   View2<Scalar> example_out_;      // (rows, 2 O): [cols mu^T | (cols o S) dW^T]
   View1<Scalar> d_examples_;       // (examples, 2 O, K): per-example weight gradients
-  bool per_example_weights_ready_ = false;
+  bool per_example_pass_ = false;      // the last forward drew Flipout on the per_example path
+  bool example_weights_ready_ = false;  // example_weights_ holds that pass's weights
   View1<Scalar> d_stacked_;    // (2 O * K): [dL/dmu ; dL/d(dW)] from one gemm
-  View2<Scalar> mean_t_, delta_t_;  // (K, narrow_width): W^T zero-padded, narrow path
+  View2<Scalar> mean_t_, delta_t_;  // (K, whole vectors >= O): W^T zero-padded, narrow path
   int signed_rows_ = 0;             // rows of cols_signed_ that hold cols o S now
 };
 

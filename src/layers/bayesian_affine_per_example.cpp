@@ -8,11 +8,13 @@
 //   dL/dmu          = dout^T cols                            (one gemm, all rows)
 //   dL/d(dW)        = sum_e (dr_e^T cols_e) o S_e
 // so cols o S is never built and dcols needs no extra pass to apply S. It costs one
-// small gemm per example, which suits CPUs; the gemm path in bayesian_affine.cpp is
+// small gemm per example, which suits CPUs. When the outputs fit the narrow kernel,
+// that kernel runs the forward pass instead (one pass, no weights to build); the gemm path in bayesian_affine.cpp is
 // the reference, and tests compare the two.
 #include "layers/bayesian_affine.hpp"
 
 #include "core/gemm.hpp"
+#include "layers/affine_kernels.hpp"
 
 namespace kbnn {
 
@@ -22,32 +24,17 @@ void BayesianAffine<Scalar>::forward_per_example(const Matrix<const Scalar>& col
                                                  const View1<Scalar>& bias) {
   const int K = geometry_.in_features, O = geometry_.out_features, P = geometry_.positions;
   const int rows = static_cast<int>(cols.extent(0)), examples = rows / P;
-  auto weights = example_weights_;
-  auto mu = kernel_.mu();
-  auto delta = kernel_.draw();
-  auto s = sign_columns_;
-  Kokkos::parallel_for(
-      "kbnn::BayesianAffine::example_weights", Range(0, std::int64_t(examples) * 2 * O),
-      KOKKOS_LAMBDA(const std::int64_t i) {
-        const int e = static_cast<int>(i / (2 * O)), o2 = static_cast<int>(i % (2 * O));
-        Scalar* w = &weights(i * K);
-        if (o2 < O)
-          for (int k = 0; k < K; ++k) w[k] = mu(o2 * K + k);
-        else
-          for (int k = 0; k < K; ++k) w[k] = delta((o2 - O) * K + k) * s(e, k);
-      });
-  for (int e = 0; e < examples; ++e)
-    gemm<Scalar>('N', 'T', 1, Matrix<const Scalar>(cols.data() + std::int64_t(e) * P * K, P, K),
-                 Matrix<const Scalar>(weights.data() + std::int64_t(e) * 2 * O * K, 2 * O, K), 0,
-                 Matrix<Scalar>(example_out_.data() + std::int64_t(e) * P * 2 * O, P, 2 * O));
-  auto both = example_out_;
-  auto r = sign_out_;
-  Kokkos::parallel_for(
-      "kbnn::BayesianAffine::combine_per_example", Range(0, rows), KOKKOS_LAMBDA(const int row) {
-        const int e = row / P;
-        for (int o = 0; o < O; ++o) out(row, o) = both(row, o) + both(row, O + o) * r(e, o) + bias(o);
-      });
-  per_example_weights_ready_ = true;
+  affine::example_weights(kernel_.mu(), kernel_.draw(), sign_columns_, examples, O, K,
+                          example_weights_);
+  auto both = as_matrix(example_out_, rows, 2 * O);
+  gemm_blocks<Scalar>(examples, 'N', 'T', 1, cols,
+                      Matrix<const Scalar>(example_weights_.data(), std::size_t(examples) * 2 * O, K),
+                      0, both);
+  // out = both[:, :O] + both[:, O:] o R + b
+  affine::combine<Scalar>(Kokkos::subview(both, Kokkos::ALL, Kokkos::make_pair(0, O)),
+                          Kokkos::subview(both, Kokkos::ALL, Kokkos::make_pair(O, 2 * O)),
+                          sign_out_, bias, P, out);
+  example_weights_ready_ = true;
 }
 
 template <class Scalar>
@@ -56,39 +43,24 @@ void BayesianAffine<Scalar>::backward_per_example(const Matrix<const Scalar>& co
                                                   const Matrix<Scalar>& dcols) {
   const int K = geometry_.in_features, O = geometry_.out_features, P = geometry_.positions;
   const int rows = static_cast<int>(cols.extent(0)), examples = rows / P;
-  const auto stacked = stack_dout(dout);
+  const Matrix<const Scalar> stacked = stack_dout(dout);
 
   // Per example: D_e = [dout | dr]_e^T cols_e = [dL/dmu ; dr^T cols]_e (2O x K);
   // then dL/dmu += sum_e top_e and dL/d(dW) = sum_e bottom_e o S_e.
-  for (int e = 0; e < examples; ++e)
-    gemm<Scalar>('T', 'N', 1,
-                 Matrix<const Scalar>(stacked.data() + std::int64_t(e) * P * 2 * O, P, 2 * O),
-                 Matrix<const Scalar>(cols.data() + std::int64_t(e) * P * K, P, K), 0,
-                 Matrix<Scalar>(d_examples_.data() + std::int64_t(e) * 2 * O * K, 2 * O, K));
-  auto per_example = d_examples_;
-  auto s = sign_columns_;
-  auto gmu = kernel_.grad_mu();
-  auto dk = d_kernel_;
-  Kokkos::parallel_for(
-      "kbnn::BayesianAffine::reduce_examples", Range(0, O * K), KOKKOS_LAMBDA(const int i) {
-        const int k = i % K;
-        Scalar mean = 0, perturbation = 0;
-        for (int e = 0; e < examples; ++e) {
-          const Scalar* d = &per_example(std::int64_t(e) * 2 * O * K);
-          mean += d[i];
-          perturbation += d[O * K + i] * s(e, k);
-        }
-        gmu(i) += mean;
-        dk(i) = perturbation;
-      });
+  gemm_blocks<Scalar>(examples, 'T', 'N', 1, stacked, cols, 0,
+                      Matrix<Scalar>(d_examples_.data(), std::size_t(examples) * 2 * O, K));
+  affine::reduce_examples(d_examples_, sign_columns_, examples, O, K, kernel_.grad_mu(), d_kernel_);
   kernel_.backprop(d_kernel_);
 
-  if (dcols.data() != nullptr)
-    for (int e = 0; e < examples; ++e)
-      gemm<Scalar>('N', 'N', 1,
-                   Matrix<const Scalar>(stacked.data() + std::int64_t(e) * P * 2 * O, P, 2 * O),
-                   Matrix<const Scalar>(example_weights_.data() + std::int64_t(e) * 2 * O * K, 2 * O, K),
-                   0, Matrix<Scalar>(dcols.data() + std::int64_t(e) * P * K, P, K));
+  if (dcols.data() != nullptr) {
+    // The narrow forward kernel does not build the per-example weights; dcols needs them.
+    if (!example_weights_ready_)
+      affine::example_weights(kernel_.mu(), kernel_.draw(), sign_columns_, examples, O, K,
+                              example_weights_);
+    gemm_blocks<Scalar>(
+        examples, 'N', 'N', 1, stacked,
+        Matrix<const Scalar>(example_weights_.data(), std::size_t(examples) * 2 * O, K), 0, dcols);
+  }
   add_bias_gradient(dout);
 }
 

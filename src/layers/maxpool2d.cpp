@@ -27,7 +27,11 @@ void MaxPool2d<Scalar>::forward(const Matrix<const Scalar>& in, const Matrix<Sca
   const int size = size_, stride = stride_;
   const int positions = output_.height * output_.width;
   auto argmax = argmax_;
-  // One thread per (example, output position); the channel loop is contiguous.
+  // One thread per (example, output position); each channel keeps its running maximum
+  // and its index in registers (stores into out and argmax inside the window loop
+  // would be reloaded at every compare, since they may alias the input).
+  const Scalar* in_data = in.data();
+  const std::int64_t in_stride = in.stride(0);
   Kokkos::parallel_for(
       "kbnn::MaxPool2d::forward", Range(0, std::int64_t(in.extent(0)) * positions),
       KOKKOS_LAMBDA(const std::int64_t i) {
@@ -35,15 +39,20 @@ void MaxPool2d<Scalar>::forward(const Matrix<const Scalar>& in, const Matrix<Sca
         const int pos = static_cast<int>(i % positions);
         const int oh = pos / OW, ow = pos % OW;
         const int corner = ((oh * stride) * W + ow * stride) * C;
+        const Scalar* image = in_data + b * in_stride;
         for (int c = 0; c < C; ++c) {
           int best = corner + c;
+          Scalar value = image[best];
           for (int dh = 0; dh < size; ++dh)
             for (int dw = 0; dw < size; ++dw) {
               const int j = corner + (dh * W + dw) * C + c;
-              if (in(b, j) > in(b, best)) best = j;
+              if (image[j] > value) {  // ties keep the first
+                value = image[j];
+                best = j;
+              }
             }
           argmax(b, pos * C + c) = best;
-          out(b, pos * C + c) = in(b, best);
+          out(b, pos * C + c) = value;
         }
       });
 }

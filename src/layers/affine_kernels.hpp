@@ -1,0 +1,310 @@
+// The kernels of the Bayesian affine map (bayesian_affine.hpp), as free functions that
+// take Views and sizes: each can be tested alone against a plain loop, and none sits in
+// a private member function (nvcc rejects extended lambdas there).
+//
+// Notation: rows = examples * P (P positions per example: 1 for dense), row r belongs
+// to example e = r / P. S (examples, K) holds the input signs spread over the K columns,
+// R (examples, O) the output signs.
+#pragma once
+
+#include "core/lanes.hpp"
+#include "core/simd_width.hpp"
+#include "core/types.hpp"
+
+namespace kbnn {
+namespace affine {
+
+// Rademacher S per (example, input channel), spread over the K columns of cols:
+// column k belongs to channel k % C, so kernels that apply S run straight loops.
+template <class Scalar>
+void spread_signs(const View2<Scalar>& sign_in, int examples, const View2<Scalar>& spread) {
+  const int C = static_cast<int>(sign_in.extent(1)), K = static_cast<int>(spread.extent(1));
+  Kokkos::parallel_for(
+      "kbnn::affine::spread_signs", Range(0, examples), KOKKOS_LAMBDA(const int e) {
+        for (int k0 = 0; k0 < K; k0 += C)
+          for (int c = 0; c < C; ++c) spread(e, k0 + c) = sign_in(e, c);
+      });
+}
+
+// R(e, :) *= S(e, 0): with one input channel (cols o S) dW^T o R = (cols dW^T) o (S R).
+template <class Scalar>
+void fold_signs(const View2<Scalar>& sign_in, int examples, const View2<Scalar>& sign_out) {
+  const int O = static_cast<int>(sign_out.extent(1));
+  Kokkos::parallel_for(
+      "kbnn::affine::fold_signs", Range(0, examples), KOKKOS_LAMBDA(const int e) {
+        for (int o = 0; o < O; ++o) sign_out(e, o) *= sign_in(e, 0);
+      });
+}
+
+// y(r, j) = x(r, j) * signs(r / P, j): cols o S, or dout o R.
+template <class Scalar>
+void sign_rows(const Matrix<const Scalar>& x, const View2<Scalar>& signs, int P,
+               const Matrix<Scalar>& y) {
+  const int n = static_cast<int>(x.extent(1));
+  Kokkos::parallel_for(
+      "kbnn::affine::sign_rows", Range(0, x.extent(0)), KOKKOS_LAMBDA(const int r) {
+        const int e = r / P;
+        for (int j = 0; j < n; ++j) y(r, j) = x(r, j) * signs(e, j);
+      });
+}
+
+// y(r, j) += x(r, j) * signs(r / P, j): applies S to the perturbation part of dcols.
+template <class Scalar>
+void add_signed_rows(const Matrix<const Scalar>& x, const View2<Scalar>& signs, int P,
+                     const Matrix<Scalar>& y) {
+  const int n = static_cast<int>(x.extent(1));
+  Kokkos::parallel_for(
+      "kbnn::affine::add_signed_rows", Range(0, x.extent(0)), KOKKOS_LAMBDA(const int r) {
+        const int e = r / P;
+        for (int j = 0; j < n; ++j) y(r, j) += x(r, j) * signs(e, j);
+      });
+}
+
+// out(r, o) += bias(o).
+template <class Scalar>
+void add_bias(const View1<Scalar>& bias, const Matrix<Scalar>& out) {
+  const int O = static_cast<int>(out.extent(1));
+  Kokkos::parallel_for(
+      "kbnn::affine::add_bias", Range(0, out.extent(0)), KOKKOS_LAMBDA(const int r) {
+        for (int o = 0; o < O; ++o) out(r, o) += bias(o);
+      });
+}
+
+// out(r, o) = mean(r, o) + pert(r, o) R(r / P, o) + bias(o); mean may be out itself.
+// mean and pert are any 2-D views (column windows of one [mean | pert] buffer too).
+template <class Scalar, class MeanView, class PertView>
+void combine(const MeanView& mean, const PertView& pert,
+             const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
+             const Matrix<Scalar>& out) {
+  const int O = static_cast<int>(out.extent(1));
+  Kokkos::parallel_for(
+      "kbnn::affine::combine", Range(0, out.extent(0)), KOKKOS_LAMBDA(const int r) {
+        const int e = r / P;
+        for (int o = 0; o < O; ++o) out(r, o) = mean(r, o) + pert(r, o) * sign_out(e, o) + bias(o);
+      });
+}
+
+// stacked (rows, 2 O) = [dout | dout o R].
+template <class Scalar>
+void stack_dout(const Matrix<const Scalar>& dout, const View2<Scalar>& sign_out, int P,
+                const Matrix<Scalar>& stacked) {
+  const int O = static_cast<int>(dout.extent(1));
+  Kokkos::parallel_for(
+      "kbnn::affine::stack_dout", Range(0, dout.extent(0)), KOKKOS_LAMBDA(const int r) {
+        const int e = r / P;
+        for (int o = 0; o < O; ++o) {
+          stacked(r, o) = dout(r, o);
+          stacked(r, O + o) = dout(r, o) * sign_out(e, o);
+        }
+      });
+}
+
+// both = [top ; bottom], n numbers each: grad_mu += top, d_draw = bottom.
+template <class Scalar>
+void unstack_gradients(const View1<Scalar>& both, const View1<Scalar>& grad_mu,
+                       const View1<Scalar>& d_draw) {
+  const int n = static_cast<int>(d_draw.extent(0));
+  Kokkos::parallel_for(
+      "kbnn::affine::unstack_gradients", Range(0, n), KOKKOS_LAMBDA(const int i) {
+        grad_mu(i) += both(i);
+        d_draw(i) = both(n + i);
+      });
+}
+
+// y += x.
+template <class Scalar>
+void add_to(const View1<Scalar>& x, const View1<Scalar>& y) {
+  Kokkos::parallel_for(
+      "kbnn::affine::add_to", Range(0, y.extent(0)), KOKKOS_LAMBDA(const int i) { y(i) += x(i); });
+}
+
+// ---------------------------------------------------------------------------------
+// The narrow kernel: for few outputs gemm wastes most of its work on thin shapes, so
+// one pass over cols computes the mean path, the Flipout path and the combine. The
+// weights are transposed to (K, V W) with the O outputs zero-padded to V whole
+// vectors of W = simd::width numbers, so each step of the inner loop is V full-width
+// fused multiply-adds per path.
+
+// Vector registers per path for O outputs.
+template <class Scalar>
+constexpr int narrow_vectors(int O) {
+  return simd::vectors_for<Scalar>(O);
+}
+
+// Rows one thread carries: their accumulators (paths * V registers per row), one
+// register of weights per accumulator of a row, and two scratch registers (the
+// broadcast input and its signed copy) must fit the register file. Independent rows
+// hide the latency of the fused multiply-adds; more than 8 gains nothing.
+constexpr int narrow_rows(int vectors, int paths) {
+  const int per_row = paths * vectors;
+  const int rows = (simd::registers - per_row - 2) / per_row;
+  return rows < 0 ? 0 : rows > 8 ? 8 : rows;
+}
+
+// The widest layer the narrow kernel takes: Flipout must still block >= 2 rows.
+template <class Scalar>
+constexpr int narrow_max_outputs() {
+  int v = 1;
+  while (narrow_rows(v + 1, 2) >= 2) ++v;
+  return narrow_rows(v, 2) >= 2 ? v * simd::width<Scalar>() : 0;
+}
+
+// wt (K, >= O) = w^T, w an (O, K) row-major matrix stored flat; columns O.. are zero.
+template <class Scalar>
+void transpose_padded(const View1<Scalar>& w, int O, int K, const View2<Scalar>& wt) {
+  const int padded = static_cast<int>(wt.extent(1));
+  Kokkos::parallel_for(
+      "kbnn::affine::transpose_padded", Range(0, K), KOKKOS_LAMBDA(const int k) {
+        for (int o = 0; o < padded; ++o) wt(k, o) = o < O ? w(o * K + k) : Scalar(0);
+      });
+}
+
+namespace detail {
+
+// Flipout: 0 = mean path only; 1 = both paths, S folded into R; 2 = both paths, S applied.
+template <class Scalar, int V, int Flipout>
+void narrow_forward(const Matrix<const Scalar>& cols, const View2<Scalar>& mean_t,
+                    const View2<Scalar>& delta_t, const View2<Scalar>& sign_columns,
+                    const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
+                    const Matrix<Scalar>& out) {
+  constexpr int W = simd::width<Scalar>();
+  constexpr int rows_per_thread = narrow_rows(V, Flipout ? 2 : 1);
+  static_assert(rows_per_thread >= 1, "narrow kernel: accumulators exceed the register file");
+  const int K = static_cast<int>(cols.extent(1)), O = static_cast<int>(out.extent(1));
+  const int rows = static_cast<int>(cols.extent(0));
+  const int padded = static_cast<int>(mean_t.extent(1));
+  // Raw row pointers: contiguous, fixed-width inner loops the compiler vectorises.
+  const Scalar* x_data = cols.data();
+  const std::int64_t x_stride = cols.stride(0);
+  const Scalar* mt = mean_t.data();
+  const Scalar* dt = delta_t.data();
+  const Scalar* s_data = sign_columns.data();
+  const std::int64_t s_stride = Flipout == 2 ? sign_columns.stride(0) : 0;
+  Kokkos::parallel_for(
+      "kbnn::affine::narrow_forward",
+      Range(0, (rows + rows_per_thread - 1) / rows_per_thread), KOKKOS_LAMBDA(const int b) {
+        // The last block repeats the last row instead of branching in the inner loop.
+        const Scalar* x[rows_per_thread];
+        const Scalar* s[rows_per_thread];
+        for (int j = 0; j < rows_per_thread; ++j) {
+          const int row = b * rows_per_thread + j < rows ? b * rows_per_thread + j : rows - 1;
+          x[j] = x_data + row * x_stride;
+          s[j] = s_data + (row / P) * s_stride;
+        }
+        Lanes<Scalar, W> m[rows_per_thread][V], q[rows_per_thread][Flipout ? V : 1];
+        for (int k = 0; k < K; ++k) {
+          const Scalar* wm = mt + k * padded;
+          const Scalar* wd = dt + k * padded;
+          for (int j = 0; j < rows_per_thread; ++j) {
+            const Scalar xk = x[j][k];
+            for (int v = 0; v < V; ++v) m[j][v].fma(xk, wm + v * W);
+            if (Flipout) {
+              const Scalar xs = Flipout == 2 ? xk * s[j][k] : xk;
+              for (int v = 0; v < V; ++v) q[j][v].fma(xs, wd + v * W);
+            }
+          }
+        }
+        for (int j = 0; j < rows_per_thread; ++j) {
+          const int row = b * rows_per_thread + j;
+          if (row >= rows) break;
+          const int e = row / P;
+          for (int o = 0; o < O; ++o) {
+            Scalar y = m[j][o / W][o % W] + bias(o);
+            if (Flipout) y += q[j][Flipout ? o / W : 0][o % W] * sign_out(e, o);
+            out(row, o) = y;
+          }
+        }
+      });
+}
+
+template <class Scalar, int V>
+void narrow_forward_paths(const Matrix<const Scalar>& cols, const View2<Scalar>& mean_t,
+                          const View2<Scalar>& delta_t, const View2<Scalar>& sign_columns,
+                          const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
+                          const Matrix<Scalar>& out) {
+  if (delta_t.data() == nullptr)
+    narrow_forward<Scalar, V, 0>(cols, mean_t, delta_t, sign_columns, sign_out, bias, P, out);
+  else if (sign_columns.data() == nullptr)
+    narrow_forward<Scalar, V, 1>(cols, mean_t, delta_t, sign_columns, sign_out, bias, P, out);
+  else
+    narrow_forward<Scalar, V, 2>(cols, mean_t, delta_t, sign_columns, sign_out, bias, P, out);
+}
+
+// Instantiates the kernel for every vector count up to the target's limit.
+template <class Scalar, int V>
+void narrow_forward_vectors(int vectors, const Matrix<const Scalar>& cols,
+                            const View2<Scalar>& mean_t, const View2<Scalar>& delta_t,
+                            const View2<Scalar>& sign_columns, const View2<Scalar>& sign_out,
+                            const View1<Scalar>& bias, int P, const Matrix<Scalar>& out) {
+  if constexpr (V * simd::width<Scalar>() <= narrow_max_outputs<Scalar>()) {
+    if (vectors == V)
+      narrow_forward_paths<Scalar, V>(cols, mean_t, delta_t, sign_columns, sign_out, bias, P, out);
+    else
+      narrow_forward_vectors<Scalar, V + 1>(vectors, cols, mean_t, delta_t, sign_columns,
+                                            sign_out, bias, P, out);
+  }
+}
+
+}  // namespace detail
+
+// out (rows, O) = cols mu^T + ((cols o S) dW^T) o R + bias, in one pass over cols.
+//   mean_t, delta_t: (K, >= O) from transpose_padded of mu and dW; an empty delta_t
+//                    computes the mean path alone (cols W^T + bias, W in mean_t);
+//   sign_columns:    (examples, K) spread S, or empty when S is folded into R.
+// O must be <= narrow_max_outputs<Scalar>() and mean_t padded to whole vectors.
+template <class Scalar>
+void narrow_forward(const Matrix<const Scalar>& cols, const View2<Scalar>& mean_t,
+                    const View2<Scalar>& delta_t, const View2<Scalar>& sign_columns,
+                    const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
+                    const Matrix<Scalar>& out) {
+  const int vectors = narrow_vectors<Scalar>(static_cast<int>(out.extent(1)));
+  if (static_cast<int>(mean_t.extent(1)) != vectors * simd::width<Scalar>())
+    Kokkos::abort("kbnn::affine::narrow_forward: weights not padded to whole vectors");
+  detail::narrow_forward_vectors<Scalar, 1>(vectors, cols, mean_t, delta_t, sign_columns,
+                                            sign_out, bias, P, out);
+}
+
+
+// ---------------------------------------------------------------------------------
+// Flipout in a convolution as a batched gemm with per-example weights [mu ; dW o S_e]
+// (bayesian_affine_per_example.cpp). Host memory only: a loop of small gemms suits CPUs.
+
+// weights (examples * 2 O, K): block e is [mu ; dW o S_e].
+template <class Scalar>
+void example_weights(const View1<Scalar>& mu, const View1<Scalar>& delta,
+                     const View2<Scalar>& spread, int examples, int O, int K,
+                     const View1<Scalar>& weights) {
+  Kokkos::parallel_for(
+      "kbnn::affine::example_weights", Range(0, std::int64_t(examples) * 2 * O),
+      KOKKOS_LAMBDA(const std::int64_t i) {
+        const int e = static_cast<int>(i / (2 * O)), o2 = static_cast<int>(i % (2 * O));
+        Scalar* w = &weights(i * K);
+        if (o2 < O)
+          for (int k = 0; k < K; ++k) w[k] = mu(o2 * K + k);
+        else
+          for (int k = 0; k < K; ++k) w[k] = delta((o2 - O) * K + k) * spread(e, k);
+      });
+}
+
+// Sums per-example gradients D_e = [top_e ; bottom_e] (examples * 2 O * K):
+// grad_mu += sum_e top_e, d_draw = sum_e bottom_e o S_e.
+template <class Scalar>
+void reduce_examples(const View1<Scalar>& per_example, const View2<Scalar>& spread,
+                     int examples, int O, int K, const View1<Scalar>& grad_mu,
+                     const View1<Scalar>& d_draw) {
+  Kokkos::parallel_for(
+      "kbnn::affine::reduce_examples", Range(0, O * K), KOKKOS_LAMBDA(const int i) {
+        const int k = i % K;
+        Scalar mean = 0, perturbation = 0;
+        for (int e = 0; e < examples; ++e) {
+          const Scalar* d = &per_example(std::int64_t(e) * 2 * O * K);
+          mean += d[i];
+          perturbation += d[O * K + i] * spread(e, k);
+        }
+        grad_mu(i) += mean;
+        d_draw(i) = perturbation;
+      });
+}
+
+}  // namespace affine
+}  // namespace kbnn

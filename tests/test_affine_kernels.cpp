@@ -1,0 +1,311 @@
+// Each kernel of layers/affine_kernels.hpp (and gemm_blocks, col2im) against a plain
+// host loop written from its definition, on random inputs with odd sizes, so that
+// partial vectors and partial row blocks are exercised.
+#include "catch.hpp"
+
+#include "core/gemm.hpp"
+#include "core/im2col.hpp"
+#include "core/simd_width.hpp"
+#include "layers/affine_kernels.hpp"
+#include "layers/bayesian_affine.hpp"
+
+#include <random>
+#include <vector>
+
+namespace {
+
+using kbnn::View1;
+using kbnn::View2;
+
+template <class T>
+std::vector<T> random_vector(std::size_t n, std::uint32_t seed, bool signs = false) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(-1, 1);
+  std::vector<T> v(n);
+  for (auto& x : v) x = signs ? (u(rng) > 0 ? T(1) : T(-1)) : T(u(rng));
+  return v;
+}
+
+template <class T>
+View2<T> view2(const std::vector<T>& host, std::size_t rows, std::size_t cols) {
+  View2<T> v("test::view2", rows, cols);
+  auto m = Kokkos::create_mirror_view(v);
+  for (std::size_t i = 0; i < host.size(); ++i) m.data()[i] = host[i];
+  Kokkos::deep_copy(v, m);
+  return v;
+}
+
+template <class T>
+View1<T> view1(const std::vector<T>& host) {
+  View1<T> v("test::view1", host.size());
+  auto m = Kokkos::create_mirror_view(v);
+  for (std::size_t i = 0; i < host.size(); ++i) m(i) = host[i];
+  Kokkos::deep_copy(v, m);
+  return v;
+}
+
+template <class V>
+std::vector<typename V::non_const_value_type> host(const V& v) {
+  auto m = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
+  return std::vector<typename V::non_const_value_type>(m.data(), m.data() + m.size());
+}
+
+template <class T>
+kbnn::Matrix<const T> cmat(const View2<T>& v) {
+  return kbnn::Matrix<const T>(v.data(), v.extent(0), v.extent(1));
+}
+template <class T>
+kbnn::Matrix<T> mat(const View2<T>& v) {
+  return kbnn::Matrix<T>(v.data(), v.extent(0), v.extent(1));
+}
+
+template <class T>
+void check_equal(const std::vector<T>& got, const std::vector<T>& want, double eps = 1e-12) {
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    INFO("element " << i);
+    CHECK(double(got[i]) == Approx(double(want[i])).epsilon(eps).margin(eps));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("Blocking factors follow the target's registers", "[kernels]") {
+  using kbnn::affine::narrow_rows;
+  // Accumulators, weights and two scratch registers fit the register file.
+  for (int v = 1; v <= 4; ++v)
+    for (int paths = 1; paths <= 2; ++paths) {
+      const int rows = narrow_rows(v, paths);
+      if (rows > 0) CHECK((rows + 1) * paths * v + 2 <= kbnn::simd::registers);
+    }
+  const int widest = kbnn::affine::narrow_max_outputs<float>();
+  CHECK(widest % kbnn::simd::width<float>() == 0);
+  if (widest > 0) CHECK(narrow_rows(kbnn::simd::vectors_for<float>(widest), 2) >= 2);
+  CHECK(narrow_rows(kbnn::simd::vectors_for<float>(widest) + 1, 2) < 2);
+  // A register holds twice as many floats as doubles (one of each on the scalar path).
+  const int floats = kbnn::simd::width<float>(), doubles = kbnn::simd::width<double>();
+  CHECK((floats == 1 ? doubles == 1 : floats == 2 * doubles));
+}
+
+TEST_CASE("BayesianAffine chooses its path once from shape, options and target", "[kernels]") {
+  using Affine = kbnn::BayesianAffine<double>;
+  const int narrow = kbnn::affine::narrow_max_outputs<double>();
+  kbnn::BayesOptions flipout, reference;
+  reference.fused_kernels = false;
+  const auto make = [](int K, int O, int C, int P, const kbnn::BayesOptions& o) {
+    return Affine("a", 0, {K, O, C, P, {std::size_t(O), std::size_t(K)}}, o);
+  };
+  CHECK(make(25, 4, 1, 784, reference).path() == kbnn::AffinePath::gemm);
+  if (narrow >= 2) CHECK(make(25, 2, 1, 784, flipout).path() == kbnn::AffinePath::narrow);
+  CHECK(make(400, 120, 16, 1, flipout).path() == kbnn::AffinePath::gemm);
+  CHECK(make(150, 16, 6, 100, flipout).path() ==
+        (kbnn::host_accessible ? kbnn::AffinePath::per_example : kbnn::AffinePath::gemm));
+}
+
+TEST_CASE("Sign kernels equal plain loops", "[kernels]") {
+  const int examples = 3, P = 5, C = 3, K = 12, O = 7, rows = examples * P;
+  const auto s_in = random_vector<double>(examples * C, 1, true);
+  const auto s_out = random_vector<double>(examples * O, 2, true);
+  const auto x = random_vector<double>(rows * K, 3);
+  const auto y0 = random_vector<double>(rows * K, 4);
+
+  SECTION("spread_signs") {
+    View2<double> spread("spread", examples, K);
+    kbnn::affine::spread_signs(view2(s_in, examples, C), examples, spread);
+    std::vector<double> want(examples * K);
+    for (int e = 0; e < examples; ++e)
+      for (int k = 0; k < K; ++k) want[e * K + k] = s_in[e * C + k % C];
+    check_equal(host(spread), want);
+  }
+  SECTION("fold_signs") {
+    auto r = view2(s_out, examples, O);
+    kbnn::affine::fold_signs(view2(s_in, examples, C), examples, r);
+    std::vector<double> want(s_out);
+    for (int e = 0; e < examples; ++e)
+      for (int o = 0; o < O; ++o) want[e * O + o] *= s_in[e * C];
+    check_equal(host(r), want);
+  }
+  const auto spread_host = random_vector<double>(examples * K, 5, true);
+  SECTION("sign_rows and add_signed_rows") {
+    auto xv = view2(x, rows, K);
+    auto y = view2(y0, rows, K);
+    auto z = view2(y0, rows, K);
+    kbnn::affine::sign_rows(cmat(xv), view2(spread_host, examples, K), P, mat(y));
+    kbnn::affine::add_signed_rows(cmat(xv), view2(spread_host, examples, K), P, mat(z));
+    std::vector<double> signed_x(rows * K), added(y0);
+    for (int r = 0; r < rows; ++r)
+      for (int k = 0; k < K; ++k) {
+        signed_x[r * K + k] = x[r * K + k] * spread_host[(r / P) * K + k];
+        added[r * K + k] += signed_x[r * K + k];
+      }
+    check_equal(host(y), signed_x);
+    check_equal(host(z), added);
+  }
+}
+
+TEST_CASE("Elementwise affine kernels equal plain loops", "[kernels]") {
+  const int examples = 3, P = 4, O = 5, rows = examples * P;
+  const auto a = random_vector<double>(rows * O, 1), b = random_vector<double>(rows * O, 2);
+  const auto r = random_vector<double>(examples * O, 3, true);
+  const auto bias = random_vector<double>(O, 4);
+
+  SECTION("add_bias") {
+    auto out = view2(a, rows, O);
+    kbnn::affine::add_bias(view1(bias), mat(out));
+    std::vector<double> want(a);
+    for (int i = 0; i < rows * O; ++i) want[i] += bias[i % O];
+    check_equal(host(out), want);
+  }
+  SECTION("combine") {
+    View2<double> out("out", rows, O);
+    kbnn::affine::combine<double>(cmat(view2(a, rows, O)), cmat(view2(b, rows, O)),
+                                  view2(r, examples, O), view1(bias), P, mat(out));
+    std::vector<double> want(rows * O);
+    for (int i = 0; i < rows * O; ++i)
+      want[i] = a[i] + b[i] * r[(i / O / P) * O + i % O] + bias[i % O];
+    check_equal(host(out), want);
+  }
+  SECTION("stack_dout") {
+    View2<double> stacked("stacked", rows, 2 * O);
+    kbnn::affine::stack_dout(cmat(view2(a, rows, O)), view2(r, examples, O), P, mat(stacked));
+    std::vector<double> want(rows * 2 * O);
+    for (int row = 0; row < rows; ++row)
+      for (int o = 0; o < O; ++o) {
+        want[row * 2 * O + o] = a[row * O + o];
+        want[row * 2 * O + O + o] = a[row * O + o] * r[(row / P) * O + o];
+      }
+    check_equal(host(stacked), want);
+  }
+  SECTION("unstack_gradients and add_to") {
+    const int n = 9;
+    const auto both = random_vector<double>(2 * n, 5), g0 = random_vector<double>(n, 6);
+    auto g = view1(g0);
+    View1<double> d("d", n);
+    kbnn::affine::unstack_gradients(view1(both), g, d);
+    std::vector<double> want_g(g0), want_d(both.begin() + n, both.end());
+    for (int i = 0; i < n; ++i) want_g[i] += both[i];
+    check_equal(host(g), want_g);
+    check_equal(host(d), want_d);
+    kbnn::affine::add_to(d, g);
+    for (int i = 0; i < n; ++i) want_g[i] += want_d[i];
+    check_equal(host(g), want_g);
+  }
+}
+
+// The narrow kernel in float (the training precision, the target's full width) for
+// output counts that fill 1 vector, part of one, and part of a second one.
+TEST_CASE("narrow_forward equals a plain loop", "[kernels]") {
+  const int W = kbnn::simd::width<float>(), widest = kbnn::affine::narrow_max_outputs<float>();
+  for (int O : {1, W - 1, W, W + 3, widest}) {
+    if (O < 1 || O > widest) continue;
+    for (int variant = 0; variant < 3; ++variant) {  // mean only, S folded, S applied
+      DYNAMIC_SECTION(O << " outputs, variant " << variant) {
+        const int examples = 3, P = 7, K = 19, rows = examples * P;  // 21 rows: partial blocks
+        const auto x = random_vector<float>(rows * K, 1);
+        const auto mu = random_vector<float>(O * K, 2), dw = random_vector<float>(O * K, 3);
+        const auto s = random_vector<float>(examples * K, 4, true);
+        const auto r = random_vector<float>(examples * O, 5, true);
+        const auto bias = random_vector<float>(O, 6);
+        const int padded = kbnn::affine::narrow_vectors<float>(O) * W;
+        View2<float> mean_t("mean_t", K, padded), delta_t("delta_t", K, padded);
+        kbnn::affine::transpose_padded(view1(mu), O, K, mean_t);
+        kbnn::affine::transpose_padded(view1(dw), O, K, delta_t);
+        const auto mt = host(mean_t);
+        for (int k = 0; k < K; ++k)
+          for (int o = 0; o < padded; ++o)
+            CHECK(mt[k * padded + o] == (o < O ? mu[o * K + k] : 0.0f));
+        View2<float> out("out", rows, O);
+        kbnn::affine::narrow_forward<float>(
+            cmat(view2(x, rows, K)), mean_t, variant > 0 ? delta_t : View2<float>(),
+            variant == 2 ? view2(s, examples, K) : View2<float>(), view2(r, examples, O),
+            view1(bias), P, mat(out));
+        std::vector<float> want(rows * O);
+        for (int row = 0; row < rows; ++row)
+          for (int o = 0; o < O; ++o) {
+            double m = bias[o], q = 0;
+            for (int k = 0; k < K; ++k) {
+              m += double(x[row * K + k]) * mu[o * K + k];
+              q += double(x[row * K + k]) * (variant == 2 ? s[(row / P) * K + k] : 1.0f) *
+                   dw[o * K + k];
+            }
+            want[row * O + o] = float(m + (variant > 0 ? q * r[(row / P) * O + o] : 0.0));
+          }
+        check_equal(host(out), want, 1e-5);
+      }
+    }
+  }
+}
+
+TEST_CASE("Per-example kernels equal plain loops", "[kernels]") {
+  const int examples = 3, O = 4, K = 10;
+  const auto mu = random_vector<double>(O * K, 1), dw = random_vector<double>(O * K, 2);
+  const auto s = random_vector<double>(examples * K, 3, true);
+  SECTION("example_weights") {
+    View1<double> w("w", std::size_t(examples) * 2 * O * K);
+    kbnn::affine::example_weights(view1(mu), view1(dw), view2(s, examples, K), examples, O, K, w);
+    std::vector<double> want;
+    for (int e = 0; e < examples; ++e) {
+      want.insert(want.end(), mu.begin(), mu.end());
+      for (int i = 0; i < O * K; ++i) want.push_back(dw[i] * s[e * K + i % K]);
+    }
+    check_equal(host(w), want);
+  }
+  SECTION("reduce_examples") {
+    const auto d = random_vector<double>(std::size_t(examples) * 2 * O * K, 4);
+    const auto g0 = random_vector<double>(O * K, 5);
+    auto g = view1(g0);
+    View1<double> dk("dk", O * K);
+    kbnn::affine::reduce_examples(view1(d), view2(s, examples, K), examples, O, K, g, dk);
+    std::vector<double> want_g(g0), want_d(O * K, 0.0);
+    for (int e = 0; e < examples; ++e)
+      for (int i = 0; i < O * K; ++i) {
+        want_g[i] += d[e * 2 * O * K + i];
+        want_d[i] += d[e * 2 * O * K + O * K + i] * s[e * K + i % K];
+      }
+    check_equal(host(g), want_g);
+    check_equal(host(dk), want_d);
+  }
+}
+
+TEST_CASE("gemm_blocks multiplies each row block on its own", "[kernels]") {
+  if (!kbnn::host_accessible) return;  // a host loop: not taken on device memory
+  const int blocks = 3, P = 5, K = 4, N = 6;
+  const auto a = random_vector<double>(blocks * P * K, 1), b = random_vector<double>(blocks * N * K, 2);
+  View2<double> c("c", blocks * P, N);
+  kbnn::gemm_blocks<double>(blocks, 'N', 'T', 1, cmat(view2(a, blocks * P, K)),
+                            cmat(view2(b, blocks * N, K)), 0, mat(c));
+  std::vector<double> want(blocks * P * N, 0.0);
+  for (int e = 0; e < blocks; ++e)
+    for (int i = 0; i < P; ++i)
+      for (int j = 0; j < N; ++j)
+        for (int k = 0; k < K; ++k)
+          want[(e * P + i) * N + j] += a[(e * P + i) * K + k] * b[(e * N + j) * K + k];
+  check_equal(host(c), want);
+}
+
+TEST_CASE("col2im is the adjoint of im2col", "[kernels]") {
+  // <im2col(x), y> = <x, col2im(y)> for every x, y: checked on random ones, for
+  // padding, stride and a window that does not tile the image.
+  struct Case { int h, w, c, k, s, p; };
+  for (const Case g : {Case{6, 5, 2, 3, 1, 1}, Case{7, 7, 3, 3, 2, 0}, Case{9, 8, 1, 5, 2, 2},
+                       Case{14, 14, 6, 5, 1, 0}}) {
+    DYNAMIC_SECTION(g.h << "x" << g.w << "x" << g.c << " k" << g.k << " s" << g.s << " p" << g.p) {
+      const kbnn::ConvGeometry geo{g.h, g.w, g.c, g.k, g.s, g.p};
+      const int batch = 2, image = g.h * g.w * g.c, rows = batch * geo.positions();
+      const int padded_size = (g.h + 2 * g.p) * (g.w + 2 * g.p) * g.c;
+      const auto x = random_vector<double>(batch * image, 1);
+      const auto y = random_vector<double>(rows * geo.patch(), 2);
+      View2<double> padded("padded", batch, padded_size), cols("cols", rows, geo.patch());
+      View2<double> din("din", batch, image);
+      kbnn::pad_images<double>(geo, cmat(view2(x, batch, image)), mat(padded));
+      kbnn::im2col<double>(geo, cmat(padded), mat(cols));
+      kbnn::col2im<double>(geo, cmat(view2(y, rows, geo.patch())), mat(din));
+      const auto cx = host(cols), dy = host(din);
+      double left = 0, right = 0;
+      for (std::size_t i = 0; i < cx.size(); ++i) left += cx[i] * y[i];
+      for (std::size_t i = 0; i < dy.size(); ++i) right += x[i] * dy[i];
+      CHECK(left == Approx(right).epsilon(1e-12));
+      CHECK(std::abs(left) > 1e-3);  // the check is not 0 == 0
+    }
+  }
+}
