@@ -4,7 +4,7 @@
 //
 // A dense layer calls it with cols = its input (one row per example); a convolution
 // with cols = im2col of its input (one row per example and output position, P
-// positions per example). Estimators (DESIGN.md):
+// positions per example). Estimators (docs/design.md, "Estimators"):
 //   reparam: one draw W = mu + sigma * eps for the whole batch.
 //   flipout: out = cols * mu^T + ((cols o S) * dW^T) o R, dW = sigma * eps, with
 //            Rademacher signs S per (example, input channel) and R per (example,
