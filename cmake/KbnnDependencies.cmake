@@ -1,5 +1,7 @@
 # Everything but Kokkos: MPI, parallel HDF5, Boost.ProgramOptions, zlib, and the
 # optional CUDA toolkit for cuRAND. Each is a normal find_package on Debian and Spack.
+# kbnnConfig.cmake (cmake/kbnnConfig.cmake.in) finds the library's share of these
+# again for consumers of the installed package: all but Boost, which only app/ uses.
 find_package(MPI REQUIRED COMPONENTS CXX)
 find_package(ZLIB REQUIRED)
 find_package(Boost 1.66 REQUIRED COMPONENTS program_options)
@@ -10,6 +12,7 @@ if(NOT HDF5_IS_PARALLEL)
   message(WARNING "kbnn: HDF5 at ${HDF5_INCLUDE_DIRS} is not a parallel build; "
                   "collective output will not work (Debian: libhdf5-openmpi-dev)")
 endif()
+include(KbnnHdf5)
 
 set(KBNN_HAVE_CURAND OFF)
 if(KBNN_ENABLE_CURAND)
