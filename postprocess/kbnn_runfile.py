@@ -88,7 +88,8 @@ class RunFile:
         if any(key not in m for key in keys):
             raise RunFileError(
                 f"{self.path}: /metrics/{set_name} has no reliability bins (bin_edges, "
-                "bin_count, ...): the file was written by an older kbnn; rerun the evaluation")
+                "bin_count, ...): it was written by a kbnn older than these; a run made "
+                "with this kbnn has them")
         return tuple(np.asarray(m[key]) for key in keys)
 
     def predictions(self, set_name="test"):
