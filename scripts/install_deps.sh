@@ -10,7 +10,7 @@ packages=(
   libhdf5-openmpi-dev hdf5-tools
   libboost-program-options-dev catch2 zlib1g-dev
   dataset-fashion-mnist
-  python3-h5py python3-numpy python3-yaml
+  python3-h5py python3-numpy python3-yaml python3-matplotlib
 )
 # The PyTorch peer for benchmarks is optional: KBNN_WITH_PEER=1 adds it.
 if [[ "${KBNN_WITH_PEER:-0}" == 1 ]]; then packages+=(python3-torch); fi

@@ -6,6 +6,7 @@
 #include <mpi.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -371,6 +372,96 @@ TEST_CASE("RunFile: all ranks write their shares, the file reads back complete",
     CHECK(has_attribute(file, object, "description"));
   H5Fclose(file);
   CHECK(open_hdf5_objects() == 0);
+}
+
+TEST_CASE("Reliability bins: hand-computed case, reduced over ranks, written to /metrics",
+          "[hdf5][mpi]") {
+  // Six examples, three classes; confidence = the largest probability. By hand, with
+  // bin b = (b/15, (b+1)/15]:
+  //   row  probs              label  confidence  right  bin
+  //   0    .90 .05 .05        0      .90         yes    13  (.8667, .9333]
+  //   1    .04 .92 .04        0      .92         no     13
+  //   2    .50 .30 .20        0      .50         yes     7  (.4667, .5333]
+  //   3    .20 .45 .35        2      .45         no      6  (.4000, .4667]
+  //   4    .10 .12 .78        2      .78         yes    11  (.7333, .8000]
+  //   5    .34 .33 .33        1      .34         no      5  (.3333, .4000]
+  const std::vector<std::vector<float>> probs = {{.90f, .05f, .05f}, {.04f, .92f, .04f},
+                                                 {.50f, .30f, .20f}, {.20f, .45f, .35f},
+                                                 {.10f, .12f, .78f}, {.34f, .33f, .33f}};
+  const std::vector<std::int32_t> labels = {0, 0, 0, 2, 2, 1};
+  const std::int64_t total = 6;
+  const auto [first, count] = share(total);  // each rank sums only its rows
+  kbnn::Predictions local;
+  local.count = count;
+  local.classes = 3;
+  for (std::int64_t i = first; i < first + count; ++i) {
+    const auto& p = probs[std::size_t(i)];
+    local.probs_mean.insert(local.probs_mean.end(), p.begin(), p.end());
+    local.predicted.push_back(std::int32_t(std::max_element(p.begin(), p.end()) - p.begin()));
+    local.label.push_back(labels[std::size_t(i)]);
+    local.predictive_entropy.push_back(0.f);
+    local.aleatoric.push_back(0.f);
+    local.epistemic.push_back(0.f);
+  }
+  std::vector<double> sums = kbnn::metric_sums(local);
+  world().allreduce_sum(sums.data(), sums.size());
+  const kbnn::Metrics m = kbnn::metrics_from_sums(sums);
+
+  std::vector<double> count_hand(kbnn::calibration_bins, 0.0);
+  std::vector<double> confidence_hand(kbnn::calibration_bins, std::nan(""));
+  std::vector<double> accuracy_hand(kbnn::calibration_bins, std::nan(""));
+  count_hand[13] = 2, confidence_hand[13] = (0.90 + 0.92) / 2, accuracy_hand[13] = 0.5;
+  count_hand[7] = 1, confidence_hand[7] = 0.50, accuracy_hand[7] = 1;
+  count_hand[6] = 1, confidence_hand[6] = 0.45, accuracy_hand[6] = 0;
+  count_hand[11] = 1, confidence_hand[11] = 0.78, accuracy_hand[11] = 1;
+  count_hand[5] = 1, confidence_hand[5] = 0.34, accuracy_hand[5] = 0;
+  auto same = [](double a, double b) {
+    return (std::isnan(a) && std::isnan(b)) || std::abs(a - b) < 1e-6;
+  };
+  for (int b = 0; b < kbnn::calibration_bins; ++b) {
+    INFO("bin " << b);
+    CHECK(m.bin_count[b] == count_hand[b]);
+    CHECK(same(m.bin_confidence[b], confidence_hand[b]));
+    CHECK(same(m.bin_accuracy[b], accuracy_hand[b]));
+  }
+  // ECE = sum_b |hits_b - confidence sum_b| / n.
+  CHECK(m.ece == Approx((0.82 + 0.50 + 0.45 + 0.22 + 0.34) / 6).margin(1e-6));
+  CHECK(m.accuracy == Approx(0.5));
+
+  const SharedTempDir dir;
+  const std::string path = dir.file("bins.h5");
+  {
+    kbnn::RunFile file(path, world(), kbnn::RunInfo{});
+    file.write_metrics("test", m, 4);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (world_rank() != 0) return;
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  REQUIRE(file >= 0);
+  const auto edges = read_array<double>(file, "/metrics/test/bin_edges", H5T_NATIVE_DOUBLE);
+  REQUIRE(edges.dims == std::vector<hsize_t>{16});
+  for (int b = 0; b <= 15; ++b) CHECK(edges.values[std::size_t(b)] == Approx(b / 15.0));
+  CHECK(edges.values.front() == 0.0);
+  CHECK(edges.values.back() == 1.0);
+  const auto counts = read_array<std::int64_t>(file, "/metrics/test/bin_count", H5T_NATIVE_INT64);
+  const auto confidence =
+      read_array<double>(file, "/metrics/test/bin_confidence", H5T_NATIVE_DOUBLE);
+  const auto accuracy = read_array<double>(file, "/metrics/test/bin_accuracy", H5T_NATIVE_DOUBLE);
+  REQUIRE(counts.dims == std::vector<hsize_t>{15});
+  REQUIRE(confidence.dims == std::vector<hsize_t>{15});
+  REQUIRE(accuracy.dims == std::vector<hsize_t>{15});
+  for (int b = 0; b < kbnn::calibration_bins; ++b) {
+    INFO("bin " << b);
+    CHECK(double(counts.values[std::size_t(b)]) == count_hand[b]);
+    CHECK(same(confidence.values[std::size_t(b)], confidence_hand[b]));
+    CHECK(same(accuracy.values[std::size_t(b)], accuracy_hand[b]));
+  }
+  for (const char* name : {"bin_edges", "bin_count", "bin_confidence", "bin_accuracy"}) {
+    const std::string at = std::string("/metrics/test/") + name;
+    CHECK(has_attribute(file, at, "description"));
+    CHECK(has_attribute(file, at, "units"));
+  }
+  H5Fclose(file);
 }
 
 TEST_CASE("Checkpoint: atomic write, bit-exact read on every rank", "[hdf5][mpi]") {

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <ctime>
 #include <numeric>
+#include <type_traits>
 
 #include "io/h5_attribute.hpp"
 #include "io/h5_file.hpp"
@@ -268,16 +270,18 @@ void RunFile::write_predictions(const std::string& set, const Predictions& local
 void RunFile::write_metrics(const std::string& set, const Metrics& m, int samples) {
   const h5::QuietErrors quiet;
   check_name(path_, "metrics set", set);
+  const std::string where = concat(path_, ": /metrics/", set);
   const h5::Group metrics = open_or_create_group(
-      file_, "metrics", "scalar scores of the predictive distribution per data set");
-  if (h5::exists(metrics, set))
-    throw RuntimeError(concat(path_, ": /metrics/", set, ": already written"));
+      file_, "metrics",
+      "scores of the predictive distribution per data set, and its reliability diagram");
+  if (h5::exists(metrics, set)) throw RuntimeError(concat(where, ": already written"));
   const h5::Group g = h5::create_group(metrics, set);
   h5::describe(g, "",
                "attributes: accuracy (fraction), nll (nats/example, -log p(y|x) of the "
                "predictive mean), brier (mean sum_k (p_k - onehot_k)^2), ece (expected "
                "calibration error, 15 equal-width confidence bins), mean_entropy, "
-               "mean_aleatoric, mean_epistemic (nats/example), samples (MC passes)");
+               "mean_aleatoric, mean_epistemic (nats/example), samples (MC passes); "
+               "datasets bin_*: the reliability diagram of the ece bins");
   h5::write_attribute(g, "accuracy", m.accuracy);
   h5::write_attribute(g, "nll", m.nll);
   h5::write_attribute(g, "brier", m.brier);
@@ -286,6 +290,30 @@ void RunFile::write_metrics(const std::string& set, const Metrics& m, int sample
   h5::write_attribute(g, "mean_aleatoric", m.mean_aleatoric);
   h5::write_attribute(g, "mean_epistemic", m.mean_epistemic);
   if (samples > 0) h5::write_attribute(g, "samples", std::int32_t(samples));
+
+  // The reliability diagram: small 1-D datasets, the same on every rank (built from
+  // sums reduced over ranks), so rank 0 writes them.
+  auto column = [&](const char* name, const auto& values, const char* units,
+                    const char* description) {
+    using T = typename std::decay_t<decltype(values)>::value_type;
+    const std::string what = concat(where, "/", name);
+    const hsize_t n = values.size();
+    const h5::DataSet d = create_dataset<T>(g, name, {n}, what);
+    h5::describe(d, units, description);
+    h5::write_rows(d, values.data(), 0, comm_.is_root() ? n : 0, what);
+  };
+  std::array<std::int64_t, calibration_bins> count{};
+  for (int b = 0; b < calibration_bins; ++b) count[b] = std::int64_t(std::llround(m.bin_count[b]));
+  column("bin_edges", calibration_bin_edges(), "1",
+         "edges of the equal-width confidence bins (bins + 1): bin b holds the examples "
+         "whose confidence max_k probs_mean lies in (edge_b, edge_b+1]; bin 0 also "
+         "holds confidence 0");
+  column("bin_count", count, "examples", "examples whose confidence falls in the bin");
+  column("bin_confidence", m.bin_confidence, "1",
+         "mean confidence (max_k probs_mean) of the bin's examples; NaN if the bin is empty");
+  column("bin_accuracy", m.bin_accuracy, "1",
+         "fraction of the bin's examples whose predicted class is the label; NaN if the "
+         "bin is empty");
 }
 
 void RunFile::write_checkpoint(const Checkpoint& c) {

@@ -8,7 +8,9 @@
 //   /weights/<layer>/<name>
 //   /predictions/<set>/  probs_mean (N, classes), predicted, label, predictive_entropy,
 //                        aleatoric, epistemic
-//   /metrics/<set>       accuracy, nll, brier, ece, mean_* as attributes
+//   /metrics/<set>       accuracy, nll, brier, ece, mean_* as attributes; the
+//                        reliability diagram as datasets bin_edges, bin_count,
+//                        bin_confidence, bin_accuracy
 //   /checkpoint/         the final training state (io/checkpoint.hpp)
 // Every group and dataset carries "description" (and "units" where it has some), so
 // `h5dump -A run.h5` explains the file.
@@ -61,7 +63,7 @@ class RunFile {
                          std::int64_t first_row, std::int64_t total);
 
   // /metrics/<set>: the scalars as attributes; `samples` (Monte-Carlo passes) too
-  // when > 0.
+  // when > 0; the calibration bins (Metrics::bin_*) as datasets.
   void write_metrics(const std::string& set, const Metrics& m, int samples = 0);
 
   // /checkpoint: the final state of the run (read back with read_checkpoint).

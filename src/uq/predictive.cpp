@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace kbnn {
@@ -91,6 +92,12 @@ Predictions predict(Sequential<Real>& model, const DeviceDataset& data, std::int
   return out;
 }
 
+std::array<double, calibration_bins + 1> calibration_bin_edges() {
+  std::array<double, calibration_bins + 1> edges{};
+  for (int b = 0; b <= calibration_bins; ++b) edges[b] = double(b) / calibration_bins;
+  return edges;
+}
+
 // Layout of the sums: n, correct, nll, brier, entropy, aleatoric, epistemic, then per
 // calibration bin: count, correct, confidence.
 namespace {
@@ -128,6 +135,14 @@ std::vector<double> metric_sums(const Predictions& pr) {
 Metrics metrics_from_sums(const std::vector<double>& s) {
   Metrics m;
   const double n = s[n_rows];
+  const double* bins = s.data() + n_scalars;
+  for (int b = 0; b < calibration_bins; ++b) {
+    const double count = bins[3 * b];
+    constexpr double empty = std::numeric_limits<double>::quiet_NaN();
+    m.bin_count[b] = count;
+    m.bin_accuracy[b] = count > 0 ? bins[3 * b + 1] / count : empty;
+    m.bin_confidence[b] = count > 0 ? bins[3 * b + 2] / count : empty;
+  }
   if (n == 0) return m;
   m.accuracy = s[n_correct] / n;
   m.nll = s[sum_nll] / n;
@@ -135,7 +150,6 @@ Metrics metrics_from_sums(const std::vector<double>& s) {
   m.mean_entropy = s[sum_entropy] / n;
   m.mean_aleatoric = s[sum_aleatoric] / n;
   m.mean_epistemic = s[sum_epistemic] / n;
-  const double* bins = s.data() + n_scalars;
   for (int b = 0; b < calibration_bins; ++b) m.ece += std::abs(bins[3 * b + 1] - bins[3 * b + 2]) / n;
   return m;
 }

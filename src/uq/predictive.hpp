@@ -8,9 +8,17 @@
 #include "io/device_dataset.hpp"
 #include "model/sequential.hpp"
 
+#include <array>
 #include <vector>
 
 namespace kbnn {
+
+// Expected calibration error and the reliability diagram use 15 equal-width confidence
+// bins: bin b holds the examples whose confidence (the largest predictive probability)
+// lies in (b/15, (b+1)/15]; bin 0 also holds confidence 0.
+constexpr int calibration_bins = 15;
+// The bins' edges: 0, 1/15, ..., 1.
+std::array<double, calibration_bins + 1> calibration_bin_edges();
 
 struct Predictions {
   std::int64_t count = 0;
@@ -31,6 +39,11 @@ struct Metrics {
   double brier = 0;  // mean sum_k (p_k - onehot_k)^2
   double ece = 0;    // expected calibration error, 15 equal-width confidence bins
   double mean_entropy = 0, mean_aleatoric = 0, mean_epistemic = 0;
+  // The reliability diagram, per calibration bin (ECE = sum_b count_b / n *
+  // |accuracy_b - confidence_b|). Empty bins have confidence and accuracy NaN.
+  std::array<double, calibration_bins> bin_count{};       // examples in the bin
+  std::array<double, calibration_bins> bin_confidence{};  // mean confidence in the bin
+  std::array<double, calibration_bins> bin_accuracy{};    // fraction classified right
 };
 
 // S Monte-Carlo passes over all rows of `data`, in batches of `batch` rows (S = 1
@@ -41,8 +54,8 @@ Predictions predict(Sequential<Real>& model, const DeviceDataset& data, std::int
                     int samples, std::int64_t batch, std::uint64_t seed, bool sample = true);
 
 // Metrics are built from sums, so that ranks holding different rows can add theirs
-// (Communicator::allreduce_sum) before metrics_from_sums.
-constexpr int calibration_bins = 15;
+// (Communicator::allreduce_sum) before metrics_from_sums. The sums include each
+// calibration bin's count, hits and confidence, so the bins reduce with the rest.
 std::vector<double> metric_sums(const Predictions& predictions);
 Metrics metrics_from_sums(const std::vector<double>& sums);
 

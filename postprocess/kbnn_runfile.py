@@ -1,0 +1,132 @@
+"""Reads a kbnn run file (docs/output.md) for the postprocessing tools.
+
+One place checks that a file is a kbnn run file and says clearly what is missing, so
+that every tool fails the same way: RunFileError, whose message names the file.
+"""
+import os
+
+import numpy as np
+
+try:
+    import h5py
+except ImportError as error:  # pragma: no cover - depends on the installation
+    raise SystemExit(
+        "kbnn postprocess needs h5py, numpy and matplotlib "
+        "(Debian: apt-get install python3-h5py python3-matplotlib): " + str(error)
+    )
+
+# Class names for the data sets kbnn's decks use, recognised from the deck's data.dir.
+CLASS_NAMES = {
+    "fashion": ["T-shirt", "Trouser", "Pullover", "Dress", "Coat",
+                "Sandal", "Shirt", "Sneaker", "Bag", "Boot"],
+    "cifar": ["airplane", "automobile", "bird", "cat", "deer",
+              "dog", "frog", "horse", "ship", "truck"],
+}
+
+
+class RunFileError(Exception):
+    """The file is not a kbnn run file, or lacks what a tool needs."""
+
+
+def _text(value):
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RunFile:
+    """A validated kbnn run file, read whole on opening (run files are small).
+
+    Attributes: path, name (file name without .h5), attrs (root attributes),
+    history (dict field -> 1-D array), deck (dict "section.key" -> text).
+    metrics(), reliability() and predictions() read the evaluated sets on demand.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        self.name = os.path.splitext(os.path.basename(path))[0]
+        if not os.path.exists(path):
+            raise RunFileError(f"{path}: no such file")
+        if os.path.isdir(path) or not h5py.is_hdf5(path):
+            raise RunFileError(f"{path}: not an HDF5 file, so not a kbnn run file")
+        with h5py.File(path, "r") as f:
+            if "kbnn_version" not in f.attrs or not isinstance(f.get("history"), h5py.Group):
+                raise RunFileError(
+                    f"{path}: an HDF5 file but not a kbnn run file "
+                    "(it needs the root attribute kbnn_version and the group /history)")
+            self.attrs = {key: f.attrs[key] for key in f.attrs}
+            self.history = {key: f["history"][key][:] for key in f["history"]}
+            self._metrics = {}
+            for set_name, group in f.get("metrics", {}).items():
+                entry = {key: float(group.attrs[key]) for key in group.attrs
+                         if key not in ("description", "units")}
+                entry.update({key: group[key][:] for key in group})
+                self._metrics[set_name] = entry
+            self._prediction_sets = list(f.get("predictions", {}).keys())
+        self.deck = _parse_deck(_text(self.attrs.get("deck", "")))
+
+    @property
+    def ranks(self):
+        return int(self.attrs.get("ranks", 0))
+
+    def require_history(self, fields):
+        missing = [key for key in fields if key not in self.history]
+        if missing:
+            raise RunFileError(f"{self.path}: /history lacks {', '.join(missing)}")
+        if len(self.history["step"]) == 0:
+            raise RunFileError(f"{self.path}: /history is empty (no step was logged yet)")
+
+    def metrics(self, set_name="test"):
+        """The scalar metrics of /metrics/<set> (attributes) and its bin_* datasets."""
+        if set_name not in self._metrics:
+            raise RunFileError(
+                f"{self.path}: no /metrics/{set_name}: the run did not reach evaluation")
+        return self._metrics[set_name]
+
+    def reliability(self, set_name="test"):
+        """(edges, count, confidence, accuracy) of the calibration bins."""
+        m = self.metrics(set_name)
+        keys = ("bin_edges", "bin_count", "bin_confidence", "bin_accuracy")
+        if any(key not in m for key in keys):
+            raise RunFileError(
+                f"{self.path}: /metrics/{set_name} has no reliability bins (bin_edges, "
+                "bin_count, ...): it was written by a kbnn older than these; a run made "
+                "with this kbnn has them")
+        return tuple(np.asarray(m[key]) for key in keys)
+
+    def predictions(self, set_name="test"):
+        """dict of the /predictions/<set> datasets, each a numpy array."""
+        if set_name not in self._prediction_sets:
+            raise RunFileError(
+                f"{self.path}: no /predictions/{set_name} "
+                "(the run was made with output.write_predictions = false, or did not finish)")
+        with h5py.File(self.path, "r") as f:
+            group = f["predictions"][set_name]
+            return {key: group[key][:] for key in group}
+
+    def class_names(self, classes):
+        """Names of the classes if the deck's data set is a known one, else their indices."""
+        where = self.deck.get("data.dir", "").lower() + self.deck.get("data.format", "").lower()
+        for key, names in CLASS_NAMES.items():
+            if key in where and len(names) == classes:
+                return names
+        return [str(k) for k in range(classes)]
+
+
+def _parse_deck(text):
+    """The resolved INI deck as {"section.key": value} (repeated keys: the last one)."""
+    deck, section = {}, ""
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+        elif "=" in line:
+            key, value = (part.strip() for part in line.split("=", 1))
+            deck[f"{section}.{key}"] = value
+    return deck
+
+
+def open_run(path):
+    """RunFile(path); raises RunFileError naming the file if it is not a run file."""
+    try:
+        return RunFile(path)
+    except OSError as error:  # unreadable, truncated, locked
+        raise RunFileError(f"{path}: cannot be read as a kbnn run file: {error}") from None
