@@ -22,7 +22,8 @@ for _ in $(seq 600); do
   grep -q "^step *5/" "$out/run.log" && break
   sleep 0.05
 done
-rank=$(pgrep -f "output.name=run" | grep -v "^$job\$" | tail -1)
+# A rank's command line starts with the kbnn binary (mpiexec's does not).
+rank=$(pgrep -f "^$kbnn train .*output.name=run" | tail -1)
 [[ -n "$rank" ]] || fail "no rank process found"
 kill -TERM "$rank"
 wait "$job"
