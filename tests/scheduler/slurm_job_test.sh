@@ -14,6 +14,7 @@ mode=$1 source_dir=$2 kbnn=$3 work=$4
 fail() { echo "FAILED: $*"; [[ -n "${log:-}" && -f "$log" ]] && cat "$log"; exit 1; }
 
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+# shellcheck source=/dev/null
 source "$source_dir/scripts/env.sh"  # OPENBLAS_CORETYPE, exported into the job
 export KBNN_DECK=$source_dir/input/fashion_mnist_lenet5.cfg KBNN_EXE=$kbnn
 export KBNN_OUTPUT_ROOT=$work/runs KBNN_RUN_NAME=$mode KBNN_RANKS=2
