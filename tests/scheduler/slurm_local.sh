@@ -133,7 +133,8 @@ start_munge() {
   [[ -s "$munge_dir/munge.key" ]] || dd if=/dev/urandom of="$munge_dir/munge.key" bs=1024 count=1 status=none
   chmod 0400 "$munge_dir/munge.key"
   munged --force --socket="$munge_dir/munge.socket" --key-file="$munge_dir/munge.key" \
-    --pid-file="$state/munged.pid" --log-file="$state/munged.log" --seed-file="$munge_dir/munged.seed"
+    --pid-file="$state/munged.pid" --log-file="$state/munged.log" --seed-file="$munge_dir/munged.seed" \
+    < /dev/null > /dev/null 2>&1
   for _ in $(seq 25); do [[ -S "$munge_dir/munge.socket" ]] && break; sleep 0.2; done
   munge --socket="$munge_dir/munge.socket" -n | unmunge --socket="$munge_dir/munge.socket" > /dev/null
   log "munged up (pid $(cat "$state/munged.pid"))"
@@ -150,9 +151,9 @@ start() {
   write_config
   export SLURM_CONF=$state/slurm.conf
   start_munge
-  slurmctld
+  slurmctld < /dev/null > /dev/null 2>&1  # its log: $state/slurmctld.log
   for _ in $(seq 50); do scontrol ping 2>/dev/null | grep -q UP && break; sleep 0.2; done
-  slurmd
+  slurmd < /dev/null > /dev/null 2>&1  # its log: $state/slurmd.log
   local node_state=""
   for _ in $(seq 100); do
     node_state=$(sinfo -h -N -o '%t' 2>/dev/null | head -1 || true)
