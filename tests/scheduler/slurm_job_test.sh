@@ -7,8 +7,8 @@
 #            sends before the time limit (`scancel --batch --signal=USR1`: what
 #            --signal=B:USR1@120 does, at a moment the test chooses, since slurmctld
 #            checks warning times only every 30 s); kbnn checkpoints and exits 75, the
-#            script requeues the job, and the requeued job finishes the run: one
-#            `sbatch --wait` returns 0 and the run file holds the whole history.
+#            script requeues the job, and the requeued job finishes the run: the job
+#            ends COMPLETED with exit code 0 and the run file holds the whole history.
 set -u
 mode=$1 source_dir=$2 kbnn=$3 work=$4
 fail() { echo "FAILED: $*"; [[ -n "${log:-}" && -f "$log" ]] && cat "$log"; exit 1; }
@@ -62,11 +62,31 @@ if [[ $mode == requeue ]]; then
   [[ -f "$checkpoint" ]] || fail "no checkpoint $checkpoint after the signal"
   grep -q "stopped by a signal after step" "$log" || fail "kbnn did not stop on the signal"
   grep -q "requeueing job $job (requeue 1)" "$log" || fail "the script did not requeue"
+  # Release it only once the node has cleaned up and a second has passed: slurmd refuses a
+  # job credential issued in the same second as the old instance's revocation.
+  for _ in $(seq 300); do
+    [[ $(sinfo -h -N -o '%t' | head -1) == idle ]] && break
+    sleep 0.1
+  done
+  sleep 2
   scontrol update JobId="$job" StartTime=now || fail "could not release the requeued job"
 fi
 
-wait "$waiter"
-rc=$?
+if [[ $mode == requeue ]]; then
+  # sbatch --wait may return when it sees the requeue's transient state (and polls slowly);
+  # the job's own record says how the requeued job ended.
+  for _ in $(seq 1200); do
+    case $(job_field JobState) in COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL) break ;; esac
+    sleep 0.1
+  done
+  kill "$waiter" 2> /dev/null
+  [[ $(job_field JobState) == COMPLETED && $(job_field ExitCode) == 0:0 ]] ||
+    fail "job $job ended $(job_field JobState) with exit code $(job_field ExitCode), expected COMPLETED 0:0"
+  rc=0
+else
+  wait "$waiter"
+  rc=$?
+fi
 cat "$log"
 ((rc == 0)) || fail "sbatch --wait returned $rc for job $job, expected 0"
 grep -q "kbnn job: the run finished" "$log" || fail "the job script did not report the finished run"
