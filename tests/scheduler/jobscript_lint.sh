@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016  # the patterns name the scripts' own $variables
+# Static checks of every job script (the site GPU hardware is not here): bash -n, shellcheck
+# when installed, and the directives each site needs.
+#   usage: jobscript_lint.sh SOURCE_DIR
+set -u
+dir=$1/jobscripts
+status=0
+fail() { echo "FAILED: $*"; status=1; }
+has() { grep -qE "^$2" "$dir/$1" || fail "$1: no line matching '$2'"; }
+
+for f in "$dir"/*; do
+  bash -n "$f" || fail "$(basename "$f"): syntax"
+done
+if command -v shellcheck > /dev/null; then
+  shellcheck -s bash "$dir"/* || fail "shellcheck"
+else
+  echo "shellcheck not installed: skipped"
+fi
+for f in cpu.sbatch perlmutter.sbatch frontier.sbatch; do
+  has "$f" '#SBATCH --signal=B:USR1@[0-9]+$'
+  has "$f" '#SBATCH --requeue$'
+  has "$f" '#SBATCH --open-mode=append$'
+  has "$f" '#SBATCH --time='
+  grep -q 'scontrol requeue "\$SLURM_JOB_ID"' "$dir/$f" || fail "$f: does not requeue"
+done
+for f in cpu.pbs polaris.pbs aurora.pbs; do
+  has "$f" '#PBS -l walltime='
+  has "$f" '#PBS -l select='
+  grep -q 'timeout --signal=USR1' "$dir/$f" || fail "$f: no stop signal before the walltime"
+  grep -q 'qsub -W depend=afterany' "$dir/$f" || fail "$f: does not resubmit"
+  # PBS reads directives only up to the first command.
+  awk '/^#PBS/ { if (seen) bad = 1; next } /^[[:space:]]*(#|$)/ { next } { seen = 1 } END { exit bad }' "$dir/$f" ||
+    fail "$f: a #PBS line after the first command"
+done
+for f in polaris.pbs aurora.pbs; do
+  has "$f" '#PBS -A '
+  has "$f" '#PBS -l filesystems='
+  has "$f" '#PBS -q '
+done
+for f in perlmutter.sbatch frontier.sbatch polaris.pbs aurora.pbs; do
+  has "$f" 'export MPICH_GPU_SUPPORT_ENABLED=1$'
+  grep -q -- '--parallel.gpu_aware_mpi=true' "$dir/$f" || fail "$f: GPU-aware MPI not on"
+done
+has perlmutter.sbatch '#SBATCH --constraint=gpu$'
+has perlmutter.sbatch '#SBATCH --gpus-per-task=1$'
+grep -q 'srun .*--gpus-per-task=1' "$dir/perlmutter.sbatch" || fail "perlmutter.sbatch: srun line"
+grep -q 'srun .* -c "\$threads" --gpus-per-task=1 --gpu-bind=closest' "$dir/frontier.sbatch" || fail "frontier.sbatch: srun line"
+grep -q 'threads=${KBNN_THREADS:-7}' "$dir/frontier.sbatch" || fail "frontier.sbatch: -c 7"
+grep -q 'mpiexec -n "\$ranks" --ppn "\$ppn" --depth 8 --cpu-bind depth' "$dir/polaris.pbs" || fail "polaris.pbs: mpiexec line"
+grep -q 'cpu_bind=list:' "$dir/aurora.pbs" || fail "aurora.pbs: no explicit --cpu-bind list"
+((status == 0)) && echo "PASSED"
+exit $status
