@@ -22,12 +22,16 @@ struct HistoryRow {
   double images_per_second = 0;  // since the last row
 };
 
+// A double column of HistoryRow (an alias: nvcc's front end parenthesises a plain
+// pointer-to-member declaration and GCC then warns about the parentheses).
+using HistoryColumn = double HistoryRow::*;
+
 // Each field as the run file (and a checkpoint's copy of the history) stores it.
 struct HistoryField {
   const char* name;
   const char* units;
   const char* description;
-  double HistoryRow::*member;  // nullptr: the int64 `step`
+  HistoryColumn member;  // nullptr: the int64 `step`
 };
 
 inline const std::array<HistoryField, 10> history_fields = {{

@@ -22,8 +22,9 @@ for _ in $(seq 600); do
   grep -q "^step *5/" "$out/run.log" && break
   sleep 0.05
 done
-# A rank's command line starts with the kbnn binary (mpiexec's does not).
-rank=$(pgrep -f "^$kbnn train .*output.name=run" | tail -1)
+# A rank of this job: its command line starts with the kbnn binary (mpiexec's does
+# not) and names this test's own output directory.
+rank=$(pgrep -f "^$kbnn train .*--output.dir=$out --output.name=run" | tail -1)
 [[ -n "$rank" ]] || fail "no rank process found"
 kill -TERM "$rank"
 wait "$job"
