@@ -9,6 +9,7 @@
 #include "layers/affine_kernels.hpp"
 #include "layers/bayesian_affine.hpp"
 
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -231,6 +232,61 @@ TEST_CASE("narrow_forward equals a plain loop", "[kernels]") {
             want[row * O + o] = float(m + (variant > 0 ? q * r[(row / P) * O + o] : 0.0));
           }
         check_equal(host(out), want, 1e-5);
+      }
+    }
+  }
+}
+
+// The narrow kernel reading a convolution's padded images in place (PatchRows) adds
+// the same numbers in the same order as reading explicit im2col cols: equal bitwise.
+TEST_CASE("narrow_forward on implicit cols equals it on explicit cols", "[kernels]") {
+  const int widest = kbnn::affine::narrow_max_outputs<float>(), W = kbnn::simd::width<float>();
+  struct Case { int h, w, c, k, s, p; };
+  for (const Case g : {Case{28, 28, 1, 5, 1, 2}, Case{9, 8, 1, 5, 2, 2}, Case{7, 7, 3, 3, 1, 0},
+                       Case{8, 9, 3, 3, 2, 2}, Case{6, 6, 3, 3, 2, 0}}) {
+    for (int O : {6, 16}) {
+      if (O > widest) continue;
+      for (int variant = 0; variant < 3; ++variant) {  // mean only, S folded, S applied
+        DYNAMIC_SECTION(g.h << "x" << g.w << "x" << g.c << " k" << g.k << " s" << g.s << " p"
+                            << g.p << ", " << O << " outputs, variant " << variant) {
+          const kbnn::ConvGeometry geo{g.h, g.w, g.c, g.k, g.s, g.p};
+          const int examples = 3, image = g.h * g.w * g.c, P = geo.positions(), K = geo.patch();
+          const int rows = examples * P;
+          const int padded_size = (g.h + 2 * g.p) * (g.w + 2 * g.p) * g.c;
+          auto images = view2(random_vector<float>(examples * image, 1), examples, image);
+          View2<float> padded("padded", examples, padded_size), cols("cols", rows, K);
+          kbnn::Matrix<const float> source = cmat(images);
+          if (g.p > 0) {
+            kbnn::pad_images<float>(geo, cmat(images), mat(padded));
+            source = cmat(padded);
+          }
+          kbnn::im2col<float>(geo, source, mat(cols));
+          View1<int> offsets("offsets", K);
+          kbnn::patch_offsets(geo, offsets);
+
+          const int padded_o = kbnn::affine::narrow_vectors<float>(O) * W;
+          View2<float> mean_t("mean_t", K, padded_o), delta_t("delta_t", K, padded_o);
+          kbnn::affine::transpose_padded(view1(random_vector<float>(O * K, 2)), O, K, mean_t);
+          kbnn::affine::transpose_padded(view1(random_vector<float>(O * K, 3)), O, K, delta_t);
+          const auto delta = variant > 0 ? delta_t : View2<float>();
+          const auto s = variant == 2 ? view2(random_vector<float>(examples * K, 4, true), examples, K)
+                                      : View2<float>();
+          const auto r = view2(random_vector<float>(examples * O, 5, true), examples, O);
+          const auto bias = view1(random_vector<float>(O, 6));
+          View2<float> explicit_out("explicit", rows, O), implicit_out("implicit", rows, O);
+          kbnn::affine::narrow_forward<float>(cmat(cols), mean_t, delta, s, r, bias, P,
+                                              mat(explicit_out));
+          kbnn::affine::narrow_forward<float>(kbnn::patch_rows<float>(geo, source, offsets), rows,
+                                              K, mean_t, delta, s, r, bias, P, mat(implicit_out));
+          const auto want = host(explicit_out), got = host(implicit_out);
+          REQUIRE(got.size() == want.size());
+          int differing = 0;
+          for (std::size_t i = 0; i < got.size(); ++i) differing += got[i] != want[i];
+          CHECK(differing == 0);
+          double size = 0;
+          for (float y : want) size += std::abs(y);
+          CHECK(size > 1e-3 * want.size());  // the check is not 0 == 0
+        }
       }
     }
   }

@@ -174,3 +174,40 @@ TEST_CASE("Fused kernels equal the gemm reference path", "[layers][fused]") {
     }
   }
 }
+
+TEST_CASE("Conv2d without a backward pass reads its images in place, same outputs",
+          "[layers][fused]") {
+  // backward_follows = false lets a narrow-kernel Conv2d skip im2col (prediction); the
+  // outputs must be the same numbers, bitwise. Covers the narrow path (one input
+  // channel), the narrow forward of the per_example path (P = 36), padding 0 with
+  // stride 2, and a layer too wide for the narrow kernel (unchanged: gemm).
+  const int widest = kbnn::affine::narrow_max_outputs<double>();
+  struct Case { kbnn::Shape in; int out_channels, stride, padding; };
+  for (const Case c : {Case{{6, 6, 1}, widest, 1, 1}, Case{{6, 6, 3}, widest, 1, 1},
+                       Case{{7, 7, 3}, 2, 2, 0}, Case{{9, 9, 1}, 3, 2, 2},
+                       Case{{6, 6, 3}, widest + 1, 1, 1}}) {
+    for (auto estimator : {kbnn::Estimator::flipout, kbnn::Estimator::reparam}) {
+      for (bool sample : {true, false}) {
+        DYNAMIC_SECTION(c.in.height << "x" << c.in.width << "x" << c.in.channels << " -> "
+                                    << c.out_channels << " s" << c.stride << " p" << c.padding
+                                    << ", estimator " << int(estimator) << ", sample " << sample) {
+          LayerUnderTest t(std::make_unique<kbnn::Conv2d<double>>(
+                               "conv", 1, c.in, c.out_channels, 3, c.stride, c.padding,
+                               options(estimator, true)),
+                           4, c.in.size());
+          t.set_rho(-1.0);
+          t.ctx.sample = sample;
+          t.ctx.backward_follows = true;
+          const auto with_cols = t.forward_output();
+          t.ctx.backward_follows = false;
+          const auto in_place = t.forward_output();
+          REQUIRE(in_place.size() == with_cols.size());
+          for (std::size_t i = 0; i < in_place.size(); ++i) CHECK(in_place[i] == with_cols[i]);
+          // Training after a prediction still builds cols for backward.
+          t.ctx.backward_follows = true;
+          if (sample) check_layer(t);  // the posterior mean has no rho gradient
+        }
+      }
+    }
+  }
+}

@@ -60,6 +60,46 @@ void im2col(const ConvGeometry& g, const Matrix<const Scalar>& padded, const Mat
       });
 }
 
+// im2col without cols, for kernels that load one input per (row, k) anyway (the
+// narrow affine kernel): row r = (e, oh, ow) of cols starts in the padded images at
+//   base(r) = e * image_stride + (oh * s * Wp + ow * s) * C
+// and its column k = (kh * kernel + kw) * C + c sits offset[k] = (kh * Wp + kw) * C + c
+// further on, the table from patch_offsets. row(r)[column(k)] == cols(r, k).
+template <class Scalar>
+struct PatchRows {
+  const Scalar* images;       // padded images (or the images themselves when p = 0)
+  std::int64_t image_stride;  // numbers from one image to the next
+  int positions, out_width;   // P = OH * OW, OW
+  int row_step, column_step;  // s * Wp * C, s * C: from one output row / column to the next
+  const int* offsets;         // (K) from patch_offsets
+
+  KOKKOS_INLINE_FUNCTION const Scalar* row(int r) const {
+    const int e = r / positions, position = r % positions;
+    const int oh = position / out_width, ow = position % out_width;
+    return images + e * image_stride + oh * row_step + ow * column_step;
+  }
+  KOKKOS_INLINE_FUNCTION int column(int k) const { return offsets[k]; }
+};
+
+// offsets (K = k * k * C): offsets(k) = (kh * Wp + kw) * C + c, the table of PatchRows.
+inline void patch_offsets(const ConvGeometry& g, const View1<int>& offsets) {
+  const int C = g.channels, k = g.kernel, Wp = g.width + 2 * g.padding;
+  Kokkos::parallel_for(
+      "kbnn::patch_offsets", Range(0, g.patch()), KOKKOS_LAMBDA(const int i) {
+        const int c = i % C, kw = (i / C) % k, kh = i / (C * k);
+        offsets(i) = (kh * Wp + kw) * C + c;
+      });
+}
+
+// padded as for im2col, offsets from patch_offsets (kept alive by the caller).
+template <class Scalar>
+PatchRows<Scalar> patch_rows(const ConvGeometry& g, const Matrix<const Scalar>& padded,
+                             const View1<int>& offsets) {
+  const int C = g.channels, s = g.stride, Wp = g.width + 2 * g.padding;
+  return PatchRows<Scalar>{padded.data(), std::int64_t(padded.stride(0)), g.positions(),
+                           g.out_width(), s * Wp * C, s * C, offsets.data()};
+}
+
 // The adjoint of im2col: din(b, h, w, :) = sum of the cols runs that read pixel (h, w).
 // Written as a gather, one thread per input image row (b, h), so it needs no atomics:
 // the window offsets kh that read row h pick the output rows oh, and for each output

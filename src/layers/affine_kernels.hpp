@@ -159,23 +159,32 @@ void transpose_padded(const View1<Scalar>& w, int O, int K, const View2<Scalar>&
       });
 }
 
+// Where the narrow kernel reads row r's K inputs: row(r)[column(k)]. The kernel loads
+// one input per (row, k) as a broadcast, so it can read them from anywhere.
+// Explicit cols: row r at data + r * stride, column k at offset k.
+template <class Scalar>
+struct MatrixRows {
+  const Scalar* data;
+  std::int64_t stride;
+  KOKKOS_INLINE_FUNCTION const Scalar* row(int r) const { return data + r * stride; }
+  KOKKOS_INLINE_FUNCTION int column(int k) const { return k; }
+};
+
 namespace detail {
 
 // Flipout: 0 = mean path only; 1 = both paths, S folded into R; 2 = both paths, S applied.
-template <class Scalar, int V, int Flipout>
-void narrow_forward(const Matrix<const Scalar>& cols, const View2<Scalar>& mean_t,
+// Rows: MatrixRows, or any type with row(r) and column(k) (core/im2col.hpp: PatchRows).
+template <class Scalar, int V, int Flipout, class Rows>
+void narrow_forward(const Rows& source, int rows, int K, const View2<Scalar>& mean_t,
                     const View2<Scalar>& delta_t, const View2<Scalar>& sign_columns,
                     const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
                     const Matrix<Scalar>& out) {
   constexpr int W = simd::width<Scalar>();
   constexpr int rows_per_thread = narrow_rows(V, Flipout ? 2 : 1);
   static_assert(rows_per_thread >= 1, "narrow kernel: accumulators exceed the register file");
-  const int K = static_cast<int>(cols.extent(1)), O = static_cast<int>(out.extent(1));
-  const int rows = static_cast<int>(cols.extent(0));
+  const int O = static_cast<int>(out.extent(1));
   const int padded = static_cast<int>(mean_t.extent(1));
-  // Raw row pointers: contiguous, fixed-width inner loops the compiler vectorises.
-  const Scalar* x_data = cols.data();
-  const std::int64_t x_stride = cols.stride(0);
+  // Raw pointers: contiguous, fixed-width inner loops the compiler vectorises.
   const Scalar* mt = mean_t.data();
   const Scalar* dt = delta_t.data();
   const Scalar* s_data = sign_columns.data();
@@ -188,15 +197,16 @@ void narrow_forward(const Matrix<const Scalar>& cols, const View2<Scalar>& mean_
         const Scalar* s[rows_per_thread];
         for (int j = 0; j < rows_per_thread; ++j) {
           const int row = b * rows_per_thread + j < rows ? b * rows_per_thread + j : rows - 1;
-          x[j] = x_data + row * x_stride;
+          x[j] = source.row(row);
           s[j] = s_data + (row / P) * s_stride;
         }
         Lanes<Scalar, W> m[rows_per_thread][V], q[rows_per_thread][Flipout ? V : 1];
         for (int k = 0; k < K; ++k) {
           const Scalar* wm = mt + k * padded;
           const Scalar* wd = dt + k * padded;
+          const int c = source.column(k);  // one offset per k, shared by the rows
           for (int j = 0; j < rows_per_thread; ++j) {
-            const Scalar xk = x[j][k];
+            const Scalar xk = x[j][c];
             for (int v = 0; v < V; ++v) m[j][v].fma(xk, wm + v * W);
             if (Flipout) {
               const Scalar xs = Flipout == 2 ? xk * s[j][k] : xk;
@@ -217,51 +227,70 @@ void narrow_forward(const Matrix<const Scalar>& cols, const View2<Scalar>& mean_
       });
 }
 
-template <class Scalar, int V>
-void narrow_forward_paths(const Matrix<const Scalar>& cols, const View2<Scalar>& mean_t,
+template <class Scalar, int V, class Rows>
+void narrow_forward_paths(const Rows& source, int rows, int K, const View2<Scalar>& mean_t,
                           const View2<Scalar>& delta_t, const View2<Scalar>& sign_columns,
                           const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
                           const Matrix<Scalar>& out) {
   if (delta_t.data() == nullptr)
-    narrow_forward<Scalar, V, 0>(cols, mean_t, delta_t, sign_columns, sign_out, bias, P, out);
+    narrow_forward<Scalar, V, 0>(source, rows, K, mean_t, delta_t, sign_columns, sign_out, bias,
+                                 P, out);
   else if (sign_columns.data() == nullptr)
-    narrow_forward<Scalar, V, 1>(cols, mean_t, delta_t, sign_columns, sign_out, bias, P, out);
+    narrow_forward<Scalar, V, 1>(source, rows, K, mean_t, delta_t, sign_columns, sign_out, bias,
+                                 P, out);
   else
-    narrow_forward<Scalar, V, 2>(cols, mean_t, delta_t, sign_columns, sign_out, bias, P, out);
+    narrow_forward<Scalar, V, 2>(source, rows, K, mean_t, delta_t, sign_columns, sign_out, bias,
+                                 P, out);
 }
 
 // Instantiates the kernel for every vector count up to the target's limit.
-template <class Scalar, int V>
-void narrow_forward_vectors(int vectors, const Matrix<const Scalar>& cols,
+template <class Scalar, int V, class Rows>
+void narrow_forward_vectors(int vectors, const Rows& source, int rows, int K,
                             const View2<Scalar>& mean_t, const View2<Scalar>& delta_t,
                             const View2<Scalar>& sign_columns, const View2<Scalar>& sign_out,
                             const View1<Scalar>& bias, int P, const Matrix<Scalar>& out) {
   if constexpr (V * simd::width<Scalar>() <= narrow_max_outputs<Scalar>()) {
     if (vectors == V)
-      narrow_forward_paths<Scalar, V>(cols, mean_t, delta_t, sign_columns, sign_out, bias, P, out);
+      narrow_forward_paths<Scalar, V>(source, rows, K, mean_t, delta_t, sign_columns, sign_out,
+                                      bias, P, out);
     else
-      narrow_forward_vectors<Scalar, V + 1>(vectors, cols, mean_t, delta_t, sign_columns,
-                                            sign_out, bias, P, out);
+      narrow_forward_vectors<Scalar, V + 1>(vectors, source, rows, K, mean_t, delta_t,
+                                            sign_columns, sign_out, bias, P, out);
   }
 }
 
 }  // namespace detail
 
-// out (rows, O) = cols mu^T + ((cols o S) dW^T) o R + bias, in one pass over cols.
+// out (rows, O) = cols mu^T + ((cols o S) dW^T) o R + bias, in one pass over the rows
+// of cols, row r read from source.row(r)[source.column(k)], k < K:
+//   source:          MatrixRows over explicit cols (the overload below), or PatchRows
+//                    (core/im2col.hpp): a convolution's padded images read in place;
 //   mean_t, delta_t: (K, >= O) from transpose_padded of mu and dW; an empty delta_t
 //                    computes the mean path alone (cols W^T + bias, W in mean_t);
 //   sign_columns:    (examples, K) spread S, or empty when S is folded into R.
 // O must be <= narrow_max_outputs<Scalar>() and mean_t padded to whole vectors.
-template <class Scalar>
-void narrow_forward(const Matrix<const Scalar>& cols, const View2<Scalar>& mean_t,
+template <class Scalar, class Rows>
+void narrow_forward(const Rows& source, int rows, int K, const View2<Scalar>& mean_t,
                     const View2<Scalar>& delta_t, const View2<Scalar>& sign_columns,
                     const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
                     const Matrix<Scalar>& out) {
   const int vectors = narrow_vectors<Scalar>(static_cast<int>(out.extent(1)));
   if (static_cast<int>(mean_t.extent(1)) != vectors * simd::width<Scalar>())
     Kokkos::abort("kbnn::affine::narrow_forward: weights not padded to whole vectors");
-  detail::narrow_forward_vectors<Scalar, 1>(vectors, cols, mean_t, delta_t, sign_columns,
-                                            sign_out, bias, P, out);
+  if (static_cast<int>(mean_t.extent(0)) != K)
+    Kokkos::abort("kbnn::affine::narrow_forward: weights and inputs disagree on K");
+  detail::narrow_forward_vectors<Scalar, 1>(vectors, source, rows, K, mean_t, delta_t,
+                                            sign_columns, sign_out, bias, P, out);
+}
+
+template <class Scalar>
+void narrow_forward(const Matrix<const Scalar>& cols, const View2<Scalar>& mean_t,
+                    const View2<Scalar>& delta_t, const View2<Scalar>& sign_columns,
+                    const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
+                    const Matrix<Scalar>& out) {
+  narrow_forward<Scalar>(MatrixRows<Scalar>{cols.data(), std::int64_t(cols.stride(0))},
+                         static_cast<int>(cols.extent(0)), static_cast<int>(cols.extent(1)),
+                         mean_t, delta_t, sign_columns, sign_out, bias, P, out);
 }
 
 

@@ -6,6 +6,7 @@
 
 #include <KokkosBlas2_gemv.hpp>
 
+#include <stdexcept>
 #include <utility>
 
 namespace kbnn {
@@ -149,15 +150,9 @@ void BayesianAffine<Scalar>::draw_signs(int examples, const PassContext& ctx) {
 }
 
 template <class Scalar>
-void BayesianAffine<Scalar>::forward(const Matrix<const Scalar>& cols, const Matrix<Scalar>& out,
-                                     const PassContext& ctx) {
+View1<Scalar> BayesianAffine<Scalar>::begin_forward(int examples, const PassContext& ctx) {
   using Draw = typename GaussianWeights<Scalar>::Draw;
-  const int K = geometry_.in_features, O = geometry_.out_features;
-  const int P = geometry_.positions;
-  const int rows = static_cast<int>(cols.extent(0));
-  const int examples = rows / P;
   const NoiseKey key = ctx.key(layer_index_);
-
   const Draw kernel_draw = !ctx.sample ? Draw::mean
                            : options_.estimator == Estimator::flipout ? Draw::perturbation
                                                                       : Draw::full;
@@ -168,12 +163,31 @@ void BayesianAffine<Scalar>::forward(const Matrix<const Scalar>& cols, const Mat
                        Stream::bias_noise, ctx.sample ? Draw::full : Draw::mean, options_.noise);
     bias = bias_gauss_.used();
   }
-
   if (flipout_active()) draw_signs(examples, ctx);
   per_example_pass_ = path_ == AffinePath::per_example && flipout_active();
   example_weights_ready_ = false;
+  return bias;
+}
+
+template <class Scalar>
+void BayesianAffine<Scalar>::forward(const PatchRows<Scalar>& patches, int rows,
+                                     const Matrix<Scalar>& out, const PassContext& ctx) {
+  if (!narrow_forward_)
+    throw std::logic_error(name_ + ": implicit cols need the narrow forward kernel");
+  const View1<Scalar> bias = begin_forward(rows / geometry_.positions, ctx);
+  forward_narrow(patches, rows, out, bias);
+}
+
+template <class Scalar>
+void BayesianAffine<Scalar>::forward(const Matrix<const Scalar>& cols, const Matrix<Scalar>& out,
+                                     const PassContext& ctx) {
+  const int K = geometry_.in_features, O = geometry_.out_features;
+  const int P = geometry_.positions;
+  const int rows = static_cast<int>(cols.extent(0));
+  const View1<Scalar> bias = begin_forward(rows / P, ctx);
   if (narrow_forward_) {
-    forward_narrow(cols, out, bias);
+    forward_narrow(affine::MatrixRows<Scalar>{cols.data(), std::int64_t(cols.stride(0))}, rows,
+                   out, bias);
     return;
   }
   if (per_example_pass_) {
@@ -213,13 +227,14 @@ void BayesianAffine<Scalar>::sign_inputs(const Matrix<const Scalar>& cols) {
 
 // The narrow path: the gemm path is the reference (tests compare the two).
 template <class Scalar>
-void BayesianAffine<Scalar>::forward_narrow(const Matrix<const Scalar>& cols,
+template <class Rows>
+void BayesianAffine<Scalar>::forward_narrow(const Rows& source, int rows,
                                             const Matrix<Scalar>& out, const View1<Scalar>& bias) {
   const int K = geometry_.in_features, O = geometry_.out_features;
   const bool flipout = flipout_active();
   affine::transpose_padded(flipout ? kernel_.mu() : kernel_.used(), O, K, mean_t_);
   if (flipout) affine::transpose_padded(kernel_.draw(), O, K, delta_t_);
-  affine::narrow_forward<Scalar>(cols, mean_t_, flipout ? delta_t_ : View2<Scalar>(),
+  affine::narrow_forward<Scalar>(source, rows, K, mean_t_, flipout ? delta_t_ : View2<Scalar>(),
                                  flipout && !single_input_channel() ? sign_columns_ : View2<Scalar>(),
                                  sign_out_, bias, geometry_.positions, out);
   signed_rows_ = 0;  // cols o S was not built; backward builds it if it needs it

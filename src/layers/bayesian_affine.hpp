@@ -13,6 +13,7 @@
 //            k % in_channels (NHWC im2col puts the channel last).
 #pragma once
 
+#include "core/im2col.hpp"
 #include "layers/affine_kernels.hpp"
 #include "layers/gaussian_weights.hpp"
 #include "layers/layer.hpp"
@@ -55,6 +56,11 @@ class BayesianAffine {
 
   void forward(const Matrix<const Scalar>& cols, const Matrix<Scalar>& out,
                const PassContext& ctx);
+  // The same pass with cols left implicit: rows of cols read in place from a
+  // convolution's padded images. Only when forward_is_narrow(); nothing is kept for
+  // backward, which needs explicit cols.
+  void forward(const PatchRows<Scalar>& patches, int rows, const Matrix<Scalar>& out,
+               const PassContext& ctx);
   // Adds dL/dmu, dL/drho, dL/dbias to the store; writes dcols unless it has no data.
   void backward(const Matrix<const Scalar>& cols, const Matrix<const Scalar>& dout,
                 const Matrix<Scalar>& dcols);
@@ -66,6 +72,9 @@ class BayesianAffine {
   }
   const BayesOptions& options() const { return options_; }
   AffinePath path() const { return path_; }
+  // The forward product runs affine::narrow_forward (the narrow path, and the forward
+  // pass of the per_example path when the outputs fit), which reads each input once.
+  bool forward_is_narrow() const { return narrow_forward_; }
 
  private:
   bool flipout_active() const {
@@ -88,7 +97,10 @@ class BayesianAffine {
   Matrix<Scalar> stack_dout(const Matrix<const Scalar>& dout);  // [dout | dout o R]
   void draw_signs(int examples, const PassContext& ctx);
   void sign_inputs(const Matrix<const Scalar>& cols);  // cols_signed_ = cols o S
-  void forward_narrow(const Matrix<const Scalar>& cols, const Matrix<Scalar>& out,
+  // Draws this pass's weights and signs; returns the bias to add.
+  View1<Scalar> begin_forward(int examples, const PassContext& ctx);
+  template <class Rows>  // affine::MatrixRows or PatchRows
+  void forward_narrow(const Rows& source, int rows, const Matrix<Scalar>& out,
                       const View1<Scalar>& bias);
   void add_bias_gradient(const Matrix<const Scalar>& dout);
 

@@ -35,6 +35,11 @@ void Conv2d<Scalar>::reserve(int max_batch) {
                                     (geometry_.width + 2 * geometry_.padding) * geometry_.channels;
     padded_ = View2<Scalar>("kbnn::Conv2d::padded", max_batch, padded_size);  // zero border
   }
+  if (affine_.forward_is_narrow()) {
+    offsets_ = View1<int>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Conv2d::offsets"),
+                          geometry_.patch());
+    patch_offsets(geometry_, offsets_);
+  }
   const std::size_t rows = std::size_t(max_batch) * geometry_.positions();
   cols_ = View2<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Conv2d::cols"),
                         rows, geometry_.patch());
@@ -46,15 +51,22 @@ template <class Scalar>
 void Conv2d<Scalar>::forward(const Matrix<const Scalar>& in, const Matrix<Scalar>& out,
                              const PassContext& ctx) {
   const std::size_t rows = in.extent(0) * geometry_.positions();
-  auto cols = as_matrix(cols_, rows, geometry_.patch());
+  Matrix<const Scalar> padded = in;
   if (geometry_.padding > 0) {
-    auto padded = as_matrix(padded_, in.extent(0), padded_.extent(1));
-    pad_images<Scalar>(geometry_, in, padded);
-    im2col<Scalar>(geometry_, padded, cols);
-  } else {
-    im2col<Scalar>(geometry_, in, cols);
+    auto bordered = as_matrix(padded_, in.extent(0), padded_.extent(1));
+    pad_images<Scalar>(geometry_, in, bordered);
+    padded = bordered;
   }
-  affine_.forward(cols, as_matrix(out, rows, out_channels_), ctx);
+  const auto out_rows = as_matrix(out, rows, out_channels_);
+  // The narrow kernel loads each input once, so it can read the padded images in place
+  // (same numbers, same order: the same outputs); backward needs cols, so training builds it.
+  if (affine_.forward_is_narrow() && !ctx.backward_follows) {
+    affine_.forward(patch_rows<Scalar>(geometry_, padded, offsets_), int(rows), out_rows, ctx);
+    return;
+  }
+  auto cols = as_matrix(cols_, rows, geometry_.patch());
+  im2col<Scalar>(geometry_, padded, cols);
+  affine_.forward(cols, out_rows, ctx);
 }
 
 template <class Scalar>

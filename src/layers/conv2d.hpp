@@ -34,6 +34,7 @@ class Conv2d : public Layer<Scalar> {
   int out_channels_;
   BayesianAffine<Scalar> affine_;
   View2<Scalar> padded_; // (batch, (H+2p)*(W+2p)*C): zero-bordered input (when p > 0)
+  View1<int> offsets_;   // (patch): where column k of a row sits in a padded image
   View2<Scalar> cols_;   // (batch * positions, patch): im2col of the input
   View2<Scalar> dcols_;  // (batch * positions, patch): its gradient
 };

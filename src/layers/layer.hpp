@@ -33,6 +33,9 @@ struct PassContext {
   std::uint32_t pass = 0;           // training step, or 2^31 + Monte-Carlo sample
   std::int64_t first_example = 0;   // global index (in the global batch) of row 0
   bool sample = true;               // false: use the posterior mean (no noise)
+  // false: no backward pass reads what this forward pass keeps (prediction), so layers
+  // may skip building it (Conv2d: im2col when the narrow kernel reads images in place).
+  bool backward_follows = true;
 
   NoiseKey key(std::uint32_t layer) const { return NoiseKey{seed, pass, layer}; }
 };

@@ -31,7 +31,8 @@ Predictions predict(Sequential<Real>& model, const DeviceDataset& data, std::int
 
   Kokkos::Timer clock;
   for (int s = 0; s < samples; ++s) {
-    const PassContext base{seed, first_prediction_pass + std::uint32_t(s), 0, sample};
+    PassContext base{seed, first_prediction_pass + std::uint32_t(s), 0, sample};
+    base.backward_follows = false;
     for (std::int64_t first = 0; first < n; first += batch) {
       const std::int64_t rows = std::min(batch, n - first);
       auto xb = as_matrix(x, rows, features);
