@@ -15,7 +15,12 @@ endif()
 include(KbnnHdf5)
 
 set(KBNN_HAVE_CURAND OFF)
-if(KBNN_ENABLE_CURAND)
+# cuRAND serves CUDA builds and, through its host generator, CPU builds (tests compare
+# our kernel with it). A HIP or SYCL build leaves it out even where a CUDA toolkit is
+# installed: CUDA's headers clash with HIP's vector types.
+if(KBNN_ENABLE_CURAND AND Kokkos_DEVICES MATCHES "HIP|SYCL")
+  message(STATUS "kbnn: Kokkos backend ${Kokkos_DEVICES}: cuRAND bridge disabled")
+elseif(KBNN_ENABLE_CURAND)
   find_package(CUDAToolkit QUIET)
   if(CUDAToolkit_FOUND AND TARGET CUDA::curand)
     set(KBNN_HAVE_CURAND ON)
