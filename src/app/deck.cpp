@@ -479,7 +479,8 @@ std::string resolved_deck(const RunConfig& config) {
       section = key.substr(0, dot);
       os << "\n[" << section << "]\n";
       if (section == "model") {
-        for (const auto& layer : config.model.layers) os << "layer = " << canonical_line(layer) << "\n";
+        for (const auto& layer : config.model.layers)
+          os << "layer = " << canonical_line(layer) << "\n";
       }
     }
     // The name the run actually got, not the (often empty) option.

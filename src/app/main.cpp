@@ -28,7 +28,8 @@
 namespace {
 
 const char* usage =
-    "usage: kbnn train DECK [--restart CHECKPOINT|auto [--restart-force]] [--section.option=value ...]\n"
+    "usage: kbnn train DECK [--restart CHECKPOINT|auto [--restart-force]]\n"
+    "                  [--section.option=value ...]\n"
     "       kbnn info RUN_FILE [--deck]\n"
     "       kbnn --help | --version | --kokkos-help\n"
     "\n"

@@ -38,7 +38,9 @@ std::vector<hsize_t> shape_of(hid_t parent, const std::string& name, const std::
 std::vector<std::string> in_layer_order(std::vector<std::string> names) {
   const auto position = [](const std::string& name) {
     const auto underscore = name.rfind('_');
-    return underscore == std::string::npos ? -1L : std::strtol(name.c_str() + underscore + 1, nullptr, 10);
+    return underscore == std::string::npos
+               ? -1L
+               : std::strtol(name.c_str() + underscore + 1, nullptr, 10);
   };
   std::stable_sort(names.begin(), names.end(), [&](const std::string& a, const std::string& b) {
     return position(a) < position(b);

@@ -90,7 +90,8 @@ std::string restart_path(const RestartOptions& restart, const std::string& own_c
                          const Communicator& comm) {
   if (restart.from != "auto") return restart.from;
   // Rank 0 looks, so that every rank takes the same decision.
-  std::string found = comm.is_root() && std::filesystem::exists(own_checkpoint) ? own_checkpoint : "";
+  std::string found =
+      comm.is_root() && std::filesystem::exists(own_checkpoint) ? own_checkpoint : "";
   comm.broadcast(found);
   return found;
 }

@@ -15,7 +15,8 @@
 namespace kbnn {
 
 std::unique_ptr<Optimizer<Real>> make_optimizer(const TrainConfig& config, std::size_t size) {
-  if (config.optimizer == OptimizerKind::sgd) return std::make_unique<Sgd<Real>>(size, config.momentum);
+  if (config.optimizer == OptimizerKind::sgd)
+    return std::make_unique<Sgd<Real>>(size, config.momentum);
   return std::make_unique<Adam<Real>>(size, config.adam_beta1, config.adam_beta2,
                                       config.adam_epsilon);
 }
