@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/format.hpp"
 #include "io/h5_attribute.hpp"
+#include "io/h5_rows.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -14,16 +15,6 @@
 namespace kbnn {
 
 namespace {
-
-// A whole 1-D dataset as doubles (HDF5 converts from the stored type).
-std::vector<double> read_column(hid_t parent, const std::string& name, const std::string& what) {
-  const h5::DataSet set(KBNN_H5_CHECK_AT(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), what));
-  const h5::Space space(KBNN_H5_CHECK_AT(H5Dget_space(set), what));
-  std::vector<double> values(std::size_t(KBNN_H5_CHECK_AT(H5Sget_simple_extent_npoints(space), what)));
-  if (!values.empty())
-    KBNN_H5_CHECK_AT(H5Dread(set, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), what);
-  return values;
-}
 
 std::vector<hsize_t> shape_of(hid_t parent, const std::string& name, const std::string& what) {
   const h5::DataSet set(KBNN_H5_CHECK_AT(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), what));
@@ -73,12 +64,12 @@ void print_run_info(const std::string& path, bool with_deck, std::ostream& out) 
 
   if (h5::exists(file, "history")) {
     const h5::Group history = h5::open_group(file, "history");
-    const auto step = read_column(history, "step", path + ": /history/step");
+    const auto step = h5::read_column<double>(history, "step", path + ": /history/step");
     if (step.empty()) {
       out << "  history: no rows (the run stopped before its first log step)\n";
     } else {
       const auto last = [&](const char* name) {
-        return read_column(history, name, path + ": /history/" + name).back();
+        return h5::read_column<double>(history, name, path + ": /history/" + name).back();
       };
       out << format("  history: %.0f rows; last at step %.0f (epoch %.2f): loss %.4f, nll %.4f, "
                     "kl %.4g, train accuracy %.4f",

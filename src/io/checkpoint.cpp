@@ -92,22 +92,27 @@ void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
   h5::describe(history, "", "the run's history rows up to step, as /history of a run file");
   const hsize_t rows = c.history.size();
   const h5::Space row_space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &rows, nullptr), where));
-  std::vector<double> column(c.history.size());
-  std::vector<std::int64_t> steps(c.history.size());
   for (const HistoryField& f : history_fields) {
     const std::string what = concat(where, "/history/", f.name);
     const hid_t type = f.member ? H5T_IEEE_F64LE : H5T_STD_I64LE;
     const h5::DataSet d(KBNN_H5_CHECK_AT(
         H5Dcreate2(history, f.name, type, row_space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what));
     h5::describe(d, f.units, f.description);
-    for (std::size_t r = 0; r < c.history.size(); ++r) {
-      if (f.member) column[r] = c.history[r].*f.member;
-      else steps[r] = c.history[r].step;
-    }
-    if (f.member)
-      h5::write_rows(d, column.data(), 0, writer ? rows : 0, what);
-    else
-      h5::write_rows(d, steps.data(), 0, writer ? rows : 0, what);
+    write_history_field(d, f, c.history, 0, writer, what);
+  }
+}
+
+void write_history_field(hid_t dataset, const HistoryField& f, const std::vector<HistoryRow>& rows,
+                         hsize_t first, bool writer, const std::string& what) {
+  const hsize_t mine = writer ? rows.size() : 0;
+  if (f.member) {
+    std::vector<double> column(rows.size());
+    for (std::size_t r = 0; r < rows.size(); ++r) column[r] = rows[r].*f.member;
+    h5::write_rows(dataset, column.data(), first, mine, what);
+  } else {
+    std::vector<std::int64_t> steps(rows.size());
+    for (std::size_t r = 0; r < rows.size(); ++r) steps[r] = rows[r].step;
+    h5::write_rows(dataset, steps.data(), first, mine, what);
   }
 }
 
@@ -144,19 +149,6 @@ T required_attribute(hid_t object, const std::string& name, const std::string& w
   return h5::read_attribute<T>(object, name);
 }
 
-// A whole 1-D dataset of T (HDF5 converts from the stored type).
-template <class T>
-std::vector<T> read_column(hid_t parent, const std::string& name, const std::string& what) {
-  const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), what));
-  const h5::Space space(KBNN_H5_CHECK_AT(H5Dget_space(d), what));
-  std::vector<T> values(std::size_t(KBNN_H5_CHECK_AT(H5Sget_simple_extent_npoints(space), what)));
-  if (!values.empty())
-    KBNN_H5_CHECK_AT(H5Dread(d, h5::TypeOf<T>::memory(), H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                             values.data()),
-                     what);
-  return values;
-}
-
 // The history rows of /checkpoint/history (none in checkpoints of older versions).
 std::vector<HistoryRow> read_history(hid_t checkpoint, const std::string& where) {
   std::vector<HistoryRow> rows;
@@ -166,13 +158,13 @@ std::vector<HistoryRow> read_history(hid_t checkpoint, const std::string& where)
     const std::string what = concat(where, "/history/", f.name);
     if (!h5::exists(g, f.name)) throw InputError(concat(what, ": dataset missing"));
     if (f.member) {
-      const auto column = read_column<double>(g, f.name, what);
+      const auto column = h5::read_column<double>(g, f.name, what);
       rows.resize(std::max(rows.size(), column.size()));
       if (column.size() != rows.size())
         throw InputError(concat(what, ": ", column.size(), " rows, other fields ", rows.size()));
       for (std::size_t r = 0; r < rows.size(); ++r) rows[r].*f.member = column[r];
     } else {
-      const auto steps = read_column<std::int64_t>(g, f.name, what);
+      const auto steps = h5::read_column<std::int64_t>(g, f.name, what);
       rows.resize(std::max(rows.size(), steps.size()));
       if (steps.size() != rows.size())
         throw InputError(concat(what, ": ", steps.size(), " rows, other fields ", rows.size()));
@@ -208,8 +200,8 @@ Checkpoint read_on_this_rank(const std::string& path) {
   c.deck_text = h5::read_string_attribute(g, "deck");
   if (h5::has_attribute(g, "window_images")) {  // older checkpoints: an empty window
     c.window.images = h5::read_attribute<std::int64_t>(g, "window_images");
-    c.window.nll_sum = read_column<double>(g, "window_nll_sum", where + "/window_nll_sum");
-    c.window.correct = read_column<double>(g, "window_correct", where + "/window_correct");
+    c.window.nll_sum = h5::read_column<double>(g, "window_nll_sum", where + "/window_nll_sum");
+    c.window.correct = h5::read_column<double>(g, "window_correct", where + "/window_correct");
   }
   c.history = read_history(g, where);
 

@@ -56,6 +56,11 @@ void check_checkpoint(const Checkpoint& c, const std::string& path);
 // `writer` == true writes the data). Shared by write_checkpoint and RunFile.
 void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
                             const std::string& path);
+// Writes field f of `rows` into rows [first, first + rows) of its 1-D dataset (int64 for
+// step, float64 otherwise), collectively; the writer rank alone supplies the data.
+// Shared by the checkpoint's history and RunFile's /history.
+void write_history_field(hid_t dataset, const HistoryField& f, const std::vector<HistoryRow>& rows,
+                         hsize_t first, bool writer, const std::string& what);
 }  // namespace detail
 
 }  // namespace kbnn

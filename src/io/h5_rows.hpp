@@ -1,4 +1,4 @@
-// Collective row writes into datasets of a collective file.
+// Row writes into datasets of a collective file (collective), and whole-dataset reads.
 #pragma once
 
 #include <hdf5.h>
@@ -46,6 +46,19 @@ void write_rows(hid_t dataset, const T* data, hsize_t first, hsize_t rows,
   KBNN_H5_CHECK_AT(H5Dwrite(dataset, TypeOf<T>::memory(), memory_space, file_space, dxpl,
                             rows == 0 ? &no_data : data),
                    what);
+}
+
+// The whole dataset `name` of `parent`, flattened, as T (HDF5 converts from the stored
+// type). Not collective: any rank reads alone.
+template <class T>
+std::vector<T> read_column(hid_t parent, const std::string& name, const std::string& what) {
+  const DataSet d(KBNN_H5_CHECK_AT(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), what));
+  const Space space(KBNN_H5_CHECK_AT(H5Dget_space(d), what));
+  std::vector<T> values(std::size_t(KBNN_H5_CHECK_AT(H5Sget_simple_extent_npoints(space), what)));
+  if (!values.empty())
+    KBNN_H5_CHECK_AT(
+        H5Dread(d, TypeOf<T>::memory(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), what);
+  return values;
 }
 
 }  // namespace kbnn::h5

@@ -130,8 +130,6 @@ void RunFile::append_history(const std::vector<HistoryRow>& rows) {
   const h5::QuietErrors quiet;
   const h5::Group history = h5::open_group(file_, "history");
   const hsize_t added = rows.size();
-  std::vector<double> column(rows.size());
-  std::vector<std::int64_t> steps(rows.size());
   for (const HistoryField& f : history_fields) {
     const std::string what = concat(path_, ": /history/", f.name);
     const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dopen2(history, f.name, H5P_DEFAULT), what));
@@ -142,16 +140,7 @@ void RunFile::append_history(const std::vector<HistoryRow>& rows) {
     }
     const hsize_t extended = old + added;
     KBNN_H5_CHECK_AT(H5Dset_extent(d, &extended), what);
-    const hsize_t mine = comm_.is_root() ? added : 0;
-    if (f.member) {
-      std::transform(rows.begin(), rows.end(), column.begin(),
-                     [&](const HistoryRow& r) { return r.*(f.member); });
-      h5::write_rows(d, column.data(), old, mine, what);
-    } else {
-      std::transform(rows.begin(), rows.end(), steps.begin(),
-                     [](const HistoryRow& r) { return r.step; });
-      h5::write_rows(d, steps.data(), old, mine, what);
-    }
+    detail::write_history_field(d, f, rows, old, comm_.is_root(), what);
   }
   KBNN_H5_CHECK_AT(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_);
 }
