@@ -66,6 +66,12 @@ void for_each_option(Config& c, Visit&& f) {
   f("train.shuffle", c.train.shuffle);
   f("eval.samples", c.eval.samples);
   f("eval.batch_size", c.eval.batch_size);
+  f("ood.format", c.ood.format);
+  f("ood.dir", c.ood.dir);
+  f("ood.file", c.ood.file);
+  f("ood.limit", c.ood.limit);
+  f("ood.shift", c.ood.shift);
+  f("ood.name", c.ood.name);
   f("output.dir", c.output.dir);
   f("output.name", c.output.name);
   f("output.checkpoint_every", c.output.checkpoint_every);
@@ -406,6 +412,17 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
   check(c.eval.samples >= 1, "eval.samples", "an integer >= 1");
   check(c.eval.batch_size >= 1, "eval.batch_size", "an integer >= 1");
 
+  check(one_of(c.ood.format, {"", "idx", "cifar10", "hdf5"}), "ood.format",
+        "one of idx, cifar10, hdf5, or empty for no OOD set");
+  check(c.ood.shift == DataShift::none || c.ood.format.empty(), "ood.shift",
+        "none when ood.format names a data set (a shift is built from the test set)");
+  check(c.ood.format != "hdf5" || !c.ood.file.empty(), "ood.format",
+        "ood.file to be set with ood.format = hdf5");
+  check(!one_of(c.ood.format, {"idx", "cifar10"}) || !c.ood.dir.empty(), "ood.format",
+        "ood.dir to be set with ood.format = idx or cifar10");
+  check(c.ood.limit >= 0, "ood.limit", "an integer >= 0 (0 = all)");
+  check(c.ood.name.find('/') == std::string::npos, "ood.name", "a name without '/'");
+
   check(!c.output.dir.empty(), "output.dir", "a directory");
   check(c.output.name.find('/') == std::string::npos, "output.name",
         "a file name without '/' (empty = the deck's file name)");
@@ -454,10 +471,22 @@ RunConfig parse_deck(const std::string& path, const std::vector<std::string>& ov
   return cfg;
 }
 
-RunConfig parse_deck_text(const std::string& text, const std::string& where) {
+RunConfig parse_deck_text(const std::string& text, const std::string& where,
+                          const std::vector<std::string>& overrides) {
   const po::options_description table = option_table();
   std::istringstream in(text);
-  return parse_source(read_stream(in, where, table), {}, table);
+  return parse_source(read_stream(in, where, table), overrides, table);
+}
+
+std::string ood_set_name(const RunConfig& config) {
+  const OodConfig& o = config.ood;
+  if (!o.name.empty()) return o.name;
+  if (o.shift != DataShift::none) return word_of(o.shift);
+  // "/tmp/mnist/" -> "mnist", "digits.h5" -> "digits".
+  std::filesystem::path source(o.format == "hdf5" ? o.file : o.dir);
+  if (!source.has_filename()) source = source.parent_path();
+  const std::string stem = source.stem().string();
+  return stem.empty() || stem == "." || stem == ".." ? "ood" : stem;
 }
 
 std::string run_name(const RunConfig& config) {

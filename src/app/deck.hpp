@@ -7,6 +7,7 @@
 //   [model]    layer = <kind> key=value ...   (repeated, in order), estimator, prior_sigma, ...
 //   [train]    epochs, batch_size, lr, optimizer, kl_schedule, seed, ...
 //   [eval]     samples, batch_size
+//   [ood]      format, dir, file, limit, shift, name (an OOD set scored against the test set)
 //   [output]   dir, name, checkpoint_every, write_predictions
 //   [parallel] batch_mode, gpu_aware_mpi
 // `--model.layer` on the command line REPLACES the deck's whole layer list (give it once per
@@ -39,8 +40,14 @@ void check_deck_for_ranks(const RunConfig& config, int ranks);
 // Throws InputError naming the file (or "command line"), the option and what was expected.
 RunConfig parse_deck(const std::string& path, const std::vector<std::string>& overrides = {});
 
-// Parses a deck held as text (a checkpoint's resolved deck); `where` names it in messages.
-RunConfig parse_deck_text(const std::string& text, const std::string& where);
+// Parses a deck held as text (a checkpoint's resolved deck), then applies overrides as
+// parse_deck does; `where` names it in messages.
+RunConfig parse_deck_text(const std::string& text, const std::string& where,
+                          const std::vector<std::string>& overrides = {});
+
+// The OOD set's name in the output: ood.name, else the shift ("noise"), else the last
+// part of ood.dir or the stem of ood.file ("mnist"), else "ood".
+std::string ood_set_name(const RunConfig& config);
 
 // What a restart must not change, compared between the deck a checkpoint was trained
 // with and the deck of the run that resumes it: the model, the seed, the batch and the

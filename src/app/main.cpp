@@ -11,6 +11,7 @@
 //     MPI_Abort with its message, so a job never hangs waiting for a rank that died.
 #include "app/deck.hpp"
 #include "app/run_info.hpp"
+#include "app/run_predict.hpp"
 #include "app/run_train.hpp"
 #include "core/error.hpp"
 #include "core/stop_signal.hpp"
@@ -31,6 +32,8 @@ const char* usage =
     "usage: kbnn train DECK [--restart CHECKPOINT|auto [--restart-force]]\n"
     "                  [--section.option=value ...]\n"
     "       kbnn info RUN_FILE [--deck]\n"
+    "       kbnn predict MODEL [--output FILE] [--set-name NAME] [--split examples|samples]\n"
+    "                    [--sample-probabilities] [--data.*=...] [--eval.*=...] [--ood.*=...]\n"
     "       kbnn --help | --version | --kokkos-help\n"
     "\n"
     "  train   train the model of the input deck DECK (see input/*.cfg) on all MPI ranks,\n"
@@ -41,6 +44,16 @@ const char* usage =
     "          starts fresh. A restart refuses a checkpoint of another model, seed, batch\n"
     "          or optimizer unless --restart-force is given. SIGTERM or SIGUSR1 stops the\n"
     "          run after the current step with a checkpoint and exit status 75.\n"
+    "  predict Monte-Carlo prediction with the model of a run file or checkpoint MODEL on\n"
+    "          the test split of the data its deck names, or of --data.format/--data.dir/\n"
+    "          --data.test_file/--data.test_limit; --eval.samples=S, --eval.batch_size=B.\n"
+    "          Writes FILE (default MODEL.predict.h5): /predictions/NAME (default test),\n"
+    "          /metrics/NAME; --sample-probabilities adds probs_samples (S, N, classes).\n"
+    "          --split samples: ranks split the Monte-Carlo samples instead of the\n"
+    "          examples (identical numbers). An OOD set (--ood.format/--ood.dir/--ood.file,\n"
+    "          or --ood.shift=noise|invert|rot90 of the test set) is scored against it:\n"
+    "          /metrics/ood/<ood.name> holds AUROC and AUPR of entropy, mutual information\n"
+    "          and 1 - max probability.\n"
     "  info    summarise a run file: what ran, the last history row, the test metrics,\n"
     "          the weights and the checkpoint; --deck also prints the resolved deck.\n"
     "  Kokkos options (--kokkos-threads=N, ...) may follow any command; --kokkos-help\n"
@@ -95,11 +108,54 @@ int train(const std::vector<std::string>& args) {
   return outcome == kbnn::RunOutcome::stopped ? kbnn::exit_status_stopped : 0;
 }
 
+void predict(const std::vector<std::string>& args) {
+  if (args.empty() || args[0].rfind("--", 0) == 0)
+    throw UsageError("kbnn predict: missing the model (a run file or checkpoint)");
+  kbnn::PredictOptions options;
+  options.model = args[0];
+  // "--name value" or "--name=value".
+  const auto value_of = [&](std::size_t& i, const std::string& name) -> std::string {
+    if (args[i] == name) {
+      if (i + 1 == args.size()) throw UsageError("kbnn predict: " + name + " needs a value");
+      return args[++i];
+    }
+    return args[i].substr(name.size() + 1);
+  };
+  const auto is = [&](std::size_t i, const std::string& name) {
+    return args[i] == name || args[i].rfind(name + "=", 0) == 0;
+  };
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (is(i, "--output")) {
+      options.output = value_of(i, "--output");
+    } else if (is(i, "--set-name")) {
+      options.set_name = value_of(i, "--set-name");
+    } else if (is(i, "--split")) {
+      const std::string word = value_of(i, "--split");
+      if (!kbnn::parse_choice(word, options.split))
+        throw UsageError("kbnn predict: --split: expected one of " +
+                         kbnn::choice_words<kbnn::PredictSplit>() + ", got '" + word + "'");
+    } else if (args[i] == "--sample-probabilities") {
+      options.sample_probabilities = true;
+    } else {
+      options.overrides.push_back(args[i]);
+    }
+  }
+  if (options.set_name.empty() || options.set_name.find('/') != std::string::npos)
+    throw UsageError("kbnn predict: --set-name: expected a name without '/', got '" +
+                     options.set_name + "'");
+  kbnn::Communicator comm(MPI_COMM_WORLD);
+  NullBuffer null_buffer;
+  std::ostream null_stream(&null_buffer);
+  kbnn::run_predict(options, comm, comm.is_root() ? std::cout : null_stream);
+}
+
 int run_command(const std::vector<std::string>& args, int rank) {
   if (args[0] == "info") {
     if (args.size() < 2 || args.size() > 3 || (args.size() == 3 && args[2] != "--deck"))
       throw UsageError("kbnn info: expected a run file and optionally --deck");
     if (rank == 0) kbnn::print_run_info(args[1], args.size() == 3, std::cout);
+  } else if (args[0] == "predict") {
+    predict(std::vector<std::string>(args.begin() + 1, args.end()));
   } else if (args[0] == "train") {
     return train(std::vector<std::string>(args.begin() + 1, args.end()));
   } else {

@@ -1,5 +1,6 @@
 #include "app/run_train.hpp"
 
+#include "app/eval_sets.hpp"
 #include "core/blas_check.hpp"
 #include "core/format.hpp"
 #include "core/stop_signal.hpp"
@@ -294,6 +295,18 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
              "epistemic %.4f",
         m.mean_entropy, m.mean_aleatoric, m.mean_epistemic) << std::endl;
   log << format("inference: %.0f image-passes/s over all ranks", passes_per_second) << std::endl;
+  if (config.ood.enabled()) {
+    // The OOD set's shard, predicted as the test set was (ranks split the examples).
+    const LoadedRows ood = load_ood_rows(config, comm, PredictSplit::examples, test_split.rows);
+    const Predictions ood_predictions =
+        predict(*model, to_device(ood.rows), ood.first, config.eval.samples,
+                config.eval.batch_size, config.train.seed);
+    const std::string ood_set = ood_set_name(config);
+    if (config.output.write_predictions)
+      file.write_predictions(ood_set, ood_predictions, ood.first, ood.total);
+    report_ood(file, "test", predictions, test_split.first, n_test, ood_set, ood_predictions,
+               ood.first, ood.total, comm, log);
+  }
   log << "output: " << run_path << std::endl;
   return RunOutcome::finished;
 }

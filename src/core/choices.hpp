@@ -20,6 +20,11 @@ enum class KlSchedule { constant, linear, cyclical };
 enum class BatchMode { global, per_rank };
 // global: every rank holds the training set; local: each its own partition.
 enum class ShuffleScope { global, local };
+// A synthetic distribution shift of a data set (io/shift.hpp), for OOD sets.
+enum class DataShift { none, noise, invert, rot90 };
+// How prediction spreads over ranks (uq/evaluate.hpp): ranks split the examples or
+// the Monte-Carlo samples.
+enum class PredictSplit { examples, samples };
 
 template <class Enum>
 struct Choice {
@@ -61,6 +66,19 @@ template <>
 struct ChoiceTable<ShuffleScope> {
   static constexpr Choice<ShuffleScope> entries[] = {{"global", ShuffleScope::global},
                                                      {"local", ShuffleScope::local}};
+};
+
+template <>
+struct ChoiceTable<DataShift> {
+  static constexpr Choice<DataShift> entries[] = {{"none", DataShift::none},
+                                                  {"noise", DataShift::noise},
+                                                  {"invert", DataShift::invert},
+                                                  {"rot90", DataShift::rot90}};
+};
+template <>
+struct ChoiceTable<PredictSplit> {
+  static constexpr Choice<PredictSplit> entries[] = {{"examples", PredictSplit::examples},
+                                                     {"samples", PredictSplit::samples}};
 };
 
 // The deck word of a value ("flipout").

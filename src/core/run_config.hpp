@@ -80,6 +80,19 @@ struct EvalConfig {
   std::int64_t batch_size = 1000;
 };
 
+// An out-of-distribution set, scored against the test set at the end of training and
+// by `kbnn predict` (uq/ood.hpp): the test split of another data set, or the test set
+// itself under a synthetic shift.
+struct OodConfig {
+  std::string format;                 // "" = no OOD set; idx | cifar10 | hdf5: its test split
+  std::string dir;                    // idx, cifar10: where its files are
+  std::string file;                   // hdf5: a file with datasets images and labels
+  std::int64_t limit = 0;             // first N examples only; 0 = all
+  DataShift shift = DataShift::none;  // noise | invert | rot90: the test set, shifted
+  std::string name;                   // its name in the output; "" = ood_set_name()
+  bool enabled() const { return shift != DataShift::none || !format.empty(); }
+};
+
 struct OutputConfig {
   std::string dir = ".";          // where the run file and checkpoints go (created if missing)
   std::string name;               // run name (file stem); empty -> run_name() uses the deck's
@@ -102,6 +115,7 @@ struct RunConfig {
   ModelConfig model;
   TrainConfig train;
   EvalConfig eval;
+  OodConfig ood;
   OutputConfig output;
   ParallelConfig parallel;
 

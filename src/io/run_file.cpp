@@ -82,9 +82,7 @@ RunFile::RunFile(const std::string& path, const Communicator& comm, const RunInf
   const std::string created = utc_now(comm_);
   file_ = h5::create_collective_file(path_, comm_, "run file");
 
-  h5::write_attribute(file_, "description",
-                      "kbnn run: training history, final weights, Monte-Carlo predictions "
-                      "and metrics of a Bayesian neural network (mean-field Gaussian VI)");
+  h5::write_attribute(file_, "description", info.description);
   h5::write_attribute(file_, "kbnn_version", info.version);
   h5::write_attribute(file_, "git_revision", info.git_revision);
   h5::write_attribute(file_, "ranks", std::int32_t(comm_.size()));
@@ -93,6 +91,7 @@ RunFile::RunFile(const std::string& path, const Communicator& comm, const RunInf
   h5::write_attribute(file_, "deck", info.deck_text);
   h5::write_attribute(file_, "created", created);
 
+  if (!info.with_history) return;
   // The history exists from the start, empty, so a run that dies early still has it.
   h5::Group history = h5::create_group(file_, "history");
   h5::describe(history, "", "one row per logged training step; all datasets have equal length");
@@ -127,6 +126,8 @@ void RunFile::close() {
 
 void RunFile::append_history(const std::vector<HistoryRow>& rows) {
   if (rows.empty()) return;
+  if (!h5::exists(file_, "history"))
+    throw RuntimeError(concat(path_, ": a prediction file has no /history"));
   const h5::QuietErrors quiet;
   const h5::Group history = h5::open_group(file_, "history");
   const hsize_t added = rows.size();
@@ -254,6 +255,98 @@ void RunFile::write_predictions(const std::string& set, const Predictions& local
          "expected entropy (1/S) sum_s H[p_s]: noise in the data");
   column("epistemic", local.epistemic.data(), {rows}, "nats",
          "mutual information predictive_entropy - aleatoric: uncertainty about the weights");
+}
+
+void RunFile::write_ood_scores(const std::string& set, const OodScores& local,
+                               std::int64_t first_row, std::int64_t total) {
+  const h5::QuietErrors quiet;
+  check_name(path_, "prediction set", set);
+  const std::string where = concat(path_, ": /predictions/", set, "/ood_scores");
+  const h5::Group predictions = open_or_create_group(
+      file_, "predictions", "Monte-Carlo predictive distribution per evaluated data set");
+  const h5::Group parent = open_or_create_group(predictions, set, concat("data set '", set, "'"));
+  if (h5::exists(parent, "ood_scores")) throw RuntimeError(concat(where, ": already written"));
+  const h5::Group g = h5::create_group(parent, "ood_scores");
+  h5::describe(g, "", "out-of-distribution scores per example, higher = less like the "
+                      "training data (uq/ood.hpp)");
+  const char* descriptions[] = {"predictive entropy H[probs_mean]",
+                                "mutual information (epistemic): H[probs_mean] - mean_s H[p_s]",
+                                "1 - max_k probs_mean"};
+  for (std::size_t i = 0; i < ood_scores.size(); ++i) {
+    const char* name = ood_score_name(ood_scores[i]);
+    const std::string what = concat(where, "/", name);
+    if (std::int64_t(local[i].size()) > total || first_row < 0)
+      throw RuntimeError(concat(what, ": ", local[i].size(), " rows from ", first_row,
+                                " do not fit in ", total));
+    const h5::DataSet d = create_dataset<float>(g, name, {hsize_t(total)}, what);
+    h5::describe(d, i == 2 ? "1" : "nats", descriptions[i]);
+    h5::write_rows(d, local[i].data(), hsize_t(first_row), hsize_t(local[i].size()), what);
+  }
+}
+
+void RunFile::write_sample_probabilities(const std::string& set, const std::vector<float>& local,
+                                         int samples, int classes, std::int64_t first_row,
+                                         std::int64_t count, std::int64_t total) {
+  const h5::QuietErrors quiet;
+  check_name(path_, "prediction set", set);
+  const std::string what = concat(path_, ": /predictions/", set, "/probs_samples");
+  if (std::int64_t(local.size()) != std::int64_t(samples) * count * classes)
+    throw RuntimeError(concat(what, ": ", local.size(), " values for ", samples, " samples x ",
+                              count, " rows x ", classes, " classes"));
+  const h5::Group predictions = open_or_create_group(
+      file_, "predictions", "Monte-Carlo predictive distribution per evaluated data set");
+  const h5::Group g = open_or_create_group(predictions, set, concat("data set '", set, "'"));
+  const std::vector<hsize_t> dims = {hsize_t(samples), hsize_t(total), hsize_t(classes)};
+  const h5::DataSet d = create_dataset<float>(g, "probs_samples", dims, what);
+  h5::describe(d, "1", "softmax(f(x; w_s)) of every Monte-Carlo sample s, (samples, "
+                       "examples, classes); probs_mean is their mean");
+  // This rank's block: all samples, its rows, all classes (write_rows cuts dimension 0).
+  const h5::Space file_space(KBNN_H5_CHECK_AT(H5Dget_space(d), what));
+  const std::vector<hsize_t> start = {0, hsize_t(first_row), 0};
+  const std::vector<hsize_t> block = {hsize_t(samples), hsize_t(count), hsize_t(classes)};
+  const h5::Space memory_space(KBNN_H5_CHECK_AT(H5Screate_simple(3, block.data(), nullptr), what));
+  if (count == 0 || samples == 0) {
+    KBNN_H5_CHECK_AT(H5Sselect_none(file_space), what);
+    KBNN_H5_CHECK_AT(H5Sselect_none(memory_space), what);
+  } else {
+    KBNN_H5_CHECK_AT(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr,
+                                         block.data(), nullptr),
+                     what);
+  }
+  static const float no_data = 0;
+  const h5::PropList dxpl = h5::collective_transfer(what);
+  KBNN_H5_CHECK_AT(H5Dwrite(d, h5::TypeOf<float>::memory(), memory_space, file_space, dxpl,
+                            local.empty() ? &no_data : local.data()),
+                   what);
+}
+
+void RunFile::write_ood_metrics(const std::string& in_set, const std::string& out_set,
+                                const OodMetrics& m) {
+  const h5::QuietErrors quiet;
+  check_name(path_, "OOD set", out_set);
+  const std::string where = concat(path_, ": /metrics/ood/", out_set);
+  const h5::Group metrics = open_or_create_group(
+      file_, "metrics",
+      "scores of the predictive distribution per data set, and its reliability diagram");
+  const h5::Group ood = open_or_create_group(
+      metrics, "ood", "out-of-distribution detection: one group per OOD set");
+  if (h5::exists(ood, out_set)) throw RuntimeError(concat(where, ": already written"));
+  const h5::Group g = h5::create_group(ood, out_set);
+  h5::describe(g, "", concat(
+      "how well each OOD score (entropy, mutual_information, max_probability; see "
+      "/predictions/<set>/ood_scores) tells set '", out_set, "' (positives) from set '",
+      in_set, "': auroc_<score> (ties count 1/2), aupr_out_<score> (average precision "
+      "with the OOD set positive), aupr_in_<score> (in-distribution positive, ranked by "
+      "-score)"));
+  h5::write_attribute(g, "in_set", in_set);
+  h5::write_attribute(g, "in_count", m.in_count);
+  h5::write_attribute(g, "out_count", m.out_count);
+  for (std::size_t i = 0; i < ood_scores.size(); ++i) {
+    const std::string name = ood_score_name(ood_scores[i]);
+    h5::write_attribute(g, "auroc_" + name, m.by_score[i].auroc);
+    h5::write_attribute(g, "aupr_out_" + name, m.by_score[i].aupr_out);
+    h5::write_attribute(g, "aupr_in_" + name, m.by_score[i].aupr_in);
+  }
 }
 
 void RunFile::write_metrics(const std::string& set, const Metrics& m, int samples) {

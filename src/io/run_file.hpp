@@ -8,6 +8,11 @@
 //   /weights/<layer>/<name>
 //   /predictions/<set>/  probs_mean (N, classes), predicted, label, predictive_entropy,
 //                        aleatoric, epistemic
+//   /predictions/<set>/ood_scores/<score>   (N) entropy, mutual_information,
+//                        max_probability, when the set took part in OOD evaluation
+//   /predictions/<set>/probs_samples  (S, N, classes), per-sample probabilities (optional)
+//   /metrics/ood/<set>   auroc_<score>, aupr_out_<score>, aupr_in_<score>, in_set,
+//                        in_count, out_count as attributes
 //   /metrics/<set>       accuracy, nll, brier, ece, mean_* as attributes; the
 //                        reliability diagram as datasets bin_edges, bin_count,
 //                        bin_confidence, bin_accuracy
@@ -27,12 +32,18 @@
 #include "io/h5_handle.hpp"
 #include "io/history.hpp"
 #include "parallel/communicator.hpp"
+#include "uq/ood.hpp"
 #include "uq/predictive.hpp"
 
 namespace kbnn {
 
 struct RunInfo {
   std::string version, git_revision, kokkos_backend, deck_path, deck_text;
+  // false: a prediction file (`kbnn predict`), which has no training history.
+  bool with_history = true;
+  std::string description =
+      "kbnn run: training history, final weights, Monte-Carlo predictions and metrics of "
+      "a Bayesian neural network (mean-field Gaussian VI)";
 };
 
 class RunFile {
@@ -61,6 +72,22 @@ class RunFile {
   // `total`. The ranks' ranges must tile [0, total) (any order, empty ones allowed).
   void write_predictions(const std::string& set, const Predictions& local,
                          std::int64_t first_row, std::int64_t total);
+
+  // /predictions/<set>/ood_scores/<score>: each rank passes the scores of ITS rows,
+  // global rows [first_row, first_row + count) of `total`, as write_predictions.
+  // This and write_sample_probabilities go after write_predictions of the same set.
+  void write_ood_scores(const std::string& set, const OodScores& local, std::int64_t first_row,
+                        std::int64_t total);
+
+  // /predictions/<set>/probs_samples (samples, total, classes): each rank passes
+  // (samples, count, classes) for its rows [first_row, first_row + count).
+  void write_sample_probabilities(const std::string& set, const std::vector<float>& local,
+                                  int samples, int classes, std::int64_t first_row,
+                                  std::int64_t count, std::int64_t total);
+
+  // /metrics/ood/<out_set>: how each score separates in_set from out_set.
+  void write_ood_metrics(const std::string& in_set, const std::string& out_set,
+                         const OodMetrics& m);
 
   // /metrics/<set>: the scalars as attributes; `samples` (Monte-Carlo passes) too
   // when > 0; the calibration bins (Metrics::bin_*) as datasets.

@@ -53,6 +53,25 @@ struct Metrics {
 Predictions predict(Sequential<Real>& model, const DeviceDataset& data, std::int64_t global_first,
                     int samples, std::int64_t batch, std::uint64_t seed, bool sample = true);
 
+// The Monte-Carlo samples one by one, for callers that combine them themselves
+// (uq/evaluate.hpp: samples split over ranks, per-sample output). Samples
+// [first_sample, first_sample + probs.extent(0)) over rows [first_row, first_row +
+// probs.extent(1)) of `data`, in batches of `batch` rows starting at first_row;
+// `global_first` is the global index of data's row 0, as in predict(). Row r of
+// sample s gets exactly the bits predict() adds for it.
+void predict_samples(Sequential<Real>& model, const DeviceDataset& data, std::int64_t global_first,
+                     std::int64_t first_row, int first_sample, std::int64_t batch,
+                     std::uint64_t seed,
+                     const Kokkos::View<double***, Kokkos::LayoutRight, MemSpace>& probs,
+                     const View2<double>& entropies);
+// probs (samples, rows, classes): softmax(f(x; w_s)); entropies (samples, rows): H[p_s].
+
+// Per-row predictions from the sums over `samples` passes, on the host: prob_sum
+// (count, classes) = sum_s p_s, entropy_sum (count) = sum_s H[p_s].
+Predictions predictions_from_sums(const double* prob_sum, const double* entropy_sum,
+                                  const std::int32_t* labels, std::int64_t count, int classes,
+                                  int samples);
+
 // Metrics are built from sums, so that ranks holding different rows can add theirs
 // (Communicator::allreduce_sum) before metrics_from_sums. The sums include each
 // calibration bin's count, hits and confidence, so the bins reduce with the rest.

@@ -1,0 +1,41 @@
+// The data sets a trained model is evaluated on, as the drivers (`kbnn train`'s final
+// evaluation, `kbnn predict`) read them from a deck: the test split, and the OOD set
+// of [ood]; and the OOD results as both write and report them.
+#pragma once
+
+#include "app/deck.hpp"
+#include "io/dataset.hpp"
+#include "io/run_file.hpp"
+#include "parallel/communicator.hpp"
+#include "uq/evaluate.hpp"
+
+#include <iosfwd>
+#include <string>
+
+namespace kbnn {
+
+// Rows [first, first + rows.count) of a set of `total` examples.
+struct LoadedRows {
+  Dataset rows;
+  std::int64_t first = 0;
+  std::int64_t total = 0;
+};
+
+// The deck's test split (data.format, data.dir or data.test_file, data.test_limit):
+// the rows this rank needs for `split` (uq/evaluate.hpp, rows_to_load).
+LoadedRows load_test_rows(const RunConfig& config, const Communicator& comm, PredictSplit split);
+
+// The deck's OOD set ([ood]; config.ood.enabled() must hold): the test split of
+// ood.format / ood.dir / ood.file, or the test set under ood.shift (noise keyed by
+// train.seed). Throws InputError if its images differ in shape from `like`'s.
+LoadedRows load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSplit split,
+                         const Dataset& like);
+
+// Writes the OOD scores of both sets and /metrics/ood/<out_set>, and logs one line per
+// score. `in` and `out` are this rank's shards (Communicator::shard) of each set.
+void report_ood(RunFile& file, const std::string& in_set, const Predictions& in,
+                std::int64_t in_first, std::int64_t in_total, const std::string& out_set,
+                const Predictions& out, std::int64_t out_first, std::int64_t out_total,
+                const Communicator& comm, std::ostream& log);
+
+}  // namespace kbnn

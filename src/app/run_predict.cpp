@@ -1,0 +1,130 @@
+#include "app/run_predict.hpp"
+
+#include "app/deck.hpp"
+#include "app/eval_sets.hpp"
+#include "core/error.hpp"
+#include "core/format.hpp"
+#include "io/checkpoint.hpp"
+#include "io/device_dataset.hpp"
+#include "io/run_file.hpp"
+#include "model/build_model.hpp"
+#include "parallel/agree.hpp"
+#include "uq/evaluate.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <ostream>
+
+#ifndef KBNN_GIT_REVISION
+#define KBNN_GIT_REVISION "unknown"
+#endif
+
+namespace kbnn {
+
+namespace {
+
+// Only what is read or how it is evaluated may change: the model is the trained one.
+void check_overrides(const std::vector<std::string>& overrides) {
+  for (const std::string& o : overrides) {
+    const bool allowed = o.rfind("--data.", 0) == 0 || o.rfind("--eval.", 0) == 0 ||
+                         o.rfind("--ood.", 0) == 0 || o.rfind("--", 0) != 0;
+    if (!allowed)
+      throw InputError(concat("kbnn predict: ", o.substr(0, o.find('=')),
+                              ": only data.*, eval.* and ood.* options apply to a trained "
+                              "model"));
+  }
+}
+
+std::string default_output(const std::string& model) {
+  std::filesystem::path p(model);
+  if (p.extension() == ".h5") p.replace_extension();
+  return p.string() + ".predict.h5";
+}
+
+}  // namespace
+
+void run_predict(const PredictOptions& options, Communicator& comm, std::ostream& log) {
+  // Everything that can go wrong with the input, agreed over ranks, so a bad option or
+  // file ends every rank with one message before any collective evaluation starts.
+  RunConfig config;
+  Checkpoint trained;
+  std::string output, ood_set;
+  LoadedRows in;
+  std::unique_ptr<Sequential<Real>> model;
+  agree_or_throw(comm.get(), [&] {
+    check_overrides(options.overrides);
+    trained = read_checkpoint(options.model, comm);
+    config = parse_deck_text(trained.deck_text, options.model + ": deck", options.overrides);
+    config.deck_path = options.model;
+    output = options.output.empty() ? default_output(options.model) : options.output;
+    ood_set = config.ood.enabled() ? ood_set_name(config) : "";
+    if (ood_set == options.set_name)
+      throw InputError(concat("kbnn predict: the OOD set and --set-name are both '", ood_set,
+                              "': set --ood.name"));
+    in = load_test_rows(config, comm, options.split);
+    // The trained model: the deck's architecture, the checkpoint's parameters.
+    model = build_model<Real>(config.model, Shape{in.rows.height, in.rows.width, in.rows.channels});
+    const auto classes = model->output_shape().size();
+    if (classes != std::size_t(in.rows.num_classes))
+      throw InputError(concat(in.rows.source, ": the data has ", in.rows.num_classes,
+                              " classes, the model ", options.model, " predicts ", classes));
+    model->finalize(config.train.seed, int(config.eval.batch_size));
+    if (trained.parameters.size() != model->parameters().size())
+      throw InputError(concat(options.model, ": holds ", trained.parameters.size(),
+                              " parameters, its deck's model has ", model->parameters().size()));
+  });
+  Kokkos::deep_copy(model->parameters().values(),
+                    Kokkos::View<const float*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
+                        trained.parameters.data(), trained.parameters.size()));
+  const int classes = int(model->output_shape().size());
+  log << "kbnn " << KBNN_VERSION << " predict: model " << options.model << " (step "
+      << trained.step << "), " << comm.size() << " MPI rank(s), ranks split the "
+      << word_of(options.split) << ", S = " << config.eval.samples << std::endl;
+  const DeviceDataset in_device = to_device(in.rows);
+
+  EvalOptions eval;
+  eval.samples = config.eval.samples;
+  eval.batch = config.eval.batch_size;
+  eval.seed = config.train.seed;
+  eval.split = options.split;
+  eval.keep_samples = options.sample_probabilities;
+  const Evaluation e = evaluate(*model, in_device, in.first, in.total, eval, comm);
+
+  if (comm.is_root() && std::filesystem::path(output).has_parent_path())
+    std::filesystem::create_directories(std::filesystem::path(output).parent_path());
+  comm.barrier();
+  RunInfo info{KBNN_VERSION, KBNN_GIT_REVISION, ExecSpace::name(), options.model,
+               resolved_deck(config)};
+  info.with_history = false;
+  info.description = concat("kbnn predict: Monte-Carlo predictions of the model in ",
+                            options.model, " (deck attribute: its resolved deck with this "
+                            "prediction's options)");
+  RunFile file(output, comm, info);
+  file.write_predictions(options.set_name, e.rows, e.first, e.total);
+  file.write_metrics(options.set_name, e.metrics, eval.samples);
+  if (options.sample_probabilities)
+    file.write_sample_probabilities(options.set_name, e.sample_probs, eval.samples, classes,
+                                    e.first, e.rows.count, e.total);
+  const Metrics& m = e.metrics;
+  log << options.set_name
+      << format(" (%.0f examples, S=%.0f): accuracy %.4f  NLL %.4f  Brier %.4f  ECE(15) %.4f; "
+                "entropy %.4f = aleatoric %.4f + epistemic %.4f nats",
+                double(e.total), eval.samples, m.accuracy, m.nll, m.brier, m.ece,
+                m.mean_entropy, m.mean_aleatoric, m.mean_epistemic)
+      << std::endl;
+
+  if (config.ood.enabled()) {
+    const LoadedRows out = load_ood_rows(config, comm, options.split, in.rows);
+    const Evaluation o = evaluate(*model, to_device(out.rows), out.first, out.total, eval, comm);
+    file.write_predictions(ood_set, o.rows, o.first, o.total);
+    if (options.sample_probabilities)
+      file.write_sample_probabilities(ood_set, o.sample_probs, eval.samples, classes, o.first,
+                                      o.rows.count, o.total);
+    report_ood(file, options.set_name, e.rows, e.first, e.total, ood_set, o.rows, o.first,
+               o.total, comm, log);
+  }
+  file.close();
+  log << "output: " << output << std::endl;
+}
+
+}  // namespace kbnn

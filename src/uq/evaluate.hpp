@@ -1,0 +1,56 @@
+// Monte-Carlo evaluation of a model on one data set over all ranks, in either split
+// (docs/design.md, "Prediction"): the building block of `kbnn predict`, of OOD
+// evaluation and of anything else that scores a trained model on a set.
+//   examples: each rank runs all S samples over its shard of the rows (as training's
+//             test evaluation does);
+//   samples:  each rank runs its share of the S samples over all rows, then the
+//             per-sample probabilities move to the rank that owns each row (one
+//             all-to-all), for small sets with many samples.
+// Both end with every rank holding its shard of rows (Communicator::shard) with all
+// S samples, summed over s = 0, 1, ... in order, and every row of every sample is
+// computed in the same batches with the same noise (keyed by seed, sample, global
+// row), so the two splits give bit-identical predictions, metrics and OOD scores.
+#pragma once
+
+#include "parallel/communicator.hpp"
+#include "uq/ood.hpp"
+#include "uq/predictive.hpp"
+
+#include <array>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace kbnn {
+
+struct EvalOptions {
+  int samples = 10;                 // S, Monte-Carlo passes
+  std::int64_t batch = 1000;        // rows per forward pass
+  std::uint64_t seed = 0;           // noise key (the model's training seed)
+  PredictSplit split = PredictSplit::examples;
+  bool keep_samples = false;        // also return every sample's probabilities
+};
+
+struct Evaluation {
+  Predictions rows;                 // this rank's shard of the rows, all S samples
+  std::int64_t first = 0;           // global index of rows' first example
+  std::int64_t total = 0;           // examples over all ranks
+  std::vector<float> sample_probs;  // (S, rows.count, classes) if keep_samples, else empty
+  Metrics metrics;                  // over all rows of all ranks
+};
+
+// The rows [begin, end) of a set of `total` examples that this rank must pass to
+// evaluate(): its shard for split examples, all of them for split samples.
+std::pair<std::int64_t, std::int64_t> rows_to_load(std::int64_t total, PredictSplit split,
+                                                   const Communicator& comm);
+
+// Collective. `data` holds global rows [data_first, data_first + data.count()) of a
+// set of `total`: what rows_to_load says (checked: RuntimeError otherwise).
+Evaluation evaluate(Sequential<Real>& model, const DeviceDataset& data, std::int64_t data_first,
+                    std::int64_t total, const EvalOptions& options, const Communicator& comm);
+
+// Collective: the OOD scores of all rows (for ood_metrics), from each rank's contiguous shard `local`
+// (ranks in order, as Communicator::shard) of a set of `total` examples.
+OodScores gather_ood_scores(const Predictions& local, std::int64_t total, const Communicator& comm);
+
+}  // namespace kbnn

@@ -1,0 +1,61 @@
+// Out-of-distribution (OOD) detection from the Monte-Carlo predictive: each example
+// gets a score, higher meaning "less like the training data", and how well a score
+// separates an in-distribution set from an OOD set is summarised by AUROC and AUPR
+// (docs/design.md, "Out-of-distribution scores").
+//   entropy             H[p], the predictive entropy (total uncertainty)
+//   mutual_information  H[p] - (1/S) sum_s H[p_s], the epistemic part
+//   max_probability     1 - max_k p_k (Hendrycks & Gimpel 2017's baseline)
+#pragma once
+
+#include "uq/predictive.hpp"
+
+#include <array>
+#include <vector>
+
+namespace kbnn {
+
+enum class OodScore { entropy, mutual_information, max_probability };
+constexpr std::array<OodScore, 3> ood_scores = {OodScore::entropy, OodScore::mutual_information,
+                                                OodScore::max_probability};
+// "entropy", "mutual_information", "max_probability": the names in the output file.
+const char* ood_score_name(OodScore score);
+
+// The score of every row of `predictions` (count), higher = more likely OOD.
+std::vector<float> ood_score(const Predictions& predictions, OodScore score);
+
+// Area under the ROC curve of telling `positives` (OOD) from `negatives` (in-
+// distribution) by thresholding the score: the probability that a random positive
+// scores higher than a random negative, ties counting 1/2 (Mann-Whitney U / (n+ n-),
+// from mid-ranks). NaN if either set is empty.
+double auroc(const std::vector<float>& positives, const std::vector<float>& negatives);
+
+// Area under the precision-recall curve of finding `positives` among both sets, as
+// average precision: sum over distinct thresholds t (descending) of
+// (recall(t) - recall(previous t)) * precision(t). Examples with equal scores enter
+// together at one threshold (no interpolation), as scikit-learn's
+// average_precision_score. NaN if `positives` is empty.
+double average_precision(const std::vector<float>& positives, const std::vector<float>& negatives);
+
+// One score's separation of an in-distribution set from an OOD set.
+struct OodSeparation {
+  double auroc = 0;
+  double aupr_out = 0;  // OOD examples are the positives, ranked by the score
+  double aupr_in = 0;   // in-distribution examples are the positives, ranked by -score
+};
+
+struct OodMetrics {
+  std::int64_t in_count = 0, out_count = 0;
+  std::array<OodSeparation, ood_scores.size()> by_score{};  // indexed like ood_scores
+};
+
+// The scores of every row of a set, in row order, indexed like ood_scores.
+using OodScores = std::array<std::vector<float>, ood_scores.size()>;
+
+// The scores of every row of `predictions`.
+OodScores ood_scores_of(const Predictions& predictions);
+
+// How well each score tells the OOD set from the in-distribution set, from ALL rows
+// of both (gather them first: uq/evaluate.hpp).
+OodMetrics ood_metrics(const OodScores& in, const OodScores& out);
+
+}  // namespace kbnn
