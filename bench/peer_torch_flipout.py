@@ -19,6 +19,9 @@ and TFP's layer defaults:
   training   Adam, lr 1e-3, batch 128, reshuffled every epoch
   evaluation predictive mean of S Monte-Carlo passes over the test set (fresh weights
              and signs every pass): accuracy, NLL, ECE (15 bins), entropy split
+  OOD        with --ood-dir: the same S passes over the OOD set; scores entropy, mutual
+             information, 1 - max probability; AUROC with ties counted 1/2 and average
+             precision with tied scores entering together, as kbnn's uq/ood.cpp
 
 --deterministic trains the plain LeNet-5 (ordinary layers, weights and biases
 initialised N(0, 0.1^2)) for the cost of Bayesian over deterministic.
@@ -54,6 +57,10 @@ cli.add_argument("--deterministic", action="store_true", help="plain, non-Bayesi
 cli.add_argument("--arch", choices=["lenet5", "tfp-same"], default="lenet5")
 cli.add_argument("--device", default="cpu", help="cpu or cuda")
 cli.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+cli.add_argument("--ood-dir", default="",
+                 help="an IDX directory whose t10k split is an out-of-distribution set "
+                      "(scripts/get_ood_data.sh writes MNIST digits): scored against the test "
+                      "set with entropy, mutual information and 1 - max probability (AUROC, AUPR)")
 cli.add_argument("--eval-batch", type=int, default=1000)
 cli.add_argument("--warmup-steps", type=int, default=10, help="steps left out of the timing")
 cli.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: no limit)")
@@ -89,9 +96,13 @@ def sync():
 
 # --------------------------------------------------------------------------- data
 def read_idx(path):
-    """An unsigned-byte IDX file (gzipped) as a numpy array."""
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
+    """An unsigned-byte IDX file (gzipped, or plain if no .gz exists) as a numpy array."""
+    if not os.path.exists(path) and path.endswith(".gz"):
+        with open(path[:-3], "rb") as f:
+            raw = f.read()
+    else:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
     zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
     if zero != 0 or dtype != 0x08:
         raise ValueError(f"{path}: not an unsigned-byte IDX file")
@@ -99,10 +110,11 @@ def read_idx(path):
     return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def load_split(prefix):
+def load_split(prefix, data_dir=None):
     """Images scaled to [0, 1] as [N, 1, 28, 28] float32, and int64 labels."""
-    x = read_idx(os.path.join(args.data_dir, f"{prefix}-images-idx3-ubyte.gz"))
-    y = read_idx(os.path.join(args.data_dir, f"{prefix}-labels-idx1-ubyte.gz"))
+    data_dir = data_dir or args.data_dir
+    x = read_idx(os.path.join(data_dir, f"{prefix}-images-idx3-ubyte.gz"))
+    y = read_idx(os.path.join(data_dir, f"{prefix}-labels-idx1-ubyte.gz"))
     x = torch.from_numpy(x.astype(np.float32) / 255.0).unsqueeze(1).contiguous()
     return x.to(device), torch.from_numpy(y.astype(np.int64)).to(device)
 
@@ -240,8 +252,8 @@ def describe_foreign_load(before, after):
 
 # --------------------------------------------------------------------------- evaluation
 @torch.no_grad()
-def evaluate(model, x, y, samples):
-    """Monte-Carlo predictive mean over `samples` passes; the timing covers the passes."""
+def mc_predict(model, x, samples):
+    """(predictive mean p (N, 10), aleatoric (1/S) sum_s H[p_s] (N), seconds of the passes)."""
     n = x.shape[0]
     prob_sum = torch.zeros(n, 10, dtype=torch.float64, device=device)
     entropy_sum = torch.zeros(n, dtype=torch.float64, device=device)  # aleatoric part
@@ -253,9 +265,60 @@ def evaluate(model, x, y, samples):
             prob_sum[i:i + args.eval_batch] += p
             entropy_sum[i:i + args.eval_batch] -= (p * p.clamp_min(1e-300).log()).sum(1)
     sync()
-    seconds = time.perf_counter() - start
+    return prob_sum / samples, entropy_sum / samples, time.perf_counter() - start
 
-    prob = prob_sum / samples
+
+def ood_scores(prob, aleatoric):
+    """{score: numpy (N)}, higher = more out-of-distribution."""
+    entropy = -(prob * prob.clamp_min(1e-300).log()).sum(1)
+    return {"entropy": entropy.cpu().numpy(),
+            "mutual_information": (entropy - aleatoric).clamp_min(0).cpu().numpy(),
+            "max_probability": (1 - prob.max(1).values).cpu().numpy()}
+
+
+def auroc(positives, negatives):
+    """P(positive scores above negative), ties 1/2: Mann-Whitney U from mid-ranks."""
+    scores = np.concatenate([positives, negatives])
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    i = 0
+    while i < len(scores):  # tie groups get the mean of their 1-based ranks
+        j = i
+        while j + 1 < len(scores) and sorted_scores[j + 1] == sorted_scores[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    n_pos, n_neg = len(positives), len(negatives)
+    return (ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def average_precision(positives, negatives):
+    """Sum over distinct thresholds (descending) of recall gain x precision."""
+    scores = np.concatenate([positives, negatives])
+    is_pos = np.concatenate([np.ones(len(positives)), np.zeros(len(negatives))])
+    order = np.argsort(-scores, kind="mergesort")
+    scores, is_pos = scores[order], is_pos[order]
+    last = np.r_[scores[1:] != scores[:-1], True]  # the end of each tie group
+    tp, fp = np.cumsum(is_pos)[last], np.cumsum(1 - is_pos)[last]
+    recall_gain = np.diff(np.r_[0, tp]) / len(positives)
+    return float((recall_gain * tp / (tp + fp)).sum())
+
+
+def ood_report(model, x_ood, prob, aleatoric, samples):
+    """The OOD line: AUROC and AUPR (OOD positive) of each score, OOD set vs test set."""
+    ood_prob, ood_aleatoric, _ = mc_predict(model, x_ood, samples)
+    inside, outside = ood_scores(prob, aleatoric), ood_scores(ood_prob, ood_aleatoric)
+    return "; ".join(f"{name} AUROC {auroc(outside[name], inside[name]):.4f} "
+                     f"AUPR-out {average_precision(outside[name], inside[name]):.4f}"
+                     for name in inside)
+
+
+@torch.no_grad()
+def evaluate(model, x, y, samples, x_ood=None):
+    """Monte-Carlo predictive mean over `samples` passes; the timing covers the passes."""
+    n = x.shape[0]
+    prob, aleatoric, seconds = mc_predict(model, x, samples)
     confidence, predicted = prob.max(1)
     correct = (predicted == y).double()
     nll = -prob[torch.arange(n, device=device), y].clamp_min(1e-300).log().mean().item()
@@ -264,12 +327,12 @@ def evaluate(model, x, y, samples):
               * abs(correct[in_bin].mean().item() - confidence[in_bin].mean().item())
               for in_bin in (bins == b for b in range(15)) if in_bin.any())
     entropy = -(prob * prob.clamp_min(1e-300).log()).sum(1)
-    aleatoric = entropy_sum / samples
+    ood = "" if x_ood is None else "\nOOD " + ood_report(model, x_ood, prob, aleatoric, samples)
     return (f"(MC predictive mean, S={samples}): acc {correct.mean().item():.4f}  "
             f"NLL {nll:.4f}  ECE(15) {ece:.4f}  mean pred. entropy {entropy.mean().item():.4f} "
             f"nats (aleatoric {aleatoric.mean().item():.4f}, mutual info "
             f"{(entropy - aleatoric).mean().item():.4f})  "
-            f"eval {seconds:.2f}s = {samples * n / seconds:.0f} img-passes/s")
+            f"eval {seconds:.2f}s = {samples * n / seconds:.0f} img-passes/s" + ood)
 
 
 # --------------------------------------------------------------------------- main
@@ -285,6 +348,7 @@ def main():
     t0 = time.perf_counter()
     x_train, y_train = load_split("train")
     x_test, y_test = load_split("t10k")
+    x_ood = load_split("t10k", args.ood_dir)[0] if args.ood_dir else None
     load_s = time.perf_counter() - t0
     n_train = x_train.shape[0]
 
@@ -359,7 +423,7 @@ def main():
           f"{(step_flops + elementwise_flops) / args.batch * rate / 1e9:.2f} GFLOP/s")
     sys.stdout.flush()
     print(f"TEST after epoch {epoch}, {step} steps "
-          + evaluate(model, x_test, y_test, args.mc_samples if bayesian else 1))
+          + evaluate(model, x_test, y_test, args.mc_samples if bayesian else 1, x_ood))
 
 
 if __name__ == "__main__":

@@ -35,6 +35,27 @@ void check_overrides(const std::vector<std::string>& overrides) {
   }
 }
 
+// Any --ood.* option replaces the model deck's whole [ood] section (a new OOD set
+// shares nothing with the one the model was trained with): the options not given go
+// back to their defaults.
+std::vector<std::string> with_ood_reset(std::vector<std::string> overrides) {
+  const char* keys[] = {"format", "dir", "file", "limit", "shift", "name"};
+  const char* defaults[] = {"", "", "", "0", "none", ""};
+  bool any = false, given[6] = {};
+  for (const std::string& o : overrides)
+    for (int k = 0; k < 6; ++k) {
+      const std::string option = concat("--ood.", keys[k]);
+      if (o == option || o.rfind(option + "=", 0) == 0) any = given[k] = true;
+    }
+  if (!any) return overrides;
+  for (int k = 0; k < 6; ++k)
+    if (!given[k]) {  // "--k v": Boost takes no empty value after '='
+      overrides.push_back(concat("--ood.", keys[k]));
+      overrides.push_back(defaults[k]);
+    }
+  return overrides;
+}
+
 std::string default_output(const std::string& model) {
   std::filesystem::path p(model);
   if (p.extension() == ".h5") p.replace_extension();
@@ -54,7 +75,8 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
   agree_or_throw(comm.get(), [&] {
     check_overrides(options.overrides);
     trained = read_checkpoint(options.model, comm);
-    config = parse_deck_text(trained.deck_text, options.model + ": deck", options.overrides);
+    config = parse_deck_text(trained.deck_text, options.model + ": deck",
+                             with_ood_reset(options.overrides));
     config.deck_path = options.model;
     output = options.output.empty() ? default_output(options.model) : options.output;
     ood_set = config.ood.enabled() ? ood_set_name(config) : "";
