@@ -87,7 +87,7 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
     // The trained model: the deck's architecture, the checkpoint's parameters.
     model = build_model<Real>(config.model, Shape{in.rows.height, in.rows.width, in.rows.channels});
     const auto classes = model->output_shape().size();
-    if (classes != std::size_t(in.rows.num_classes))
+    if (classes != in.rows.num_classes)
       throw InputError(concat(in.rows.source, ": the data has ", in.rows.num_classes,
                               " classes, the model ", options.model, " predicts ", classes));
     model->finalize(config.train.seed, int(config.eval.batch_size));
