@@ -471,6 +471,6 @@ TEST_CASE("bad data, output and parallel options are rejected", "[deck]") {
                         contains("unknown option 'output.directory'; [output] has dir, name, "
                                  "checkpoint_every, write_predictions"));
     REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--mpi.ranks=4"}),
-                        contains("sections data, model, train, eval, output, parallel"));
+                        contains("sections data, model, train, eval, ood, output, parallel"));
   }
 }

@@ -5,43 +5,21 @@
 // samples are covered.
 #include "catch.hpp"
 
-#include "app/deck.hpp"
 #include "io/device_dataset.hpp"
 #include "model/build_model.hpp"
 #include "parallel/communicator.hpp"
+#include "small_model.hpp"
 #include "uq/evaluate.hpp"
 
 #include <cstring>
 
 namespace {
 
-kbnn::ModelConfig small_model() {
-  kbnn::ModelConfig m;
-  for (const char* line : {"conv2d out=4 kernel=3 padding=1", "relu", "maxpool2d size=2",
-                           "conv2d out=6 kernel=3 estimator=reparam", "relu", "flatten",
-                           "dense out=12", "relu", "dense out=10"})
-    m.layers.push_back(kbnn::parse_layer(line));
-  for (auto& l : m.layers)
-    if (!l.estimator) l.estimator = kbnn::Estimator::flipout;
-  return m;
-}
-
-// 37 images of 8x8x1 with a deterministic pattern; label i % 10.
-kbnn::Dataset synthetic_set() {
-  kbnn::Dataset d;
-  d.source = "synthetic";
-  d.count = 37;
-  d.height = d.width = 8;
-  d.channels = 1;
-  d.num_classes = 10;
-  d.pixels.resize(std::size_t(d.count * 64));
-  for (std::size_t i = 0; i < d.pixels.size(); ++i) d.pixels[i] = std::uint8_t((i * 53 + i / 64) % 251);
-  for (std::int64_t i = 0; i < d.count; ++i) d.labels.push_back(std::int32_t(i % 10));
-  return d;
-}
+using kbnn::test::small_model;
+using kbnn::test::synthetic_images;
 
 kbnn::Evaluation run(kbnn::PredictSplit split, bool keep_samples, const kbnn::Communicator& comm) {
-  const kbnn::Dataset all = synthetic_set();
+  const kbnn::Dataset all = synthetic_images();
   const auto [lo, hi] = kbnn::rows_to_load(all.count, split, comm);
   const kbnn::DeviceDataset rows = kbnn::to_device(kbnn::slice(all, lo, hi - lo));
   auto model = kbnn::build_model<kbnn::Real>(small_model(), rows.shape);
@@ -111,7 +89,7 @@ TEST_CASE("evaluate() with ranks splitting the examples is predict() on each sha
   const kbnn::Communicator comm(MPI_COMM_WORLD);
   const auto e = run(kbnn::PredictSplit::examples, false, comm);
   CHECK(e.sample_probs.empty());
-  const kbnn::Dataset all = synthetic_set();
+  const kbnn::Dataset all = synthetic_images();
   const auto [lo, hi] = comm.shard(all.count);
   const kbnn::DeviceDataset rows = kbnn::to_device(kbnn::slice(all, lo, hi - lo));
   auto model = kbnn::build_model<kbnn::Real>(small_model(), rows.shape);
@@ -124,7 +102,7 @@ TEST_CASE("evaluate() with ranks splitting the examples is predict() on each sha
 
 TEST_CASE("evaluate() refuses rows that do not match its split", "[predict]") {
   const kbnn::Communicator comm(MPI_COMM_SELF);
-  const kbnn::Dataset all = synthetic_set();
+  const kbnn::Dataset all = synthetic_images();
   const kbnn::DeviceDataset part = kbnn::to_device(kbnn::slice(all, 0, 10));
   auto model = kbnn::build_model<kbnn::Real>(small_model(), part.shape);
   model->finalize(99, 8);

@@ -9,6 +9,7 @@
 #include "app/deck.hpp"
 #include "model/build_model.hpp"
 #include "parallel/communicator.hpp"
+#include "small_model.hpp"
 #include "train/trainer.hpp"
 
 #include <cmath>
@@ -19,12 +20,7 @@ namespace {
 kbnn::RunConfig small_config() {
   kbnn::RunConfig c;
   c.deck_path = "test_rank_invariance";
-  for (const char* line : {"conv2d out=4 kernel=3 padding=1", "relu", "maxpool2d size=2",
-                           "conv2d out=6 kernel=3 estimator=reparam", "relu", "flatten",
-                           "dense out=12", "relu", "dense out=10"})
-    c.model.layers.push_back(kbnn::parse_layer(line));
-  for (auto& l : c.model.layers)
-    if (!l.estimator) l.estimator = kbnn::Estimator::flipout;
+  c.model = kbnn::test::small_model();
   c.train.batch_size = 10;
   c.train.seed = 1234;
   c.train.log_every = 1;
@@ -32,17 +28,8 @@ kbnn::RunConfig small_config() {
   return c;
 }
 
-// 37 images of 8x8x1 with a deterministic pattern; label i % 10.
 kbnn::TrainingData synthetic_data() {
-  kbnn::Dataset d;
-  d.source = "synthetic";
-  d.count = 37;
-  d.height = d.width = 8;
-  d.channels = 1;
-  d.num_classes = 10;
-  d.pixels.resize(std::size_t(d.count * 64));
-  for (std::size_t i = 0; i < d.pixels.size(); ++i) d.pixels[i] = std::uint8_t((i * 37 + i / 64) % 251);
-  for (std::int64_t i = 0; i < d.count; ++i) d.labels.push_back(std::int32_t(i % 10));
+  const kbnn::Dataset d = kbnn::test::synthetic_images();
   kbnn::TrainingData t;
   t.data = kbnn::to_device(d);
   t.global_count = d.count;

@@ -165,6 +165,10 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
   const Split test_split = load_split(config, false, comm, true);
   const DeviceDataset test = to_device(test_split.rows);
   const std::int64_t n_test = test_split.total;
+  // The OOD set ([ood]) is read now, so a bad one stops the run before training.
+  const LoadedRows ood = config.ood.enabled()
+                             ? load_ood_rows(config, comm, PredictSplit::examples, test_split.rows)
+                             : LoadedRows{};
   log << "data: " << train.global_count << " training and " << n_test << " test images of "
       << train_host.height << "x" << train_host.width << "x" << train_host.channels << " ("
       << load_clock.seconds() << " s), training set " << (train.local ? "partitioned" : "replicated")
@@ -297,7 +301,6 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
   log << format("inference: %.0f image-passes/s over all ranks", passes_per_second) << std::endl;
   if (config.ood.enabled()) {
     // The OOD set's shard, predicted as the test set was (ranks split the examples).
-    const LoadedRows ood = load_ood_rows(config, comm, PredictSplit::examples, test_split.rows);
     const Predictions ood_predictions =
         predict(*model, to_device(ood.rows), ood.first, config.eval.samples,
                 config.eval.batch_size, config.train.seed);

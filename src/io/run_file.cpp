@@ -36,6 +36,17 @@ h5::Group open_or_create_group(hid_t parent, const std::string& name,
   return g;
 }
 
+// The top-level groups of predictions and metrics, created on first use.
+h5::Group predictions_group(hid_t file) {
+  return open_or_create_group(file, "predictions",
+                              "Monte-Carlo predictive distribution per evaluated data set");
+}
+h5::Group metrics_group(hid_t file) {
+  return open_or_create_group(
+      file, "metrics",
+      "scores of the predictive distribution per data set, and its reliability diagram");
+}
+
 // A fixed-size dataset that every element of which will be written: no fill pass.
 template <class T>
 h5::DataSet create_dataset(hid_t parent, const std::string& name,
@@ -225,8 +236,7 @@ void RunFile::write_predictions(const std::string& set, const Predictions& local
   if (classes <= 0 && total > 0)
     throw RuntimeError(concat(where, ": classes must be > 0, got ", classes));
 
-  const h5::Group predictions = open_or_create_group(
-      file_, "predictions", "Monte-Carlo predictive distribution per evaluated data set");
+  const h5::Group predictions = predictions_group(file_);
   if (h5::exists(predictions, set)) throw RuntimeError(concat(where, ": already written"));
   const h5::Group g = h5::create_group(predictions, set);
   h5::describe(g, "", concat("predictions on data set '", set, "': one row per example, "
@@ -262,8 +272,7 @@ void RunFile::write_ood_scores(const std::string& set, const OodScores& local,
   const h5::QuietErrors quiet;
   check_name(path_, "prediction set", set);
   const std::string where = concat(path_, ": /predictions/", set, "/ood_scores");
-  const h5::Group predictions = open_or_create_group(
-      file_, "predictions", "Monte-Carlo predictive distribution per evaluated data set");
+  const h5::Group predictions = predictions_group(file_);
   const h5::Group parent = open_or_create_group(predictions, set, concat("data set '", set, "'"));
   if (h5::exists(parent, "ood_scores")) throw RuntimeError(concat(where, ": already written"));
   const h5::Group g = h5::create_group(parent, "ood_scores");
@@ -293,8 +302,7 @@ void RunFile::write_sample_probabilities(const std::string& set, const std::vect
   if (std::int64_t(local.size()) != std::int64_t(samples) * count * classes)
     throw RuntimeError(concat(what, ": ", local.size(), " values for ", samples, " samples x ",
                               count, " rows x ", classes, " classes"));
-  const h5::Group predictions = open_or_create_group(
-      file_, "predictions", "Monte-Carlo predictive distribution per evaluated data set");
+  const h5::Group predictions = predictions_group(file_);
   const h5::Group g = open_or_create_group(predictions, set, concat("data set '", set, "'"));
   const std::vector<hsize_t> dims = {hsize_t(samples), hsize_t(total), hsize_t(classes)};
   const h5::DataSet d = create_dataset<float>(g, "probs_samples", dims, what);
@@ -325,9 +333,7 @@ void RunFile::write_ood_metrics(const std::string& in_set, const std::string& ou
   const h5::QuietErrors quiet;
   check_name(path_, "OOD set", out_set);
   const std::string where = concat(path_, ": /metrics/ood/", out_set);
-  const h5::Group metrics = open_or_create_group(
-      file_, "metrics",
-      "scores of the predictive distribution per data set, and its reliability diagram");
+  const h5::Group metrics = metrics_group(file_);
   const h5::Group ood = open_or_create_group(
       metrics, "ood", "out-of-distribution detection: one group per OOD set");
   if (h5::exists(ood, out_set)) throw RuntimeError(concat(where, ": already written"));
@@ -353,9 +359,7 @@ void RunFile::write_metrics(const std::string& set, const Metrics& m, int sample
   const h5::QuietErrors quiet;
   check_name(path_, "metrics set", set);
   const std::string where = concat(path_, ": /metrics/", set);
-  const h5::Group metrics = open_or_create_group(
-      file_, "metrics",
-      "scores of the predictive distribution per data set, and its reliability diagram");
+  const h5::Group metrics = metrics_group(file_);
   if (h5::exists(metrics, set)) throw RuntimeError(concat(where, ": already written"));
   const h5::Group g = h5::create_group(metrics, set);
   h5::describe(g, "",
