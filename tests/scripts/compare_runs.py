@@ -37,8 +37,10 @@ with h5py.File(full_path, "r") as full, h5py.File(resumed_path, "r") as resumed:
             differ = np.count_nonzero(a.view(np.uint32) != b.view(np.uint32))
             failures.append(f"{name}: {differ} of {a.size} values differ")
     steps = list(resumed["history/step"][:])
+    evaluated = list(resumed["history/eval/step"][:]) if "history/eval" in full else []
 if failures:
     print("FAILED:\n  " + "\n  ".join(failures))
     sys.exit(1)
-print(f"PASSED: the resumed run's history (steps {steps}) and final state equal the "
-      "uninterrupted run's")
+print(f"PASSED: the resumed run's history (steps {steps}"
+      + (f"; evaluations at steps {evaluated}" if evaluated else "")
+      + ") and final state equal the uninterrupted run's")
