@@ -57,8 +57,8 @@ class RunFile:
             # /history/eval (evaluations during training) is a group of its own.
             self.history = {key: value[:] for key, value in f["history"].items()
                             if isinstance(value, h5py.Dataset)}
-            evaluations = f["history"].get("eval")
-            self.eval = {key: evaluations[key][:] for key in evaluations} if evaluations is not None else {}
+            evaluations = f["history"].get("eval", {})
+            self.eval = {key: evaluations[key][:] for key in evaluations}
             self._metrics = {}
             for set_name, group in f.get("metrics", {}).items():
                 entry = {key: float(group.attrs[key]) for key in group.attrs
