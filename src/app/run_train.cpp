@@ -302,6 +302,7 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
     file.append_eval(eval_history);
   }
   std::int64_t last_checkpoint = -1;
+  double eval_seconds = 0;  // inside the trainer's clock, but not training
   trainer.on_log = [&](const HistoryRow& row) {
     history.push_back(row);
     file.append_history({row});
@@ -309,7 +310,9 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
     // which then holds it.
     const std::int64_t epoch = row.step / trainer.steps_per_epoch();
     if (eval_every > 0 && row.step % trainer.steps_per_epoch() == 0 && epoch % eval_every == 0) {
+      Kokkos::Timer eval_clock;
       const Metrics m = evaluate(*model, eval_rows, eval_split.first, config, comm).metrics;
+      eval_seconds += eval_clock.seconds();
       eval_history.push_back(
           EvalRow{row.step, double(epoch), m.accuracy, m.nll, m.ece, m.mean_entropy});
       file.append_eval({eval_history.back()});
@@ -349,13 +352,15 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
         << std::endl;
     return RunOutcome::stopped;
   }
-  const double seconds = trainer.training_seconds();
+  const double seconds = trainer.training_seconds() - eval_seconds;
   const double images_per_second = seconds > 0 ? trainer.images_trained() / seconds : 0;
   const double flops = training_flops_per_example(*model);
   log << format("training: %.0f images in %.2f s = %.0f images/s, %.2f GFLOP/s in gemms "
              "(%.1f MFLOP per batch-128 step)",
         double(trainer.images_trained()), seconds, images_per_second,
-        images_per_second * flops * 1e-9, flops * 128 * 1e-6) << std::endl;
+        images_per_second * flops * 1e-9, flops * 128 * 1e-6);
+  if (eval_seconds > 0) log << format("; evaluations during training %.2f s", eval_seconds);
+  log << std::endl;
   if (profile != nullptr && std::string(profile) == "1") log << model->profile_report();
   write_weights(file, store);
   const Checkpoint final_state =
