@@ -1,8 +1,10 @@
 // The training loop (docs/design.md, "One training step"): every rank gathers
 // its shard of the global batch, runs forward, softmax cross-entropy and backward;
 // ONE allreduce sums the gradient; the KL gradient is added once, after it; one
-// optimizer kernel updates the flat parameters. Every log_every steps a history row
-// is reduced over ranks, printed on rank 0 and handed to on_log (output, checkpoints).
+// optimizer kernel updates the flat parameters at the step's learning rate
+// (train/lr_schedule.hpp). Every log_every steps and at every epoch's end a history row
+// is reduced over ranks, printed on rank 0 and handed to on_log (output, checkpoints,
+// evaluations).
 #pragma once
 
 #include "core/run_config.hpp"
