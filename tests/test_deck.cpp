@@ -276,9 +276,9 @@ TEST_CASE("bad decks are rejected with a message naming the problem", "[deck]") 
   }
   SECTION("bad estimator") {
     REQUIRE_THROWS_WITH(parse_text(kMinimal + "estimator = bbb\n"),
-                        contains("model.estimator: expected one of flipout, reparam, got 'bbb'"));
+                        contains("model.estimator: expected one of flipout, reparam, local_reparam, deterministic, got 'bbb'"));
     REQUIRE_THROWS_WITH(parse_text("[model]\nlayer = dense out=3 estimator=bbb\n"),
-                        contains("estimator: expected one of flipout, reparam, got 'bbb'"));
+                        contains("estimator: expected one of flipout, reparam, local_reparam, deterministic, got 'bbb'"));
   }
   SECTION("option given twice") {
     REQUIRE_THROWS_WITH(parse_text(kMinimal + "[train]\nepochs = 1\nepochs = 2\n"),

@@ -111,6 +111,28 @@ TEST_CASE("A whole epoch with a short last batch does not depend on the rank cou
   CHECK(relative_difference(all.parameters, one.parameters) < 1e-4);
 }
 
+TEST_CASE("local_reparam and deterministic layers do not depend on the rank count", "[mpi]") {
+  // Local reparameterization draws one noise value per output element, keyed by the
+  // global example index; deterministic layers draw none.
+  auto config = small_config();
+  config.model.layers.clear();
+  for (const char* line : {"conv2d out=4 kernel=3 padding=1 estimator=local_reparam", "relu",
+                           "maxpool2d size=2", "conv2d out=6 kernel=3 estimator=deterministic",
+                           "relu", "flatten", "dense out=12 estimator=local_reparam", "relu",
+                           "dense out=10 estimator=local_reparam"})
+    config.model.layers.push_back(kbnn::parse_layer(line));
+  const auto data = synthetic_data();
+  const Result all = train(MPI_COMM_WORLD, config, data);
+  const Result one = train(MPI_COMM_SELF, config, data);
+  REQUIRE(all.history.size() == 4);
+  for (std::size_t i = 0; i < all.history.size(); ++i) {
+    INFO("step " << all.history[i].step);
+    CHECK(all.history[i].nll == Approx(one.history[i].nll).epsilon(1e-4));
+    CHECK(all.history[i].kl == Approx(one.history[i].kl).epsilon(1e-5));
+  }
+  CHECK(relative_difference(all.parameters, one.parameters) < 1e-4);
+}
+
 TEST_CASE("Broadcast gives every rank rank 0's parameters", "[mpi]") {
   kbnn::Communicator comm(MPI_COMM_WORLD);
   kbnn::View1<float> v("v", 100);
