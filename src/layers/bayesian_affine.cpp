@@ -362,8 +362,8 @@ void BayesianAffine<Scalar>::backward_local(const Matrix<const Scalar>& cols,
   auto g = as_matrix(d_variance_out_, rows, O);
   affine::output_variance_gradient<Scalar>(dout, Matrix<const Scalar>(output_noise_.data(), rows, O),
                                            Matrix<const Scalar>(output_stddev_.data(), rows, O), g);
+  // cols_squared_ still holds forward's cols^2; the dcols product below overwrites it.
   auto squared = as_matrix(cols_squared_, rows, K);
-  affine::square(cols, squared);  // again: the buffer is scratch below
   gemm<Scalar>('T', 'N', 1, Matrix<const Scalar>(g), Matrix<const Scalar>(squared), 0,
                as_matrix(d_kernel_, O, K));
   kernel_.backprop_variance(d_kernel_);

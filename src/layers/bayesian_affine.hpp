@@ -146,7 +146,7 @@ class BayesianAffine {
   int signed_rows_ = 0;             // rows of cols_signed_ that hold cols o S now
   // Local reparameterization (allocated for that estimator only):
   bool local_pass_ = false;       // the last forward drew output noise
-  View2<Scalar> cols_squared_;    // (rows, K): cols o cols; scratch in backward
+  View2<Scalar> cols_squared_;    // (rows, K): cols o cols from forward; scratch late in backward
   View1<Scalar> variance_;        // (O * K): sigma^2
   View2<Scalar> output_noise_;    // (rows, O): E
   View2<Scalar> output_stddev_;   // (rows, O): sqrt(cols^2 (sigma^2)^T)
