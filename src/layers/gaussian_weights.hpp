@@ -130,7 +130,6 @@ class GaussianWeights {
   View1<Scalar> grad_mu() const { return grad_mu_; }
   View1<Scalar> draw() const { return draw_; }
   Draw draw_kind() const { return draw_kind_; }
-  bool is_point() const { return point_; }
 
  private:
   int id_ = -1;
