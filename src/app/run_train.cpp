@@ -11,6 +11,7 @@
 #include "io/run_file.hpp"
 #include "model/build_model.hpp"
 #include "train/kl_divergence.hpp"
+#include "train/step_dump.hpp"
 #include "train/trainer.hpp"
 #include "uq/predictive.hpp"
 
@@ -219,6 +220,19 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
       << " point parameters; KL " << kl_divergence(store, config.model.prior_sigma)
       << "; global batch " << trainer.global_batch() << ", " << trainer.steps_per_epoch()
       << " steps per epoch" << std::endl;
+  std::unique_ptr<StepDump> dump;
+  if (config.debug.dump_steps > 0) {
+    const TrainConfig& t = config.train;
+    dump = std::make_unique<StepDump>(
+        config.debug.dump_file, config.debug.dump_steps,
+        StepDumpRun{t.seed, train.global_count, trainer.global_batch(), trainer.learning_rate(),
+                    config.model.prior_sigma, t.adam_beta1, t.adam_beta2, t.adam_epsilon,
+                    resolved_deck(config)},
+        *model, comm);
+    trainer.step_dump = dump.get();
+    log << "debug: recording the first " << config.debug.dump_steps << " steps in "
+        << config.debug.dump_file << std::endl;
+  }
 
   // Output: the run file is created before training, with the history so far, so a
   // run that dies keeps its history.

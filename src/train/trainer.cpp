@@ -6,6 +6,7 @@
 #include "train/kl_schedule.hpp"
 #include "train/loss.hpp"
 #include "train/shuffle.hpp"
+#include "train/step_dump.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -154,7 +155,10 @@ void Trainer::run(std::int64_t start_step, const TrainingWindow& resumed) {
       // beta at the start of this step (Liu et al. use t - 1): each cycle opens at 0.
       const double beta = kl_beta(tc, double(step_) / double(steps_per_epoch_), double(tc.epochs));
       add_kl_gradient(store, prior_sigma_, beta / double(n_train));
+      const bool dump = step_dump != nullptr && step_dump->wants(step_);
+      if (dump) step_dump->record_gradients(step_, order, first, rows, lo, hi, sums.nll, beta);
       optimizer_->step(store.values(), store.gradients(), lr_);
+      if (dump) step_dump->record_parameters(step_);
       ++step_;
       const double epoch_progress = double(step_) / double(steps_per_epoch_);
 
