@@ -222,6 +222,13 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
       << " steps per epoch" << std::endl;
   std::unique_ptr<StepDump> dump;
   if (config.debug.dump_steps > 0) {
+    const auto same_file = [&](const std::string& other) {
+      return std::filesystem::weakly_canonical(config.debug.dump_file) ==
+             std::filesystem::weakly_canonical(other);
+    };
+    if (same_file(run_path) || same_file(checkpoint_path))
+      throw InputError(concat("debug.dump_file: ", config.debug.dump_file,
+                              " is this run's run file or checkpoint; name another file"));
     const TrainConfig& t = config.train;
     dump = std::make_unique<StepDump>(
         config.debug.dump_file, config.debug.dump_steps,
