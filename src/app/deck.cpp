@@ -80,6 +80,8 @@ void for_each_option(Config& c, Visit&& f) {
   f("output.write_predictions", c.output.write_predictions);
   f("parallel.batch_mode", c.parallel.batch_mode);
   f("parallel.gpu_aware_mpi", c.parallel.gpu_aware_mpi);
+  f("debug.dump_steps", c.debug.dump_steps);
+  f("debug.dump_file", c.debug.dump_file);
 }
 
 const char* const kLayerOption = "model.layer";
@@ -442,6 +444,18 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
   // Checkpoints are written at progress-line steps.
   check(c.output.checkpoint_every % t.log_every == 0, "output.checkpoint_every",
         concat("a multiple of train.log_every (", t.log_every, ")"));
+
+  check(c.debug.dump_steps >= 0, "debug.dump_steps", "an integer >= 0 (0 = no dump)");
+  if (c.debug.dump_steps > 0) {
+    check(!c.debug.dump_file.empty(), "debug.dump_file",
+          "a file name when debug.dump_steps > 0");
+    // The dump names examples by their global index, which only shuffle = global keeps.
+    check(c.data.shuffle == ShuffleScope::global, "data.shuffle",
+          "global when debug.dump_steps > 0");
+    // The dump records one learning rate, which the replay's Adam keeps.
+    check(t.lr_schedule == LrSchedule::constant && t.lr_warmup_epochs == 0, "train.lr_schedule",
+          "constant with train.lr_warmup_epochs = 0 when debug.dump_steps > 0");
+  }
 }
 
 // The config of a deck source (the file, or a deck's text) with command-line overrides.

@@ -12,6 +12,7 @@
 #include "model/build_model.hpp"
 #include "model/init_from_run.hpp"
 #include "train/kl_divergence.hpp"
+#include "train/step_dump.hpp"
 #include "train/trainer.hpp"
 #include "uq/predictive.hpp"
 
@@ -296,6 +297,26 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
       << " point parameters; KL " << kl_divergence(store, config.model.prior_sigma)
       << "; global batch " << trainer.global_batch() << ", " << trainer.steps_per_epoch()
       << " steps per epoch" << std::endl;
+  std::unique_ptr<StepDump> dump;
+  if (config.debug.dump_steps > 0) {
+    const auto same_file = [&](const std::string& other) {
+      return std::filesystem::weakly_canonical(config.debug.dump_file) ==
+             std::filesystem::weakly_canonical(other);
+    };
+    if (same_file(run_path) || same_file(checkpoint_path))
+      throw InputError(concat("debug.dump_file: ", config.debug.dump_file,
+                              " is this run's run file or checkpoint; name another file"));
+    const TrainConfig& t = config.train;
+    dump = std::make_unique<StepDump>(
+        config.debug.dump_file, config.debug.dump_steps,
+        StepDumpRun{t.seed, train.global_count, trainer.global_batch(), trainer.peak_learning_rate(),
+                    config.model.prior_sigma, t.adam_beta1, t.adam_beta2, t.adam_epsilon,
+                    resolved_deck(config)},
+        *model, comm);
+    trainer.step_dump = dump.get();
+    log << "debug: recording the first " << config.debug.dump_steps << " steps in "
+        << config.debug.dump_file << std::endl;
+  }
 
   // Output: the run file is created before training, with the history so far, so a
   // run that dies keeps its history.

@@ -116,6 +116,12 @@ struct ParallelConfig {
   bool gpu_aware_mpi = false;     // hand device pointers to MPI (only with a GPU-aware MPI)
 };
 
+// Debugging aids, off by default.
+struct DebugConfig {
+  std::int64_t dump_steps = 0;  // record the first N training steps (train/step_dump.hpp)
+  std::string dump_file;        // into this HDF5 file
+};
+
 struct RunConfig {
   std::string deck_path;   // the file it came from (not an option; not in resolved_text)
   DataConfig data;
@@ -124,6 +130,7 @@ struct RunConfig {
   EvalConfig eval;
   OutputConfig output;
   ParallelConfig parallel;
+  DebugConfig debug;
 
 };
 

@@ -78,6 +78,14 @@ class BayesianAffine {
   }
   const BayesOptions& options() const { return options_; }
   AffinePath path() const { return path_; }
+  // The last forward pass's draws, read-only (the step dump, train/step_dump.hpp).
+  const std::string& name() const { return name_; }
+  View1<Scalar> weight_noise() const { return kernel_.eps(); }    // (O * K)
+  View1<Scalar> bias_noise() const { return bias_gauss_.eps(); }  // (O); empty: point bias
+  bool drew_signs() const { return flipout_active(); }
+  View2<Scalar> input_signs() const { return sign_in_; }    // (examples, C): S
+  View2<Scalar> output_signs() const { return sign_out_; }  // (examples, O): R, or S R
+  bool output_signs_folded() const { return single_input_channel(); }  // when S folds into R
   // The forward product runs affine::narrow_forward (the narrow path, and the forward
   // pass of the per_example path when the outputs fit), which reads each input once.
   bool forward_is_narrow() const { return narrow_forward_; }

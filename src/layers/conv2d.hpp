@@ -22,6 +22,7 @@ class Conv2d : public Layer<Scalar> {
   void bind(const ParameterStore<Scalar>& store) override { affine_.bind(store); }
   void initialize(std::uint64_t seed) override { affine_.initialize(seed); }
   double forward_macs() const override { return affine_.forward_macs(); }
+  const BayesianAffine<Scalar>* bayesian_affine() const override { return &affine_; }
   void reserve(int max_batch) override;
 
   void forward(const Matrix<const Scalar>& in, const Matrix<Scalar>& out,

@@ -129,6 +129,7 @@ class GaussianWeights {
   View1<Scalar> mu() const { return mu_; }
   View1<Scalar> grad_mu() const { return grad_mu_; }
   View1<Scalar> draw() const { return draw_; }
+  View1<Scalar> eps() const { return eps_; }  // the last sample's standard normals
   Draw draw_kind() const { return draw_kind_; }
 
  private:

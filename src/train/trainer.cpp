@@ -7,6 +7,7 @@
 #include "train/loss.hpp"
 #include "train/lr_schedule.hpp"
 #include "train/shuffle.hpp"
+#include "train/step_dump.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -157,7 +158,10 @@ void Trainer::run(std::int64_t start_step, const TrainingWindow& resumed) {
       add_kl_gradient(store, prior_sigma_, beta / double(n_train));
       const double lr =
           learning_rate(tc, batch_mode_, comm_.size(), step_, steps_per_epoch_);
+      const bool dump = step_dump != nullptr && step_dump->wants(step_);
+      if (dump) step_dump->record_gradients(step_, order, first, rows, lo, hi, sums.nll, beta);
       optimizer_->step(store.values(), store.gradients(), lr);
+      if (dump) step_dump->record_parameters(step_);
       ++step_;
       const double epoch_progress = double(step_) / double(steps_per_epoch_);
 

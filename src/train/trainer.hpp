@@ -21,6 +21,8 @@
 
 namespace kbnn {
 
+class StepDump;
+
 // The training examples this rank holds. With shuffle = global every rank holds all
 // of them; with shuffle = local only its partition (global_count is the total).
 struct TrainingData {
@@ -47,6 +49,8 @@ class Trainer {
   // stopped() true: the request travels in the step's gradient allreduce.
   std::function<bool()> stop_requested;
   bool stopped() const { return stopped_; }
+  // Records the first steps when set (debug.dump_steps; train/step_dump.hpp).
+  StepDump* step_dump = nullptr;
   // The sums since the last history row (a checkpoint between two rows keeps them).
   const TrainingWindow& window() const { return window_; }
 
