@@ -5,9 +5,8 @@
 #include "core/stop_signal.hpp"
 #include "core/types.hpp"
 #include "io/checkpoint.hpp"
-#include "io/dataset.hpp"
+#include "io/data_split.hpp"
 #include "io/device_dataset.hpp"
-#include "io/hdf5_dataset.hpp"
 #include "io/run_file.hpp"
 #include "model/build_model.hpp"
 #include "train/kl_divergence.hpp"
@@ -27,40 +26,6 @@
 namespace kbnn {
 
 namespace {
-
-// A split of the data as one rank holds it: all rows, or (partition) its contiguous
-// shard of them. IDX and CIFAR-10 files are read whole (gzip cannot seek) and cut;
-// HDF5 reads only the rows asked for.
-struct Split {
-  Dataset rows;
-  std::int64_t total = 0;  // rows over all ranks
-  std::int64_t first = 0;  // global index of rows' first example
-};
-
-Split load_split(const RunConfig& config, bool train, const Communicator& comm, bool partition) {
-  const DataConfig& d = config.data;
-  const std::int64_t limit = train ? d.train_limit : d.test_limit;
-  Split split;
-  if (d.format == "hdf5") {
-    const std::string& path = train ? d.train_file : d.test_file;
-    split.total = hdf5_dataset_size(path, comm);
-    if (limit > 0) split.total = std::min(split.total, limit);
-    const auto [lo, hi] = partition ? comm.shard(split.total)
-                                    : std::pair<std::int64_t, std::int64_t>{0, split.total};
-    split.rows = read_hdf5_dataset(path, comm, lo, hi - lo);
-    split.first = lo;
-    return split;
-  }
-  split.rows = load_dataset(d.format, d.dir, train);
-  truncate(split.rows, limit);
-  split.total = split.rows.count;
-  if (partition) {
-    const auto [lo, hi] = comm.shard(split.total);
-    split.rows = slice(split.rows, lo, hi - lo);
-    split.first = lo;
-  }
-  return split;
-}
 
 // The model's parameters and optimizer state as a checkpoint (host copies).
 Checkpoint make_checkpoint(const RunConfig& config, const Communicator& comm, Trainer& trainer,
@@ -82,6 +47,7 @@ Checkpoint make_checkpoint(const RunConfig& config, const Communicator& comm, Tr
   for (const auto& s : state) c.state.push_back(to_vector(s));
   c.history = history;
   c.window = trainer.window();
+  c.keep = keep_mask_of(store);
   return c;
 }
 
@@ -112,17 +78,14 @@ void check_resumable(const Checkpoint& c, const std::string& path, const RunConf
 void restore(const Checkpoint& c, const std::string& path, Trainer& trainer,
              const ParameterStore<Real>& store) {
   const auto state = trainer.optimizer().state();
-  if (c.parameters.size() != store.size() || c.state.size() != state.size())
-    throw InputError(concat(path, ": the checkpoint holds ", c.parameters.size(),
-                            " parameters and ", c.state.size(),
-                            " optimizer buffers, but this deck's model has ", store.size(),
-                            " and its optimizer ", state.size()));
-  const auto from_vector = [](const std::vector<float>& v, const View1<Real>& out) {
-    Kokkos::deep_copy(out, Kokkos::View<const float*, HostSpace,
-                                        Kokkos::MemoryTraits<Kokkos::Unmanaged>>(v.data(), v.size()));
-  };
-  from_vector(c.parameters, store.values());
-  for (std::size_t i = 0; i < state.size(); ++i) from_vector(c.state[i], state[i]);
+  if (c.state.size() != state.size())
+    throw InputError(concat(path, ": the checkpoint holds ", c.state.size(),
+                            " optimizer buffers, but this deck's optimizer has ", state.size()));
+  load_parameters(c, path, store);  // and the keep mask of a pruned model
+  for (std::size_t i = 0; i < state.size(); ++i)
+    Kokkos::deep_copy(state[i], Kokkos::View<const float*, HostSpace,
+                                             Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
+                                    c.state[i].data(), c.state[i].size()));
   trainer.optimizer().set_steps(c.optimizer_steps);
 }
 
@@ -157,11 +120,11 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
   Kokkos::Timer load_clock;
   TrainingData train;
   train.local = config.data.shuffle == ShuffleScope::local;
-  const Split train_split = load_split(config, true, comm, train.local);
+  const Split train_split = load_split(config.data, true, comm, train.local);
   const Dataset& train_host = train_split.rows;
   train.data = to_device(train_host);
   train.global_count = train_split.total;
-  const Split test_split = load_split(config, false, comm, true);
+  const Split test_split = load_split(config.data, false, comm, true);
   const DeviceDataset test = to_device(test_split.rows);
   const std::int64_t n_test = test_split.total;
   log << "data: " << train.global_count << " training and " << n_test << " test images of "
