@@ -474,3 +474,86 @@ TEST_CASE("bad data, output and parallel options are rejected", "[deck]") {
                         contains("sections data, model, train, eval, output, parallel"));
   }
 }
+
+TEST_CASE("learning-rate schedule and evaluation options: defaults, overrides, read back",
+          "[deck]") {
+  const auto d = parse_text(kMinimal);
+  CHECK(d.train.lr_schedule == kbnn::LrSchedule::constant);
+  CHECK(d.train.lr_warmup_epochs == 0);  // global mode keeps the rate it had
+  CHECK(d.train.lr_decay_epochs == 0);
+  CHECK(d.train.lr_decay_factor == 0.1);
+  CHECK(d.eval.every_epochs == 0);
+  CHECK(d.data.validation_fraction == 0);
+  // per_rank mode warms its scaled rate up over 5 epochs unless the deck says otherwise.
+  CHECK(parse_text(kMinimal, {"--parallel.batch_mode=per_rank"}).train.lr_warmup_epochs == 5);
+  CHECK(parse_text(kMinimal, {"--parallel.batch_mode=per_rank", "--train.lr_warmup_epochs=0"})
+            .train.lr_warmup_epochs == 0);
+  CHECK(parse_text(kMinimal + "[train]\nlr_warmup_epochs = 0.5\n").train.lr_warmup_epochs == 0.5);
+
+  const auto a = parse_text(kMinimal, {"--train.lr_schedule=step", "--train.lr_decay_epochs=2.5",
+                                       "--train.lr_decay_factor=0.5", "--eval.every_epochs=2",
+                                       "--data.validation_fraction=0.125",
+                                       "--parallel.batch_mode=per_rank"});
+  CHECK(a.train.lr_schedule == kbnn::LrSchedule::step);
+  CHECK(a.train.lr_decay_epochs == 2.5);
+  CHECK(a.train.lr_decay_factor == 0.5);
+  CHECK(a.eval.every_epochs == 2);
+  CHECK(a.data.validation_fraction == 0.125);
+  const std::string text = kbnn::resolved_deck(a);
+  for (const char* line : {"lr_warmup_epochs = 5\n", "lr_schedule = step\n",
+                           "lr_decay_epochs = 2.5\n", "lr_decay_factor = 0.5\n",
+                           "every_epochs = 2\n", "validation_fraction = 0.125\n"}) {
+    INFO(line);
+    CHECK(text.find(line) != std::string::npos);
+  }
+  const auto b = kbnn::parse_deck_text(text, "resolved");
+  const std::string again = kbnn::resolved_deck(b);
+  CHECK(again.substr(again.find('\n')) == text.substr(text.find('\n')));  // line 1: the source
+  CHECK(parse_text(kMinimal, {"--train.lr_schedule=cosine"}).train.lr_schedule ==
+        kbnn::LrSchedule::cosine);
+}
+
+TEST_CASE("bad learning-rate schedule and evaluation options are rejected", "[deck]") {
+  using kbnn::test::contains;
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.lr_schedule=exponential"}),
+                      contains("command line: train.lr_schedule: expected one of constant, "
+                               "cosine, step, got 'exponential'"));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.lr_warmup_epochs=-1"}),
+                      contains("train.lr_warmup_epochs: expected a number >= 0 (0 = no "
+                               "warm-up), got '-1'"));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.lr_warmup_epochs=five"}),
+                      contains("train.lr_warmup_epochs: expected a number, got 'five'"));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.lr_decay_epochs=-2"}),
+                      contains("train.lr_decay_epochs: expected a number >= 0, got '-2'"));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.lr_decay_factor=1.5"}),
+                      contains("train.lr_decay_factor: expected a number in [0, 1], got '1.5'"));
+  SECTION("step decay needs a period and a factor above 0") {
+    TempDeck deck(kMinimal + "[train]\nlr_schedule = step\n");
+    REQUIRE_THROWS_WITH(kbnn::parse_deck(deck.path()),
+                        contains("input deck " + deck.path() +
+                                 ": train.lr_decay_epochs: expected a number > 0 with "
+                                 "train.lr_schedule = step"));
+    REQUIRE_THROWS_WITH(
+        parse_text(kMinimal, {"--train.lr_schedule=step", "--train.lr_decay_epochs=1",
+                              "--train.lr_decay_factor=0"}),
+        contains("train.lr_decay_factor: expected a number in (0, 1] with train.lr_schedule = "
+                 "step, got '0'"));
+    // Cosine may fall to 0 and spans the run by default.
+    CHECK_NOTHROW(parse_text(kMinimal, {"--train.lr_schedule=cosine",
+                                        "--train.lr_decay_factor=0"}));
+  }
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--eval.every_epochs=-1"}),
+                      contains("eval.every_epochs: expected an integer >= 0"));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--eval.every_epochs=1.5"}),
+                      contains("eval.every_epochs: expected an integer, got '1.5'"));
+  REQUIRE_THROWS_WITH(
+      parse_text(kMinimal, {"--eval.every_epochs=1", "--data.validation_fraction=1"}),
+      contains("data.validation_fraction: expected a number in [0, 1) (0 = no validation set), "
+               "got '1'"));
+  REQUIRE_THROWS_WITH(
+      parse_text(kMinimal, {"--eval.every_epochs=1", "--data.validation_fraction=-0.1"}),
+      contains("data.validation_fraction: expected a number in [0, 1)"));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal + "[data]\nvalidation_fraction = 0.2\n"),
+                      contains(": data.validation_fraction: expected 0 unless "
+                               "eval.every_epochs > 0"));
+}

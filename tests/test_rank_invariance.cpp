@@ -182,7 +182,7 @@ TEST_CASE("batch_mode = per_rank follows Horovod: batch and learning rate times 
   kbnn::Trainer trainer(config.train, config.parallel.batch_mode, config.model.prior_sigma, *model,
                         data, comm, log);
   CHECK(trainer.global_batch() == 4 * comm.size());
-  CHECK(trainer.learning_rate() == Approx(config.train.lr * comm.size()));
+  CHECK(trainer.peak_learning_rate() == Approx(config.train.lr * comm.size()));
   CHECK(trainer.steps_per_epoch() == (37 + 4 * comm.size() - 1) / (4 * comm.size()));
 }
 

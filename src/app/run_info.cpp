@@ -45,6 +45,27 @@ std::string shape_text(const std::vector<hsize_t>& dims) {
   return text;
 }
 
+// The last row of /history/eval (evaluations during training), with its set.
+void print_last_evaluation(hid_t eval, const std::string& path, std::ostream& out) {
+  const std::string where = path + ": /history/eval";
+  const auto step = h5::read_column<double>(eval, "step", where + "/step");
+  const std::string set =
+      h5::has_attribute(eval, "set") ? h5::read_string_attribute(eval, "set") : "?";
+  out << "  history/eval: ";
+  if (step.empty()) {
+    out << "no rows yet (on " << set << ")\n";
+    return;
+  }
+  const auto last = [&](const char* name) {
+    return h5::read_column<double>(eval, name, where + "/" + name).back();
+  };
+  out << format("%.0f rows; last at epoch %.0f (step %.0f) on ", double(step.size()),
+                last("epoch"), step.back())
+      << set
+      << format(": accuracy %.4f, nll %.4f, ece %.4f, entropy %.4f nats\n", last("accuracy"),
+                last("nll"), last("ece"), last("mean_entropy"));
+}
+
 }  // namespace
 
 void print_run_info(const std::string& path, bool with_deck, std::ostream& out) {
@@ -77,6 +98,8 @@ void print_run_info(const std::string& path, bool with_deck, std::ostream& out) 
                     last("kl"), last("train_accuracy"))
           << format(", %.0f img/s\n", last("images_per_second"));
     }
+    if (h5::exists(history, "eval"))
+      print_last_evaluation(h5::open_group(history, "eval"), path, out);
   }
   if (h5::exists(file, "metrics")) {
     const h5::Group metrics = h5::open_group(file, "metrics");

@@ -10,7 +10,7 @@
 #include "model/build_model.hpp"
 #include "parallel/agree.hpp"
 #include "train/kl_divergence.hpp"
-#include "uq/predictive.hpp"
+#include "uq/evaluation.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -108,11 +108,8 @@ void run_prune(const PruneOptions& options, Communicator& comm, std::ostream& lo
       row.kept += kept;
       row.removed += std::int64_t(b.count) - kept;
     }
-    const Predictions p = predict(*model, test, test_split.first, config.eval.samples,
-                                  config.eval.batch_size, config.train.seed);
-    std::vector<double> sums = metric_sums(p);
-    comm.allreduce_sum(sums.data(), sums.size());
-    row.metrics = metrics_from_sums(sums);
+    row.metrics = evaluate(*model, test, test_split.first, config.eval.samples,
+                           config.eval.batch_size, config.train.seed, comm).metrics;
     if (options.checkpoints && fraction > 0) {
       row.checkpoint = checkpoint_name(output, fraction);
       write_checkpoint(row.checkpoint, comm, c);

@@ -16,6 +16,8 @@ enum class NoiseSource { philox, curand };
 enum class OptimizerKind { adam, sgd };
 // beta_t of the KL term (train/kl_schedule.hpp).
 enum class KlSchedule { constant, linear, cyclical };
+// The learning rate's decay after any warm-up (train/lr_schedule.hpp).
+enum class LrSchedule { constant, cosine, step };
 // global: train.batch_size is the global batch; per_rank: Horovod's, per rank.
 enum class BatchMode { global, per_rank };
 // global: every rank holds the training set; local: each its own partition.
@@ -51,6 +53,12 @@ struct ChoiceTable<KlSchedule> {
   static constexpr Choice<KlSchedule> entries[] = {{"constant", KlSchedule::constant},
                                                    {"linear", KlSchedule::linear},
                                                    {"cyclical", KlSchedule::cyclical}};
+};
+template <>
+struct ChoiceTable<LrSchedule> {
+  static constexpr Choice<LrSchedule> entries[] = {{"constant", LrSchedule::constant},
+                                                   {"cosine", LrSchedule::cosine},
+                                                   {"step", LrSchedule::step}};
 };
 template <>
 struct ChoiceTable<BatchMode> {
