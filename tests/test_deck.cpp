@@ -162,6 +162,24 @@ TEST_CASE("layer lines: defaults and the deck's estimator", "[deck]") {
       "layer = dense out=2 estimator=flipout\n");
   CHECK(c.model.layers[1].estimator == kbnn::Estimator::reparam);
   CHECK(c.model.layers[2].estimator == kbnn::Estimator::flipout);
+
+  const auto d = parse_text(
+      "[model]\nestimator = deterministic\nlayer = flatten\nlayer = dense out=4\n"
+      "layer = dense out=2 estimator=local_reparam\n");
+  CHECK(d.model.layers[1].estimator == kbnn::Estimator::deterministic);
+  CHECK(d.model.layers[2].estimator == kbnn::Estimator::local_reparam);
+}
+
+TEST_CASE("model.init_from and model.moped_delta", "[deck]") {
+  const auto c = parse_text(kMinimal, {"--model.init_from=det.h5", "--model.moped_delta=0.1"});
+  CHECK(c.model.init_from == "det.h5");
+  CHECK(c.model.moped_delta == 0.1);
+  CHECK(parse_text(kMinimal).model.moped_delta == 0);  // off by default
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--model.moped_delta=0.1"}),
+                      kbnn::test::contains("command line: model.moped_delta: expected 0 unless "
+                               "model.init_from names a run file whose weights set mu, got '0.1'"));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--model.init_from=a.h5", "--model.moped_delta=-1"}),
+                      kbnn::test::contains("model.moped_delta: expected a number >= 0 (0 = off), got '-1'"));
 }
 
 TEST_CASE("booleans accept true/false/1/0/yes/no", "[deck]") {
@@ -276,9 +294,9 @@ TEST_CASE("bad decks are rejected with a message naming the problem", "[deck]") 
   }
   SECTION("bad estimator") {
     REQUIRE_THROWS_WITH(parse_text(kMinimal + "estimator = bbb\n"),
-                        contains("model.estimator: expected one of flipout, reparam, got 'bbb'"));
+                        contains("model.estimator: expected one of flipout, reparam, local_reparam, deterministic, got 'bbb'"));
     REQUIRE_THROWS_WITH(parse_text("[model]\nlayer = dense out=3 estimator=bbb\n"),
-                        contains("estimator: expected one of flipout, reparam, got 'bbb'"));
+                        contains("estimator: expected one of flipout, reparam, local_reparam, deterministic, got 'bbb'"));
   }
   SECTION("option given twice") {
     REQUIRE_THROWS_WITH(parse_text(kMinimal + "[train]\nepochs = 1\nepochs = 2\n"),

@@ -48,6 +48,8 @@ void for_each_option(Config& c, Visit&& f) {
   f("model.init_rho_mean", c.model.init_rho_mean);
   f("model.init_rho_stddev", c.model.init_rho_stddev);
   f("model.init_bias_stddev", c.model.init_bias_stddev);
+  f("model.init_from", c.model.init_from);
+  f("model.moped_delta", c.model.moped_delta);
   f("train.epochs", c.train.epochs);
   f("train.batch_size", c.train.batch_size);
   f("train.lr", c.train.lr);
@@ -398,6 +400,9 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
   check(c.model.init_mu_stddev >= 0, "model.init_mu_stddev", "a number >= 0");
   check(c.model.init_rho_stddev >= 0, "model.init_rho_stddev", "a number >= 0");
   check(c.model.init_bias_stddev >= 0, "model.init_bias_stddev", "a number >= 0");
+  check(c.model.moped_delta >= 0, "model.moped_delta", "a number >= 0 (0 = off)");
+  check(c.model.moped_delta == 0 || !c.model.init_from.empty(), "model.moped_delta",
+        "0 unless model.init_from names a run file whose weights set mu");
 
   const auto& t = c.train;
   check(t.epochs >= 1, "train.epochs", "an integer >= 1");

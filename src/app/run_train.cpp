@@ -9,6 +9,7 @@
 #include "io/device_dataset.hpp"
 #include "io/run_file.hpp"
 #include "model/build_model.hpp"
+#include "model/init_from_run.hpp"
 #include "train/kl_divergence.hpp"
 #include "train/trainer.hpp"
 #include "uq/evaluation.hpp"
@@ -209,6 +210,14 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
       log << "note: the checkpoint was written by " << c.ranks << " rank(s), this run has "
           << comm.size() << ": the continuation is not bit-identical" << std::endl;
   } else {
+    if (!config.model.init_from.empty()) {
+      initialize_from_run(store, config.model.init_from, config.model.moped_delta);
+      log << "init: mu from " << config.model.init_from
+          << (config.model.moped_delta > 0
+                  ? concat(", sigma = ", config.model.moped_delta, " |mu| (MOPED)")
+                  : std::string(", rho from model.init_rho_mean"))
+          << std::endl;
+    }
     comm.broadcast(store.values());
   }
   log << "model: " << model->layers().size() << " layers, " << store.gaussian_count()

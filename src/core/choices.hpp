@@ -9,8 +9,9 @@
 
 namespace kbnn {
 
-// The weight estimator of a Bayesian layer (docs/design.md, "Estimators").
-enum class Estimator { reparam, flipout };
+// The weight estimator of a Bayesian layer (docs/design.md, "Estimators");
+// deterministic is the plain layer (point weights, no noise, no KL).
+enum class Estimator { reparam, flipout, local_reparam, deterministic };
 // Where weight noise comes from: our Philox streams, or cuRAND's normal stream.
 enum class NoiseSource { philox, curand };
 enum class OptimizerKind { adam, sgd };
@@ -36,7 +37,9 @@ struct ChoiceTable;
 template <>
 struct ChoiceTable<Estimator> {
   static constexpr Choice<Estimator> entries[] = {{"flipout", Estimator::flipout},
-                                                  {"reparam", Estimator::reparam}};
+                                                  {"reparam", Estimator::reparam},
+                                                  {"local_reparam", Estimator::local_reparam},
+                                                  {"deterministic", Estimator::deterministic}};
 };
 template <>
 struct ChoiceTable<NoiseSource> {

@@ -59,6 +59,10 @@ struct ModelConfig {
   double init_rho_mean = -3.0;         // rho ~ N(init_rho_mean, init_rho_stddev^2)
   double init_rho_stddev = 0.1;
   double init_bias_stddev = 0.1;       // point biases (or bias mu) ~ N(0, init_bias_stddev^2)
+  // MOPED (model/init_from_run.hpp): mu (and point parameters) from a kbnn run file's
+  // /weights, deterministic or Bayesian; empty = the random initialisation above.
+  std::string init_from;
+  double moped_delta = 0;              // > 0: sigma = moped_delta * |mu| (needs init_from)
 };
 
 struct TrainConfig {
