@@ -500,10 +500,11 @@ RunConfig parse_deck(const std::string& path, const std::vector<std::string>& ov
   return cfg;
 }
 
-RunConfig parse_deck_text(const std::string& text, const std::string& where) {
+RunConfig parse_deck_text(const std::string& text, const std::string& where,
+                          const std::vector<std::string>& overrides) {
   const po::options_description table = option_table();
   std::istringstream in(text);
-  return parse_source(read_stream(in, where, table), {}, table);
+  return parse_source(read_stream(in, where, table), overrides, table);
 }
 
 std::string run_name(const RunConfig& config) {

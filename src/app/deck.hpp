@@ -39,8 +39,10 @@ void check_deck_for_ranks(const RunConfig& config, int ranks);
 // Throws InputError naming the file (or "command line"), the option and what was expected.
 RunConfig parse_deck(const std::string& path, const std::vector<std::string>& overrides = {});
 
-// Parses a deck held as text (a checkpoint's resolved deck); `where` names it in messages.
-RunConfig parse_deck_text(const std::string& text, const std::string& where);
+// Parses a deck held as text (a checkpoint's resolved deck); `where` names it in
+// messages. Overrides as for parse_deck (kbnn prune: another data.dir, eval.samples).
+RunConfig parse_deck_text(const std::string& text, const std::string& where,
+                          const std::vector<std::string>& overrides = {});
 
 // What a restart must not change, compared between the deck a checkpoint was trained
 // with and the deck of the run that resumes it: the model, the seed, the batch and the

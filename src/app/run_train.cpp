@@ -5,16 +5,15 @@
 #include "core/stop_signal.hpp"
 #include "core/types.hpp"
 #include "io/checkpoint.hpp"
-#include "io/dataset.hpp"
+#include "io/data_split.hpp"
 #include "io/device_dataset.hpp"
-#include "io/hdf5_dataset.hpp"
 #include "io/run_file.hpp"
 #include "model/build_model.hpp"
 #include "model/init_from_run.hpp"
 #include "train/kl_divergence.hpp"
 #include "train/step_dump.hpp"
 #include "train/trainer.hpp"
-#include "uq/predictive.hpp"
+#include "uq/evaluation.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -30,59 +29,12 @@ namespace kbnn {
 
 namespace {
 
-// A split of the data as one rank holds it: all rows, or (partition) its contiguous
-// shard of them.
-struct Split {
-  Dataset rows;
-  std::int64_t total = 0;  // rows over all ranks
-  std::int64_t first = 0;  // index of rows' first example in the split
-};
-
-// Where a split's rows come from before they are cut: IDX and CIFAR-10 files are read
-// whole (gzip cannot seek); HDF5 reads only the rows asked for.
-struct SplitSource {
-  Dataset whole;           // idx, cifar10: every row, after data.*_limit
-  std::string hdf5_path;   // hdf5: the file, read by rows
-  std::int64_t total = 0;  // rows after data.*_limit
-};
-
-SplitSource open_split(const RunConfig& config, bool train, const Communicator& comm) {
-  const DataConfig& d = config.data;
-  const std::int64_t limit = train ? d.train_limit : d.test_limit;
-  SplitSource source;
-  if (d.format == "hdf5") {
-    source.hdf5_path = train ? d.train_file : d.test_file;
-    source.total = hdf5_dataset_size(source.hdf5_path, comm);
-    if (limit > 0) source.total = std::min(source.total, limit);
-    return source;
-  }
-  source.whole = load_dataset(d.format, d.dir, train);
-  truncate(source.whole, limit);
-  source.total = source.whole.count;
-  return source;
-}
-
-// Rows [begin, end) of the source as this rank holds them: all, or (partition) its
-// contiguous shard; Split::first counts from begin.
-Split take_rows(const SplitSource& source, std::int64_t begin, std::int64_t end,
-                const Communicator& comm, bool partition) {
-  Split split;
-  split.total = end - begin;
-  const auto [lo, hi] = partition ? comm.shard(split.total)
-                                  : std::pair<std::int64_t, std::int64_t>{0, split.total};
-  split.first = lo;
-  split.rows = source.hdf5_path.empty()
-                   ? slice(source.whole, begin + lo, hi - lo)
-                   : read_hdf5_dataset(source.hdf5_path, comm, begin + lo, hi - lo);
-  return split;
-}
-
 // The training rows and, with data.validation_fraction > 0, the held-out tail of the
 // training split (the last round(fraction * N) rows, as Keras's validation_split):
 // the same rows on any rank count, each rank holding its shard of them.
 std::pair<Split, Split> load_training(const RunConfig& config, const Communicator& comm,
                                       bool partition) {
-  const SplitSource source = open_split(config, true, comm);
+  const SplitSource source = open_split(config.data, true, comm);
   const double fraction = config.data.validation_fraction;
   const std::int64_t held_out = std::llround(fraction * double(source.total));
   if (fraction > 0 && (held_out < 1 || held_out >= source.total))
@@ -93,24 +45,6 @@ std::pair<Split, Split> load_training(const RunConfig& config, const Communicato
   Split validation;
   if (held_out > 0) validation = take_rows(source, trained, source.total, comm, true);
   return {take_rows(source, 0, trained, comm, partition), std::move(validation)};
-}
-
-struct Evaluation {
-  Predictions predictions;  // this rank's rows
-  Metrics metrics;          // over all ranks' rows
-};
-
-// The Monte-Carlo predictive on a set each rank holds its shard of (from global row
-// `first`), scored over all ranks.
-Evaluation evaluate(Sequential<Real>& model, const DeviceDataset& rows, std::int64_t first,
-                    const RunConfig& config, Communicator& comm) {
-  Evaluation e;
-  e.predictions = predict(model, rows, first, config.eval.samples, config.eval.batch_size,
-                          config.train.seed);
-  std::vector<double> sums = metric_sums(e.predictions);
-  comm.allreduce_sum(sums.data(), sums.size());
-  e.metrics = metrics_from_sums(sums);
-  return e;
 }
 
 // The model's parameters and optimizer state as a checkpoint (host copies).
@@ -135,6 +69,7 @@ Checkpoint make_checkpoint(const RunConfig& config, const Communicator& comm, Tr
   c.history = history;
   c.eval_history = eval_history;
   c.window = trainer.window();
+  c.keep = keep_mask_of(store);
   return c;
 }
 
@@ -165,17 +100,14 @@ void check_resumable(const Checkpoint& c, const std::string& path, const RunConf
 void restore(const Checkpoint& c, const std::string& path, Trainer& trainer,
              const ParameterStore<Real>& store) {
   const auto state = trainer.optimizer().state();
-  if (c.parameters.size() != store.size() || c.state.size() != state.size())
-    throw InputError(concat(path, ": the checkpoint holds ", c.parameters.size(),
-                            " parameters and ", c.state.size(),
-                            " optimizer buffers, but this deck's model has ", store.size(),
-                            " and its optimizer ", state.size()));
-  const auto from_vector = [](const std::vector<float>& v, const View1<Real>& out) {
-    Kokkos::deep_copy(out, Kokkos::View<const float*, HostSpace,
-                                        Kokkos::MemoryTraits<Kokkos::Unmanaged>>(v.data(), v.size()));
-  };
-  from_vector(c.parameters, store.values());
-  for (std::size_t i = 0; i < state.size(); ++i) from_vector(c.state[i], state[i]);
+  if (c.state.size() != state.size())
+    throw InputError(concat(path, ": the checkpoint holds ", c.state.size(),
+                            " optimizer buffers, but this deck's optimizer has ", state.size()));
+  load_parameters(c, path, store);  // and the keep mask of a pruned model
+  for (std::size_t i = 0; i < state.size(); ++i)
+    Kokkos::deep_copy(state[i], Kokkos::View<const float*, HostSpace,
+                                             Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
+                                    c.state[i].data(), c.state[i].size()));
   trainer.optimizer().set_steps(c.optimizer_steps);
 }
 
@@ -217,10 +149,7 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
   train.data = to_device(train_host);
   train.global_count = train_split.total;
   const DeviceDataset validation = to_device(validation_split.rows);
-  const Split test_split = [&] {
-    const SplitSource source = open_split(config, false, comm);
-    return take_rows(source, 0, source.total, comm, true);
-  }();
+  const Split test_split = load_split(config.data, false, comm, true);
   const DeviceDataset test = to_device(test_split.rows);
   const std::int64_t n_test = test_split.total;
   log << "data: " << train.global_count << " training and " << n_test << " test images of "
@@ -341,7 +270,8 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
     const std::int64_t epoch = row.step / trainer.steps_per_epoch();
     if (eval_every > 0 && row.step % trainer.steps_per_epoch() == 0 && epoch % eval_every == 0) {
       Kokkos::Timer eval_clock;
-      const Metrics m = evaluate(*model, eval_rows, eval_split.first, config, comm).metrics;
+      const Metrics m = evaluate(*model, eval_rows, eval_split.first, config.eval.samples,
+                                config.eval.batch_size, config.train.seed, comm).metrics;
       eval_seconds += eval_clock.seconds();
       eval_history.push_back(
           EvalRow{row.step, double(epoch), m.accuracy, m.nll, m.ece, m.mean_entropy});
@@ -400,7 +330,8 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
     write_checkpoint(checkpoint_path, comm, final_state);
 
   // Monte-Carlo prediction on this rank's test rows; metrics from sums over ranks.
-  const Evaluation final_test = evaluate(*model, test, test_split.first, config, comm);
+  const Evaluation final_test = evaluate(*model, test, test_split.first, config.eval.samples,
+                                             config.eval.batch_size, config.train.seed, comm);
   const Predictions& predictions = final_test.predictions;
   const Metrics& m = final_test.metrics;
   if (config.output.write_predictions)

@@ -35,6 +35,10 @@ void check_checkpoint(const Checkpoint& c, const std::string& path) {
       throw RuntimeError(concat(where, ": state ", name, " has ", c.state[i].size(),
                                 " values, parameters ", c.parameters.size()));
   }
+  // mu and rho of each Gaussian weight come first in the parameters.
+  if (2 * c.keep.size() > c.parameters.size())
+    throw RuntimeError(concat(where, ": a keep mask of ", c.keep.size(), " weights but only ",
+                              c.parameters.size(), " parameters"));
 }
 
 namespace {
@@ -122,6 +126,18 @@ void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
                                          what));
     h5::describe(d, "", "each rank's sum since the last history row (empty at a logged step)");
     h5::write_rows(d, values->data(), 0, writer ? ranks : 0, what);
+  }
+
+  if (!c.keep.empty()) {
+    const std::string what = where + "/keep";
+    const hsize_t count = c.keep.size();
+    const h5::Space keep_space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &count, nullptr), what));
+    const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dcreate2(g, "keep", H5T_STD_U8LE, keep_space,
+                                                    H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                                         what));
+    h5::describe(d, "", "the pruning mask of the Gaussian weights, in the order of their mu in "
+                        "parameters: 1 kept, 0 removed (mu = 0, never drawn, not in the KL)");
+    h5::write_rows(d, c.keep.data(), 0, writer ? count : 0, what);
   }
 
   const h5::Group history = h5::create_group(g, "history");
@@ -242,6 +258,12 @@ Checkpoint read_on_this_rank(const std::string& path) {
   read_history(g, where, c);
 
   c.parameters = read_floats(g, "parameters", where);
+  if (h5::exists(g, "keep")) {
+    c.keep = h5::read_column<std::uint8_t>(g, "keep", where + "/keep");
+    if (2 * c.keep.size() > c.parameters.size())
+      throw InputError(concat(where, "/keep: ", c.keep.size(), " weights, but parameters has ",
+                              c.parameters.size(), " values"));
+  }
   if (!c.state_names.empty() && !h5::exists(g, "state"))
     throw InputError(concat(where, "/state: group missing (state_names lists ",
                             c.state_names.size(), " buffers)"));
@@ -269,6 +291,7 @@ void broadcast(Checkpoint& c, const Communicator& comm) {
   comm.broadcast(&c.ranks, 1);
   comm.broadcast(&c.optimizer_steps, 1);
   broadcast_vector(c.parameters);
+  broadcast_vector(c.keep);
   std::uint64_t buffers = c.state.size();
   comm.broadcast(&buffers, 1);
   c.state.resize(buffers);
@@ -316,6 +339,34 @@ void write_checkpoint(const std::string& path, const Communicator& comm, const C
     if (rank == 0 && std::rename(tmp.c_str(), path.c_str()) != 0)
       throw RuntimeError(concat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
   });
+}
+
+void load_parameters(const Checkpoint& c, const std::string& path, const ParameterStore<Real>& store) {
+  if (c.parameters.size() != store.size())
+    throw InputError(concat(path, ": the checkpoint holds ", c.parameters.size(),
+                            " parameters, but this deck's model has ", store.size()));
+  if (!c.keep.empty() && c.keep.size() != store.gaussian_count())
+    throw InputError(concat(path, ": the keep mask covers ", c.keep.size(),
+                            " weights, but this deck's model has ", store.gaussian_count(),
+                            " Gaussian weights"));
+  using HostFloats = Kokkos::View<const float*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  Kokkos::deep_copy(store.values(), HostFloats(c.parameters.data(), c.parameters.size()));
+  const std::vector<float> keep(c.keep.begin(), c.keep.end());
+  if (keep.empty())
+    Kokkos::deep_copy(store.keep(), Real(1));
+  else
+    Kokkos::deep_copy(store.keep(), HostFloats(keep.data(), keep.size()));
+}
+
+std::vector<std::uint8_t> keep_mask_of(const ParameterStore<Real>& store) {
+  const auto keep = Kokkos::create_mirror_view_and_copy(HostSpace(), store.keep());
+  std::vector<std::uint8_t> mask(keep.size());
+  bool pruned = false;
+  for (std::size_t i = 0; i < mask.size(); ++i) {
+    mask[i] = keep(i) != 0;
+    pruned = pruned || !mask[i];
+  }
+  return pruned ? mask : std::vector<std::uint8_t>{};
 }
 
 Checkpoint read_checkpoint(const std::string& path, const Communicator& comm) {

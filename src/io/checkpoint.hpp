@@ -14,6 +14,9 @@
 //   /checkpoint/window_nll_sum, window_correct  float64 (ranks), and the attribute
 //                               window_images: what the trainer had summed since the
 //                               last row (TrainingWindow; empty at a logged step)
+//   /checkpoint/keep            uint8 (Gaussian weights), only in a pruned model: the
+//                               pruning mask (1 kept, 0 removed; kbnn prune), which a
+//                               run resumed from it keeps
 #pragma once
 
 #include <hdf5.h>
@@ -22,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "core/parameter_store.hpp"
 #include "io/history.hpp"
 #include "parallel/communicator.hpp"
 
@@ -39,6 +43,7 @@ struct Checkpoint {
   std::vector<HistoryRow> history;   // every logged row up to `step`
   std::vector<EvalRow> eval_history;  // every evaluation up to `step`
   TrainingWindow window;             // sums since the last logged row
+  std::vector<std::uint8_t> keep;    // (Gaussian weights): the pruning mask; empty: none pruned
 };
 
 // Collective. Writes `path` atomically: into "<path>.tmp" first, then rank 0 renames
@@ -50,6 +55,12 @@ void write_checkpoint(const std::string& path, const Communicator& comm, const C
 // Collective: rank 0 reads /checkpoint from a checkpoint or a run file and broadcasts
 // it, so every rank gets the same Checkpoint (and the same InputError on bad input).
 Checkpoint read_checkpoint(const std::string& path, const Communicator& comm);
+
+// Loads c's parameters and keep mask (all ones when c.keep is empty) into `store`;
+// an InputError naming `path` if the sizes differ from the model's.
+void load_parameters(const Checkpoint& c, const std::string& path, const ParameterStore<Real>& store);
+// A host copy of the store's keep mask, or an empty vector when nothing is pruned.
+std::vector<std::uint8_t> keep_mask_of(const ParameterStore<Real>& store);
 
 namespace detail {
 // Throws RuntimeError if the state buffers do not match the names and parameters.

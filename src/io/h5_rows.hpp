@@ -1,4 +1,4 @@
-// Row writes into datasets of a collective file (collective), and whole-dataset reads
+// Datasets of a collective file: creation and row writes (collective); and reads
 // (a dataset's values, its shape, a group's members).
 #pragma once
 
@@ -14,6 +14,19 @@
 #include "io/h5_types.hpp"
 
 namespace kbnn::h5 {
+
+// A fixed-size dataset every element of which will be written: no fill pass.
+// Collective in a collective file.
+template <class T>
+DataSet create_dataset(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,
+                       const std::string& what) {
+  const Space space(KBNN_H5_CHECK_AT(H5Screate_simple(int(dims.size()), dims.data(), nullptr), what));
+  const PropList dcpl(KBNN_H5_CHECK_AT(H5Pcreate(H5P_DATASET_CREATE), what));
+  KBNN_H5_CHECK_AT(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), what);
+  return DataSet(KBNN_H5_CHECK_AT(
+      H5Dcreate2(parent, name.c_str(), TypeOf<T>::file(), space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+      what));
+}
 
 // Writes rows [first, first + rows) of `dataset` (dimension 0, all of the others)
 // from `data`, collectively: every rank calls it, and a rank with rows == 0 takes part

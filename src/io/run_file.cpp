@@ -36,19 +36,6 @@ h5::Group open_or_create_group(hid_t parent, const std::string& name,
   return g;
 }
 
-// A fixed-size dataset that every element of which will be written: no fill pass.
-template <class T>
-h5::DataSet create_dataset(hid_t parent, const std::string& name,
-                           const std::vector<hsize_t>& dims, const std::string& what) {
-  const h5::Space space(
-      KBNN_H5_CHECK_AT(H5Screate_simple(int(dims.size()), dims.data(), nullptr), what));
-  const h5::PropList dcpl(KBNN_H5_CHECK_AT(H5Pcreate(H5P_DATASET_CREATE), what));
-  KBNN_H5_CHECK_AT(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), what);
-  return h5::DataSet(KBNN_H5_CHECK_AT(H5Dcreate2(parent, name.c_str(), h5::TypeOf<T>::file(),
-                                                 space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
-                                      what));
-}
-
 // What a weight buffer is, from the naming convention of the layers.
 std::string weight_description(const std::string& layer, const std::string& name) {
   auto ends_with = [&](const char* suffix) {
@@ -204,7 +191,7 @@ void RunFile::write_weights(const std::string& layer, const std::string& name,
   const h5::Group g = open_or_create_group(weights, layer, concat("parameters of layer ", layer));
   if (h5::exists(g, name)) throw RuntimeError(concat(what, ": already written"));
   const std::vector<hsize_t> dims(shape.begin(), shape.end());
-  const h5::DataSet d = create_dataset<float>(g, name, dims, what);
+  const h5::DataSet d = h5::create_dataset<float>(g, name, dims, what);
   h5::describe(d, "1", weight_description(layer, name));
   h5::write_rows(d, values.data(), 0, comm_.is_root() ? dims[0] : 0, what);
 }
@@ -279,7 +266,7 @@ void RunFile::write_predictions(const std::string& set, const Predictions& local
                     const char* units, const char* description) {
     using T = std::remove_const_t<std::remove_pointer_t<decltype(data)>>;
     const std::string what = concat(where, "/", name);
-    const h5::DataSet d = create_dataset<T>(g, name, dims, what);
+    const h5::DataSet d = h5::create_dataset<T>(g, name, dims, what);
     h5::describe(d, units, description);
     h5::write_rows(d, data, first, count, what);
   };
@@ -328,7 +315,7 @@ void RunFile::write_metrics(const std::string& set, const Metrics& m, int sample
     using T = typename std::decay_t<decltype(values)>::value_type;
     const std::string what = concat(where, "/", name);
     const hsize_t n = values.size();
-    const h5::DataSet d = create_dataset<T>(g, name, {n}, what);
+    const h5::DataSet d = h5::create_dataset<T>(g, name, {n}, what);
     h5::describe(d, units, description);
     h5::write_rows(d, values.data(), 0, comm_.is_root() ? n : 0, what);
   };

@@ -48,6 +48,7 @@ class GaussianWeights {
     rho_ = store.rho(id_);
     grad_mu_ = store.grad_mu(id_);
     grad_rho_ = store.grad_rho(id_);
+    keep_ = store.keep(id_);
     eps_ = View1<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::eps"), count_);
     draw_ = View1<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::draw"), count_);
   }
@@ -78,11 +79,13 @@ class GaussianWeights {
     auto rho = rho_;
     auto eps = eps_;
     auto out = draw_;
+    auto keep = keep_;
     const bool with_mean = draw == Draw::full;
+    // A pruned weight (keep 0, mu 0) is exactly zero in every draw.
     Kokkos::parallel_for(
         "kbnn::GaussianWeights::sample", Range(0, count_), KOKKOS_LAMBDA(const int i) {
           const Scalar delta = math::softplus(rho(i)) * eps(i);
-          out(i) = with_mean ? mu(i) + delta : delta;
+          out(i) = keep(i) * (with_mean ? mu(i) + delta : delta);
         });
   }
 
@@ -104,13 +107,15 @@ class GaussianWeights {
         });
   }
 
-  // variance(i) = sigma_i^2, for local reparameterization (out = x mu + sqrt(x^2 sigma^2) eps).
+  // variance(i) = sigma_i^2, for local reparameterization (out = x mu + sqrt(x^2 sigma^2) eps);
+  // 0 for a pruned weight.
   void variance(const View1<Scalar>& variance) const {
     auto rho = rho_;
+    auto keep = keep_;
     Kokkos::parallel_for(
         "kbnn::GaussianWeights::variance", Range(0, count_), KOKKOS_LAMBDA(const int i) {
           const Scalar sigma = math::softplus(rho(i));
-          variance(i) = sigma * sigma;
+          variance(i) = keep(i) * sigma * sigma;
         });
   }
 
@@ -138,6 +143,7 @@ class GaussianWeights {
   Draw draw_kind_ = Draw::mean;
   bool point_ = false;  // declared by declare_point: no rho, never drawn
   View1<Scalar> mu_, rho_, grad_mu_, grad_rho_;  // subviews of the store
+  View1<Scalar> keep_;                           // the store's pruning mask of this block
   View1<Scalar> eps_;                            // (count): the standard-normal draw
   View1<Scalar> draw_;                           // (count): see Draw
   CurandNormals curand_;                         // model.noise = curand
