@@ -10,6 +10,7 @@
 //   /checkpoint/state/<name>    float32 (n): one per optimizer buffer, e.g. adam_m
 //   /checkpoint/history/<field> the run's history rows up to `step` (as /history), so a
 //                               resumed run file holds the whole history
+//   /checkpoint/history/eval/<field>  its evaluation rows (as /history/eval)
 //   /checkpoint/window_nll_sum, window_correct  float64 (ranks), and the attribute
 //                               window_images: what the trainer had summed since the
 //                               last row (TrainingWindow; empty at a logged step)
@@ -36,6 +37,7 @@ struct Checkpoint {
   std::vector<std::vector<float>> state;    // (names, n): one buffer per name
   std::string deck_text;             // the resolved deck it was trained with
   std::vector<HistoryRow> history;   // every logged row up to `step`
+  std::vector<EvalRow> eval_history;  // every evaluation up to `step`
   TrainingWindow window;             // sums since the last logged row
 };
 
@@ -58,8 +60,10 @@ void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
                             const std::string& path);
 // Writes field f of `rows` into rows [first, first + rows) of its 1-D dataset (int64 for
 // step, float64 otherwise), collectively; the writer rank alone supplies the data.
-// Shared by the checkpoint's history and RunFile's /history.
+// Shared by the checkpoint's history and RunFile's /history (and their eval rows).
 void write_history_field(hid_t dataset, const HistoryField& f, const std::vector<HistoryRow>& rows,
+                         hsize_t first, bool writer, const std::string& what);
+void write_history_field(hid_t dataset, const EvalField& f, const std::vector<EvalRow>& rows,
                          hsize_t first, bool writer, const std::string& what);
 }  // namespace detail
 

@@ -74,6 +74,45 @@ std::string utc_now(const Communicator& comm) {
   return now_text;
 }
 
+// One empty extendible 1-D dataset per field in `group`: int64 for step, float64 else.
+template <class Row, std::size_t N>
+void create_row_datasets(hid_t group, const std::array<RowField<Row>, N>& fields,
+                         const std::string& where) {
+  const hsize_t zero = 0, unlimited = H5S_UNLIMITED;
+  const h5::Space space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &zero, &unlimited), where));
+  const h5::PropList dcpl(KBNN_H5_CHECK_AT(H5Pcreate(H5P_DATASET_CREATE), where));
+  KBNN_H5_CHECK_AT(H5Pset_chunk(dcpl, 1, &kHistoryChunk), where);
+  KBNN_H5_CHECK_AT(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), where);
+  for (const RowField<Row>& f : fields) {
+    const std::string what = concat(where, "/", f.name);
+    const hid_t type = f.member ? h5::TypeOf<double>::file() : h5::TypeOf<std::int64_t>::file();
+    const h5::DataSet d(KBNN_H5_CHECK_AT(
+        H5Dcreate2(group, f.name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), what));
+    h5::describe(d, f.units, f.description);
+  }
+}
+
+// Appends `rows` (the same on every rank; `writer` writes them) to the datasets of
+// create_row_datasets.
+template <class Row, std::size_t N>
+void append_rows(hid_t group, const std::array<RowField<Row>, N>& fields,
+                 const std::vector<Row>& rows, bool writer, const std::string& where) {
+  if (rows.empty()) return;
+  const hsize_t added = rows.size();
+  for (const RowField<Row>& f : fields) {
+    const std::string what = concat(where, "/", f.name);
+    const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dopen2(group, f.name, H5P_DEFAULT), what));
+    hsize_t old = 0;
+    {
+      const h5::Space space(KBNN_H5_CHECK_AT(H5Dget_space(d), what));
+      KBNN_H5_CHECK_AT(H5Sget_simple_extent_dims(space, &old, nullptr), what);
+    }
+    const hsize_t extended = old + added;
+    KBNN_H5_CHECK_AT(H5Dset_extent(d, &extended), what);
+    detail::write_history_field(d, f, rows, old, writer, what);
+  }
+}
+
 }  // namespace
 
 RunFile::RunFile(const std::string& path, const Communicator& comm, const RunInfo& info)
@@ -95,19 +134,9 @@ RunFile::RunFile(const std::string& path, const Communicator& comm, const RunInf
 
   // The history exists from the start, empty, so a run that dies early still has it.
   h5::Group history = h5::create_group(file_, "history");
-  h5::describe(history, "", "one row per logged training step; all datasets have equal length");
-  const hsize_t zero = 0, unlimited = H5S_UNLIMITED;
-  const h5::Space space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &zero, &unlimited), path_));
-  const h5::PropList dcpl(KBNN_H5_CHECK_AT(H5Pcreate(H5P_DATASET_CREATE), path_));
-  KBNN_H5_CHECK_AT(H5Pset_chunk(dcpl, 1, &kHistoryChunk), path_);
-  KBNN_H5_CHECK_AT(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), path_);
-  for (const HistoryField& f : history_fields) {
-    const std::string what = concat(path_, ": /history/", f.name);
-    const hid_t type = f.member ? h5::TypeOf<double>::file() : h5::TypeOf<std::int64_t>::file();
-    const h5::DataSet d(KBNN_H5_CHECK_AT(
-        H5Dcreate2(history, f.name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), what));
-    h5::describe(d, f.units, f.description);
-  }
+  h5::describe(history, "", "one row per logged training step; all datasets have equal length "
+                            "(eval/, if present, holds the evaluations during training)");
+  create_row_datasets(history, history_fields, path_ + ": /history");
 }
 
 RunFile::~RunFile() {
@@ -126,22 +155,34 @@ void RunFile::close() {
 }
 
 void RunFile::append_history(const std::vector<HistoryRow>& rows) {
-  if (rows.empty()) return;
   const h5::QuietErrors quiet;
+  append_rows(h5::open_group(file_, "history"), history_fields, rows, comm_.is_root(),
+              path_ + ": /history");
+  KBNN_H5_CHECK_AT(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_);
+}
+
+void RunFile::start_eval_history(const std::string& set, int samples, std::int64_t examples) {
+  const h5::QuietErrors quiet;
+  const std::string where = path_ + ": /history/eval";
   const h5::Group history = h5::open_group(file_, "history");
-  const hsize_t added = rows.size();
-  for (const HistoryField& f : history_fields) {
-    const std::string what = concat(path_, ": /history/", f.name);
-    const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dopen2(history, f.name, H5P_DEFAULT), what));
-    hsize_t old = 0;
-    {
-      const h5::Space space(KBNN_H5_CHECK_AT(H5Dget_space(d), what));
-      KBNN_H5_CHECK_AT(H5Sget_simple_extent_dims(space, &old, nullptr), what);
-    }
-    const hsize_t extended = old + added;
-    KBNN_H5_CHECK_AT(H5Dset_extent(d, &extended), what);
-    detail::write_history_field(d, f, rows, old, comm_.is_root(), what);
-  }
+  if (h5::exists(history, "eval")) throw RuntimeError(concat(where, ": already started"));
+  const h5::Group eval = h5::create_group(history, "eval");
+  h5::describe(eval, "",
+               concat("one row per evaluation during training (eval.every_epochs): the "
+                      "Monte-Carlo predictive on the ", set, " set (attributes set, samples, "
+                      "examples); all datasets have equal length"));
+  h5::write_attribute(eval, "set", set);
+  h5::write_attribute(eval, "samples", std::int32_t(samples));
+  h5::write_attribute(eval, "examples", examples);
+  create_row_datasets(eval, eval_fields, where);
+}
+
+void RunFile::append_eval(const std::vector<EvalRow>& rows) {
+  const h5::QuietErrors quiet;
+  const std::string where = path_ + ": /history/eval";
+  if (!h5::exists(file_, "history/eval"))
+    throw RuntimeError(concat(where, ": append_eval before start_eval_history"));
+  append_rows(h5::open_group(file_, "history/eval"), eval_fields, rows, comm_.is_root(), where);
   KBNN_H5_CHECK_AT(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_);
 }
 

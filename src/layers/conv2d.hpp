@@ -1,5 +1,6 @@
-// 2-D convolution as a Bayesian layer: im2col, the Bayesian affine map (reparam or
-// Flipout, signs per example and channel, broadcast over positions), col2im for the
+// 2-D convolution as a Bayesian layer: im2col, the Bayesian affine map (reparam,
+// Flipout with signs per example and channel broadcast over positions, local
+// reparameterization, or deterministic), col2im for the
 // input gradient. Images are NHWC; the kernel is stored (out, kh, kw, in).
 #pragma once
 

@@ -1,5 +1,6 @@
-// Dense (fully connected) Bayesian layer: out = in * W^T + b with W ~ q(W), drawn by
-// the reparameterization or the Flipout estimator (see bayesian_affine.hpp).
+// Dense (fully connected) Bayesian layer: out = in * W^T + b with W ~ q(W), by the
+// reparameterization, Flipout or local reparameterization estimator, or a plain
+// deterministic layer (see bayesian_affine.hpp).
 #pragma once
 
 #include "layers/bayesian_affine.hpp"
