@@ -10,6 +10,7 @@
 #include "core/lanes.hpp"
 #include "core/math.hpp"
 #include "core/simd_width.hpp"
+#include "core/thread_shape.hpp"
 #include "core/types.hpp"
 
 namespace kbnn {
@@ -317,6 +318,35 @@ void narrow_forward_vectors(int vectors, const Rows& source, int rows, int K,
   }
 }
 
+// The elements shape (core/thread_shape.hpp) of the narrow kernel, for GPUs:
+// one thread per output number (row, o), so that the threads of a warp read one row's
+// input as a broadcast and neighbouring weights and write neighbouring outputs
+// (coalesced). Each thread sums k in order, as the rows shape does per lane.
+template <class Scalar, class Rows>
+void narrow_forward_elements(const Rows& source, int rows, int K, const View2<Scalar>& mean_t,
+                             const View2<Scalar>& delta_t, const View2<Scalar>& sign_columns,
+                             const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
+                             const Matrix<Scalar>& out) {
+  const int O = static_cast<int>(out.extent(1));
+  const bool flipout = delta_t.data() != nullptr;
+  const bool apply_s = sign_columns.data() != nullptr;
+  Kokkos::parallel_for(
+      "kbnn::affine::narrow_forward(elements)", Range(0, std::int64_t(rows) * O),
+      KOKKOS_LAMBDA(const std::int64_t i) {
+        const int row = static_cast<int>(i / O), o = static_cast<int>(i % O), e = row / P;
+        const Scalar* x = source.row(row);
+        Scalar m = 0, q = 0;
+        for (int k = 0; k < K; ++k) {
+          const Scalar xk = x[source.column(k)];
+          m += xk * mean_t(k, o);
+          if (flipout) q += (apply_s ? xk * sign_columns(e, k) : xk) * delta_t(k, o);
+        }
+        Scalar y = m + bias(o);
+        if (flipout) y += q * sign_out(e, o);
+        out(row, o) = y;
+      });
+}
+
 }  // namespace detail
 
 // out (rows, O) = cols mu^T + ((cols o S) dW^T) o R + bias, in one pass over the rows
@@ -327,28 +357,34 @@ void narrow_forward_vectors(int vectors, const Rows& source, int rows, int K,
 //                    computes the mean path alone (cols W^T + bias, W in mean_t);
 //   sign_columns:    (examples, K) spread S, or empty when S is folded into R.
 // O must be <= narrow_max_outputs<Scalar>() and mean_t padded to whole vectors.
+// shape: rows (register-blocked rows per thread, for CPUs) or elements (a thread per
+// output number, for GPUs); the build's memory space picks it.
 template <class Scalar, class Rows>
 void narrow_forward(const Rows& source, int rows, int K, const View2<Scalar>& mean_t,
                     const View2<Scalar>& delta_t, const View2<Scalar>& sign_columns,
                     const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
-                    const Matrix<Scalar>& out) {
+                    const Matrix<Scalar>& out, ThreadShape shape = native_shape) {
   const int vectors = narrow_vectors<Scalar>(static_cast<int>(out.extent(1)));
   if (static_cast<int>(mean_t.extent(1)) != vectors * simd::width<Scalar>())
     Kokkos::abort("kbnn::affine::narrow_forward: weights not padded to whole vectors");
   if (static_cast<int>(mean_t.extent(0)) != K)
     Kokkos::abort("kbnn::affine::narrow_forward: weights and inputs disagree on K");
-  detail::narrow_forward_vectors<Scalar, 1>(vectors, source, rows, K, mean_t, delta_t,
-                                            sign_columns, sign_out, bias, P, out);
+  if (shape == ThreadShape::elements)
+    detail::narrow_forward_elements<Scalar>(source, rows, K, mean_t, delta_t, sign_columns,
+                                            sign_out, bias, P, out);
+  else
+    detail::narrow_forward_vectors<Scalar, 1>(vectors, source, rows, K, mean_t, delta_t,
+                                              sign_columns, sign_out, bias, P, out);
 }
 
 template <class Scalar>
 void narrow_forward(const Matrix<const Scalar>& cols, const View2<Scalar>& mean_t,
                     const View2<Scalar>& delta_t, const View2<Scalar>& sign_columns,
                     const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
-                    const Matrix<Scalar>& out) {
+                    const Matrix<Scalar>& out, ThreadShape shape = native_shape) {
   narrow_forward<Scalar>(MatrixRows<Scalar>{cols.data(), std::int64_t(cols.stride(0))},
                          static_cast<int>(cols.extent(0)), static_cast<int>(cols.extent(1)),
-                         mean_t, delta_t, sign_columns, sign_out, bias, P, out);
+                         mean_t, delta_t, sign_columns, sign_out, bias, P, out, shape);
 }
 
 
