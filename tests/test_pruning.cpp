@@ -130,7 +130,8 @@ TEST_CASE("A pruned weight is zero in every Monte-Carlo sample, on every layer p
           "[pruning][layers]") {
   // With all weights of one output unit removed, that unit's output is its bias in
   // every pass, whatever the input: any pruned weight drawn non-zero would show.
-  for (auto estimator : {kbnn::Estimator::flipout, kbnn::Estimator::reparam}) {
+  for (auto estimator :
+       {kbnn::Estimator::flipout, kbnn::Estimator::reparam, kbnn::Estimator::local_reparam}) {
     for (bool fused : {true, false}) {
       DYNAMIC_SECTION("estimator " << kbnn::word_of(estimator) << ", fused " << fused) {
         const int unit = 2;
