@@ -205,6 +205,10 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
     eval_history = c.eval_history;
     log << "restart: " << from << " at step " << c.step << " (written by " << c.ranks
         << " rank(s))" << std::endl;
+    if (!c.keep.empty())
+      log << "restart: a pruned model: "
+          << std::count(c.keep.begin(), c.keep.end(), std::uint8_t(0)) << " of " << c.keep.size()
+          << " Bayesian weights stay removed" << std::endl;
     // Another rank count sums each gradient in another order: the run goes on
     // correctly, but is no longer bit-identical to an uninterrupted one.
     if (c.ranks != comm.size())

@@ -20,6 +20,8 @@ cat "$out/prune.log"
 run_mpi -n 2 "$kbnn" train "$deck" "${small[@]}" --output.name=tuned --train.epochs=2 \
   --restart "$out/run.pruned_0.9.h5" > "$out/tune.log"
 grep -q "^restart: " "$out/tune.log" || fail "the fine-tuning run did not restart"
+grep -q "^restart: a pruned model: .* Bayesian weights stay removed" "$out/tune.log" ||
+  fail "the fine-tuning run does not say that it keeps the mask"
 
 /usr/bin/python3 - "$out" <<'PY' || fail "pruning results are wrong"
 import sys, h5py, numpy as np
