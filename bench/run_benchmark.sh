@@ -6,7 +6,9 @@
 #   bench/run_benchmark.sh [EPOCHS] [SAMPLES]        (defaults: 1 epoch, S = 10)
 #
 # Rows: kbnn on 1 rank vs the peer on 1 thread; kbnn on 2 ranks vs the peer on 2
-# threads. Shared machines are noisy: compare the ratios of one run, not absolute rates.
+# threads; then kbnn on 1 rank with the other estimators (the deterministic twin and
+# local reparameterization), to compare with the Flipout row of the same run.
+# Shared machines are noisy: compare the ratios of one run, not absolute rates.
 # A header names the CPU, the ISA and flags the kbnn build targets, the OpenBLAS core
 # type and the kbnn revision. See bench/README.md.
 #
@@ -16,6 +18,8 @@
 #   OPENBLAS_CORETYPE  OpenBLAS kernels for kbnn and the peer (default: scripts/env.sh's
 #                      choice from the CPU flags)
 #   KBNN_BENCH_WAIT    seconds to wait for an idle machine first (default 120, 0: don't)
+#   KBNN_BENCH_ESTIMATORS  model.estimator values for the extra 1-rank kbnn rows
+#                      (default "deterministic local_reparam"; empty: no extra rows)
 #   KBNN_BENCH_HEADER_ONLY=1   print the header (CPU, build, flags) and stop
 set -euo pipefail
 export LC_NUMERIC=C   # "1.5", not "1,5", in $EPOCHREALTIME and awk
@@ -121,12 +125,13 @@ fi
 if (( ${KBNN_BENCH_WAIT:-120} > 0 )); then echo "# load:     $(wait_for_idle 25 "${KBNN_BENCH_WAIT:-120}")"; fi
 
 # ----------------------------------------------------------------------------- the runs
-run_kbnn() {  # ranks -> "images/s gflops passes/s accuracy busy_cores"
-  local log=$out/kbnn_$1.log b0 i0 t0=$EPOCHREALTIME
+run_kbnn() {  # ranks name [deck options] -> "images/s gflops passes/s accuracy busy_cores"
+  local ranks=$1 name=$2; shift 2
+  local log=$out/kbnn_$name.log b0 i0 t0=$EPOCHREALTIME
   read -r b0 i0 < <(cpu_ticks)
-  mpiexec --oversubscribe -n "$1" "$kbnn" train "$root/input/fashion_mnist_lenet5.cfg" \
+  mpiexec --oversubscribe -n "$ranks" "$kbnn" train "$root/input/fashion_mnist_lenet5.cfg" \
     --train.epochs="$epochs" --eval.samples="$samples" --train.log_every=1000 \
-    --output.dir="$out" --output.name="bench_$1" > "$log" 2>&1 || return 1
+    --output.dir="$out" --output.name="bench_$name" "$@" > "$log" 2>&1 || return 1
   awk -v busy="$(busy_cores "$b0" "$t0")" \
     '/^training:/ {for (i = 1; i <= NF; i++) { if ($i == "images/s,") ips = $(i-1); if ($i == "GFLOP/s") gf = $(i-1) } }
      /^inference:/ {ps = $2}
@@ -145,9 +150,9 @@ run_peer() {  # threads -> "images/s gflops passes/s accuracy busy_cores"
 }
 
 notes=()
-printf '%-22s %12s %10s %16s %9s\n' "run" "train img/s" "GFLOP/s" "MC img-passes/s" "accuracy"
+printf '%-30s %12s %10s %16s %9s\n' "run" "train img/s" "GFLOP/s" "MC img-passes/s" "accuracy"
 for n in 1 2; do
-  k=$(run_kbnn "$n") || { echo "kbnn on $n rank(s) failed:"; tail -20 "$out/kbnn_$n.log"; exit 1; } >&2
+  k=$(run_kbnn "$n" "$n") || { echo "kbnn on $n rank(s) failed:"; tail -20 "$out/kbnn_$n.log"; exit 1; } >&2
   read -r ki kg kp ka kb <<< "$k"
   if [[ -r "$peer" ]]; then
     p=$(run_peer "$n") || { echo "the peer on $n thread(s) failed:"; tail -20 "$out/peer_$n.log"; exit 1; } >&2
@@ -155,11 +160,19 @@ for n in 1 2; do
   else
     pi=nan pg=nan pp=nan pa=nan pb=nan
   fi
-  printf '%-22s %12s %10s %16s %9s\n' "kbnn, $n rank(s)" "$ki" "$kg" "$kp" "$ka"
-  printf '%-22s %12s %10s %16s %9s\n' "peer, $n thread(s)" "$pi" "$pg" "$pp" "$pa"
+  printf '%-30s %12s %10s %16s %9s\n' "kbnn, $n rank(s)" "$ki" "$kg" "$kp" "$ka"
+  printf '%-30s %12s %10s %16s %9s\n' "peer, $n thread(s)" "$pi" "$pg" "$pp" "$pa"
   awk -v a="$ki" -v b="$pi" -v c="$kp" -v d="$pp" \
-    'BEGIN {if (b > 0 && d > 0) printf "%-22s %11.2fx %10s %15.2fx\n", "ratio kbnn/peer", a / b, "", c / d}'
+    'BEGIN {if (b > 0 && d > 0) printf "%-30s %11.2fx %10s %15.2fx\n", "ratio kbnn/peer", a / b, "", c / d}'
   notes+=("kbnn $n rank(s) $kb, peer $n thread(s) $pb")
+done
+# The same deck with other estimators on 1 rank: their cost next to Flipout's row above.
+for estimator in ${KBNN_BENCH_ESTIMATORS-deterministic local_reparam}; do
+  k=$(run_kbnn 1 "$estimator" --model.estimator="$estimator") ||
+    { echo "kbnn with $estimator failed:"; tail -20 "$out/kbnn_$estimator.log"; exit 1; } >&2
+  read -r ki kg kp ka kb <<< "$k"
+  printf '%-30s %12s %10s %16s %9s\n' "kbnn, 1 rank, $estimator" "$ki" "$kg" "$kp" "$ka"
+  notes+=("kbnn 1 rank $estimator $kb")
 done
 echo "# busy cores (machine average while each run ran; a run uses about its own count):"
 printf '#   %s\n' "${notes[@]}"

@@ -5,6 +5,7 @@
   kbnn_plots.py reliability RUN.h5 [-o RUN_reliability.png]   reliability diagram of the test set
   kbnn_plots.py uncertainty RUN.h5 [--out-dir .]              three uncertainty PNGs
   kbnn_plots.py compare     A.h5 B.h5 ... [-o compare.png] [--csv F] [--markdown F]
+  kbnn_plots.py pruning     RUN.pruning.h5 [-o RUN_pruning.png]  accuracy (and OOD AUROC) vs fraction
 
 Each subcommand's --help names its inputs and outputs. A file that is not a kbnn run
 file is reported by name, with exit status 1. Needs h5py, numpy and matplotlib
@@ -253,6 +254,49 @@ def compare_runs(args):
         print(f"wrote {args.markdown}")
 
 
+# ---- pruning ----------------------------------------------------------------------
+
+def plot_pruning(args):
+    import h5py
+    try:
+        f = h5py.File(args.pruning, "r")
+    except OSError as error:
+        raise RunFileError(f"{args.pruning}: cannot be read as a kbnn pruning file: {error}") from None
+    with f:
+        if "pruning" not in f or "fraction" not in f["pruning"]:
+            raise RunFileError(f"{args.pruning}: not a kbnn pruning file (no /pruning/fraction); "
+                               "kbnn prune writes one")
+        table = {name: f["pruning"][name][:] for name in f["pruning"]
+                 if isinstance(f["pruning"][name], h5py.Dataset)}
+        scope = f.attrs.get("scope", b"layer")
+    scope = scope.decode() if isinstance(scope, bytes) else str(scope)
+    fraction = 100 * table["fraction"]
+    auroc = sorted(name for name in table if name.startswith("auroc_"))
+    figure, axes = plt.subplots(1, 2 if auroc else 1, figsize=(12 if auroc else 7, 5), squeeze=False)
+    axis = axes[0][0]
+    axis.plot(fraction, 100 * table["accuracy"], marker="o")
+    for x, y in zip(fraction, 100 * table["accuracy"]):
+        axis.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(0, 6),
+                      ha="center", fontsize=8)
+    axis.set_xlabel(f"weights removed, lowest |mu|/sigma first ({scope} scope, %)")
+    axis.set_ylabel("test accuracy (%)")
+    axis.set_title("accuracy after pruning")
+    axis.grid(alpha=0.3)
+    if auroc:
+        axis = axes[0][1]
+        for name in auroc:
+            axis.plot(fraction, table[name], marker="o", label=name[len("auroc_"):])
+        axis.set_xlabel(f"weights removed ({scope} scope, %)")
+        axis.set_ylabel("OOD AUROC")
+        axis.set_title("out-of-distribution detection after pruning")
+        axis.legend()
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    stem = os.path.basename(args.pruning)
+    stem = stem[:-len(".pruning.h5")] if stem.endswith(".pruning.h5") else os.path.splitext(stem)[0]
+    _save(figure, args.output or f"{stem}_pruning.png")
+
+
 # ---- command line -----------------------------------------------------------------
 
 def parser():
@@ -311,6 +355,16 @@ def parser():
     p.add_argument("--csv", metavar="FILE", help="also write the table as CSV")
     p.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
     p.set_defaults(func=compare_runs)
+
+    p = sub.add_parser("pruning", help="accuracy and OOD AUROC against the pruned fraction",
+                       description="Input: the pruning file of kbnn prune (/pruning). Output: "
+                                   "one PNG (700x500, or 1200x500 with OOD AUROC columns): "
+                                   "test accuracy, and each OOD score's AUROC when the file "
+                                   "has them, against the fraction of weights removed.")
+    p.add_argument("pruning", metavar="RUN.pruning.h5", help="kbnn pruning file")
+    p.add_argument("-o", "--output", metavar="PNG",
+                   help="output image (default: RUN_pruning.png in the current folder)")
+    p.set_defaults(func=plot_pruning)
     return top
 
 

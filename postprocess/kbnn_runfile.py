@@ -36,7 +36,8 @@ class RunFile:
     """A validated kbnn run file, read whole on opening (run files are small).
 
     Attributes: path, name (file name without .h5), attrs (root attributes),
-    history (dict field -> 1-D array), deck (dict "section.key" -> text).
+    history (dict field -> 1-D array), eval (the same for /history/eval; empty without
+    evaluations during training), deck (dict "section.key" -> text).
     metrics(), reliability() and predictions() read the evaluated sets on demand.
     """
 
@@ -53,7 +54,11 @@ class RunFile:
                     f"{path}: an HDF5 file but not a kbnn run file "
                     "(it needs the root attribute kbnn_version and the group /history)")
             self.attrs = {key: f.attrs[key] for key in f.attrs}
-            self.history = {key: f["history"][key][:] for key in f["history"]}
+            # /history/eval (evaluations during training) is a group of its own.
+            self.history = {key: value[:] for key, value in f["history"].items()
+                            if isinstance(value, h5py.Dataset)}
+            evaluations = f["history"].get("eval", {})
+            self.eval = {key: evaluations[key][:] for key in evaluations}
             self._metrics = {}
             for set_name, group in f.get("metrics", {}).items():
                 entry = {key: float(group.attrs[key]) for key in group.attrs

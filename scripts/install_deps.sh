@@ -11,10 +11,11 @@ packages=(
   libboost-program-options-dev catch2 zlib1g-dev
   dataset-fashion-mnist
   python3-h5py python3-numpy python3-yaml python3-matplotlib
+  python3-torch
   slurm-wlm munge shellcheck
 )
-# The PyTorch peer for benchmarks is optional: KBNN_WITH_PEER=1 adds it.
-if [[ "${KBNN_WITH_PEER:-0}" == 1 ]]; then packages+=(python3-torch); fi
+# python3-torch: the PyTorch replay test (tests/scripts/torch_replay.py) and the
+# benchmark peer (bench/peer_torch_flipout.py).
 
 missing=()
 for p in "${packages[@]}"; do

@@ -195,7 +195,7 @@ TEST_CASE("Elementwise affine kernels equal plain loops", "[kernels]") {
 
 // The narrow kernel in float (the training precision, the target's full width) for
 // output counts that fill 1 vector, part of one, and part of a second one.
-TEST_CASE("narrow_forward equals a plain loop", "[kernels]") {
+TEST_CASE("narrow_forward equals a plain loop, in both thread shapes", "[kernels]") {
   const int W = kbnn::simd::width<float>(), widest = kbnn::affine::narrow_max_outputs<float>();
   for (int O : {1, W - 1, W, W + 3, widest}) {
     if (O < 1 || O > widest) continue;
@@ -215,11 +215,6 @@ TEST_CASE("narrow_forward equals a plain loop", "[kernels]") {
         for (int k = 0; k < K; ++k)
           for (int o = 0; o < padded; ++o)
             CHECK(mt[k * padded + o] == (o < O ? mu[o * K + k] : 0.0f));
-        View2<float> out("out", rows, O);
-        kbnn::affine::narrow_forward<float>(
-            cmat(view2(x, rows, K)), mean_t, variant > 0 ? delta_t : View2<float>(),
-            variant == 2 ? view2(s, examples, K) : View2<float>(), view2(r, examples, O),
-            view1(bias), P, mat(out));
         std::vector<float> want(rows * O);
         for (int row = 0; row < rows; ++row)
           for (int o = 0; o < O; ++o) {
@@ -231,7 +226,15 @@ TEST_CASE("narrow_forward equals a plain loop", "[kernels]") {
             }
             want[row * O + o] = float(m + (variant > 0 ? q * r[(row / P) * O + o] : 0.0));
           }
-        check_equal(host(out), want, 1e-5);
+        // Both thread shapes: rows (CPUs) and elements (GPUs, core/thread_shape.hpp).
+        for (auto shape : {kbnn::ThreadShape::rows, kbnn::ThreadShape::elements}) {
+          View2<float> out("out", rows, O);
+          kbnn::affine::narrow_forward<float>(
+              cmat(view2(x, rows, K)), mean_t, variant > 0 ? delta_t : View2<float>(),
+              variant == 2 ? view2(s, examples, K) : View2<float>(), view2(r, examples, O),
+              view1(bias), P, mat(out), shape);
+          check_equal(host(out), want, 1e-5);
+        }
       }
     }
   }
@@ -362,6 +365,49 @@ TEST_CASE("col2im is the adjoint of im2col", "[kernels]") {
       for (std::size_t i = 0; i < dy.size(); ++i) right += x[i] * dy[i];
       CHECK(left == Approx(right).epsilon(1e-12));
       CHECK(std::abs(left) > 1e-3);  // the check is not 0 == 0
+    }
+  }
+}
+
+TEST_CASE("pad_images, im2col and col2im: both thread shapes give the definition's numbers",
+          "[kernels]") {
+  // The rows shape runs on CPUs, the elements shape on GPUs (core/im2col.hpp); both run
+  // here. im2col against its definition, cols((b, oh, ow), (kh, kw, c)) = x(b, oh*s - p
+  // + kh, ow*s - p + kw, c) or 0 outside the image; col2im bitwise equal across shapes.
+  using kbnn::ThreadShape;
+  struct Case { int h, w, c, k, s, p; };
+  for (const Case g : {Case{6, 5, 2, 3, 1, 1}, Case{7, 7, 3, 3, 2, 0}, Case{9, 8, 1, 5, 2, 2},
+                       Case{14, 14, 6, 5, 1, 0}, Case{28, 28, 1, 5, 1, 2}}) {
+    DYNAMIC_SECTION(g.h << "x" << g.w << "x" << g.c << " k" << g.k << " s" << g.s << " p" << g.p) {
+      const kbnn::ConvGeometry geo{g.h, g.w, g.c, g.k, g.s, g.p};
+      const int batch = 3, image = g.h * g.w * g.c, P = geo.positions(), K = geo.patch();
+      const int rows = batch * P, OW = geo.out_width();
+      const int padded_size = (g.h + 2 * g.p) * (g.w + 2 * g.p) * g.c;
+      const auto x = random_vector<float>(batch * image, 1);
+      std::vector<float> want(std::size_t(rows) * K, 0.0f);
+      for (int r = 0; r < rows; ++r)
+        for (int col = 0; col < K; ++col) {
+          const int b = r / P, oh = (r % P) / OW, ow = (r % P) % OW;
+          const int kh = col / (g.k * g.c), kw = (col / g.c) % g.k, c = col % g.c;
+          const int h = oh * g.s - g.p + kh, w = ow * g.s - g.p + kw;
+          if (h >= 0 && h < g.h && w >= 0 && w < g.w)
+            want[std::size_t(r) * K + col] = x[std::size_t(b) * image + (h * g.w + w) * g.c + c];
+        }
+      const auto y = view2(random_vector<float>(rows * K, 2), rows, K);
+      std::vector<std::vector<float>> din_of_shape;
+      for (ThreadShape shape : {ThreadShape::rows, ThreadShape::elements}) {
+        View2<float> padded("padded", batch, padded_size), cols("cols", rows, K);
+        View2<float> din("din", batch, image);
+        kbnn::pad_images<float>(geo, cmat(view2(x, batch, image)), mat(padded), shape);
+        kbnn::im2col<float>(geo, cmat(padded), mat(cols), shape);
+        CHECK(host(cols) == want);
+        kbnn::col2im<float>(geo, cmat(y), mat(din), shape);
+        din_of_shape.push_back(host(din));
+      }
+      CHECK(din_of_shape[0] == din_of_shape[1]);
+      double size = 0;
+      for (float v : din_of_shape[0]) size += std::abs(v);
+      CHECK(size > 1e-3 * din_of_shape[0].size());  // the check is not 0 == 0
     }
   }
 }

@@ -162,6 +162,24 @@ TEST_CASE("layer lines: defaults and the deck's estimator", "[deck]") {
       "layer = dense out=2 estimator=flipout\n");
   CHECK(c.model.layers[1].estimator == kbnn::Estimator::reparam);
   CHECK(c.model.layers[2].estimator == kbnn::Estimator::flipout);
+
+  const auto d = parse_text(
+      "[model]\nestimator = deterministic\nlayer = flatten\nlayer = dense out=4\n"
+      "layer = dense out=2 estimator=local_reparam\n");
+  CHECK(d.model.layers[1].estimator == kbnn::Estimator::deterministic);
+  CHECK(d.model.layers[2].estimator == kbnn::Estimator::local_reparam);
+}
+
+TEST_CASE("model.init_from and model.moped_delta", "[deck]") {
+  const auto c = parse_text(kMinimal, {"--model.init_from=det.h5", "--model.moped_delta=0.1"});
+  CHECK(c.model.init_from == "det.h5");
+  CHECK(c.model.moped_delta == 0.1);
+  CHECK(parse_text(kMinimal).model.moped_delta == 0);  // off by default
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--model.moped_delta=0.1"}),
+                      kbnn::test::contains("command line: model.moped_delta: expected 0 unless "
+                               "model.init_from names a run file whose weights set mu, got '0.1'"));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--model.init_from=a.h5", "--model.moped_delta=-1"}),
+                      kbnn::test::contains("model.moped_delta: expected a number >= 0 (0 = off), got '-1'"));
 }
 
 TEST_CASE("booleans accept true/false/1/0/yes/no", "[deck]") {
@@ -276,9 +294,9 @@ TEST_CASE("bad decks are rejected with a message naming the problem", "[deck]") 
   }
   SECTION("bad estimator") {
     REQUIRE_THROWS_WITH(parse_text(kMinimal + "estimator = bbb\n"),
-                        contains("model.estimator: expected one of flipout, reparam, got 'bbb'"));
+                        contains("model.estimator: expected one of flipout, reparam, local_reparam, deterministic, got 'bbb'"));
     REQUIRE_THROWS_WITH(parse_text("[model]\nlayer = dense out=3 estimator=bbb\n"),
-                        contains("estimator: expected one of flipout, reparam, got 'bbb'"));
+                        contains("estimator: expected one of flipout, reparam, local_reparam, deterministic, got 'bbb'"));
   }
   SECTION("option given twice") {
     REQUIRE_THROWS_WITH(parse_text(kMinimal + "[train]\nepochs = 1\nepochs = 2\n"),
@@ -473,4 +491,87 @@ TEST_CASE("bad data, output and parallel options are rejected", "[deck]") {
     REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--mpi.ranks=4"}),
                         contains("sections data, model, train, eval, ood, output, parallel"));
   }
+}
+
+TEST_CASE("learning-rate schedule and evaluation options: defaults, overrides, read back",
+          "[deck]") {
+  const auto d = parse_text(kMinimal);
+  CHECK(d.train.lr_schedule == kbnn::LrSchedule::constant);
+  CHECK(d.train.lr_warmup_epochs == 0);  // global mode keeps the rate it had
+  CHECK(d.train.lr_decay_epochs == 0);
+  CHECK(d.train.lr_decay_factor == 0.1);
+  CHECK(d.eval.every_epochs == 0);
+  CHECK(d.data.validation_fraction == 0);
+  // per_rank mode warms its scaled rate up over 5 epochs unless the deck says otherwise.
+  CHECK(parse_text(kMinimal, {"--parallel.batch_mode=per_rank"}).train.lr_warmup_epochs == 5);
+  CHECK(parse_text(kMinimal, {"--parallel.batch_mode=per_rank", "--train.lr_warmup_epochs=0"})
+            .train.lr_warmup_epochs == 0);
+  CHECK(parse_text(kMinimal + "[train]\nlr_warmup_epochs = 0.5\n").train.lr_warmup_epochs == 0.5);
+
+  const auto a = parse_text(kMinimal, {"--train.lr_schedule=step", "--train.lr_decay_epochs=2.5",
+                                       "--train.lr_decay_factor=0.5", "--eval.every_epochs=2",
+                                       "--data.validation_fraction=0.125",
+                                       "--parallel.batch_mode=per_rank"});
+  CHECK(a.train.lr_schedule == kbnn::LrSchedule::step);
+  CHECK(a.train.lr_decay_epochs == 2.5);
+  CHECK(a.train.lr_decay_factor == 0.5);
+  CHECK(a.eval.every_epochs == 2);
+  CHECK(a.data.validation_fraction == 0.125);
+  const std::string text = kbnn::resolved_deck(a);
+  for (const char* line : {"lr_warmup_epochs = 5\n", "lr_schedule = step\n",
+                           "lr_decay_epochs = 2.5\n", "lr_decay_factor = 0.5\n",
+                           "every_epochs = 2\n", "validation_fraction = 0.125\n"}) {
+    INFO(line);
+    CHECK(text.find(line) != std::string::npos);
+  }
+  const auto b = kbnn::parse_deck_text(text, "resolved");
+  const std::string again = kbnn::resolved_deck(b);
+  CHECK(again.substr(again.find('\n')) == text.substr(text.find('\n')));  // line 1: the source
+  CHECK(parse_text(kMinimal, {"--train.lr_schedule=cosine"}).train.lr_schedule ==
+        kbnn::LrSchedule::cosine);
+}
+
+TEST_CASE("bad learning-rate schedule and evaluation options are rejected", "[deck]") {
+  using kbnn::test::contains;
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.lr_schedule=exponential"}),
+                      contains("command line: train.lr_schedule: expected one of constant, "
+                               "cosine, step, got 'exponential'"));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.lr_warmup_epochs=-1"}),
+                      contains("train.lr_warmup_epochs: expected a number >= 0 (0 = no "
+                               "warm-up), got '-1'"));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.lr_warmup_epochs=five"}),
+                      contains("train.lr_warmup_epochs: expected a number, got 'five'"));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.lr_decay_epochs=-2"}),
+                      contains("train.lr_decay_epochs: expected a number >= 0, got '-2'"));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.lr_decay_factor=1.5"}),
+                      contains("train.lr_decay_factor: expected a number in [0, 1], got '1.5'"));
+  SECTION("step decay needs a period and a factor above 0") {
+    TempDeck deck(kMinimal + "[train]\nlr_schedule = step\n");
+    REQUIRE_THROWS_WITH(kbnn::parse_deck(deck.path()),
+                        contains("input deck " + deck.path() +
+                                 ": train.lr_decay_epochs: expected a number > 0 with "
+                                 "train.lr_schedule = step"));
+    REQUIRE_THROWS_WITH(
+        parse_text(kMinimal, {"--train.lr_schedule=step", "--train.lr_decay_epochs=1",
+                              "--train.lr_decay_factor=0"}),
+        contains("train.lr_decay_factor: expected a number in (0, 1] with train.lr_schedule = "
+                 "step, got '0'"));
+    // Cosine may fall to 0 and spans the run by default.
+    CHECK_NOTHROW(parse_text(kMinimal, {"--train.lr_schedule=cosine",
+                                        "--train.lr_decay_factor=0"}));
+  }
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--eval.every_epochs=-1"}),
+                      contains("eval.every_epochs: expected an integer >= 0"));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--eval.every_epochs=1.5"}),
+                      contains("eval.every_epochs: expected an integer, got '1.5'"));
+  REQUIRE_THROWS_WITH(
+      parse_text(kMinimal, {"--eval.every_epochs=1", "--data.validation_fraction=1"}),
+      contains("data.validation_fraction: expected a number in [0, 1) (0 = no validation set), "
+               "got '1'"));
+  REQUIRE_THROWS_WITH(
+      parse_text(kMinimal, {"--eval.every_epochs=1", "--data.validation_fraction=-0.1"}),
+      contains("data.validation_fraction: expected a number in [0, 1)"));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal + "[data]\nvalidation_fraction = 0.2\n"),
+                      contains(": data.validation_fraction: expected 0 unless "
+                               "eval.every_epochs > 0"));
 }

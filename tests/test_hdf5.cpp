@@ -149,6 +149,11 @@ kbnn::HistoryRow history_row(int i) {
   return r;
 }
 
+kbnn::EvalRow eval_row(int i) {
+  return kbnn::EvalRow{600 * (i + 1), double(i + 1), 0.5 + 0.125 * i, 1.25 - 0.25 * i,
+                       0.0625 * (i + 1), 2.0 - 0.5 * i};
+}
+
 constexpr int kClasses = 3;
 
 // Global row i of a prediction set, in closed form, so any rank can build any row.
@@ -249,6 +254,9 @@ TEST_CASE("RunFile: all ranks write their shares, the file reads back complete",
     kbnn::RunFile file(path, world(), info);
     file.append_history({history_row(0), history_row(1)});
     file.append_history({history_row(2)});
+    file.start_eval_history("validation", 4, 150);
+    file.append_eval({eval_row(0)});
+    file.append_eval({eval_row(1)});
     file.write_weights("dense_1", "kernel_mu", kernel, {3, 4});
     file.write_weights("dense_1", "bias", {1.f, 2.f, 3.f}, {3});
     file.write_predictions("test", prediction_rows(first, count), first, total);
@@ -308,6 +316,21 @@ TEST_CASE("RunFile: all ranks write their shares, the file reads back complete",
     CHECK(has_attribute(file, at, "units"));
     CHECK(has_attribute(file, at, "description"));
   }
+
+  // Evaluations: two rows in append order, every field, and what was evaluated.
+  const auto eval_step = read_array<std::int64_t>(file, "/history/eval/step", H5T_NATIVE_INT64);
+  CHECK(eval_step.values == std::vector<std::int64_t>{600, 1200});
+  for (const kbnn::EvalField& f : kbnn::eval_fields) {
+    if (!f.member) continue;
+    const std::string at = std::string("/history/eval/") + f.name;
+    const auto column = read_array<double>(file, at, H5T_NATIVE_DOUBLE);
+    REQUIRE(column.dims == std::vector<hsize_t>{2});
+    for (int i = 0; i < 2; ++i) CHECK(column.values[std::size_t(i)] == eval_row(i).*f.member);
+  }
+  CHECK(string_attribute(file, "/history/eval", "set") == "validation");
+  CHECK(number_attribute<int>(file, "/history/eval", "samples", H5T_NATIVE_INT) == 4);
+  CHECK(number_attribute<std::int64_t>(file, "/history/eval", "examples", H5T_NATIVE_INT64) ==
+        150);
 
   // Weights.
   const auto mu = read_array<float>(file, "/weights/dense_1/kernel_mu", H5T_NATIVE_FLOAT);
@@ -468,7 +491,9 @@ TEST_CASE("Checkpoint: atomic write, bit-exact read on every rank", "[hdf5][mpi]
   const SharedTempDir dir;
   const std::string path = dir.file("ckpt.h5");
 
-  const kbnn::Checkpoint first = sample_checkpoint(1001, 500);
+  kbnn::Checkpoint first = sample_checkpoint(1001, 500);
+  first.history = {history_row(0), history_row(1)};
+  first.eval_history = {eval_row(0)};
   kbnn::write_checkpoint(path, world(), first);
   CHECK(fs::exists(path));
   CHECK_FALSE(fs::exists(path + ".tmp"));
@@ -484,6 +509,13 @@ TEST_CASE("Checkpoint: atomic write, bit-exact read on every rank", "[hdf5][mpi]
   CHECK(same_bits(c.state[0], first.state[0]));
   CHECK(same_bits(c.state[1], first.state[1]));
   CHECK(c.deck_text == first.deck_text);
+  // The rows travel too, so a resumed run file holds the whole history.
+  REQUIRE(c.history.size() == 2);
+  CHECK(c.history[1].kl == history_row(1).kl);
+  CHECK(c.history[1].step == history_row(1).step);
+  REQUIRE(c.eval_history.size() == 1);
+  CHECK(c.eval_history[0].step == 600);
+  CHECK(c.eval_history[0].mean_entropy == eval_row(0).mean_entropy);
 
   // A newer checkpoint replaces the old one under the same name; SGD has one buffer.
   kbnn::Checkpoint second = sample_checkpoint(5, 900);

@@ -1,5 +1,5 @@
 // Finite-difference gradient checks, in double, for every layer and estimator, with
-// respect to inputs, mu, rho and biases. The noise is keyed by (seed, pass, layer,
+// respect to inputs, mu, rho and biases (deterministic layers: their point weights). The noise is keyed by (seed, pass, layer,
 // example), so repeating a forward pass repeats the same draw: the function being
 // differentiated is deterministic, as the reparameterization trick requires.
 #include "catch.hpp"
@@ -55,8 +55,13 @@ kbnn::BayesOptions options(kbnn::Estimator estimator, bool bayesian_bias = false
 
 }  // namespace
 
+// Every estimator; deterministic has no rho (check_layer checks rho only where there is one).
+constexpr kbnn::Estimator all_estimators[] = {kbnn::Estimator::flipout, kbnn::Estimator::reparam,
+                                              kbnn::Estimator::local_reparam,
+                                              kbnn::Estimator::deterministic};
+
 TEST_CASE("Dense gradients match finite differences", "[layers][gradient]") {
-  for (auto estimator : {kbnn::Estimator::flipout, kbnn::Estimator::reparam}) {
+  for (auto estimator : all_estimators) {
     for (bool bayesian_bias : {false, true}) {
       for (bool fused : {true, false}) {
       DYNAMIC_SECTION("estimator " << int(estimator) << " bayesian bias " << bayesian_bias
@@ -79,7 +84,7 @@ TEST_CASE("Conv2d gradients match finite differences", "[layers][gradient]") {
   for (const Case k : {Case{6, 5, 2, 3, 3, 1, 1}, Case{7, 7, 3, 2, 3, 2, 0},
                        Case{5, 5, 1, 4, 5, 1, 2}, Case{6, 6, 3, 20, 3, 1, 1},
                        Case{5, 5, 4, 18, 3, 1, 0}}) {
-    for (auto estimator : {kbnn::Estimator::flipout, kbnn::Estimator::reparam}) {
+    for (auto estimator : all_estimators) {
       for (bool fused : {true, false}) {
       DYNAMIC_SECTION(k.h << "x" << k.w << "x" << k.c << " -> " << k.out << " k" << k.kernel
                           << " s" << k.stride << " p" << k.padding << " estimator "
@@ -101,7 +106,7 @@ TEST_CASE("First-layer Conv2d parameter gradients (no input gradient)", "[layers
   // A first layer is called without din, which takes its own paths (one input
   // channel: both weight gradients from one stacked gemm).
   for (int channels : {1, 3}) {
-    for (auto estimator : {kbnn::Estimator::flipout, kbnn::Estimator::reparam}) {
+    for (auto estimator : all_estimators) {
       DYNAMIC_SECTION(channels << " input channel(s), estimator " << int(estimator)) {
         const kbnn::Shape in{7, 7, channels};
         LayerUnderTest t(std::make_unique<kbnn::Conv2d<double>>("conv", 0, in, 5, 3, 1, 1,
@@ -143,7 +148,8 @@ TEST_CASE("Fused kernels equal the gemm reference path", "[layers][fused]") {
   struct Case { kbnn::Shape in; int out_channels; };
   for (const Case c : {Case{{6, 6, 3}, widest}, Case{{6, 6, 3}, widest + 1},
                        Case{{6, 6, 1}, widest}, Case{{3, 3, 3}, widest}}) {
-    for (auto estimator : {kbnn::Estimator::flipout, kbnn::Estimator::reparam}) {
+    for (auto estimator : {kbnn::Estimator::flipout, kbnn::Estimator::reparam,
+                           kbnn::Estimator::deterministic}) {
       for (bool sample : {true, false}) {
         DYNAMIC_SECTION(c.in.height << "x" << c.in.width << "x" << c.in.channels << " -> "
                                     << c.out_channels << " outputs, estimator "
@@ -186,7 +192,8 @@ TEST_CASE("Conv2d without a backward pass reads its images in place, same output
   for (const Case c : {Case{{6, 6, 1}, widest, 1, 1}, Case{{6, 6, 3}, widest, 1, 1},
                        Case{{7, 7, 3}, 2, 2, 0}, Case{{9, 9, 1}, 3, 2, 2},
                        Case{{6, 6, 3}, widest + 1, 1, 1}}) {
-    for (auto estimator : {kbnn::Estimator::flipout, kbnn::Estimator::reparam}) {
+    for (auto estimator : {kbnn::Estimator::flipout, kbnn::Estimator::reparam,
+                           kbnn::Estimator::deterministic}) {
       for (bool sample : {true, false}) {
         DYNAMIC_SECTION(c.in.height << "x" << c.in.width << "x" << c.in.channels << " -> "
                                     << c.out_channels << " s" << c.stride << " p" << c.padding

@@ -1,5 +1,5 @@
 // End-to-end gradient check: a whole Sequential model (conv, relu, maxpool, flatten,
-// dense, both estimators) with the softmax cross-entropy and the KL term, in double,
+// dense, every estimator) with the softmax cross-entropy and the KL term, in double,
 // against central finite differences of the negative ELBO. Catches errors in how
 // layers are chained that per-layer checks cannot see.
 #include "catch.hpp"
@@ -24,13 +24,9 @@ struct Problem {
   double prior_sigma = 0.7, kl_scale = 1.0 / 50;
   int batch = 5;
 
-  Problem() {
+  explicit Problem(std::initializer_list<const char*> lines) {
     kbnn::ModelConfig config;
-    for (const char* line : {"conv2d out=3 kernel=3 padding=1 estimator=flipout", "relu",
-                             "maxpool2d size=2", "conv2d out=4 kernel=2 estimator=reparam",
-                             "relu", "flatten", "dense out=6 estimator=flipout", "relu",
-                             "dense out=3 estimator=reparam"})
-      config.layers.push_back(kbnn::parse_layer(line));
+    for (const char* line : lines) config.layers.push_back(kbnn::parse_layer(line));
     config.init_rho_mean = -1.5;  // sigma ~ 0.2: the noise paths matter
     model = kbnn::build_model<double>(config, kbnn::Shape{6, 6, 2});
     model->finalize(5, batch);
@@ -76,10 +72,7 @@ struct Problem {
   }
 };
 
-}  // namespace
-
-TEST_CASE("Whole-model ELBO gradient matches finite differences", "[model][gradient]") {
-  Problem p;
+void check_model_gradient(Problem& p) {
   const auto grad = p.analytic_gradient();
   const std::size_t n = grad.size();
   int checked = 0;
@@ -89,4 +82,22 @@ TEST_CASE("Whole-model ELBO gradient matches finite differences", "[model][gradi
     CHECK(std::abs(grad[i] - fd) <= 1e-6 * std::max(1.0, std::abs(fd)));
   }
   CHECK(checked > 100);
+}
+
+}  // namespace
+
+TEST_CASE("Whole-model ELBO gradient matches finite differences", "[model][gradient]") {
+  Problem p({"conv2d out=3 kernel=3 padding=1 estimator=flipout", "relu", "maxpool2d size=2",
+             "conv2d out=4 kernel=2 estimator=reparam", "relu", "flatten",
+             "dense out=6 estimator=flipout", "relu", "dense out=3 estimator=reparam"});
+  check_model_gradient(p);
+}
+
+TEST_CASE("Whole-model gradient with local_reparam and deterministic layers",
+          "[model][gradient]") {
+  Problem p({"conv2d out=3 kernel=3 padding=1 estimator=local_reparam", "relu",
+             "maxpool2d size=2", "conv2d out=4 kernel=2 estimator=deterministic", "relu",
+             "flatten", "dense out=6 estimator=local_reparam", "relu",
+             "dense out=3 estimator=deterministic"});
+  check_model_gradient(p);
 }

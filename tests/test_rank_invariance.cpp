@@ -68,6 +68,21 @@ double relative_difference(const std::vector<double>& a, const std::vector<doubl
   return std::sqrt(diff / norm);
 }
 
+// One epoch (4 steps, the last short) on all ranks and on one: the same history and
+// the same parameters.
+void check_epoch_is_rank_invariant(const kbnn::RunConfig& config) {
+  const auto data = synthetic_data();
+  const Result all = train(MPI_COMM_WORLD, config, data);
+  const Result one = train(MPI_COMM_SELF, config, data);
+  REQUIRE(all.history.size() == 4);
+  for (std::size_t i = 0; i < all.history.size(); ++i) {
+    INFO("step " << all.history[i].step);
+    CHECK(all.history[i].nll == Approx(one.history[i].nll).epsilon(1e-4));
+    CHECK(all.history[i].kl == Approx(one.history[i].kl).epsilon(1e-5));
+  }
+  CHECK(relative_difference(all.parameters, one.parameters) < 1e-4);
+}
+
 }  // namespace
 
 TEST_CASE("The first step's gradient does not depend on the rank count", "[mpi]") {
@@ -86,16 +101,20 @@ TEST_CASE("The first step's gradient does not depend on the rank count", "[mpi]"
 
 TEST_CASE("A whole epoch with a short last batch does not depend on the rank count", "[mpi]") {
   auto config = small_config();  // 37 examples, batch 10: 4 steps, the last of 7 rows
-  const auto data = synthetic_data();
-  const Result all = train(MPI_COMM_WORLD, config, data);
-  const Result one = train(MPI_COMM_SELF, config, data);
-  REQUIRE(all.history.size() == 4);
-  for (std::size_t i = 0; i < all.history.size(); ++i) {
-    INFO("step " << all.history[i].step);
-    CHECK(all.history[i].nll == Approx(one.history[i].nll).epsilon(1e-4));
-    CHECK(all.history[i].kl == Approx(one.history[i].kl).epsilon(1e-5));
-  }
-  CHECK(relative_difference(all.parameters, one.parameters) < 1e-4);
+  check_epoch_is_rank_invariant(config);
+}
+
+TEST_CASE("local_reparam and deterministic layers do not depend on the rank count", "[mpi]") {
+  // Local reparameterization draws one noise value per output element, keyed by the
+  // global example index; deterministic layers draw none.
+  auto config = small_config();
+  config.model.layers.clear();
+  for (const char* line : {"conv2d out=4 kernel=3 padding=1 estimator=local_reparam", "relu",
+                           "maxpool2d size=2", "conv2d out=6 kernel=3 estimator=deterministic",
+                           "relu", "flatten", "dense out=12 estimator=local_reparam", "relu",
+                           "dense out=10 estimator=local_reparam"})
+    config.model.layers.push_back(kbnn::parse_layer(line));
+  check_epoch_is_rank_invariant(config);
 }
 
 TEST_CASE("Broadcast gives every rank rank 0's parameters", "[mpi]") {
@@ -169,7 +188,7 @@ TEST_CASE("batch_mode = per_rank follows Horovod: batch and learning rate times 
   kbnn::Trainer trainer(config.train, config.parallel.batch_mode, config.model.prior_sigma, *model,
                         data, comm, log);
   CHECK(trainer.global_batch() == 4 * comm.size());
-  CHECK(trainer.learning_rate() == Approx(config.train.lr * comm.size()));
+  CHECK(trainer.peak_learning_rate() == Approx(config.train.lr * comm.size()));
   CHECK(trainer.steps_per_epoch() == (37 + 4 * comm.size() - 1) / (4 * comm.size()));
 }
 

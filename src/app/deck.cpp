@@ -39,6 +39,7 @@ void for_each_option(Config& c, Visit&& f) {
   f("data.train_limit", c.data.train_limit);
   f("data.test_limit", c.data.test_limit);
   f("data.shuffle", c.data.shuffle);
+  f("data.validation_fraction", c.data.validation_fraction);
   f("model.estimator", c.model.estimator);
   f("model.prior_sigma", c.model.prior_sigma);
   f("model.bayesian_bias", c.model.bayesian_bias);
@@ -47,6 +48,8 @@ void for_each_option(Config& c, Visit&& f) {
   f("model.init_rho_mean", c.model.init_rho_mean);
   f("model.init_rho_stddev", c.model.init_rho_stddev);
   f("model.init_bias_stddev", c.model.init_bias_stddev);
+  f("model.init_from", c.model.init_from);
+  f("model.moped_delta", c.model.moped_delta);
   f("train.epochs", c.train.epochs);
   f("train.batch_size", c.train.batch_size);
   f("train.lr", c.train.lr);
@@ -61,6 +64,10 @@ void for_each_option(Config& c, Visit&& f) {
   f("train.kl_warmup_epochs", c.train.kl_warmup_epochs);
   f("train.kl_cycles", c.train.kl_cycles);
   f("train.kl_ratio", c.train.kl_ratio);
+  f("train.lr_warmup_epochs", c.train.lr_warmup_epochs);
+  f("train.lr_schedule", c.train.lr_schedule);
+  f("train.lr_decay_epochs", c.train.lr_decay_epochs);
+  f("train.lr_decay_factor", c.train.lr_decay_factor);
   f("train.log_every", c.train.log_every);
   f("train.max_steps", c.train.max_steps);
   f("train.shuffle", c.train.shuffle);
@@ -72,12 +79,15 @@ void for_each_option(Config& c, Visit&& f) {
   f("ood.limit", c.ood.limit);
   f("ood.shift", c.ood.shift);
   f("ood.name", c.ood.name);
+  f("eval.every_epochs", c.eval.every_epochs);
   f("output.dir", c.output.dir);
   f("output.name", c.output.name);
   f("output.checkpoint_every", c.output.checkpoint_every);
   f("output.write_predictions", c.output.write_predictions);
   f("parallel.batch_mode", c.parallel.batch_mode);
   f("parallel.gpu_aware_mpi", c.parallel.gpu_aware_mpi);
+  f("debug.dump_steps", c.debug.dump_steps);
+  f("debug.dump_file", c.debug.dump_file);
 }
 
 const char* const kLayerOption = "model.layer";
@@ -388,11 +398,19 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
   }
   check(c.data.train_limit >= 0, "data.train_limit", "an integer >= 0 (0 = all)");
   check(c.data.test_limit >= 0, "data.test_limit", "an integer >= 0 (0 = all)");
+  check(c.data.validation_fraction >= 0 && c.data.validation_fraction < 1,
+        "data.validation_fraction", "a number in [0, 1) (0 = no validation set)");
+  // Held-out examples that nothing evaluates would only be lost to training.
+  check(c.data.validation_fraction == 0 || c.eval.every_epochs > 0, "data.validation_fraction",
+        "0 unless eval.every_epochs > 0 (the held-out set is evaluated during training)");
 
   check(c.model.prior_sigma > 0, "model.prior_sigma", "a number > 0");
   check(c.model.init_mu_stddev >= 0, "model.init_mu_stddev", "a number >= 0");
   check(c.model.init_rho_stddev >= 0, "model.init_rho_stddev", "a number >= 0");
   check(c.model.init_bias_stddev >= 0, "model.init_bias_stddev", "a number >= 0");
+  check(c.model.moped_delta >= 0, "model.moped_delta", "a number >= 0 (0 = off)");
+  check(c.model.moped_delta == 0 || !c.model.init_from.empty(), "model.moped_delta",
+        "0 unless model.init_from names a run file whose weights set mu");
 
   const auto& t = c.train;
   check(t.epochs >= 1, "train.epochs", "an integer >= 1");
@@ -406,11 +424,23 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
   check(t.kl_warmup_epochs >= 1, "train.kl_warmup_epochs", "an integer >= 1");
   check(t.kl_cycles >= 1, "train.kl_cycles", "an integer >= 1");
   check(t.kl_ratio > 0 && t.kl_ratio <= 1, "train.kl_ratio", "a number in (0, 1]");
+  check(t.lr_warmup_epochs >= 0, "train.lr_warmup_epochs", "a number >= 0 (0 = no warm-up)");
+  check(t.lr_decay_epochs >= 0, "train.lr_decay_epochs", "a number >= 0");
+  check(t.lr_decay_factor >= 0 && t.lr_decay_factor <= 1, "train.lr_decay_factor",
+        "a number in [0, 1]");
+  if (t.lr_schedule == LrSchedule::step) {
+    check(t.lr_decay_epochs > 0, "train.lr_decay_epochs",
+          "a number > 0 with train.lr_schedule = step (epochs between decays)");
+    check(t.lr_decay_factor > 0, "train.lr_decay_factor",
+          "a number in (0, 1] with train.lr_schedule = step");
+  }
   check(t.log_every >= 1, "train.log_every", "an integer >= 1");
   check(t.max_steps >= 0, "train.max_steps", "an integer >= 0 (0 = no limit)");
 
   check(c.eval.samples >= 1, "eval.samples", "an integer >= 1");
   check(c.eval.batch_size >= 1, "eval.batch_size", "an integer >= 1");
+  check(c.eval.every_epochs >= 0, "eval.every_epochs", "an integer >= 0 (0 = no evaluation "
+                                                         "during training)");
 
   check(one_of(c.ood.format, {"", "idx", "cifar10", "hdf5"}), "ood.format",
         "one of idx, cifar10, hdf5, or empty for no OOD set");
@@ -431,6 +461,18 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
   // Checkpoints are written at progress-line steps.
   check(c.output.checkpoint_every % t.log_every == 0, "output.checkpoint_every",
         concat("a multiple of train.log_every (", t.log_every, ")"));
+
+  check(c.debug.dump_steps >= 0, "debug.dump_steps", "an integer >= 0 (0 = no dump)");
+  if (c.debug.dump_steps > 0) {
+    check(!c.debug.dump_file.empty(), "debug.dump_file",
+          "a file name when debug.dump_steps > 0");
+    // The dump names examples by their global index, which only shuffle = global keeps.
+    check(c.data.shuffle == ShuffleScope::global, "data.shuffle",
+          "global when debug.dump_steps > 0");
+    // The dump records one learning rate, which the replay's Adam keeps.
+    check(t.lr_schedule == LrSchedule::constant && t.lr_warmup_epochs == 0, "train.lr_schedule",
+          "constant with train.lr_warmup_epochs = 0 when debug.dump_steps > 0");
+  }
 }
 
 // The config of a deck source (the file, or a deck's text) with command-line overrides.
@@ -441,6 +483,10 @@ RunConfig parse_source(const Source& file, const std::vector<std::string>& overr
   std::map<std::string, Given> given;
   apply(file, cfg, given);
   apply(command_line, cfg, given);  // later wins
+  // Horovod's scaled learning rate warms up by default (Goyal et al. 2017's 5 epochs);
+  // in global mode the rate is not scaled and runs keep the rate they had.
+  if (!given.count("train.lr_warmup_epochs") && cfg.parallel.batch_mode == BatchMode::per_rank)
+    cfg.train.lr_warmup_epochs = 5;
   validate(cfg, given, file.where);
 
   // The command line's layers replace the file's (see deck.hpp).

@@ -41,7 +41,8 @@ void check_deck_for_ranks(const RunConfig& config, int ranks);
 RunConfig parse_deck(const std::string& path, const std::vector<std::string>& overrides = {});
 
 // Parses a deck held as text (a checkpoint's resolved deck), then applies overrides as
-// parse_deck does; `where` names it in messages.
+// parse_deck does (kbnn predict and prune: another data set, eval.samples); `where`
+// names it in messages.
 RunConfig parse_deck_text(const std::string& text, const std::string& where,
                           const std::vector<std::string>& overrides = {});
 

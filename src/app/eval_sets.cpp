@@ -2,7 +2,6 @@
 
 #include "core/error.hpp"
 #include "core/format.hpp"
-#include "io/hdf5_dataset.hpp"
 #include "io/shift.hpp"
 
 #include <algorithm>
@@ -12,39 +11,27 @@ namespace kbnn {
 
 namespace {
 
-// The test split of a data set (format, dir or file), cut to `limit`, as `split` needs it.
-LoadedRows load_rows(const std::string& format, const std::string& dir, const std::string& file,
-                     std::int64_t limit, const Communicator& comm, PredictSplit split) {
-  LoadedRows out;
-  if (format == "hdf5") {
-    out.total = hdf5_dataset_size(file, comm);
-    if (limit > 0) out.total = std::min(out.total, limit);
-    const auto [lo, hi] = rows_to_load(out.total, split, comm);
-    out.rows = read_hdf5_dataset(file, comm, lo, hi - lo);
-    out.first = lo;
-    return out;
-  }
-  // IDX and CIFAR-10 files are read whole (gzip cannot seek) and cut.
-  out.rows = load_dataset(format, dir, /*train=*/false);
-  truncate(out.rows, limit);
-  out.total = out.rows.count;
-  const auto [lo, hi] = rows_to_load(out.total, split, comm);
-  out.rows = slice(out.rows, lo, hi - lo);
+// The test split of a data set, as `split` needs it: this rank's shard of the rows, or
+// all of them (uq/evaluate.hpp, rows_to_load).
+Split load_rows(const DataConfig& data, const Communicator& comm, PredictSplit split) {
+  const SplitSource source = open_split(data, /*train=*/false, comm);
+  const auto [lo, hi] = rows_to_load(source.total, split, comm);
+  Split out = take_rows(source, lo, hi, comm, /*partition=*/false);
   out.first = lo;
+  out.total = source.total;
   return out;
 }
 
 }  // namespace
 
-LoadedRows load_test_rows(const RunConfig& config, const Communicator& comm, PredictSplit split) {
-  const DataConfig& d = config.data;
-  return load_rows(d.format, d.dir, d.test_file, d.test_limit, comm, split);
+Split load_test_rows(const RunConfig& config, const Communicator& comm, PredictSplit split) {
+  return load_rows(config.data, comm, split);
 }
 
-LoadedRows load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSplit split,
+Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSplit split,
                          const Dataset& like) {
   const OodConfig& o = config.ood;
-  LoadedRows out;
+  Split out;
   if (o.shift != DataShift::none) {
     out = load_test_rows(config, comm, split);
     if (o.limit > 0 && o.limit < out.total) {
@@ -55,7 +42,12 @@ LoadedRows load_ood_rows(const RunConfig& config, const Communicator& comm, Pred
     }
     out.rows = shifted(out.rows, o.shift, config.train.seed, out.first);
   } else {
-    out = load_rows(o.format, o.dir, o.file, o.limit, comm, split);
+    DataConfig set;
+    set.format = o.format;
+    set.dir = o.dir;
+    set.test_file = o.file;
+    set.test_limit = o.limit;
+    out = load_rows(set, comm, split);
   }
   const Dataset& r = out.rows;
   if (r.height != like.height || r.width != like.width || r.channels != like.channels)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "app/deck.hpp"
+#include "io/data_split.hpp"
 #include "io/dataset.hpp"
 #include "io/run_file.hpp"
 #include "parallel/communicator.hpp"
@@ -14,21 +15,14 @@
 
 namespace kbnn {
 
-// Rows [first, first + rows.count) of a set of `total` examples.
-struct LoadedRows {
-  Dataset rows;
-  std::int64_t first = 0;
-  std::int64_t total = 0;
-};
-
 // The deck's test split (data.format, data.dir or data.test_file, data.test_limit):
 // the rows this rank needs for `split` (uq/evaluate.hpp, rows_to_load).
-LoadedRows load_test_rows(const RunConfig& config, const Communicator& comm, PredictSplit split);
+Split load_test_rows(const RunConfig& config, const Communicator& comm, PredictSplit split);
 
 // The deck's OOD set ([ood]; config.ood.enabled() must hold): the test split of
 // ood.format / ood.dir / ood.file, or the test set under ood.shift (noise keyed by
 // train.seed). Throws InputError if its images differ in shape from `like`'s.
-LoadedRows load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSplit split,
+Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSplit split,
                          const Dataset& like);
 
 // Writes the OOD scores of both sets and /metrics/ood/<out_set>, and logs one line per

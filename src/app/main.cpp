@@ -12,6 +12,7 @@
 #include "app/deck.hpp"
 #include "app/run_info.hpp"
 #include "app/run_predict.hpp"
+#include "app/run_prune.hpp"
 #include "app/run_train.hpp"
 #include "core/error.hpp"
 #include "core/stop_signal.hpp"
@@ -34,6 +35,9 @@ const char* usage =
     "       kbnn info RUN_FILE [--deck]\n"
     "       kbnn predict MODEL [--output FILE] [--set-name NAME] [--split examples|samples]\n"
     "                    [--sample-probabilities] [--data.*=...] [--eval.*=...] [--ood.*=...]\n"
+    "       kbnn prune RUN_FILE --fractions=F1,F2,... [--scope=layer|global]\n"
+    "                  [--output=FILE] [--no-checkpoints] [--data.option=value ...]\n"
+    "                  [--eval.option=value ...] [--ood.option=value ...]\n"
     "       kbnn --help | --version | --kokkos-help\n"
     "\n"
     "  train   train the model of the input deck DECK (see input/*.cfg) on all MPI ranks,\n"
@@ -56,6 +60,12 @@ const char* usage =
     "          and 1 - max probability.\n"
     "  info    summarise a run file: what ran, the last history row, the test metrics,\n"
     "          the weights and the checkpoint; --deck also prints the resolved deck.\n"
+    "  prune   remove each fraction F of every layer's Bayesian kernel weights (or of all\n"
+    "          of them, --scope=global) with the lowest |mu|/sigma, and report the test\n"
+    "          metrics of each pruned model in <run>.pruning.h5 (or --output). Each pruned\n"
+    "          model is written as <output>.pruned_F.h5, which kbnn train --restart\n"
+    "          fine-tunes with its mask kept. --data.*, --eval.* and --ood.* change the\n"
+    "          run's deck; with an OOD set each fraction's OOD AUROC is reported too.\n"
     "  Kokkos options (--kokkos-threads=N, ...) may follow any command; --kokkos-help\n"
     "  lists them.\n";
 
@@ -149,6 +159,43 @@ void predict(const std::vector<std::string>& args) {
   kbnn::run_predict(options, comm, comm.is_root() ? std::cout : null_stream);
 }
 
+void prune(const std::vector<std::string>& args) {
+  if (args.empty() || args[0].rfind("--", 0) == 0)
+    throw UsageError("kbnn prune: missing the run file");
+  kbnn::PruneOptions options;
+  options.run = args[0];
+  std::string fractions;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    const auto value = [&](const std::string& flag) {
+      return a.rfind(flag + "=", 0) == 0 ? a.substr(flag.size() + 1) : std::string();
+    };
+    if (!value("--fractions").empty()) {
+      fractions = value("--fractions");
+    } else if (!value("--scope").empty()) {
+      const std::string scope = value("--scope");
+      if (scope != "layer" && scope != "global")
+        throw UsageError("kbnn prune: --scope must be layer or global, not '" + scope + "'");
+      options.scope = scope == "layer" ? kbnn::PruneScope::layer : kbnn::PruneScope::global;
+    } else if (!value("--output").empty()) {
+      options.output = value("--output");
+    } else if (a == "--no-checkpoints") {
+      options.checkpoints = false;
+    } else if (a.rfind("--data.", 0) == 0 || a.rfind("--eval.", 0) == 0 ||
+               a.rfind("--ood.", 0) == 0) {
+      options.overrides.push_back(a);
+    } else {
+      throw UsageError("kbnn prune: unknown argument '" + a + "'");
+    }
+  }
+  if (fractions.empty()) throw UsageError("kbnn prune: --fractions=F1,F2,... is required");
+  kbnn::agree_or_throw(MPI_COMM_WORLD, [&] { options.fractions = kbnn::parse_fractions(fractions); });
+  kbnn::Communicator comm(MPI_COMM_WORLD, false);
+  NullBuffer null_buffer;
+  std::ostream null_stream(&null_buffer);
+  kbnn::run_prune(options, comm, comm.is_root() ? std::cout : null_stream);
+}
+
 int run_command(const std::vector<std::string>& args, int rank) {
   if (args[0] == "info") {
     if (args.size() < 2 || args.size() > 3 || (args.size() == 3 && args[2] != "--deck"))
@@ -158,6 +205,8 @@ int run_command(const std::vector<std::string>& args, int rank) {
     predict(std::vector<std::string>(args.begin() + 1, args.end()));
   } else if (args[0] == "train") {
     return train(std::vector<std::string>(args.begin() + 1, args.end()));
+  } else if (args[0] == "prune") {
+    prune(std::vector<std::string>(args.begin() + 1, args.end()));
   } else {
     throw UsageError("kbnn: unknown command '" + args[0] + "'");
   }

@@ -16,14 +16,6 @@ namespace kbnn {
 
 namespace {
 
-std::vector<hsize_t> shape_of(hid_t parent, const std::string& name, const std::string& what) {
-  const h5::DataSet set(KBNN_H5_CHECK_AT(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), what));
-  const h5::Space space(KBNN_H5_CHECK_AT(H5Dget_space(set), what));
-  std::vector<hsize_t> dims(std::size_t(KBNN_H5_CHECK_AT(H5Sget_simple_extent_ndims(space), what)));
-  if (!dims.empty()) KBNN_H5_CHECK_AT(H5Sget_simple_extent_dims(space, dims.data(), nullptr), what);
-  return dims;
-}
-
 // Layer names are "<kind>_<position>": order them by position (dense_9 before dense_11),
 // not as HDF5 lists them (by name).
 std::vector<std::string> in_layer_order(std::vector<std::string> names) {
@@ -43,6 +35,27 @@ std::string shape_text(const std::vector<hsize_t>& dims) {
   std::string text;
   for (std::size_t i = 0; i < dims.size(); ++i) text += (i ? "x" : "") + std::to_string(dims[i]);
   return text;
+}
+
+// The last row of /history/eval (evaluations during training), with its set.
+void print_last_evaluation(hid_t eval, const std::string& path, std::ostream& out) {
+  const std::string where = path + ": /history/eval";
+  const auto step = h5::read_column<double>(eval, "step", where + "/step");
+  const std::string set =
+      h5::has_attribute(eval, "set") ? h5::read_string_attribute(eval, "set") : "?";
+  out << "  history/eval: ";
+  if (step.empty()) {
+    out << "no rows yet (on " << set << ")\n";
+    return;
+  }
+  const auto last = [&](const char* name) {
+    return h5::read_column<double>(eval, name, where + "/" + name).back();
+  };
+  out << format("%.0f rows; last at epoch %.0f (step %.0f) on ", double(step.size()),
+                last("epoch"), step.back())
+      << set
+      << format(": accuracy %.4f, nll %.4f, ece %.4f, entropy %.4f nats\n", last("accuracy"),
+                last("nll"), last("ece"), last("mean_entropy"));
 }
 
 }  // namespace
@@ -77,6 +90,8 @@ void print_run_info(const std::string& path, bool with_deck, std::ostream& out) 
                     last("kl"), last("train_accuracy"))
           << format(", %.0f img/s\n", last("images_per_second"));
     }
+    if (h5::exists(history, "eval"))
+      print_last_evaluation(h5::open_group(history, "eval"), path, out);
   }
   if (h5::exists(file, "metrics")) {
     const h5::Group metrics = h5::open_group(file, "metrics");
@@ -93,22 +108,16 @@ void print_run_info(const std::string& path, bool with_deck, std::ostream& out) 
   }
   if (h5::exists(file, "predictions/test"))
     out << "  predictions/test: probs_mean "
-        << shape_text(shape_of(file, "predictions/test/probs_mean", path)) << "\n";
+        << shape_text(h5::dataset_shape(file, "predictions/test/probs_mean", path)) << "\n";
   if (h5::exists(file, "weights")) {
     const h5::Group weights = h5::open_group(file, "weights");
-    hsize_t count = 0;
-    KBNN_H5_CHECK_AT(H5Gget_num_objs(weights, &count), path + ": /weights");
-    std::vector<std::string> names;
-    for (hsize_t i = 0; i < count; ++i) {
-      char name[256];
-      H5Gget_objname_by_idx(weights, i, name, sizeof name);
-      names.emplace_back(name);
-    }
     out << "  weights:";
-    for (const std::string& name : in_layer_order(names)) {
-      const std::string kernel = name + "/kernel_mu";
+    for (const std::string& name : in_layer_order(h5::member_names(weights, path + ": /weights"))) {
+      // A Bayesian layer's kernel_mu, or a deterministic layer's kernel.
+      const std::string mean = name + "/kernel_mu", point = name + "/kernel";
+      const std::string kernel = h5::exists(weights, mean) ? mean : point;
       out << " " << name;
-      if (h5::exists(weights, kernel)) out << " (" << shape_text(shape_of(weights, kernel, path)) << ")";
+      if (h5::exists(weights, kernel)) out << " (" << shape_text(h5::dataset_shape(weights, kernel, path)) << ")";
     }
     out << "\n";
   }

@@ -70,7 +70,7 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
   RunConfig config;
   Checkpoint trained;
   std::string output, ood_set;
-  LoadedRows in;
+  Split in;
   std::unique_ptr<Sequential<Real>> model;
   agree_or_throw(comm.get(), [&] {
     check_overrides(options.overrides);
@@ -136,7 +136,7 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
       << std::endl;
 
   if (config.ood.enabled()) {
-    const LoadedRows out = load_ood_rows(config, comm, options.split, in.rows);
+    const Split out = load_ood_rows(config, comm, options.split, in.rows);
     const Evaluation o = evaluate(*model, to_device(out.rows), out.first, out.total, eval, comm);
     file.write_predictions(ood_set, o.rows, o.first, o.total);
     if (options.sample_probabilities)

@@ -6,14 +6,15 @@
 #include "core/stop_signal.hpp"
 #include "core/types.hpp"
 #include "io/checkpoint.hpp"
-#include "io/dataset.hpp"
+#include "io/data_split.hpp"
 #include "io/device_dataset.hpp"
-#include "io/hdf5_dataset.hpp"
 #include "io/run_file.hpp"
 #include "model/build_model.hpp"
+#include "model/init_from_run.hpp"
 #include "train/kl_divergence.hpp"
+#include "train/step_dump.hpp"
 #include "train/trainer.hpp"
-#include "uq/predictive.hpp"
+#include "uq/evaluate.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -29,44 +30,29 @@ namespace kbnn {
 
 namespace {
 
-// A split of the data as one rank holds it: all rows, or (partition) its contiguous
-// shard of them. IDX and CIFAR-10 files are read whole (gzip cannot seek) and cut;
-// HDF5 reads only the rows asked for.
-struct Split {
-  Dataset rows;
-  std::int64_t total = 0;  // rows over all ranks
-  std::int64_t first = 0;  // global index of rows' first example
-};
-
-Split load_split(const RunConfig& config, bool train, const Communicator& comm, bool partition) {
-  const DataConfig& d = config.data;
-  const std::int64_t limit = train ? d.train_limit : d.test_limit;
-  Split split;
-  if (d.format == "hdf5") {
-    const std::string& path = train ? d.train_file : d.test_file;
-    split.total = hdf5_dataset_size(path, comm);
-    if (limit > 0) split.total = std::min(split.total, limit);
-    const auto [lo, hi] = partition ? comm.shard(split.total)
-                                    : std::pair<std::int64_t, std::int64_t>{0, split.total};
-    split.rows = read_hdf5_dataset(path, comm, lo, hi - lo);
-    split.first = lo;
-    return split;
-  }
-  split.rows = load_dataset(d.format, d.dir, train);
-  truncate(split.rows, limit);
-  split.total = split.rows.count;
-  if (partition) {
-    const auto [lo, hi] = comm.shard(split.total);
-    split.rows = slice(split.rows, lo, hi - lo);
-    split.first = lo;
-  }
-  return split;
+// The training rows and, with data.validation_fraction > 0, the held-out tail of the
+// training split (the last round(fraction * N) rows, as Keras's validation_split):
+// the same rows on any rank count, each rank holding its shard of them.
+std::pair<Split, Split> load_training(const RunConfig& config, const Communicator& comm,
+                                      bool partition) {
+  const SplitSource source = open_split(config.data, true, comm);
+  const double fraction = config.data.validation_fraction;
+  const std::int64_t held_out = std::llround(fraction * double(source.total));
+  if (fraction > 0 && (held_out < 1 || held_out >= source.total))
+    throw InputError(concat("input deck ", config.deck_path, ": data.validation_fraction ",
+                            fraction, " of ", source.total, " training examples holds out ",
+                            held_out, ": expected at least 1 and fewer than all"));
+  const std::int64_t trained = source.total - held_out;
+  Split validation;
+  if (held_out > 0) validation = take_rows(source, trained, source.total, comm, true);
+  return {take_rows(source, 0, trained, comm, partition), std::move(validation)};
 }
 
 // The model's parameters and optimizer state as a checkpoint (host copies).
 Checkpoint make_checkpoint(const RunConfig& config, const Communicator& comm, Trainer& trainer,
                            const ParameterStore<Real>& store,
-                           const std::vector<HistoryRow>& history) {
+                           const std::vector<HistoryRow>& history,
+                           const std::vector<EvalRow>& eval_history) {
   Checkpoint c;
   c.step = trainer.step();
   c.ranks = comm.size();
@@ -82,7 +68,9 @@ Checkpoint make_checkpoint(const RunConfig& config, const Communicator& comm, Tr
   c.state_names = trainer.optimizer().state_names();
   for (const auto& s : state) c.state.push_back(to_vector(s));
   c.history = history;
+  c.eval_history = eval_history;
   c.window = trainer.window();
+  c.keep = keep_mask_of(store);
   return c;
 }
 
@@ -113,17 +101,14 @@ void check_resumable(const Checkpoint& c, const std::string& path, const RunConf
 void restore(const Checkpoint& c, const std::string& path, Trainer& trainer,
              const ParameterStore<Real>& store) {
   const auto state = trainer.optimizer().state();
-  if (c.parameters.size() != store.size() || c.state.size() != state.size())
-    throw InputError(concat(path, ": the checkpoint holds ", c.parameters.size(),
-                            " parameters and ", c.state.size(),
-                            " optimizer buffers, but this deck's model has ", store.size(),
-                            " and its optimizer ", state.size()));
-  const auto from_vector = [](const std::vector<float>& v, const View1<Real>& out) {
-    Kokkos::deep_copy(out, Kokkos::View<const float*, HostSpace,
-                                        Kokkos::MemoryTraits<Kokkos::Unmanaged>>(v.data(), v.size()));
-  };
-  from_vector(c.parameters, store.values());
-  for (std::size_t i = 0; i < state.size(); ++i) from_vector(c.state[i], state[i]);
+  if (c.state.size() != state.size())
+    throw InputError(concat(path, ": the checkpoint holds ", c.state.size(),
+                            " optimizer buffers, but this deck's optimizer has ", state.size()));
+  load_parameters(c, path, store);  // and the keep mask of a pruned model
+  for (std::size_t i = 0; i < state.size(); ++i)
+    Kokkos::deep_copy(state[i], Kokkos::View<const float*, HostSpace,
+                                             Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
+                                    c.state[i].data(), c.state[i].size()));
   trainer.optimizer().set_steps(c.optimizer_steps);
 }
 
@@ -154,25 +139,42 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
   if (const std::string warning = blas_warning(); !warning.empty()) log << warning << std::endl;
 
   // Data. Training: every rank holds all of it (shuffle = global) or its partition
-  // (local). Test: every rank predicts its contiguous shard of the rows.
+  // (local). Test and validation: every rank predicts its contiguous shard of the rows.
   Kokkos::Timer load_clock;
   TrainingData train;
   train.local = config.data.shuffle == ShuffleScope::local;
-  const Split train_split = load_split(config, true, comm, train.local);
+  const std::pair<Split, Split> loaded = load_training(config, comm, train.local);
+  const Split& train_split = loaded.first;
+  const Split& validation_split = loaded.second;
   const Dataset& train_host = train_split.rows;
   train.data = to_device(train_host);
   train.global_count = train_split.total;
-  const Split test_split = load_split(config, false, comm, true);
+  const DeviceDataset validation = to_device(validation_split.rows);
+  const Split test_split = load_split(config.data, false, comm, true);
   const DeviceDataset test = to_device(test_split.rows);
   const std::int64_t n_test = test_split.total;
   // The OOD set ([ood]) is read now, so a bad one stops the run before training.
-  const LoadedRows ood = config.ood.enabled()
+  const Split ood = config.ood.enabled()
                              ? load_ood_rows(config, comm, PredictSplit::examples, test_split.rows)
-                             : LoadedRows{};
+                             : Split{};
   log << "data: " << train.global_count << " training and " << n_test << " test images of "
       << train_host.height << "x" << train_host.width << "x" << train_host.channels << " ("
       << load_clock.seconds() << " s), training set " << (train.local ? "partitioned" : "replicated")
-      << " over ranks" << std::endl;
+      << " over ranks";
+  if (validation_split.total > 0)
+    log << "; the last " << validation_split.total << " training images held out for validation";
+  log << std::endl;
+
+  // The set that eval.every_epochs evaluates.
+  const bool on_validation = validation_split.total > 0;
+  const std::string eval_set = on_validation ? "validation" : "test";
+  const DeviceDataset& eval_rows = on_validation ? validation : test;
+  const Split& eval_split = on_validation ? validation_split : test_split;
+  // Every evaluation: S samples, ranks split the examples (uq/evaluate.hpp).
+  EvalOptions eval_options;
+  eval_options.samples = config.eval.samples;
+  eval_options.batch = config.eval.batch_size;
+  eval_options.seed = config.train.seed;
 
   // Model, and the same starting point on every rank.
   auto model = build_model<Real>(config.model, train.data.shape);
@@ -199,6 +201,7 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
   std::int64_t start_step = 0;
   TrainingWindow window;
   std::vector<HistoryRow> history;  // every row of this run, from its first step
+  std::vector<EvalRow> eval_history;  // every evaluation of this run
   const std::string from = restart_path(restart, checkpoint_path, comm);
   if (restart.from == "auto" && from.empty())
     log << "restart: auto: no " << checkpoint_path << " yet, starting fresh" << std::endl;
@@ -209,14 +212,27 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
     start_step = c.step;
     window = c.window;
     history = c.history;
+    eval_history = c.eval_history;
     log << "restart: " << from << " at step " << c.step << " (written by " << c.ranks
         << " rank(s))" << std::endl;
+    if (!c.keep.empty())
+      log << "restart: a pruned model: "
+          << std::count(c.keep.begin(), c.keep.end(), std::uint8_t(0)) << " of " << c.keep.size()
+          << " Bayesian weights stay removed" << std::endl;
     // Another rank count sums each gradient in another order: the run goes on
     // correctly, but is no longer bit-identical to an uninterrupted one.
     if (c.ranks != comm.size())
       log << "note: the checkpoint was written by " << c.ranks << " rank(s), this run has "
           << comm.size() << ": the continuation is not bit-identical" << std::endl;
   } else {
+    if (!config.model.init_from.empty()) {
+      initialize_from_run(store, config.model.init_from, config.model.moped_delta);
+      log << "init: mu from " << config.model.init_from
+          << (config.model.moped_delta > 0
+                  ? concat(", sigma = ", config.model.moped_delta, " |mu| (MOPED)")
+                  : std::string(", rho from model.init_rho_mean"))
+          << std::endl;
+    }
     comm.broadcast(store.values());
   }
   log << "model: " << model->layers().size() << " layers, " << store.gaussian_count()
@@ -224,6 +240,26 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
       << " point parameters; KL " << kl_divergence(store, config.model.prior_sigma)
       << "; global batch " << trainer.global_batch() << ", " << trainer.steps_per_epoch()
       << " steps per epoch" << std::endl;
+  std::unique_ptr<StepDump> dump;
+  if (config.debug.dump_steps > 0) {
+    const auto same_file = [&](const std::string& other) {
+      return std::filesystem::weakly_canonical(config.debug.dump_file) ==
+             std::filesystem::weakly_canonical(other);
+    };
+    if (same_file(run_path) || same_file(checkpoint_path))
+      throw InputError(concat("debug.dump_file: ", config.debug.dump_file,
+                              " is this run's run file or checkpoint; name another file"));
+    const TrainConfig& t = config.train;
+    dump = std::make_unique<StepDump>(
+        config.debug.dump_file, config.debug.dump_steps,
+        StepDumpRun{t.seed, train.global_count, trainer.global_batch(), trainer.peak_learning_rate(),
+                    config.model.prior_sigma, t.adam_beta1, t.adam_beta2, t.adam_epsilon,
+                    resolved_deck(config)},
+        *model, comm);
+    trainer.step_dump = dump.get();
+    log << "debug: recording the first " << config.debug.dump_steps << " steps in "
+        << config.debug.dump_file << std::endl;
+  }
 
   // Output: the run file is created before training, with the history so far, so a
   // run that dies keeps its history.
@@ -233,14 +269,37 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
                RunInfo{KBNN_VERSION, KBNN_GIT_REVISION, ExecSpace::name(), config.deck_path,
                        resolved_deck(config)});
   file.append_history(history);
+  const int eval_every = config.eval.every_epochs;
+  if (eval_every > 0 || !eval_history.empty()) {
+    file.start_eval_history(eval_set, config.eval.samples, eval_split.total);
+    file.append_eval(eval_history);
+  }
   std::int64_t last_checkpoint = -1;
+  double eval_seconds = 0;  // inside the trainer's clock, but not training
   trainer.on_log = [&](const HistoryRow& row) {
     history.push_back(row);
     file.append_history({row});
+    // Every epoch ends with a row; its evaluation comes before that step's checkpoint,
+    // which then holds it.
+    const std::int64_t epoch = row.step / trainer.steps_per_epoch();
+    if (eval_every > 0 && row.step % trainer.steps_per_epoch() == 0 && epoch % eval_every == 0) {
+      Kokkos::Timer eval_clock;
+      const Metrics m =
+          evaluate(*model, eval_rows, eval_split.first, eval_split.total, eval_options, comm).metrics;
+      eval_seconds += eval_clock.seconds();
+      eval_history.push_back(
+          EvalRow{row.step, double(epoch), m.accuracy, m.nll, m.ece, m.mean_entropy});
+      file.append_eval({eval_history.back()});
+      log << "eval   epoch " << epoch << " on " << eval_set
+          << format(" (%.0f images, S=%.0f): accuracy %.4f  nll %.4f  ece %.4f  entropy %.4f",
+                    double(eval_split.total), config.eval.samples, m.accuracy, m.nll, m.ece,
+                    m.mean_entropy)
+          << std::endl;
+    }
     const int every = config.output.checkpoint_every;
     if (every > 0 && row.step % every == 0) {
       write_checkpoint(checkpoint_path, comm,
-                       make_checkpoint(config, comm, trainer, store, history));
+                       make_checkpoint(config, comm, trainer, store, history, eval_history));
       last_checkpoint = row.step;
     }
   };
@@ -259,33 +318,36 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
         "; the history so far is in ", run_path));
   }
   if (trainer.stopped()) {
-    write_checkpoint(checkpoint_path, comm, make_checkpoint(config, comm, trainer, store, history));
+    write_checkpoint(checkpoint_path, comm,
+                     make_checkpoint(config, comm, trainer, store, history, eval_history));
     log << "stopped by a signal after step " << trainer.step()
         << ": checkpoint " << checkpoint_path << "; continue with: kbnn train "
         << config.deck_path << " --restart auto (exit status " << exit_status_stopped << ")"
         << std::endl;
     return RunOutcome::stopped;
   }
-  const double seconds = trainer.training_seconds();
+  const double seconds = trainer.training_seconds() - eval_seconds;
   const double images_per_second = seconds > 0 ? trainer.images_trained() / seconds : 0;
   const double flops = training_flops_per_example(*model);
   log << format("training: %.0f images in %.2f s = %.0f images/s, %.2f GFLOP/s in gemms "
              "(%.1f MFLOP per batch-128 step)",
         double(trainer.images_trained()), seconds, images_per_second,
-        images_per_second * flops * 1e-9, flops * 128 * 1e-6) << std::endl;
+        images_per_second * flops * 1e-9, flops * 128 * 1e-6);
+  if (eval_seconds > 0) log << format("; evaluations during training %.2f s", eval_seconds);
+  log << std::endl;
   if (profile != nullptr && std::string(profile) == "1") log << model->profile_report();
   write_weights(file, store);
-  const Checkpoint final_state = make_checkpoint(config, comm, trainer, store, history);
+  const Checkpoint final_state =
+      make_checkpoint(config, comm, trainer, store, history, eval_history);
   file.write_checkpoint(final_state);
   if (config.output.checkpoint_every > 0)
     write_checkpoint(checkpoint_path, comm, final_state);
 
   // Monte-Carlo prediction on this rank's test rows; metrics from sums over ranks.
-  const Predictions predictions = predict(*model, test, test_split.first, config.eval.samples,
-                                          config.eval.batch_size, config.train.seed);
-  std::vector<double> sums = metric_sums(predictions);
-  comm.allreduce_sum(sums.data(), sums.size());
-  const Metrics m = metrics_from_sums(sums);
+  const Evaluation final_test =
+      evaluate(*model, test, test_split.first, n_test, eval_options, comm);
+  const Predictions& predictions = final_test.rows;
+  const Metrics& m = final_test.metrics;
   if (config.output.write_predictions)
     file.write_predictions("test", predictions, test_split.first, n_test);
   file.write_metrics("test", m, config.eval.samples);

@@ -9,13 +9,16 @@
 
 namespace kbnn {
 
-// The weight estimator of a Bayesian layer (docs/design.md, "Estimators").
-enum class Estimator { reparam, flipout };
+// The weight estimator of a Bayesian layer (docs/design.md, "Estimators");
+// deterministic is the plain layer (point weights, no noise, no KL).
+enum class Estimator { reparam, flipout, local_reparam, deterministic };
 // Where weight noise comes from: our Philox streams, or cuRAND's normal stream.
 enum class NoiseSource { philox, curand };
 enum class OptimizerKind { adam, sgd };
 // beta_t of the KL term (train/kl_schedule.hpp).
 enum class KlSchedule { constant, linear, cyclical };
+// The learning rate's decay after any warm-up (train/lr_schedule.hpp).
+enum class LrSchedule { constant, cosine, step };
 // global: train.batch_size is the global batch; per_rank: Horovod's, per rank.
 enum class BatchMode { global, per_rank };
 // global: every rank holds the training set; local: each its own partition.
@@ -39,7 +42,9 @@ struct ChoiceTable;
 template <>
 struct ChoiceTable<Estimator> {
   static constexpr Choice<Estimator> entries[] = {{"flipout", Estimator::flipout},
-                                                  {"reparam", Estimator::reparam}};
+                                                  {"reparam", Estimator::reparam},
+                                                  {"local_reparam", Estimator::local_reparam},
+                                                  {"deterministic", Estimator::deterministic}};
 };
 template <>
 struct ChoiceTable<NoiseSource> {
@@ -56,6 +61,12 @@ struct ChoiceTable<KlSchedule> {
   static constexpr Choice<KlSchedule> entries[] = {{"constant", KlSchedule::constant},
                                                    {"linear", KlSchedule::linear},
                                                    {"cyclical", KlSchedule::cyclical}};
+};
+template <>
+struct ChoiceTable<LrSchedule> {
+  static constexpr Choice<LrSchedule> entries[] = {{"constant", LrSchedule::constant},
+                                                   {"cosine", LrSchedule::cosine},
+                                                   {"step", LrSchedule::step}};
 };
 template <>
 struct ChoiceTable<BatchMode> {

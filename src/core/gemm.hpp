@@ -17,9 +17,6 @@ void gemm(char trans_a, char trans_b, Scalar alpha, const Matrix<const Scalar>& 
   KokkosBlas::gemm(ta, tb, alpha, a, b, beta, c);
 }
 
-// Whether host code may read MemSpace: the condition for host loops over gemms.
-constexpr bool host_accessible = Kokkos::SpaceAccessibility<HostSpace, MemSpace>::accessible;
-
 // The same gemm on `blocks` equal row blocks of a, b and c: block i of each is rows
 // [i n / blocks, (i + 1) n / blocks). A host loop of small gemms, so callers take this
 // path only when host_accessible; on device memory it aborts.

@@ -2,9 +2,11 @@
 // A row of cols is one (example, output position); its columns are the receptive
 // field in (kh, kw, c) order, channel last like the image, so column k belongs to
 // input channel k % channels and each (kh, kw) is one contiguous run of C numbers.
-// Kernels run one thread per row and copy those runs: no divisions per element.
+// Each kernel has both thread shapes (core/thread_shape.hpp): rows, one thread per
+// image or cols row copying whole runs (CPUs), and elements, one per number (GPUs).
 #pragma once
 
+#include "core/thread_shape.hpp"
 #include "core/types.hpp"
 
 namespace kbnn {
@@ -22,9 +24,21 @@ struct ConvGeometry {
 // The border is never written, so it stays zero from the buffer's allocation; with it
 // im2col needs no bounds checks at all.
 template <class Scalar>
-void pad_images(const ConvGeometry& g, const Matrix<const Scalar>& in, const Matrix<Scalar>& padded) {
+void pad_images(const ConvGeometry& g, const Matrix<const Scalar>& in, const Matrix<Scalar>& padded,
+                ThreadShape shape = native_shape) {
   const int W = g.width, H = g.height, C = g.channels, p = g.padding;
   const int Wp = W + 2 * p;
+  if (shape == ThreadShape::elements) {
+    const std::int64_t row = std::int64_t(W) * C;  // numbers per image row
+    Kokkos::parallel_for(
+        "kbnn::pad_images(elements)", Range(0, std::int64_t(in.extent(0)) * H * row),
+        KOKKOS_LAMBDA(const std::int64_t i) {
+          const std::int64_t b = i / (H * row), j = i % row;
+          const int h = static_cast<int>((i / row) % H);
+          padded(b, (std::int64_t(h + p) * Wp + p) * C + j) = in(b, std::int64_t(h) * row + j);
+        });
+    return;
+  }
   Kokkos::parallel_for(
       "kbnn::pad_images", Range(0, std::int64_t(in.extent(0)) * H), KOKKOS_LAMBDA(const std::int64_t i) {
         const std::int64_t b = i / H;
@@ -39,11 +53,28 @@ void pad_images(const ConvGeometry& g, const Matrix<const Scalar>& in, const Mat
 // p = 0) -> cols: (batch*OH*OW, k*k*C). For one kh the window covers k*C consecutive
 // numbers of a padded image row: each row of cols is k straight copies.
 template <class Scalar>
-void im2col(const ConvGeometry& g, const Matrix<const Scalar>& padded, const Matrix<Scalar>& cols) {
+void im2col(const ConvGeometry& g, const Matrix<const Scalar>& padded, const Matrix<Scalar>& cols,
+            ThreadShape shape = native_shape) {
   const int C = g.channels, k = g.kernel, s = g.stride;
   const int Wp = g.width + 2 * g.padding;
   const int OH = g.out_height(), OW = g.out_width(), run = k * C;
   const int examples = static_cast<int>(cols.extent(0) / g.positions());
+  if (shape == ThreadShape::elements) {
+    // Element (r, col) of cols, r = (b, oh, ow), col = (kh, kw, c): consecutive threads
+    // take consecutive columns of a row, which read consecutive numbers of the image.
+    const int P = g.positions(), K = g.patch();
+    Kokkos::parallel_for(
+        "kbnn::im2col(elements)", Range(0, std::int64_t(examples) * P * K),
+        KOKKOS_LAMBDA(const std::int64_t i) {
+          const std::int64_t r = i / K;
+          const int col = static_cast<int>(i % K);
+          const std::int64_t b = r / P;
+          const int position = static_cast<int>(r % P);
+          const int oh = position / OW, ow = position % OW, kh = col / run, rest = col % run;
+          cols(r, col) = padded(b, (std::int64_t(oh * s + kh) * Wp + ow * s) * C + rest);
+        });
+    return;
+  }
   // One thread per output row (b, oh), walking its OW positions: no division per row.
   Kokkos::parallel_for(
       "kbnn::im2col", Range(0, examples * OH), KOKKOS_LAMBDA(const int i) {
@@ -106,11 +137,38 @@ PatchRows<Scalar> patch_rows(const ConvGeometry& g, const Matrix<const Scalar>& 
 // position the cols run of kh covers k*C consecutive numbers of that image row
 // (clipped at the padding). The inner loop adds those runs: long, contiguous, vector.
 template <class Scalar>
-void col2im(const ConvGeometry& g, const Matrix<const Scalar>& cols, const Matrix<Scalar>& din) {
+void col2im(const ConvGeometry& g, const Matrix<const Scalar>& cols, const Matrix<Scalar>& din,
+            ThreadShape shape = native_shape) {
   const int W = g.width, H = g.height, C = g.channels, k = g.kernel, s = g.stride, p = g.padding;
   const int OH = g.out_height(), OW = g.out_width(), P = g.positions(), run = k * C;
   const std::int64_t stride = cols.stride(0);
   const Scalar* cols_data = cols.data();
+  if (shape == ThreadShape::elements) {
+    // Element (b, h, w, c) of din gathers the cols entries that read it: for each window
+    // offset (kh, kw) with (h + p - kh, w + p - kw) = (oh * s, ow * s) inside the output.
+    // Adds kh ascending, kw descending: the order of the rows shape (kh, then ow
+    // ascending), so both shapes give the same sums bit for bit.
+    Kokkos::parallel_for(
+        "kbnn::col2im(elements)", Range(0, std::int64_t(din.extent(0)) * H * W * C),
+        KOKKOS_LAMBDA(const std::int64_t i) {
+          const std::int64_t b = i / (std::int64_t(H) * W * C);
+          const int pixel = static_cast<int>(i % (std::int64_t(H) * W * C));
+          const int h = pixel / (W * C), w = (pixel / C) % W, c = pixel % C;
+          Scalar sum = 0;
+          for (int kh = 0; kh < k; ++kh) {
+            const int hs = h + p - kh;
+            if (hs < 0 || hs % s != 0 || hs / s >= OH) continue;
+            for (int kw = k - 1; kw >= 0; --kw) {
+              const int ws = w + p - kw;
+              if (ws < 0 || ws % s != 0 || ws / s >= OW) continue;
+              const std::int64_t r = b * P + std::int64_t(hs / s) * OW + ws / s;
+              sum += cols_data[r * stride + kh * run + kw * C + c];
+            }
+          }
+          din(b, pixel) = sum;
+        });
+    return;
+  }
   Kokkos::parallel_for(
       "kbnn::col2im", Range(0, std::int64_t(din.extent(0)) * H),
       KOKKOS_LAMBDA(const std::int64_t i) {

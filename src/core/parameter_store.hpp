@@ -6,6 +6,11 @@
 // Layout: [ mu of all Gaussian blocks | rho of all Gaussian blocks | point estimates ].
 // Putting all mu first and all rho second makes KL(q||p) a single kernel over
 // [0, gaussian_count()) that reads mu at i and rho at i + gaussian_count().
+//
+// SNR pruning (kbnn prune) removes Gaussian weights with a keep mask over [0,
+// gaussian_count()): 1 keeps weight i, 0 removes it. A removed weight has mu = 0, its
+// draws are multiplied by 0 (GaussianWeights::sample), and it leaves the KL term and
+// its gradient (train/kl_divergence.hpp), so it stays exactly zero while training goes on.
 #pragma once
 
 #include "core/error.hpp"
@@ -53,6 +58,9 @@ class ParameterStore {
         next += b.count;
       }
     values_ = View1<Scalar>("kbnn::parameters", next);
+    keep_ = View1<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::keep"),
+                          gaussian_count_);
+    Kokkos::deep_copy(keep_, Scalar(1));
     reduced_ = View1<Scalar>("kbnn::gradients", next + 1);
     gradients_ = Kokkos::subview(reduced_, Kokkos::make_pair(std::size_t(0), next));
   }
@@ -78,6 +86,9 @@ class ParameterStore {
   View1<Scalar> grad_mu(int id) const { return slice(gradients_, id, 0); }
   View1<Scalar> grad_rho(int id) const { return slice(gradients_, id, gaussian_count_); }
   View1<Scalar> grad_point(int id) const { return slice(gradients_, id, 0); }
+  // The keep mask (1 = kept, 0 = pruned) of all Gaussian weights, and of one block.
+  View1<Scalar> keep() const { return keep_; }  // (gaussian_count)
+  View1<Scalar> keep(int id) const { return slice(keep_, id, 0); }
 
   void zero_gradients() const { Kokkos::deep_copy(reduced_, Scalar(0)); }
 
@@ -93,6 +104,7 @@ class ParameterStore {
   View1<Scalar> values_;
   View1<Scalar> reduced_;    // (size + 1): gradients, then the control number
   View1<Scalar> gradients_;  // (size): the gradient part of reduced_
+  View1<Scalar> keep_;       // (gaussian_count): the pruning mask, all ones unless pruned
 };
 
 }  // namespace kbnn

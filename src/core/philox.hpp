@@ -54,6 +54,7 @@ enum class Stream : std::uint32_t {
   sign_in = 6,
   sign_out = 7,
   shuffle = 8,
+  output_noise = 9,  // local reparameterization: one normal per output element
 };
 
 // The key is the run's seed; the counter is (index lo, index hi, layer|stream, step).

@@ -40,6 +40,10 @@ struct DataConfig {
   //   local:  each rank keeps only its contiguous 1/ranks partition and shuffles it itself
   //           (for sets too big for one node; results depend on the rank count).
   ShuffleScope shuffle = ShuffleScope::global;
+  // > 0: the last round(fraction * N) training examples (after train_limit; Keras's
+  // validation_split) are held out, never trained on, and evaluated every
+  // eval.every_epochs. The same rows on any rank count.
+  double validation_fraction = 0;
 };
 
 struct ModelConfig {
@@ -55,6 +59,10 @@ struct ModelConfig {
   double init_rho_mean = -3.0;         // rho ~ N(init_rho_mean, init_rho_stddev^2)
   double init_rho_stddev = 0.1;
   double init_bias_stddev = 0.1;       // point biases (or bias mu) ~ N(0, init_bias_stddev^2)
+  // MOPED (model/init_from_run.hpp): mu (and point parameters) from a kbnn run file's
+  // /weights, deterministic or Bayesian; empty = the random initialisation above.
+  std::string init_from;
+  double moped_delta = 0;              // > 0: sigma = moped_delta * |mu| (needs init_from)
 };
 
 struct TrainConfig {
@@ -70,6 +78,15 @@ struct TrainConfig {
   int kl_warmup_epochs = 5;    // linear: beta = kl_beta * min(1, epoch / kl_warmup_epochs)
   int kl_cycles = 4;           // cyclical (Liu et al. 2019): M cycles over the run
   double kl_ratio = 0.5;       // cyclical: fraction R of each cycle spent increasing
+  // The learning rate of each step (train/lr_schedule.hpp): a linear warm-up over
+  // lr_warmup_epochs (0 = none; the deck's default is 5 in per_rank mode, 0 in global),
+  // times the decay lr_schedule: constant, cosine (to lr_decay_factor * lr over
+  // lr_decay_epochs, 0 = the whole run) or step (times lr_decay_factor every
+  // lr_decay_epochs).
+  double lr_warmup_epochs = 0;
+  LrSchedule lr_schedule = LrSchedule::constant;
+  double lr_decay_epochs = 0;
+  double lr_decay_factor = 0.1;
   int log_every = 100;         // steps between progress lines / history rows
   std::int64_t max_steps = 0;  // stop after this many optimizer steps; 0 = no limit
   bool shuffle = true;
@@ -78,6 +95,9 @@ struct TrainConfig {
 struct EvalConfig {
   int samples = 10;                // Monte-Carlo forward passes per prediction
   std::int64_t batch_size = 1000;
+  // > 0: every this many epochs, the MC predictive on the validation part of the
+  // training set (data.validation_fraction > 0) or else on the test set: /history/eval.
+  int every_epochs = 0;
 };
 
 // An out-of-distribution set, scored against the test set at the end of training and
@@ -109,6 +129,12 @@ struct ParallelConfig {
   bool gpu_aware_mpi = false;     // hand device pointers to MPI (only with a GPU-aware MPI)
 };
 
+// Debugging aids, off by default.
+struct DebugConfig {
+  std::int64_t dump_steps = 0;  // record the first N training steps (train/step_dump.hpp)
+  std::string dump_file;        // into this HDF5 file
+};
+
 struct RunConfig {
   std::string deck_path;   // the file it came from (not an option; not in resolved_text)
   DataConfig data;
@@ -118,6 +144,7 @@ struct RunConfig {
   OodConfig ood;
   OutputConfig output;
   ParallelConfig parallel;
+  DebugConfig debug;
 
 };
 

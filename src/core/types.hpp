@@ -12,6 +12,8 @@ namespace kbnn {
 using ExecSpace = Kokkos::DefaultExecutionSpace;
 using MemSpace = ExecSpace::memory_space;
 using HostSpace = Kokkos::HostSpace;
+// Whether host code may read MemSpace: what picks host-shaped kernels and host loops.
+constexpr bool host_accessible = Kokkos::SpaceAccessibility<HostSpace, MemSpace>::accessible;
 
 // Training precision. Layers are templated on the scalar so that gradient checks
 // can run in double; the trainer uses Real.

@@ -4,6 +4,7 @@
 #include "io/checkpoint.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -34,7 +35,46 @@ void check_checkpoint(const Checkpoint& c, const std::string& path) {
       throw RuntimeError(concat(where, ": state ", name, " has ", c.state[i].size(),
                                 " values, parameters ", c.parameters.size()));
   }
+  // mu and rho of each Gaussian weight come first in the parameters.
+  if (2 * c.keep.size() > c.parameters.size())
+    throw RuntimeError(concat(where, ": a keep mask of ", c.keep.size(), " weights but only ",
+                              c.parameters.size(), " parameters"));
 }
+
+namespace {
+
+template <class Row>
+void write_field(hid_t dataset, const RowField<Row>& f, const std::vector<Row>& rows,
+                 hsize_t first, bool writer, const std::string& what) {
+  const hsize_t mine = writer ? rows.size() : 0;
+  if (f.member) {
+    std::vector<double> column(rows.size());
+    for (std::size_t r = 0; r < rows.size(); ++r) column[r] = rows[r].*f.member;
+    h5::write_rows(dataset, column.data(), first, mine, what);
+  } else {
+    std::vector<std::int64_t> steps(rows.size());
+    for (std::size_t r = 0; r < rows.size(); ++r) steps[r] = rows[r].step;
+    h5::write_rows(dataset, steps.data(), first, mine, what);
+  }
+}
+
+// One fixed-size dataset per field in `group`, holding `rows`.
+template <class Row, std::size_t N>
+void write_rows_table(hid_t group, const std::array<RowField<Row>, N>& fields,
+                      const std::vector<Row>& rows, bool writer, const std::string& where) {
+  const hsize_t n = rows.size();
+  const h5::Space row_space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &n, nullptr), where));
+  for (const RowField<Row>& f : fields) {
+    const std::string what = concat(where, "/", f.name);
+    const hid_t type = f.member ? H5T_IEEE_F64LE : H5T_STD_I64LE;
+    const h5::DataSet d(KBNN_H5_CHECK_AT(
+        H5Dcreate2(group, f.name, type, row_space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what));
+    h5::describe(d, f.units, f.description);
+    write_field(d, f, rows, 0, writer, what);
+  }
+}
+
+}  // namespace
 
 void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
                             const std::string& path) {
@@ -88,32 +128,34 @@ void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
     h5::write_rows(d, values->data(), 0, writer ? ranks : 0, what);
   }
 
+  if (!c.keep.empty()) {
+    const std::string what = where + "/keep";
+    const hsize_t count = c.keep.size();
+    const h5::Space keep_space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &count, nullptr), what));
+    const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dcreate2(g, "keep", H5T_STD_U8LE, keep_space,
+                                                    H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                                         what));
+    h5::describe(d, "", "the pruning mask of the Gaussian weights, in the order of their mu in "
+                        "parameters: 1 kept, 0 removed (mu = 0, never drawn, not in the KL)");
+    h5::write_rows(d, c.keep.data(), 0, writer ? count : 0, what);
+  }
+
   const h5::Group history = h5::create_group(g, "history");
   h5::describe(history, "", "the run's history rows up to step, as /history of a run file");
-  const hsize_t rows = c.history.size();
-  const h5::Space row_space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &rows, nullptr), where));
-  for (const HistoryField& f : history_fields) {
-    const std::string what = concat(where, "/history/", f.name);
-    const hid_t type = f.member ? H5T_IEEE_F64LE : H5T_STD_I64LE;
-    const h5::DataSet d(KBNN_H5_CHECK_AT(
-        H5Dcreate2(history, f.name, type, row_space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what));
-    h5::describe(d, f.units, f.description);
-    write_history_field(d, f, c.history, 0, writer, what);
-  }
+  write_rows_table(history, history_fields, c.history, writer, where + "/history");
+  const h5::Group eval = h5::create_group(history, "eval");
+  h5::describe(eval, "", "the run's evaluation rows up to step, as /history/eval of a run file");
+  write_rows_table(eval, eval_fields, c.eval_history, writer, where + "/history/eval");
 }
 
 void write_history_field(hid_t dataset, const HistoryField& f, const std::vector<HistoryRow>& rows,
                          hsize_t first, bool writer, const std::string& what) {
-  const hsize_t mine = writer ? rows.size() : 0;
-  if (f.member) {
-    std::vector<double> column(rows.size());
-    for (std::size_t r = 0; r < rows.size(); ++r) column[r] = rows[r].*f.member;
-    h5::write_rows(dataset, column.data(), first, mine, what);
-  } else {
-    std::vector<std::int64_t> steps(rows.size());
-    for (std::size_t r = 0; r < rows.size(); ++r) steps[r] = rows[r].step;
-    h5::write_rows(dataset, steps.data(), first, mine, what);
-  }
+  write_field(dataset, f, rows, first, writer, what);
+}
+
+void write_history_field(hid_t dataset, const EvalField& f, const std::vector<EvalRow>& rows,
+                         hsize_t first, bool writer, const std::string& what) {
+  write_field(dataset, f, rows, first, writer, what);
 }
 
 }  // namespace detail
@@ -149,22 +191,22 @@ T required_attribute(hid_t object, const std::string& name, const std::string& w
   return h5::read_attribute<T>(object, name);
 }
 
-// The history rows of /checkpoint/history (none in checkpoints of older versions).
-std::vector<HistoryRow> read_history(hid_t checkpoint, const std::string& where) {
-  std::vector<HistoryRow> rows;
-  if (!h5::exists(checkpoint, "history")) return rows;
-  const h5::Group g = h5::open_group(checkpoint, "history");
-  for (const HistoryField& f : history_fields) {
-    const std::string what = concat(where, "/history/", f.name);
-    if (!h5::exists(g, f.name)) throw InputError(concat(what, ": dataset missing"));
+// The rows of `group`'s field datasets (all of equal length).
+template <class Row, std::size_t N>
+std::vector<Row> read_rows_table(hid_t group, const std::array<RowField<Row>, N>& fields,
+                                 const std::string& where) {
+  std::vector<Row> rows;
+  for (const RowField<Row>& f : fields) {
+    const std::string what = concat(where, "/", f.name);
+    if (!h5::exists(group, f.name)) throw InputError(concat(what, ": dataset missing"));
     if (f.member) {
-      const auto column = h5::read_column<double>(g, f.name, what);
+      const auto column = h5::read_column<double>(group, f.name, what);
       rows.resize(std::max(rows.size(), column.size()));
       if (column.size() != rows.size())
         throw InputError(concat(what, ": ", column.size(), " rows, other fields ", rows.size()));
       for (std::size_t r = 0; r < rows.size(); ++r) rows[r].*f.member = column[r];
     } else {
-      const auto steps = h5::read_column<std::int64_t>(g, f.name, what);
+      const auto steps = h5::read_column<std::int64_t>(group, f.name, what);
       rows.resize(std::max(rows.size(), steps.size()));
       if (steps.size() != rows.size())
         throw InputError(concat(what, ": ", steps.size(), " rows, other fields ", rows.size()));
@@ -172,6 +214,16 @@ std::vector<HistoryRow> read_history(hid_t checkpoint, const std::string& where)
     }
   }
   return rows;
+}
+
+// The history rows of /checkpoint/history and its eval rows (none in checkpoints of
+// older versions).
+void read_history(hid_t checkpoint, const std::string& where, Checkpoint& c) {
+  if (!h5::exists(checkpoint, "history")) return;
+  const h5::Group g = h5::open_group(checkpoint, "history");
+  c.history = read_rows_table(g, history_fields, where + "/history");
+  if (!h5::exists(g, "eval")) return;
+  c.eval_history = read_rows_table(h5::open_group(g, "eval"), eval_fields, where + "/history/eval");
 }
 
 Checkpoint read_on_this_rank(const std::string& path) {
@@ -203,9 +255,15 @@ Checkpoint read_on_this_rank(const std::string& path) {
     c.window.nll_sum = h5::read_column<double>(g, "window_nll_sum", where + "/window_nll_sum");
     c.window.correct = h5::read_column<double>(g, "window_correct", where + "/window_correct");
   }
-  c.history = read_history(g, where);
+  read_history(g, where, c);
 
   c.parameters = read_floats(g, "parameters", where);
+  if (h5::exists(g, "keep")) {
+    c.keep = h5::read_column<std::uint8_t>(g, "keep", where + "/keep");
+    if (2 * c.keep.size() > c.parameters.size())
+      throw InputError(concat(where, "/keep: ", c.keep.size(), " weights, but parameters has ",
+                              c.parameters.size(), " values"));
+  }
   if (!c.state_names.empty() && !h5::exists(g, "state"))
     throw InputError(concat(where, "/state: group missing (state_names lists ",
                             c.state_names.size(), " buffers)"));
@@ -233,6 +291,7 @@ void broadcast(Checkpoint& c, const Communicator& comm) {
   comm.broadcast(&c.ranks, 1);
   comm.broadcast(&c.optimizer_steps, 1);
   broadcast_vector(c.parameters);
+  broadcast_vector(c.keep);
   std::uint64_t buffers = c.state.size();
   comm.broadcast(&buffers, 1);
   c.state.resize(buffers);
@@ -245,11 +304,15 @@ void broadcast(Checkpoint& c, const Communicator& comm) {
   broadcast_vector(c.window.nll_sum);
   broadcast_vector(c.window.correct);
   comm.broadcast(&c.window.images, 1);
-  // HistoryRow is plain data (an int64 and doubles): it travels as bytes.
-  std::uint64_t rows = c.history.size();
-  comm.broadcast(&rows, 1);
-  c.history.resize(rows);
-  comm.broadcast(reinterpret_cast<char*>(c.history.data()), rows * sizeof(HistoryRow));
+  // The rows are plain data (an int64 and doubles): they travel as bytes.
+  const auto broadcast_rows = [&](auto& rows) {
+    std::uint64_t count = rows.size();
+    comm.broadcast(&count, 1);
+    rows.resize(count);
+    comm.broadcast(reinterpret_cast<char*>(rows.data()), count * sizeof(rows[0]));
+  };
+  broadcast_rows(c.history);
+  broadcast_rows(c.eval_history);
 }
 
 }  // namespace
@@ -276,6 +339,34 @@ void write_checkpoint(const std::string& path, const Communicator& comm, const C
     if (rank == 0 && std::rename(tmp.c_str(), path.c_str()) != 0)
       throw RuntimeError(concat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
   });
+}
+
+void load_parameters(const Checkpoint& c, const std::string& path, const ParameterStore<Real>& store) {
+  if (c.parameters.size() != store.size())
+    throw InputError(concat(path, ": the checkpoint holds ", c.parameters.size(),
+                            " parameters, but this deck's model has ", store.size()));
+  if (!c.keep.empty() && c.keep.size() != store.gaussian_count())
+    throw InputError(concat(path, ": the keep mask covers ", c.keep.size(),
+                            " weights, but this deck's model has ", store.gaussian_count(),
+                            " Gaussian weights"));
+  using HostFloats = Kokkos::View<const float*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  Kokkos::deep_copy(store.values(), HostFloats(c.parameters.data(), c.parameters.size()));
+  const std::vector<float> keep(c.keep.begin(), c.keep.end());
+  if (keep.empty())
+    Kokkos::deep_copy(store.keep(), Real(1));
+  else
+    Kokkos::deep_copy(store.keep(), HostFloats(keep.data(), keep.size()));
+}
+
+std::vector<std::uint8_t> keep_mask_of(const ParameterStore<Real>& store) {
+  const auto keep = Kokkos::create_mirror_view_and_copy(HostSpace(), store.keep());
+  std::vector<std::uint8_t> mask(keep.size());
+  bool pruned = false;
+  for (std::size_t i = 0; i < mask.size(); ++i) {
+    mask[i] = keep(i) != 0;
+    pruned = pruned || !mask[i];
+  }
+  return pruned ? mask : std::vector<std::uint8_t>{};
 }
 
 Checkpoint read_checkpoint(const std::string& path, const Communicator& comm) {

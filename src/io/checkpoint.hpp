@@ -10,9 +10,13 @@
 //   /checkpoint/state/<name>    float32 (n): one per optimizer buffer, e.g. adam_m
 //   /checkpoint/history/<field> the run's history rows up to `step` (as /history), so a
 //                               resumed run file holds the whole history
+//   /checkpoint/history/eval/<field>  its evaluation rows (as /history/eval)
 //   /checkpoint/window_nll_sum, window_correct  float64 (ranks), and the attribute
 //                               window_images: what the trainer had summed since the
 //                               last row (TrainingWindow; empty at a logged step)
+//   /checkpoint/keep            uint8 (Gaussian weights), only in a pruned model: the
+//                               pruning mask (1 kept, 0 removed; kbnn prune), which a
+//                               run resumed from it keeps
 #pragma once
 
 #include <hdf5.h>
@@ -21,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "core/parameter_store.hpp"
 #include "io/history.hpp"
 #include "parallel/communicator.hpp"
 
@@ -36,7 +41,9 @@ struct Checkpoint {
   std::vector<std::vector<float>> state;    // (names, n): one buffer per name
   std::string deck_text;             // the resolved deck it was trained with
   std::vector<HistoryRow> history;   // every logged row up to `step`
+  std::vector<EvalRow> eval_history;  // every evaluation up to `step`
   TrainingWindow window;             // sums since the last logged row
+  std::vector<std::uint8_t> keep;    // (Gaussian weights): the pruning mask; empty: none pruned
 };
 
 // Collective. Writes `path` atomically: into "<path>.tmp" first, then rank 0 renames
@@ -49,6 +56,12 @@ void write_checkpoint(const std::string& path, const Communicator& comm, const C
 // it, so every rank gets the same Checkpoint (and the same InputError on bad input).
 Checkpoint read_checkpoint(const std::string& path, const Communicator& comm);
 
+// Loads c's parameters and keep mask (all ones when c.keep is empty) into `store`;
+// an InputError naming `path` if the sizes differ from the model's.
+void load_parameters(const Checkpoint& c, const std::string& path, const ParameterStore<Real>& store);
+// A host copy of the store's keep mask, or an empty vector when nothing is pruned.
+std::vector<std::uint8_t> keep_mask_of(const ParameterStore<Real>& store);
+
 namespace detail {
 // Throws RuntimeError if the state buffers do not match the names and parameters.
 void check_checkpoint(const Checkpoint& c, const std::string& path);
@@ -58,8 +71,10 @@ void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
                             const std::string& path);
 // Writes field f of `rows` into rows [first, first + rows) of its 1-D dataset (int64 for
 // step, float64 otherwise), collectively; the writer rank alone supplies the data.
-// Shared by the checkpoint's history and RunFile's /history.
+// Shared by the checkpoint's history and RunFile's /history (and their eval rows).
 void write_history_field(hid_t dataset, const HistoryField& f, const std::vector<HistoryRow>& rows,
+                         hsize_t first, bool writer, const std::string& what);
+void write_history_field(hid_t dataset, const EvalField& f, const std::vector<EvalRow>& rows,
                          hsize_t first, bool writer, const std::string& what);
 }  // namespace detail
 

@@ -1,4 +1,5 @@
-// Row writes into datasets of a collective file (collective), and whole-dataset reads.
+// Datasets of a collective file: creation and row writes (collective); and reads
+// (a dataset's values, its shape, a group's members).
 #pragma once
 
 #include <hdf5.h>
@@ -13,6 +14,19 @@
 #include "io/h5_types.hpp"
 
 namespace kbnn::h5 {
+
+// A fixed-size dataset every element of which will be written: no fill pass.
+// Collective in a collective file.
+template <class T>
+DataSet create_dataset(hid_t parent, const std::string& name, const std::vector<hsize_t>& dims,
+                       const std::string& what) {
+  const Space space(KBNN_H5_CHECK_AT(H5Screate_simple(int(dims.size()), dims.data(), nullptr), what));
+  const PropList dcpl(KBNN_H5_CHECK_AT(H5Pcreate(H5P_DATASET_CREATE), what));
+  KBNN_H5_CHECK_AT(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), what);
+  return DataSet(KBNN_H5_CHECK_AT(
+      H5Dcreate2(parent, name.c_str(), TypeOf<T>::file(), space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+      what));
+}
 
 // Writes rows [first, first + rows) of `dataset` (dimension 0, all of the others)
 // from `data`, collectively: every rank calls it, and a rank with rows == 0 takes part
@@ -59,6 +73,34 @@ std::vector<T> read_column(hid_t parent, const std::string& name, const std::str
     KBNN_H5_CHECK_AT(
         H5Dread(d, TypeOf<T>::memory(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), what);
   return values;
+}
+
+// The extents of dataset `name` of `parent`. Not collective.
+inline std::vector<hsize_t> dataset_shape(hid_t parent, const std::string& name,
+                                          const std::string& what) {
+  const DataSet d(KBNN_H5_CHECK_AT(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), what));
+  const Space space(KBNN_H5_CHECK_AT(H5Dget_space(d), what));
+  std::vector<hsize_t> dims(std::size_t(KBNN_H5_CHECK_AT(H5Sget_simple_extent_ndims(space), what)));
+  if (!dims.empty()) KBNN_H5_CHECK_AT(H5Sget_simple_extent_dims(space, dims.data(), nullptr), what);
+  return dims;
+}
+
+// The names of the members (groups, datasets) of `group`, in HDF5's (name) order.
+inline std::vector<std::string> member_names(hid_t group, const std::string& what) {
+  H5G_info_t info;
+  KBNN_H5_CHECK_AT(H5Gget_info(group, &info), what);
+  std::vector<std::string> names;
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    const ssize_t size = KBNN_H5_CHECK_AT(
+        H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT), what);
+    std::string name(std::size_t(size) + 1, '\0');
+    KBNN_H5_CHECK_AT(H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(),
+                                        name.size(), H5P_DEFAULT),
+                     what);
+    name.resize(std::size_t(size));
+    names.push_back(name);
+  }
+  return names;
 }
 
 }  // namespace kbnn::h5

@@ -47,19 +47,6 @@ h5::Group metrics_group(hid_t file) {
       "scores of the predictive distribution per data set, and its reliability diagram");
 }
 
-// A fixed-size dataset that every element of which will be written: no fill pass.
-template <class T>
-h5::DataSet create_dataset(hid_t parent, const std::string& name,
-                           const std::vector<hsize_t>& dims, const std::string& what) {
-  const h5::Space space(
-      KBNN_H5_CHECK_AT(H5Screate_simple(int(dims.size()), dims.data(), nullptr), what));
-  const h5::PropList dcpl(KBNN_H5_CHECK_AT(H5Pcreate(H5P_DATASET_CREATE), what));
-  KBNN_H5_CHECK_AT(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), what);
-  return h5::DataSet(KBNN_H5_CHECK_AT(H5Dcreate2(parent, name.c_str(), h5::TypeOf<T>::file(),
-                                                 space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
-                                      what));
-}
-
 // What a weight buffer is, from the naming convention of the layers.
 std::string weight_description(const std::string& layer, const std::string& name) {
   auto ends_with = [&](const char* suffix) {
@@ -85,6 +72,45 @@ std::string utc_now(const Communicator& comm) {
   return now_text;
 }
 
+// One empty extendible 1-D dataset per field in `group`: int64 for step, float64 else.
+template <class Row, std::size_t N>
+void create_row_datasets(hid_t group, const std::array<RowField<Row>, N>& fields,
+                         const std::string& where) {
+  const hsize_t zero = 0, unlimited = H5S_UNLIMITED;
+  const h5::Space space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &zero, &unlimited), where));
+  const h5::PropList dcpl(KBNN_H5_CHECK_AT(H5Pcreate(H5P_DATASET_CREATE), where));
+  KBNN_H5_CHECK_AT(H5Pset_chunk(dcpl, 1, &kHistoryChunk), where);
+  KBNN_H5_CHECK_AT(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), where);
+  for (const RowField<Row>& f : fields) {
+    const std::string what = concat(where, "/", f.name);
+    const hid_t type = f.member ? h5::TypeOf<double>::file() : h5::TypeOf<std::int64_t>::file();
+    const h5::DataSet d(KBNN_H5_CHECK_AT(
+        H5Dcreate2(group, f.name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), what));
+    h5::describe(d, f.units, f.description);
+  }
+}
+
+// Appends `rows` (the same on every rank; `writer` writes them) to the datasets of
+// create_row_datasets.
+template <class Row, std::size_t N>
+void append_rows(hid_t group, const std::array<RowField<Row>, N>& fields,
+                 const std::vector<Row>& rows, bool writer, const std::string& where) {
+  if (rows.empty()) return;
+  const hsize_t added = rows.size();
+  for (const RowField<Row>& f : fields) {
+    const std::string what = concat(where, "/", f.name);
+    const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dopen2(group, f.name, H5P_DEFAULT), what));
+    hsize_t old = 0;
+    {
+      const h5::Space space(KBNN_H5_CHECK_AT(H5Dget_space(d), what));
+      KBNN_H5_CHECK_AT(H5Sget_simple_extent_dims(space, &old, nullptr), what);
+    }
+    const hsize_t extended = old + added;
+    KBNN_H5_CHECK_AT(H5Dset_extent(d, &extended), what);
+    detail::write_history_field(d, f, rows, old, writer, what);
+  }
+}
+
 }  // namespace
 
 RunFile::RunFile(const std::string& path, const Communicator& comm, const RunInfo& info)
@@ -105,19 +131,9 @@ RunFile::RunFile(const std::string& path, const Communicator& comm, const RunInf
   if (!info.with_history) return;
   // The history exists from the start, empty, so a run that dies early still has it.
   h5::Group history = h5::create_group(file_, "history");
-  h5::describe(history, "", "one row per logged training step; all datasets have equal length");
-  const hsize_t zero = 0, unlimited = H5S_UNLIMITED;
-  const h5::Space space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &zero, &unlimited), path_));
-  const h5::PropList dcpl(KBNN_H5_CHECK_AT(H5Pcreate(H5P_DATASET_CREATE), path_));
-  KBNN_H5_CHECK_AT(H5Pset_chunk(dcpl, 1, &kHistoryChunk), path_);
-  KBNN_H5_CHECK_AT(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), path_);
-  for (const HistoryField& f : history_fields) {
-    const std::string what = concat(path_, ": /history/", f.name);
-    const hid_t type = f.member ? h5::TypeOf<double>::file() : h5::TypeOf<std::int64_t>::file();
-    const h5::DataSet d(KBNN_H5_CHECK_AT(
-        H5Dcreate2(history, f.name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), what));
-    h5::describe(d, f.units, f.description);
-  }
+  h5::describe(history, "", "one row per logged training step; all datasets have equal length "
+                            "(eval/, if present, holds the evaluations during training)");
+  create_row_datasets(history, history_fields, path_ + ": /history");
 }
 
 RunFile::~RunFile() {
@@ -140,20 +156,33 @@ void RunFile::append_history(const std::vector<HistoryRow>& rows) {
   if (!h5::exists(file_, "history"))
     throw RuntimeError(concat(path_, ": a prediction file has no /history"));
   const h5::QuietErrors quiet;
+  append_rows(h5::open_group(file_, "history"), history_fields, rows, comm_.is_root(),
+              path_ + ": /history");
+  KBNN_H5_CHECK_AT(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_);
+}
+
+void RunFile::start_eval_history(const std::string& set, int samples, std::int64_t examples) {
+  const h5::QuietErrors quiet;
+  const std::string where = path_ + ": /history/eval";
   const h5::Group history = h5::open_group(file_, "history");
-  const hsize_t added = rows.size();
-  for (const HistoryField& f : history_fields) {
-    const std::string what = concat(path_, ": /history/", f.name);
-    const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dopen2(history, f.name, H5P_DEFAULT), what));
-    hsize_t old = 0;
-    {
-      const h5::Space space(KBNN_H5_CHECK_AT(H5Dget_space(d), what));
-      KBNN_H5_CHECK_AT(H5Sget_simple_extent_dims(space, &old, nullptr), what);
-    }
-    const hsize_t extended = old + added;
-    KBNN_H5_CHECK_AT(H5Dset_extent(d, &extended), what);
-    detail::write_history_field(d, f, rows, old, comm_.is_root(), what);
-  }
+  if (h5::exists(history, "eval")) throw RuntimeError(concat(where, ": already started"));
+  const h5::Group eval = h5::create_group(history, "eval");
+  h5::describe(eval, "",
+               concat("one row per evaluation during training (eval.every_epochs): the "
+                      "Monte-Carlo predictive on the ", set, " set (attributes set, samples, "
+                      "examples); all datasets have equal length"));
+  h5::write_attribute(eval, "set", set);
+  h5::write_attribute(eval, "samples", std::int32_t(samples));
+  h5::write_attribute(eval, "examples", examples);
+  create_row_datasets(eval, eval_fields, where);
+}
+
+void RunFile::append_eval(const std::vector<EvalRow>& rows) {
+  const h5::QuietErrors quiet;
+  const std::string where = path_ + ": /history/eval";
+  if (!h5::exists(file_, "history/eval"))
+    throw RuntimeError(concat(where, ": append_eval before start_eval_history"));
+  append_rows(h5::open_group(file_, "history/eval"), eval_fields, rows, comm_.is_root(), where);
   KBNN_H5_CHECK_AT(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_);
 }
 
@@ -175,7 +204,7 @@ void RunFile::write_weights(const std::string& layer, const std::string& name,
   const h5::Group g = open_or_create_group(weights, layer, concat("parameters of layer ", layer));
   if (h5::exists(g, name)) throw RuntimeError(concat(what, ": already written"));
   const std::vector<hsize_t> dims(shape.begin(), shape.end());
-  const h5::DataSet d = create_dataset<float>(g, name, dims, what);
+  const h5::DataSet d = h5::create_dataset<float>(g, name, dims, what);
   h5::describe(d, "1", weight_description(layer, name));
   h5::write_rows(d, values.data(), 0, comm_.is_root() ? dims[0] : 0, what);
 }
@@ -249,7 +278,7 @@ void RunFile::write_predictions(const std::string& set, const Predictions& local
                     const char* units, const char* description) {
     using T = std::remove_const_t<std::remove_pointer_t<decltype(data)>>;
     const std::string what = concat(where, "/", name);
-    const h5::DataSet d = create_dataset<T>(g, name, dims, what);
+    const h5::DataSet d = h5::create_dataset<T>(g, name, dims, what);
     h5::describe(d, units, description);
     h5::write_rows(d, data, first, count, what);
   };
@@ -384,7 +413,7 @@ void RunFile::write_metrics(const std::string& set, const Metrics& m, int sample
     using T = typename std::decay_t<decltype(values)>::value_type;
     const std::string what = concat(where, "/", name);
     const hsize_t n = values.size();
-    const h5::DataSet d = create_dataset<T>(g, name, {n}, what);
+    const h5::DataSet d = h5::create_dataset<T>(g, name, {n}, what);
     h5::describe(d, units, description);
     h5::write_rows(d, values.data(), 0, comm_.is_root() ? n : 0, what);
   };

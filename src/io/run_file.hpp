@@ -5,6 +5,7 @@
 //   /                    kbnn_version, git_revision, ranks, kokkos_backend, deck_path,
 //                        deck (the full resolved deck), created (UTC)
 //   /history/<field>     extendible 1-D datasets, one row per logged step
+//   /history/eval/<field>  the same, one row per evaluation during training (if any)
 //   /weights/<layer>/<name>
 //   /predictions/<set>/  probs_mean (N, classes), predicted, label, predictive_entropy,
 //                        aleatoric, epistemic
@@ -62,6 +63,12 @@ class RunFile {
   // Appends the rows (the same on every rank) to /history/<field>, then flushes, so
   // that the history up to the last logged step survives a crash or a divergence.
   void append_history(const std::vector<HistoryRow>& rows);
+
+  // Creates /history/eval, empty, for evaluations on data set `set` ("test" or
+  // "validation") of `examples` rows with `samples` MC passes; then append_eval adds
+  // rows (the same on every rank) and flushes, as append_history does.
+  void start_eval_history(const std::string& set, int samples, std::int64_t examples);
+  void append_eval(const std::vector<EvalRow>& rows);
 
   // /weights/<layer>/<name>, float32 of the given shape (values row-major, the same
   // on every rank). Name suffixes _mu / _rho get their meaning in the description.

@@ -8,7 +8,9 @@
 #pragma once
 
 #include "core/lanes.hpp"
+#include "core/math.hpp"
 #include "core/simd_width.hpp"
+#include "core/thread_shape.hpp"
 #include "core/types.hpp"
 
 namespace kbnn {
@@ -116,6 +118,63 @@ template <class Scalar>
 void add_to(const View1<Scalar>& x, const View1<Scalar>& y) {
   Kokkos::parallel_for(
       "kbnn::affine::add_to", Range(0, y.extent(0)), KOKKOS_LAMBDA(const int i) { y(i) += x(i); });
+}
+
+// ---- local reparameterization: out = cols mu^T + sqrt(cols^2 (sigma^2)^T) o eps + b
+
+// y(r, k) = x(r, k)^2.
+template <class Scalar>
+void square(const Matrix<const Scalar>& x, const Matrix<Scalar>& y) {
+  const int n = static_cast<int>(x.extent(1));
+  Kokkos::parallel_for(
+      "kbnn::affine::square", Range(0, x.extent(0)), KOKKOS_LAMBDA(const int r) {
+        for (int j = 0; j < n; ++j) y(r, j) = x(r, j) * x(r, j);
+      });
+}
+
+// On entry stddev holds the output variances v = cols^2 (sigma^2)^T; on exit their
+// square roots s, and out(r, o) += s(r, o) eps(r, o) + bias(o).
+template <class Scalar>
+void add_output_noise(const Matrix<Scalar>& stddev, const Matrix<const Scalar>& eps,
+                      const View1<Scalar>& bias, const Matrix<Scalar>& out) {
+  const int O = static_cast<int>(out.extent(1));
+  Kokkos::parallel_for(
+      "kbnn::affine::add_output_noise", Range(0, out.extent(0)), KOKKOS_LAMBDA(const int r) {
+        for (int o = 0; o < O; ++o) {
+          const Scalar s = math::sqrt(stddev(r, o));
+          stddev(r, o) = s;
+          out(r, o) += s * eps(r, o) + bias(o);
+        }
+      });
+}
+
+// d_variance(r, o) = dL/dv = dout eps / (2 s). Where s = 0 the row of cols is zero,
+// so v has no gradient to pass on (dv/d sigma^2 = cols^2 = 0): 0, not 0 * inf.
+template <class Scalar>
+void output_variance_gradient(const Matrix<const Scalar>& dout, const Matrix<const Scalar>& eps,
+                              const Matrix<const Scalar>& stddev,
+                              const Matrix<Scalar>& d_variance) {
+  const int O = static_cast<int>(dout.extent(1));
+  Kokkos::parallel_for(
+      "kbnn::affine::output_variance_gradient", Range(0, dout.extent(0)),
+      KOKKOS_LAMBDA(const int r) {
+        for (int o = 0; o < O; ++o) {
+          const Scalar s = stddev(r, o);
+          d_variance(r, o) = s > Scalar(0) ? dout(r, o) * eps(r, o) / (Scalar(2) * s) : Scalar(0);
+        }
+      });
+}
+
+// dcols(r, k) += 2 cols(r, k) t(r, k), with t = dL/dv sigma^2: the variance path's share.
+template <class Scalar>
+void add_variance_input_gradient(const Matrix<const Scalar>& cols, const Matrix<const Scalar>& t,
+                                 const Matrix<Scalar>& dcols) {
+  const int n = static_cast<int>(cols.extent(1));
+  Kokkos::parallel_for(
+      "kbnn::affine::add_variance_input_gradient", Range(0, cols.extent(0)),
+      KOKKOS_LAMBDA(const int r) {
+        for (int j = 0; j < n; ++j) dcols(r, j) += Scalar(2) * cols(r, j) * t(r, j);
+      });
 }
 
 // ---------------------------------------------------------------------------------
@@ -259,6 +318,35 @@ void narrow_forward_vectors(int vectors, const Rows& source, int rows, int K,
   }
 }
 
+// The elements shape (core/thread_shape.hpp) of the narrow kernel, for GPUs:
+// one thread per output number (row, o), so that the threads of a warp read one row's
+// input as a broadcast and neighbouring weights and write neighbouring outputs
+// (coalesced). Each thread sums k in order, as the rows shape does per lane.
+template <class Scalar, class Rows>
+void narrow_forward_elements(const Rows& source, int rows, int K, const View2<Scalar>& mean_t,
+                             const View2<Scalar>& delta_t, const View2<Scalar>& sign_columns,
+                             const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
+                             const Matrix<Scalar>& out) {
+  const int O = static_cast<int>(out.extent(1));
+  const bool flipout = delta_t.data() != nullptr;
+  const bool apply_s = sign_columns.data() != nullptr;
+  Kokkos::parallel_for(
+      "kbnn::affine::narrow_forward(elements)", Range(0, std::int64_t(rows) * O),
+      KOKKOS_LAMBDA(const std::int64_t i) {
+        const int row = static_cast<int>(i / O), o = static_cast<int>(i % O), e = row / P;
+        const Scalar* x = source.row(row);
+        Scalar m = 0, q = 0;
+        for (int k = 0; k < K; ++k) {
+          const Scalar xk = x[source.column(k)];
+          m += xk * mean_t(k, o);
+          if (flipout) q += (apply_s ? xk * sign_columns(e, k) : xk) * delta_t(k, o);
+        }
+        Scalar y = m + bias(o);
+        if (flipout) y += q * sign_out(e, o);
+        out(row, o) = y;
+      });
+}
+
 }  // namespace detail
 
 // out (rows, O) = cols mu^T + ((cols o S) dW^T) o R + bias, in one pass over the rows
@@ -269,28 +357,34 @@ void narrow_forward_vectors(int vectors, const Rows& source, int rows, int K,
 //                    computes the mean path alone (cols W^T + bias, W in mean_t);
 //   sign_columns:    (examples, K) spread S, or empty when S is folded into R.
 // O must be <= narrow_max_outputs<Scalar>() and mean_t padded to whole vectors.
+// shape: rows (register-blocked rows per thread, for CPUs) or elements (a thread per
+// output number, for GPUs); the build's memory space picks it.
 template <class Scalar, class Rows>
 void narrow_forward(const Rows& source, int rows, int K, const View2<Scalar>& mean_t,
                     const View2<Scalar>& delta_t, const View2<Scalar>& sign_columns,
                     const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
-                    const Matrix<Scalar>& out) {
+                    const Matrix<Scalar>& out, ThreadShape shape = native_shape) {
   const int vectors = narrow_vectors<Scalar>(static_cast<int>(out.extent(1)));
   if (static_cast<int>(mean_t.extent(1)) != vectors * simd::width<Scalar>())
     Kokkos::abort("kbnn::affine::narrow_forward: weights not padded to whole vectors");
   if (static_cast<int>(mean_t.extent(0)) != K)
     Kokkos::abort("kbnn::affine::narrow_forward: weights and inputs disagree on K");
-  detail::narrow_forward_vectors<Scalar, 1>(vectors, source, rows, K, mean_t, delta_t,
-                                            sign_columns, sign_out, bias, P, out);
+  if (shape == ThreadShape::elements)
+    detail::narrow_forward_elements<Scalar>(source, rows, K, mean_t, delta_t, sign_columns,
+                                            sign_out, bias, P, out);
+  else
+    detail::narrow_forward_vectors<Scalar, 1>(vectors, source, rows, K, mean_t, delta_t,
+                                              sign_columns, sign_out, bias, P, out);
 }
 
 template <class Scalar>
 void narrow_forward(const Matrix<const Scalar>& cols, const View2<Scalar>& mean_t,
                     const View2<Scalar>& delta_t, const View2<Scalar>& sign_columns,
                     const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
-                    const Matrix<Scalar>& out) {
+                    const Matrix<Scalar>& out, ThreadShape shape = native_shape) {
   narrow_forward<Scalar>(MatrixRows<Scalar>{cols.data(), std::int64_t(cols.stride(0))},
                          static_cast<int>(cols.extent(0)), static_cast<int>(cols.extent(1)),
-                         mean_t, delta_t, sign_columns, sign_out, bias, P, out);
+                         mean_t, delta_t, sign_columns, sign_out, bias, P, out, shape);
 }
 
 

@@ -19,19 +19,27 @@ template <class Scalar>
 Matrix<const Scalar> const_matrix(const View1<Scalar>& v, std::size_t rows, std::size_t cols) {
   return Matrix<const Scalar>(v.data(), rows, cols);
 }
+
+// A deterministic layer is deterministic throughout: its bias is a point estimate too.
+BayesOptions without_noise_if_deterministic(BayesOptions options) {
+  if (options.estimator == Estimator::deterministic) options.bayesian_bias = false;
+  return options;
+}
 }  // namespace
 
 template <class Scalar>
 BayesianAffine<Scalar>::BayesianAffine(std::string name, std::uint32_t layer_index,
                                        Geometry geometry, BayesOptions options)
     : name_(std::move(name)), layer_index_(layer_index), geometry_(geometry),
-      options_(options), path_(choose_path(geometry, options)),
+      options_(without_noise_if_deterministic(options)), path_(choose_path(geometry, options)),
       narrow_forward_(path_ == AffinePath::narrow ||
                       (path_ == AffinePath::per_example && fits_narrow(geometry))) {}
 
 template <class Scalar>
 AffinePath BayesianAffine<Scalar>::choose_path(const Geometry& g, const BayesOptions& options) {
-  if (!options.fused_kernels) return AffinePath::gemm;
+  // Local reparameterization has gemm kernels only (its extra product is cols^2 sigma^2).
+  if (!options.fused_kernels || options.estimator == Estimator::local_reparam)
+    return AffinePath::gemm;
   // Per-example weights pay when S varies along a row (more than one input channel;
   // with one, S folds into R) and each example has enough rows to fill a gemm.
   if (host_accessible && options.estimator == Estimator::flipout && g.in_channels > 1 &&
@@ -46,7 +54,10 @@ AffinePath BayesianAffine<Scalar>::choose_path(const Geometry& g, const BayesOpt
 
 template <class Scalar>
 void BayesianAffine<Scalar>::declare(ParameterStore<Scalar>& store) {
-  kernel_.declare(store, name_ + "/kernel", geometry_.kernel_shape);
+  if (options_.estimator == Estimator::deterministic)
+    kernel_.declare_point(store, name_ + "/kernel", geometry_.kernel_shape);
+  else
+    kernel_.declare(store, name_ + "/kernel", geometry_.kernel_shape);
   const std::vector<std::size_t> bias_shape{std::size_t(geometry_.out_features)};
   if (options_.bayesian_bias)
     bias_gauss_.declare(store, name_ + "/bias", bias_shape);
@@ -129,6 +140,14 @@ void BayesianAffine<Scalar>::reserve(int max_examples) {
     d_stacked_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_stacked"),
                                2 * std::size_t(g.out_features) * g.in_features);
   }
+  if (options_.estimator == Estimator::local_reparam) {
+    cols_squared_ = View2<Scalar>(no_init("kbnn::BayesianAffine::cols_squared"), max_rows, g.in_features);
+    variance_ = View1<Scalar>(no_init("kbnn::BayesianAffine::variance"),
+                              std::size_t(g.out_features) * g.in_features);
+    output_noise_ = View2<Scalar>(no_init("kbnn::BayesianAffine::output_noise"), max_rows, g.out_features);
+    output_stddev_ = View2<Scalar>(no_init("kbnn::BayesianAffine::output_stddev"), max_rows, g.out_features);
+    d_variance_out_ = View2<Scalar>(no_init("kbnn::BayesianAffine::d_variance_out"), max_rows, g.out_features);
+  }
   ones_ = View1<Scalar>(no_init("kbnn::BayesianAffine::ones"), max_rows);
   Kokkos::deep_copy(ones_, Scalar(1));
 }
@@ -153,9 +172,14 @@ template <class Scalar>
 View1<Scalar> BayesianAffine<Scalar>::begin_forward(int examples, const PassContext& ctx) {
   using Draw = typename GaussianWeights<Scalar>::Draw;
   const NoiseKey key = ctx.key(layer_index_);
-  const Draw kernel_draw = !ctx.sample ? Draw::mean
-                           : options_.estimator == Estimator::flipout ? Draw::perturbation
-                                                                      : Draw::full;
+  // Local reparameterization draws no weights: its noise enters at the outputs.
+  const Estimator estimator = options_.estimator;
+  const Draw kernel_draw = !ctx.sample || estimator == Estimator::deterministic ||
+                                   estimator == Estimator::local_reparam
+                               ? Draw::mean
+                           : estimator == Estimator::flipout ? Draw::perturbation
+                                                             : Draw::full;
+  local_pass_ = ctx.sample && estimator == Estimator::local_reparam;
   kernel_.sample(key, Stream::weight_noise, kernel_draw, options_.noise);
   View1<Scalar> bias = bias_point_;
   if (options_.bayesian_bias) {
@@ -199,6 +223,10 @@ void BayesianAffine<Scalar>::forward(const Matrix<const Scalar>& cols, const Mat
   const View1<Scalar> w = flipout_active() ? kernel_.mu() : kernel_.used();
   gemm<Scalar>('N', 'T', 1, cols, const_matrix(w, O, K), 0, out);
 
+  if (local_pass_) {
+    forward_local(cols, out, bias, ctx);
+    return;
+  }
   if (!flipout_active()) {
     affine::add_bias(bias, out);
     return;
@@ -250,6 +278,10 @@ void BayesianAffine<Scalar>::backward(const Matrix<const Scalar>& cols,
   const bool want_dcols = dcols.data() != nullptr;
   auto d_kernel = as_matrix(d_kernel_, O, K);
 
+  if (local_pass_) {
+    backward_local(cols, dout, dcols);
+    return;
+  }
   if (!flipout_active()) {
     // d used W = dout^T cols; GaussianWeights routes it to mu and rho.
     gemm<Scalar>('T', 'N', 1, dout, cols, 0, d_kernel);
@@ -295,6 +327,50 @@ void BayesianAffine<Scalar>::backward(const Matrix<const Scalar>& cols,
     gemm<Scalar>('N', 'N', 1, dout, const_matrix(kernel_.mu(), O, K), 0, dcols);
     gemm<Scalar>('N', 'N', 1, Matrix<const Scalar>(dr), const_matrix(kernel_.draw(), O, K), 0, xs);
     affine::add_signed_rows<Scalar>(xs, sign_columns_, P, dcols);
+  }
+  add_bias_gradient(dout);
+}
+
+template <class Scalar>
+void BayesianAffine<Scalar>::forward_local(const Matrix<const Scalar>& cols,
+                                           const Matrix<Scalar>& out, const View1<Scalar>& bias,
+                                           const PassContext& ctx) {
+  const int K = geometry_.in_features, O = geometry_.out_features;
+  const std::size_t rows = cols.extent(0);
+  // v = cols^2 (sigma^2)^T: the variance of each output given cols.
+  auto squared = as_matrix(cols_squared_, rows, K);
+  affine::square(cols, squared);
+  kernel_.variance(variance_);
+  auto stddev = as_matrix(output_stddev_, rows, O);
+  gemm<Scalar>('N', 'T', 1, Matrix<const Scalar>(squared), const_matrix(variance_, O, K), 0, stddev);
+  // E(r, o) is element (global row) * O + o of its stream: the same on any rank count.
+  const std::uint64_t first_row = std::uint64_t(ctx.first_example) * geometry_.positions;
+  fill_normals(ctx.key(layer_index_), Stream::output_noise, first_row * O, output_noise_.data(),
+               std::int64_t(rows) * O);
+  affine::add_output_noise<Scalar>(stddev, Matrix<const Scalar>(output_noise_.data(), rows, O), bias, out);
+}
+
+template <class Scalar>
+void BayesianAffine<Scalar>::backward_local(const Matrix<const Scalar>& cols,
+                                            const Matrix<const Scalar>& dout,
+                                            const Matrix<Scalar>& dcols) {
+  const int K = geometry_.in_features, O = geometry_.out_features;
+  const std::size_t rows = cols.extent(0);
+  // Mean path: dL/dmu += dout^T cols.
+  gemm<Scalar>('T', 'N', 1, dout, cols, 1, as_matrix(kernel_.grad_mu(), O, K));
+  // Variance path: with g = dL/dv, dL/d(sigma^2) = g^T cols^2 and dcols += 2 cols o (g sigma^2).
+  auto g = as_matrix(d_variance_out_, rows, O);
+  affine::output_variance_gradient<Scalar>(dout, Matrix<const Scalar>(output_noise_.data(), rows, O),
+                                           Matrix<const Scalar>(output_stddev_.data(), rows, O), g);
+  // cols_squared_ still holds forward's cols^2; the dcols product below overwrites it.
+  auto squared = as_matrix(cols_squared_, rows, K);
+  gemm<Scalar>('T', 'N', 1, Matrix<const Scalar>(g), Matrix<const Scalar>(squared), 0,
+               as_matrix(d_kernel_, O, K));
+  kernel_.backprop_variance(d_kernel_);
+  if (dcols.data() != nullptr) {
+    gemm<Scalar>('N', 'N', 1, dout, const_matrix(kernel_.mu(), O, K), 0, dcols);
+    gemm<Scalar>('N', 'N', 1, Matrix<const Scalar>(g), const_matrix(variance_, O, K), 0, squared);
+    affine::add_variance_input_gradient<Scalar>(cols, Matrix<const Scalar>(squared), dcols);
   }
   add_bias_gradient(dout);
 }

@@ -11,6 +11,10 @@
 //            output channel), keyed by the GLOBAL example index so any rank count
 //            draws the same signs. Column k of cols belongs to input channel
 //            k % in_channels (NHWC im2col puts the channel last).
+//   local_reparam: out = cols * mu^T + sqrt(cols^2 * (sigma^2)^T) o E, with one
+//            standard normal E per output element (row of cols and output channel),
+//            keyed by the GLOBAL row index like the Flipout signs. gemm path only.
+//   deterministic: W is a point tensor (no rho, no noise, no KL): out = cols * W^T + b.
 #pragma once
 
 #include "core/im2col.hpp"
@@ -67,11 +71,21 @@ class BayesianAffine {
 
   const Geometry& geometry() const { return geometry_; }
   double forward_macs() const {
-    const double paths = options_.estimator == Estimator::flipout ? 2 : 1;
+    const bool two_products = options_.estimator == Estimator::flipout ||
+                              options_.estimator == Estimator::local_reparam;
+    const double paths = two_products ? 2 : 1;
     return paths * geometry_.positions * double(geometry_.in_features) * geometry_.out_features;
   }
   const BayesOptions& options() const { return options_; }
   AffinePath path() const { return path_; }
+  // The last forward pass's draws, read-only (the step dump, train/step_dump.hpp).
+  const std::string& name() const { return name_; }
+  View1<Scalar> weight_noise() const { return kernel_.eps(); }    // (O * K)
+  View1<Scalar> bias_noise() const { return bias_gauss_.eps(); }  // (O); empty: point bias
+  bool drew_signs() const { return flipout_active(); }
+  View2<Scalar> input_signs() const { return sign_in_; }    // (examples, C): S
+  View2<Scalar> output_signs() const { return sign_out_; }  // (examples, O): R, or S R
+  bool output_signs_folded() const { return single_input_channel(); }  // when S folds into R
   // The forward product runs affine::narrow_forward (the narrow path, and the forward
   // pass of the per_example path when the outputs fit), which reads each input once.
   bool forward_is_narrow() const { return narrow_forward_; }
@@ -103,6 +117,11 @@ class BayesianAffine {
   void forward_narrow(const Rows& source, int rows, const Matrix<Scalar>& out,
                       const View1<Scalar>& bias);
   void add_bias_gradient(const Matrix<const Scalar>& dout);
+  // Local reparameterization: adds the output noise and the bias to out = cols mu^T.
+  void forward_local(const Matrix<const Scalar>& cols, const Matrix<Scalar>& out,
+                     const View1<Scalar>& bias, const PassContext& ctx);
+  void backward_local(const Matrix<const Scalar>& cols, const Matrix<const Scalar>& dout,
+                      const Matrix<Scalar>& dcols);
 
   std::string name_;
   std::uint32_t layer_index_;
@@ -133,6 +152,13 @@ class BayesianAffine {
   View1<Scalar> d_stacked_;    // (2 O * K): [dL/dmu ; dL/d(dW)] from one gemm
   View2<Scalar> mean_t_, delta_t_;  // (K, whole vectors >= O): W^T zero-padded, narrow path
   int signed_rows_ = 0;             // rows of cols_signed_ that hold cols o S now
+  // Local reparameterization (allocated for that estimator only):
+  bool local_pass_ = false;       // the last forward drew output noise
+  View2<Scalar> cols_squared_;    // (rows, K): cols o cols from forward; scratch late in backward
+  View1<Scalar> variance_;        // (O * K): sigma^2
+  View2<Scalar> output_noise_;    // (rows, O): E
+  View2<Scalar> output_stddev_;   // (rows, O): sqrt(cols^2 (sigma^2)^T)
+  View2<Scalar> d_variance_out_;  // (rows, O): dL/d(output variance)
 };
 
 }  // namespace kbnn

@@ -1,5 +1,6 @@
-// 2-D convolution as a Bayesian layer: im2col, the Bayesian affine map (reparam or
-// Flipout, signs per example and channel, broadcast over positions), col2im for the
+// 2-D convolution as a Bayesian layer: im2col, the Bayesian affine map (reparam,
+// Flipout with signs per example and channel broadcast over positions, local
+// reparameterization, or deterministic), col2im for the
 // input gradient. Images are NHWC; the kernel is stored (out, kh, kw, in).
 #pragma once
 
@@ -21,6 +22,7 @@ class Conv2d : public Layer<Scalar> {
   void bind(const ParameterStore<Scalar>& store) override { affine_.bind(store); }
   void initialize(std::uint64_t seed) override { affine_.initialize(seed); }
   double forward_macs() const override { return affine_.forward_macs(); }
+  const BayesianAffine<Scalar>* bayesian_affine() const override { return &affine_; }
   void reserve(int max_batch) override;
 
   void forward(const Matrix<const Scalar>& in, const Matrix<Scalar>& out,

@@ -1,5 +1,6 @@
-// Dense (fully connected) Bayesian layer: out = in * W^T + b with W ~ q(W), drawn by
-// the reparameterization or the Flipout estimator (see bayesian_affine.hpp).
+// Dense (fully connected) Bayesian layer: out = in * W^T + b with W ~ q(W), by the
+// reparameterization, Flipout or local reparameterization estimator, or a plain
+// deterministic layer (see bayesian_affine.hpp).
 #pragma once
 
 #include "layers/bayesian_affine.hpp"
@@ -27,6 +28,7 @@ class Dense : public Layer<Scalar> {
   void bind(const ParameterStore<Scalar>& store) override { affine_.bind(store); }
   void initialize(std::uint64_t seed) override { affine_.initialize(seed); }
   double forward_macs() const override { return affine_.forward_macs(); }
+  const BayesianAffine<Scalar>* bayesian_affine() const override { return &affine_; }
   void reserve(int max_batch) override { affine_.reserve(max_batch); }
 
   void forward(const Matrix<const Scalar>& in, const Matrix<Scalar>& out,

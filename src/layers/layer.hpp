@@ -14,6 +14,9 @@
 
 namespace kbnn {
 
+template <class Scalar>
+class BayesianAffine;
+
 // How a Bayesian layer is set up: prior, initialisation, and its bias.
 struct BayesOptions {
   Estimator estimator = Estimator::flipout;
@@ -56,6 +59,9 @@ class Layer {
 
   // Multiply-adds per example of the forward gemms (both Flipout paths): for FLOP rates.
   virtual double forward_macs() const { return 0; }
+
+  // The layer's Bayesian affine map, if it has one (read-only: the step dump).
+  virtual const BayesianAffine<Scalar>* bayesian_affine() const { return nullptr; }
 
   // Allocates scratch for up to max_batch rows, once, outside the step loop.
   virtual void reserve(int /*max_batch*/) {}

@@ -38,6 +38,8 @@ inline MPI_Datatype mpi_type<double>() { return MPI_DOUBLE; }
 template <>
 inline MPI_Datatype mpi_type<char>() { return MPI_BYTE; }
 template <>
+inline MPI_Datatype mpi_type<std::uint8_t>() { return MPI_UINT8_T; }
+template <>
 inline MPI_Datatype mpi_type<int>() { return MPI_INT; }
 template <>
 inline MPI_Datatype mpi_type<std::int64_t>() { return MPI_INT64_T; }

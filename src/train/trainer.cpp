@@ -5,7 +5,9 @@
 #include "train/kl_divergence.hpp"
 #include "train/kl_schedule.hpp"
 #include "train/loss.hpp"
+#include "train/lr_schedule.hpp"
 #include "train/shuffle.hpp"
+#include "train/step_dump.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -29,7 +31,7 @@ Trainer::Trainer(const TrainConfig& config, BatchMode batch_mode, double prior_s
       comm_(comm), log_(log) {
   // Horovod's convention (per_rank): the batch and the learning rate grow with the ranks.
   global_batch_ = global_batch_size(config.batch_size, batch_mode, comm.size());
-  lr_ = config.lr * (batch_mode == BatchMode::per_rank ? comm.size() : 1);
+  peak_lr_ = config.lr * (batch_mode == BatchMode::per_rank ? comm.size() : 1);
   // The deck checks this with a message for the user (check_deck_for_ranks).
   if (global_batch_ < comm.size())
     throw RuntimeError(concat("Trainer: a global batch of ", global_batch_, " for ",
@@ -154,7 +156,12 @@ void Trainer::run(std::int64_t start_step, const TrainingWindow& resumed) {
       // beta at the start of this step (Liu et al. use t - 1): each cycle opens at 0.
       const double beta = kl_beta(tc, double(step_) / double(steps_per_epoch_), double(tc.epochs));
       add_kl_gradient(store, prior_sigma_, beta / double(n_train));
-      optimizer_->step(store.values(), store.gradients(), lr_);
+      const double lr =
+          learning_rate(tc, batch_mode_, comm_.size(), step_, steps_per_epoch_);
+      const bool dump = step_dump != nullptr && step_dump->wants(step_);
+      if (dump) step_dump->record_gradients(step_, order, first, rows, lo, hi, sums.nll, beta);
+      optimizer_->step(store.values(), store.gradients(), lr);
+      if (dump) step_dump->record_parameters(step_);
       ++step_;
       const double epoch_progress = double(step_) / double(steps_per_epoch_);
 
@@ -179,7 +186,7 @@ void Trainer::run(std::int64_t start_step, const TrainingWindow& resumed) {
       row.epoch = epoch_progress;
       row.kl = kl_divergence(store, prior_sigma_);
       row.beta = beta;
-      row.lr = lr_;
+      row.lr = lr;
       row.nll = window[0] / double(window_images);
       row.loss = row.nll + beta * row.kl / double(n_train);
       row.train_accuracy = window[1] / double(window_images);
@@ -189,9 +196,9 @@ void Trainer::run(std::int64_t start_step, const TrainingWindow& resumed) {
       char line[256];
       std::snprintf(line, sizeof line,
                     "step %6lld/%lld  epoch %6.2f  loss %.4f  nll %.4f  kl %.4g  beta %.3g  "
-                    "acc %.4f  %7.0f img/s  ETA %s",
+                    "lr %.3g  acc %.4f  %7.0f img/s  ETA %s",
                     static_cast<long long>(step_), static_cast<long long>(total_steps_),
-                    row.epoch, row.loss, row.nll, row.kl, row.beta, row.train_accuracy,
+                    row.epoch, row.loss, row.nll, row.kl, row.beta, row.lr, row.train_accuracy,
                     row.images_per_second, format_duration(eta).c_str());
       log_ << line << std::endl;
       if (on_log) on_log(row);

@@ -1,8 +1,10 @@
 // The training loop (docs/design.md, "One training step"): every rank gathers
 // its shard of the global batch, runs forward, softmax cross-entropy and backward;
 // ONE allreduce sums the gradient; the KL gradient is added once, after it; one
-// optimizer kernel updates the flat parameters. Every log_every steps a history row
-// is reduced over ranks, printed on rank 0 and handed to on_log (output, checkpoints).
+// optimizer kernel updates the flat parameters at the step's learning rate
+// (train/lr_schedule.hpp). Every log_every steps and at every epoch's end a history row
+// is reduced over ranks, printed on rank 0 and handed to on_log (output, checkpoints,
+// evaluations).
 #pragma once
 
 #include "core/run_config.hpp"
@@ -18,6 +20,8 @@
 #include <vector>
 
 namespace kbnn {
+
+class StepDump;
 
 // The training examples this rank holds. With shuffle = global every rank holds all
 // of them; with shuffle = local only its partition (global_count is the total).
@@ -45,6 +49,8 @@ class Trainer {
   // stopped() true: the request travels in the step's gradient allreduce.
   std::function<bool()> stop_requested;
   bool stopped() const { return stopped_; }
+  // Records the first steps when set (debug.dump_steps; train/step_dump.hpp).
+  StepDump* step_dump = nullptr;
   // The sums since the last history row (a checkpoint between two rows keeps them).
   const TrainingWindow& window() const { return window_; }
 
@@ -52,7 +58,9 @@ class Trainer {
   std::int64_t steps_per_epoch() const { return steps_per_epoch_; }
   std::int64_t total_steps() const { return total_steps_; }
   std::int64_t step() const { return step_; }
-  double learning_rate() const { return lr_; }
+  // train.lr, times the ranks in per_rank mode: the rate a schedule starts its decay
+  // from (each step's rate: train/lr_schedule.hpp, logged in the history).
+  double peak_learning_rate() const { return peak_lr_; }
   Optimizer<Real>& optimizer() { return *optimizer_; }
 
   double training_seconds() const { return training_seconds_; }
@@ -70,7 +78,7 @@ class Trainer {
   std::ostream& log_;
   std::unique_ptr<Optimizer<Real>> optimizer_;
   std::int64_t global_batch_, steps_per_epoch_, total_steps_;
-  double lr_;
+  double peak_lr_;
   std::int64_t step_ = 0;
   bool stopped_ = false;
   TrainingWindow window_;  // global sums since the last row (local ones until it)

@@ -9,7 +9,7 @@ set -u
 mpiexec=$1 kbnn=$2 deck=$3
 source "$(dirname "$0")/common.sh"
 args=(--data.train_limit=1200 --data.test_limit=100 --train.batch_size=100 --train.epochs=2
-      --train.log_every=5 --eval.samples=2 --output.dir="$out")
+      --train.log_every=5 --eval.samples=2 --eval.every_epochs=1 --output.dir="$out")
 
 run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --output.name=full > "$out/full.log" ||
   fail "the uninterrupted run failed"

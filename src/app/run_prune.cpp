@@ -1,0 +1,167 @@
+#include "app/run_prune.hpp"
+
+#include "app/deck.hpp"
+#include "core/error.hpp"
+#include "core/format.hpp"
+#include "io/checkpoint.hpp"
+#include "io/device_dataset.hpp"
+#include "io/pruning_file.hpp"
+#include "model/build_model.hpp"
+#include "parallel/agree.hpp"
+#include "train/kl_divergence.hpp"
+#include "app/eval_sets.hpp"
+#include "uq/evaluate.hpp"
+#include "uq/ood.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <ostream>
+#include <sstream>
+
+namespace kbnn {
+
+namespace {
+
+// "0.8" -> "0.8", 0.95 -> "0.95": how fractions appear in file names and masks.
+std::string fraction_label(double f) { return format("%g", f); }
+
+std::string default_output(const std::string& run) {
+  std::filesystem::path p(run);
+  std::string stem = p.stem().string();
+  if (std::filesystem::path(stem).extension() == ".checkpoint")
+    stem = std::filesystem::path(stem).stem().string();
+  return (p.parent_path() / (stem + ".pruning.h5")).string();
+}
+
+std::string checkpoint_name(const std::string& output, double fraction) {
+  std::filesystem::path p(output);
+  std::string stem = p.stem().string();
+  if (std::filesystem::path(stem).extension() == ".pruning")
+    stem = std::filesystem::path(stem).stem().string();
+  return (p.parent_path() / (stem + ".pruned_" + fraction_label(fraction) + ".h5")).string();
+}
+
+// The sets each pruned model is scored on: the deck's test split and, with [ood]
+// options, its OOD set; each rank holds its shard of each.
+struct ScoredSets {
+  Split test, ood;
+  DeviceDataset test_rows, ood_rows;
+  std::string ood_name;  // "" without an OOD set
+};
+
+// The test metrics and, with an OOD set, how well each score tells it from the test set.
+void score(Sequential<Real>& model, const ScoredSets& sets, const EvalOptions& options,
+           const Communicator& comm, PruningRow& row) {
+  const Evaluation test =
+      evaluate(model, sets.test_rows, sets.test.first, sets.test.total, options, comm);
+  row.metrics = test.metrics;
+  if (sets.ood_name.empty()) return;
+  const Evaluation ood = evaluate(model, sets.ood_rows, sets.ood.first, sets.ood.total, options, comm);
+  row.ood = ood_metrics(gather_ood_scores(test.rows, sets.test.total, comm),
+                        gather_ood_scores(ood.rows, sets.ood.total, comm));
+}
+
+}  // namespace
+
+std::vector<double> parse_fractions(const std::string& text) {
+  std::vector<double> fractions;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    std::size_t used = 0;
+    double f = 0;
+    try {
+      f = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (item.empty() || used != item.size() || !(f >= 0 && f < 1))
+      throw InputError(concat("--fractions: '", item, "' is not a fraction in [0, 1) (expected "
+                              "a list like 0.5,0.8,0.9)"));
+    fractions.push_back(f);
+  }
+  if (fractions.empty()) throw InputError("--fractions: expected a list like 0.5,0.8,0.9");
+  return fractions;
+}
+
+void run_prune(const PruneOptions& options, Communicator& comm, std::ostream& log) {
+  const Checkpoint trained = read_checkpoint(options.run, comm);
+  RunConfig config;
+  agree_or_throw(comm.get(), [&] {
+    config = parse_deck_text(trained.deck_text, options.run + ": /checkpoint deck", options.overrides);
+  });
+  ScoredSets sets;
+  sets.test = load_test_rows(config, comm, PredictSplit::examples);
+  sets.test_rows = to_device(sets.test.rows);
+  if (config.ood.enabled()) {
+    sets.ood = load_ood_rows(config, comm, PredictSplit::examples, sets.test.rows);
+    sets.ood_rows = to_device(sets.ood.rows);
+    sets.ood_name = ood_set_name(config);
+  }
+  EvalOptions eval;
+  eval.samples = config.eval.samples;
+  eval.batch = config.eval.batch_size;
+  eval.seed = config.train.seed;
+
+  auto model = build_model<Real>(config.model, sets.test_rows.shape);
+  model->finalize(config.train.seed, int(config.eval.batch_size));
+  const auto& store = model->parameters();
+  if (trained.parameters.size() != store.size())
+    throw InputError(concat(options.run, ": the checkpoint holds ", trained.parameters.size(),
+                            " parameters, but its deck's model has ", store.size()));
+  std::vector<double> fractions = options.fractions;
+  fractions.push_back(0);
+  std::sort(fractions.begin(), fractions.end());
+  fractions.erase(std::unique(fractions.begin(), fractions.end()), fractions.end());
+
+  const std::string output = options.output.empty() ? default_output(options.run) : options.output;
+  log << "kbnn prune: " << options.run << " (step " << trained.step << "), "
+      << (options.scope == PruneScope::layer ? "per layer" : "globally") << ", "
+      << sets.test.total << " test images"
+      << (sets.ood_name.empty() ? "" : " against OOD set " + sets.ood_name) << ", S="
+      << config.eval.samples << ", "
+      << comm.size() << " rank(s)" << std::endl;
+
+  PruningReport report;
+  report.source = options.run;
+  report.scope = options.scope == PruneScope::layer ? "layer" : "global";
+  report.samples = config.eval.samples;
+  report.deck_text = trained.deck_text;
+  report.blocks = store.blocks();
+  report.ood_set = sets.ood_name;
+  for (const double fraction : fractions) {
+    PruningRow row;
+    row.fraction = fraction;
+    row.keep = snr_keep_mask(store.blocks(), store.gaussian_count(), trained.parameters, fraction,
+                             options.scope, trained.keep);
+    const Checkpoint c = pruned(trained, row.keep);
+    load_parameters(c, options.run, store);
+    for (const auto& b : store.blocks()) {
+      if (!prunable(b)) continue;
+      const auto kept = std::int64_t(kept_in_block(b, row.keep));
+      row.kept += kept;
+      row.removed += std::int64_t(b.count) - kept;
+    }
+    score(*model, sets, eval, comm, row);
+    if (options.checkpoints && fraction > 0) {
+      row.checkpoint = checkpoint_name(output, fraction);
+      write_checkpoint(row.checkpoint, comm, c);
+    }
+    log << format("fraction %.3f: removed %9.0f of %9.0f kernel weights  accuracy %.4f  "
+                  "NLL %.4f  ECE %.4f  entropy %.4f  KL %.5g",
+                  fraction, double(row.removed), double(row.removed + row.kept),
+                  row.metrics.accuracy, row.metrics.nll, row.metrics.ece,
+                  row.metrics.mean_entropy, kl_divergence(store, config.model.prior_sigma))
+        << (sets.ood_name.empty()
+                ? ""
+                : format("  OOD AUROC entropy %.4f MI %.4f max-prob %.4f",
+                         row.ood.by_score[0].auroc, row.ood.by_score[1].auroc,
+                         row.ood.by_score[2].auroc))
+        << (row.checkpoint.empty() ? "" : "  -> " + row.checkpoint) << std::endl;
+    report.rows.push_back(std::move(row));
+  }
+  write_pruning_file(output, comm, report);
+  log << "output: " << output << std::endl;
+}
+
+}  // namespace kbnn

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# kbnn prune on a small run over 2 ranks, then fine-tuning a pruned model:
+#   - the unpruned row (fraction 0) reproduces the run's own test metrics and OOD AUROC
+#     and AUPR (the run's deck names an OOD set) exactly;
+#   - each fraction removes floor(f * count) weights of every layer's kernel, the ones
+#     of lowest |mu|/sigma, and the masks and checkpoints say so;
+#   - kbnn train --restart from a pruned checkpoint keeps the mask: after another epoch
+#     every removed weight still has mu = 0 and its rho untouched, and the KL counts
+#     only the kept weights;
+#   - bad arguments end with one clear message.
+#   usage: prune_test.sh MPIEXEC KBNN DECK
+set -euo pipefail
+mpiexec=$1 kbnn=$2 deck=$3
+source "$(dirname "$0")/common.sh"
+small=(--data.train_limit=1000 --data.test_limit=300 --train.batch_size=100 --train.log_every=5
+       --eval.samples=3 --output.dir="$out")
+run_mpi -n 2 "$kbnn" train "$deck" "${small[@]}" --ood.shift=invert --output.name=run \
+  > "$out/train.log"
+run_mpi -n 2 "$kbnn" prune "$out/run.h5" --fractions=0.5,0.9 > "$out/prune.log"
+cat "$out/prune.log"
+[[ -f "$out/run.pruning.h5" && -f "$out/run.pruned_0.9.h5" ]] || fail "prune wrote no files"
+run_mpi -n 2 "$kbnn" train "$deck" "${small[@]}" --output.name=tuned --train.epochs=2 \
+  --restart "$out/run.pruned_0.9.h5" > "$out/tune.log"
+grep -q "^restart: " "$out/tune.log" || fail "the fine-tuning run did not restart"
+grep -q "^restart: a pruned model: .* Bayesian weights stay removed" "$out/tune.log" ||
+  fail "the fine-tuning run does not say that it keeps the mask"
+
+/usr/bin/python3 - "$out" <<'PY' || fail "pruning results are wrong"
+import sys, h5py, numpy as np
+out = sys.argv[1]
+run = h5py.File(f"{out}/run.h5", "r")
+table = h5py.File(f"{out}/run.pruning.h5", "r")["pruning"]
+assert list(table["fraction"][:]) == [0.0, 0.5, 0.9], table["fraction"][:]
+# Fraction 0 is the run itself: the same noise keys, so the same predictions, and the
+# run's OOD set (its deck's [ood]: inverted test images) scores the same.
+for name in ("accuracy", "nll", "ece"):
+    assert table[name][0] == run["metrics/test"].attrs[name], (name, table[name][0])
+for score in ("entropy", "mutual_information", "max_probability"):
+    for name in (f"auroc_{score}", f"aupr_out_{score}"):
+        assert table[name][0] == run["metrics/ood/invert"].attrs[name], (name, table[name][0])
+        assert all(0 <= v <= 1 for v in table[name][:]), (name, table[name][:])
+kernels = {l: run[f"weights/{l}"] for l in run["weights"] if "kernel_mu" in run[f"weights/{l}"]}
+sizes = {l: w["kernel_mu"].size for l, w in kernels.items()}
+for row, f in enumerate([0.0, 0.5, 0.9]):
+    removed = sum(int(np.floor(f * n)) for n in sizes.values())
+    assert table["removed"][row] == removed, (f, table["removed"][row], removed)
+    assert table["kept"][row] == sum(sizes.values()) - removed
+    for l, w in kernels.items():
+        keep = table[f"masks/{f:g}/{l}_kernel"][:]
+        assert keep.shape == w["kernel_mu"].shape
+        snr = np.abs(w["kernel_mu"][:]) / np.log1p(np.exp(w["kernel_rho"][:]))
+        if 0 < keep.sum() < keep.size:  # every removed weight has an SNR <= every kept one
+            assert snr[keep == 0].max() <= snr[keep == 1].min(), l
+assert table["accuracy"][2] < table["accuracy"][0] + 0.05
+
+# Fine-tuning from the 0.9 checkpoint kept the mask.
+pruned = h5py.File(f"{out}/run.pruned_0.9.h5", "r")["checkpoint"]
+tuned = h5py.File(f"{out}/tuned.h5", "r")
+final = tuned["checkpoint"]
+keep = pruned["keep"][:]
+n = keep.size
+assert (final["keep"][:] == keep).all(), "the fine-tuned model lost its mask"
+before, after = pruned["parameters"][:], final["parameters"][:]
+assert (after[:n][keep == 0] == 0).all(), "a removed weight's mu moved"
+assert (after[n:2 * n][keep == 0] == before[n:2 * n][keep == 0]).all(), "a removed rho moved"
+assert (after[:n][keep == 1] != before[:n][keep == 1]).any(), "fine-tuning trained nothing"
+assert final.attrs["step"] > pruned.attrs["step"]
+# The KL in the history is the kept weights' KL.
+mu, sigma = after[:n][keep == 1], np.log1p(np.exp(after[n:2 * n][keep == 1].astype(np.float64)))
+kl = np.sum(-np.log(sigma) + 0.5 * (sigma ** 2 + mu.astype(np.float64) ** 2) - 0.5)
+assert abs(tuned["history/kl"][-1] - kl) < 1e-3 * kl, (tuned["history/kl"][-1], kl)
+print("pruning checks passed")
+PY
+
+# The pruning plot.
+/usr/bin/python3 "$(dirname "$0")/../../postprocess/kbnn_plots.py" pruning "$out/run.pruning.h5" \
+  -o "$out/pruning.png" || fail "kbnn_plots.py pruning failed"
+/usr/bin/python3 - "$out/pruning.png" <<'PY' || fail "the pruning plot is not the expected picture"
+import sys, matplotlib.image
+pixels = matplotlib.image.imread(sys.argv[1])
+assert pixels.shape[:2] == (500, 700), pixels.shape
+assert pixels[..., :3].var() > 0.005, "blank"
+PY
+
+expect_error() {  # expect_error MESSAGE ARGS...: exit status != 0 and MESSAGE on stderr
+  local message=$1; shift
+  if run_mpi -n 2 "$kbnn" prune "$@" > /dev/null 2> "$out/err"; then fail "accepted: $*"; fi
+  grep -qF -- "$message" "$out/err" || { cat "$out/err"; fail "no '$message' for: $*"; }
+}
+expect_error "'1.2' is not a fraction in [0, 1)" "$out/run.h5" --fractions=0.5,1.2
+expect_error "--fractions=F1,F2,... is required" "$out/run.h5"
+expect_error "no such checkpoint file" "$out/missing.h5" --fractions=0.5
+expect_error "unknown argument '--train.lr=1'" "$out/run.h5" --fractions=0.5 --train.lr=1
+echo "prune test passed"

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# kbnn against PyTorch, step by step (tests/scripts/torch_replay.py): kbnn records its
+# first steps (debug.dump_steps) on 1 and on 2 ranks; the two dumps must agree, and
+# PyTorch, fed the same initial parameters, batches, weight noise and Flipout signs,
+# must reproduce every step's loss, gradients and parameters. The slice (600 images,
+# batch 128) has a last batch of 88 and the first step of a second epoch. A dump with
+# one sign flipped must fail the replay: the comparison can fail.
+#   usage: replay_test.sh MPIEXEC KBNN DECK
+set -u
+mpiexec=$1 kbnn=$2 deck=$3
+source "$(dirname "$0")/common.sh"
+python=/usr/bin/python3
+replay() { "$python" "$(dirname "$0")/torch_replay.py" "$@"; }
+"$python" -c "import torch, h5py, numpy" ||
+  fail "$python lacks torch, h5py or numpy (scripts/install_deps.sh installs python3-torch)"
+
+small=(--data.train_limit=600 --data.test_limit=100 --train.epochs=2 --train.max_steps=7
+       --debug.dump_steps=7 --eval.samples=1 --output.write_predictions=false --output.dir="$out")
+run_mpi -n 1 "$kbnn" train "$deck" "${small[@]}" --output.name=one \
+  --debug.dump_file="$out/one_dump.h5" > "$out/one.log" || { cat "$out/one.log"; fail "1 rank failed"; }
+grep -q "debug: recording the first 7 steps in $out/one_dump.h5" "$out/one.log" ||
+  fail "the log does not announce the dump"
+run_mpi -n 2 "$kbnn" train "$deck" "${small[@]}" --output.name=two \
+  --debug.dump_file="$out/two_dump.h5" > /dev/null || fail "2 ranks failed"
+replay same "$out/one_dump.h5" "$out/two_dump.h5" || fail "the 1- and 2-rank dumps differ"
+replay replay "$out/one_dump.h5" || fail "PyTorch does not reproduce the default deck"
+
+# Bayesian biases (their own noise), reparameterization and a KL warm-up (beta < 1).
+run_mpi -n 2 "$kbnn" train "$deck" "${small[@]}" --output.name=other \
+  --model.bayesian_bias=true --model.estimator=reparam --train.kl_schedule=linear \
+  --train.kl_warmup_epochs=1 --debug.dump_file="$out/other_dump.h5" > /dev/null ||
+  fail "the run with Bayesian biases failed"
+replay replay "$out/other_dump.h5" || fail "PyTorch does not reproduce reparam with Bayesian biases"
+
+# One input sign of one example flipped at step 2: the replay must see it.
+cp "$out/one_dump.h5" "$out/bad_dump.h5"
+"$python" -c "
+import h5py
+with h5py.File('$out/bad_dump.h5', 'r+') as f:
+    f['steps/2/layers/conv2d_3/sign_in'][5, 3] *= -1
+"
+replay replay "$out/bad_dump.h5" > "$out/bad.log" && fail "a flipped sign went unnoticed"
+cat "$out/bad.log"
+grep -q "step 2: gradient conv2d_" "$out/bad.log" || fail "the replay did not name step 2's gradients"
+grep -q "step [01]:" "$out/bad.log" && fail "steps before the flipped sign were flagged"
+
+# Bad options end with a message naming them.
+"$kbnn" train "$deck" --debug.dump_steps=3 > "$out/err" 2>&1 && fail "dump_steps without dump_file ran"
+grep -q "debug.dump_file" "$out/err" || { cat "$out/err"; fail "no message naming debug.dump_file"; }
+"$kbnn" train "$deck" --debug.dump_steps=3 --debug.dump_file=x.h5 --data.shuffle=local \
+  > "$out/err" 2>&1 && fail "a dump with data.shuffle = local ran"
+grep -q "data.shuffle" "$out/err" || { cat "$out/err"; fail "no message naming data.shuffle"; }
+"$kbnn" train "$deck" --debug.dump_steps=3 --debug.dump_file=x.h5 --train.lr_schedule=cosine \
+  > "$out/err" 2>&1 && fail "a dump with a learning-rate schedule ran"
+grep -q "train.lr_schedule" "$out/err" || { cat "$out/err"; fail "no message naming train.lr_schedule"; }
+echo "PASSED"
