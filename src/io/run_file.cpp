@@ -316,7 +316,7 @@ void RunFile::write_ood_scores(const std::string& set, const OodScores& local,
     if (std::int64_t(local[i].size()) > total || first_row < 0)
       throw RuntimeError(concat(what, ": ", local[i].size(), " rows from ", first_row,
                                 " do not fit in ", total));
-    const h5::DataSet d = create_dataset<float>(g, name, {hsize_t(total)}, what);
+    const h5::DataSet d = h5::create_dataset<float>(g, name, {hsize_t(total)}, what);
     h5::describe(d, i == 2 ? "1" : "nats", descriptions[i]);
     h5::write_rows(d, local[i].data(), hsize_t(first_row), hsize_t(local[i].size()), what);
   }
@@ -334,7 +334,7 @@ void RunFile::write_sample_probabilities(const std::string& set, const std::vect
   const h5::Group predictions = predictions_group(file_);
   const h5::Group g = open_or_create_group(predictions, set, concat("data set '", set, "'"));
   const std::vector<hsize_t> dims = {hsize_t(samples), hsize_t(total), hsize_t(classes)};
-  const h5::DataSet d = create_dataset<float>(g, "probs_samples", dims, what);
+  const h5::DataSet d = h5::create_dataset<float>(g, "probs_samples", dims, what);
   h5::describe(d, "1", "softmax(f(x; w_s)) of every Monte-Carlo sample s, (samples, "
                        "examples, classes); probs_mean is their mean");
   // This rank's block: all samples, its rows, all classes (write_rows cuts dimension 0).

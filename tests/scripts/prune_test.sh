@@ -72,13 +72,13 @@ assert abs(tuned["history/kl"][-1] - kl) < 1e-3 * kl, (tuned["history/kl"][-1], 
 print("pruning checks passed")
 PY
 
-# The pruning plot.
+# The pruning plot: accuracy, and OOD AUROC since the run has an OOD set.
 /usr/bin/python3 "$(dirname "$0")/../../postprocess/kbnn_plots.py" pruning "$out/run.pruning.h5" \
   -o "$out/pruning.png" || fail "kbnn_plots.py pruning failed"
 /usr/bin/python3 - "$out/pruning.png" <<'PY' || fail "the pruning plot is not the expected picture"
 import sys, matplotlib.image
 pixels = matplotlib.image.imread(sys.argv[1])
-assert pixels.shape[:2] == (500, 700), pixels.shape
+assert pixels.shape[:2] == (500, 1200), pixels.shape  # accuracy and OOD AUROC panels
 assert pixels[..., :3].var() > 0.005, "blank"
 PY
 
