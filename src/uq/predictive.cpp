@@ -32,6 +32,12 @@ struct LogSoftmax {
   }
 };
 
+// order(i) = i. A free function: nvcc rejects an extended lambda in a constructor.
+void fill_identity(const View1<std::int64_t>& order) {
+  Kokkos::parallel_for("kbnn::predict::iota", Range(0, order.extent(0)),
+                       KOKKOS_LAMBDA(const std::int64_t i) { order(i) = i; });
+}
+
 // Scratch of the forward passes over a data set: one batch of inputs and labels, and
 // the identity order to gather rows by.
 struct BatchScratch {
@@ -43,9 +49,7 @@ struct BatchScratch {
           data.shape.size()),
         y("kbnn::predict::y", batch),
         identity("kbnn::predict::identity", data.count()) {
-    const auto order = identity;
-    Kokkos::parallel_for("kbnn::predict::iota", Range(0, data.count()),
-                         KOKKOS_LAMBDA(const std::int64_t i) { order(i) = i; });
+    fill_identity(identity);
   }
 };
 
