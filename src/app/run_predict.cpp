@@ -91,13 +91,9 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
       throw InputError(concat(in.rows.source, ": the data has ", in.rows.num_classes,
                               " classes, the model ", options.model, " predicts ", classes));
     model->finalize(config.train.seed, int(config.eval.batch_size));
-    if (trained.parameters.size() != model->parameters().size())
-      throw InputError(concat(options.model, ": holds ", trained.parameters.size(),
-                              " parameters, its deck's model has ", model->parameters().size()));
+    // The parameters and, for a pruned model (kbnn prune), its keep mask.
+    load_parameters(trained, options.model, model->parameters());
   });
-  Kokkos::deep_copy(model->parameters().values(),
-                    Kokkos::View<const float*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
-                        trained.parameters.data(), trained.parameters.size()));
   const int classes = int(model->output_shape().size());
   log << "kbnn " << KBNN_VERSION << " predict: model " << options.model << " (step "
       << trained.step << "), " << comm.size() << " MPI rank(s), ranks split the "

@@ -19,6 +19,18 @@ run_mpi -n 2 "$kbnn" train "$deck" "${small[@]}" --ood.shift=invert --output.nam
 run_mpi -n 2 "$kbnn" prune "$out/run.h5" --fractions=0.5,0.9 > "$out/prune.log"
 cat "$out/prune.log"
 [[ -f "$out/run.pruning.h5" && -f "$out/run.pruned_0.9.h5" ]] || fail "prune wrote no files"
+# kbnn predict on a pruned checkpoint keeps its mask: the same numbers as the table's row.
+run_mpi -n 2 "$kbnn" predict "$out/run.pruned_0.9.h5" --output "$out/pruned_0.9.predict.h5" \
+  > "$out/predict.log"
+/usr/bin/python3 - "$out" <<'PY' || fail "kbnn predict on a pruned model differs from kbnn prune"
+import sys, h5py
+out = sys.argv[1]
+row = list(h5py.File(f"{out}/run.pruning.h5", "r")["pruning/fraction"][:]).index(0.9)
+table = h5py.File(f"{out}/run.pruning.h5", "r")["pruning"]
+predicted = h5py.File(f"{out}/pruned_0.9.predict.h5", "r")["metrics/test"].attrs
+for name in ("accuracy", "nll", "ece"):
+    assert predicted[name] == table[name][row], (name, predicted[name], table[name][row])
+PY
 run_mpi -n 2 "$kbnn" train "$deck" "${small[@]}" --output.name=tuned --train.epochs=2 \
   --restart "$out/run.pruned_0.9.h5" > "$out/tune.log"
 grep -q "^restart: " "$out/tune.log" || fail "the fine-tuning run did not restart"
