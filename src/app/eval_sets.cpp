@@ -24,6 +24,14 @@ Split load_rows(const DataConfig& data, const Communicator& comm, PredictSplit s
 
 }  // namespace
 
+EvalOptions eval_options(const RunConfig& config) {
+  EvalOptions options;
+  options.samples = config.eval.samples;
+  options.batch = config.eval.batch_size;
+  options.seed = config.train.seed;
+  return options;
+}
+
 Split load_test_rows(const RunConfig& config, const Communicator& comm, PredictSplit split) {
   return load_rows(config.data, comm, split);
 }

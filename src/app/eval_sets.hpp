@@ -15,6 +15,10 @@
 
 namespace kbnn {
 
+// The deck's evaluation settings (eval.samples, eval.batch_size, the train.seed noise
+// key), with ranks splitting the examples.
+EvalOptions eval_options(const RunConfig& config);
+
 // The deck's test split (data.format, data.dir or data.test_file, data.test_limit):
 // the rows this rank needs for `split` (uq/evaluate.hpp, rows_to_load).
 Split load_test_rows(const RunConfig& config, const Communicator& comm, PredictSplit split);

@@ -2,12 +2,11 @@
 
 #include "app/deck.hpp"
 #include "app/eval_sets.hpp"
+#include "app/trained_run.hpp"
 #include "core/error.hpp"
 #include "core/format.hpp"
-#include "io/checkpoint.hpp"
 #include "io/device_dataset.hpp"
 #include "io/run_file.hpp"
-#include "model/build_model.hpp"
 #include "parallel/agree.hpp"
 #include "uq/evaluate.hpp"
 
@@ -23,39 +22,6 @@ namespace kbnn {
 
 namespace {
 
-// Only what is read or how it is evaluated may change: the model is the trained one.
-void check_overrides(const std::vector<std::string>& overrides) {
-  for (const std::string& o : overrides) {
-    const bool allowed = o.rfind("--data.", 0) == 0 || o.rfind("--eval.", 0) == 0 ||
-                         o.rfind("--ood.", 0) == 0 || o.rfind("--", 0) != 0;
-    if (!allowed)
-      throw InputError(concat("kbnn predict: ", o.substr(0, o.find('=')),
-                              ": only data.*, eval.* and ood.* options apply to a trained "
-                              "model"));
-  }
-}
-
-// Any --ood.* option replaces the model deck's whole [ood] section (a new OOD set
-// shares nothing with the one the model was trained with): the options not given go
-// back to their defaults.
-std::vector<std::string> with_ood_reset(std::vector<std::string> overrides) {
-  const char* keys[] = {"format", "dir", "file", "limit", "shift", "name"};
-  const char* defaults[] = {"", "", "", "0", "none", ""};
-  bool any = false, given[6] = {};
-  for (const std::string& o : overrides)
-    for (int k = 0; k < 6; ++k) {
-      const std::string option = concat("--ood.", keys[k]);
-      if (o == option || o.rfind(option + "=", 0) == 0) any = given[k] = true;
-    }
-  if (!any) return overrides;
-  for (int k = 0; k < 6; ++k)
-    if (!given[k]) {  // "--k v": Boost takes no empty value after '='
-      overrides.push_back(concat("--ood.", keys[k]));
-      overrides.push_back(defaults[k]);
-    }
-  return overrides;
-}
-
 std::string default_output(const std::string& model) {
   std::filesystem::path p(model);
   if (p.extension() == ".h5") p.replace_extension();
@@ -67,43 +33,29 @@ std::string default_output(const std::string& model) {
 void run_predict(const PredictOptions& options, Communicator& comm, std::ostream& log) {
   // Everything that can go wrong with the input, agreed over ranks, so a bad option or
   // file ends every rank with one message before any collective evaluation starts.
-  RunConfig config;
-  Checkpoint trained;
+  TrainedRun run;
   std::string output, ood_set;
   Split in;
   std::unique_ptr<Sequential<Real>> model;
   agree_or_throw(comm.get(), [&] {
-    check_overrides(options.overrides);
-    trained = read_checkpoint(options.model, comm);
-    config = parse_deck_text(trained.deck_text, options.model + ": deck",
-                             with_ood_reset(options.overrides));
-    config.deck_path = options.model;
+    run = read_trained_run(options.model, options.overrides, "kbnn predict", comm);
     output = options.output.empty() ? default_output(options.model) : options.output;
-    ood_set = config.ood.enabled() ? ood_set_name(config) : "";
+    ood_set = run.config.ood.enabled() ? ood_set_name(run.config) : "";
     if (ood_set == options.set_name)
       throw InputError(concat("kbnn predict: the OOD set and --set-name are both '", ood_set,
                               "': set --ood.name"));
-    in = load_test_rows(config, comm, options.split);
-    // The trained model: the deck's architecture, the checkpoint's parameters.
-    model = build_model<Real>(config.model, Shape{in.rows.height, in.rows.width, in.rows.channels});
-    const auto classes = model->output_shape().size();
-    if (classes != in.rows.num_classes)
-      throw InputError(concat(in.rows.source, ": the data has ", in.rows.num_classes,
-                              " classes, the model ", options.model, " predicts ", classes));
-    model->finalize(config.train.seed, int(config.eval.batch_size));
-    // The parameters and, for a pruned model (kbnn prune), its keep mask.
-    load_parameters(trained, options.model, model->parameters());
+    in = load_test_rows(run.config, comm, options.split);
+    model = trained_model(run, options.model, in.rows);
   });
+  const RunConfig& config = run.config;
+  const Checkpoint& trained = run.checkpoint;
   const int classes = int(model->output_shape().size());
   log << "kbnn " << KBNN_VERSION << " predict: model " << options.model << " (step "
       << trained.step << "), " << comm.size() << " MPI rank(s), ranks split the "
       << word_of(options.split) << ", S = " << config.eval.samples << std::endl;
   const DeviceDataset in_device = to_device(in.rows);
 
-  EvalOptions eval;
-  eval.samples = config.eval.samples;
-  eval.batch = config.eval.batch_size;
-  eval.seed = config.train.seed;
+  EvalOptions eval = eval_options(config);
   eval.split = options.split;
   eval.keep_samples = options.sample_probabilities;
   const Evaluation e = evaluate(*model, in_device, in.first, in.total, eval, comm);

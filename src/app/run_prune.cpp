@@ -1,15 +1,14 @@
 #include "app/run_prune.hpp"
 
-#include "app/deck.hpp"
+#include "app/eval_sets.hpp"
+#include "app/trained_run.hpp"
 #include "core/error.hpp"
 #include "core/format.hpp"
 #include "io/checkpoint.hpp"
 #include "io/device_dataset.hpp"
 #include "io/pruning_file.hpp"
-#include "model/build_model.hpp"
 #include "parallel/agree.hpp"
 #include "train/kl_divergence.hpp"
-#include "app/eval_sets.hpp"
 #include "uq/evaluate.hpp"
 #include "uq/ood.hpp"
 
@@ -85,30 +84,24 @@ std::vector<double> parse_fractions(const std::string& text) {
 }
 
 void run_prune(const PruneOptions& options, Communicator& comm, std::ostream& log) {
-  const Checkpoint trained = read_checkpoint(options.run, comm);
-  RunConfig config;
-  agree_or_throw(comm.get(), [&] {
-    config = parse_deck_text(trained.deck_text, options.run + ": /checkpoint deck", options.overrides);
-  });
+  TrainedRun run;
   ScoredSets sets;
-  sets.test = load_test_rows(config, comm, PredictSplit::examples);
+  std::unique_ptr<Sequential<Real>> model;
+  agree_or_throw(comm.get(), [&] {
+    run = read_trained_run(options.run, options.overrides, "kbnn prune", comm);
+    sets.test = load_test_rows(run.config, comm, PredictSplit::examples);
+    model = trained_model(run, options.run, sets.test.rows);
+  });
+  const RunConfig& config = run.config;
+  const Checkpoint& trained = run.checkpoint;
   sets.test_rows = to_device(sets.test.rows);
   if (config.ood.enabled()) {
     sets.ood = load_ood_rows(config, comm, PredictSplit::examples, sets.test.rows);
     sets.ood_rows = to_device(sets.ood.rows);
     sets.ood_name = ood_set_name(config);
   }
-  EvalOptions eval;
-  eval.samples = config.eval.samples;
-  eval.batch = config.eval.batch_size;
-  eval.seed = config.train.seed;
-
-  auto model = build_model<Real>(config.model, sets.test_rows.shape);
-  model->finalize(config.train.seed, int(config.eval.batch_size));
+  const EvalOptions eval = eval_options(config);
   const auto& store = model->parameters();
-  if (trained.parameters.size() != store.size())
-    throw InputError(concat(options.run, ": the checkpoint holds ", trained.parameters.size(),
-                            " parameters, but its deck's model has ", store.size()));
   std::vector<double> fractions = options.fractions;
   fractions.push_back(0);
   std::sort(fractions.begin(), fractions.end());

@@ -19,7 +19,7 @@ struct PruneOptions {
   PruneScope scope = PruneScope::layer;
   std::string output;                 // the pruning file; "" -> <run stem>.pruning.h5 beside it
   bool checkpoints = true;            // write <output stem>.f<fraction>.h5 per fraction
-  std::vector<std::string> overrides;  // --data.* / --eval.* applied to the run's deck
+  std::vector<std::string> overrides;  // --data.*, --eval.*, --ood.* for the run's deck
 };
 
 // Parses "0.5,0.8,0.9": each a number in [0, 1). Throws InputError naming the bad entry.

@@ -171,10 +171,7 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
   const DeviceDataset& eval_rows = on_validation ? validation : test;
   const Split& eval_split = on_validation ? validation_split : test_split;
   // Every evaluation: S samples, ranks split the examples (uq/evaluate.hpp).
-  EvalOptions eval_options;
-  eval_options.samples = config.eval.samples;
-  eval_options.batch = config.eval.batch_size;
-  eval_options.seed = config.train.seed;
+  const EvalOptions eval_options = kbnn::eval_options(config);
 
   // Model, and the same starting point on every rank.
   auto model = build_model<Real>(config.model, train.data.shape);

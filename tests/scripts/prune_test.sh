@@ -102,5 +102,6 @@ expect_error() {  # expect_error MESSAGE ARGS...: exit status != 0 and MESSAGE o
 expect_error "'1.2' is not a fraction in [0, 1)" "$out/run.h5" --fractions=0.5,1.2
 expect_error "--fractions=F1,F2,... is required" "$out/run.h5"
 expect_error "no such checkpoint file" "$out/missing.h5" --fractions=0.5
-expect_error "unknown argument '--train.lr=1'" "$out/run.h5" --fractions=0.5 --train.lr=1
+expect_error "kbnn prune: --train.lr: only data.*, eval.* and ood.* options apply" "$out/run.h5" \
+  --fractions=0.5 --train.lr=1
 echo "prune test passed"

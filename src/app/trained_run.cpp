@@ -1,0 +1,65 @@
+#include "app/trained_run.hpp"
+
+#include "core/error.hpp"
+#include "model/build_model.hpp"
+
+namespace kbnn {
+
+namespace {
+
+void check_overrides(const std::vector<std::string>& overrides, const std::string& command) {
+  for (const std::string& o : overrides) {
+    const bool allowed = o.rfind("--data.", 0) == 0 || o.rfind("--eval.", 0) == 0 ||
+                         o.rfind("--ood.", 0) == 0 || o.rfind("--", 0) != 0;
+    if (!allowed)
+      throw InputError(concat(command, ": ", o.substr(0, o.find('=')),
+                              ": only data.*, eval.* and ood.* options apply to a trained "
+                              "model"));
+  }
+}
+
+// The ood.* options not given go back to their defaults when any is given.
+std::vector<std::string> with_ood_reset(std::vector<std::string> overrides) {
+  const char* keys[] = {"format", "dir", "file", "limit", "shift", "name"};
+  const char* defaults[] = {"", "", "", "0", "none", ""};
+  bool any = false, given[6] = {};
+  for (const std::string& o : overrides)
+    for (int k = 0; k < 6; ++k) {
+      const std::string option = concat("--ood.", keys[k]);
+      if (o == option || o.rfind(option + "=", 0) == 0) any = given[k] = true;
+    }
+  if (!any) return overrides;
+  for (int k = 0; k < 6; ++k)
+    if (!given[k]) {  // "--k v": Boost takes no empty value after '='
+      overrides.push_back(concat("--ood.", keys[k]));
+      overrides.push_back(defaults[k]);
+    }
+  return overrides;
+}
+
+}  // namespace
+
+TrainedRun read_trained_run(const std::string& path, const std::vector<std::string>& overrides,
+                            const std::string& command, const Communicator& comm) {
+  check_overrides(overrides, command);
+  TrainedRun run;
+  run.checkpoint = read_checkpoint(path, comm);
+  run.config = parse_deck_text(run.checkpoint.deck_text, path + ": deck", with_ood_reset(overrides));
+  run.config.deck_path = path;
+  return run;
+}
+
+std::unique_ptr<Sequential<Real>> trained_model(const TrainedRun& run, const std::string& path,
+                                                const Dataset& data) {
+  const RunConfig& config = run.config;
+  auto model = build_model<Real>(config.model, Shape{data.height, data.width, data.channels});
+  const auto classes = model->output_shape().size();
+  if (classes != data.num_classes)
+    throw InputError(concat(data.source, ": the data has ", data.num_classes, " classes, the model ",
+                            path, " predicts ", classes));
+  model->finalize(config.train.seed, int(config.eval.batch_size));
+  load_parameters(run.checkpoint, path, model->parameters());
+  return model;
+}
+
+}  // namespace kbnn

@@ -1,0 +1,34 @@
+// A trained model file as `kbnn predict` and `kbnn prune` take it: a run file or
+// checkpoint, which carries its resolved deck, its parameters and (pruned) its keep mask.
+#pragma once
+
+#include "app/deck.hpp"
+#include "io/checkpoint.hpp"
+#include "io/dataset.hpp"
+#include "model/sequential.hpp"
+#include "parallel/communicator.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kbnn {
+
+struct TrainedRun {
+  Checkpoint checkpoint;
+  RunConfig config;  // its deck, with the command's overrides
+};
+
+// Collective: reads `path` and its deck with `overrides`. Only what is read and how it
+// is evaluated may change (data.*, eval.*, ood.*): another option is an InputError
+// naming `command`. Any ood.* option replaces the deck's whole [ood] section, since a
+// new OOD set shares nothing with the one the model was trained with.
+TrainedRun read_trained_run(const std::string& path, const std::vector<std::string>& overrides,
+                            const std::string& command, const Communicator& comm);
+
+// The run's model for images like `data`, with the checkpoint's parameters and keep
+// mask. Throws InputError if the data's classes are not the model's outputs.
+std::unique_ptr<Sequential<Real>> trained_model(const TrainedRun& run, const std::string& path,
+                                                const Dataset& data);
+
+}  // namespace kbnn
