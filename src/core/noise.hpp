@@ -7,6 +7,8 @@
 #include "core/philox.hpp"
 #include "core/types.hpp"
 
+#include <algorithm>
+
 namespace kbnn {
 
 // out[j] = normal element (first + j) of `stream`, j in [0, count).
@@ -14,19 +16,28 @@ template <class Scalar>
 void fill_normals(const NoiseKey& key, Stream stream, std::uint64_t first, Scalar* out,
                   std::int64_t count) {
   if (count <= 0) return;
-  const std::uint64_t block0 = first / 4, block_end = (first + count + 3) / 4;
+  // Whole blocks, [lo, hi), in a loop without bounds tests (it vectorizes on CPUs);
+  // the at most 3 + 3 elements of partial blocks at either end one by one.
+  const std::uint64_t end = first + std::uint64_t(count);
+  const std::uint64_t lo = std::min((first + 3) / 4 * 4, end);
+  const std::uint64_t hi = std::max(end / 4 * 4, lo);
   Kokkos::parallel_for(
-      "kbnn::fill_normals", Range(0, std::int64_t(block_end - block0)),
+      "kbnn::fill_normals", Range(0, std::int64_t((hi - lo) / 4)),
       KOKKOS_LAMBDA(const std::int64_t j) {
-        const std::uint64_t block = block0 + j;
+        const std::uint64_t block = lo / 4 + std::uint64_t(j);
         const Philox4x32 r = key.draw(stream, block);
-        for (int pair = 0; pair < 2; ++pair) {
-          double z0, z1;
-          NoiseKey::box_muller(r.v[2 * pair], r.v[2 * pair + 1], z0, z1);
-          const std::uint64_t i0 = 4 * block + 2 * pair;
-          if (i0 >= first && i0 < first + count) out[i0 - first] = Scalar(z0);
-          if (i0 + 1 >= first && i0 + 1 < first + count) out[i0 + 1 - first] = Scalar(z1);
-        }
+        Scalar* o = out + (4 * block - first);
+        double z[4];
+        NoiseKey::box_muller(r.v[0], r.v[1], z[0], z[1]);
+        NoiseKey::box_muller(r.v[2], r.v[3], z[2], z[3]);
+        for (int k = 0; k < 4; ++k) o[k] = Scalar(z[k]);
+      });
+  const std::int64_t head = std::int64_t(lo - first), tail = std::int64_t(end - hi);
+  if (head + tail == 0) return;
+  Kokkos::parallel_for(
+      "kbnn::fill_normals_edges", Range(0, head + tail), KOKKOS_LAMBDA(const std::int64_t e) {
+        const std::uint64_t i = e < head ? first + std::uint64_t(e) : hi + std::uint64_t(e - head);
+        out[i - first] = key.normal<Scalar>(stream, i);
       });
 }
 

@@ -107,7 +107,7 @@ void unstack_gradients(const View1<Scalar>& both, const View1<Scalar>& grad_mu,
                        const View1<Scalar>& d_draw) {
   const int n = static_cast<int>(d_draw.extent(0));
   Kokkos::parallel_for(
-      "kbnn::affine::unstack_gradients", Range(0, n), KOKKOS_LAMBDA(const int i) {
+      "kbnn::affine::unstack_gradients", Range(0, n), KOKKOS_LAMBDA(const std::int64_t i) {
         grad_mu(i) += both(i);
         d_draw(i) = both(n + i);
       });
@@ -117,7 +117,7 @@ void unstack_gradients(const View1<Scalar>& both, const View1<Scalar>& grad_mu,
 template <class Scalar>
 void add_to(const View1<Scalar>& x, const View1<Scalar>& y) {
   Kokkos::parallel_for(
-      "kbnn::affine::add_to", Range(0, y.extent(0)), KOKKOS_LAMBDA(const int i) { y(i) += x(i); });
+      "kbnn::affine::add_to", Range(0, y.extent(0)), KOKKOS_LAMBDA(const std::int64_t i) { y(i) += x(i); });
 }
 
 // ---- local reparameterization: out = cols mu^T + sqrt(cols^2 (sigma^2)^T) o eps + b
@@ -416,7 +416,7 @@ void reduce_examples(const View1<Scalar>& per_example, const View2<Scalar>& spre
                      int examples, int O, int K, const View1<Scalar>& grad_mu,
                      const View1<Scalar>& d_draw) {
   Kokkos::parallel_for(
-      "kbnn::affine::reduce_examples", Range(0, O * K), KOKKOS_LAMBDA(const int i) {
+      "kbnn::affine::reduce_examples", Range(0, O * K), KOKKOS_LAMBDA(const std::int64_t i) {
         const int k = i % K;
         Scalar mean = 0, perturbation = 0;
         for (int e = 0; e < examples; ++e) {

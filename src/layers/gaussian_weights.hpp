@@ -60,7 +60,7 @@ class GaussianWeights {
     auto rho = rho_;
     const bool with_rho = !point_;
     Kokkos::parallel_for(
-        "kbnn::GaussianWeights::initialize", Range(0, count_), KOKKOS_LAMBDA(const int i) {
+        "kbnn::GaussianWeights::initialize", Range(0, count_), KOKKOS_LAMBDA(const std::int64_t i) {
           mu(i) = Scalar(mu_stddev) * key.normal<Scalar>(Stream::init_mu, i);
           if (with_rho)
             rho(i) = Scalar(rho_mean) + Scalar(rho_stddev) * key.normal<Scalar>(Stream::init_rho, i);
@@ -80,12 +80,12 @@ class GaussianWeights {
     auto eps = eps_;
     auto out = draw_;
     auto keep = keep_;
-    const bool with_mean = draw == Draw::full;
+    // mu times 1 or 0, not a branch: the loop stays straight, so it vectorizes.
+    const Scalar mean_weight = draw == Draw::full ? 1 : 0;
     // A pruned weight (keep 0, mu 0) is exactly zero in every draw.
     Kokkos::parallel_for(
-        "kbnn::GaussianWeights::sample", Range(0, count_), KOKKOS_LAMBDA(const int i) {
-          const Scalar delta = math::softplus(rho(i)) * eps(i);
-          out(i) = keep(i) * (with_mean ? mu(i) + delta : delta);
+        "kbnn::GaussianWeights::sample", Range(0, count_), KOKKOS_LAMBDA(const std::int64_t i) {
+          out(i) = keep(i) * (mean_weight * mu(i) + math::softplus(rho(i)) * eps(i));
         });
   }
 
@@ -97,14 +97,16 @@ class GaussianWeights {
     auto eps = eps_;
     auto gmu = grad_mu_;
     auto grho = grad_rho_;
-    const bool to_mu = draw_kind_ != Draw::perturbation;
-    const bool to_rho = draw_kind_ != Draw::mean;
-    Kokkos::parallel_for(
-        "kbnn::GaussianWeights::backprop", Range(0, count_), KOKKOS_LAMBDA(const int i) {
-          const Scalar g = d_used(i);
-          if (to_mu) gmu(i) += g;
-          if (to_rho) grho(i) += g * eps(i) * math::sigmoid(rho(i));
-        });
+    // One straight loop per target (they vectorize).
+    if (draw_kind_ != Draw::perturbation)
+      Kokkos::parallel_for(
+          "kbnn::GaussianWeights::backprop_mu", Range(0, count_),
+          KOKKOS_LAMBDA(const std::int64_t i) { gmu(i) += d_used(i); });
+    if (draw_kind_ != Draw::mean)
+      Kokkos::parallel_for(
+          "kbnn::GaussianWeights::backprop_rho", Range(0, count_), KOKKOS_LAMBDA(const std::int64_t i) {
+            grho(i) += d_used(i) * eps(i) * math::sigmoid(rho(i));
+          });
   }
 
   // variance(i) = sigma_i^2, for local reparameterization (out = x mu + sqrt(x^2 sigma^2) eps);
@@ -113,7 +115,7 @@ class GaussianWeights {
     auto rho = rho_;
     auto keep = keep_;
     Kokkos::parallel_for(
-        "kbnn::GaussianWeights::variance", Range(0, count_), KOKKOS_LAMBDA(const int i) {
+        "kbnn::GaussianWeights::variance", Range(0, count_), KOKKOS_LAMBDA(const std::int64_t i) {
           const Scalar sigma = math::softplus(rho(i));
           variance(i) = keep(i) * sigma * sigma;
         });
@@ -124,7 +126,7 @@ class GaussianWeights {
     auto rho = rho_;
     auto grho = grad_rho_;
     Kokkos::parallel_for(
-        "kbnn::GaussianWeights::backprop_variance", Range(0, count_), KOKKOS_LAMBDA(const int i) {
+        "kbnn::GaussianWeights::backprop_variance", Range(0, count_), KOKKOS_LAMBDA(const std::int64_t i) {
           grho(i) += d_variance(i) * Scalar(2) * math::softplus(rho(i)) * math::sigmoid(rho(i));
         });
   }

@@ -1,6 +1,7 @@
 #include "layers/maxpool2d.hpp"
 
 #include "core/error.hpp"
+#include "layers/max_pool_kernels.hpp"
 
 namespace kbnn {
 
@@ -23,38 +24,8 @@ void MaxPool2d<Scalar>::reserve(int max_batch) {
 template <class Scalar>
 void MaxPool2d<Scalar>::forward(const Matrix<const Scalar>& in, const Matrix<Scalar>& out,
                                 const PassContext&) {
-  const int W = input_.width, C = input_.channels, OW = output_.width;
-  const int size = size_, stride = stride_;
-  const int positions = output_.height * output_.width;
-  auto argmax = argmax_;
-  // One thread per (example, output position); each channel keeps its running maximum
-  // and its index in registers (stores into out and argmax inside the window loop
-  // would be reloaded at every compare, since they may alias the input).
-  const Scalar* in_data = in.data();
-  const std::int64_t in_stride = in.stride(0);
-  Kokkos::parallel_for(
-      "kbnn::MaxPool2d::forward", Range(0, std::int64_t(in.extent(0)) * positions),
-      KOKKOS_LAMBDA(const std::int64_t i) {
-        const std::int64_t b = i / positions;
-        const int pos = static_cast<int>(i % positions);
-        const int oh = pos / OW, ow = pos % OW;
-        const int corner = ((oh * stride) * W + ow * stride) * C;
-        const Scalar* image = in_data + b * in_stride;
-        for (int c = 0; c < C; ++c) {
-          int best = corner + c;
-          Scalar value = image[best];
-          for (int dh = 0; dh < size; ++dh)
-            for (int dw = 0; dw < size; ++dw) {
-              const int j = corner + (dh * W + dw) * C + c;
-              if (image[j] > value) {  // ties keep the first
-                value = image[j];
-                best = j;
-              }
-            }
-          argmax(b, pos * C + c) = best;
-          out(b, pos * C + c) = value;
-        }
-      });
+  const PoolGeometry g{input_.width, input_.channels, output_.height, output_.width, size_, stride_};
+  max_pool_forward(in, g, out, argmax_);
 }
 
 template <class Scalar>

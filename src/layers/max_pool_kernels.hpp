@@ -1,0 +1,80 @@
+// The max-pooling forward kernel, in both thread shapes (core/thread_shape.hpp). Rows
+// of `in` are NHWC images; out(b, (oh OW + ow) C + c) is the maximum of channel c over
+// the size x size window at (oh stride, ow stride), and argmax the index of that
+// maximum in the input row (ties keep the first in row-major window order). Both shapes
+// compute the same numbers; MaxPool2d::backward routes gradients by argmax.
+#pragma once
+
+#include "core/thread_shape.hpp"
+#include "core/types.hpp"
+
+namespace kbnn {
+
+struct PoolGeometry {
+  int width, channels;         // of the input image
+  int out_height, out_width;
+  int size, stride;
+};
+
+template <class Scalar>
+void max_pool_forward(const Matrix<const Scalar>& in, const PoolGeometry& g,
+                      const Matrix<Scalar>& out, const View2<int>& argmax,
+                      ThreadShape shape = native_shape) {
+  const int W = g.width, C = g.channels, OW = g.out_width, size = g.size, stride = g.stride;
+  const int positions = g.out_height * g.out_width;
+  const std::int64_t examples = in.extent(0);
+  if (shape == ThreadShape::elements) {
+    // One thread per output number: neighbouring threads read neighbouring channels.
+    const std::int64_t per_example = std::int64_t(positions) * C;
+    Kokkos::parallel_for(
+        "kbnn::max_pool_forward_elements", Range(0, examples * per_example),
+        KOKKOS_LAMBDA(const std::int64_t i) {
+          const std::int64_t b = i / per_example;
+          const int o = static_cast<int>(i % per_example);
+          const int pos = o / C, c = o % C;
+          const int corner = ((pos / OW) * stride * W + (pos % OW) * stride) * C + c;
+          int best = corner;
+          Scalar value = in(b, corner);
+          for (int dh = 0; dh < size; ++dh)
+            for (int dw = 0; dw < size; ++dw) {
+              const int j = corner + (dh * W + dw) * C;
+              const Scalar x = in(b, j);
+              best = x > value ? j : best;
+              value = x > value ? x : value;
+            }
+          out(b, o) = value;
+          argmax(b, o) = best;
+        });
+    return;
+  }
+  // One thread per (example, output position), channels innermost: each window pixel
+  // is C contiguous numbers, compared against the running maxima in one loop that
+  // vectorizes (restrict: out and argmax never alias the input).
+  const Scalar* in_data = in.data();
+  const std::int64_t in_stride = in.stride(0);
+  Kokkos::parallel_for(
+      "kbnn::max_pool_forward_rows", Range(0, examples * positions),
+      KOKKOS_LAMBDA(const std::int64_t i) {
+        const std::int64_t b = i / positions;
+        const int pos = static_cast<int>(i % positions);
+        const int corner = ((pos / OW) * stride * W + (pos % OW) * stride) * C;
+        const Scalar* KOKKOS_RESTRICT image = in_data + b * in_stride;
+        Scalar* KOKKOS_RESTRICT value = &out(b, pos * C);
+        int* KOKKOS_RESTRICT best = &argmax(b, pos * C);
+        for (int c = 0; c < C; ++c) {
+          value[c] = image[corner + c];
+          best[c] = corner + c;
+        }
+        for (int dh = 0; dh < size; ++dh)
+          for (int dw = dh == 0 ? 1 : 0; dw < size; ++dw) {
+            const int j = corner + (dh * W + dw) * C;
+            for (int c = 0; c < C; ++c) {
+              const Scalar x = image[j + c];
+              best[c] = x > value[c] ? j + c : best[c];
+              value[c] = x > value[c] ? x : value[c];
+            }
+          }
+      });
+}
+
+}  // namespace kbnn

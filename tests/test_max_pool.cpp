@@ -1,0 +1,75 @@
+// max_pool_forward in both thread shapes against a plain loop over the definition:
+// the same maxima and the same argmax, ties (first in window order) included.
+#include "catch.hpp"
+
+#include "layers/max_pool_kernels.hpp"
+
+#include <Kokkos_Core.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace {
+
+using HostMatrix = Kokkos::View<float**, Kokkos::LayoutRight, Kokkos::HostSpace>;
+using HostInts = Kokkos::View<int**, Kokkos::LayoutRight, Kokkos::HostSpace>;
+
+struct Case {
+  int height, width, channels, size, stride;
+};
+
+}  // namespace
+
+TEST_CASE("max_pool_forward: both thread shapes give the definition's maxima and argmax",
+          "[max_pool]") {
+  // Odd channel counts (not a vector width), overlapping windows, and inputs drawn from
+  // four levels so that most windows hold ties.
+  const Case cases[] = {{6, 8, 6, 2, 2}, {7, 7, 3, 3, 2}, {5, 6, 17, 3, 1}, {4, 4, 1, 2, 2}};
+  for (const Case& k : cases) {
+    const int examples = 3;
+    const int OH = (k.height - k.size) / k.stride + 1, OW = (k.width - k.size) / k.stride + 1;
+    const int in_cols = k.height * k.width * k.channels, out_cols = OH * OW * k.channels;
+    HostMatrix x("x", examples, in_cols);
+    std::uint32_t state = 12345;
+    for (int b = 0; b < examples; ++b)
+      for (int j = 0; j < in_cols; ++j) {
+        state = state * 1664525u + 1013904223u;
+        x(b, j) = float((state >> 20) % 4) - 1.5f;
+      }
+    // The definition, on the host.
+    HostMatrix want("want", examples, out_cols);
+    HostInts want_arg("want_arg", examples, out_cols);
+    for (int b = 0; b < examples; ++b)
+      for (int oh = 0; oh < OH; ++oh)
+        for (int ow = 0; ow < OW; ++ow)
+          for (int c = 0; c < k.channels; ++c) {
+            const int o = (oh * OW + ow) * k.channels + c;
+            int best = -1;
+            for (int dh = 0; dh < k.size; ++dh)
+              for (int dw = 0; dw < k.size; ++dw) {
+                const int j = ((oh * k.stride + dh) * k.width + ow * k.stride + dw) * k.channels + c;
+                if (best < 0 || x(b, j) > x(b, best)) best = j;
+              }
+            want(b, o) = x(b, best);
+            want_arg(b, o) = best;
+          }
+
+    kbnn::View2<float> in("in", examples, in_cols), out("out", examples, out_cols);
+    kbnn::View2<int> argmax("argmax", examples, out_cols);
+    Kokkos::deep_copy(in, x);
+    const kbnn::PoolGeometry g{k.width, k.channels, OH, OW, k.size, k.stride};
+    for (const auto shape : {kbnn::ThreadShape::rows, kbnn::ThreadShape::elements}) {
+      CAPTURE(k.height, k.width, k.channels, k.size, k.stride, int(shape));
+      Kokkos::deep_copy(out, 0.0f);
+      Kokkos::deep_copy(argmax, -1);
+      kbnn::max_pool_forward(kbnn::Matrix<const float>(in), g, kbnn::Matrix<float>(out), argmax, shape);
+      auto got = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out);
+      auto got_arg = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), argmax);
+      int wrong = 0;
+      for (int b = 0; b < examples; ++b)
+        for (int o = 0; o < out_cols; ++o)
+          wrong += got(b, o) != want(b, o) || got_arg(b, o) != want_arg(b, o);
+      CHECK(wrong == 0);
+    }
+  }
+}
