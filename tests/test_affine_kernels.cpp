@@ -191,6 +191,18 @@ TEST_CASE("Elementwise affine kernels equal plain loops", "[kernels]") {
     for (int i = 0; i < n; ++i) want_g[i] += want_d[i];
     check_equal(host(g), want_g);
   }
+  SECTION("column_sums over one block, and over several with a partial last one") {
+    for (const int n : {rows, 3 * kbnn::affine::column_block + 17}) {
+      const auto x = random_vector<double>(std::size_t(n) * O, 7);
+      View2<double> partial("partial", (n + kbnn::affine::column_block - 1) / kbnn::affine::column_block, O);
+      View1<double> sums("sums", O);
+      kbnn::affine::column_sums(cmat(view2(x, n, O)), partial, sums);
+      std::vector<double> want(O, 0.0);
+      for (int i = 0; i < n * O; ++i) want[i % O] += x[i];
+      const auto got = host(sums);
+      for (int o = 0; o < O; ++o) CHECK(got[o] == Approx(want[o]).epsilon(1e-12));
+    }
+  }
 }
 
 // The narrow kernel in float (the training precision, the target's full width) for

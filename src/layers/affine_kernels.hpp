@@ -113,6 +113,36 @@ void unstack_gradients(const View1<Scalar>& both, const View1<Scalar>& grad_mu,
       });
 }
 
+// sums(o) = sum over rows r of x(r, o): the bias gradient. Blocks of column_block rows
+// are summed one per thread into partial (blocks, O), then the blocks in order, so the
+// result does not depend on the thread count. (KokkosBlas::gemv of x^T with a vector of
+// ones cost 3 % of a LeNet step on one CPU core; this is a fifth of that.)
+constexpr int column_block = 256;
+
+template <class Scalar>
+void column_sums(const Matrix<const Scalar>& x, const View2<Scalar>& partial,
+                 const View1<Scalar>& sums) {
+  const std::int64_t rows = x.extent(0);
+  const int O = static_cast<int>(x.extent(1));
+  const std::int64_t blocks = (rows + column_block - 1) / column_block;
+  Kokkos::parallel_for(
+      "kbnn::affine::column_sums(blocks)", Range(0, blocks), KOKKOS_LAMBDA(const std::int64_t b) {
+        Scalar* KOKKOS_RESTRICT acc = &partial(b, 0);
+        for (int o = 0; o < O; ++o) acc[o] = 0;
+        const std::int64_t end = (b + 1) * column_block < rows ? (b + 1) * column_block : rows;
+        for (std::int64_t r = b * column_block; r < end; ++r) {
+          const Scalar* KOKKOS_RESTRICT row = &x(r, 0);
+          for (int o = 0; o < O; ++o) acc[o] += row[o];
+        }
+      });
+  Kokkos::parallel_for(
+      "kbnn::affine::column_sums", Range(0, O), KOKKOS_LAMBDA(const int o) {
+        Scalar sum = 0;
+        for (std::int64_t b = 0; b < blocks; ++b) sum += partial(b, o);
+        sums(o) = sum;
+      });
+}
+
 // y += x.
 template <class Scalar>
 void add_to(const View1<Scalar>& x, const View1<Scalar>& y) {

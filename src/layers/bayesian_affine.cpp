@@ -4,8 +4,6 @@
 #include "core/noise.hpp"
 #include "layers/affine_kernels.hpp"
 
-#include <KokkosBlas2_gemv.hpp>
-
 #include <stdexcept>
 #include <utility>
 
@@ -148,8 +146,9 @@ void BayesianAffine<Scalar>::reserve(int max_examples) {
     output_stddev_ = View2<Scalar>(no_init("kbnn::BayesianAffine::output_stddev"), max_rows, g.out_features);
     d_variance_out_ = View2<Scalar>(no_init("kbnn::BayesianAffine::d_variance_out"), max_rows, g.out_features);
   }
-  ones_ = View1<Scalar>(no_init("kbnn::BayesianAffine::ones"), max_rows);
-  Kokkos::deep_copy(ones_, Scalar(1));
+  column_partial_ = View2<Scalar>(no_init("kbnn::BayesianAffine::column_partial"),
+                                  (max_rows + affine::column_block - 1) / affine::column_block,
+                                  g.out_features);
 }
 
 template <class Scalar>
@@ -377,10 +376,7 @@ void BayesianAffine<Scalar>::backward_local(const Matrix<const Scalar>& cols,
 
 template <class Scalar>
 void BayesianAffine<Scalar>::add_bias_gradient(const Matrix<const Scalar>& dout) {
-  // db = dout^T * ones: a gemv reads dout once, row by row (BLAS on CPU and GPU).
-  const std::size_t rows = dout.extent(0);
-  KokkosBlas::gemv("T", Scalar(1), dout, Kokkos::subview(ones_, Kokkos::make_pair(std::size_t(0), rows)),
-                   Scalar(0), d_bias_);
+  affine::column_sums(dout, column_partial_, d_bias_);
   if (options_.bayesian_bias)
     bias_gauss_.backprop(d_bias_);
   else

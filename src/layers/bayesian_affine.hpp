@@ -142,7 +142,7 @@ class BayesianAffine {
   View2<Scalar> perturbed_;    // (rows, O): (cols o S) dW^T; reused as dout o R
   View1<Scalar> d_kernel_;     // (O * K): dL/d draw
   View1<Scalar> d_bias_;       // (O)
-  View1<Scalar> ones_;         // (rows): for the bias gradient as a gemv
+  View2<Scalar> column_partial_;  // (row blocks, O): affine::column_sums' partial sums
   View2<Scalar> stacked_;      // (rows, 2 O): [dout | dout o R]
   View1<Scalar> example_weights_;  // (examples, 2 O, K): [mu ; dW o S_e] per example
   View2<Scalar> example_out_;      // (rows, 2 O): [cols mu^T | (cols o S) dW^T]

@@ -16,6 +16,45 @@ struct PoolGeometry {
   int size, stride;
 };
 
+namespace detail {
+// The rows shape: one thread per (example, output row), channels innermost. A window
+// pixel's C channels are contiguous, so with the window size known at compile time
+// (Size > 0; 0 reads g.size) the channel loop is straight selects that vectorize.
+template <class Scalar, int Size>
+void max_pool_rows(const Matrix<const Scalar>& in, const PoolGeometry& g,
+                   const Matrix<Scalar>& out, const View2<int>& argmax) {
+  const int W = g.width, C = g.channels, OH = g.out_height, OW = g.out_width;
+  const int size = Size > 0 ? Size : g.size, stride = g.stride;
+  const Scalar* in_data = in.data();
+  const std::int64_t in_stride = in.stride(0);
+  Kokkos::parallel_for(
+      "kbnn::max_pool_forward_rows", Range(0, std::int64_t(in.extent(0)) * OH),
+      KOKKOS_LAMBDA(const std::int64_t i) {
+        const std::int64_t b = i / OH;
+        const int oh = static_cast<int>(i % OH);
+        const Scalar* KOKKOS_RESTRICT image = in_data + b * in_stride;
+        for (int ow = 0; ow < OW; ++ow) {
+          const int corner = (oh * stride * W + ow * stride) * C;
+          Scalar* KOKKOS_RESTRICT value = &out(b, (oh * OW + ow) * C);
+          int* KOKKOS_RESTRICT best = &argmax(b, (oh * OW + ow) * C);
+          for (int c = 0; c < C; ++c) {
+            Scalar v = image[corner + c];
+            int at = corner + c;
+            for (int dh = 0; dh < size; ++dh)
+              for (int dw = 0; dw < size; ++dw) {
+                const int j = corner + (dh * W + dw) * C + c;
+                const Scalar x = image[j];
+                at = x > v ? j : at;
+                v = x > v ? x : v;
+              }
+            value[c] = v;
+            best[c] = at;
+          }
+        }
+      });
+}
+}  // namespace detail
+
 template <class Scalar>
 void max_pool_forward(const Matrix<const Scalar>& in, const PoolGeometry& g,
                       const Matrix<Scalar>& out, const View2<int>& argmax,
@@ -47,34 +86,10 @@ void max_pool_forward(const Matrix<const Scalar>& in, const PoolGeometry& g,
         });
     return;
   }
-  // One thread per (example, output position), channels innermost: each window pixel
-  // is C contiguous numbers, compared against the running maxima in one loop that
-  // vectorizes (restrict: out and argmax never alias the input).
-  const Scalar* in_data = in.data();
-  const std::int64_t in_stride = in.stride(0);
-  Kokkos::parallel_for(
-      "kbnn::max_pool_forward_rows", Range(0, examples * positions),
-      KOKKOS_LAMBDA(const std::int64_t i) {
-        const std::int64_t b = i / positions;
-        const int pos = static_cast<int>(i % positions);
-        const int corner = ((pos / OW) * stride * W + (pos % OW) * stride) * C;
-        const Scalar* KOKKOS_RESTRICT image = in_data + b * in_stride;
-        Scalar* KOKKOS_RESTRICT value = &out(b, pos * C);
-        int* KOKKOS_RESTRICT best = &argmax(b, pos * C);
-        for (int c = 0; c < C; ++c) {
-          value[c] = image[corner + c];
-          best[c] = corner + c;
-        }
-        for (int dh = 0; dh < size; ++dh)
-          for (int dw = dh == 0 ? 1 : 0; dw < size; ++dw) {
-            const int j = corner + (dh * W + dw) * C;
-            for (int c = 0; c < C; ++c) {
-              const Scalar x = image[j + c];
-              best[c] = x > value[c] ? j + c : best[c];
-              value[c] = x > value[c] ? x : value[c];
-            }
-          }
-      });
+  if (size == 2)
+    detail::max_pool_rows<Scalar, 2>(in, g, out, argmax);  // LeNet's, VGG's, most nets'
+  else
+    detail::max_pool_rows<Scalar, 0>(in, g, out, argmax);
 }
 
 }  // namespace kbnn
