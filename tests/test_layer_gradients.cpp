@@ -104,11 +104,13 @@ TEST_CASE("Conv2d gradients match finite differences", "[layers][gradient]") {
 
 TEST_CASE("First-layer Conv2d parameter gradients (no input gradient)", "[layers][gradient]") {
   // A first layer is called without din, which takes its own paths (one input
-  // channel: both weight gradients from one stacked gemm).
+  // channel: both weight gradients from one stacked gemm). 40x40 images span several
+  // blocks of the block-wise backward on CPUs.
+  for (int size : {7, 40})
   for (int channels : {1, 3}) {
     for (auto estimator : all_estimators) {
-      DYNAMIC_SECTION(channels << " input channel(s), estimator " << int(estimator)) {
-        const kbnn::Shape in{7, 7, channels};
+      DYNAMIC_SECTION(size << "x" << size << "x" << channels << " input, estimator " << int(estimator)) {
+        const kbnn::Shape in{size, size, channels};
         LayerUnderTest t(std::make_unique<kbnn::Conv2d<double>>("conv", 0, in, 5, 3, 1, 1,
                                                                 options(estimator)),
                          3, in.size());
@@ -143,11 +145,14 @@ TEST_CASE("Fused kernels equal the gemm reference path", "[layers][fused]") {
   // target's narrow limit, so every build covers each path: 6x6x3 inputs (P = 36)
   // take the per-example path, its forward pass narrow for `widest` outputs and a
   // per-example gemm for one more; one input channel takes the narrow kernel with S
-  // folded into R, and 3x3x3 inputs (P = 9) the narrow kernel applying S.
+  // folded into R, and 3x3x3 inputs (P = 9) the narrow kernel applying S. 20x20x3 and
+  // 40x40x1 inputs give cols of more than one block of Conv2d's block-wise backward
+  // (blocks of 3 and of 2 examples of the 4, the last one partial).
   const int widest = kbnn::affine::narrow_max_outputs<double>();
   struct Case { kbnn::Shape in; int out_channels; };
   for (const Case c : {Case{{6, 6, 3}, widest}, Case{{6, 6, 3}, widest + 1},
-                       Case{{6, 6, 1}, widest}, Case{{3, 3, 3}, widest}}) {
+                       Case{{6, 6, 1}, widest}, Case{{3, 3, 3}, widest},
+                       Case{{20, 20, 3}, widest}, Case{{40, 40, 1}, widest}}) {
     for (auto estimator : {kbnn::Estimator::flipout, kbnn::Estimator::reparam,
                            kbnn::Estimator::deterministic}) {
       for (bool sample : {true, false}) {

@@ -44,4 +44,10 @@ Matrix<typename View::value_type> as_matrix(const View& v, std::size_t rows, std
   return Matrix<typename View::value_type>(v.data(), rows, cols);
 }
 
+// Rows [first, first + count) of a matrix, in place (LayoutRight rows are contiguous).
+template <class T>
+Matrix<T> rows_of(const Matrix<T>& m, std::size_t first, std::size_t count) {
+  return Matrix<T>(m.data() + first * m.extent(1), count, m.extent(1));
+}
+
 }  // namespace kbnn

@@ -238,13 +238,6 @@ void BayesianAffine<Scalar>::forward(const Matrix<const Scalar>& cols, const Mat
 }
 
 template <class Scalar>
-Matrix<Scalar> BayesianAffine<Scalar>::stack_dout(const Matrix<const Scalar>& dout) {
-  auto stacked = as_matrix(stacked_, dout.extent(0), 2 * geometry_.out_features);
-  affine::stack_dout(dout, sign_out_, geometry_.positions, stacked);
-  return stacked;
-}
-
-template <class Scalar>
 void BayesianAffine<Scalar>::sign_inputs(const Matrix<const Scalar>& cols) {
   signed_rows_ = int(cols.extent(0));
   if (single_input_channel()) return;  // S is folded into R
@@ -268,44 +261,116 @@ void BayesianAffine<Scalar>::forward_narrow(const Rows& source, int rows,
 }
 
 template <class Scalar>
+bool BayesianAffine<Scalar>::backward_in_blocks() const {
+  // Everything but local reparameterization and Flipout through cols o S over all rows
+  // (the gemm path with several input channels), whichever pass it is.
+  return options_.estimator != Estimator::local_reparam &&
+         (path_ == AffinePath::per_example || single_input_channel() ||
+          options_.estimator != Estimator::flipout);
+}
+
+template <class Scalar>
 void BayesianAffine<Scalar>::backward(const Matrix<const Scalar>& cols,
                                       const Matrix<const Scalar>& dout,
                                       const Matrix<Scalar>& dcols) {
-  const int K = geometry_.in_features, O = geometry_.out_features;
-  const int P = geometry_.positions;
-  const int rows = static_cast<int>(cols.extent(0));
-  const bool want_dcols = dcols.data() != nullptr;
-  auto d_kernel = as_matrix(d_kernel_, O, K);
-
   if (local_pass_) {
     backward_local(cols, dout, dcols);
     return;
   }
-  if (!flipout_active()) {
-    // d used W = dout^T cols; GaussianWeights routes it to mu and rho.
-    gemm<Scalar>('T', 'N', 1, dout, cols, 0, d_kernel);
-    kernel_.backprop(d_kernel_);
-    if (want_dcols) gemm<Scalar>('N', 'N', 1, dout, const_matrix(kernel_.used(), O, K), 0, dcols);
-    add_bias_gradient(dout);
+  if (flipout_active() && !per_example_pass_ && !single_input_channel()) {
+    backward_signed_inputs(cols, dout, dcols);
     return;
   }
+  // All rows as one block.
+  backward_begin(int(cols.extent(0)) / geometry_.positions);
+  backward_block(cols, dout, dcols, 0);
+  backward_end(dout);
+}
 
+template <class Scalar>
+void BayesianAffine<Scalar>::backward_begin(int examples) {
+  if (local_pass_ || (flipout_active() && !per_example_pass_ && !single_input_channel()))
+    throw std::logic_error(name_ + ": this pass has no block-wise backward");
+  backward_examples_ = examples;
+  // dcols of the per-example path needs the weights the narrow forward kernel skipped.
+  if (per_example_pass_ && !example_weights_ready_) {
+    affine::example_weights(kernel_.mu(), kernel_.draw(), sign_columns_, examples,
+                            geometry_.out_features, geometry_.in_features, example_weights_);
+    example_weights_ready_ = true;
+  }
+}
+
+template <class Scalar>
+void BayesianAffine<Scalar>::backward_block(const Matrix<const Scalar>& cols,
+                                            const Matrix<const Scalar>& dout,
+                                            const Matrix<Scalar>& dcols, int first_example) {
+  const int K = geometry_.in_features, O = geometry_.out_features;
+  const int P = geometry_.positions;
+  const int rows = static_cast<int>(cols.extent(0)), examples = rows / P;
+  const bool want_dcols = dcols.data() != nullptr;
+  // The block's products add to what earlier blocks left (beta = 1 after the first).
+  const Scalar beta = first_example == 0 ? 0 : 1;
+  auto d_kernel = as_matrix(d_kernel_, O, K);
+  // This block's rows of the output signs R.
+  const View2<Scalar> sign_out = Kokkos::subview(
+      sign_out_, Kokkos::make_pair(first_example, first_example + examples), Kokkos::ALL);
+
+  stacked_gradients_ = false;
   if (per_example_pass_) {
-    backward_per_example(cols, dout, dcols);
+    backward_per_example(cols, dout, dcols, first_example);
     return;
   }
-  if (single_input_channel() && !want_dcols) {
-    // S is folded into R, so both weight gradients read the same cols: one gemm of
-    // [dout | dout o R]^T cols gives [dL/dmu ; dL/d(dW)] in a single pass over cols.
-    auto stacked = stack_dout(dout);
-    gemm<Scalar>('T', 'N', 1, Matrix<const Scalar>(stacked), cols, 0,
+  if (!flipout_active()) {
+    // d used W = dout^T cols; GaussianWeights routes it to mu and rho at the end.
+    gemm<Scalar>('T', 'N', 1, dout, cols, beta, d_kernel);
+    if (want_dcols) gemm<Scalar>('N', 'N', 1, dout, const_matrix(kernel_.used(), O, K), 0, dcols);
+    return;
+  }
+  // Flipout with one input channel: S is folded into R, so cols o S is cols.
+  if (!want_dcols) {
+    // Both weight gradients read the same cols: one gemm of [dout | dout o R]^T cols
+    // gives [dL/dmu ; dL/d(dW)] in a single pass over cols.
+    auto stacked = as_matrix(stacked_, rows, 2 * O);
+    affine::stack_dout(dout, sign_out, P, stacked);
+    gemm<Scalar>('T', 'N', 1, Matrix<const Scalar>(stacked), cols, beta,
                  as_matrix(d_stacked_, 2 * O, K));
-    affine::unstack_gradients(d_stacked_, kernel_.grad_mu(), d_kernel_);
-    kernel_.backprop(d_kernel_);
-    add_bias_gradient(dout);
+    stacked_gradients_ = true;
     return;
   }
+  // Mean path: dL/dmu += dout^T cols, accumulated straight into the store. Perturbation
+  // path, with dr = dout o R: dL/d(dW) = dr^T cols; dcols = dout mu + dr dW.
+  gemm<Scalar>('T', 'N', 1, dout, cols, 1, as_matrix(kernel_.grad_mu(), O, K));
+  auto dr = as_matrix(perturbed_, rows, O);
+  affine::sign_rows(dout, sign_out, P, dr);
+  gemm<Scalar>('T', 'N', 1, Matrix<const Scalar>(dr), cols, beta, d_kernel);
+  gemm<Scalar>('N', 'N', 1, dout, const_matrix(kernel_.mu(), O, K), 0, dcols);
+  gemm<Scalar>('N', 'N', 1, Matrix<const Scalar>(dr), const_matrix(kernel_.draw(), O, K), 1, dcols);
+}
 
+template <class Scalar>
+void BayesianAffine<Scalar>::backward_end(const Matrix<const Scalar>& dout) {
+  const int K = geometry_.in_features, O = geometry_.out_features;
+  if (per_example_pass_) {
+    // dL/dmu += sum_e top_e, dL/d(dW) = sum_e bottom_e o S_e.
+    affine::reduce_examples(d_examples_, sign_columns_, backward_examples_, O, K,
+                            kernel_.grad_mu(), d_kernel_);
+  } else if (stacked_gradients_) {
+    affine::unstack_gradients(d_stacked_, kernel_.grad_mu(), d_kernel_);
+  }
+  kernel_.backprop(d_kernel_);
+  add_bias_gradient(dout);
+}
+
+// Flipout on the gemm path with several input channels: S varies along a row of cols,
+// so the perturbation path reads cols o S, built over all rows.
+template <class Scalar>
+void BayesianAffine<Scalar>::backward_signed_inputs(const Matrix<const Scalar>& cols,
+                                                    const Matrix<const Scalar>& dout,
+                                                    const Matrix<Scalar>& dcols) {
+  const int K = geometry_.in_features, O = geometry_.out_features;
+  const int P = geometry_.positions;
+  const int rows = static_cast<int>(cols.extent(0));
+  auto d_kernel = as_matrix(d_kernel_, O, K);
   // Mean path: dL/dmu += dout^T cols, accumulated straight into the store.
   gemm<Scalar>('T', 'N', 1, dout, cols, 1, as_matrix(kernel_.grad_mu(), O, K));
 
@@ -316,11 +381,7 @@ void BayesianAffine<Scalar>::backward(const Matrix<const Scalar>& cols,
   gemm<Scalar>('T', 'N', 1, Matrix<const Scalar>(dr), signed_inputs(cols), 0, d_kernel);
   kernel_.backprop(d_kernel_);
 
-  if (want_dcols && single_input_channel()) {
-    // S is folded into R: dcols = dout mu + dr dW.
-    gemm<Scalar>('N', 'N', 1, dout, const_matrix(kernel_.mu(), O, K), 0, dcols);
-    gemm<Scalar>('N', 'N', 1, Matrix<const Scalar>(dr), const_matrix(kernel_.draw(), O, K), 1, dcols);
-  } else if (want_dcols) {
+  if (dcols.data() != nullptr) {
     auto xs = as_matrix(cols_signed_, rows, K);
     // dcols = dout mu + (dr dW) o S; cols o S is no longer needed, so it holds dr dW.
     gemm<Scalar>('N', 'N', 1, dout, const_matrix(kernel_.mu(), O, K), 0, dcols);

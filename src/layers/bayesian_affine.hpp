@@ -68,6 +68,16 @@ class BayesianAffine {
   // Adds dL/dmu, dL/drho, dL/dbias to the store; writes dcols unless it has no data.
   void backward(const Matrix<const Scalar>& cols, const Matrix<const Scalar>& dout,
                 const Matrix<Scalar>& dcols);
+  // The same in blocks of whole examples, for a caller that builds cols a block at a
+  // time (Conv2d on CPUs, so that cols stays in cache): backward_begin(examples), then
+  // backward_block for consecutive blocks in order (first_example: the block's first
+  // example within the pass), then backward_end with all of dout. Only when
+  // backward_in_blocks(), which holds for every pass of the layer or for none.
+  bool backward_in_blocks() const;
+  void backward_begin(int examples);
+  void backward_block(const Matrix<const Scalar>& cols, const Matrix<const Scalar>& dout,
+                      const Matrix<Scalar>& dcols, int first_example);
+  void backward_end(const Matrix<const Scalar>& dout);
 
   const Geometry& geometry() const { return geometry_; }
   double forward_macs() const {
@@ -107,8 +117,10 @@ class BayesianAffine {
   void forward_per_example(const Matrix<const Scalar>& cols, const Matrix<Scalar>& out,
                            const View1<Scalar>& bias);
   void backward_per_example(const Matrix<const Scalar>& cols, const Matrix<const Scalar>& dout,
-                            const Matrix<Scalar>& dcols);
-  Matrix<Scalar> stack_dout(const Matrix<const Scalar>& dout);  // [dout | dout o R]
+                            const Matrix<Scalar>& dcols, int first_example);
+  // Flipout through cols o S (gemm path, several input channels): all rows at once.
+  void backward_signed_inputs(const Matrix<const Scalar>& cols, const Matrix<const Scalar>& dout,
+                              const Matrix<Scalar>& dcols);
   void draw_signs(int examples, const PassContext& ctx);
   void sign_inputs(const Matrix<const Scalar>& cols);  // cols_signed_ = cols o S
   // Draws this pass's weights and signs; returns the bias to add.
@@ -148,6 +160,8 @@ class BayesianAffine {
   View2<Scalar> example_out_;      // (rows, 2 O): [cols mu^T | (cols o S) dW^T]
   View1<Scalar> d_examples_;       // (examples, 2 O, K): per-example weight gradients
   bool per_example_pass_ = false;      // the last forward drew Flipout on the per_example path
+  int backward_examples_ = 0;          // of the block-wise backward pass under way
+  bool stacked_gradients_ = false;     // d_stacked_ holds [dL/dmu ; dL/d(dW)] to unstack
   bool example_weights_ready_ = false;  // example_weights_ holds that pass's weights
   View1<Scalar> d_stacked_;    // (2 O * K): [dL/dmu ; dL/d(dW)] from one gemm
   View2<Scalar> mean_t_, delta_t_;  // (K, whole vectors >= O): W^T zero-padded, narrow path

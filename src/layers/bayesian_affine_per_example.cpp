@@ -8,7 +8,8 @@
 //   dL/dmu          = dout^T cols                            (one gemm, all rows)
 //   dL/d(dW)        = sum_e (dr_e^T cols_e) o S_e
 // so cols o S is never built and dcols needs no extra pass to apply S. It costs one
-// small gemm per example, which suits CPUs. When the outputs fit the narrow kernel,
+// small gemm per example, which suits CPUs. The backward pass runs block by block
+// (BayesianAffine::backward_block), so a convolution can rebuild cols a few examples at a time. When the outputs fit the narrow kernel,
 // that kernel runs the forward pass instead (one pass, no weights to build); the gemm path in bayesian_affine.cpp is
 // the reference, and tests compare the two.
 #include "layers/bayesian_affine.hpp"
@@ -37,31 +38,28 @@ void BayesianAffine<Scalar>::forward_per_example(const Matrix<const Scalar>& col
   example_weights_ready_ = true;
 }
 
+// One block of whole examples, from first_example on: D_e = [dout | dr]_e^T cols_e
+// (2O x K) into d_examples_ (backward_end sums them), and dcols_e.
 template <class Scalar>
 void BayesianAffine<Scalar>::backward_per_example(const Matrix<const Scalar>& cols,
                                                   const Matrix<const Scalar>& dout,
-                                                  const Matrix<Scalar>& dcols) {
+                                                  const Matrix<Scalar>& dcols, int first_example) {
   const int K = geometry_.in_features, O = geometry_.out_features, P = geometry_.positions;
   const int rows = static_cast<int>(cols.extent(0)), examples = rows / P;
-  const Matrix<const Scalar> stacked = stack_dout(dout);
-
-  // Per example: D_e = [dout | dr]_e^T cols_e = [dL/dmu ; dr^T cols]_e (2O x K);
-  // then dL/dmu += sum_e top_e and dL/d(dW) = sum_e bottom_e o S_e.
-  gemm_blocks<Scalar>(examples, 'T', 'N', 1, stacked, cols, 0,
-                      Matrix<Scalar>(d_examples_.data(), std::size_t(examples) * 2 * O, K));
-  affine::reduce_examples(d_examples_, sign_columns_, examples, O, K, kernel_.grad_mu(), d_kernel_);
-  kernel_.backprop(d_kernel_);
-
-  if (dcols.data() != nullptr) {
-    // The narrow forward kernel does not build the per-example weights; dcols needs them.
-    if (!example_weights_ready_)
-      affine::example_weights(kernel_.mu(), kernel_.draw(), sign_columns_, examples, O, K,
-                              example_weights_);
-    gemm_blocks<Scalar>(
-        examples, 'N', 'N', 1, stacked,
-        Matrix<const Scalar>(example_weights_.data(), std::size_t(examples) * 2 * O, K), 0, dcols);
-  }
-  add_bias_gradient(dout);
+  const std::size_t block = std::size_t(2) * O * K;  // numbers per example
+  auto stacked = as_matrix(stacked_, rows, 2 * O);
+  affine::stack_dout(dout,
+                     View2<Scalar>(Kokkos::subview(sign_out_, Kokkos::make_pair(first_example, first_example + examples),
+                                                   Kokkos::ALL)),
+                     P, stacked);
+  gemm_blocks<Scalar>(examples, 'T', 'N', 1, Matrix<const Scalar>(stacked), cols, 0,
+                      Matrix<Scalar>(d_examples_.data() + first_example * block,
+                                     std::size_t(examples) * 2 * O, K));
+  if (dcols.data() != nullptr)
+    gemm_blocks<Scalar>(examples, 'N', 'N', 1, Matrix<const Scalar>(stacked),
+                        Matrix<const Scalar>(example_weights_.data() + first_example * block,
+                                             std::size_t(examples) * 2 * O, K),
+                        0, dcols);
 }
 
 // The rest of BayesianAffine is instantiated in bayesian_affine.cpp.
@@ -69,7 +67,7 @@ void BayesianAffine<Scalar>::backward_per_example(const Matrix<const Scalar>& co
   template void BayesianAffine<Scalar>::forward_per_example(                                 \
       const Matrix<const Scalar>&, const Matrix<Scalar>&, const View1<Scalar>&);            \
   template void BayesianAffine<Scalar>::backward_per_example(                                \
-      const Matrix<const Scalar>&, const Matrix<const Scalar>&, const Matrix<Scalar>&);
+      const Matrix<const Scalar>&, const Matrix<const Scalar>&, const Matrix<Scalar>&, int);
 KBNN_INSTANTIATE(float)
 KBNN_INSTANTIATE(double)
 #undef KBNN_INSTANTIATE

@@ -2,6 +2,8 @@
 
 #include "core/error.hpp"
 
+#include <algorithm>
+
 namespace kbnn {
 
 template <class Scalar>
@@ -30,6 +32,16 @@ Shape Conv2d<Scalar>::output_shape() const {
 template <class Scalar>
 void Conv2d<Scalar>::reserve(int max_batch) {
   affine_.reserve(max_batch);
+  // CPUs: when the forward product reads the padded images in place (the narrow kernel)
+  // and the backward pass can run in blocks, cols never exists for the whole batch:
+  // backward rebuilds it a few examples at a time, into a block that stays in cache
+  // (the whole batch's cols is megabytes, written once and read twice per step).
+  // GPUs take the whole batch at once, which is what fills them.
+  const std::int64_t example_cols = std::int64_t(geometry_.positions()) * geometry_.patch();
+  in_blocks_ = host_accessible && affine_.forward_is_narrow() && affine_.backward_in_blocks();
+  block_examples_ = in_blocks_ ? int(std::max<std::int64_t>(1, cols_block_numbers / example_cols))
+                               : max_batch;
+  block_examples_ = std::min(block_examples_, max_batch);
   if (geometry_.padding > 0) {
     const std::size_t padded_size = std::size_t(geometry_.height + 2 * geometry_.padding) *
                                     (geometry_.width + 2 * geometry_.padding) * geometry_.channels;
@@ -40,7 +52,7 @@ void Conv2d<Scalar>::reserve(int max_batch) {
                           geometry_.patch());
     patch_offsets(geometry_, offsets_);
   }
-  const std::size_t rows = std::size_t(max_batch) * geometry_.positions();
+  const std::size_t rows = std::size_t(block_examples_) * geometry_.positions();
   cols_ = View2<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Conv2d::cols"),
                         rows, geometry_.patch());
   dcols_ = View2<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Conv2d::dcols"),
@@ -59,8 +71,9 @@ void Conv2d<Scalar>::forward(const Matrix<const Scalar>& in, const Matrix<Scalar
   }
   const auto out_rows = as_matrix(out, rows, out_channels_);
   // The narrow kernel loads each input once, so it can read the padded images in place
-  // (same numbers, same order: the same outputs); backward needs cols, so training builds it.
-  if (affine_.forward_is_narrow() && !ctx.backward_follows) {
+  // (same numbers, same order: the same outputs). A backward pass that is not built in
+  // blocks needs the whole batch's cols, so then training builds it here.
+  if (affine_.forward_is_narrow() && (in_blocks_ || !ctx.backward_follows)) {
     affine_.forward(patch_rows<Scalar>(geometry_, padded, offsets_), int(rows), out_rows, ctx);
     return;
   }
@@ -72,16 +85,29 @@ void Conv2d<Scalar>::forward(const Matrix<const Scalar>& in, const Matrix<Scalar
 template <class Scalar>
 void Conv2d<Scalar>::backward(const Matrix<const Scalar>& in, const Matrix<const Scalar>&,
                               const Matrix<const Scalar>& dout, const Matrix<Scalar>& din) {
-  const std::size_t rows = in.extent(0) * geometry_.positions();
-  const Matrix<const Scalar> cols(cols_.data(), rows, geometry_.patch());
-  const Matrix<const Scalar> dout_rows(dout.data(), rows, out_channels_);
-  if (din.data() == nullptr) {
-    affine_.backward(cols, dout_rows, Matrix<Scalar>());
+  const int examples = static_cast<int>(in.extent(0)), P = geometry_.positions();
+  const Matrix<const Scalar> dout_rows(dout.data(), std::size_t(examples) * P, out_channels_);
+  if (!in_blocks_) {  // cols of the whole batch, from forward
+    const Matrix<const Scalar> cols(cols_.data(), dout_rows.extent(0), geometry_.patch());
+    auto dcols = din.data() ? as_matrix(dcols_, dout_rows.extent(0), geometry_.patch()) : Matrix<Scalar>();
+    affine_.backward(cols, dout_rows, dcols);
+    if (din.data()) col2im<Scalar>(geometry_, dcols, din);
     return;
   }
-  auto dcols = as_matrix(dcols_, rows, geometry_.patch());
-  affine_.backward(cols, dout_rows, dcols);
-  col2im<Scalar>(geometry_, dcols, din);
+  // The padded images forward read (padded_ still holds them), a block of examples at a time.
+  const Matrix<const Scalar> images =
+      geometry_.padding > 0 ? as_matrix(padded_, examples, padded_.extent(1)) : in;
+  affine_.backward_begin(examples);
+  for (int first = 0; first < examples; first += block_examples_) {
+    const int count = std::min(block_examples_, examples - first);
+    const std::size_t rows = std::size_t(count) * P, K = geometry_.patch();
+    auto cols = as_matrix(cols_, rows, K);
+    im2col<Scalar>(geometry_, rows_of(images, first, count), cols);
+    auto dcols = din.data() ? as_matrix(dcols_, rows, K) : Matrix<Scalar>();
+    affine_.backward_block(cols, rows_of(dout_rows, std::size_t(first) * P, rows), dcols, first);
+    if (din.data()) col2im<Scalar>(geometry_, dcols, rows_of(din, first, count));
+  }
+  affine_.backward_end(dout_rows);
 }
 
 template class Conv2d<float>;

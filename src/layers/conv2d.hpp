@@ -37,8 +37,13 @@ class Conv2d : public Layer<Scalar> {
   BayesianAffine<Scalar> affine_;
   View2<Scalar> padded_; // (batch, (H+2p)*(W+2p)*C): zero-bordered input (when p > 0)
   View1<int> offsets_;   // (patch): where column k of a row sits in a padded image
-  View2<Scalar> cols_;   // (batch * positions, patch): im2col of the input
-  View2<Scalar> dcols_;  // (batch * positions, patch): its gradient
+  // Backward in blocks of block_examples_ examples (CPUs, see reserve), so that cols
+  // and dcols hold one block: about cols_block_numbers numbers, 128 KiB of floats.
+  static constexpr std::int64_t cols_block_numbers = 32768;
+  bool in_blocks_ = false;
+  int block_examples_ = 0;
+  View2<Scalar> cols_;   // (block_examples_ * positions, patch): im2col of the input
+  View2<Scalar> dcols_;  // (block_examples_ * positions, patch): its gradient
 };
 
 }  // namespace kbnn
