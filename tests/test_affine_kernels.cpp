@@ -311,27 +311,28 @@ TEST_CASE("Per-example kernels equal plain loops", "[kernels]") {
   const int examples = 3, O = 4, K = 10;
   const auto mu = random_vector<double>(O * K, 1), dw = random_vector<double>(O * K, 2);
   const auto s = random_vector<double>(examples * K, 3, true);
+  const auto r = random_vector<double>(examples * O, 6, true);
   SECTION("example_weights") {
-    View1<double> w("w", std::size_t(examples) * 2 * O * K);
-    kbnn::affine::example_weights(view1(mu), view1(dw), view2(s, examples, K), examples, O, K, w);
+    View1<double> w("w", std::size_t(examples) * O * K);
+    kbnn::affine::example_weights(view1(mu), view1(dw), view2(s, examples, K), view2(r, examples, O),
+                                  examples, O, K, w);
     std::vector<double> want;
-    for (int e = 0; e < examples; ++e) {
-      want.insert(want.end(), mu.begin(), mu.end());
-      for (int i = 0; i < O * K; ++i) want.push_back(dw[i] * s[e * K + i % K]);
-    }
+    for (int e = 0; e < examples; ++e)
+      for (int i = 0; i < O * K; ++i) want.push_back(mu[i] + r[e * O + i / K] * s[e * K + i % K] * dw[i]);
     check_equal(host(w), want);
   }
   SECTION("reduce_examples") {
-    const auto d = random_vector<double>(std::size_t(examples) * 2 * O * K, 4);
+    const auto d = random_vector<double>(std::size_t(examples) * O * K, 4);
     const auto g0 = random_vector<double>(O * K, 5);
     auto g = view1(g0);
     View1<double> dk("dk", O * K);
-    kbnn::affine::reduce_examples(view1(d), view2(s, examples, K), examples, O, K, g, dk);
+    kbnn::affine::reduce_examples(view1(d), view2(s, examples, K), view2(r, examples, O), examples,
+                                  O, K, g, dk);
     std::vector<double> want_g(g0), want_d(O * K, 0.0);
     for (int e = 0; e < examples; ++e)
       for (int i = 0; i < O * K; ++i) {
-        want_g[i] += d[e * 2 * O * K + i];
-        want_d[i] += d[e * 2 * O * K + O * K + i] * s[e * K + i % K];
+        want_g[i] += d[e * O * K + i];
+        want_d[i] += d[e * O * K + i] * r[e * O + i / K] * s[e * K + i % K];
       }
     check_equal(host(g), want_g);
     check_equal(host(dk), want_d);

@@ -126,14 +126,11 @@ void BayesianAffine<Scalar>::reserve(int max_examples) {
       delta_t_ = View2<Scalar>(no_init("kbnn::BayesianAffine::delta_t"), g.in_features, padded);
   }
   if (per_example) {
-    example_weights_ = View1<Scalar>(no_init("kbnn::BayesianAffine::example_weights"),
-                                     std::size_t(max_examples) * 2 * g.out_features * g.in_features);
-    example_out_ = View2<Scalar>(no_init("kbnn::BayesianAffine::example_out"), max_rows,
-                                 2 * g.out_features);
-    d_examples_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_examples"),
-                                std::size_t(max_examples) * 2 * g.out_features * g.in_features);
+    const std::size_t per_example_numbers = std::size_t(max_examples) * g.out_features * g.in_features;
+    example_weights_ = View1<Scalar>(no_init("kbnn::BayesianAffine::example_weights"), per_example_numbers);
+    d_examples_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_examples"), per_example_numbers);
   }
-  if (flipout && (single_input_channel() || per_example)) {
+  if (flipout && single_input_channel()) {
     stacked_ = View2<Scalar>(no_init("kbnn::BayesianAffine::stacked"), max_rows, 2 * g.out_features);
     d_stacked_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_stacked"),
                                2 * std::size_t(g.out_features) * g.in_features);
@@ -294,7 +291,7 @@ void BayesianAffine<Scalar>::backward_begin(int examples) {
   backward_examples_ = examples;
   // dcols of the per-example path needs the weights the narrow forward kernel skipped.
   if (per_example_pass_ && !example_weights_ready_) {
-    affine::example_weights(kernel_.mu(), kernel_.draw(), sign_columns_, examples,
+    affine::example_weights(kernel_.mu(), kernel_.draw(), sign_columns_, sign_out_, examples,
                             geometry_.out_features, geometry_.in_features, example_weights_);
     example_weights_ready_ = true;
   }
@@ -351,8 +348,8 @@ template <class Scalar>
 void BayesianAffine<Scalar>::backward_end(const Matrix<const Scalar>& dout) {
   const int K = geometry_.in_features, O = geometry_.out_features;
   if (per_example_pass_) {
-    // dL/dmu += sum_e top_e, dL/d(dW) = sum_e bottom_e o S_e.
-    affine::reduce_examples(d_examples_, sign_columns_, backward_examples_, O, K,
+    // dL/dmu += sum_e D_e, dL/d(dW) = sum_e R_e S_e D_e.
+    affine::reduce_examples(d_examples_, sign_columns_, sign_out_, backward_examples_, O, K,
                             kernel_.grad_mu(), d_kernel_);
   } else if (stacked_gradients_) {
     affine::unstack_gradients(d_stacked_, kernel_.grad_mu(), d_kernel_);

@@ -31,10 +31,10 @@ namespace kbnn {
 // build (the memory space and the target's vector registers):
 //   gemm:        the reference: gemms and elementwise kernels, any shape, any backend;
 //   narrow:      few outputs: one fused pass over cols (affine::narrow_forward);
-//   per_example: Flipout in a convolution: the backward pass as one small gemm per
-//                example with weights [mu ; dW o S_e] (bayesian_affine_per_example.cpp),
-//                host memory only; the forward pass the same way, or with the narrow
-//                kernel when the outputs fit it.
+//   per_example: Flipout in a convolution: the backward pass as small gemms per
+//                example with its effective weights W_e = mu + R_e S_e dW
+//                (bayesian_affine_per_example.cpp), host memory only; the forward pass
+//                the same way, or with the narrow kernel when the outputs fit it.
 // Passes that draw no Flipout perturbation (posterior mean, reparam) take the gemm
 // products on the per_example path (or the narrow kernel when it runs the forward).
 enum class AffinePath { gemm, narrow, per_example };
@@ -156,9 +156,8 @@ class BayesianAffine {
   View1<Scalar> d_bias_;       // (O)
   View2<Scalar> column_partial_;  // (row blocks, O): affine::column_sums' partial sums
   View2<Scalar> stacked_;      // (rows, 2 O): [dout | dout o R]
-  View1<Scalar> example_weights_;  // (examples, 2 O, K): [mu ; dW o S_e] per example
-  View2<Scalar> example_out_;      // (rows, 2 O): [cols mu^T | (cols o S) dW^T]
-  View1<Scalar> d_examples_;       // (examples, 2 O, K): per-example weight gradients
+  View1<Scalar> example_weights_;  // (examples, O, K): W_e = mu + R_e S_e dW per example
+  View1<Scalar> d_examples_;       // (examples, O, K): dL/dW_e per example
   bool per_example_pass_ = false;      // the last forward drew Flipout on the per_example path
   int backward_examples_ = 0;          // of the block-wise backward pass under way
   bool stacked_gradients_ = false;     // d_stacked_ holds [dL/dmu ; dL/d(dW)] to unstack
