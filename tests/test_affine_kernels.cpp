@@ -9,6 +9,7 @@
 #include "layers/affine_kernels.hpp"
 #include "layers/bayesian_affine.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -335,6 +336,15 @@ TEST_CASE("Per-example kernels equal plain loops", "[kernels]") {
         want_d[i] += d[e * O * K + i] * r[e * O + i / K] * s[e * K + i % K];
       }
     check_equal(host(g), want_g);
+    check_equal(host(dk), want_d);
+    // Without a spread (one input channel) S is 1.
+    auto g1 = view1(g0);
+    kbnn::affine::reduce_examples(view1(d), View2<double>(), view2(r, examples, O), examples, O, K,
+                                  g1, dk);
+    std::fill(want_d.begin(), want_d.end(), 0.0);
+    for (int e = 0; e < examples; ++e)
+      for (int i = 0; i < O * K; ++i) want_d[i] += d[e * O * K + i] * r[e * O + i / K];
+    check_equal(host(g1), want_g);
     check_equal(host(dk), want_d);
   }
 }

@@ -441,10 +441,12 @@ void example_weights(const View1<Scalar>& mu, const View1<Scalar>& delta,
 
 // Sums per-example gradients D_e = dout_e^T cols_e (examples * O * K), the gradient
 // of each example's W_e: grad_mu += sum_e D_e, d_draw = sum_e R(e, o) S(e, k) D_e(o, k).
+// An empty spread means S = 1 (one input channel: S is folded into R).
 template <class Scalar>
 void reduce_examples(const View1<Scalar>& per_example, const View2<Scalar>& spread,
                      const View2<Scalar>& sign_out, int examples, int O, int K,
                      const View1<Scalar>& grad_mu, const View1<Scalar>& d_draw) {
+  const bool with_spread = spread.data() != nullptr;
   Kokkos::parallel_for(
       "kbnn::affine::reduce_examples", Range(0, O * K), KOKKOS_LAMBDA(const std::int64_t i) {
         const int o = static_cast<int>(i / K), k = static_cast<int>(i % K);
@@ -452,7 +454,7 @@ void reduce_examples(const View1<Scalar>& per_example, const View2<Scalar>& spre
         for (int e = 0; e < examples; ++e) {
           const Scalar d = per_example(std::int64_t(e) * O * K + i);
           mean += d;
-          perturbation += d * sign_out(e, o) * spread(e, k);
+          perturbation += d * sign_out(e, o) * (with_spread ? spread(e, k) : Scalar(1));
         }
         grad_mu(i) += mean;
         d_draw(i) = perturbation;

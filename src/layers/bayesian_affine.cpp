@@ -125,9 +125,10 @@ void BayesianAffine<Scalar>::reserve(int max_examples) {
     if (flipout)
       delta_t_ = View2<Scalar>(no_init("kbnn::BayesianAffine::delta_t"), g.in_features, padded);
   }
-  if (per_example) {
+  if (per_example || (flipout && single_input_channel() && host_accessible)) {
     const std::size_t per_example_numbers = std::size_t(max_examples) * g.out_features * g.in_features;
-    example_weights_ = View1<Scalar>(no_init("kbnn::BayesianAffine::example_weights"), per_example_numbers);
+    if (per_example)
+      example_weights_ = View1<Scalar>(no_init("kbnn::BayesianAffine::example_weights"), per_example_numbers);
     d_examples_ = View1<Scalar>(no_init("kbnn::BayesianAffine::d_examples"), per_example_numbers);
   }
   if (flipout && single_input_channel()) {
@@ -312,9 +313,10 @@ void BayesianAffine<Scalar>::backward_block(const Matrix<const Scalar>& cols,
   const View2<Scalar> sign_out = Kokkos::subview(
       sign_out_, Kokkos::make_pair(first_example, first_example + examples), Kokkos::ALL);
 
-  stacked_gradients_ = false;
+  stacked_gradients_ = example_gradients_ = false;
   if (per_example_pass_) {
     backward_per_example(cols, dout, dcols, first_example);
+    example_gradients_ = true;
     return;
   }
   if (!flipout_active()) {
@@ -324,6 +326,15 @@ void BayesianAffine<Scalar>::backward_block(const Matrix<const Scalar>& cols,
     return;
   }
   // Flipout with one input channel: S is folded into R, so cols o S is cols.
+  if (!want_dcols && host_accessible) {
+    // As on the per_example path: D_e = dout_e^T cols_e per example, which backward_end
+    // sums into dL/dmu and, times R_e, dL/d(dW) (O outputs per product, not 2 O).
+    gemm_blocks<Scalar>(examples, 'T', 'N', 1, dout, cols, 0,
+                        Matrix<Scalar>(d_examples_.data() + std::size_t(first_example) * O * K,
+                                       std::size_t(examples) * O, K));
+    example_gradients_ = true;
+    return;
+  }
   if (!want_dcols) {
     // Both weight gradients read the same cols: one gemm of [dout | dout o R]^T cols
     // gives [dL/dmu ; dL/d(dW)] in a single pass over cols.
@@ -347,10 +358,10 @@ void BayesianAffine<Scalar>::backward_block(const Matrix<const Scalar>& cols,
 template <class Scalar>
 void BayesianAffine<Scalar>::backward_end(const Matrix<const Scalar>& dout) {
   const int K = geometry_.in_features, O = geometry_.out_features;
-  if (per_example_pass_) {
-    // dL/dmu += sum_e D_e, dL/d(dW) = sum_e R_e S_e D_e.
-    affine::reduce_examples(d_examples_, sign_columns_, sign_out_, backward_examples_, O, K,
-                            kernel_.grad_mu(), d_kernel_);
+  if (example_gradients_) {
+    // dL/dmu += sum_e D_e, dL/d(dW) = sum_e R_e S_e D_e (S folded into R: no spread).
+    affine::reduce_examples(d_examples_, single_input_channel() ? View2<Scalar>() : sign_columns_,
+                            sign_out_, backward_examples_, O, K, kernel_.grad_mu(), d_kernel_);
   } else if (stacked_gradients_) {
     affine::unstack_gradients(d_stacked_, kernel_.grad_mu(), d_kernel_);
   }

@@ -161,6 +161,7 @@ class BayesianAffine {
   bool per_example_pass_ = false;      // the last forward drew Flipout on the per_example path
   int backward_examples_ = 0;          // of the block-wise backward pass under way
   bool stacked_gradients_ = false;     // d_stacked_ holds [dL/dmu ; dL/d(dW)] to unstack
+  bool example_gradients_ = false;     // d_examples_ holds D_e of every example to sum
   bool example_weights_ready_ = false;  // example_weights_ holds that pass's weights
   View1<Scalar> d_stacked_;    // (2 O * K): [dL/dmu ; dL/d(dW)] from one gemm
   View2<Scalar> mean_t_, delta_t_;  // (K, whole vectors >= O): W^T zero-padded, narrow path
