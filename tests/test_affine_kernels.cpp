@@ -212,7 +212,8 @@ TEST_CASE("narrow_forward equals a plain loop, in both thread shapes", "[kernels
   const int W = kbnn::simd::width<float>(), widest = kbnn::affine::narrow_max_outputs<float>();
   for (int O : {1, W - 1, W, W + 3, widest}) {
     if (O < 1 || O > widest) continue;
-    for (int variant = 0; variant < 3; ++variant) {  // mean only, S folded, S applied
+    // mean only, S folded, S applied, per-example weights W_e (the same numbers as S applied)
+    for (int variant = 0; variant < 4; ++variant) {
       DYNAMIC_SECTION(O << " outputs, variant " << variant) {
         const int examples = 3, P = 7, K = 19, rows = examples * P;  // 21 rows: partial blocks
         const auto x = random_vector<float>(rows * K, 1);
@@ -234,18 +235,26 @@ TEST_CASE("narrow_forward equals a plain loop, in both thread shapes", "[kernels
             double m = bias[o], q = 0;
             for (int k = 0; k < K; ++k) {
               m += double(x[row * K + k]) * mu[o * K + k];
-              q += double(x[row * K + k]) * (variant == 2 ? s[(row / P) * K + k] : 1.0f) *
+              q += double(x[row * K + k]) * (variant >= 2 ? s[(row / P) * K + k] : 1.0f) *
                    dw[o * K + k];
             }
             want[row * O + o] = float(m + (variant > 0 ? q * r[(row / P) * O + o] : 0.0));
           }
         // Both thread shapes: rows (CPUs) and elements (GPUs, core/thread_shape.hpp).
+        View2<float> example_t("example_t", examples * K, padded);
+        kbnn::affine::example_weights_transposed(view1(mu), view1(dw), view2(s, examples, K),
+                                                 view2(r, examples, O), examples, O, K, example_t);
         for (auto shape : {kbnn::ThreadShape::rows, kbnn::ThreadShape::elements}) {
           View2<float> out("out", rows, O);
-          kbnn::affine::narrow_forward<float>(
-              cmat(view2(x, rows, K)), mean_t, variant > 0 ? delta_t : View2<float>(),
-              variant == 2 ? view2(s, examples, K) : View2<float>(), view2(r, examples, O),
-              view1(bias), P, mat(out), shape);
+          if (variant == 3)
+            kbnn::affine::narrow_forward<float>(cmat(view2(x, rows, K)), example_t, View2<float>(),
+                                                View2<float>(), view2(r, examples, O), view1(bias), P,
+                                                mat(out), shape);
+          else
+            kbnn::affine::narrow_forward<float>(
+                cmat(view2(x, rows, K)), mean_t, variant > 0 ? delta_t : View2<float>(),
+                variant == 2 ? view2(s, examples, K) : View2<float>(), view2(r, examples, O),
+                view1(bias), P, mat(out), shape);
           check_equal(host(out), want, 1e-5);
         }
       }

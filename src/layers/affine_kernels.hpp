@@ -248,6 +248,25 @@ void transpose_padded(const View1<Scalar>& w, int O, int K, const View2<Scalar>&
       });
 }
 
+// wt (examples * K, >= O): rows e K .. e K + K - 1 hold W_e^T, example e's effective
+// Flipout weights W_e(o, k) = mu(o, k) + R(e, o) S(e, k) dW(o, k) (an empty spread: S = 1),
+// zero-padded like transpose_padded, for the narrow kernel's per-example mode.
+template <class Scalar>
+void example_weights_transposed(const View1<Scalar>& mu, const View1<Scalar>& delta,
+                                const View2<Scalar>& spread, const View2<Scalar>& sign_out,
+                                int examples, int O, int K, const View2<Scalar>& wt) {
+  const int padded = static_cast<int>(wt.extent(1));
+  const bool with_spread = spread.data() != nullptr;
+  Kokkos::parallel_for(
+      "kbnn::affine::example_weights_transposed", Range(0, std::int64_t(examples) * K),
+      KOKKOS_LAMBDA(const std::int64_t i) {
+        const int e = static_cast<int>(i / K), k = static_cast<int>(i % K);
+        const Scalar s = with_spread ? spread(e, k) : Scalar(1);
+        for (int o = 0; o < padded; ++o)
+          wt(i, o) = o < O ? mu(o * K + k) + sign_out(e, o) * s * delta(o * K + k) : Scalar(0);
+      });
+}
+
 // Where the narrow kernel reads row r's K inputs: row(r)[column(k)]. The kernel loads
 // one input per (row, k) as a broadcast, so it can read them from anywhere.
 // Explicit cols: row r at data + r * stride, column k at offset k.
@@ -261,15 +280,19 @@ struct MatrixRows {
 
 namespace detail {
 
-// Flipout: 0 = mean path only; 1 = both paths, S folded into R; 2 = both paths, S applied.
+// Flipout: 0 = mean path only; 1 = both paths, S folded into R; 2 = both paths, S applied;
+// 3 = one path with per-example weights (mean_t holds W_e^T of every example, from
+// example_weights_transposed; a block of rows never spans two examples).
 // Rows: MatrixRows, or any type with row(r) and column(k) (core/im2col.hpp: PatchRows).
 template <class Scalar, int V, int Flipout, class Rows>
 void narrow_forward(const Rows& source, int rows, int K, const View2<Scalar>& mean_t,
                     const View2<Scalar>& delta_t, const View2<Scalar>& sign_columns,
                     const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
                     const Matrix<Scalar>& out) {
+  if (rows == 0) return;
   constexpr int W = simd::width<Scalar>();
-  constexpr int rows_per_thread = narrow_rows(V, Flipout ? 2 : 1);
+  constexpr bool two_paths = Flipout == 1 || Flipout == 2;
+  constexpr int rows_per_thread = narrow_rows(V, two_paths ? 2 : 1);
   static_assert(rows_per_thread >= 1, "narrow kernel: accumulators exceed the register file");
   const int O = static_cast<int>(out.extent(1));
   const int padded = static_cast<int>(mean_t.extent(1));
@@ -278,38 +301,47 @@ void narrow_forward(const Rows& source, int rows, int K, const View2<Scalar>& me
   const Scalar* dt = delta_t.data();
   const Scalar* s_data = sign_columns.data();
   const std::int64_t s_stride = Flipout == 2 ? sign_columns.stride(0) : 0;
+  // Blocks of rows_per_thread rows: over all rows, or (per-example weights) over each
+  // example's P rows on their own.
+  const int span = Flipout == 3 ? P : rows;  // rows a block may not cross
+  const int blocks_per_span = (span + rows_per_thread - 1) / rows_per_thread;
+  const std::int64_t weight_stride = Flipout == 3 ? std::int64_t(K) * padded : 0;
   Kokkos::parallel_for(
-      "kbnn::affine::narrow_forward",
-      Range(0, (rows + rows_per_thread - 1) / rows_per_thread), KOKKOS_LAMBDA(const int b) {
-        // The last block repeats the last row instead of branching in the inner loop.
+      "kbnn::affine::narrow_forward", Range(0, (rows / span) * blocks_per_span),
+      KOKKOS_LAMBDA(const int b) {
+        const int first_of_span = (b / blocks_per_span) * span;
+        const int first = first_of_span + (b % blocks_per_span) * rows_per_thread;
+        const int last = first_of_span + span - 1;
+        // The last block of a span repeats its last row instead of branching in the inner loop.
         const Scalar* x[rows_per_thread];
         const Scalar* s[rows_per_thread];
         for (int j = 0; j < rows_per_thread; ++j) {
-          const int row = b * rows_per_thread + j < rows ? b * rows_per_thread + j : rows - 1;
+          const int row = first + j < last ? first + j : last;
           x[j] = source.row(row);
           s[j] = s_data + (row / P) * s_stride;
         }
-        Lanes<Scalar, W> m[rows_per_thread][V], q[rows_per_thread][Flipout ? V : 1];
+        const Scalar* weights = mt + (first / P) * weight_stride;
+        Lanes<Scalar, W> m[rows_per_thread][V], q[rows_per_thread][two_paths ? V : 1];
         for (int k = 0; k < K; ++k) {
-          const Scalar* wm = mt + k * padded;
+          const Scalar* wm = weights + k * padded;
           const Scalar* wd = dt + k * padded;
           const int c = source.column(k);  // one offset per k, shared by the rows
           for (int j = 0; j < rows_per_thread; ++j) {
             const Scalar xk = x[j][c];
             for (int v = 0; v < V; ++v) m[j][v].fma(xk, wm + v * W);
-            if (Flipout) {
+            if (two_paths) {
               const Scalar xs = Flipout == 2 ? xk * s[j][k] : xk;
               for (int v = 0; v < V; ++v) q[j][v].fma(xs, wd + v * W);
             }
           }
         }
         for (int j = 0; j < rows_per_thread; ++j) {
-          const int row = b * rows_per_thread + j;
-          if (row >= rows) break;
+          const int row = first + j;
+          if (row > last) break;
           const int e = row / P;
           for (int o = 0; o < O; ++o) {
             Scalar y = m[j][o / W][o % W] + bias(o);
-            if (Flipout) y += q[j][Flipout ? o / W : 0][o % W] * sign_out(e, o);
+            if (two_paths) y += q[j][two_paths ? o / W : 0][o % W] * sign_out(e, o);
             out(row, o) = y;
           }
         }
@@ -321,7 +353,10 @@ void narrow_forward_paths(const Rows& source, int rows, int K, const View2<Scala
                           const View2<Scalar>& delta_t, const View2<Scalar>& sign_columns,
                           const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
                           const Matrix<Scalar>& out) {
-  if (delta_t.data() == nullptr)
+  if (delta_t.data() == nullptr && int(mean_t.extent(0)) != K)
+    narrow_forward<Scalar, V, 3>(source, rows, K, mean_t, delta_t, sign_columns, sign_out, bias,
+                                 P, out);
+  else if (delta_t.data() == nullptr)
     narrow_forward<Scalar, V, 0>(source, rows, K, mean_t, delta_t, sign_columns, sign_out, bias,
                                  P, out);
   else if (sign_columns.data() == nullptr)
@@ -360,15 +395,17 @@ void narrow_forward_elements(const Rows& source, int rows, int K, const View2<Sc
   const int O = static_cast<int>(out.extent(1));
   const bool flipout = delta_t.data() != nullptr;
   const bool apply_s = sign_columns.data() != nullptr;
+  const bool per_example = int(mean_t.extent(0)) != K;  // W_e^T of every example
   Kokkos::parallel_for(
       "kbnn::affine::narrow_forward(elements)", Range(0, std::int64_t(rows) * O),
       KOKKOS_LAMBDA(const std::int64_t i) {
         const int row = static_cast<int>(i / O), o = static_cast<int>(i % O), e = row / P;
         const Scalar* x = source.row(row);
+        const int first_weight = per_example ? e * K : 0;
         Scalar m = 0, q = 0;
         for (int k = 0; k < K; ++k) {
           const Scalar xk = x[source.column(k)];
-          m += xk * mean_t(k, o);
+          m += xk * mean_t(first_weight + k, o);
           if (flipout) q += (apply_s ? xk * sign_columns(e, k) : xk) * delta_t(k, o);
         }
         Scalar y = m + bias(o);
@@ -385,6 +422,9 @@ void narrow_forward_elements(const Rows& source, int rows, int K, const View2<Sc
 //                    (core/im2col.hpp): a convolution's padded images read in place;
 //   mean_t, delta_t: (K, >= O) from transpose_padded of mu and dW; an empty delta_t
 //                    computes the mean path alone (cols W^T + bias, W in mean_t);
+//                    mean_t of (examples * K, >= O) from example_weights_transposed
+//                    (with an empty delta_t) gives each example's rows its own W_e:
+//                    the same Flipout outputs in one product instead of two;
 //   sign_columns:    (examples, K) spread S, or empty when S is folded into R.
 // O must be <= narrow_max_outputs<Scalar>() and mean_t padded to whole vectors.
 // shape: rows (register-blocked rows per thread, for CPUs) or elements (a thread per
@@ -397,7 +437,8 @@ void narrow_forward(const Rows& source, int rows, int K, const View2<Scalar>& me
   const int vectors = narrow_vectors<Scalar>(static_cast<int>(out.extent(1)));
   if (static_cast<int>(mean_t.extent(1)) != vectors * simd::width<Scalar>())
     Kokkos::abort("kbnn::affine::narrow_forward: weights not padded to whole vectors");
-  if (static_cast<int>(mean_t.extent(0)) != K)
+  const int weight_rows = static_cast<int>(mean_t.extent(0));
+  if (weight_rows != K && (delta_t.data() != nullptr || weight_rows != rows / P * K || rows % P != 0))
     Kokkos::abort("kbnn::affine::narrow_forward: weights and inputs disagree on K");
   if (shape == ThreadShape::elements)
     detail::narrow_forward_elements<Scalar>(source, rows, K, mean_t, delta_t, sign_columns,

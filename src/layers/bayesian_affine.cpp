@@ -124,6 +124,10 @@ void BayesianAffine<Scalar>::reserve(int max_examples) {
     mean_t_ = View2<Scalar>(no_init("kbnn::BayesianAffine::mean_t"), g.in_features, padded);
     if (flipout)
       delta_t_ = View2<Scalar>(no_init("kbnn::BayesianAffine::delta_t"), g.in_features, padded);
+    // A convolution's Flipout gives each example its own weights W_e^T (its P rows share them).
+    if (flipout && g.positions >= 16)
+      example_weights_t_ = View2<Scalar>(no_init("kbnn::BayesianAffine::example_weights_t"),
+                                         std::size_t(max_examples) * g.in_features, padded);
   }
   if (per_example || (flipout && single_input_channel() && host_accessible)) {
     const std::size_t per_example_numbers = std::size_t(max_examples) * g.out_features * g.in_features;
@@ -250,12 +254,25 @@ void BayesianAffine<Scalar>::forward_narrow(const Rows& source, int rows,
                                             const Matrix<Scalar>& out, const View1<Scalar>& bias) {
   const int K = geometry_.in_features, O = geometry_.out_features;
   const bool flipout = flipout_active();
+  signed_rows_ = 0;  // cols o S is not built; backward builds it if it needs it
+  if (flipout && example_weights_t_.is_allocated()) {
+    // Each example's effective weights W_e: one product instead of a mean and a
+    // perturbation product (P rows per example share them).
+    const int examples = rows / geometry_.positions;
+    const View2<Scalar> wt =
+        Kokkos::subview(example_weights_t_, Kokkos::make_pair(0, examples * K), Kokkos::ALL);
+    affine::example_weights_transposed(kernel_.mu(), kernel_.draw(),
+                                       single_input_channel() ? View2<Scalar>() : sign_columns_,
+                                       sign_out_, examples, O, K, wt);
+    affine::narrow_forward<Scalar>(source, rows, K, wt, View2<Scalar>(), View2<Scalar>(), sign_out_,
+                                   bias, geometry_.positions, out);
+    return;
+  }
   affine::transpose_padded(flipout ? kernel_.mu() : kernel_.used(), O, K, mean_t_);
   if (flipout) affine::transpose_padded(kernel_.draw(), O, K, delta_t_);
   affine::narrow_forward<Scalar>(source, rows, K, mean_t_, flipout ? delta_t_ : View2<Scalar>(),
                                  flipout && !single_input_channel() ? sign_columns_ : View2<Scalar>(),
                                  sign_out_, bias, geometry_.positions, out);
-  signed_rows_ = 0;  // cols o S was not built; backward builds it if it needs it
 }
 
 template <class Scalar>

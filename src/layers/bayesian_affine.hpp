@@ -165,6 +165,7 @@ class BayesianAffine {
   bool example_weights_ready_ = false;  // example_weights_ holds that pass's weights
   View1<Scalar> d_stacked_;    // (2 O * K): [dL/dmu ; dL/d(dW)] from one gemm
   View2<Scalar> mean_t_, delta_t_;  // (K, whole vectors >= O): W^T zero-padded, narrow path
+  View2<Scalar> example_weights_t_;  // (examples * K, as mean_t_): W_e^T, narrow Flipout, P >= 16
   int signed_rows_ = 0;             // rows of cols_signed_ that hold cols o S now
   // Local reparameterization (allocated for that estimator only):
   bool local_pass_ = false;       // the last forward drew output noise
