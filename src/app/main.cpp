@@ -14,6 +14,7 @@
 #include "app/run_predict.hpp"
 #include "app/run_prune.hpp"
 #include "app/run_train.hpp"
+#include "core/blas_check.hpp"
 #include "core/error.hpp"
 #include "core/stop_signal.hpp"
 #include "parallel/agree.hpp"
@@ -238,6 +239,7 @@ int main(int argc, char* argv[]) {
   int status = 0;
   {
     Kokkos::ScopeGuard kokkos(argc, argv);  // takes the --kokkos-* options out of argv
+    kbnn::match_blas_threads(Kokkos::DefaultHostExecutionSpace().concurrency());
     const std::vector<std::string> args(argv + 1, argv + argc);
     try {
       if (!args.empty()) status = run_command(args, rank);

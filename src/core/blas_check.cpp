@@ -1,7 +1,11 @@
 #include "core/blas_check.hpp"
 
+#include <cstdlib>
+
 // Declared weak: resolved when the BLAS is OpenBLAS, null with any other BLAS.
 extern "C" char* openblas_get_corename(void) __attribute__((weak));
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+extern "C" int openblas_get_num_threads(void) __attribute__((weak));
 
 namespace kbnn {
 
@@ -15,7 +19,18 @@ std::string corename() {
 
 std::string blas_description() {
   const std::string core = corename();
-  return core.empty() ? "BLAS" : "OpenBLAS (" + core + " kernels)";
+  if (core.empty()) return "BLAS";
+  const int threads = openblas_get_num_threads ? openblas_get_num_threads() : 0;
+  return "OpenBLAS (" + core + " kernels" +
+         (threads > 0 ? ", " + std::to_string(threads) + (threads == 1 ? " thread)" : " threads)")
+                      : ")");
+}
+
+void match_blas_threads(int host_threads) {
+  if (openblas_set_num_threads == nullptr || std::getenv("OPENBLAS_NUM_THREADS") != nullptr ||
+      std::getenv("OMP_NUM_THREADS") != nullptr)
+    return;
+  openblas_set_num_threads(host_threads > 0 ? host_threads : 1);
 }
 
 std::string blas_warning() {

@@ -11,7 +11,15 @@ namespace kbnn {
 // naming the kernels in use and the OPENBLAS_CORETYPE to set.
 std::string blas_warning();
 
-// "OpenBLAS (SkylakeX kernels)", or "BLAS" when it is not OpenBLAS.
+// "OpenBLAS (SkylakeX kernels, 1 thread)", or "BLAS" when it is not OpenBLAS.
 std::string blas_description();
+
+// OpenBLAS starts one thread per core unless told otherwise, and every MPI rank starts
+// its own: on a node full of ranks, ranks x cores threads spin on the same cores (a
+// 1-rank run on 2 cores spent a third of its time in the kernel and trained 20% slower).
+// Unless OPENBLAS_NUM_THREADS or OMP_NUM_THREADS is set, OpenBLAS gets the thread count
+// of the Kokkos host space (1 for Serial, which calls gemm from one thread per rank).
+// Other BLAS libraries are left alone.
+void match_blas_threads(int host_threads);
 
 }  // namespace kbnn
