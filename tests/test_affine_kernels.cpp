@@ -409,7 +409,7 @@ TEST_CASE("pad_images, im2col and col2im: both thread shapes give the definition
   using kbnn::ThreadShape;
   struct Case { int h, w, c, k, s, p; };
   for (const Case g : {Case{6, 5, 2, 3, 1, 1}, Case{7, 7, 3, 3, 2, 0}, Case{9, 8, 1, 5, 2, 2},
-                       Case{14, 14, 6, 5, 1, 0}, Case{28, 28, 1, 5, 1, 2}}) {
+                       Case{14, 14, 6, 5, 1, 0}, Case{28, 28, 1, 5, 1, 2}, Case{7, 6, 1, 3, 1, 1}}) {
     DYNAMIC_SECTION(g.h << "x" << g.w << "x" << g.c << " k" << g.k << " s" << g.s << " p" << g.p) {
       const kbnn::ConvGeometry geo{g.h, g.w, g.c, g.k, g.s, g.p};
       const int batch = 3, image = g.h * g.w * g.c, P = geo.positions(), K = geo.patch();

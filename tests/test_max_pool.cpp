@@ -1,5 +1,6 @@
-// max_pool_forward in both thread shapes against a plain loop over the definition:
-// the same maxima and the same argmax, ties (first in window order) included.
+// max_pool_forward in both thread shapes and max_pool_backward against plain loops over
+// the definition: the same maxima and argmax, ties (first in window order) included, and
+// the same input gradient, for windows that tile, overlap, or leave gaps.
 #include "catch.hpp"
 
 #include "layers/max_pool_kernels.hpp"
@@ -20,11 +21,12 @@ struct Case {
 
 }  // namespace
 
-TEST_CASE("max_pool_forward: both thread shapes give the definition's maxima and argmax",
+TEST_CASE("max_pool_forward (both thread shapes) and max_pool_backward give the definition's numbers",
           "[max_pool]") {
   // Odd channel counts (not a vector width), overlapping windows, and inputs drawn from
   // four levels so that most windows hold ties.
-  const Case cases[] = {{6, 8, 6, 2, 2}, {7, 7, 3, 3, 2}, {5, 6, 17, 3, 1}, {4, 4, 1, 2, 2}};
+  const Case cases[] = {{6, 8, 6, 2, 2}, {7, 7, 3, 3, 2}, {5, 6, 17, 3, 1}, {4, 4, 1, 2, 2},
+                        {8, 7, 2, 2, 3}};
   for (const Case& k : cases) {
     const int examples = 3;
     const int OH = (k.height - k.size) / k.stride + 1, OW = (k.width - k.size) / k.stride + 1;
@@ -71,5 +73,25 @@ TEST_CASE("max_pool_forward: both thread shapes give the definition's maxima and
           wrong += got(b, o) != want(b, o) || got_arg(b, o) != want_arg(b, o);
       CHECK(wrong == 0);
     }
+
+    // Backward: the gradient of each window goes to its argmax (summed where windows
+    // overlap), every other input gets 0, against a scatter on the host.
+    HostMatrix dout_host("dout", examples, out_cols);
+    for (int b = 0; b < examples; ++b)
+      for (int o = 0; o < out_cols; ++o) dout_host(b, o) = float(o % 7) - 3.0f + 0.25f * float(b);
+    HostMatrix want_din("want_din", examples, in_cols);
+    for (int b = 0; b < examples; ++b)
+      for (int o = 0; o < out_cols; ++o) want_din(b, want_arg(b, o)) += dout_host(b, o);
+    kbnn::View2<float> dout("dout", examples, out_cols), din("din", examples, in_cols);
+    Kokkos::deep_copy(dout, dout_host);
+    kbnn::max_pool_forward(kbnn::Matrix<const float>(in), g, kbnn::Matrix<float>(out), argmax);
+    CAPTURE(k.height, k.width, k.channels, k.size, k.stride);
+    Kokkos::deep_copy(din, 99.0f);  // every number must be written
+    kbnn::max_pool_backward(kbnn::Matrix<const float>(dout), argmax, g, kbnn::Matrix<float>(din));
+    auto got = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), din);
+    int wrong = 0;
+    for (int b = 0; b < examples; ++b)
+      for (int j = 0; j < in_cols; ++j) wrong += got(b, j) != want_din(b, j);
+    CHECK(wrong == 0);
   }
 }

@@ -49,6 +49,35 @@ void pad_images(const ConvGeometry& g, const Matrix<const Scalar>& in, const Mat
       });
 }
 
+namespace detail {
+// The rows shape of im2col: one thread per output row (b, oh), walking its OW positions
+// (no division per row); each (position, kh) is one copy of a run of k*C numbers. With
+// Run > 0 the run's length is a compile-time constant (LeNet's first layer: 5 numbers),
+// so the copy is unrolled instead of a loop whose overhead outweighs 5 loads.
+template <int Run, class Scalar>
+void im2col_rows(const ConvGeometry& g, const Matrix<const Scalar>& padded,
+                 const Matrix<Scalar>& cols) {
+  const int C = g.channels, k = g.kernel, s = g.stride;
+  const int Wp = g.width + 2 * g.padding;
+  const int OH = g.out_height(), OW = g.out_width(), run = Run > 0 ? Run : k * C;
+  const int examples = static_cast<int>(cols.extent(0) / g.positions());
+  Kokkos::parallel_for(
+      "kbnn::im2col", Range(0, std::int64_t(examples) * OH), KOKKOS_LAMBDA(const std::int64_t i) {
+        const std::int64_t b = i / OH;
+        const int oh = static_cast<int>(i % OH);
+        const Scalar* image_row = &padded(b, std::int64_t(oh) * s * Wp * C);
+        Scalar* out = &cols(i * OW, 0);
+        for (int ow = 0; ow < OW; ++ow) {
+          const Scalar* corner = image_row + ow * s * C;
+          for (int kh = 0; kh < k; ++kh, out += run) {
+            const Scalar* src = corner + kh * Wp * C;
+            for (int j = 0; j < run; ++j) out[j] = src[j];
+          }
+        }
+      });
+}
+}  // namespace detail
+
 // padded: (batch, (H+2p)*(W+2p)*C) from pad_images (or the images themselves when
 // p = 0) -> cols: (batch*OH*OW, k*k*C). For one kh the window covers k*C consecutive
 // numbers of a padded image row: each row of cols is k straight copies.
@@ -57,7 +86,7 @@ void im2col(const ConvGeometry& g, const Matrix<const Scalar>& padded, const Mat
             ThreadShape shape = native_shape) {
   const int C = g.channels, k = g.kernel, s = g.stride;
   const int Wp = g.width + 2 * g.padding;
-  const int OH = g.out_height(), OW = g.out_width(), run = k * C;
+  const int OW = g.out_width(), run = k * C;
   const int examples = static_cast<int>(cols.extent(0) / g.positions());
   if (shape == ThreadShape::elements) {
     // Element (r, col) of cols, r = (b, oh, ow), col = (kh, kw, c): consecutive threads
@@ -75,20 +104,12 @@ void im2col(const ConvGeometry& g, const Matrix<const Scalar>& padded, const Mat
         });
     return;
   }
-  // One thread per output row (b, oh), walking its OW positions: no division per row.
-  Kokkos::parallel_for(
-      "kbnn::im2col", Range(0, examples * OH), KOKKOS_LAMBDA(const int i) {
-        const int b = i / OH, oh = i % OH;
-        const Scalar* image_row = &padded(b, std::int64_t(oh) * s * Wp * C);
-        Scalar* out = &cols(std::int64_t(i) * OW, 0);
-        for (int ow = 0; ow < OW; ++ow) {
-          const Scalar* corner = image_row + ow * s * C;
-          for (int kh = 0; kh < k; ++kh, out += run) {
-            const Scalar* src = corner + kh * Wp * C;
-            for (int j = 0; j < run; ++j) out[j] = src[j];
-          }
-        }
-      });
+  if (run == 3)
+    detail::im2col_rows<3>(g, padded, cols);
+  else if (run == 5)
+    detail::im2col_rows<5>(g, padded, cols);
+  else
+    detail::im2col_rows<0>(g, padded, cols);
 }
 
 // im2col without cols, for kernels that load one input per (row, k) anyway (the

@@ -1,4 +1,4 @@
-// The max-pooling forward kernel, in both thread shapes (core/thread_shape.hpp). Rows
+// The max-pooling kernels, in both thread shapes (core/thread_shape.hpp). Rows
 // of `in` are NHWC images; out(b, (oh OW + ow) C + c) is the maximum of channel c over
 // the size x size window at (oh stride, ow stride), and argmax the index of that
 // maximum in the input row (ties keep the first in row-major window order). Both shapes
@@ -90,6 +90,28 @@ void max_pool_forward(const Matrix<const Scalar>& in, const PoolGeometry& g,
     detail::max_pool_rows<Scalar, 2>(in, g, out, argmax);  // LeNet's, VGG's, most nets'
   else
     detail::max_pool_rows<Scalar, 0>(in, g, out, argmax);
+}
+
+// The gradient of max_pool_forward: din(b, j) = the sum of dout(b, o) over the windows o
+// whose maximum came from input j (0 when none did): zero din, then scatter each window's
+// gradient to its argmax, atomically only where windows overlap (stride < size). (A
+// gather that writes din once, window by window, measured slower on a CPU than this
+// zeroing pass and scatter.)
+template <class Scalar>
+void max_pool_backward(const Matrix<const Scalar>& dout, const View2<int>& argmax,
+                       const PoolGeometry& g, const Matrix<Scalar>& din) {
+  Kokkos::deep_copy(din, Scalar(0));
+  const std::int64_t n = dout.extent(1);
+  const bool overlap = g.stride < g.size;
+  Kokkos::parallel_for(
+      "kbnn::max_pool_backward", Range(0, std::int64_t(dout.extent(0)) * n),
+      KOKKOS_LAMBDA(const std::int64_t i) {
+        const std::int64_t b = i / n, o = i % n;
+        if (overlap)
+          Kokkos::atomic_add(&din(b, argmax(b, o)), dout(b, o));
+        else
+          din(b, argmax(b, o)) = dout(b, o);
+      });
 }
 
 }  // namespace kbnn

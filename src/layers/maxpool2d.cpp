@@ -1,7 +1,6 @@
 #include "layers/maxpool2d.hpp"
 
 #include "core/error.hpp"
-#include "layers/max_pool_kernels.hpp"
 
 namespace kbnn {
 
@@ -24,29 +23,14 @@ void MaxPool2d<Scalar>::reserve(int max_batch) {
 template <class Scalar>
 void MaxPool2d<Scalar>::forward(const Matrix<const Scalar>& in, const Matrix<Scalar>& out,
                                 const PassContext&) {
-  const PoolGeometry g{input_.width, input_.channels, output_.height, output_.width, size_, stride_};
-  max_pool_forward(in, g, out, argmax_);
+  max_pool_forward(in, geometry(), out, argmax_);
 }
 
 template <class Scalar>
 void MaxPool2d<Scalar>::backward(const Matrix<const Scalar>&, const Matrix<const Scalar>&,
                                  const Matrix<const Scalar>& dout, const Matrix<Scalar>& din) {
   if (din.data() == nullptr) return;
-  Kokkos::deep_copy(din, Scalar(0));
-  const std::int64_t n = output_.size();
-  auto argmax = argmax_;
-  // Overlapping windows (stride < size) can route two gradients to one input.
-  const bool overlap = stride_ < size_;
-  Kokkos::parallel_for(
-      "kbnn::MaxPool2d::backward", Range(0, std::int64_t(dout.extent(0)) * n),
-      KOKKOS_LAMBDA(const std::int64_t i) {
-        const std::int64_t b = i / n;
-        const int o = static_cast<int>(i % n);
-        if (overlap)
-          Kokkos::atomic_add(&din(b, argmax(b, o)), dout(b, o));
-        else
-          din(b, argmax(b, o)) = dout(b, o);
-      });
+  max_pool_backward(dout, argmax_, geometry(), din);
 }
 
 template class MaxPool2d<float>;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "layers/layer.hpp"
+#include "layers/max_pool_kernels.hpp"
 
 namespace kbnn {
 
@@ -21,6 +22,10 @@ class MaxPool2d : public Layer<Scalar> {
                 const Matrix<const Scalar>& dout, const Matrix<Scalar>& din) override;
 
  private:
+  PoolGeometry geometry() const {
+    return PoolGeometry{input_.width, input_.channels, output_.height, output_.width, size_, stride_};
+  }
+
   std::string name_;
   Shape input_, output_;
   int size_, stride_;
