@@ -1,10 +1,13 @@
-// Branch-free float exp, log and sin/cos for the kernels that run once per weight and
-// step (noise draws, softplus, the KL gradient). glibc's expf, logf, log1pf and sincosf
-// are scalar calls that stop a loop from vectorizing; these are plain arithmetic, so a
-// loop over them vectorizes on any CPU and runs as ordinary code on GPUs. Each is a
-// Cody-Waite range reduction and a minimax polynomial (the coefficients of Moshier's
-// Cephes library), within 2 ulp of the correctly rounded result on its domain
-// (tests/test_float_math.cpp checks every domain against double-precision libm).
+// Branch-free exp, log and sin/cos for the kernels that run once per weight and step
+// (noise draws, softplus, the KL gradient). glibc's expf, logf, log1pf and sincosf are
+// scalar calls that stop a loop from vectorizing; these are plain arithmetic, so a loop
+// over them vectorizes on any CPU and runs as ordinary code on GPUs. Each is a
+// Cody-Waite range reduction and a polynomial:
+//   f32: log and sin/cos in float for Box-Muller (Moshier's Cephes coefficients),
+//        within 1 ulp;
+//   f64: exp and log1p in double for softplus and sigmoid of float arguments, about
+//        1e-15 relative, so that those come out correctly rounded.
+// tests/test_float_math.cpp checks every domain against libm.
 #pragma once
 
 #include <Kokkos_Core.hpp>
@@ -32,36 +35,6 @@ KOKKOS_INLINE_FUNCTION std::int32_t to_bits(float x) {
 }
 }  // namespace detail
 
-// exp(x) for x <= 0 (and -inf, and NaN), down through the subnormals to 0.
-// Branch-free in integers: GCC if-converts no float select under its default
-// -ftrapping-math, and one such select keeps the whole loop from vectorizing.
-KOKKOS_INLINE_FUNCTION float exp_nonpositive(float x) {
-  // Clamp |x| at 150, where exp(-|x|) rounds to 0 anyway, on the bit pattern of |x|
-  // (which orders like |x|, -inf included). NaN is kept aside and returned as it came.
-  const std::int32_t bits = detail::to_bits(x);
-  const std::int32_t magnitude = bits & 0x7fffffff, limit = 0x43160000;  // 150
-  const std::int32_t nan_mask = -std::int32_t(magnitude > 0x7f800000);
-  const std::int32_t clamped = magnitude < limit ? magnitude : limit;
-  x = -detail::from_bits(clamped);
-  // n = round(x / ln 2) (x <= 0: truncating x / ln 2 - 1/2 rounds), x = n ln 2 + r with
-  // ln 2 in two parts (0.693359375 - 2.12194440e-4) so that r is exact, |r| <= ln 2 / 2.
-  const std::int32_t n = std::int32_t(x * 1.44269504088896341f - 0.5f);
-  const float fn = float(n);
-  const float r = (x - fn * 0.693359375f) + fn * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float e_r = p * r * r + r + 1.0f;
-  // Times 2^n in two normal factors (n >= -217), so that a subnormal result is rounded once.
-  const std::int32_t half = n >> 1;
-  const float result = e_r * detail::from_bits((half + 127) << 23) *
-                       detail::from_bits((n - half + 127) << 23);
-  return detail::from_bits((bits & nan_mask) | (detail::to_bits(result) & ~nan_mask));
-}
-
 // log(x) for finite normal x > 0.
 KOKKOS_INLINE_FUNCTION float log_positive(float x) {
   // x = m 2^e with m in [sqrt(1/2), sqrt(2)): log x = e ln 2 + log(1 + f), f = m - 1.
@@ -82,12 +55,6 @@ KOKKOS_INLINE_FUNCTION float log_positive(float x) {
   const float fe = float(e);
   const float y = p * f * z - 2.12194440e-4f * fe - 0.5f * z;
   return (f + y) + 0.693359375f * fe;
-}
-
-// log(1 + t) for t in [0, 1]: log of the rounded sum, corrected by the rounding error.
-KOKKOS_INLINE_FUNCTION float log1p_unit(float t) {
-  const float u = 1.0f + t;
-  return log_positive(u) + (t - (u - 1.0f)) / u;
 }
 
 // sin and cos of x in [-pi/4, pi/4].
@@ -127,3 +94,74 @@ KOKKOS_INLINE_FUNCTION void sincos_turn24(std::uint32_t j, float& sin_out, float
 }
 
 }  // namespace kbnn::math::f32
+
+namespace kbnn::math::f64 {
+
+namespace detail {
+KOKKOS_INLINE_FUNCTION double from_bits(std::int64_t bits) {
+  double x;
+  std::memcpy(&x, &bits, sizeof x);
+  return x;
+}
+KOKKOS_INLINE_FUNCTION std::int64_t to_bits(double x) {
+  std::int64_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return bits;
+}
+}  // namespace detail
+
+// exp(x) for x <= 0 (and -inf, and NaN), relative error about 1e-15. |x| is clamped at
+// 150 (exp(-150) = 7e-66, which a float result rounds to 0); NaN is returned as it came.
+// Selects act on integers: GCC if-converts no float select under its default
+// -ftrapping-math, and one such select keeps the whole loop from vectorizing.
+KOKKOS_INLINE_FUNCTION double exp_nonpositive(double x) {
+  const std::int64_t bits = detail::to_bits(x);
+  const std::int64_t magnitude = bits & 0x7fffffffffffffffLL, limit = 0x4062c00000000000LL;  // 150
+  const std::int64_t nan_mask = -std::int64_t(magnitude > 0x7ff0000000000000LL);
+  x = -detail::from_bits(magnitude < limit ? magnitude : limit);
+  // n = round(x / ln 2) (x <= 0: truncating x / ln 2 - 1/2 rounds); r = x - n ln 2 with
+  // ln 2 in two parts (fdlibm's), |r| <= ln 2 / 2.
+  const std::int32_t n = std::int32_t(x * 1.4426950408889634 - 0.5);
+  const double fn = double(n);
+  const double r = (x - fn * 6.93147180369123816490e-01) - fn * 1.90821492927058770002e-10;
+  // Taylor series to r^12 / 12!: the next term is below 2e-16 of the sum.
+  double p = 1.0 / 479001600;
+  p = p * r + 1.0 / 39916800;
+  p = p * r + 1.0 / 3628800;
+  p = p * r + 1.0 / 362880;
+  p = p * r + 1.0 / 40320;
+  p = p * r + 1.0 / 5040;
+  p = p * r + 1.0 / 720;
+  p = p * r + 1.0 / 120;
+  p = p * r + 1.0 / 24;
+  p = p * r + 1.0 / 6;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  const double result = p * detail::from_bits(std::int64_t(n + 1023) << 52);  // times 2^n
+  return detail::from_bits((bits & nan_mask) | (detail::to_bits(result) & ~nan_mask));
+}
+
+// log(1 + t) for t in [0, 1], relative error about 1e-16: u = 1 + t, halved above
+// sqrt(2) (adding ln 2), and log u = 2 atanh(s), s = (u - 1) / (u + 1), |s| <= 0.172,
+// as an odd series to s^21; then corrected by the rounding error of 1 + t.
+KOKKOS_INLINE_FUNCTION double log1p_unit(double t) {
+  const double u = 1.0 + t;
+  const double high = u > 1.4142135623730951 ? 1.0 : 0.0;
+  const double m = u * (1.0 - 0.5 * high);
+  const double s = (m - 1.0) / (m + 1.0), z = s * s;
+  double p = 1.0 / 21;
+  p = p * z + 1.0 / 19;
+  p = p * z + 1.0 / 17;
+  p = p * z + 1.0 / 15;
+  p = p * z + 1.0 / 13;
+  p = p * z + 1.0 / 11;
+  p = p * z + 1.0 / 9;
+  p = p * z + 1.0 / 7;
+  p = p * z + 1.0 / 5;
+  p = p * z + 1.0 / 3;
+  p = p * z + 1.0;
+  return 2.0 * s * p + high * 6.93147180559945309417e-01 + (t - (u - 1.0)) / u;
+}
+
+}  // namespace kbnn::math::f64

@@ -6,6 +6,8 @@
 
 #include <Kokkos_Core.hpp>
 
+#include <cstdint>
+
 namespace kbnn::math {
 
 #if KOKKOS_VERSION >= 40000
@@ -26,27 +28,32 @@ using Kokkos::Experimental::sin;
 using Kokkos::Experimental::sqrt;
 #endif
 
-namespace detail {
-// exp(-|x|) and log(1 + t) for t in [0, 1]: branch-free in float (core/float_math.hpp),
-// so that the per-weight loops vectorize; the library's in double.
-KOKKOS_INLINE_FUNCTION float exp_minus_abs(float x) { return f32::exp_nonpositive(-fabs(x)); }
-KOKKOS_INLINE_FUNCTION double exp_minus_abs(double x) { return exp(-fabs(x)); }
-KOKKOS_INLINE_FUNCTION float log1p_unit(float t) { return f32::log1p_unit(t); }
-KOKKOS_INLINE_FUNCTION double log1p_unit(double t) { return log1p(t); }
-}  // namespace detail
-
 // softplus(x) = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): never overflows.
-template <class T>
-KOKKOS_INLINE_FUNCTION T softplus(T x) {
-  return (x > T(0) ? x : T(0)) + detail::log1p_unit(detail::exp_minus_abs(x));
+// sigmoid(x) = 1 / (1 + exp(-x)) = d softplus / dx, from the same exp(-|x|).
+// In float they are worked in double with core/float_math.hpp's branch-free functions,
+// selecting on bit patterns: the per-weight loops over them vectorize, and the float
+// result is the correctly rounded one (glibc's log1pf(expf(x)) is an ulp off in about
+// 1% of cases). NaN passes through.
+KOKKOS_INLINE_FUNCTION float softplus(float x) {
+  const std::int32_t bits = f32::detail::to_bits(x);
+  const float positive_part = f32::detail::from_bits(bits & ~(bits >> 31));  // max(x, 0)
+  const double t = f64::exp_nonpositive(-double(fabs(x)));
+  return float(double(positive_part) + f64::log1p_unit(t));
 }
-
-// d softplus / dx = sigmoid(x) = 1 / (1 + exp(-x)), from the same exp(-|x|) as softplus
-// (a kernel that wants both computes it once).
-template <class T>
-KOKKOS_INLINE_FUNCTION T sigmoid(T x) {
-  const T t = detail::exp_minus_abs(x);
-  return (x >= T(0) ? T(1) : t) / (T(1) + t);
+KOKKOS_INLINE_FUNCTION float sigmoid(float x) {
+  const double t = f64::exp_nonpositive(-double(fabs(x)));
+  // The numerator is 1 for x >= 0 and exp(x) = t below: a mask from x's sign bit.
+  const std::int64_t below = -std::int64_t(f32::detail::to_bits(x) < 0);
+  const double numerator = f64::detail::from_bits((f64::detail::to_bits(1.0) & ~below) |
+                                                  (f64::detail::to_bits(t) & below));
+  return float(numerator / (1.0 + t));
+}
+KOKKOS_INLINE_FUNCTION double softplus(double x) {
+  return (x > 0.0 ? x : 0.0) + log1p(exp(-fabs(x)));
+}
+KOKKOS_INLINE_FUNCTION double sigmoid(double x) {
+  const double t = exp(-fabs(x));
+  return (x >= 0.0 ? 1.0 : t) / (1.0 + t);
 }
 
 }  // namespace kbnn::math

@@ -80,13 +80,18 @@ class GaussianWeights {
     auto eps = eps_;
     auto out = draw_;
     auto keep = keep_;
-    // mu times 1 or 0, not a branch: the loop stays straight, so it vectorizes.
-    const Scalar mean_weight = draw == Draw::full ? 1 : 0;
     // A pruned weight (keep 0, mu 0) is exactly zero in every draw.
     Kokkos::parallel_for(
         "kbnn::GaussianWeights::sample", Range(0, count_), KOKKOS_LAMBDA(const std::int64_t i) {
-          out(i) = keep(i) * (mean_weight * mu(i) + math::softplus(rho(i)) * eps(i));
+          out(i) = keep(i) * (math::softplus(rho(i)) * eps(i));
         });
+    // The full draw adds mu in a pass of its own: mu + (sigma eps), each rounded as the
+    // definition reads (in one expression the compiler may fuse them into one rounding,
+    // which moves a weight by an ulp against PyTorch's).
+    if (draw == Draw::full)
+      Kokkos::parallel_for(
+          "kbnn::GaussianWeights::sample_add_mean", Range(0, count_),
+          KOKKOS_LAMBDA(const std::int64_t i) { out(i) = keep(i) * (mu(i) + out(i)); });
   }
 
   // Given dL/d(used weights), adds dL/dmu (unless only the perturbation was used)
