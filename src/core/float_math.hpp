@@ -15,33 +15,28 @@
 #include <cstdint>
 #include <cstring>
 
-namespace kbnn::math::f32 {
+namespace kbnn::math {
 
-namespace detail {
-KOKKOS_INLINE_FUNCTION float from_bits(std::uint32_t bits) {
-  float x;
-  std::memcpy(&x, &bits, sizeof x);
-  return x;
+// The same bits as another type of the same size (std::bit_cast is C++20).
+template <class To, class From>
+KOKKOS_INLINE_FUNCTION To bit_cast(const From& from) {
+  static_assert(sizeof(To) == sizeof(From), "bit_cast between types of different sizes");
+  To to;
+  std::memcpy(&to, &from, sizeof to);
+  return to;
 }
-KOKKOS_INLINE_FUNCTION float from_bits(std::int32_t bits) {
-  float x;
-  std::memcpy(&x, &bits, sizeof x);
-  return x;
-}
-KOKKOS_INLINE_FUNCTION std::int32_t to_bits(float x) {
-  std::int32_t bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  return bits;
-}
-}  // namespace detail
+
+}  // namespace kbnn::math
+
+namespace kbnn::math::f32 {
 
 // log(x) for finite normal x > 0.
 KOKKOS_INLINE_FUNCTION float log_positive(float x) {
   // x = m 2^e with m in [sqrt(1/2), sqrt(2)): log x = e ln 2 + log(1 + f), f = m - 1.
   // Subtracting sqrt(1/2)'s pattern makes the exponent field e (an arithmetic shift).
-  const std::int32_t bits = detail::to_bits(x);
+  const std::int32_t bits = bit_cast<std::int32_t>(x);
   const std::int32_t e = (bits - 0x3f3504f3) >> 23;
-  const float f = detail::from_bits(bits - e * (1 << 23)) - 1.0f;
+  const float f = bit_cast<float>(std::int32_t(bits - e * (1 << 23))) - 1.0f;
   const float z = f * f;
   float p = 7.0376836292e-2f;
   p = p * f - 1.1514610310e-1f;
@@ -82,43 +77,30 @@ KOKKOS_INLINE_FUNCTION void sincos_turn24(std::uint32_t j, float& sin_out, float
   // Above pi/4 use pi/2 - theta: x = pi/2 / 2^22 * (2^21 - |f - 2^21|), in [0, pi/4].
   const std::int32_t d = f - 0x200000, d_sign = -std::int32_t(d < 0);
   const float x = float(0x200000 - ((d ^ d_sign) - d_sign)) * 3.74507028e-7f;
-  const std::uint32_t s0 = detail::to_bits(sin_octant(x)), c0 = detail::to_bits(cos_octant(x));
+  const auto s0 = bit_cast<std::uint32_t>(sin_octant(x)), c0 = bit_cast<std::uint32_t>(cos_octant(x));
   // (sin, cos) of theta + q pi/2 is (s, c), (c, -s), (-s, -c), (-c, s); theta above
   // pi/4 swaps s and c once more.
   const std::uint32_t swap = 0u - (((quadrant & 1u) ^ std::uint32_t(d > 0)) & 1u);
   const std::uint32_t s = (s0 & ~swap) | (c0 & swap), c = (c0 & ~swap) | (s0 & swap);
   const std::uint32_t sin_sign = (quadrant & 2u) << 30;         // quadrants 2 and 3
   const std::uint32_t cos_sign = ((quadrant + 1u) & 2u) << 30;  // quadrants 1 and 2
-  sin_out = detail::from_bits(std::int32_t(s ^ sin_sign));
-  cos_out = detail::from_bits(std::int32_t(c ^ cos_sign));
+  sin_out = bit_cast<float>(std::uint32_t(s ^ sin_sign));
+  cos_out = bit_cast<float>(std::uint32_t(c ^ cos_sign));
 }
 
 }  // namespace kbnn::math::f32
 
 namespace kbnn::math::f64 {
 
-namespace detail {
-KOKKOS_INLINE_FUNCTION double from_bits(std::int64_t bits) {
-  double x;
-  std::memcpy(&x, &bits, sizeof x);
-  return x;
-}
-KOKKOS_INLINE_FUNCTION std::int64_t to_bits(double x) {
-  std::int64_t bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  return bits;
-}
-}  // namespace detail
-
 // exp(x) for x <= 0 (and -inf, and NaN), relative error about 1e-15. |x| is clamped at
 // 150 (exp(-150) = 7e-66, which a float result rounds to 0); NaN is returned as it came.
 // Selects act on integers: GCC if-converts no float select under its default
 // -ftrapping-math, and one such select keeps the whole loop from vectorizing.
 KOKKOS_INLINE_FUNCTION double exp_nonpositive(double x) {
-  const std::int64_t bits = detail::to_bits(x);
+  const auto bits = bit_cast<std::int64_t>(x);
   const std::int64_t magnitude = bits & 0x7fffffffffffffffLL, limit = 0x4062c00000000000LL;  // 150
   const std::int64_t nan_mask = -std::int64_t(magnitude > 0x7ff0000000000000LL);
-  x = -detail::from_bits(magnitude < limit ? magnitude : limit);
+  x = -bit_cast<double>(std::int64_t(magnitude < limit ? magnitude : limit));
   // n = round(x / ln 2) (x <= 0: truncating x / ln 2 - 1/2 rounds); r = x - n ln 2 with
   // ln 2 in two parts (fdlibm's), |r| <= ln 2 / 2.
   const std::int32_t n = std::int32_t(x * 1.4426950408889634 - 0.5);
@@ -138,8 +120,8 @@ KOKKOS_INLINE_FUNCTION double exp_nonpositive(double x) {
   p = p * r + 0.5;
   p = p * r + 1.0;
   p = p * r + 1.0;
-  const double result = p * detail::from_bits(std::int64_t(n + 1023) << 52);  // times 2^n
-  return detail::from_bits((bits & nan_mask) | (detail::to_bits(result) & ~nan_mask));
+  const double result = p * bit_cast<double>(std::int64_t(n + 1023) << 52);  // times 2^n
+  return bit_cast<double>((bits & nan_mask) | (bit_cast<std::int64_t>(result) & ~nan_mask));
 }
 
 // log(1 + t) for t in [0, 1], relative error about 1e-16: u = 1 + t, halved above

@@ -35,17 +35,17 @@ using Kokkos::Experimental::sqrt;
 // result is the correctly rounded one (glibc's log1pf(expf(x)) is an ulp off in about
 // 1% of cases). NaN passes through.
 KOKKOS_INLINE_FUNCTION float softplus(float x) {
-  const std::int32_t bits = f32::detail::to_bits(x);
-  const float positive_part = f32::detail::from_bits(bits & ~(bits >> 31));  // max(x, 0)
+  const auto bits = bit_cast<std::int32_t>(x);
+  const float positive_part = bit_cast<float>(std::int32_t(bits & ~(bits >> 31)));  // max(x, 0)
   const double t = f64::exp_nonpositive(-double(fabs(x)));
   return float(double(positive_part) + f64::log1p_unit(t));
 }
 KOKKOS_INLINE_FUNCTION float sigmoid(float x) {
   const double t = f64::exp_nonpositive(-double(fabs(x)));
   // The numerator is 1 for x >= 0 and exp(x) = t below: a mask from x's sign bit.
-  const std::int64_t below = -std::int64_t(f32::detail::to_bits(x) < 0);
-  const double numerator = f64::detail::from_bits((f64::detail::to_bits(1.0) & ~below) |
-                                                  (f64::detail::to_bits(t) & below));
+  const std::int64_t below = -std::int64_t(bit_cast<std::int32_t>(x) < 0);
+  const double numerator = bit_cast<double>((bit_cast<std::int64_t>(1.0) & ~below) |
+                                            (bit_cast<std::int64_t>(t) & below));
   return float(numerator / (1.0 + t));
 }
 KOKKOS_INLINE_FUNCTION double softplus(double x) {
