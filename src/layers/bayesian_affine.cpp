@@ -292,7 +292,7 @@ void BayesianAffine<Scalar>::backward(const Matrix<const Scalar>& cols,
     backward_local(cols, dout, dcols);
     return;
   }
-  if (flipout_active() && !per_example_pass_ && !single_input_channel()) {
+  if (signed_inputs_pass()) {
     backward_signed_inputs(cols, dout, dcols);
     return;
   }
@@ -304,7 +304,7 @@ void BayesianAffine<Scalar>::backward(const Matrix<const Scalar>& cols,
 
 template <class Scalar>
 void BayesianAffine<Scalar>::backward_begin(int examples) {
-  if (local_pass_ || (flipout_active() && !per_example_pass_ && !single_input_channel()))
+  if (local_pass_ || signed_inputs_pass())
     throw std::logic_error(name_ + ": this pass has no block-wise backward");
   backward_examples_ = examples;
   // dcols of the per-example path needs the weights the narrow forward kernel skipped.

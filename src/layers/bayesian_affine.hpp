@@ -105,6 +105,10 @@ class BayesianAffine {
     return kernel_.draw_kind() == GaussianWeights<Scalar>::Draw::perturbation;
   }
   bool single_input_channel() const { return geometry_.in_channels == 1; }
+  // This pass's Flipout reads cols o S over all rows (gemm path, several input channels).
+  bool signed_inputs_pass() const {
+    return flipout_active() && !per_example_pass_ && !single_input_channel();
+  }
   static AffinePath choose_path(const Geometry& g, const BayesOptions& options);
   static bool fits_narrow(const Geometry& g) {
     return g.out_features <= affine::narrow_max_outputs<Scalar>();
