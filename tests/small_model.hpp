@@ -4,7 +4,7 @@
 #pragma once
 
 #include "app/deck.hpp"
-#include "io/dataset.hpp"
+#include "data/dataset.hpp"
 
 namespace kbnn::test {
 

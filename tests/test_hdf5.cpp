@@ -1,5 +1,5 @@
-// Tests for the HDF5 output (io/run_file, io/checkpoint, io/hdf5_dataset). Every rank
-// of MPI_COMM_WORLD writes; rank 0 then reads the result back with the plain serial
+// Tests for the HDF5 files (output/run_file, output/checkpoint_file, data/hdf5_dataset).
+// Every rank of MPI_COMM_WORLD writes; rank 0 then reads the result back with the plain serial
 // HDF5 API and checks it against values computed here, independently of the writer.
 // They hold for any rank count (ctest runs them on 1, 2 and 3).
 #include <hdf5.h>
@@ -19,10 +19,10 @@
 
 #include "catch.hpp"
 #include "core/error.hpp"
-#include "io/checkpoint.hpp"
-#include "io/h5_error.hpp"
-#include "io/hdf5_dataset.hpp"
-#include "io/run_file.hpp"
+#include "output/checkpoint_file.hpp"
+#include "h5/error.hpp"
+#include "data/hdf5_dataset.hpp"
+#include "output/run_file.hpp"
 
 namespace fs = std::filesystem;
 using kbnn::test::contains;

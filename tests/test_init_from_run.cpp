@@ -1,12 +1,12 @@
-// model.init_from / model.moped_delta (model/init_from_run.hpp): the MOPED rho formula
+// model.init_from / model.moped_delta (output/init_from_run.hpp): the MOPED rho formula
 // against its definition, a run file's weights landing in the right places of a
 // Bayesian and a deterministic model's store, and the mismatch messages.
 #include "catch.hpp"
 
 #include "core/error.hpp"
 #include "core/math.hpp"
-#include "io/run_file.hpp"
-#include "model/init_from_run.hpp"
+#include "output/run_file.hpp"
+#include "output/init_from_run.hpp"
 
 #include <unistd.h>
 

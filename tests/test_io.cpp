@@ -1,4 +1,4 @@
-// Tests for the data readers (io/): synthetic IDX and CIFAR-10 files written to a
+// Tests for the data readers (data/): synthetic IDX and CIFAR-10 files written to a
 // temporary directory, read back, and broken in the ways real downloads break.
 #include <zlib.h>
 
@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "io/cifar10.hpp"
-#include "io/dataset.hpp"
-#include "io/idx.hpp"
+#include "data/cifar10.hpp"
+#include "data/dataset.hpp"
+#include "data/idx.hpp"
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;

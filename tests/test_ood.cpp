@@ -5,7 +5,7 @@
 
 #include "app/deck.hpp"
 #include "core/error.hpp"
-#include "io/shift.hpp"
+#include "data/shift.hpp"
 #include "uq/ood.hpp"
 
 #include <cmath>

@@ -5,7 +5,7 @@
 // samples are covered.
 #include "catch.hpp"
 
-#include "io/device_dataset.hpp"
+#include "data/device_dataset.hpp"
 #include "model/build_model.hpp"
 #include "parallel/communicator.hpp"
 #include "small_model.hpp"

@@ -2,7 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/format.hpp"
-#include "io/shift.hpp"
+#include "data/shift.hpp"
 
 #include <algorithm>
 #include <ostream>

@@ -4,9 +4,9 @@
 #pragma once
 
 #include "app/deck.hpp"
-#include "io/data_split.hpp"
-#include "io/dataset.hpp"
-#include "io/run_file.hpp"
+#include "data/data_split.hpp"
+#include "data/dataset.hpp"
+#include "output/run_file.hpp"
 #include "parallel/communicator.hpp"
 #include "uq/evaluate.hpp"
 

@@ -2,8 +2,8 @@
 
 #include "core/error.hpp"
 #include "core/format.hpp"
-#include "io/h5_attribute.hpp"
-#include "io/h5_rows.hpp"
+#include "h5/attribute.hpp"
+#include "h5/rows.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -5,8 +5,8 @@
 #include "app/trained_run.hpp"
 #include "core/error.hpp"
 #include "core/format.hpp"
-#include "io/device_dataset.hpp"
-#include "io/run_file.hpp"
+#include "data/device_dataset.hpp"
+#include "output/run_file.hpp"
 #include "parallel/agree.hpp"
 #include "uq/evaluate.hpp"
 

@@ -3,8 +3,8 @@
 #pragma once
 
 #include "app/deck.hpp"
-#include "io/checkpoint.hpp"
-#include "io/dataset.hpp"
+#include "output/checkpoint_file.hpp"
+#include "data/dataset.hpp"
 #include "model/sequential.hpp"
 #include "parallel/communicator.hpp"
 

@@ -23,7 +23,7 @@ enum class LrSchedule { constant, cosine, step };
 enum class BatchMode { global, per_rank };
 // global: every rank holds the training set; local: each its own partition.
 enum class ShuffleScope { global, local };
-// A synthetic distribution shift of a data set (io/shift.hpp), for OOD sets.
+// A synthetic distribution shift of a data set (data/shift.hpp), for OOD sets.
 enum class DataShift { none, noise, invert, rot90 };
 // How prediction spreads over ranks (uq/evaluate.hpp): ranks split the examples or
 // the Monte-Carlo samples.

@@ -8,10 +8,10 @@
 #pragma once
 
 #include "core/run_config.hpp"
-#include "io/device_dataset.hpp"
+#include "data/device_dataset.hpp"
 #include "model/sequential.hpp"
 #include "parallel/communicator.hpp"
-#include "io/history.hpp"
+#include "train/history.hpp"
 #include "train/optimizer.hpp"
 
 #include <functional>

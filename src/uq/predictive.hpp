@@ -5,7 +5,7 @@
 //   epistemic           H[p] - aleatoric    (mutual information: what more data would fix)
 #pragma once
 
-#include "io/device_dataset.hpp"
+#include "data/device_dataset.hpp"
 #include "model/sequential.hpp"
 
 #include <array>

@@ -11,7 +11,7 @@
 
 #include "core/parameter_store.hpp"
 #include "core/types.hpp"
-#include "io/checkpoint.hpp"
+#include "train/checkpoint.hpp"
 
 #include <cstdint>
 #include <string>

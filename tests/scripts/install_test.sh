@@ -13,7 +13,7 @@ prefix=$out/prefix
 cmake --install "$build" --prefix "$prefix" > "$out/install.log" || {
   cat "$out/install.log"; fail "cmake --install failed"; }
 "$prefix/bin/kbnn" --version || fail "the installed kbnn does not run"
-[[ -f $prefix/include/kbnn/core/types.hpp && -f $prefix/include/kbnn/io/run_file.hpp ]] ||
+[[ -f $prefix/include/kbnn/core/types.hpp && -f $prefix/include/kbnn/output/run_file.hpp ]] ||
   fail "headers are not under include/kbnn/"
 [[ ! -e $prefix/include/kbnn/app ]] || fail "app/ headers were installed"
 package=$(echo "$prefix"/lib*/cmake/kbnn)

@@ -1,0 +1,52 @@
+// Groups and attributes. In a collective file every rank makes these calls with the
+// same arguments: HDF5 requires it of everything that changes metadata.
+#pragma once
+
+#include <hdf5.h>
+
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "h5/error.hpp"
+#include "h5/handle.hpp"
+#include "h5/types.hpp"
+
+namespace kbnn::h5 {
+
+bool exists(hid_t parent, const std::string& name);
+Group create_group(hid_t parent, const std::string& name);
+Group open_group(hid_t parent, const std::string& name);
+
+// Scalar string attributes, string arrays, and numbers stored as TypeOf<T>::file().
+void write_attribute(hid_t object, const std::string& name, const std::string& value);
+void write_attribute(hid_t object, const std::string& name, const char* value);
+void write_attribute(hid_t object, const std::string& name, const std::vector<std::string>& values);
+template <class T, class = std::enable_if_t<std::is_arithmetic_v<T>>>
+void write_attribute(hid_t object, const std::string& name, T value) {
+  const Space space(KBNN_H5_CHECK_AT(H5Screate(H5S_SCALAR), name));
+  const Attribute a(KBNN_H5_CHECK_AT(H5Acreate2(object, name.c_str(), TypeOf<T>::file(),
+                                                space, H5P_DEFAULT, H5P_DEFAULT),
+                                     name));
+  KBNN_H5_CHECK_AT(H5Awrite(a, TypeOf<T>::memory(), &value), name);
+}
+
+// The two attributes that make `h5dump -A` explain an object.
+void describe(hid_t object, const std::string& units, const std::string& description);
+
+bool has_attribute(hid_t object, const std::string& name);
+
+// Scalar attribute, converted by HDF5 to T (any integer or float type stored).
+template <class T>
+T read_attribute(hid_t object, const std::string& name) {
+  const Attribute a(KBNN_H5_CHECK_AT(H5Aopen(object, name.c_str(), H5P_DEFAULT), name));
+  T value{};
+  KBNN_H5_CHECK_AT(H5Aread(a, TypeOf<T>::memory(), &value), name);
+  return value;
+}
+
+// String attributes, fixed or variable length as stored (other tools write either).
+std::vector<std::string> read_string_attribute_array(hid_t object, const std::string& name);
+std::string read_string_attribute(hid_t object, const std::string& name);
+
+}  // namespace kbnn::h5

@@ -1,0 +1,354 @@
+// Checkpoints: written collectively into a temporary file and renamed into place;
+// read by rank 0 and broadcast, so a thousand ranks do not each open the file and
+// every rank sees the same data and the same error.
+#include "output/checkpoint_file.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include "h5/attribute.hpp"
+#include "h5/file.hpp"
+#include "h5/rows.hpp"
+#include "parallel/agree.hpp"
+
+namespace kbnn {
+namespace detail {
+
+void check_checkpoint(const Checkpoint& c, const std::string& path) {
+  // The same Checkpoint arrives on every rank, so these checks fail on all or none.
+  const std::string where = path + ": /checkpoint";
+  if (c.state_names.size() != c.state.size())
+    throw RuntimeError(concat(where, ": ", c.state_names.size(), " state names but ",
+                              c.state.size(), " state buffers"));
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < c.state.size(); ++i) {
+    const std::string& name = c.state_names[i];
+    if (name.empty() || name.find('/') != std::string::npos || !seen.insert(name).second)
+      throw RuntimeError(concat(where, ": state name '", name,
+                                "' must be non-empty, unique and contain no '/'"));
+    if (c.state[i].size() != c.parameters.size())
+      throw RuntimeError(concat(where, ": state ", name, " has ", c.state[i].size(),
+                                " values, parameters ", c.parameters.size()));
+  }
+  // mu and rho of each Gaussian weight come first in the parameters.
+  if (2 * c.keep.size() > c.parameters.size())
+    throw RuntimeError(concat(where, ": a keep mask of ", c.keep.size(), " weights but only ",
+                              c.parameters.size(), " parameters"));
+}
+
+namespace {
+
+template <class Row>
+void write_field(hid_t dataset, const RowField<Row>& f, const std::vector<Row>& rows,
+                 hsize_t first, bool writer, const std::string& what) {
+  const hsize_t mine = writer ? rows.size() : 0;
+  if (f.member) {
+    std::vector<double> column(rows.size());
+    for (std::size_t r = 0; r < rows.size(); ++r) column[r] = rows[r].*f.member;
+    h5::write_rows(dataset, column.data(), first, mine, what);
+  } else {
+    std::vector<std::int64_t> steps(rows.size());
+    for (std::size_t r = 0; r < rows.size(); ++r) steps[r] = rows[r].step;
+    h5::write_rows(dataset, steps.data(), first, mine, what);
+  }
+}
+
+// One fixed-size dataset per field in `group`, holding `rows`.
+template <class Row, std::size_t N>
+void write_rows_table(hid_t group, const std::array<RowField<Row>, N>& fields,
+                      const std::vector<Row>& rows, bool writer, const std::string& where) {
+  const hsize_t n = rows.size();
+  const h5::Space row_space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &n, nullptr), where));
+  for (const RowField<Row>& f : fields) {
+    const std::string what = concat(where, "/", f.name);
+    const hid_t type = f.member ? H5T_IEEE_F64LE : H5T_STD_I64LE;
+    const h5::DataSet d(KBNN_H5_CHECK_AT(
+        H5Dcreate2(group, f.name, type, row_space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what));
+    h5::describe(d, f.units, f.description);
+    write_field(d, f, rows, 0, writer, what);
+  }
+}
+
+}  // namespace
+
+void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
+                            const std::string& path) {
+  check_checkpoint(c, path);
+  const std::string where = path + ": /checkpoint";
+  const h5::Group g = h5::create_group(file, "checkpoint");
+  h5::describe(g, "",
+               "training state to resume bit-for-bit: step (optimizer steps completed), "
+               "seed (Philox key; noise is keyed by seed and step), ranks (rank count "
+               "that wrote it), optimizer_steps (Adam's t), state_names (optimizer "
+               "buffers in state/, in order), deck (the resolved input deck)");
+  h5::write_attribute(g, "step", c.step);
+  h5::write_attribute(g, "seed", c.seed);
+  h5::write_attribute(g, "ranks", std::int32_t(c.ranks));
+  h5::write_attribute(g, "optimizer_steps", c.optimizer_steps);
+  h5::write_attribute(g, "state_names", c.state_names);
+  h5::write_attribute(g, "deck", c.deck_text);
+  h5::write_attribute(g, "window_images", c.window.images);
+
+  const hsize_t n = c.parameters.size();
+  const hsize_t mine = writer ? n : 0;  // the same data everywhere: rank 0 writes it
+  const h5::Space space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &n, nullptr), where));
+  auto write = [&](hid_t parent, const std::string& name, const std::vector<float>& values,
+                   const std::string& description) {
+    const std::string what = concat(where, "/", name);
+    const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F32LE,
+                                                    space, H5P_DEFAULT, H5P_DEFAULT,
+                                                    H5P_DEFAULT),
+                                         what));
+    h5::describe(d, "", description);
+    h5::write_rows(d, values.data(), 0, mine, what);
+  };
+  write(g, "parameters", c.parameters,
+        "the flat parameter buffer: every layer's mu and rho (and biases), float32");
+  const h5::Group state = h5::create_group(g, "state");
+  h5::describe(state, "", "optimizer buffers, one per state_names entry, each as long as "
+                          "parameters");
+  for (std::size_t i = 0; i < c.state.size(); ++i)
+    write(state, c.state_names[i], c.state[i],
+          concat("optimizer buffer ", c.state_names[i], ", element i belongs to parameter i"));
+
+  for (const auto& [name, values] : {std::pair{"window_nll_sum", &c.window.nll_sum},
+                                     std::pair{"window_correct", &c.window.correct}}) {
+    const std::string what = concat(where, "/", name);
+    const hsize_t ranks = values->size();
+    const h5::Space ranks_space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &ranks, nullptr), what));
+    const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dcreate2(g, name, H5T_IEEE_F64LE, ranks_space,
+                                                    H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                                         what));
+    h5::describe(d, "", "each rank's sum since the last history row (empty at a logged step)");
+    h5::write_rows(d, values->data(), 0, writer ? ranks : 0, what);
+  }
+
+  if (!c.keep.empty()) {
+    const std::string what = where + "/keep";
+    const hsize_t count = c.keep.size();
+    const h5::Space keep_space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &count, nullptr), what));
+    const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dcreate2(g, "keep", H5T_STD_U8LE, keep_space,
+                                                    H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                                         what));
+    h5::describe(d, "", "the pruning mask of the Gaussian weights, in the order of their mu in "
+                        "parameters: 1 kept, 0 removed (mu = 0, never drawn, not in the KL)");
+    h5::write_rows(d, c.keep.data(), 0, writer ? count : 0, what);
+  }
+
+  const h5::Group history = h5::create_group(g, "history");
+  h5::describe(history, "", "the run's history rows up to step, as /history of a run file");
+  write_rows_table(history, history_fields, c.history, writer, where + "/history");
+  const h5::Group eval = h5::create_group(history, "eval");
+  h5::describe(eval, "", "the run's evaluation rows up to step, as /history/eval of a run file");
+  write_rows_table(eval, eval_fields, c.eval_history, writer, where + "/history/eval");
+}
+
+void write_history_field(hid_t dataset, const HistoryField& f, const std::vector<HistoryRow>& rows,
+                         hsize_t first, bool writer, const std::string& what) {
+  write_field(dataset, f, rows, first, writer, what);
+}
+
+void write_history_field(hid_t dataset, const EvalField& f, const std::vector<EvalRow>& rows,
+                         hsize_t first, bool writer, const std::string& what) {
+  write_field(dataset, f, rows, first, writer, what);
+}
+
+}  // namespace detail
+
+namespace {
+
+// ---- reading (rank 0) -----------------------------------------------------------
+
+std::vector<float> read_floats(hid_t parent, const std::string& name, const std::string& where) {
+  const std::string what = concat(where, "/", name);
+  if (!h5::exists(parent, name)) throw InputError(concat(what, ": dataset missing"));
+  const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), what));
+  const h5::Type type(KBNN_H5_CHECK_AT(H5Dget_type(d), what));
+  // Bit-exact resume: refuse anything HDF5 would have to convert.
+  if (H5Tget_class(type) != H5T_FLOAT || H5Tget_size(type) != sizeof(float))
+    throw InputError(concat(what, ": expected float32 values"));
+  const h5::Space space(KBNN_H5_CHECK_AT(H5Dget_space(d), what));
+  if (KBNN_H5_CHECK_AT(H5Sget_simple_extent_ndims(space), what) != 1)
+    throw InputError(concat(what, ": expected a 1-D dataset"));
+  hsize_t n = 0;
+  KBNN_H5_CHECK_AT(H5Sget_simple_extent_dims(space, &n, nullptr), what);
+  std::vector<float> values(n);
+  if (n > 0)
+    KBNN_H5_CHECK_AT(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+                     what);
+  return values;
+}
+
+template <class T>
+T required_attribute(hid_t object, const std::string& name, const std::string& where) {
+  if (!h5::has_attribute(object, name))
+    throw InputError(concat(where, ": attribute '", name, "' missing"));
+  return h5::read_attribute<T>(object, name);
+}
+
+// The rows of `group`'s field datasets (all of equal length).
+template <class Row, std::size_t N>
+std::vector<Row> read_rows_table(hid_t group, const std::array<RowField<Row>, N>& fields,
+                                 const std::string& where) {
+  std::vector<Row> rows;
+  for (const RowField<Row>& f : fields) {
+    const std::string what = concat(where, "/", f.name);
+    if (!h5::exists(group, f.name)) throw InputError(concat(what, ": dataset missing"));
+    if (f.member) {
+      const auto column = h5::read_column<double>(group, f.name, what);
+      rows.resize(std::max(rows.size(), column.size()));
+      if (column.size() != rows.size())
+        throw InputError(concat(what, ": ", column.size(), " rows, other fields ", rows.size()));
+      for (std::size_t r = 0; r < rows.size(); ++r) rows[r].*f.member = column[r];
+    } else {
+      const auto steps = h5::read_column<std::int64_t>(group, f.name, what);
+      rows.resize(std::max(rows.size(), steps.size()));
+      if (steps.size() != rows.size())
+        throw InputError(concat(what, ": ", steps.size(), " rows, other fields ", rows.size()));
+      for (std::size_t r = 0; r < rows.size(); ++r) rows[r].step = steps[r];
+    }
+  }
+  return rows;
+}
+
+// The history rows of /checkpoint/history and its eval rows (none in checkpoints of
+// older versions).
+void read_history(hid_t checkpoint, const std::string& where, Checkpoint& c) {
+  if (!h5::exists(checkpoint, "history")) return;
+  const h5::Group g = h5::open_group(checkpoint, "history");
+  c.history = read_rows_table(g, history_fields, where + "/history");
+  if (!h5::exists(g, "eval")) return;
+  c.eval_history = read_rows_table(h5::open_group(g, "eval"), eval_fields, where + "/history/eval");
+}
+
+Checkpoint read_on_this_rank(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw InputError(concat(path, ": no such checkpoint file"));
+  if (H5Fis_hdf5(path.c_str()) <= 0)
+    throw InputError(concat(path, ": not an HDF5 file (expected a kbnn checkpoint or run file)"));
+  const h5::SerialFile file(KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT),
+                                             path));
+  if (!h5::exists(file, "checkpoint"))
+    throw InputError(concat(path, ": no /checkpoint group (not a kbnn checkpoint, or a run "
+                                  "file of a run that ended before writing one)"));
+  const std::string where = path + ": /checkpoint";
+  const h5::Group g = h5::open_group(file, "checkpoint");
+
+  Checkpoint c;
+  c.step = required_attribute<std::int64_t>(g, "step", where);
+  c.seed = required_attribute<std::uint64_t>(g, "seed", where);
+  c.ranks = required_attribute<std::int32_t>(g, "ranks", where);
+  c.optimizer_steps = required_attribute<std::int64_t>(g, "optimizer_steps", where);
+  if (!h5::has_attribute(g, "state_names"))
+    throw InputError(concat(where, ": attribute 'state_names' missing"));
+  c.state_names = h5::read_string_attribute_array(g, "state_names");
+  if (!h5::has_attribute(g, "deck")) throw InputError(concat(where, ": attribute 'deck' missing"));
+  c.deck_text = h5::read_string_attribute(g, "deck");
+  if (h5::has_attribute(g, "window_images")) {  // older checkpoints: an empty window
+    c.window.images = h5::read_attribute<std::int64_t>(g, "window_images");
+    c.window.nll_sum = h5::read_column<double>(g, "window_nll_sum", where + "/window_nll_sum");
+    c.window.correct = h5::read_column<double>(g, "window_correct", where + "/window_correct");
+  }
+  read_history(g, where, c);
+
+  c.parameters = read_floats(g, "parameters", where);
+  if (h5::exists(g, "keep")) {
+    c.keep = h5::read_column<std::uint8_t>(g, "keep", where + "/keep");
+    if (2 * c.keep.size() > c.parameters.size())
+      throw InputError(concat(where, "/keep: ", c.keep.size(), " weights, but parameters has ",
+                              c.parameters.size(), " values"));
+  }
+  if (!c.state_names.empty() && !h5::exists(g, "state"))
+    throw InputError(concat(where, "/state: group missing (state_names lists ",
+                            c.state_names.size(), " buffers)"));
+  if (c.state_names.empty()) return c;
+  const h5::Group state = h5::open_group(g, "state");
+  for (const std::string& name : c.state_names) {
+    c.state.push_back(read_floats(state, name, where + "/state"));
+    if (c.state.back().size() != c.parameters.size())
+      throw InputError(concat(where, "/state/", name, ": ", c.state.back().size(),
+                              " values, but parameters has ", c.parameters.size()));
+  }
+  return c;
+}
+
+// Every rank gets rank 0's checkpoint, bit for bit (floats travel as they are).
+void broadcast(Checkpoint& c, const Communicator& comm) {
+  const auto broadcast_vector = [&](auto& v) {  // floats and doubles travel bit for bit
+    std::uint64_t size = v.size();
+    comm.broadcast(&size, 1);
+    v.resize(size);
+    comm.broadcast(v.data(), size);
+  };
+  comm.broadcast(&c.step, 1);
+  comm.broadcast(&c.seed, 1);
+  comm.broadcast(&c.ranks, 1);
+  comm.broadcast(&c.optimizer_steps, 1);
+  broadcast_vector(c.parameters);
+  broadcast_vector(c.keep);
+  std::uint64_t buffers = c.state.size();
+  comm.broadcast(&buffers, 1);
+  c.state.resize(buffers);
+  c.state_names.resize(buffers);
+  for (std::size_t i = 0; i < buffers; ++i) {
+    comm.broadcast(c.state_names[i]);
+    broadcast_vector(c.state[i]);
+  }
+  comm.broadcast(c.deck_text);
+  broadcast_vector(c.window.nll_sum);
+  broadcast_vector(c.window.correct);
+  comm.broadcast(&c.window.images, 1);
+  // The rows are plain data (an int64 and doubles): they travel as bytes.
+  const auto broadcast_rows = [&](auto& rows) {
+    std::uint64_t count = rows.size();
+    comm.broadcast(&count, 1);
+    rows.resize(count);
+    comm.broadcast(reinterpret_cast<char*>(rows.data()), count * sizeof(rows[0]));
+  };
+  broadcast_rows(c.history);
+  broadcast_rows(c.eval_history);
+}
+
+}  // namespace
+
+void write_checkpoint(const std::string& path, const Communicator& comm, const Checkpoint& c) {
+  const h5::QuietErrors quiet;
+  const int rank = comm.rank();
+  const std::string tmp = path + ".tmp";
+  detail::check_checkpoint(c, path);  // before the file exists: nothing to clean up
+
+  h5::CollectiveFile file = h5::create_collective_file(tmp, comm, "checkpoint file");
+  h5::write_attribute(file, "description",
+                      "kbnn checkpoint: the training state in /checkpoint, written "
+                      "atomically (a .tmp file renamed into place)");
+#ifdef KBNN_VERSION
+  h5::write_attribute(file, "kbnn_version", KBNN_VERSION);
+#endif
+  detail::write_checkpoint_group(file, rank == 0, c, tmp);
+  file.close();  // complete on disk before it takes the real name
+
+  // rename() replaces `path` atomically on POSIX file systems. The agreement after it
+  // is also the barrier: no rank returns before the checkpoint is in place.
+  agree_or_throw(comm.get(), [&] {
+    if (rank == 0 && std::rename(tmp.c_str(), path.c_str()) != 0)
+      throw RuntimeError(concat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
+  });
+}
+
+Checkpoint read_checkpoint(const std::string& path, const Communicator& comm) {
+  const h5::QuietErrors quiet;
+  Checkpoint c;
+  agree_or_throw(comm.get(), [&] {
+    if (comm.is_root()) c = read_on_this_rank(path);
+  });
+  broadcast(c, comm);
+  return c;
+}
+
+}  // namespace kbnn

@@ -1,0 +1,61 @@
+// Checkpoint files: the training state (train/checkpoint.hpp) in HDF5. Randomness is
+// keyed by (seed, step), so parameters, optimizer moments, the step counters and the
+// seed are all it takes. The resolved deck rides along: a restart compares its model,
+// seed, batch and optimizer with the new deck's (restart_mismatch, app/deck.cpp), then
+// checks the parameter and buffer counts.
+//
+// Layout (the same in a checkpoint file and in a run file's /checkpoint group):
+//   /checkpoint                 attributes step, seed, ranks, optimizer_steps,
+//                               state_names (in order), deck
+//   /checkpoint/parameters      float32 (n): the flat parameter buffer
+//   /checkpoint/state/<name>    float32 (n): one per optimizer buffer, e.g. adam_m
+//   /checkpoint/history/<field> the run's history rows up to `step` (as /history), so a
+//                               resumed run file holds the whole history
+//   /checkpoint/history/eval/<field>  its evaluation rows (as /history/eval)
+//   /checkpoint/window_nll_sum, window_correct  float64 (ranks), and the attribute
+//                               window_images: what the trainer had summed since the
+//                               last row (TrainingWindow; empty at a logged step)
+//   /checkpoint/keep            uint8 (Gaussian weights), only in a pruned model: the
+//                               pruning mask (1 kept, 0 removed; kbnn prune), which a
+//                               run resumed from it keeps
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "output/history_fields.hpp"
+#include "parallel/communicator.hpp"
+#include "train/checkpoint.hpp"
+
+namespace kbnn {
+
+// Collective. Writes `path` atomically: into "<path>.tmp" first, then rank 0 renames
+// it over `path`, so a kill never leaves a broken checkpoint (the previous one stays
+// until the new one is complete). Every rank returns only after the rename. Data is
+// written by rank 0 alone; all ranks pass the same Checkpoint.
+void write_checkpoint(const std::string& path, const Communicator& comm, const Checkpoint& c);
+
+// Collective: rank 0 reads /checkpoint from a checkpoint or a run file and broadcasts
+// it, so every rank gets the same Checkpoint (and the same InputError on bad input).
+Checkpoint read_checkpoint(const std::string& path, const Communicator& comm);
+
+namespace detail {
+// Throws RuntimeError if the state buffers do not match the names and parameters.
+void check_checkpoint(const Checkpoint& c, const std::string& path);
+// Creates and fills /checkpoint in an open collective file (every rank calls it; rank
+// `writer` == true writes the data). Shared by write_checkpoint and RunFile.
+void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
+                            const std::string& path);
+// Writes field f of `rows` into rows [first, first + rows) of its 1-D dataset (int64 for
+// step, float64 otherwise), collectively; the writer rank alone supplies the data.
+// Shared by the checkpoint's history and RunFile's /history (and their eval rows).
+void write_history_field(hid_t dataset, const HistoryField& f, const std::vector<HistoryRow>& rows,
+                         hsize_t first, bool writer, const std::string& what);
+void write_history_field(hid_t dataset, const EvalField& f, const std::vector<EvalRow>& rows,
+                         hsize_t first, bool writer, const std::string& what);
+}  // namespace detail
+
+}  // namespace kbnn

@@ -1,0 +1,439 @@
+// The per-run output file. Every method is collective: metadata calls (create, extend,
+// attributes) run on every rank with the same arguments, as parallel HDF5 requires;
+// raw data goes out in one collective write per dataset.
+#include "output/run_file.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <ctime>
+#include <numeric>
+#include <type_traits>
+
+#include "h5/attribute.hpp"
+#include "h5/file.hpp"
+#include "h5/rows.hpp"
+#include "parallel/mpi_check.hpp"
+
+namespace kbnn {
+namespace {
+
+constexpr hsize_t kHistoryChunk = 512;  // rows per chunk: a few KiB per dataset
+
+// Group and dataset names come from the deck (layer and set names): one path level.
+void check_name(const std::string& file, const char* what, const std::string& name) {
+  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
+    throw RuntimeError(concat(file, ": ", what, " name '", name,
+                              "' must be non-empty and contain no '/'"));
+}
+
+// Opens parent/name, creating it (with a description) on first use.
+h5::Group open_or_create_group(hid_t parent, const std::string& name,
+                               const std::string& description) {
+  if (h5::exists(parent, name)) return h5::open_group(parent, name);
+  h5::Group g = h5::create_group(parent, name);
+  h5::describe(g, "", description);
+  return g;
+}
+
+// The top-level groups of predictions and metrics, created on first use.
+h5::Group predictions_group(hid_t file) {
+  return open_or_create_group(file, "predictions",
+                              "Monte-Carlo predictive distribution per evaluated data set");
+}
+h5::Group metrics_group(hid_t file) {
+  return open_or_create_group(
+      file, "metrics",
+      "scores of the predictive distribution per data set, and its reliability diagram");
+}
+
+// What a weight buffer is, from the naming convention of the layers.
+std::string weight_description(const std::string& layer, const std::string& name) {
+  auto ends_with = [&](const char* suffix) {
+    const std::string s(suffix);
+    return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+  };
+  const std::string what = concat(name, " of layer ", layer, ", row-major (see shape)");
+  if (ends_with("_mu")) return "posterior mean mu: " + what;
+  if (ends_with("_rho"))
+    return "posterior scale parameter rho, sigma = log(1 + exp(rho)): " + what;
+  return "point estimate (no posterior): " + what;
+}
+
+// UTC now, ISO 8601, as rank 0 sees it: attributes must be the same on every rank.
+std::string utc_now(const Communicator& comm) {
+  char text[32] = {};
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  std::string now_text = text;
+  comm.broadcast(now_text);
+  return now_text;
+}
+
+// One empty extendible 1-D dataset per field in `group`: int64 for step, float64 else.
+template <class Row, std::size_t N>
+void create_row_datasets(hid_t group, const std::array<RowField<Row>, N>& fields,
+                         const std::string& where) {
+  const hsize_t zero = 0, unlimited = H5S_UNLIMITED;
+  const h5::Space space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &zero, &unlimited), where));
+  const h5::PropList dcpl(KBNN_H5_CHECK_AT(H5Pcreate(H5P_DATASET_CREATE), where));
+  KBNN_H5_CHECK_AT(H5Pset_chunk(dcpl, 1, &kHistoryChunk), where);
+  KBNN_H5_CHECK_AT(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), where);
+  for (const RowField<Row>& f : fields) {
+    const std::string what = concat(where, "/", f.name);
+    const hid_t type = f.member ? h5::TypeOf<double>::file() : h5::TypeOf<std::int64_t>::file();
+    const h5::DataSet d(KBNN_H5_CHECK_AT(
+        H5Dcreate2(group, f.name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), what));
+    h5::describe(d, f.units, f.description);
+  }
+}
+
+// Appends `rows` (the same on every rank; `writer` writes them) to the datasets of
+// create_row_datasets.
+template <class Row, std::size_t N>
+void append_rows(hid_t group, const std::array<RowField<Row>, N>& fields,
+                 const std::vector<Row>& rows, bool writer, const std::string& where) {
+  if (rows.empty()) return;
+  const hsize_t added = rows.size();
+  for (const RowField<Row>& f : fields) {
+    const std::string what = concat(where, "/", f.name);
+    const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dopen2(group, f.name, H5P_DEFAULT), what));
+    hsize_t old = 0;
+    {
+      const h5::Space space(KBNN_H5_CHECK_AT(H5Dget_space(d), what));
+      KBNN_H5_CHECK_AT(H5Sget_simple_extent_dims(space, &old, nullptr), what);
+    }
+    const hsize_t extended = old + added;
+    KBNN_H5_CHECK_AT(H5Dset_extent(d, &extended), what);
+    detail::write_history_field(d, f, rows, old, writer, what);
+  }
+}
+
+}  // namespace
+
+RunFile::RunFile(const std::string& path, const Communicator& comm, const RunInfo& info)
+    : path_(path), comm_(comm), uncaught_(std::uncaught_exceptions()) {
+  const h5::QuietErrors quiet;
+  const std::string created = utc_now(comm_);
+  file_ = h5::create_collective_file(path_, comm_, "run file");
+
+  h5::write_attribute(file_, "description", info.description);
+  h5::write_attribute(file_, "kbnn_version", info.version);
+  h5::write_attribute(file_, "git_revision", info.git_revision);
+  h5::write_attribute(file_, "ranks", std::int32_t(comm_.size()));
+  h5::write_attribute(file_, "kokkos_backend", info.kokkos_backend);
+  h5::write_attribute(file_, "deck_path", info.deck_path);
+  h5::write_attribute(file_, "deck", info.deck_text);
+  h5::write_attribute(file_, "created", created);
+
+  if (!info.with_history) return;
+  // The history exists from the start, empty, so a run that dies early still has it.
+  h5::Group history = h5::create_group(file_, "history");
+  h5::describe(history, "", "one row per logged training step; all datasets have equal length "
+                            "(eval/, if present, holds the evaluations during training)");
+  create_row_datasets(history, history_fields, path_ + ": /history");
+}
+
+RunFile::~RunFile() {
+  // See CollectiveFile: a rank unwinding on its own must not enter collective calls.
+  if (std::uncaught_exceptions() != uncaught_) return;
+  try {
+    close();
+  } catch (...) {
+    // A destructor cannot report; close() explicitly to see the error.
+  }
+}
+
+void RunFile::close() {
+  const h5::QuietErrors quiet;
+  file_.close();
+}
+
+void RunFile::append_history(const std::vector<HistoryRow>& rows) {
+  if (rows.empty()) return;
+  if (!h5::exists(file_, "history"))
+    throw RuntimeError(concat(path_, ": a prediction file has no /history"));
+  const h5::QuietErrors quiet;
+  append_rows(h5::open_group(file_, "history"), history_fields, rows, comm_.is_root(),
+              path_ + ": /history");
+  KBNN_H5_CHECK_AT(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_);
+}
+
+void RunFile::start_eval_history(const std::string& set, int samples, std::int64_t examples) {
+  const h5::QuietErrors quiet;
+  const std::string where = path_ + ": /history/eval";
+  const h5::Group history = h5::open_group(file_, "history");
+  if (h5::exists(history, "eval")) throw RuntimeError(concat(where, ": already started"));
+  const h5::Group eval = h5::create_group(history, "eval");
+  h5::describe(eval, "",
+               concat("one row per evaluation during training (eval.every_epochs): the "
+                      "Monte-Carlo predictive on the ", set, " set (attributes set, samples, "
+                      "examples); all datasets have equal length"));
+  h5::write_attribute(eval, "set", set);
+  h5::write_attribute(eval, "samples", std::int32_t(samples));
+  h5::write_attribute(eval, "examples", examples);
+  create_row_datasets(eval, eval_fields, where);
+}
+
+void RunFile::append_eval(const std::vector<EvalRow>& rows) {
+  const h5::QuietErrors quiet;
+  const std::string where = path_ + ": /history/eval";
+  if (!h5::exists(file_, "history/eval"))
+    throw RuntimeError(concat(where, ": append_eval before start_eval_history"));
+  append_rows(h5::open_group(file_, "history/eval"), eval_fields, rows, comm_.is_root(), where);
+  KBNN_H5_CHECK_AT(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_);
+}
+
+void RunFile::write_weights(const std::string& layer, const std::string& name,
+                            const std::vector<float>& values,
+                            const std::vector<std::size_t>& shape) {
+  const h5::QuietErrors quiet;
+  check_name(path_, "layer", layer);
+  check_name(path_, "weight", name);
+  const std::string what = concat(path_, ": /weights/", layer, "/", name);
+  const std::size_t elements =
+      std::accumulate(shape.begin(), shape.end(), std::size_t(1), std::multiplies<>());
+  if (shape.empty() || elements != values.size())
+    throw RuntimeError(concat(what, ": shape holds ", shape.empty() ? 0 : elements,
+                              " values, the buffer ", values.size()));
+
+  const h5::Group weights = open_or_create_group(
+      file_, "weights", "final variational parameters per layer (float32, row-major)");
+  const h5::Group g = open_or_create_group(weights, layer, concat("parameters of layer ", layer));
+  if (h5::exists(g, name)) throw RuntimeError(concat(what, ": already written"));
+  const std::vector<hsize_t> dims(shape.begin(), shape.end());
+  const h5::DataSet d = h5::create_dataset<float>(g, name, dims, what);
+  h5::describe(d, "1", weight_description(layer, name));
+  h5::write_rows(d, values.data(), 0, comm_.is_root() ? dims[0] : 0, what);
+}
+
+void RunFile::write_predictions(const std::string& set, const Predictions& local,
+                                std::int64_t first_row, std::int64_t total) {
+  const h5::QuietErrors quiet;
+  check_name(path_, "prediction set", set);
+  const std::string where = concat(path_, ": /predictions/", set);
+
+  // Each rank's rows differ, so gather (first, count, classes, sizes ok, total,
+  // samples) from all of them: every rank then runs the same checks and throws the
+  // same error, instead of one rank leaving the others in a collective write.
+  const std::int64_t n = local.count, k = local.classes;
+  const bool sizes_ok =
+      n >= 0 && std::int64_t(local.probs_mean.size()) == n * k &&
+      std::int64_t(local.predicted.size()) == n && std::int64_t(local.label.size()) == n &&
+      std::int64_t(local.predictive_entropy.size()) == n &&
+      std::int64_t(local.aleatoric.size()) == n && std::int64_t(local.epistemic.size()) == n;
+  constexpr int kFields = 6;
+  const std::array<std::int64_t, kFields> mine = {first_row, n, k, sizes_ok ? 1 : 0, total,
+                                                  local.samples};
+  std::vector<std::int64_t> all(std::size_t(kFields) * comm_.size());
+  KBNN_MPI_CHECK(MPI_Allgather(mine.data(), kFields, MPI_INT64_T, all.data(), kFields,
+                               MPI_INT64_T, comm_.get()));
+  auto at = [&](int r, int field) { return all[std::size_t(r) * kFields + field]; };
+
+  std::int64_t classes = 0;
+  std::vector<std::pair<std::int64_t, std::int64_t>> ranges;  // (first, count) per rank
+  for (int r = 0; r < comm_.size(); ++r) {
+    if (!at(r, 3))
+      throw RuntimeError(concat(where, ": rank ", r, "'s Predictions hold arrays whose "
+                                "sizes disagree with count = ", at(r, 1), " and classes = ",
+                                at(r, 2)));
+    if (at(r, 4) != total || at(r, 5) != local.samples)
+      throw RuntimeError(concat(where, ": ranks disagree on total rows (", at(r, 4), " vs ",
+                                total, ") or samples (", at(r, 5), " vs ", local.samples,
+                                ")"));
+    if (at(r, 1) > 0) {
+      if (classes != 0 && at(r, 2) != classes)
+        throw RuntimeError(concat(where, ": ranks disagree on classes: ", classes, " and ",
+                                  at(r, 2), " (rank ", r, ")"));
+      classes = at(r, 2);
+      ranges.emplace_back(at(r, 0), at(r, 1));
+    }
+  }
+  std::sort(ranges.begin(), ranges.end());
+  std::int64_t next = 0;
+  for (const auto& [first, count] : ranges) {
+    if (first != next)
+      throw RuntimeError(concat(where, ": the ranks' rows do not tile [0, ", total,
+                                "): expected a range starting at ", next, ", got [", first,
+                                ", ", first + count, ")"));
+    next = first + count;
+  }
+  if (next != total)
+    throw RuntimeError(concat(where, ": the ranks hold ", next, " rows, total is ", total));
+  if (classes <= 0 && total > 0)
+    throw RuntimeError(concat(where, ": classes must be > 0, got ", classes));
+
+  const h5::Group predictions = predictions_group(file_);
+  if (h5::exists(predictions, set)) throw RuntimeError(concat(where, ": already written"));
+  const h5::Group g = h5::create_group(predictions, set);
+  h5::describe(g, "", concat("predictions on data set '", set, "': one row per example, "
+                             "in the data set's order; mean of ", local.samples,
+                             " Monte-Carlo forward passes"));
+  h5::write_attribute(g, "samples", std::int32_t(local.samples));
+
+  const hsize_t rows = hsize_t(total), first = hsize_t(first_row), count = hsize_t(n);
+  auto column = [&](const char* name, const auto* data, std::vector<hsize_t> dims,
+                    const char* units, const char* description) {
+    using T = std::remove_const_t<std::remove_pointer_t<decltype(data)>>;
+    const std::string what = concat(where, "/", name);
+    const h5::DataSet d = h5::create_dataset<T>(g, name, dims, what);
+    h5::describe(d, units, description);
+    h5::write_rows(d, data, first, count, what);
+  };
+  column("probs_mean", local.probs_mean.data(), {rows, hsize_t(classes)}, "1",
+         "predictive distribution p(y|x) = mean over samples of softmax(f(x; w_s)), "
+         "(examples, classes)");
+  column("predicted", local.predicted.data(), {rows}, "class",
+         "arg-max class of probs_mean");
+  column("label", local.label.data(), {rows}, "class", "true class of the example");
+  column("predictive_entropy", local.predictive_entropy.data(), {rows}, "nats",
+         "total uncertainty H[probs_mean]");
+  column("aleatoric", local.aleatoric.data(), {rows}, "nats",
+         "expected entropy (1/S) sum_s H[p_s]: noise in the data");
+  column("epistemic", local.epistemic.data(), {rows}, "nats",
+         "mutual information predictive_entropy - aleatoric: uncertainty about the weights");
+}
+
+void RunFile::write_ood_scores(const std::string& set, const OodScores& local,
+                               std::int64_t first_row, std::int64_t total) {
+  const h5::QuietErrors quiet;
+  check_name(path_, "prediction set", set);
+  const std::string where = concat(path_, ": /predictions/", set, "/ood_scores");
+  const h5::Group predictions = predictions_group(file_);
+  const h5::Group parent = open_or_create_group(predictions, set, concat("data set '", set, "'"));
+  if (h5::exists(parent, "ood_scores")) throw RuntimeError(concat(where, ": already written"));
+  const h5::Group g = h5::create_group(parent, "ood_scores");
+  h5::describe(g, "", "out-of-distribution scores per example, higher = less like the "
+                      "training data (uq/ood.hpp)");
+  const char* descriptions[] = {"predictive entropy H[probs_mean]",
+                                "mutual information (epistemic): H[probs_mean] - mean_s H[p_s]",
+                                "1 - max_k probs_mean"};
+  for (std::size_t i = 0; i < ood_scores.size(); ++i) {
+    const char* name = ood_score_name(ood_scores[i]);
+    const std::string what = concat(where, "/", name);
+    if (std::int64_t(local[i].size()) > total || first_row < 0)
+      throw RuntimeError(concat(what, ": ", local[i].size(), " rows from ", first_row,
+                                " do not fit in ", total));
+    const h5::DataSet d = h5::create_dataset<float>(g, name, {hsize_t(total)}, what);
+    h5::describe(d, i == 2 ? "1" : "nats", descriptions[i]);
+    h5::write_rows(d, local[i].data(), hsize_t(first_row), hsize_t(local[i].size()), what);
+  }
+}
+
+void RunFile::write_sample_probabilities(const std::string& set, const std::vector<float>& local,
+                                         int samples, int classes, std::int64_t first_row,
+                                         std::int64_t count, std::int64_t total) {
+  const h5::QuietErrors quiet;
+  check_name(path_, "prediction set", set);
+  const std::string what = concat(path_, ": /predictions/", set, "/probs_samples");
+  if (std::int64_t(local.size()) != std::int64_t(samples) * count * classes)
+    throw RuntimeError(concat(what, ": ", local.size(), " values for ", samples, " samples x ",
+                              count, " rows x ", classes, " classes"));
+  const h5::Group predictions = predictions_group(file_);
+  const h5::Group g = open_or_create_group(predictions, set, concat("data set '", set, "'"));
+  const std::vector<hsize_t> dims = {hsize_t(samples), hsize_t(total), hsize_t(classes)};
+  const h5::DataSet d = h5::create_dataset<float>(g, "probs_samples", dims, what);
+  h5::describe(d, "1", "softmax(f(x; w_s)) of every Monte-Carlo sample s, (samples, "
+                       "examples, classes); probs_mean is their mean");
+  // This rank's block: all samples, its rows, all classes (write_rows cuts dimension 0).
+  const h5::Space file_space(KBNN_H5_CHECK_AT(H5Dget_space(d), what));
+  const std::vector<hsize_t> start = {0, hsize_t(first_row), 0};
+  const std::vector<hsize_t> block = {hsize_t(samples), hsize_t(count), hsize_t(classes)};
+  const h5::Space memory_space(KBNN_H5_CHECK_AT(H5Screate_simple(3, block.data(), nullptr), what));
+  if (count == 0 || samples == 0) {
+    KBNN_H5_CHECK_AT(H5Sselect_none(file_space), what);
+    KBNN_H5_CHECK_AT(H5Sselect_none(memory_space), what);
+  } else {
+    KBNN_H5_CHECK_AT(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr,
+                                         block.data(), nullptr),
+                     what);
+  }
+  static const float no_data = 0;
+  const h5::PropList dxpl = h5::collective_transfer(what);
+  KBNN_H5_CHECK_AT(H5Dwrite(d, h5::TypeOf<float>::memory(), memory_space, file_space, dxpl,
+                            local.empty() ? &no_data : local.data()),
+                   what);
+}
+
+void RunFile::write_ood_metrics(const std::string& in_set, const std::string& out_set,
+                                const OodMetrics& m) {
+  const h5::QuietErrors quiet;
+  check_name(path_, "OOD set", out_set);
+  const std::string where = concat(path_, ": /metrics/ood/", out_set);
+  const h5::Group metrics = metrics_group(file_);
+  const h5::Group ood = open_or_create_group(
+      metrics, "ood", "out-of-distribution detection: one group per OOD set");
+  if (h5::exists(ood, out_set)) throw RuntimeError(concat(where, ": already written"));
+  const h5::Group g = h5::create_group(ood, out_set);
+  h5::describe(g, "", concat(
+      "how well each OOD score (entropy, mutual_information, max_probability; see "
+      "/predictions/<set>/ood_scores) tells set '", out_set, "' (positives) from set '",
+      in_set, "': auroc_<score> (ties count 1/2), aupr_out_<score> (average precision "
+      "with the OOD set positive), aupr_in_<score> (in-distribution positive, ranked by "
+      "-score)"));
+  h5::write_attribute(g, "in_set", in_set);
+  h5::write_attribute(g, "in_count", m.in_count);
+  h5::write_attribute(g, "out_count", m.out_count);
+  for (std::size_t i = 0; i < ood_scores.size(); ++i) {
+    const std::string name = ood_score_name(ood_scores[i]);
+    h5::write_attribute(g, "auroc_" + name, m.by_score[i].auroc);
+    h5::write_attribute(g, "aupr_out_" + name, m.by_score[i].aupr_out);
+    h5::write_attribute(g, "aupr_in_" + name, m.by_score[i].aupr_in);
+  }
+}
+
+void RunFile::write_metrics(const std::string& set, const Metrics& m, int samples) {
+  const h5::QuietErrors quiet;
+  check_name(path_, "metrics set", set);
+  const std::string where = concat(path_, ": /metrics/", set);
+  const h5::Group metrics = metrics_group(file_);
+  if (h5::exists(metrics, set)) throw RuntimeError(concat(where, ": already written"));
+  const h5::Group g = h5::create_group(metrics, set);
+  h5::describe(g, "",
+               "attributes: accuracy (fraction), nll (nats/example, -log p(y|x) of the "
+               "predictive mean), brier (mean sum_k (p_k - onehot_k)^2), ece (expected "
+               "calibration error, 15 equal-width confidence bins), mean_entropy, "
+               "mean_aleatoric, mean_epistemic (nats/example), samples (MC passes); "
+               "datasets bin_*: the reliability diagram of the ece bins");
+  h5::write_attribute(g, "accuracy", m.accuracy);
+  h5::write_attribute(g, "nll", m.nll);
+  h5::write_attribute(g, "brier", m.brier);
+  h5::write_attribute(g, "ece", m.ece);
+  h5::write_attribute(g, "mean_entropy", m.mean_entropy);
+  h5::write_attribute(g, "mean_aleatoric", m.mean_aleatoric);
+  h5::write_attribute(g, "mean_epistemic", m.mean_epistemic);
+  if (samples > 0) h5::write_attribute(g, "samples", std::int32_t(samples));
+
+  // The reliability diagram: small 1-D datasets, the same on every rank (built from
+  // sums reduced over ranks), so rank 0 writes them.
+  auto column = [&](const char* name, const auto& values, const char* units,
+                    const char* description) {
+    using T = typename std::decay_t<decltype(values)>::value_type;
+    const std::string what = concat(where, "/", name);
+    const hsize_t n = values.size();
+    const h5::DataSet d = h5::create_dataset<T>(g, name, {n}, what);
+    h5::describe(d, units, description);
+    h5::write_rows(d, values.data(), 0, comm_.is_root() ? n : 0, what);
+  };
+  std::array<std::int64_t, calibration_bins> count{};
+  for (int b = 0; b < calibration_bins; ++b) count[b] = std::int64_t(std::llround(m.bin_count[b]));
+  column("bin_edges", calibration_bin_edges(), "1",
+         "edges of the equal-width confidence bins (bins + 1): bin b holds the examples "
+         "whose confidence max_k probs_mean lies in (edge_b, edge_b+1]; bin 0 also "
+         "holds confidence 0");
+  column("bin_count", count, "examples", "examples whose confidence falls in the bin");
+  column("bin_confidence", m.bin_confidence, "1",
+         "mean confidence (max_k probs_mean) of the bin's examples; NaN if the bin is empty");
+  column("bin_accuracy", m.bin_accuracy, "1",
+         "fraction of the bin's examples whose predicted class is the label; NaN if the "
+         "bin is empty");
+}
+
+void RunFile::write_checkpoint(const Checkpoint& c) {
+  const h5::QuietErrors quiet;
+  detail::write_checkpoint_group(file_, comm_.is_root(), c, path_);
+}
+
+}  // namespace kbnn

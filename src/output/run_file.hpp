@@ -1,0 +1,118 @@
+// The per-run output file (docs/output.md), written collectively: every
+// rank of the communicator calls every method, in the same order, with the same
+// arguments, except write_predictions, where each rank passes its own rows.
+//
+//   /                    kbnn_version, git_revision, ranks, kokkos_backend, deck_path,
+//                        deck (the full resolved deck), created (UTC)
+//   /history/<field>     extendible 1-D datasets, one row per logged step
+//   /history/eval/<field>  the same, one row per evaluation during training (if any)
+//   /weights/<layer>/<name>
+//   /predictions/<set>/  probs_mean (N, classes), predicted, label, predictive_entropy,
+//                        aleatoric, epistemic
+//   /predictions/<set>/ood_scores/<score>   (N) entropy, mutual_information,
+//                        max_probability, when the set took part in OOD evaluation
+//   /predictions/<set>/probs_samples  (S, N, classes), per-sample probabilities (optional)
+//   /metrics/ood/<set>   auroc_<score>, aupr_out_<score>, aupr_in_<score>, in_set,
+//                        in_count, out_count as attributes
+//   /metrics/<set>       accuracy, nll, brier, ece, mean_* as attributes; the
+//                        reliability diagram as datasets bin_edges, bin_count,
+//                        bin_confidence, bin_accuracy
+//   /checkpoint/         the final training state (output/checkpoint_file.hpp)
+// Every group and dataset carries "description" (and "units" where it has some), so
+// `h5dump -A run.h5` explains the file.
+//
+// Data that is the same on every rank is written by rank 0 alone: the others take
+// part in the collective write with an empty selection.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "output/checkpoint_file.hpp"
+#include "h5/handle.hpp"
+#include "train/history.hpp"
+#include "parallel/communicator.hpp"
+#include "uq/ood.hpp"
+#include "uq/predictive.hpp"
+
+namespace kbnn {
+
+struct RunInfo {
+  std::string version, git_revision, kokkos_backend, deck_path, deck_text;
+  // false: a prediction file (`kbnn predict`), which has no training history.
+  bool with_history = true;
+  std::string description =
+      "kbnn run: training history, final weights, Monte-Carlo predictions and metrics of "
+      "a Bayesian neural network (mean-field Gaussian VI)";
+};
+
+class RunFile {
+ public:
+  // Creates (truncates) `path` with the MPI-IO driver and writes the root attributes
+  // and the empty /history datasets.
+  // `comm` must outlive the RunFile.
+  RunFile(const std::string& path, const Communicator& comm, const RunInfo& info);
+  // Closes the file. If an exception is unwinding through it the file is left open
+  // (closing is collective and could hang a job whose other ranks did not throw): what
+  // the last append_history wrote is what survives.
+  ~RunFile();
+  RunFile(const RunFile&) = delete;
+  RunFile& operator=(const RunFile&) = delete;
+
+  // Appends the rows (the same on every rank) to /history/<field>, then flushes, so
+  // that the history up to the last logged step survives a crash or a divergence.
+  void append_history(const std::vector<HistoryRow>& rows);
+
+  // Creates /history/eval, empty, for evaluations on data set `set` ("test" or
+  // "validation") of `examples` rows with `samples` MC passes; then append_eval adds
+  // rows (the same on every rank) and flushes, as append_history does.
+  void start_eval_history(const std::string& set, int samples, std::int64_t examples);
+  void append_eval(const std::vector<EvalRow>& rows);
+
+  // /weights/<layer>/<name>, float32 of the given shape (values row-major, the same
+  // on every rank). Name suffixes _mu / _rho get their meaning in the description.
+  void write_weights(const std::string& layer, const std::string& name,
+                     const std::vector<float>& values, const std::vector<std::size_t>& shape);
+
+  // Each rank passes ITS rows: global rows [first_row, first_row + local.count) of
+  // `total`. The ranks' ranges must tile [0, total) (any order, empty ones allowed).
+  void write_predictions(const std::string& set, const Predictions& local,
+                         std::int64_t first_row, std::int64_t total);
+
+  // /predictions/<set>/ood_scores/<score>: each rank passes the scores of ITS rows,
+  // global rows [first_row, first_row + count) of `total`, as write_predictions.
+  // This and write_sample_probabilities go after write_predictions of the same set.
+  void write_ood_scores(const std::string& set, const OodScores& local, std::int64_t first_row,
+                        std::int64_t total);
+
+  // /predictions/<set>/probs_samples (samples, total, classes): each rank passes
+  // (samples, count, classes) for its rows [first_row, first_row + count).
+  void write_sample_probabilities(const std::string& set, const std::vector<float>& local,
+                                  int samples, int classes, std::int64_t first_row,
+                                  std::int64_t count, std::int64_t total);
+
+  // /metrics/ood/<out_set>: how each score separates in_set from out_set.
+  void write_ood_metrics(const std::string& in_set, const std::string& out_set,
+                         const OodMetrics& m);
+
+  // /metrics/<set>: the scalars as attributes; `samples` (Monte-Carlo passes) too
+  // when > 0; the calibration bins (Metrics::bin_*) as datasets.
+  void write_metrics(const std::string& set, const Metrics& m, int samples = 0);
+
+  // /checkpoint: the final state of the run (read back with read_checkpoint).
+  void write_checkpoint(const Checkpoint& c);
+
+  // Closes the file now, checked (collective). The destructor does it otherwise.
+  void close();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  const Communicator& comm_;
+  h5::CollectiveFile file_;
+  int uncaught_ = 0;  // exceptions in flight at construction (see ~RunFile)
+};
+
+}  // namespace kbnn

@@ -1,0 +1,35 @@
+// The training state that resumes a run bit for bit (docs/design.md, "The restart
+// contract"): plain host data, which output/checkpoint_file.hpp writes and reads.
+#pragma once
+
+#include "core/parameter_store.hpp"
+#include "train/history.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kbnn {
+
+struct Checkpoint {
+  std::int64_t step = 0;             // optimizer steps completed
+  std::uint64_t seed = 0;
+  int ranks = 1;                     // rank count that wrote it
+  std::int64_t optimizer_steps = 0;  // Adam's t
+  std::vector<float> parameters;     // (n): the flat parameter buffer
+  std::vector<std::string> state_names;     // e.g. {"adam_m", "adam_v"} or {"sgd_velocity"}
+  std::vector<std::vector<float>> state;    // (names, n): one buffer per name
+  std::string deck_text;             // the resolved deck it was trained with
+  std::vector<HistoryRow> history;   // every logged row up to `step`
+  std::vector<EvalRow> eval_history;  // every evaluation up to `step`
+  TrainingWindow window;             // sums since the last logged row
+  std::vector<std::uint8_t> keep;    // (Gaussian weights): the pruning mask; empty: none pruned
+};
+
+// Loads c's parameters and keep mask (all ones when c.keep is empty) into `store`;
+// an InputError naming `path` if the sizes differ from the model's.
+void load_parameters(const Checkpoint& c, const std::string& path, const ParameterStore<Real>& store);
+// A host copy of the store's keep mask, or an empty vector when nothing is pruned.
+std::vector<std::uint8_t> keep_mask_of(const ParameterStore<Real>& store);
+
+}  // namespace kbnn
