@@ -20,6 +20,7 @@
 #include "catch.hpp"
 #include "core/error.hpp"
 #include "output/checkpoint_file.hpp"
+#include "output/history_fields.hpp"
 #include "h5/error.hpp"
 #include "data/hdf5_dataset.hpp"
 #include "output/run_file.hpp"
@@ -210,6 +211,39 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
+}
+
+// A training set file in the layout read_hdf5_dataset reads (data/hdf5_dataset.hpp),
+// written with plain HDF5 calls: /images uint8 (N, H, W), or (N, H, W, C) with more
+// than one channel; /labels int32 (N); the attribute num_classes when it is > 0.
+void write_dataset_file(const std::string& path, const kbnn::Dataset& d) {
+  const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  REQUIRE(file >= 0);
+  const auto write = [&](const char* name, const std::vector<hsize_t>& dims, hid_t file_type,
+                         hid_t memory_type, const void* data) {
+    const hid_t space = H5Screate_simple(int(dims.size()), dims.data(), nullptr);
+    const hid_t set = H5Dcreate2(file, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT,
+                                 H5P_DEFAULT);
+    REQUIRE(set >= 0);
+    REQUIRE(H5Dwrite(set, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
+    H5Dclose(set);
+    H5Sclose(space);
+  };
+  const hsize_t n = hsize_t(d.count);
+  std::vector<hsize_t> image_dims = {n, hsize_t(d.height), hsize_t(d.width)};
+  if (d.channels > 1) image_dims.push_back(hsize_t(d.channels));
+  write("images", image_dims, H5T_STD_U8LE, H5T_NATIVE_UINT8, d.pixels.data());
+  write("labels", {n}, H5T_STD_I32LE, H5T_NATIVE_INT32, d.labels.data());
+  if (d.num_classes > 0) {
+    const hid_t scalar = H5Screate(H5S_SCALAR);
+    const hid_t a = H5Acreate2(file, "num_classes", H5T_STD_I32LE, scalar, H5P_DEFAULT,
+                               H5P_DEFAULT);
+    const std::int32_t classes = d.num_classes;
+    REQUIRE(H5Awrite(a, H5T_NATIVE_INT32, &classes) >= 0);
+    H5Aclose(a);
+    H5Sclose(scalar);
+  }
+  H5Fclose(file);
 }
 
 }  // namespace
@@ -608,15 +642,15 @@ TEST_CASE("read_hdf5_dataset: each rank reads its slice", "[hdf5][mpi]") {
   };
   const kbnn::Dataset gray_set = make(1, 0), color_set = make(3, 10);
   if (rank == 0) {
-    kbnn::write_hdf5_dataset(gray, gray_set);
-    kbnn::write_hdf5_dataset(color, color_set);
-    kbnn::write_hdf5_dataset(no_labels, gray_set);
+    write_dataset_file(gray, gray_set);
+    write_dataset_file(color, color_set);
+    write_dataset_file(no_labels, gray_set);
     const hid_t f = H5Fopen(no_labels.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
     REQUIRE(H5Ldelete(f, "labels", H5P_DEFAULT) >= 0);
     H5Fclose(f);
     kbnn::Dataset bad = gray_set;
     bad.labels[5] = -2;
-    kbnn::write_hdf5_dataset(negative, bad);
+    write_dataset_file(negative, bad);
   }
   MPI_Barrier(MPI_COMM_WORLD);
 

@@ -175,41 +175,4 @@ std::int64_t hdf5_dataset_size(const std::string& path, const Communicator& comm
   return n;
 }
 
-void write_hdf5_dataset(const std::string& path, const Dataset& d) {
-  const h5::QuietErrors quiet;
-  if (d.count < 0 || d.height <= 0 || d.width <= 0 || d.channels <= 0 ||
-      std::int64_t(d.pixels.size()) != d.count * d.features() ||
-      std::int64_t(d.labels.size()) != d.count)
-    throw RuntimeError(concat(path, ": inconsistent Dataset: ", d.count, " examples of ",
-                              d.height, "x", d.width, "x", d.channels, ", ", d.pixels.size(),
-                              " pixels, ", d.labels.size(), " labels"));
-  const h5::SerialFile file(
-      KBNN_H5_CHECK_AT(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), path));
-  h5::describe(file, "", "kbnn training set: /images (N, H, W[, C]) uint8, /labels (N)");
-  h5::write_attribute(file, "source", d.source);
-  if (d.num_classes > 0) h5::write_attribute(file, "num_classes", std::int32_t(d.num_classes));
-
-  auto write = [&](const char* name, const std::vector<hsize_t>& dims, auto tag,
-                   const void* data, const char* units, const char* description) {
-    using T = decltype(tag);
-    const std::string what = concat(path, ": /", name);
-    const h5::Space space(
-        KBNN_H5_CHECK_AT(H5Screate_simple(int(dims.size()), dims.data(), nullptr), what));
-    const h5::DataSet set(KBNN_H5_CHECK_AT(H5Dcreate2(file, name, h5::TypeOf<T>::file(), space,
-                                                      H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                                           what));
-    h5::describe(set, units, description);
-    if (dims[0] > 0)
-      KBNN_H5_CHECK_AT(
-          H5Dwrite(set, h5::TypeOf<T>::memory(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data), what);
-  };
-  const hsize_t n = hsize_t(d.count), h = hsize_t(d.height), w = hsize_t(d.width),
-                c = hsize_t(d.channels);
-  std::vector<hsize_t> image_dims = {n, h, w};
-  if (c > 1) image_dims.push_back(c);
-  write("images", image_dims, std::uint8_t{}, d.pixels.data(), "1",
-        "raw pixel values 0..255, row-major NHWC (a single channel stored as (N, H, W))");
-  write("labels", {n}, std::int32_t{}, d.labels.data(), "class", "class of each image");
-}
-
 }  // namespace kbnn
