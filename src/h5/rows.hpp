@@ -1,6 +1,6 @@
 // Datasets of a collective file: creation (fixed or growing), and writes of rows or
-// of a slab along any dimension (collective); and reads (a dataset's values, its
-// shape, a group's members). Every dataset kbnn writes is created here.
+// of a slab along any dimension (collective); and reads by one rank (rows, a whole
+// dataset, its shape, a group's members). Every dataset kbnn writes is created here.
 #pragma once
 
 #include <hdf5.h>
@@ -94,6 +94,16 @@ void write_column(hid_t parent, const std::string& name, const Values& values, b
   const DataSet d = create_dataset<T>(parent, name, {n}, what);
   describe(d, units, description);
   write_rows(d, values.data(), 0, writer ? n : 0, what);
+}
+
+// Rows [first, first + rows) of `dataset` (dimension 0, all of the others) into `out`,
+// converted by HDF5 to T. Not collective: independent I/O, for a file open on one rank.
+template <class T>
+void read_rows(hid_t dataset, hsize_t first, hsize_t rows, T* out, const std::string& what) {
+  if (rows == 0) return;
+  const Slab slab = select_slab(dataset, 0, first, rows, what);
+  KBNN_H5_CHECK_AT(
+      H5Dread(dataset, TypeOf<T>::memory(), slab.memory, slab.file, H5P_DEFAULT, out), what);
 }
 
 // Dataset `name` of `parent`, opened. Not collective.
