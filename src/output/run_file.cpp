@@ -3,10 +3,10 @@
 // raw data goes out in one collective write per dataset.
 #include "output/run_file.hpp"
 
-#include <algorithm>
 #include <array>
 #include <cmath>
 #include <ctime>
+#include <functional>
 #include <numeric>
 #include <type_traits>
 
