@@ -20,6 +20,9 @@
 #include "catch.hpp"
 #include "core/error.hpp"
 #include "output/checkpoint_file.hpp"
+#include "output/history_fields.hpp"
+#include "output/prediction_shares.hpp"
+#include "h5/rows.hpp"
 #include "h5/error.hpp"
 #include "data/hdf5_dataset.hpp"
 #include "output/run_file.hpp"
@@ -210,6 +213,39 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
+}
+
+// A training set file in the layout read_hdf5_dataset reads (data/hdf5_dataset.hpp),
+// written with plain HDF5 calls: /images uint8 (N, H, W), or (N, H, W, C) with more
+// than one channel; /labels int32 (N); the attribute num_classes when it is > 0.
+void write_dataset_file(const std::string& path, const kbnn::Dataset& d) {
+  const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  REQUIRE(file >= 0);
+  const auto write = [&](const char* name, const std::vector<hsize_t>& dims, hid_t file_type,
+                         hid_t memory_type, const void* data) {
+    const hid_t space = H5Screate_simple(int(dims.size()), dims.data(), nullptr);
+    const hid_t set = H5Dcreate2(file, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT,
+                                 H5P_DEFAULT);
+    REQUIRE(set >= 0);
+    REQUIRE(H5Dwrite(set, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
+    H5Dclose(set);
+    H5Sclose(space);
+  };
+  const hsize_t n = hsize_t(d.count);
+  std::vector<hsize_t> image_dims = {n, hsize_t(d.height), hsize_t(d.width)};
+  if (d.channels > 1) image_dims.push_back(hsize_t(d.channels));
+  write("images", image_dims, H5T_STD_U8LE, H5T_NATIVE_UINT8, d.pixels.data());
+  write("labels", {n}, H5T_STD_I32LE, H5T_NATIVE_INT32, d.labels.data());
+  if (d.num_classes > 0) {
+    const hid_t scalar = H5Screate(H5S_SCALAR);
+    const hid_t a = H5Acreate2(file, "num_classes", H5T_STD_I32LE, scalar, H5P_DEFAULT,
+                               H5P_DEFAULT);
+    const std::int32_t classes = d.num_classes;
+    REQUIRE(H5Awrite(a, H5T_NATIVE_INT32, &classes) >= 0);
+    H5Aclose(a);
+    H5Sclose(scalar);
+  }
+  H5Fclose(file);
 }
 
 }  // namespace
@@ -608,15 +644,15 @@ TEST_CASE("read_hdf5_dataset: each rank reads its slice", "[hdf5][mpi]") {
   };
   const kbnn::Dataset gray_set = make(1, 0), color_set = make(3, 10);
   if (rank == 0) {
-    kbnn::write_hdf5_dataset(gray, gray_set);
-    kbnn::write_hdf5_dataset(color, color_set);
-    kbnn::write_hdf5_dataset(no_labels, gray_set);
+    write_dataset_file(gray, gray_set);
+    write_dataset_file(color, color_set);
+    write_dataset_file(no_labels, gray_set);
     const hid_t f = H5Fopen(no_labels.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
     REQUIRE(H5Ldelete(f, "labels", H5P_DEFAULT) >= 0);
     H5Fclose(f);
     kbnn::Dataset bad = gray_set;
     bad.labels[5] = -2;
-    kbnn::write_hdf5_dataset(negative, bad);
+    write_dataset_file(negative, bad);
   }
   MPI_Barrier(MPI_COMM_WORLD);
 
@@ -656,4 +692,165 @@ TEST_CASE("read_hdf5_dataset: each rank reads its slice", "[hdf5][mpi]") {
       kbnn::read_hdf5_dataset(gray, world(), rank == ranks - 1 ? 6 : 0, 3),
       contains("rows [6, 9) out of range"));
   CHECK(open_hdf5_objects() == 0);
+}
+
+TEST_CASE("Communicator::allgather: every rank's struct, in rank order", "[hdf5][mpi]") {
+  struct Held {
+    std::int64_t rank;
+    double square;
+    bool odd;
+  };
+  const int rank = world_rank();
+  const auto all = world().allgather(Held{rank, double(rank) * rank, rank % 2 == 1});
+  REQUIRE(int(all.size()) == world_size());
+  for (int r = 0; r < world_size(); ++r) {
+    CHECK(all[std::size_t(r)].rank == r);
+    CHECK(all[std::size_t(r)].square == double(r) * r);
+    CHECK(all[std::size_t(r)].odd == (r % 2 == 1));
+  }
+}
+
+TEST_CASE("check_prediction_shares: the ranks' rows must tile the set", "[hdf5]") {
+  // Three ranks' shares of 10 rows with 3 classes, as share_of reports them.
+  const auto share = [](std::int64_t first, std::int64_t count) {
+    kbnn::PredictionShare s;
+    s.first = first;
+    s.count = count;
+    s.classes = 3;
+    s.total = 10;
+    s.samples = 20;
+    s.sizes_ok = true;
+    return s;
+  };
+  const std::string where = "run.h5: /predictions/test";
+  // Any order, empty shares (whose classes do not count) allowed.
+  auto empty = share(0, 0);
+  empty.classes = 0;
+  CHECK(kbnn::check_prediction_shares({share(4, 6), empty, share(0, 4)}, where) == 3);
+  REQUIRE_THROWS_WITH(kbnn::check_prediction_shares({share(0, 4), share(5, 5)}, where),
+                      contains(where + ": the ranks' rows do not tile [0, 10): expected a "
+                                       "range starting at 4, got [5, 10)"));
+  REQUIRE_THROWS_WITH(kbnn::check_prediction_shares({share(0, 4), share(3, 7)}, where),
+                      contains("expected a range starting at 4, got [3, 10)"));
+  REQUIRE_THROWS_WITH(kbnn::check_prediction_shares({share(0, 4), share(4, 5)}, where),
+                      contains("the ranks hold 9 rows, total is 10"));
+  auto other_total = share(4, 6);
+  other_total.total = 11;
+  REQUIRE_THROWS_WITH(kbnn::check_prediction_shares({share(0, 4), other_total}, where),
+                      contains("ranks disagree on total rows (11 vs 10)"));
+  auto other_classes = share(4, 6);
+  other_classes.classes = 4;
+  REQUIRE_THROWS_WITH(kbnn::check_prediction_shares({share(0, 4), other_classes}, where),
+                      contains("ranks disagree on classes: 3 and 4 (rank 1)"));
+  auto bad_sizes = share(4, 6);
+  bad_sizes.sizes_ok = false;
+  REQUIRE_THROWS_WITH(kbnn::check_prediction_shares({share(0, 4), bad_sizes}, where),
+                      contains("rank 1's Predictions hold arrays whose sizes disagree with "
+                               "count = 6 and classes = 3"));
+  auto no_classes = share(0, 10);
+  no_classes.classes = 0;
+  REQUIRE_THROWS_WITH(kbnn::check_prediction_shares({no_classes}, where),
+                      contains("classes must be > 0, got 0"));
+
+  // share_of checks every array against count and classes.
+  kbnn::Predictions p = prediction_rows(2, 3);
+  CHECK(kbnn::share_of(p, 2, 10).sizes_ok);
+  p.aleatoric.pop_back();
+  CHECK_FALSE(kbnn::share_of(p, 2, 10).sizes_ok);
+}
+
+TEST_CASE("h5::write_slab: each rank writes its columns of a 2-D dataset", "[hdf5][mpi]") {
+  const SharedTempDir dir;
+  const std::string path = dir.file("slab.h5");
+  const std::int64_t rows = 3, total = 7;  // value (i, j) = 100 i + j
+  const auto [first, count] = share(total);
+  std::vector<std::int32_t> mine;  // (rows, count): this rank's columns
+  for (std::int64_t i = 0; i < rows; ++i)
+    for (std::int64_t j = first; j < first + count; ++j) mine.push_back(std::int32_t(100 * i + j));
+  {
+    kbnn::h5::QuietErrors quiet;
+    kbnn::h5::CollectiveFile file = kbnn::h5::create_collective_file(path, world(), "test file");
+    {
+      const kbnn::h5::DataSet d = kbnn::h5::create_dataset<std::int32_t>(
+          file, "table", {hsize_t(rows), hsize_t(total)}, "table");
+      kbnn::h5::write_slab(d, mine.data(), 1, hsize_t(first), hsize_t(count), "table");
+      REQUIRE_THROWS_WITH(kbnn::h5::write_slab(d, mine.data(), 2, 0, 0, "table"),
+                          contains("table: no dimension 2 in a 2-dimensional dataset"));
+    }
+    file.close();
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (world_rank() != 0) return;
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  REQUIRE(file >= 0);
+  const auto table = read_array<std::int32_t>(file, "/table", H5T_NATIVE_INT32);
+  REQUIRE(table.dims == std::vector<hsize_t>{hsize_t(rows), hsize_t(total)});
+  for (std::int64_t i = 0; i < rows; ++i)
+    for (std::int64_t j = 0; j < total; ++j)
+      CHECK(table.values[std::size_t(i * total + j)] == 100 * i + j);
+  H5Fclose(file);
+}
+
+TEST_CASE("Checkpoint: the group's description names everything written", "[hdf5][mpi]") {
+  const SharedTempDir dir;
+  const std::string path = dir.file("described.h5");
+  kbnn::Checkpoint c = sample_checkpoint(8, 40);
+  c.keep = {1, 0, 1, 1};  // a pruned model: /checkpoint/keep is written
+  c.window = {std::vector<double>(std::size_t(world_size()), 0.5),
+              std::vector<double>(std::size_t(world_size()), 2.0), 12};
+  c.history = {history_row(0)};
+  kbnn::write_checkpoint(path, world(), c);
+  CHECK(kbnn::read_checkpoint(path, world()).keep == c.keep);
+  if (world_rank() != 0) return;
+
+  // What h5dump -A shows: every attribute and member of /checkpoint is explained.
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  REQUIRE(file >= 0);
+  const hid_t group = H5Gopen2(file, "/checkpoint", H5P_DEFAULT);
+  std::vector<std::string> names;
+  const auto add_attribute = [](hid_t, const char* name, const H5A_info_t*, void* out) -> herr_t {
+    static_cast<std::vector<std::string>*>(out)->push_back(name);
+    return 0;
+  };
+  REQUIRE(H5Aiterate2(group, H5_INDEX_NAME, H5_ITER_INC, nullptr, add_attribute, &names) >= 0);
+  H5G_info_t info;
+  REQUIRE(H5Gget_info(group, &info) >= 0);
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    char name[64] = {};
+    REQUIRE(H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name,
+                               H5P_DEFAULT) > 0);
+    names.push_back(name);
+  }
+  H5Gclose(group);
+  CHECK(names.size() == 14);  // 8 attributes (description too), 6 members
+  const std::string description = string_attribute(file, "/checkpoint", "description");
+  for (const std::string& name : names) {
+    INFO(name);
+    if (name != "description") CHECK(description.find(name) != std::string::npos);
+  }
+  const std::string file_description = string_attribute(file, "/", "description");
+  for (const char* part : {"sums since the last history row", "keep mask", "history"})
+    CHECK(file_description.find(part) != std::string::npos);
+  H5Fclose(file);
+}
+
+TEST_CASE("read_checkpoint: history fields of different lengths are refused", "[hdf5][mpi]") {
+  const SharedTempDir dir;
+  const std::string path = dir.file("uneven.h5");
+  kbnn::Checkpoint c = sample_checkpoint(8, 40);
+  c.history = {history_row(0), history_row(1)};
+  kbnn::write_checkpoint(path, world(), c);
+  if (world_rank() == 0) {
+    // The last field grows by a row (its dataset is extendible, as the run file's).
+    const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hid_t d = H5Dopen2(file, "/checkpoint/history/images_per_second", H5P_DEFAULT);
+    const hsize_t three = 3;
+    REQUIRE(H5Dset_extent(d, &three) >= 0);
+    H5Dclose(d);
+    H5Fclose(file);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  REQUIRE_THROWS_WITH(kbnn::read_checkpoint(path, world()),
+                      contains(path + ": /checkpoint/history/images_per_second: 3 rows, other "
+                                      "fields 2"));
 }

@@ -1,6 +1,7 @@
 // model.init_from / model.moped_delta (output/init_from_run.hpp): the MOPED rho formula
 // against its definition, a run file's weights landing in the right places of a
-// Bayesian and a deterministic model's store, and the mismatch messages.
+// Bayesian and a deterministic model's store, the mismatch messages, and the run
+// file's /weights as RunFile::write_weights writes them from a store.
 #include "catch.hpp"
 
 #include "core/error.hpp"
@@ -8,6 +9,7 @@
 #include "output/run_file.hpp"
 #include "output/init_from_run.hpp"
 
+#include <hdf5.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -134,4 +136,54 @@ TEST_CASE("init_from rejects a run whose layers differ from the deck's", "[moped
     REQUIRE_THROWS_WITH(kbnn::initialize_from_run(store, "/nonexistent/run.h5", 0.1),
                         contains("/nonexistent/run.h5: model.init_from: no such file"));
   }
+}
+
+TEST_CASE("RunFile::write_weights(store): every block under /weights/<layer>/<tensor>",
+          "[moped]") {
+  // A Bayesian dense_1 (2 x 3 kernel, mu then rho) with a point bias, and a
+  // deterministic dense_4: each value its own, so a block read from the wrong place shows.
+  kbnn::ParameterStore<kbnn::Real> store;
+  store.declare("dense_1/kernel", {2, 3}, kbnn::ParameterStore<kbnn::Real>::Kind::gaussian);
+  store.declare("dense_1/bias", {2}, kbnn::ParameterStore<kbnn::Real>::Kind::point);
+  store.declare("dense_4/kernel", {1, 2}, kbnn::ParameterStore<kbnn::Real>::Kind::point);
+  store.allocate();
+  auto values = Kokkos::create_mirror_view(store.values());
+  for (std::size_t i = 0; i < values.size(); ++i) values(i) = 0.5f * float(i);
+  Kokkos::deep_copy(store.values(), values);
+  // Layout: mu (6) | rho (6) | dense_1 bias (2) | dense_4 kernel (2).
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            kbnn::concat("kbnn_store_weights_", ::getpid(), ".h5"))
+                               .string();
+  {
+    const kbnn::Communicator self(MPI_COMM_SELF);
+    kbnn::RunFile file(path, self, kbnn::RunInfo{});
+    file.write_weights(store);
+    file.close();
+  }
+  const auto read = [&](const char* name, std::vector<hsize_t> shape) {
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    REQUIRE(f >= 0);
+    const hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    REQUIRE(d >= 0);
+    const hid_t space = H5Dget_space(d);
+    std::vector<hsize_t> dims(std::size_t(H5Sget_simple_extent_ndims(space)));
+    H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+    CHECK(dims == shape);
+    std::vector<float> v(std::size_t(H5Sget_simple_extent_npoints(space)));
+    REQUIRE(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) >= 0);
+    H5Sclose(space);
+    H5Dclose(d);
+    H5Fclose(f);
+    return v;
+  };
+  const auto from = [](int first, int count) {
+    std::vector<float> v;
+    for (int i = first; i < first + count; ++i) v.push_back(0.5f * float(i));
+    return v;
+  };
+  CHECK(read("/weights/dense_1/kernel_mu", {2, 3}) == from(0, 6));
+  CHECK(read("/weights/dense_1/kernel_rho", {2, 3}) == from(6, 6));
+  CHECK(read("/weights/dense_1/bias", {2}) == from(12, 2));
+  CHECK(read("/weights/dense_4/kernel", {1, 2}) == from(14, 2));
+  std::filesystem::remove(path);
 }

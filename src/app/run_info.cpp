@@ -31,12 +31,6 @@ std::vector<std::string> in_layer_order(std::vector<std::string> names) {
   return names;
 }
 
-std::string shape_text(const std::vector<hsize_t>& dims) {
-  std::string text;
-  for (std::size_t i = 0; i < dims.size(); ++i) text += (i ? "x" : "") + std::to_string(dims[i]);
-  return text;
-}
-
 // The last row of /history/eval (evaluations during training), with its set.
 void print_last_evaluation(hid_t eval, const std::string& path, std::ostream& out) {
   const std::string where = path + ": /history/eval";

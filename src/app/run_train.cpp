@@ -112,23 +112,6 @@ void restore(const Checkpoint& c, const std::string& path, Trainer& trainer,
   trainer.optimizer().set_steps(c.optimizer_steps);
 }
 
-void write_weights(RunFile& file, const ParameterStore<Real>& store) {
-  const auto values = Kokkos::create_mirror_view_and_copy(HostSpace(), store.values());
-  for (const auto& b : store.blocks()) {
-    const auto slash = b.name.find('/');
-    const std::string layer = b.name.substr(0, slash), tensor = b.name.substr(slash + 1);
-    const auto copy = [&](std::size_t offset) {
-      return std::vector<float>(values.data() + offset, values.data() + offset + b.count);
-    };
-    if (b.kind == ParameterStore<Real>::Kind::point) {
-      file.write_weights(layer, tensor, copy(b.offset), b.shape);
-    } else {
-      file.write_weights(layer, tensor + "_mu", copy(b.offset), b.shape);
-      file.write_weights(layer, tensor + "_rho", copy(b.offset + store.gaussian_count()), b.shape);
-    }
-  }
-}
-
 }  // namespace
 
 RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartOptions& restart,
@@ -333,7 +316,7 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
   if (eval_seconds > 0) log << format("; evaluations during training %.2f s", eval_seconds);
   log << std::endl;
   if (profile != nullptr && std::string(profile) == "1") log << model->profile_report();
-  write_weights(file, store);
+  file.write_weights(store);
   const Checkpoint final_state =
       make_checkpoint(config, comm, trainer, store, history, eval_history);
   file.write_checkpoint(final_state);

@@ -1,10 +1,12 @@
-// printf-style formatting into a std::string, for report lines full of numbers. Every
-// argument is passed as a double, so every conversion in the pattern must be a
-// floating-point one (%f, %g, %e): counts print with %.0f.
+// Text for report lines and messages. format: printf-style formatting into a
+// std::string, for lines full of numbers; every argument is passed as a double, so
+// every conversion in the pattern must be a floating-point one (%f, %g, %e): counts
+// print with %.0f. shape_text: a tensor's shape.
 #pragma once
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace kbnn {
 
@@ -13,6 +15,15 @@ std::string format(const char* pattern, Args... args) {
   char line[512];
   std::snprintf(line, sizeof line, pattern, static_cast<double>(args)...);
   return line;
+}
+
+// A shape as "2x3x4", or "a scalar" for no dimensions: the extents of a parameter
+// block (std::size_t) or of an HDF5 dataset (hsize_t).
+template <class Extent>
+std::string shape_text(const std::vector<Extent>& dims) {
+  std::string text;
+  for (std::size_t i = 0; i < dims.size(); ++i) text += (i ? "x" : "") + std::to_string(dims[i]);
+  return text.empty() ? "a scalar" : text;
 }
 
 }  // namespace kbnn

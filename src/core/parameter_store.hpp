@@ -32,6 +32,14 @@ class ParameterStore {
     std::vector<std::size_t> shape;  // row-major, e.g. (out, kh, kw, in) for a conv kernel
     std::size_t count;               // number of weights (a Gaussian block stores 2 * count)
     std::size_t offset = 0;          // of mu (Gaussian) or of the values (point)
+
+    // The two parts of the name "<layer>/<tensor>", as the run file's
+    // /weights/<layer>/<tensor> stores the block.
+    std::string layer() const { return name.substr(0, name.find('/')); }
+    std::string tensor() const {
+      const auto slash = name.find('/');
+      return slash == std::string::npos ? name : name.substr(slash + 1);
+    }
   };
 
   // Reserves a block of the given shape; returns its id. Only before allocate().

@@ -9,56 +9,31 @@
 
 #include "core/error.hpp"
 #include "h5/attribute.hpp"
+#include "h5/rows.hpp"
 #include "parallel/agree.hpp"
 
 namespace kbnn {
 namespace {
 
-struct DatasetShape {
-  int rank = 0;
-  std::vector<hsize_t> dims;
-};
-
-DatasetShape shape_of(hid_t dataset, const std::string& what) {
-  const h5::Space space(KBNN_H5_CHECK_AT(H5Dget_space(dataset), what));
-  DatasetShape s;
-  s.rank = KBNN_H5_CHECK_AT(H5Sget_simple_extent_ndims(space), what);
-  s.dims.resize(std::size_t(s.rank));
-  if (s.rank > 0) KBNN_H5_CHECK_AT(H5Sget_simple_extent_dims(space, s.dims.data(), nullptr), what);
-  return s;
-}
-
-std::string dims_text(const DatasetShape& s) {
+std::string dims_text(const std::vector<hsize_t>& dims) {
   std::string text = "(";
-  for (std::size_t i = 0; i < s.dims.size(); ++i)
-    text += (i ? ", " : "") + std::to_string(s.dims[i]);
+  for (std::size_t i = 0; i < dims.size(); ++i) text += (i ? ", " : "") + std::to_string(dims[i]);
   return text + ")";
 }
 
-h5::DataSet open_dataset(hid_t file, const std::string& name, const std::string& path) {
+// Dataset /name of the file, or an InputError naming it when it is missing.
+h5::DataSet open_required(hid_t file, const std::string& name, const std::string& path) {
   if (!h5::exists(file, name)) throw InputError(concat(path, ": dataset /", name, " missing"));
-  return h5::DataSet(KBNN_H5_CHECK_AT(H5Dopen2(file, name.c_str(), H5P_DEFAULT),
-                                      concat(path, ": /", name)));
+  return h5::open_dataset(file, name, concat(path, ": /", name));
 }
 
-// Rows [first, first + rows) of `dataset` (all of the other dimensions), converted by
-// HDF5 to T. Independent I/O: the file is open on this rank alone.
-template <class T>
-void read_rows(hid_t dataset, hsize_t first, hsize_t rows, T* out, const std::string& what) {
-  if (rows == 0) return;
-  const h5::Space file_space(KBNN_H5_CHECK_AT(H5Dget_space(dataset), what));
-  const int rank = KBNN_H5_CHECK_AT(H5Sget_simple_extent_ndims(file_space), what);
-  std::vector<hsize_t> start(static_cast<std::size_t>(rank), 0);
-  std::vector<hsize_t> block(static_cast<std::size_t>(rank));
-  KBNN_H5_CHECK_AT(H5Sget_simple_extent_dims(file_space, block.data(), nullptr), what);
-  start[0] = first;
-  block[0] = rows;
-  KBNN_H5_CHECK_AT(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr,
-                                       block.data(), nullptr),
-                   what);
-  const h5::Space memory_space(KBNN_H5_CHECK_AT(H5Screate_simple(rank, block.data(), nullptr), what));
-  KBNN_H5_CHECK_AT(
-      H5Dread(dataset, h5::TypeOf<T>::memory(), memory_space, file_space, H5P_DEFAULT, out), what);
+// The shape of /labels: (N).
+std::int64_t label_count(hid_t file, const std::string& path) {
+  open_required(file, "labels", path);  // an InputError if it is missing
+  const auto dims = h5::dataset_shape(file, "labels", path + ": /labels");
+  if (dims.size() != 1)
+    throw InputError(concat(path, ": /labels: expected shape (N), got ", dims_text(dims)));
+  return std::int64_t(dims[0]);
 }
 
 // num_classes from a root attribute or a scalar (or one-element) dataset; 0 if neither.
@@ -68,7 +43,7 @@ std::int64_t stored_num_classes(hid_t file, const std::string& path) {
     k = h5::read_attribute<std::int64_t>(file, "num_classes");
   } else if (h5::exists(file, "num_classes")) {
     const std::string what = path + ": /num_classes";
-    const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dopen2(file, "num_classes", H5P_DEFAULT), what));
+    const h5::DataSet d = h5::open_dataset(file, "num_classes", what);
     const h5::Space space(KBNN_H5_CHECK_AT(H5Dget_space(d), what));
     if (KBNN_H5_CHECK_AT(H5Sget_simple_extent_npoints(space), what) != 1)
       throw InputError(concat(what, ": expected one value"));
@@ -80,17 +55,17 @@ std::int64_t stored_num_classes(hid_t file, const std::string& path) {
   return k;
 }
 
-Dataset read_on_this_rank(const std::string& path, std::int64_t first, std::int64_t count) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw InputError(concat(path, ": no such data file"));
-  if (H5Fis_hdf5(path.c_str()) <= 0) throw InputError(concat(path, ": not an HDF5 file"));
-  const h5::SerialFile file(
-      KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
+// The examples' shape, from /images (N, H, W) or (N, H, W, C), uint8, checked against
+// /labels (N), integers.
+struct ImageLayout {
+  std::int64_t n = 0;
+  hsize_t height = 0, width = 0, channels = 0;
+};
 
-  const h5::DataSet images = open_dataset(file, "images", path);
-  const h5::DataSet labels = open_dataset(file, "labels", path);
+ImageLayout check_layout(hid_t file, const std::string& path) {
   const std::string images_at = path + ": /images", labels_at = path + ": /labels";
+  const h5::DataSet images = open_required(file, "images", path);
+  const h5::DataSet labels = open_required(file, "labels", path);
   {
     const h5::Type t(KBNN_H5_CHECK_AT(H5Dget_type(images), images_at));
     if (H5Tget_class(t) != H5T_INTEGER || H5Tget_size(t) != 1 || H5Tget_sign(t) != H5T_SGN_NONE)
@@ -100,41 +75,32 @@ Dataset read_on_this_rank(const std::string& path, std::int64_t first, std::int6
     const h5::Type t(KBNN_H5_CHECK_AT(H5Dget_type(labels), labels_at));
     if (H5Tget_class(t) != H5T_INTEGER) throw InputError(concat(labels_at, ": expected integers"));
   }
-  const DatasetShape image_shape = shape_of(images, images_at), label_shape = shape_of(labels, labels_at);
-  if (image_shape.rank != 3 && image_shape.rank != 4)
+  const auto dims = h5::dataset_shape(file, "images", images_at);
+  if (dims.size() != 3 && dims.size() != 4)
     throw InputError(concat(images_at, ": expected shape (N, H, W) or (N, H, W, C), got ",
-                            dims_text(image_shape)));
-  if (label_shape.rank != 1)
-    throw InputError(concat(labels_at, ": expected shape (N), got ", dims_text(label_shape)));
-  const std::int64_t n = std::int64_t(image_shape.dims[0]);
-  if (std::int64_t(label_shape.dims[0]) != n)
-    throw InputError(concat(path, ": /images holds ", n, " examples, /labels ",
-                            label_shape.dims[0]));
-  const hsize_t h = image_shape.dims[1], w = image_shape.dims[2],
-                c = image_shape.rank == 4 ? image_shape.dims[3] : 1;
-  if (h == 0 || w == 0 || c == 0 || h > INT_MAX || w > INT_MAX || c > INT_MAX)
-    throw InputError(concat(images_at, ": bad image shape ", dims_text(image_shape)));
-  if (count == -1) count = n - first;
-  if (first < 0 || count < 0 || first > n || count > n - first)
-    throw InputError(concat(path, ": rows [", first, ", ", first + count,
-                            ") out of range: the file holds ", n, " examples"));
+                            dims_text(dims)));
+  const std::int64_t n = std::int64_t(dims[0]), labelled = label_count(file, path);
+  if (labelled != n)
+    throw InputError(concat(path, ": /images holds ", n, " examples, /labels ", labelled));
+  const ImageLayout layout{n, dims[1], dims[2], dims.size() == 4 ? dims[3] : 1};
+  for (const hsize_t extent : {layout.height, layout.width, layout.channels})
+    if (extent == 0 || extent > INT_MAX)
+      throw InputError(concat(images_at, ": bad image shape ", dims_text(dims)));
+  return layout;
+}
 
-  Dataset d;
-  d.source = path;
-  d.count = count;
-  d.height = int(h);
-  d.width = int(w);
-  d.channels = int(c);
-  d.pixels.resize(std::size_t(count) * h * w * c);
-  read_rows(images, hsize_t(first), hsize_t(count), d.pixels.data(), images_at);
-
-  // Labels as int64 whatever their stored type, then range-checked into int32. Without
-  // a stored num_classes, all labels are read: the maximum must not depend on the slice.
+// d.labels (rows [first, first + d.count)) and d.num_classes. Labels are read as int64
+// whatever their stored type, then range-checked into int32. Without a stored
+// num_classes all labels are read: the maximum must not depend on the slice.
+void read_labels(hid_t file, const std::string& path, std::int64_t n, std::int64_t first,
+                 Dataset& d) {
+  const std::string labels_at = path + ": /labels";
   std::int64_t classes = stored_num_classes(file, path);
   const bool all_labels = classes == 0;
   const std::int64_t from = all_labels ? 0 : first;  // file row of wide[0]
-  std::vector<std::int64_t> wide(std::size_t(all_labels ? n : count));
-  read_rows(labels, hsize_t(from), hsize_t(wide.size()), wide.data(), labels_at);
+  std::vector<std::int64_t> wide(std::size_t(all_labels ? n : d.count));
+  h5::read_rows(open_required(file, "labels", path), hsize_t(from), hsize_t(wide.size()),
+                wide.data(), labels_at);
   if (all_labels) {
     const std::int64_t top = wide.empty() ? -1 : *std::max_element(wide.begin(), wide.end());
     if (top >= INT_MAX) throw InputError(concat(labels_at, ": label ", top, " too large"));
@@ -147,7 +113,33 @@ Dataset read_on_this_rank(const std::string& path, std::int64_t first, std::int6
                             " outside [0, ", classes, ")"));
   d.num_classes = int(classes);
   const auto slice = wide.begin() + (first - from);
-  d.labels.assign(slice, slice + count);
+  d.labels.assign(slice, slice + d.count);
+}
+
+Dataset read_on_this_rank(const std::string& path, std::int64_t first, std::int64_t count) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw InputError(concat(path, ": no such data file"));
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw InputError(concat(path, ": not an HDF5 file"));
+  const h5::SerialFile file(
+      KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
+  const ImageLayout layout = check_layout(file, path);
+  const std::int64_t n = layout.n;
+  if (count == -1) count = n - first;
+  if (first < 0 || count < 0 || first > n || count > n - first)
+    throw InputError(concat(path, ": rows [", first, ", ", first + count,
+                            ") out of range: the file holds ", n, " examples"));
+
+  Dataset d;
+  d.source = path;
+  d.count = count;
+  d.height = int(layout.height);
+  d.width = int(layout.width);
+  d.channels = int(layout.channels);
+  d.pixels.resize(std::size_t(count) * layout.height * layout.width * layout.channels);
+  h5::read_rows(open_required(file, "images", path), hsize_t(first), hsize_t(count),
+                d.pixels.data(), path + ": /images");
+  read_labels(file, path, n, first, d);
   return d;
 }
 
@@ -167,49 +159,9 @@ std::int64_t hdf5_dataset_size(const std::string& path, const Communicator& comm
   agree_or_throw(comm.get(), [&] {
     const h5::SerialFile file(
         KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
-    const DatasetShape labels = shape_of(open_dataset(file, "labels", path), path + ": /labels");
-    if (labels.rank != 1)
-      throw InputError(concat(path, ": /labels: expected shape (N), got ", dims_text(labels)));
-    n = std::int64_t(labels.dims[0]);
+    n = label_count(file, path);
   });
   return n;
-}
-
-void write_hdf5_dataset(const std::string& path, const Dataset& d) {
-  const h5::QuietErrors quiet;
-  if (d.count < 0 || d.height <= 0 || d.width <= 0 || d.channels <= 0 ||
-      std::int64_t(d.pixels.size()) != d.count * d.features() ||
-      std::int64_t(d.labels.size()) != d.count)
-    throw RuntimeError(concat(path, ": inconsistent Dataset: ", d.count, " examples of ",
-                              d.height, "x", d.width, "x", d.channels, ", ", d.pixels.size(),
-                              " pixels, ", d.labels.size(), " labels"));
-  const h5::SerialFile file(
-      KBNN_H5_CHECK_AT(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), path));
-  h5::describe(file, "", "kbnn training set: /images (N, H, W[, C]) uint8, /labels (N)");
-  h5::write_attribute(file, "source", d.source);
-  if (d.num_classes > 0) h5::write_attribute(file, "num_classes", std::int32_t(d.num_classes));
-
-  auto write = [&](const char* name, const std::vector<hsize_t>& dims, auto tag,
-                   const void* data, const char* units, const char* description) {
-    using T = decltype(tag);
-    const std::string what = concat(path, ": /", name);
-    const h5::Space space(
-        KBNN_H5_CHECK_AT(H5Screate_simple(int(dims.size()), dims.data(), nullptr), what));
-    const h5::DataSet set(KBNN_H5_CHECK_AT(H5Dcreate2(file, name, h5::TypeOf<T>::file(), space,
-                                                      H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                                           what));
-    h5::describe(set, units, description);
-    if (dims[0] > 0)
-      KBNN_H5_CHECK_AT(
-          H5Dwrite(set, h5::TypeOf<T>::memory(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data), what);
-  };
-  const hsize_t n = hsize_t(d.count), h = hsize_t(d.height), w = hsize_t(d.width),
-                c = hsize_t(d.channels);
-  std::vector<hsize_t> image_dims = {n, h, w};
-  if (c > 1) image_dims.push_back(c);
-  write("images", image_dims, std::uint8_t{}, d.pixels.data(), "1",
-        "raw pixel values 0..255, row-major NHWC (a single channel stored as (N, H, W))");
-  write("labels", {n}, std::int32_t{}, d.labels.data(), "class", "class of each image");
 }
 
 }  // namespace kbnn

@@ -26,8 +26,4 @@ Dataset read_hdf5_dataset(const std::string& path, const Communicator& comm, std
 // in the same way.
 std::int64_t hdf5_dataset_size(const std::string& path, const Communicator& comm);
 
-// Writes `d` to a new file at `path` in the layout above (serial, one process):
-// images as (N, H, W) when channels == 1, labels int32, num_classes as an attribute.
-void write_hdf5_dataset(const std::string& path, const Dataset& d);
-
 }  // namespace kbnn

@@ -12,7 +12,7 @@ namespace kbnn::h5 {
 
 // File access for a collective file: MPI-IO on `comm`. A serial HDF5 build can only
 // serve one rank (CMake warns about such a build).
-PropList mpi_file_access(MPI_Comm comm, const std::string& path);
+PropList mpi_file_access(const Communicator& comm, const std::string& path);
 
 // Data transfer for writes into a collective file: collective MPI-IO, so that every
 // rank's hyperslab goes out in one two-phase write.

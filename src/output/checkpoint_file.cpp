@@ -3,8 +3,6 @@
 // every rank sees the same data and the same error.
 #include "output/checkpoint_file.hpp"
 
-#include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +12,7 @@
 #include "h5/attribute.hpp"
 #include "h5/file.hpp"
 #include "h5/rows.hpp"
+#include "output/row_table.hpp"
 #include "parallel/agree.hpp"
 
 namespace kbnn {
@@ -43,35 +42,63 @@ void check_checkpoint(const Checkpoint& c, const std::string& path) {
 
 namespace {
 
-template <class Row>
-void write_field(hid_t dataset, const RowField<Row>& f, const std::vector<Row>& rows,
-                 hsize_t first, bool writer, const std::string& what) {
-  const hsize_t mine = writer ? rows.size() : 0;
-  if (f.member) {
-    std::vector<double> column(rows.size());
-    for (std::size_t r = 0; r < rows.size(); ++r) column[r] = rows[r].*f.member;
-    h5::write_rows(dataset, column.data(), first, mine, what);
-  } else {
-    std::vector<std::int64_t> steps(rows.size());
-    for (std::size_t r = 0; r < rows.size(); ++r) steps[r] = rows[r].step;
-    h5::write_rows(dataset, steps.data(), first, mine, what);
-  }
+// What `h5dump -A` shows for /checkpoint: every attribute and member.
+constexpr const char* kGroupDescription =
+    "training state to resume bit-for-bit: step (optimizer steps completed), seed (Philox "
+    "key; noise is keyed by seed and step), ranks (rank count that wrote it), "
+    "optimizer_steps (Adam's t), state_names (optimizer buffers in state/, in order), deck "
+    "(the resolved input deck), window_images (examples trained on since the last history "
+    "row, whose per-rank sums are window_nll_sum and window_correct); parameters; keep (the "
+    "pruning mask, only in a pruned model); history/ (the rows logged up to step)";
+
+void write_attributes(hid_t g, const Checkpoint& c) {
+  h5::describe(g, "", kGroupDescription);
+  h5::write_attribute(g, "step", c.step);
+  h5::write_attribute(g, "seed", c.seed);
+  h5::write_attribute(g, "ranks", std::int32_t(c.ranks));
+  h5::write_attribute(g, "optimizer_steps", c.optimizer_steps);
+  h5::write_attribute(g, "state_names", c.state_names);
+  h5::write_attribute(g, "deck", c.deck_text);
+  h5::write_attribute(g, "window_images", c.window.images);
 }
 
-// One fixed-size dataset per field in `group`, holding `rows`.
-template <class Row, std::size_t N>
-void write_rows_table(hid_t group, const std::array<RowField<Row>, N>& fields,
-                      const std::vector<Row>& rows, bool writer, const std::string& where) {
-  const hsize_t n = rows.size();
-  const h5::Space row_space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &n, nullptr), where));
-  for (const RowField<Row>& f : fields) {
-    const std::string what = concat(where, "/", f.name);
-    const hid_t type = f.member ? H5T_IEEE_F64LE : H5T_STD_I64LE;
-    const h5::DataSet d(KBNN_H5_CHECK_AT(
-        H5Dcreate2(group, f.name, type, row_space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), what));
-    h5::describe(d, f.units, f.description);
-    write_field(d, f, rows, 0, writer, what);
-  }
+// parameters and state/<name>: float32, all as long as the parameters.
+void write_buffers(hid_t g, bool writer, const Checkpoint& c, const std::string& where) {
+  h5::write_column(g, "parameters", c.parameters, writer, "",
+                   "the flat parameter buffer: every layer's mu and rho (and biases), float32",
+                   where + "/parameters");
+  const h5::Group state = h5::create_group(g, "state");
+  h5::describe(state, "", "optimizer buffers, one per state_names entry, each as long as "
+                          "parameters");
+  for (std::size_t i = 0; i < c.state.size(); ++i)
+    h5::write_column(state, c.state_names[i], c.state[i], writer, "",
+                     concat("optimizer buffer ", c.state_names[i],
+                            ", element i belongs to parameter i"),
+                     concat(where, "/state/", c.state_names[i]));
+}
+
+// The trainer's sums since the last history row (TrainingWindow), and the pruning mask.
+void write_window_and_keep(hid_t g, bool writer, const Checkpoint& c, const std::string& where) {
+  const char* sums = "each rank's sum since the last history row (zeros at a logged step)";
+  h5::write_column(g, "window_nll_sum", c.window.nll_sum, writer, "", sums,
+                   where + "/window_nll_sum");
+  h5::write_column(g, "window_correct", c.window.correct, writer, "", sums,
+                   where + "/window_correct");
+  if (c.keep.empty()) return;
+  h5::write_column(g, "keep", c.keep, writer, "",
+                   "the pruning mask of the Gaussian weights, in the order of their mu in "
+                   "parameters: 1 kept, 0 removed (mu = 0, never drawn, not in the KL)",
+                   where + "/keep");
+}
+
+// history/ and history/eval/: the rows up to step, as /history of a run file.
+void write_history(hid_t g, bool writer, const Checkpoint& c, const std::string& where) {
+  const h5::Group history = h5::create_group(g, "history");
+  h5::describe(history, "", "the run's history rows up to step, as /history of a run file");
+  write_row_table(history, history_fields, c.history, writer, where + "/history");
+  const h5::Group eval = h5::create_group(history, "eval");
+  h5::describe(eval, "", "the run's evaluation rows up to step, as /history/eval of a run file");
+  write_row_table(eval, eval_fields, c.eval_history, writer, where + "/history/eval");
 }
 
 }  // namespace
@@ -81,81 +108,10 @@ void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
   check_checkpoint(c, path);
   const std::string where = path + ": /checkpoint";
   const h5::Group g = h5::create_group(file, "checkpoint");
-  h5::describe(g, "",
-               "training state to resume bit-for-bit: step (optimizer steps completed), "
-               "seed (Philox key; noise is keyed by seed and step), ranks (rank count "
-               "that wrote it), optimizer_steps (Adam's t), state_names (optimizer "
-               "buffers in state/, in order), deck (the resolved input deck)");
-  h5::write_attribute(g, "step", c.step);
-  h5::write_attribute(g, "seed", c.seed);
-  h5::write_attribute(g, "ranks", std::int32_t(c.ranks));
-  h5::write_attribute(g, "optimizer_steps", c.optimizer_steps);
-  h5::write_attribute(g, "state_names", c.state_names);
-  h5::write_attribute(g, "deck", c.deck_text);
-  h5::write_attribute(g, "window_images", c.window.images);
-
-  const hsize_t n = c.parameters.size();
-  const hsize_t mine = writer ? n : 0;  // the same data everywhere: rank 0 writes it
-  const h5::Space space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &n, nullptr), where));
-  auto write = [&](hid_t parent, const std::string& name, const std::vector<float>& values,
-                   const std::string& description) {
-    const std::string what = concat(where, "/", name);
-    const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F32LE,
-                                                    space, H5P_DEFAULT, H5P_DEFAULT,
-                                                    H5P_DEFAULT),
-                                         what));
-    h5::describe(d, "", description);
-    h5::write_rows(d, values.data(), 0, mine, what);
-  };
-  write(g, "parameters", c.parameters,
-        "the flat parameter buffer: every layer's mu and rho (and biases), float32");
-  const h5::Group state = h5::create_group(g, "state");
-  h5::describe(state, "", "optimizer buffers, one per state_names entry, each as long as "
-                          "parameters");
-  for (std::size_t i = 0; i < c.state.size(); ++i)
-    write(state, c.state_names[i], c.state[i],
-          concat("optimizer buffer ", c.state_names[i], ", element i belongs to parameter i"));
-
-  for (const auto& [name, values] : {std::pair{"window_nll_sum", &c.window.nll_sum},
-                                     std::pair{"window_correct", &c.window.correct}}) {
-    const std::string what = concat(where, "/", name);
-    const hsize_t ranks = values->size();
-    const h5::Space ranks_space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &ranks, nullptr), what));
-    const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dcreate2(g, name, H5T_IEEE_F64LE, ranks_space,
-                                                    H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                                         what));
-    h5::describe(d, "", "each rank's sum since the last history row (empty at a logged step)");
-    h5::write_rows(d, values->data(), 0, writer ? ranks : 0, what);
-  }
-
-  if (!c.keep.empty()) {
-    const std::string what = where + "/keep";
-    const hsize_t count = c.keep.size();
-    const h5::Space keep_space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &count, nullptr), what));
-    const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dcreate2(g, "keep", H5T_STD_U8LE, keep_space,
-                                                    H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                                         what));
-    h5::describe(d, "", "the pruning mask of the Gaussian weights, in the order of their mu in "
-                        "parameters: 1 kept, 0 removed (mu = 0, never drawn, not in the KL)");
-    h5::write_rows(d, c.keep.data(), 0, writer ? count : 0, what);
-  }
-
-  const h5::Group history = h5::create_group(g, "history");
-  h5::describe(history, "", "the run's history rows up to step, as /history of a run file");
-  write_rows_table(history, history_fields, c.history, writer, where + "/history");
-  const h5::Group eval = h5::create_group(history, "eval");
-  h5::describe(eval, "", "the run's evaluation rows up to step, as /history/eval of a run file");
-  write_rows_table(eval, eval_fields, c.eval_history, writer, where + "/history/eval");
-}
-
-void write_history_field(hid_t dataset, const HistoryField& f, const std::vector<HistoryRow>& rows,
-                         hsize_t first, bool writer, const std::string& what) {
-  write_field(dataset, f, rows, first, writer, what);
-}
-
-void write_history_field(hid_t dataset, const EvalField& f, const std::vector<EvalRow>& rows,
-                         hsize_t first, bool writer, const std::string& what) {
-  write_field(dataset, f, rows, first, writer, what);
+  write_attributes(g, c);
+  write_buffers(g, writer, c, where);
+  write_window_and_keep(g, writer, c, where);
+  write_history(g, writer, c, where);
 }
 
 }  // namespace detail
@@ -167,7 +123,7 @@ namespace {
 std::vector<float> read_floats(hid_t parent, const std::string& name, const std::string& where) {
   const std::string what = concat(where, "/", name);
   if (!h5::exists(parent, name)) throw InputError(concat(what, ": dataset missing"));
-  const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), what));
+  const h5::DataSet d = h5::open_dataset(parent, name, what);
   const h5::Type type(KBNN_H5_CHECK_AT(H5Dget_type(d), what));
   // Bit-exact resume: refuse anything HDF5 would have to convert.
   if (H5Tget_class(type) != H5T_FLOAT || H5Tget_size(type) != sizeof(float))
@@ -191,39 +147,56 @@ T required_attribute(hid_t object, const std::string& name, const std::string& w
   return h5::read_attribute<T>(object, name);
 }
 
-// The rows of `group`'s field datasets (all of equal length).
-template <class Row, std::size_t N>
-std::vector<Row> read_rows_table(hid_t group, const std::array<RowField<Row>, N>& fields,
-                                 const std::string& where) {
-  std::vector<Row> rows;
-  for (const RowField<Row>& f : fields) {
-    const std::string what = concat(where, "/", f.name);
-    if (!h5::exists(group, f.name)) throw InputError(concat(what, ": dataset missing"));
-    if (f.member) {
-      const auto column = h5::read_column<double>(group, f.name, what);
-      rows.resize(std::max(rows.size(), column.size()));
-      if (column.size() != rows.size())
-        throw InputError(concat(what, ": ", column.size(), " rows, other fields ", rows.size()));
-      for (std::size_t r = 0; r < rows.size(); ++r) rows[r].*f.member = column[r];
-    } else {
-      const auto steps = h5::read_column<std::int64_t>(group, f.name, what);
-      rows.resize(std::max(rows.size(), steps.size()));
-      if (steps.size() != rows.size())
-        throw InputError(concat(what, ": ", steps.size(), " rows, other fields ", rows.size()));
-      for (std::size_t r = 0; r < rows.size(); ++r) rows[r].step = steps[r];
-    }
-  }
-  return rows;
-}
-
 // The history rows of /checkpoint/history and its eval rows (none in checkpoints of
 // older versions).
 void read_history(hid_t checkpoint, const std::string& where, Checkpoint& c) {
   if (!h5::exists(checkpoint, "history")) return;
   const h5::Group g = h5::open_group(checkpoint, "history");
-  c.history = read_rows_table(g, history_fields, where + "/history");
+  c.history = read_row_table(g, history_fields, where + "/history");
   if (!h5::exists(g, "eval")) return;
-  c.eval_history = read_rows_table(h5::open_group(g, "eval"), eval_fields, where + "/history/eval");
+  c.eval_history = read_row_table(h5::open_group(g, "eval"), eval_fields, where + "/history/eval");
+}
+
+void read_attributes(hid_t g, const std::string& where, Checkpoint& c) {
+  c.step = required_attribute<std::int64_t>(g, "step", where);
+  c.seed = required_attribute<std::uint64_t>(g, "seed", where);
+  c.ranks = required_attribute<std::int32_t>(g, "ranks", where);
+  c.optimizer_steps = required_attribute<std::int64_t>(g, "optimizer_steps", where);
+  if (!h5::has_attribute(g, "state_names"))
+    throw InputError(concat(where, ": attribute 'state_names' missing"));
+  c.state_names = h5::read_string_attribute_array(g, "state_names");
+  if (!h5::has_attribute(g, "deck")) throw InputError(concat(where, ": attribute 'deck' missing"));
+  c.deck_text = h5::read_string_attribute(g, "deck");
+}
+
+// The window of sums since the last row (older checkpoints: an empty window).
+void read_window(hid_t g, const std::string& where, Checkpoint& c) {
+  if (!h5::has_attribute(g, "window_images")) return;
+  c.window.images = h5::read_attribute<std::int64_t>(g, "window_images");
+  c.window.nll_sum = h5::read_column<double>(g, "window_nll_sum", where + "/window_nll_sum");
+  c.window.correct = h5::read_column<double>(g, "window_correct", where + "/window_correct");
+}
+
+// parameters, the keep mask of a pruned model, and the optimizer buffers.
+void read_buffers(hid_t g, const std::string& where, Checkpoint& c) {
+  c.parameters = read_floats(g, "parameters", where);
+  if (h5::exists(g, "keep")) {
+    c.keep = h5::read_column<std::uint8_t>(g, "keep", where + "/keep");
+    if (2 * c.keep.size() > c.parameters.size())
+      throw InputError(concat(where, "/keep: ", c.keep.size(), " weights, but parameters has ",
+                              c.parameters.size(), " values"));
+  }
+  if (c.state_names.empty()) return;
+  if (!h5::exists(g, "state"))
+    throw InputError(concat(where, "/state: group missing (state_names lists ",
+                            c.state_names.size(), " buffers)"));
+  const h5::Group state = h5::open_group(g, "state");
+  for (const std::string& name : c.state_names) {
+    c.state.push_back(read_floats(state, name, where + "/state"));
+    if (c.state.back().size() != c.parameters.size())
+      throw InputError(concat(where, "/state/", name, ": ", c.state.back().size(),
+                              " values, but parameters has ", c.parameters.size()));
+  }
 }
 
 Checkpoint read_on_this_rank(const std::string& path) {
@@ -239,42 +212,11 @@ Checkpoint read_on_this_rank(const std::string& path) {
                                   "file of a run that ended before writing one)"));
   const std::string where = path + ": /checkpoint";
   const h5::Group g = h5::open_group(file, "checkpoint");
-
   Checkpoint c;
-  c.step = required_attribute<std::int64_t>(g, "step", where);
-  c.seed = required_attribute<std::uint64_t>(g, "seed", where);
-  c.ranks = required_attribute<std::int32_t>(g, "ranks", where);
-  c.optimizer_steps = required_attribute<std::int64_t>(g, "optimizer_steps", where);
-  if (!h5::has_attribute(g, "state_names"))
-    throw InputError(concat(where, ": attribute 'state_names' missing"));
-  c.state_names = h5::read_string_attribute_array(g, "state_names");
-  if (!h5::has_attribute(g, "deck")) throw InputError(concat(where, ": attribute 'deck' missing"));
-  c.deck_text = h5::read_string_attribute(g, "deck");
-  if (h5::has_attribute(g, "window_images")) {  // older checkpoints: an empty window
-    c.window.images = h5::read_attribute<std::int64_t>(g, "window_images");
-    c.window.nll_sum = h5::read_column<double>(g, "window_nll_sum", where + "/window_nll_sum");
-    c.window.correct = h5::read_column<double>(g, "window_correct", where + "/window_correct");
-  }
+  read_attributes(g, where, c);
+  read_window(g, where, c);
   read_history(g, where, c);
-
-  c.parameters = read_floats(g, "parameters", where);
-  if (h5::exists(g, "keep")) {
-    c.keep = h5::read_column<std::uint8_t>(g, "keep", where + "/keep");
-    if (2 * c.keep.size() > c.parameters.size())
-      throw InputError(concat(where, "/keep: ", c.keep.size(), " weights, but parameters has ",
-                              c.parameters.size(), " values"));
-  }
-  if (!c.state_names.empty() && !h5::exists(g, "state"))
-    throw InputError(concat(where, "/state: group missing (state_names lists ",
-                            c.state_names.size(), " buffers)"));
-  if (c.state_names.empty()) return c;
-  const h5::Group state = h5::open_group(g, "state");
-  for (const std::string& name : c.state_names) {
-    c.state.push_back(read_floats(state, name, where + "/state"));
-    if (c.state.back().size() != c.parameters.size())
-      throw InputError(concat(where, "/state/", name, ": ", c.state.back().size(),
-                              " values, but parameters has ", c.parameters.size()));
-  }
+  read_buffers(g, where, c);
   return c;
 }
 
@@ -325,7 +267,9 @@ void write_checkpoint(const std::string& path, const Communicator& comm, const C
 
   h5::CollectiveFile file = h5::create_collective_file(tmp, comm, "checkpoint file");
   h5::write_attribute(file, "description",
-                      "kbnn checkpoint: the training state in /checkpoint, written "
+                      "kbnn checkpoint: the training state in /checkpoint (parameters, "
+                      "optimizer buffers, the sums since the last history row, a pruned "
+                      "model's keep mask) and the history up to its step, written "
                       "atomically (a .tmp file renamed into place)");
 #ifdef KBNN_VERSION
   h5::write_attribute(file, "kbnn_version", KBNN_VERSION);

@@ -1,20 +1,22 @@
 // Checkpoint files: the training state (train/checkpoint.hpp) in HDF5. Randomness is
 // keyed by (seed, step), so parameters, optimizer moments, the step counters and the
-// seed are all it takes. The resolved deck rides along: a restart compares its model,
+// seed are all training needs; the window of sums since the last row keeps the next
+// logged row exact, the history keeps a resumed run file whole, and a pruned model's
+// keep mask stays pruned. The resolved deck rides along: a restart compares its model,
 // seed, batch and optimizer with the new deck's (restart_mismatch, app/deck.cpp), then
 // checks the parameter and buffer counts.
 //
 // Layout (the same in a checkpoint file and in a run file's /checkpoint group):
 //   /checkpoint                 attributes step, seed, ranks, optimizer_steps,
-//                               state_names (in order), deck
+//                               state_names (in order), deck, window_images
 //   /checkpoint/parameters      float32 (n): the flat parameter buffer
 //   /checkpoint/state/<name>    float32 (n): one per optimizer buffer, e.g. adam_m
-//   /checkpoint/history/<field> the run's history rows up to `step` (as /history), so a
-//                               resumed run file holds the whole history
+//   /checkpoint/history/<field> the run's history rows up to `step` (as /history, one
+//                               chunk), so a resumed run file holds the whole history
 //   /checkpoint/history/eval/<field>  its evaluation rows (as /history/eval)
 //   /checkpoint/window_nll_sum, window_correct  float64 (ranks), and the attribute
 //                               window_images: what the trainer had summed since the
-//                               last row (TrainingWindow; empty at a logged step)
+//                               last row (TrainingWindow; zeros at a logged step)
 //   /checkpoint/keep            uint8 (Gaussian weights), only in a pruned model: the
 //                               pruning mask (1 kept, 0 removed; kbnn prune), which a
 //                               run resumed from it keeps
@@ -26,7 +28,6 @@
 #include <string>
 #include <vector>
 
-#include "output/history_fields.hpp"
 #include "parallel/communicator.hpp"
 #include "train/checkpoint.hpp"
 
@@ -49,13 +50,6 @@ void check_checkpoint(const Checkpoint& c, const std::string& path);
 // `writer` == true writes the data). Shared by write_checkpoint and RunFile.
 void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
                             const std::string& path);
-// Writes field f of `rows` into rows [first, first + rows) of its 1-D dataset (int64 for
-// step, float64 otherwise), collectively; the writer rank alone supplies the data.
-// Shared by the checkpoint's history and RunFile's /history (and their eval rows).
-void write_history_field(hid_t dataset, const HistoryField& f, const std::vector<HistoryRow>& rows,
-                         hsize_t first, bool writer, const std::string& what);
-void write_history_field(hid_t dataset, const EvalField& f, const std::vector<EvalRow>& rows,
-                         hsize_t first, bool writer, const std::string& what);
 }  // namespace detail
 
 }  // namespace kbnn

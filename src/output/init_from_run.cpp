@@ -1,6 +1,7 @@
 #include "output/init_from_run.hpp"
 
 #include "core/error.hpp"
+#include "core/format.hpp"
 #include "h5/attribute.hpp"
 #include "h5/error.hpp"
 #include "h5/rows.hpp"
@@ -11,17 +12,6 @@
 #include <set>
 
 namespace kbnn {
-
-namespace {
-
-template <class Extent>
-std::string shape_text(const std::vector<Extent>& dims) {
-  std::string text;
-  for (std::size_t i = 0; i < dims.size(); ++i) text += (i ? "x" : "") + std::to_string(dims[i]);
-  return text.empty() ? "a scalar" : text;
-}
-
-}  // namespace
 
 double moped_rho(double w, double delta) {
   const double sigma = std::max(delta * std::abs(w), moped_sigma_floor);
@@ -46,8 +36,7 @@ void initialize_from_run(ParameterStore<Scalar>& store, const std::string& path,
   auto values = Kokkos::create_mirror_view_and_copy(HostSpace(), store.values());
   std::set<std::string> model_layers;
   for (const Block& b : store.blocks()) {
-    const auto slash = b.name.find('/');
-    const std::string layer = b.name.substr(0, slash), tensor = b.name.substr(slash + 1);
+    const std::string layer = b.layer(), tensor = b.tensor();
     model_layers.insert(layer);
     if (!h5::exists(weights, layer))
       throw InputError(concat(where, ": layer ", layer, " (", tensor, " ", shape_text(b.shape),

@@ -17,10 +17,7 @@ template <class T>
 void write_column(hid_t table, bool writer, const std::string& name, const std::vector<T>& values,
                   const std::string& units, const std::string& description,
                   const std::string& where) {
-  const std::string what = concat(where, "/", name);
-  const h5::DataSet d = h5::create_dataset<T>(table, name, {hsize_t(values.size())}, what);
-  h5::describe(d, units, description);
-  h5::write_rows(d, values.data(), 0, writer ? values.size() : 0, what);
+  h5::write_column(table, name, values, writer, units, description, concat(where, "/", name));
 }
 
 void write_columns(hid_t table, bool writer, const PruningReport& r, const std::string& where) {
@@ -77,8 +74,7 @@ void write_masks(hid_t table, bool writer, const PruningReport& r, const std::st
     h5::describe(g, "", "the masks of fraction " + label);
     for (const auto& b : r.blocks) {
       if (b.kind != ParameterStore<Real>::Kind::gaussian) continue;
-      const std::size_t slash = b.name.find('/');
-      const std::string name = b.name.substr(0, slash) + "_" + b.name.substr(slash + 1);
+      const std::string name = b.layer() + "_" + b.tensor();
       const std::string what = concat(where, "/masks/", label, "/", name);
       const std::vector<hsize_t> dims(b.shape.begin(), b.shape.end());
       const h5::DataSet d = h5::create_dataset<std::uint8_t>(g, name, dims, what);

@@ -3,17 +3,18 @@
 // raw data goes out in one collective write per dataset.
 #include "output/run_file.hpp"
 
-#include <algorithm>
 #include <array>
 #include <cmath>
 #include <ctime>
+#include <functional>
 #include <numeric>
 #include <type_traits>
 
 #include "h5/attribute.hpp"
 #include "h5/file.hpp"
 #include "h5/rows.hpp"
-#include "parallel/mpi_check.hpp"
+#include "output/prediction_shares.hpp"
+#include "output/row_table.hpp"
 
 namespace kbnn {
 namespace {
@@ -72,45 +73,6 @@ std::string utc_now(const Communicator& comm) {
   return now_text;
 }
 
-// One empty extendible 1-D dataset per field in `group`: int64 for step, float64 else.
-template <class Row, std::size_t N>
-void create_row_datasets(hid_t group, const std::array<RowField<Row>, N>& fields,
-                         const std::string& where) {
-  const hsize_t zero = 0, unlimited = H5S_UNLIMITED;
-  const h5::Space space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &zero, &unlimited), where));
-  const h5::PropList dcpl(KBNN_H5_CHECK_AT(H5Pcreate(H5P_DATASET_CREATE), where));
-  KBNN_H5_CHECK_AT(H5Pset_chunk(dcpl, 1, &kHistoryChunk), where);
-  KBNN_H5_CHECK_AT(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), where);
-  for (const RowField<Row>& f : fields) {
-    const std::string what = concat(where, "/", f.name);
-    const hid_t type = f.member ? h5::TypeOf<double>::file() : h5::TypeOf<std::int64_t>::file();
-    const h5::DataSet d(KBNN_H5_CHECK_AT(
-        H5Dcreate2(group, f.name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), what));
-    h5::describe(d, f.units, f.description);
-  }
-}
-
-// Appends `rows` (the same on every rank; `writer` writes them) to the datasets of
-// create_row_datasets.
-template <class Row, std::size_t N>
-void append_rows(hid_t group, const std::array<RowField<Row>, N>& fields,
-                 const std::vector<Row>& rows, bool writer, const std::string& where) {
-  if (rows.empty()) return;
-  const hsize_t added = rows.size();
-  for (const RowField<Row>& f : fields) {
-    const std::string what = concat(where, "/", f.name);
-    const h5::DataSet d(KBNN_H5_CHECK_AT(H5Dopen2(group, f.name, H5P_DEFAULT), what));
-    hsize_t old = 0;
-    {
-      const h5::Space space(KBNN_H5_CHECK_AT(H5Dget_space(d), what));
-      KBNN_H5_CHECK_AT(H5Sget_simple_extent_dims(space, &old, nullptr), what);
-    }
-    const hsize_t extended = old + added;
-    KBNN_H5_CHECK_AT(H5Dset_extent(d, &extended), what);
-    detail::write_history_field(d, f, rows, old, writer, what);
-  }
-}
-
 }  // namespace
 
 RunFile::RunFile(const std::string& path, const Communicator& comm, const RunInfo& info)
@@ -133,7 +95,7 @@ RunFile::RunFile(const std::string& path, const Communicator& comm, const RunInf
   h5::Group history = h5::create_group(file_, "history");
   h5::describe(history, "", "one row per logged training step; all datasets have equal length "
                             "(eval/, if present, holds the evaluations during training)");
-  create_row_datasets(history, history_fields, path_ + ": /history");
+  create_row_table(history, history_fields, kHistoryChunk, path_ + ": /history");
 }
 
 RunFile::~RunFile() {
@@ -156,8 +118,8 @@ void RunFile::append_history(const std::vector<HistoryRow>& rows) {
   if (!h5::exists(file_, "history"))
     throw RuntimeError(concat(path_, ": a prediction file has no /history"));
   const h5::QuietErrors quiet;
-  append_rows(h5::open_group(file_, "history"), history_fields, rows, comm_.is_root(),
-              path_ + ": /history");
+  append_row_table(h5::open_group(file_, "history"), history_fields, rows, comm_.is_root(),
+                   path_ + ": /history");
   KBNN_H5_CHECK_AT(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_);
 }
 
@@ -174,7 +136,7 @@ void RunFile::start_eval_history(const std::string& set, int samples, std::int64
   h5::write_attribute(eval, "set", set);
   h5::write_attribute(eval, "samples", std::int32_t(samples));
   h5::write_attribute(eval, "examples", examples);
-  create_row_datasets(eval, eval_fields, where);
+  create_row_table(eval, eval_fields, kHistoryChunk, where);
 }
 
 void RunFile::append_eval(const std::vector<EvalRow>& rows) {
@@ -182,7 +144,8 @@ void RunFile::append_eval(const std::vector<EvalRow>& rows) {
   const std::string where = path_ + ": /history/eval";
   if (!h5::exists(file_, "history/eval"))
     throw RuntimeError(concat(where, ": append_eval before start_eval_history"));
-  append_rows(h5::open_group(file_, "history/eval"), eval_fields, rows, comm_.is_root(), where);
+  append_row_table(h5::open_group(file_, "history/eval"), eval_fields, rows, comm_.is_root(),
+                   where);
   KBNN_H5_CHECK_AT(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_);
 }
 
@@ -209,61 +172,30 @@ void RunFile::write_weights(const std::string& layer, const std::string& name,
   h5::write_rows(d, values.data(), 0, comm_.is_root() ? dims[0] : 0, what);
 }
 
+void RunFile::write_weights(const ParameterStore<Real>& store) {
+  const auto values = Kokkos::create_mirror_view_and_copy(HostSpace(), store.values());
+  for (const auto& b : store.blocks()) {
+    const auto copy = [&](std::size_t offset) {
+      return std::vector<float>(values.data() + offset, values.data() + offset + b.count);
+    };
+    if (b.kind == ParameterStore<Real>::Kind::point) {
+      write_weights(b.layer(), b.tensor(), copy(b.offset), b.shape);
+    } else {
+      write_weights(b.layer(), b.tensor() + "_mu", copy(b.offset), b.shape);
+      write_weights(b.layer(), b.tensor() + "_rho", copy(b.offset + store.gaussian_count()),
+                    b.shape);
+    }
+  }
+}
+
 void RunFile::write_predictions(const std::string& set, const Predictions& local,
                                 std::int64_t first_row, std::int64_t total) {
   const h5::QuietErrors quiet;
   check_name(path_, "prediction set", set);
   const std::string where = concat(path_, ": /predictions/", set);
-
-  // Each rank's rows differ, so gather (first, count, classes, sizes ok, total,
-  // samples) from all of them: every rank then runs the same checks and throws the
-  // same error, instead of one rank leaving the others in a collective write.
-  const std::int64_t n = local.count, k = local.classes;
-  const bool sizes_ok =
-      n >= 0 && std::int64_t(local.probs_mean.size()) == n * k &&
-      std::int64_t(local.predicted.size()) == n && std::int64_t(local.label.size()) == n &&
-      std::int64_t(local.predictive_entropy.size()) == n &&
-      std::int64_t(local.aleatoric.size()) == n && std::int64_t(local.epistemic.size()) == n;
-  constexpr int kFields = 6;
-  const std::array<std::int64_t, kFields> mine = {first_row, n, k, sizes_ok ? 1 : 0, total,
-                                                  local.samples};
-  std::vector<std::int64_t> all(std::size_t(kFields) * comm_.size());
-  KBNN_MPI_CHECK(MPI_Allgather(mine.data(), kFields, MPI_INT64_T, all.data(), kFields,
-                               MPI_INT64_T, comm_.get()));
-  auto at = [&](int r, int field) { return all[std::size_t(r) * kFields + field]; };
-
-  std::int64_t classes = 0;
-  std::vector<std::pair<std::int64_t, std::int64_t>> ranges;  // (first, count) per rank
-  for (int r = 0; r < comm_.size(); ++r) {
-    if (!at(r, 3))
-      throw RuntimeError(concat(where, ": rank ", r, "'s Predictions hold arrays whose "
-                                "sizes disagree with count = ", at(r, 1), " and classes = ",
-                                at(r, 2)));
-    if (at(r, 4) != total || at(r, 5) != local.samples)
-      throw RuntimeError(concat(where, ": ranks disagree on total rows (", at(r, 4), " vs ",
-                                total, ") or samples (", at(r, 5), " vs ", local.samples,
-                                ")"));
-    if (at(r, 1) > 0) {
-      if (classes != 0 && at(r, 2) != classes)
-        throw RuntimeError(concat(where, ": ranks disagree on classes: ", classes, " and ",
-                                  at(r, 2), " (rank ", r, ")"));
-      classes = at(r, 2);
-      ranges.emplace_back(at(r, 0), at(r, 1));
-    }
-  }
-  std::sort(ranges.begin(), ranges.end());
-  std::int64_t next = 0;
-  for (const auto& [first, count] : ranges) {
-    if (first != next)
-      throw RuntimeError(concat(where, ": the ranks' rows do not tile [0, ", total,
-                                "): expected a range starting at ", next, ", got [", first,
-                                ", ", first + count, ")"));
-    next = first + count;
-  }
-  if (next != total)
-    throw RuntimeError(concat(where, ": the ranks hold ", next, " rows, total is ", total));
-  if (classes <= 0 && total > 0)
-    throw RuntimeError(concat(where, ": classes must be > 0, got ", classes));
+  // Each rank's rows differ: every rank checks all shares, and all throw alike.
+  const std::int64_t classes = check_prediction_shares(
+      comm_.allgather(share_of(local, first_row, total)), where);
 
   const h5::Group predictions = predictions_group(file_);
   if (h5::exists(predictions, set)) throw RuntimeError(concat(where, ": already written"));
@@ -273,26 +205,25 @@ void RunFile::write_predictions(const std::string& set, const Predictions& local
                              " Monte-Carlo forward passes"));
   h5::write_attribute(g, "samples", std::int32_t(local.samples));
 
-  const hsize_t rows = hsize_t(total), first = hsize_t(first_row), count = hsize_t(n);
-  auto column = [&](const char* name, const auto* data, std::vector<hsize_t> dims,
+  const hsize_t rows = hsize_t(total), first = hsize_t(first_row), count = hsize_t(local.count);
+  auto column = [&](const char* name, const auto& values, std::vector<hsize_t> dims,
                     const char* units, const char* description) {
-    using T = std::remove_const_t<std::remove_pointer_t<decltype(data)>>;
+    using T = typename std::decay_t<decltype(values)>::value_type;
     const std::string what = concat(where, "/", name);
     const h5::DataSet d = h5::create_dataset<T>(g, name, dims, what);
     h5::describe(d, units, description);
-    h5::write_rows(d, data, first, count, what);
+    h5::write_rows(d, values.data(), first, count, what);
   };
-  column("probs_mean", local.probs_mean.data(), {rows, hsize_t(classes)}, "1",
+  column("probs_mean", local.probs_mean, {rows, hsize_t(classes)}, "1",
          "predictive distribution p(y|x) = mean over samples of softmax(f(x; w_s)), "
          "(examples, classes)");
-  column("predicted", local.predicted.data(), {rows}, "class",
-         "arg-max class of probs_mean");
-  column("label", local.label.data(), {rows}, "class", "true class of the example");
-  column("predictive_entropy", local.predictive_entropy.data(), {rows}, "nats",
+  column("predicted", local.predicted, {rows}, "class", "arg-max class of probs_mean");
+  column("label", local.label, {rows}, "class", "true class of the example");
+  column("predictive_entropy", local.predictive_entropy, {rows}, "nats",
          "total uncertainty H[probs_mean]");
-  column("aleatoric", local.aleatoric.data(), {rows}, "nats",
+  column("aleatoric", local.aleatoric, {rows}, "nats",
          "expected entropy (1/S) sum_s H[p_s]: noise in the data");
-  column("epistemic", local.epistemic.data(), {rows}, "nats",
+  column("epistemic", local.epistemic, {rows}, "nats",
          "mutual information predictive_entropy - aleatoric: uncertainty about the weights");
 }
 
@@ -337,24 +268,8 @@ void RunFile::write_sample_probabilities(const std::string& set, const std::vect
   const h5::DataSet d = h5::create_dataset<float>(g, "probs_samples", dims, what);
   h5::describe(d, "1", "softmax(f(x; w_s)) of every Monte-Carlo sample s, (samples, "
                        "examples, classes); probs_mean is their mean");
-  // This rank's block: all samples, its rows, all classes (write_rows cuts dimension 0).
-  const h5::Space file_space(KBNN_H5_CHECK_AT(H5Dget_space(d), what));
-  const std::vector<hsize_t> start = {0, hsize_t(first_row), 0};
-  const std::vector<hsize_t> block = {hsize_t(samples), hsize_t(count), hsize_t(classes)};
-  const h5::Space memory_space(KBNN_H5_CHECK_AT(H5Screate_simple(3, block.data(), nullptr), what));
-  if (count == 0 || samples == 0) {
-    KBNN_H5_CHECK_AT(H5Sselect_none(file_space), what);
-    KBNN_H5_CHECK_AT(H5Sselect_none(memory_space), what);
-  } else {
-    KBNN_H5_CHECK_AT(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start.data(), nullptr,
-                                         block.data(), nullptr),
-                     what);
-  }
-  static const float no_data = 0;
-  const h5::PropList dxpl = h5::collective_transfer(what);
-  KBNN_H5_CHECK_AT(H5Dwrite(d, h5::TypeOf<float>::memory(), memory_space, file_space, dxpl,
-                            local.empty() ? &no_data : local.data()),
-                   what);
+  // This rank's block: all samples, its rows (dimension 1), all classes.
+  h5::write_slab(d, local.data(), 1, hsize_t(first_row), hsize_t(count), what);
 }
 
 void RunFile::write_ood_metrics(const std::string& in_set, const std::string& out_set,
@@ -410,12 +325,8 @@ void RunFile::write_metrics(const std::string& set, const Metrics& m, int sample
   // sums reduced over ranks), so rank 0 writes them.
   auto column = [&](const char* name, const auto& values, const char* units,
                     const char* description) {
-    using T = typename std::decay_t<decltype(values)>::value_type;
-    const std::string what = concat(where, "/", name);
-    const hsize_t n = values.size();
-    const h5::DataSet d = h5::create_dataset<T>(g, name, {n}, what);
-    h5::describe(d, units, description);
-    h5::write_rows(d, values.data(), 0, comm_.is_root() ? n : 0, what);
+    h5::write_column(g, name, values, comm_.is_root(), units, description,
+                     concat(where, "/", name));
   };
   std::array<std::int64_t, calibration_bins> count{};
   for (int b = 0; b < calibration_bins; ++b) count[b] = std::int64_t(std::llround(m.bin_count[b]));

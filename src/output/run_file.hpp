@@ -29,8 +29,10 @@
 #include <string>
 #include <vector>
 
-#include "output/checkpoint_file.hpp"
+#include "core/parameter_store.hpp"
+#include "core/types.hpp"
 #include "h5/handle.hpp"
+#include "output/checkpoint_file.hpp"
 #include "train/history.hpp"
 #include "parallel/communicator.hpp"
 #include "uq/ood.hpp"
@@ -74,6 +76,9 @@ class RunFile {
   // on every rank). Name suffixes _mu / _rho get their meaning in the description.
   void write_weights(const std::string& layer, const std::string& name,
                      const std::vector<float>& values, const std::vector<std::size_t>& shape);
+  // Every block of `store` (the same on every rank) as /weights/<layer>/<tensor>: a
+  // point block's values, a Gaussian block's <tensor>_mu and <tensor>_rho.
+  void write_weights(const ParameterStore<Real>& store);
 
   // Each rank passes ITS rows: global rows [first_row, first_row + local.count) of
   // `total`. The ranks' ranges must tile [0, total) (any order, empty ones allowed).

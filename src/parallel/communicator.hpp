@@ -1,6 +1,7 @@
 // The MPI communicator of a run: owns a duplicate of the user's communicator (so our
 // messages never mix with the caller's), and moves Views: the gradient allreduce,
-// the parameter broadcast, and scalar reductions for logs and metrics.
+// the parameter broadcast, and scalar reductions for logs and metrics; and gathers
+// one small struct per rank (what each rank holds, for checks all ranks run alike).
 //
 // Errors on it are returned, not fatal (MPI_ERRORS_RETURN), so KBNN_MPI_CHECK turns a
 // failed call into an exception that names the call. MPI counts are int: every
@@ -16,7 +17,9 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace kbnn {
 
@@ -86,6 +89,11 @@ class Communicator {
   // Root's string, on every rank (any length).
   void broadcast(std::string& text, int root = 0) const;
 
+  // Every rank's `value`, in rank order. T is a plain struct (trivially copyable):
+  // it travels as its bytes, so every rank must pass the same type.
+  template <class T>
+  std::vector<T> allgather(const T& value) const;
+
   double allreduce_sum(double value) const {
     allreduce_sum(&value, 1);
     return value;
@@ -118,6 +126,15 @@ void Communicator::broadcast(Scalar* values, std::size_t count, int root) const 
   for (std::size_t done = 0; done < count; done += kMaxPiece)
     KBNN_MPI_CHECK(MPI_Bcast(values + done, int(std::min(kMaxPiece, count - done)),
                              mpi_type<Scalar>(), root, comm_));
+}
+
+template <class T>
+std::vector<T> Communicator::allgather(const T& value) const {
+  static_assert(std::is_trivially_copyable_v<T>, "allgather moves plain structs as bytes");
+  std::vector<T> all(static_cast<std::size_t>(size_));
+  KBNN_MPI_CHECK(MPI_Allgather(&value, int(sizeof(T)), MPI_BYTE, all.data(), int(sizeof(T)),
+                               MPI_BYTE, comm_));
+  return all;
 }
 
 template <class Scalar>
