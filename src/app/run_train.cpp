@@ -230,7 +230,7 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
                   : std::string(", rho from model.init_rho_mean"))
           << std::endl;
     }
-    comm.broadcast(store.values());
+    comm.broadcast(ExecSpace(), store.values());
   }
   log << "model: " << model->layers().size() << " layers, " << store.gaussian_count()
       << " Gaussian weights (mu, rho), " << store.size() - 2 * store.gaussian_count()
