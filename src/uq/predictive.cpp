@@ -46,15 +46,19 @@ std::array<double, calibration_bins + 1> calibration_bin_edges() {
   return edges;
 }
 
-// Layout of the sums: n, correct, nll, brier, entropy, aleatoric, epistemic, then per
-// calibration bin: count, correct, confidence.
+// Layout of the sums: the scalars of Sum, then per calibration bin the fields of BinSum.
 namespace {
 enum Sum { n_rows, n_correct, sum_nll, sum_brier, sum_entropy, sum_aleatoric, sum_epistemic, n_scalars };
+enum BinSum { bin_rows, bin_correct, bin_confidence, bin_fields };
+
+template <class Sums>
+auto& bin_sum(Sums& sums, int bin, BinSum field) {
+  return sums[n_scalars + bin_fields * bin + field];
+}
 }  // namespace
 
 std::vector<double> metric_sums(const Predictions& pr) {
-  std::vector<double> s(n_scalars + 3 * calibration_bins, 0.0);
-  double* bins = s.data() + n_scalars;
+  std::vector<double> s(n_scalars + bin_fields * calibration_bins, 0.0);
   for (std::int64_t i = 0; i < pr.count; ++i) {
     const float* p = &pr.probs_mean[i * pr.classes];
     const int y = pr.label[i];
@@ -73,9 +77,9 @@ std::vector<double> metric_sums(const Predictions& pr) {
     const double confidence = p[pr.predicted[i]];
     const int bin = std::clamp(int(std::ceil(confidence * calibration_bins)) - 1, 0,
                                calibration_bins - 1);
-    bins[3 * bin] += 1;
-    bins[3 * bin + 1] += hit;
-    bins[3 * bin + 2] += confidence;
+    bin_sum(s, bin, bin_rows) += 1;
+    bin_sum(s, bin, bin_correct) += hit;
+    bin_sum(s, bin, bin_confidence) += confidence;
   }
   return s;
 }
@@ -83,13 +87,12 @@ std::vector<double> metric_sums(const Predictions& pr) {
 Metrics metrics_from_sums(const std::vector<double>& s) {
   Metrics m;
   const double n = s[n_rows];
-  const double* bins = s.data() + n_scalars;
   for (int b = 0; b < calibration_bins; ++b) {
-    const double count = bins[3 * b];
+    const double count = bin_sum(s, b, bin_rows);
     constexpr double empty = std::numeric_limits<double>::quiet_NaN();
     m.bin_count[b] = count;
-    m.bin_accuracy[b] = count > 0 ? bins[3 * b + 1] / count : empty;
-    m.bin_confidence[b] = count > 0 ? bins[3 * b + 2] / count : empty;
+    m.bin_accuracy[b] = count > 0 ? bin_sum(s, b, bin_correct) / count : empty;
+    m.bin_confidence[b] = count > 0 ? bin_sum(s, b, bin_confidence) / count : empty;
   }
   if (n == 0) return m;
   m.accuracy = s[n_correct] / n;
@@ -98,7 +101,8 @@ Metrics metrics_from_sums(const std::vector<double>& s) {
   m.mean_entropy = s[sum_entropy] / n;
   m.mean_aleatoric = s[sum_aleatoric] / n;
   m.mean_epistemic = s[sum_epistemic] / n;
-  for (int b = 0; b < calibration_bins; ++b) m.ece += std::abs(bins[3 * b + 1] - bins[3 * b + 2]) / n;
+  for (int b = 0; b < calibration_bins; ++b)
+    m.ece += std::abs(bin_sum(s, b, bin_correct) - bin_sum(s, b, bin_confidence)) / n;
   return m;
 }
 
