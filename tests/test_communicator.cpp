@@ -13,7 +13,9 @@ namespace {
 
 // What rank `from` sends rank `to`: (from + to + 1) values, element i = 1000 from + 100 to + i.
 std::int64_t block_size(int from, int to) { return from + to + 1; }
-double block_value(int from, int to, std::int64_t i) { return 1000.0 * from + 100.0 * to + double(i); }
+double block_value(int from, int to, std::int64_t i) {
+  return 1000.0 * from + 100.0 * to + double(i);
+}
 
 }  // namespace
 
@@ -29,15 +31,17 @@ TEST_CASE("alltoallv gives each rank its block from every rank, in rank order", 
     for (std::int64_t i = 0; i < block_size(q, me); ++i) expected.push_back(block_value(q, me, i));
   }
   kbnn::View1<double> send_view("send", send.size()), recv_view("recv", expected.size());
-  Kokkos::deep_copy(send_view, Kokkos::View<const double*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
-                                   send.data(), send.size()));
+  using HostValues =
+      Kokkos::View<const double*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  Kokkos::deep_copy(send_view, HostValues(send.data(), send.size()));
   comm.alltoallv(kbnn::ExecSpace(), send_view, send_counts, recv_view, recv_counts);
   const auto received = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), recv_view);
   CHECK(std::vector<double>(received.data(), received.data() + received.size()) == expected);
 
   recv_counts[0] += 1;
-  REQUIRE_THROWS_WITH(comm.alltoallv(kbnn::ExecSpace(), send_view, send_counts, recv_view, recv_counts),
-                      kbnn::test::contains("Communicator::alltoallv: the counts add up to"));
+  REQUIRE_THROWS_WITH(
+      comm.alltoallv(kbnn::ExecSpace(), send_view, send_counts, recv_view, recv_counts),
+      kbnn::test::contains("Communicator::alltoallv: the counts add up to"));
 }
 
 TEST_CASE("allgatherv gives every rank all ranks' values, in rank order", "[mpi]") {
@@ -65,7 +69,9 @@ TEST_CASE("v-collectives refuse a count or an offset beyond INT_MAX", "[parallel
   REQUIRE_THROWS_WITH(mpi_blocks({1, most + 1}, 2, "call"),
                       kbnn::test::contains("call: the block of rank 1 (2147483648 elements from "
                                            "offset 1) exceeds one MPI message"));
-  REQUIRE_THROWS_WITH(mpi_blocks({most, 1, 1}, 3, "call"),
-                      kbnn::test::contains("the block of rank 2 (1 elements from offset 2147483648)"));
-  REQUIRE_THROWS_WITH(mpi_blocks({1, 2}, 3, "call"), kbnn::test::contains("call: 2 counts for 3 ranks"));
+  REQUIRE_THROWS_WITH(
+      mpi_blocks({most, 1, 1}, 3, "call"),
+      kbnn::test::contains("the block of rank 2 (1 elements from offset 2147483648)"));
+  REQUIRE_THROWS_WITH(mpi_blocks({1, 2}, 3, "call"),
+                      kbnn::test::contains("call: 2 counts for 3 ranks"));
 }

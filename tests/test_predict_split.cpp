@@ -68,9 +68,46 @@ void check_same_bits(const kbnn::Evaluation& a, const kbnn::Evaluation& b) {
   CHECK(same_bits(a.metrics.mean_epistemic, b.metrics.mean_epistemic));
 }
 
-// The predictive of this rank's rows [lo, hi) from the model's logits alone: pass s
-// keyed (seed, 2^31 + s, global row) in batches of `batch` rows from lo, softmax and
-// entropies on the host in double. sample_probs is (S, rows, classes).
+// The logits (rows, classes) of pass s over `rows`, whose row 0 is global row lo,
+// run by the model directly: keyed (seed, 2^31 + s, global row), in batches from row 0.
+std::vector<double> logits_of(kbnn::Sequential<kbnn::Real>& model, const kbnn::DeviceDataset& rows,
+                              std::int64_t lo, int s) {
+  const std::int64_t n = rows.count(), features = rows.shape.size();
+  kbnn::View1<std::int64_t> order("order", n);
+  Kokkos::parallel_for(
+      "iota", kbnn::Range(0, n), KOKKOS_LAMBDA(const std::int64_t i) { order(i) = i; });
+  kbnn::View2<kbnn::Real> x("x", batch, features);
+  kbnn::View1<std::int32_t> y("y", batch);
+  std::vector<double> out;
+  for (std::int64_t first = 0; first < n; first += batch) {
+    auto xb = kbnn::as_matrix(x, std::min<std::int64_t>(batch, n - first), features);
+    kbnn::gather_batch<kbnn::Real>(rows, order, first, xb, y);
+    const kbnn::PassContext ctx{seed, (1u << 31) + std::uint32_t(s), lo + first, true};
+    const auto logits = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(),
+                                                            model.forward(xb, ctx));
+    out.insert(out.end(), logits.data(), logits.data() + logits.size());
+  }
+  return out;
+}
+
+// softmax of one row of logits, in double.
+std::vector<double> softmax(const double* logits) {
+  const double top = *std::max_element(logits, logits + classes);
+  std::vector<double> p(classes);
+  double total = 0;
+  for (int k = 0; k < classes; ++k) total += p[k] = std::exp(logits[k] - top);
+  for (double& v : p) v /= total;
+  return p;
+}
+
+double entropy_of(const std::vector<double>& p) {
+  double h = 0;
+  for (const double v : p) h -= v * std::log(v);
+  return h;
+}
+
+// The predictive of this rank's rows [lo, hi) from the model's logits alone, on the
+// host in double. sample_probs is (S, rows, classes).
 struct Reference {
   std::vector<double> probs_mean, entropy, aleatoric, sample_probs;
 };
@@ -78,38 +115,20 @@ struct Reference {
 Reference reference(std::int64_t lo, std::int64_t hi) {
   const kbnn::DeviceDataset rows = kbnn::to_device(kbnn::slice(synthetic_images(), lo, hi - lo));
   auto model = model_for(rows);
-  const std::int64_t n = hi - lo, features = rows.shape.size();
-  kbnn::View1<std::int64_t> order("order", n);
-  Kokkos::parallel_for("iota", kbnn::Range(0, n), KOKKOS_LAMBDA(const std::int64_t i) { order(i) = i; });
-  kbnn::View2<kbnn::Real> x("x", batch, features);
-  kbnn::View1<std::int32_t> y("y", batch);
-  Reference r{std::vector<double>(n * classes), std::vector<double>(n), std::vector<double>(n),
-              std::vector<double>(samples * n * classes)};
-  for (int s = 0; s < samples; ++s)
-    for (std::int64_t first = 0; first < n; first += batch) {
-      const std::int64_t b = std::min<std::int64_t>(batch, n - first);
-      auto xb = kbnn::as_matrix(x, b, features);
-      kbnn::gather_batch<kbnn::Real>(rows, order, first, xb, y);
-      kbnn::PassContext ctx{seed, (1u << 31) + std::uint32_t(s), lo + first, true};
-      const auto logits = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), model->forward(xb, ctx));
-      for (std::int64_t i = 0; i < b; ++i) {
-        double top = logits(i, 0), total = 0, entropy = 0;
-        for (int k = 0; k < classes; ++k) top = std::max(top, double(logits(i, k)));
-        for (int k = 0; k < classes; ++k) total += std::exp(double(logits(i, k)) - top);
-        for (int k = 0; k < classes; ++k) {
-          const double p = std::exp(double(logits(i, k)) - top) / total;
-          r.sample_probs[(s * n + first + i) * classes + k] = p;
-          r.probs_mean[(first + i) * classes + k] += p / samples;
-          entropy -= p * std::log(p);
-        }
-        r.aleatoric[first + i] += entropy / samples;
-      }
+  const std::int64_t n = hi - lo;
+  Reference r{std::vector<double>(n * classes), std::vector<double>(n), std::vector<double>(n), {}};
+  for (int s = 0; s < samples; ++s) {
+    const std::vector<double> logits = logits_of(*model, rows, lo, s);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::vector<double> p = softmax(&logits[i * classes]);
+      r.sample_probs.insert(r.sample_probs.end(), p.begin(), p.end());
+      for (int k = 0; k < classes; ++k) r.probs_mean[i * classes + k] += p[k] / samples;
+      r.aleatoric[i] += entropy_of(p) / samples;
     }
+  }
   for (std::int64_t i = 0; i < n; ++i)
-    for (int k = 0; k < classes; ++k) {
-      const double p = r.probs_mean[i * classes + k];
-      r.entropy[i] -= p * std::log(p);
-    }
+    r.entropy[i] = entropy_of(std::vector<double>(&r.probs_mean[i * classes],
+                                                  &r.probs_mean[(i + 1) * classes]));
   return r;
 }
 
@@ -136,9 +155,10 @@ TEST_CASE("The predictive is the mean of softmax over the passes, keyed by sampl
   }
   // The samples differ (fresh weights per pass), so the check above means something.
   bool samples_differ = false;
-  for (std::int64_t i = 0; i < e.rows.count * classes; ++i)
-    samples_differ = samples_differ || r.sample_probs[i] != r.sample_probs[e.rows.count * classes + i];
-  CHECK((e.rows.count == 0 || samples_differ));
+  const std::int64_t n = e.rows.count;
+  for (std::int64_t i = 0; i < n * classes; ++i)
+    samples_differ = samples_differ || r.sample_probs[i] != r.sample_probs[n * classes + i];
+  CHECK((n == 0 || samples_differ));
 }
 
 TEST_CASE("Ranks splitting the samples predict the same bits as ranks splitting the examples",
@@ -177,7 +197,8 @@ TEST_CASE("Passes add into the same sums in any grouping, stored or not", "[pred
   kbnn::add_passes(*model, rows, all, passes(0, samples), at_once);
   kbnn::add_passes(*model, rows, all, passes(0, 2), in_parts);
   kbnn::add_passes(*model, rows, all, passes(2, samples - 2), in_parts);
-  const kbnn::PassResults first_two(rows.count(), 2, classes), rest(rows.count(), samples - 2, classes);
+  const kbnn::PassResults first_two(rows.count(), 2, classes);
+  const kbnn::PassResults rest(rows.count(), samples - 2, classes);
   kbnn::store_passes(*model, rows, all, passes(0, 2), first_two);
   kbnn::store_passes(*model, rows, all, passes(2, samples - 2), rest);
   kbnn::add_stored(first_two, stored);
@@ -203,6 +224,7 @@ TEST_CASE("evaluate() refuses rows that do not match its split", "[predict]") {
   auto model = model_for(part);
   kbnn::EvalOptions options;
   options.split = kbnn::PredictSplit::samples;
-  REQUIRE_THROWS_WITH(kbnn::evaluate(*model, part, 0, all.count, options, comm),
-                      kbnn::test::contains("split samples needs rows [0, 37) on rank 0, got [0, 10)"));
+  REQUIRE_THROWS_WITH(
+      kbnn::evaluate(*model, part, 0, all.count, options, comm),
+      kbnn::test::contains("split samples needs rows [0, 37) on rank 0, got [0, 10)"));
 }

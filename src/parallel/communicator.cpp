@@ -48,8 +48,8 @@ void Communicator::broadcast(std::string& text, int root) const {
 
 void Communicator::reserve_staging(std::size_t bytes) const {
   if (!stages() || staging_.size() >= bytes) return;
-  staging_ = HostBuffer(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Communicator::staging"),
-                        bytes);
+  staging_ = HostBuffer(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Communicator::staging"), bytes);
 }
 
 }  // namespace kbnn

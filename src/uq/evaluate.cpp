@@ -53,8 +53,8 @@ void exchange_values(const View1<double>& from, const std::vector<std::int64_t>&
     for (auto& p : pairs) p *= width;
     return pairs;
   };
-  View1<double> received(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::evaluate::received"),
-                         to.size());
+  View1<double> received(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::evaluate::received"), to.size());
   comm.alltoallv(ExecSpace(), from, values(pairs_out), received, values(pairs_in));
   std::int64_t at = 0;
   for (int q = 0; q < comm.size(); ++q) {

@@ -119,7 +119,7 @@ void add_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRan
                 const McPasses& passes, PredictiveSums& sums) {
   const auto prob_sum = sums.probs;
   const auto entropy_sum = sums.entropy;
-  run_passes(model, data, rows, passes, [&](const Matrix<const Real>& logits, std::int64_t first, int) {
+  const auto add_batch = [&](const Matrix<const Real>& logits, std::int64_t first, int) {
     const int classes = static_cast<int>(logits.extent(1));
     Kokkos::parallel_for(
         "kbnn::mc::add_pass", Range(0, logits.extent(0)), KOKKOS_LAMBDA(const std::int64_t b) {
@@ -127,7 +127,8 @@ void add_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRan
           entropy_sum(row) += softmax_row(logits, b, classes,
                                           [&](int k, double p) { prob_sum(row, k) += p; });
         });
-  });
+  };
+  run_passes(model, data, rows, passes, add_batch);
   sums.passes += passes.count;
 }
 
@@ -135,7 +136,7 @@ void store_passes(Sequential<Real>& model, const DeviceDataset& data, const RowR
                   const McPasses& passes, const PassResults& results) {
   const auto probs = results.probs;
   const auto entropy = results.entropy;
-  run_passes(model, data, rows, passes, [&](const Matrix<const Real>& logits, std::int64_t first, int j) {
+  const auto store_batch = [&](const Matrix<const Real>& logits, std::int64_t first, int j) {
     const int classes = static_cast<int>(logits.extent(1));
     Kokkos::parallel_for(
         "kbnn::mc::store_pass", Range(0, logits.extent(0)), KOKKOS_LAMBDA(const std::int64_t b) {
@@ -143,7 +144,8 @@ void store_passes(Sequential<Real>& model, const DeviceDataset& data, const RowR
           entropy(row, j) = softmax_row(logits, b, classes,
                                         [&](int k, double p) { probs(row, j, k) = p; });
         });
-  });
+  };
+  run_passes(model, data, rows, passes, store_batch);
 }
 
 void add_stored(const PassResults& results, PredictiveSums& sums) {
@@ -180,7 +182,8 @@ std::vector<float> sample_probabilities(const PassResults& results) {
   std::vector<float> out(p.size());
   for (std::size_t i = 0; i < rows; ++i)
     for (std::size_t j = 0; j < passes; ++j)
-      for (std::size_t k = 0; k < classes; ++k) out[(j * rows + i) * classes + k] = float(p(i, j, k));
+      for (std::size_t k = 0; k < classes; ++k)
+        out[(j * rows + i) * classes + k] = float(p(i, j, k));
   return out;
 }
 
