@@ -1,8 +1,10 @@
-// `kbnn predict`'s two ways to spread over ranks give the same bits: ranks split the
-// examples, or ranks split the Monte-Carlo samples and exchange them. Run alone
-// (1 rank) and by ctest under mpiexec with 2 and 3 ranks ([mpi]); 37 rows, batch 8
-// and S = 5 split unevenly over 2 and 3 ranks, so uneven shards of both rows and
-// samples are covered.
+// The Monte-Carlo predictor (uq/monte_carlo.hpp) and `kbnn predict`'s two ways to
+// spread it over ranks. The predictive is checked against one computed here from the
+// model's logits alone (host softmax in double, passes keyed (seed, 2^31 + s, global
+// row) as docs/design.md says); the splits and the two ways to sum must agree bit for
+// bit. Run alone (1 rank) and by ctest under mpiexec with 2 and 3 ranks ([mpi]); 37
+// rows, batch 8 and S = 5 split unevenly over 2 and 3 ranks, so uneven shards of both
+// rows and samples are covered.
 #include "catch.hpp"
 
 #include "data/device_dataset.hpp"
@@ -10,7 +12,10 @@
 #include "parallel/communicator.hpp"
 #include "small_model.hpp"
 #include "uq/evaluate.hpp"
+#include "uq/monte_carlo.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace {
@@ -18,16 +23,24 @@ namespace {
 using kbnn::test::small_model;
 using kbnn::test::synthetic_images;
 
+constexpr int samples = 5, batch = 8, classes = 10;
+constexpr std::uint64_t seed = 42;
+
+std::unique_ptr<kbnn::Sequential<kbnn::Real>> model_for(const kbnn::DeviceDataset& rows) {
+  auto model = kbnn::build_model<kbnn::Real>(small_model(), rows.shape);
+  model->finalize(99, batch);  // the same parameters on every rank: keyed by the seed
+  return model;
+}
+
 kbnn::Evaluation run(kbnn::PredictSplit split, bool keep_samples, const kbnn::Communicator& comm) {
   const kbnn::Dataset all = synthetic_images();
   const auto [lo, hi] = kbnn::rows_to_load(all.count, split, comm);
   const kbnn::DeviceDataset rows = kbnn::to_device(kbnn::slice(all, lo, hi - lo));
-  auto model = kbnn::build_model<kbnn::Real>(small_model(), rows.shape);
-  model->finalize(99, 8);  // the same parameters on every rank: keyed by the seed
+  auto model = model_for(rows);
   kbnn::EvalOptions options;
-  options.samples = 5;
-  options.batch = 8;
-  options.seed = 42;
+  options.samples = samples;
+  options.batch = batch;
+  options.seed = seed;
   options.split = split;
   options.keep_samples = keep_samples;
   return kbnn::evaluate(*model, rows, lo, all.count, options, comm);
@@ -40,74 +53,178 @@ bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
 
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
+void check_same_bits(const kbnn::Evaluation& a, const kbnn::Evaluation& b) {
+  CHECK(a.first == b.first);
+  CHECK(a.rows.count == b.rows.count);
+  CHECK(same_bits(a.rows.probs_mean, b.rows.probs_mean));
+  CHECK(a.rows.predicted == b.rows.predicted);
+  CHECK(a.rows.label == b.rows.label);
+  CHECK(same_bits(a.rows.predictive_entropy, b.rows.predictive_entropy));
+  CHECK(same_bits(a.rows.aleatoric, b.rows.aleatoric));
+  CHECK(same_bits(a.rows.epistemic, b.rows.epistemic));
+  CHECK(same_bits(a.metrics.accuracy, b.metrics.accuracy));
+  CHECK(same_bits(a.metrics.nll, b.metrics.nll));
+  CHECK(same_bits(a.metrics.ece, b.metrics.ece));
+  CHECK(same_bits(a.metrics.mean_epistemic, b.metrics.mean_epistemic));
+}
+
+// The logits (rows, classes) of pass s over `rows`, whose row 0 is global row lo,
+// run by the model directly: keyed (seed, 2^31 + s, global row), in batches from row 0.
+std::vector<double> logits_of(kbnn::Sequential<kbnn::Real>& model, const kbnn::DeviceDataset& rows,
+                              std::int64_t lo, int s) {
+  const std::int64_t n = rows.count(), features = rows.shape.size();
+  kbnn::View1<std::int64_t> order("order", n);
+  Kokkos::parallel_for(
+      "iota", kbnn::Range(0, n), KOKKOS_LAMBDA(const std::int64_t i) { order(i) = i; });
+  kbnn::View2<kbnn::Real> x("x", batch, features);
+  kbnn::View1<std::int32_t> y("y", batch);
+  std::vector<double> out;
+  for (std::int64_t first = 0; first < n; first += batch) {
+    auto xb = kbnn::as_matrix(x, std::min<std::int64_t>(batch, n - first), features);
+    kbnn::gather_batch<kbnn::Real>(rows, order, first, xb, y);
+    const kbnn::PassContext ctx{seed, (1u << 31) + std::uint32_t(s), lo + first, true};
+    const auto logits = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(),
+                                                            model.forward(xb, ctx));
+    out.insert(out.end(), logits.data(), logits.data() + logits.size());
+  }
+  return out;
+}
+
+// softmax of one row of logits, in double.
+std::vector<double> softmax(const double* logits) {
+  const double top = *std::max_element(logits, logits + classes);
+  std::vector<double> p(classes);
+  double total = 0;
+  for (int k = 0; k < classes; ++k) total += p[k] = std::exp(logits[k] - top);
+  for (double& v : p) v /= total;
+  return p;
+}
+
+double entropy_of(const std::vector<double>& p) {
+  double h = 0;
+  for (const double v : p) h -= v * std::log(v);
+  return h;
+}
+
+// The predictive of this rank's rows [lo, hi) from the model's logits alone, on the
+// host in double. sample_probs is (S, rows, classes).
+struct Reference {
+  std::vector<double> probs_mean, entropy, aleatoric, sample_probs;
+};
+
+Reference reference(std::int64_t lo, std::int64_t hi) {
+  const kbnn::DeviceDataset rows = kbnn::to_device(kbnn::slice(synthetic_images(), lo, hi - lo));
+  auto model = model_for(rows);
+  const std::int64_t n = hi - lo;
+  Reference r{std::vector<double>(n * classes), std::vector<double>(n), std::vector<double>(n), {}};
+  for (int s = 0; s < samples; ++s) {
+    const std::vector<double> logits = logits_of(*model, rows, lo, s);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::vector<double> p = softmax(&logits[i * classes]);
+      r.sample_probs.insert(r.sample_probs.end(), p.begin(), p.end());
+      for (int k = 0; k < classes; ++k) r.probs_mean[i * classes + k] += p[k] / samples;
+      r.aleatoric[i] += entropy_of(p) / samples;
+    }
+  }
+  for (std::int64_t i = 0; i < n; ++i)
+    r.entropy[i] = entropy_of(std::vector<double>(&r.probs_mean[i * classes],
+                                                  &r.probs_mean[(i + 1) * classes]));
+  return r;
+}
+
 }  // namespace
+
+TEST_CASE("The predictive is the mean of softmax over the passes, keyed by sample and global row",
+          "[mpi][predict]") {
+  const kbnn::Communicator comm(MPI_COMM_WORLD);
+  const auto e = run(kbnn::PredictSplit::samples, true, comm);
+  const auto [lo, hi] = comm.shard(37);
+  REQUIRE(e.first == lo);
+  REQUIRE(e.rows.count == hi - lo);
+  REQUIRE(e.rows.samples == samples);
+  const Reference r = reference(lo, hi);
+  for (std::size_t i = 0; i < r.probs_mean.size(); ++i)
+    CHECK(e.rows.probs_mean[i] == Approx(r.probs_mean[i]).epsilon(1e-6).margin(1e-7));
+  for (std::size_t i = 0; i < r.sample_probs.size(); ++i)
+    CHECK(e.sample_probs[i] == Approx(r.sample_probs[i]).epsilon(1e-6).margin(1e-7));
+  for (std::int64_t i = 0; i < e.rows.count; ++i) {
+    CHECK(e.rows.predictive_entropy[i] == Approx(r.entropy[i]).epsilon(1e-6));
+    CHECK(e.rows.aleatoric[i] == Approx(r.aleatoric[i]).epsilon(1e-6));
+    CHECK(e.rows.epistemic[i] == Approx(std::max(0.0, r.entropy[i] - r.aleatoric[i])).margin(1e-6));
+    CHECK(e.rows.label[i] == (lo + i) % 10);
+  }
+  // The samples differ (fresh weights per pass), so the check above means something.
+  bool samples_differ = false;
+  const std::int64_t n = e.rows.count;
+  for (std::int64_t i = 0; i < n * classes; ++i)
+    samples_differ = samples_differ || r.sample_probs[i] != r.sample_probs[n * classes + i];
+  CHECK((n == 0 || samples_differ));
+}
 
 TEST_CASE("Ranks splitting the samples predict the same bits as ranks splitting the examples",
           "[mpi][predict]") {
   const kbnn::Communicator comm(MPI_COMM_WORLD);
   const auto by_rows = run(kbnn::PredictSplit::examples, true, comm);
   const auto by_samples = run(kbnn::PredictSplit::samples, true, comm);
-  const auto [lo, hi] = comm.shard(37);
-  REQUIRE(by_rows.first == lo);
-  REQUIRE(by_samples.first == lo);
-  REQUIRE(by_rows.rows.count == hi - lo);
-  REQUIRE(by_samples.rows.count == hi - lo);
-  CHECK(same_bits(by_rows.rows.probs_mean, by_samples.rows.probs_mean));
-  CHECK(by_rows.rows.predicted == by_samples.rows.predicted);
-  CHECK(by_rows.rows.label == by_samples.rows.label);
-  CHECK(same_bits(by_rows.rows.predictive_entropy, by_samples.rows.predictive_entropy));
-  CHECK(same_bits(by_rows.rows.aleatoric, by_samples.rows.aleatoric));
-  CHECK(same_bits(by_rows.rows.epistemic, by_samples.rows.epistemic));
+  check_same_bits(by_rows, by_samples);
   CHECK(same_bits(by_rows.sample_probs, by_samples.sample_probs));
-  CHECK(same_bits(by_rows.metrics.accuracy, by_samples.metrics.accuracy));
-  CHECK(same_bits(by_rows.metrics.nll, by_samples.metrics.nll));
-  CHECK(same_bits(by_rows.metrics.ece, by_samples.metrics.ece));
-  CHECK(same_bits(by_rows.metrics.mean_epistemic, by_samples.metrics.mean_epistemic));
   const auto scores_rows = kbnn::gather_ood_scores(by_rows.rows, 37, comm);
   const auto scores_samples = kbnn::gather_ood_scores(by_samples.rows, 37, comm);
-  for (std::size_t i = 0; i < scores_rows.size(); ++i) {
-    REQUIRE(scores_rows[i].size() == 37);
-    CHECK(same_bits(scores_rows[i], scores_samples[i]));
+  for (const kbnn::OodScore score : kbnn::ood_scores) {
+    REQUIRE(scores_rows[score].size() == 37);
+    CHECK(same_bits(scores_rows[score], scores_samples[score]));
   }
-  // Per-sample probabilities are not all alike (the samples differ) and average to
-  // the predictive mean.
-  const auto& s = by_samples.sample_probs;
-  const std::int64_t n = by_samples.rows.count, classes = 10;
-  REQUIRE(std::int64_t(s.size()) == 5 * n * classes);
-  bool samples_differ = false;
-  for (std::int64_t i = 0; i < n * classes; ++i) {
-    double mean = 0;
-    for (int k = 0; k < 5; ++k) mean += s[k * n * classes + i];
-    CHECK(mean / 5 == Approx(by_samples.rows.probs_mean[i]).epsilon(1e-5));
-    samples_differ = samples_differ || s[i] != s[n * classes + i];
-  }
-  CHECK((n == 0 || samples_differ));
+  // Passes added as they are made, with no per-sample copy kept: the same bits again.
+  const auto added = run(kbnn::PredictSplit::examples, false, comm);
+  CHECK(added.sample_probs.empty());
+  check_same_bits(added, by_rows);
 }
 
-TEST_CASE("evaluate() with ranks splitting the examples is predict() on each shard",
-          "[mpi][predict]") {
-  const kbnn::Communicator comm(MPI_COMM_WORLD);
-  const auto e = run(kbnn::PredictSplit::examples, false, comm);
-  CHECK(e.sample_probs.empty());
-  const kbnn::Dataset all = synthetic_images();
-  const auto [lo, hi] = comm.shard(all.count);
-  const kbnn::DeviceDataset rows = kbnn::to_device(kbnn::slice(all, lo, hi - lo));
-  auto model = kbnn::build_model<kbnn::Real>(small_model(), rows.shape);
-  model->finalize(99, 8);
-  const kbnn::Predictions p = kbnn::predict(*model, rows, lo, 5, 8, 42);
-  CHECK(same_bits(p.probs_mean, e.rows.probs_mean));
-  CHECK(same_bits(p.epistemic, e.rows.epistemic));
-  CHECK(same_bits(p.aleatoric, e.rows.aleatoric));
+TEST_CASE("Passes add into the same sums in any grouping, stored or not", "[predict]") {
+  const kbnn::DeviceDataset rows = kbnn::to_device(synthetic_images());
+  auto model = model_for(rows);
+  const kbnn::RowRange all{0, 0, rows.count()};
+  const auto passes = [](int first, int count) {
+    kbnn::McPasses p;
+    p.seed = seed;
+    p.first = first;
+    p.count = count;
+    p.batch = batch;
+    return p;
+  };
+  kbnn::PredictiveSums at_once(rows.count(), classes), in_parts(rows.count(), classes),
+      stored(rows.count(), classes);
+  kbnn::add_passes(*model, rows, all, passes(0, samples), at_once);
+  kbnn::add_passes(*model, rows, all, passes(0, 2), in_parts);
+  kbnn::add_passes(*model, rows, all, passes(2, samples - 2), in_parts);
+  const kbnn::PassResults first_two(rows.count(), 2, classes);
+  const kbnn::PassResults rest(rows.count(), samples - 2, classes);
+  kbnn::store_passes(*model, rows, all, passes(0, 2), first_two);
+  kbnn::store_passes(*model, rows, all, passes(2, samples - 2), rest);
+  kbnn::add_stored(first_two, stored);
+  kbnn::add_stored(rest, stored);
+  const kbnn::Predictions a = kbnn::finish(at_once, rows, 0), b = kbnn::finish(in_parts, rows, 0),
+                          c = kbnn::finish(stored, rows, 0);
+  CHECK(a.samples == samples);
+  CHECK(b.samples == samples);
+  CHECK(c.samples == samples);
+  CHECK(same_bits(a.probs_mean, b.probs_mean));
+  CHECK(same_bits(a.aleatoric, b.aleatoric));
+  CHECK(same_bits(a.probs_mean, c.probs_mean));
+  CHECK(same_bits(a.aleatoric, c.aleatoric));
+  // finish() reads the labels of the rows it is given.
+  const kbnn::Predictions tail = kbnn::finish(kbnn::PredictiveSums(3, classes), rows, 34);
+  CHECK(tail.label == std::vector<std::int32_t>{4, 5, 6});
 }
 
 TEST_CASE("evaluate() refuses rows that do not match its split", "[predict]") {
   const kbnn::Communicator comm(MPI_COMM_SELF);
   const kbnn::Dataset all = synthetic_images();
   const kbnn::DeviceDataset part = kbnn::to_device(kbnn::slice(all, 0, 10));
-  auto model = kbnn::build_model<kbnn::Real>(small_model(), part.shape);
-  model->finalize(99, 8);
+  auto model = model_for(part);
   kbnn::EvalOptions options;
   options.split = kbnn::PredictSplit::samples;
-  REQUIRE_THROWS_WITH(kbnn::evaluate(*model, part, 0, all.count, options, comm),
-                      kbnn::test::contains("split samples needs rows [0, 37) on rank 0, got [0, 10)"));
+  REQUIRE_THROWS_WITH(
+      kbnn::evaluate(*model, part, 0, all.count, options, comm),
+      kbnn::test::contains("split samples needs rows [0, 37) on rank 0, got [0, 10)"));
 }

@@ -45,7 +45,7 @@ Result train(MPI_Comm comm_handle, const kbnn::RunConfig& config, const kbnn::Tr
   kbnn::Communicator comm(comm_handle);
   auto model = kbnn::build_model<kbnn::Real>(config.model, data.data.shape);
   model->finalize(config.train.seed, int(config.train.batch_size));
-  comm.broadcast(model->parameters().values());
+  comm.broadcast(kbnn::ExecSpace(), model->parameters().values());
   std::ostringstream log;
   kbnn::Trainer trainer(config.train, config.parallel.batch_mode, config.model.prior_sigma, *model,
                         data, comm, log);
@@ -123,7 +123,7 @@ TEST_CASE("Broadcast gives every rank rank 0's parameters", "[mpi]") {
   const int rank = comm.rank();
   Kokkos::parallel_for("fill", kbnn::Range(0, 100),
                        KOKKOS_LAMBDA(const int i) { v(i) = float(i + 1000 * rank); });
-  comm.broadcast(v);
+  comm.broadcast(kbnn::ExecSpace(), v);
   const auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
   double mismatches = 0;
   for (int i = 0; i < 100; ++i) mismatches += h(i) != float(i);

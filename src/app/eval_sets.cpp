@@ -80,11 +80,11 @@ void report_ood(RunFile& file, const std::string& in_set, const Predictions& in,
   file.write_ood_metrics(in_set, out_set, m);
   log << "OOD: " << out_set << " (" << out_total << ") against " << in_set << " (" << in_total
       << "):";
-  for (std::size_t i = 0; i < ood_scores.size(); ++i)
-    log << " " << ood_score_name(ood_scores[i])
-        << format(" AUROC %.4f AUPR-out %.4f AUPR-in %.4f", m.by_score[i].auroc,
-                  m.by_score[i].aupr_out, m.by_score[i].aupr_in)
-        << (i + 1 < ood_scores.size() ? ";" : "");
+  for (const OodScore score : ood_scores) {
+    const OodSeparation& s = m.by_score[score];
+    log << (score == ood_scores.front() ? " " : "; ") << ood_score_name(score)
+        << format(" AUROC %.4f AUPR-out %.4f AUPR-in %.4f", s.auroc, s.aupr_out, s.aupr_in);
+  }
   log << std::endl;
 }
 

@@ -148,8 +148,9 @@ void run_prune(const PruneOptions& options, Communicator& comm, std::ostream& lo
         << (sets.ood_name.empty()
                 ? ""
                 : format("  OOD AUROC entropy %.4f MI %.4f max-prob %.4f",
-                         row.ood.by_score[0].auroc, row.ood.by_score[1].auroc,
-                         row.ood.by_score[2].auroc))
+                         row.ood.by_score[OodScore::entropy].auroc,
+                         row.ood.by_score[OodScore::mutual_information].auroc,
+                         row.ood.by_score[OodScore::max_probability].auroc))
         << (row.checkpoint.empty() ? "" : "  -> " + row.checkpoint) << std::endl;
     report.rows.push_back(std::move(row));
   }

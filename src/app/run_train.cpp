@@ -213,7 +213,7 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
                   : std::string(", rho from model.init_rho_mean"))
           << std::endl;
     }
-    comm.broadcast(store.values());
+    comm.broadcast(ExecSpace(), store.values());
   }
   log << "model: " << model->layers().size() << " layers, " << store.gaussian_count()
       << " Gaussian weights (mu, rho), " << store.size() - 2 * store.gaussian_count()
@@ -344,8 +344,7 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
   if (config.ood.enabled()) {
     // The OOD set's shard, predicted as the test set was (ranks split the examples).
     const Predictions ood_predictions =
-        predict(*model, to_device(ood.rows), ood.first, config.eval.samples,
-                config.eval.batch_size, config.train.seed);
+        evaluate(*model, to_device(ood.rows), ood.first, ood.total, eval_options, comm).rows;
     const std::string ood_set = ood_set_name(config);
     if (config.output.write_predictions)
       file.write_predictions(ood_set, ood_predictions, ood.first, ood.total);

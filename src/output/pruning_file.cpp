@@ -51,14 +51,14 @@ void write_columns(hid_t table, bool writer, const PruningReport& r, const std::
                column([](auto& w) { return w.metrics.mean_epistemic; }), "nats",
                "mean mutual information (epistemic uncertainty)", where);
   if (r.ood_set.empty()) return;
-  for (std::size_t i = 0; i < ood_scores.size(); ++i) {
-    const std::string score = ood_score_name(ood_scores[i]);
+  for (const OodScore s : ood_scores) {
+    const std::string score = ood_score_name(s);
     write_column(table, writer, "auroc_" + score,
-                 column([i](auto& w) { return w.ood.by_score[i].auroc; }), "1",
+                 column([s](auto& w) { return w.ood.by_score[s].auroc; }), "1",
                  concat("AUROC of ", score, " telling ", r.ood_set, " (OOD) from the test set"),
                  where);
     write_column(table, writer, "aupr_out_" + score,
-                 column([i](auto& w) { return w.ood.by_score[i].aupr_out; }), "1",
+                 column([s](auto& w) { return w.ood.by_score[s].aupr_out; }), "1",
                  concat("AUPR of ", score, " with ", r.ood_set, " (OOD) as positives"), where);
   }
 }

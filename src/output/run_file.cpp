@@ -238,18 +238,16 @@ void RunFile::write_ood_scores(const std::string& set, const OodScores& local,
   const h5::Group g = h5::create_group(parent, "ood_scores");
   h5::describe(g, "", "out-of-distribution scores per example, higher = less like the "
                       "training data (uq/ood.hpp)");
-  const char* descriptions[] = {"predictive entropy H[probs_mean]",
-                                "mutual information (epistemic): H[probs_mean] - mean_s H[p_s]",
-                                "1 - max_k probs_mean"};
-  for (std::size_t i = 0; i < ood_scores.size(); ++i) {
-    const char* name = ood_score_name(ood_scores[i]);
+  for (const OodScore score : ood_scores) {
+    const char* name = ood_score_name(score);
+    const std::vector<float>& rows = local[score];
     const std::string what = concat(where, "/", name);
-    if (std::int64_t(local[i].size()) > total || first_row < 0)
-      throw RuntimeError(concat(what, ": ", local[i].size(), " rows from ", first_row,
+    if (std::int64_t(rows.size()) > total || first_row < 0)
+      throw RuntimeError(concat(what, ": ", rows.size(), " rows from ", first_row,
                                 " do not fit in ", total));
     const h5::DataSet d = h5::create_dataset<float>(g, name, {hsize_t(total)}, what);
-    h5::describe(d, i == 2 ? "1" : "nats", descriptions[i]);
-    h5::write_rows(d, local[i].data(), hsize_t(first_row), hsize_t(local[i].size()), what);
+    h5::describe(d, ood_score_units(score), ood_score_description(score));
+    h5::write_rows(d, rows.data(), hsize_t(first_row), hsize_t(rows.size()), what);
   }
 }
 
@@ -291,11 +289,11 @@ void RunFile::write_ood_metrics(const std::string& in_set, const std::string& ou
   h5::write_attribute(g, "in_set", in_set);
   h5::write_attribute(g, "in_count", m.in_count);
   h5::write_attribute(g, "out_count", m.out_count);
-  for (std::size_t i = 0; i < ood_scores.size(); ++i) {
-    const std::string name = ood_score_name(ood_scores[i]);
-    h5::write_attribute(g, "auroc_" + name, m.by_score[i].auroc);
-    h5::write_attribute(g, "aupr_out_" + name, m.by_score[i].aupr_out);
-    h5::write_attribute(g, "aupr_in_" + name, m.by_score[i].aupr_in);
+  for (const OodScore score : ood_scores) {
+    const std::string name = ood_score_name(score);
+    h5::write_attribute(g, "auroc_" + name, m.by_score[score].auroc);
+    h5::write_attribute(g, "aupr_out_" + name, m.by_score[score].aupr_out);
+    h5::write_attribute(g, "aupr_in_" + name, m.by_score[score].aupr_in);
   }
 }
 

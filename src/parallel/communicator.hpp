@@ -1,13 +1,19 @@
 // The MPI communicator of a run: owns a duplicate of the user's communicator (so our
 // messages never mix with the caller's), and moves Views: the gradient allreduce,
-// the parameter broadcast, and scalar reductions for logs and metrics; and gathers
-// one small struct per rank (what each rank holds, for checks all ranks run alike).
+// the parameter broadcast, the all-to-all of split-samples prediction, and scalar
+// reductions for logs and metrics; and gathers one small struct per rank (what each
+// rank holds, for checks all ranks run alike). Raw MPI calls live in parallel/ only.
 //
 // Errors on it are returned, not fatal (MPI_ERRORS_RETURN), so KBNN_MPI_CHECK turns a
-// failed call into an exception that names the call. MPI counts are int: every
-// transfer goes in pieces of at most kMaxPiece elements, so buffers of any size work.
-// Without GPU-aware MPI, device data goes through one pinned host buffer (page-locked,
-// so the device copies run at full speed), grown on demand and then reused.
+// failed call into an exception that names the call. MPI counts are int: reductions
+// and broadcasts go in pieces of at most kMaxPiece elements, so buffers of any size
+// work; the v-collectives (one count per rank) refuse a count or offset over INT_MAX.
+//
+// Device data: the View overloads take the execution-space instance whose work wrote
+// (or will read) the View, as ArborX's and Cabana's collectives do, and fence that
+// instance, not the whole device, before MPI touches the memory. Without GPU-aware
+// MPI, device data goes through one pinned host buffer (page-locked, so the device
+// copies run at full speed), grown on demand and then reused.
 #pragma once
 
 #include "core/types.hpp"
@@ -15,6 +21,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -54,6 +61,17 @@ inline std::pair<std::int64_t, std::int64_t> shard(std::int64_t n, int rank, int
   return {n * rank / ranks, n * (rank + 1) / ranks};
 }
 
+namespace detail {
+// The int counts and displacements of one block per rank, blocks laid end to end in
+// rank order, for MPI's v-collectives. Throws RuntimeError naming `call` if a count or
+// an offset exceeds INT_MAX (more than one MPI message can say).
+struct MpiBlocks {
+  std::vector<int> counts, offsets;
+  std::int64_t total = 0;  // the sum of the counts
+};
+MpiBlocks mpi_blocks(const std::vector<std::int64_t>& counts, int ranks, const char* call);
+}  // namespace detail
+
 class Communicator {
  public:
   // The most elements one MPI call moves (2^30: far below INT_MAX, a whole number of
@@ -75,17 +93,30 @@ class Communicator {
 
   // data = sum over ranks of data, in place: the one gradient message of a step.
   template <class Scalar>
-  void allreduce_sum(const View1<Scalar>& data);
+  void allreduce_sum(const ExecSpace& space, const View1<Scalar>& data) const;
 
   // Every rank gets root's data (the initial parameters: BroadcastGlobalVariablesHook).
   template <class Scalar>
-  void broadcast(const View1<Scalar>& data, int root = 0);
+  void broadcast(const ExecSpace& space, const View1<Scalar>& data, int root = 0) const;
+
+  // Personalised all-to-all (MPI_Alltoallv): this rank sends send_counts[q] elements
+  // to rank q, the blocks taken from `send` end to end in rank order, and receives
+  // recv_counts[q] from rank q into `recv`, likewise. The counts must add up to the
+  // Views' sizes.
+  template <class Scalar>
+  void alltoallv(const ExecSpace& space, const View1<Scalar>& send,
+                 const std::vector<std::int64_t>& send_counts, const View1<Scalar>& recv,
+                 const std::vector<std::int64_t>& recv_counts) const;
 
   // Host buffers: `count` elements summed over ranks in place, or taken from root.
   template <class Scalar>
   void allreduce_sum(Scalar* values, std::size_t count) const;
   template <class Scalar>
   void broadcast(Scalar* values, std::size_t count, int root = 0) const;
+  // Host buffers (MPI_Allgatherv): every rank's counts[rank] values `mine`, in rank
+  // order, into `all` (the sum of counts, on every rank).
+  template <class Scalar>
+  void allgatherv(const Scalar* mine, const std::vector<std::int64_t>& counts, Scalar* all) const;
   // Root's string, on every rank (any length).
   void broadcast(std::string& text, int root = 0) const;
 
@@ -101,15 +132,28 @@ class Communicator {
   void barrier() const { KBNN_MPI_CHECK(MPI_Barrier(comm_)); }
 
  private:
+  using HostBuffer = Kokkos::View<char*, PinnedHostSpace>;
   template <class Scalar>
-  Scalar* host_buffer(const View1<Scalar>& data);
+  using Unmanaged = Kokkos::View<Scalar*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+
+  // Whether device Views must pass through the host buffer to reach MPI.
+  bool stages() const { return !gpu_aware_ && !host_accessible; }
+  // Grows the staging buffer to hold `bytes` (only where device data is staged).
+  void reserve_staging(std::size_t bytes) const;
+  // MPI's copy of `data`: data's own memory where MPI may touch it, else bytes
+  // [at, at + data's bytes) of the staging buffer (reserve_staging first).
   template <class Scalar>
-  void copy_back(Scalar* buffer, const View1<Scalar>& data);
+  Scalar* mpi_side(const View1<Scalar>& data, std::size_t at) const;
+  // Copy data to / from its MPI side (nothing when it is data itself), then fence space.
+  template <class Scalar>
+  void to_mpi(const ExecSpace& space, const View1<Scalar>& data, Scalar* side) const;
+  template <class Scalar>
+  void from_mpi(const ExecSpace& space, Scalar* side, const View1<Scalar>& data) const;
 
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 1;
   bool gpu_aware_;
-  Kokkos::View<char*, PinnedHostSpace> staging_;  // for device data, MPI not GPU-aware
+  mutable HostBuffer staging_;  // a cache reused between calls, not state
 };
 
 template <class Scalar>
@@ -138,44 +182,74 @@ std::vector<T> Communicator::allgather(const T& value) const {
 }
 
 template <class Scalar>
-Scalar* Communicator::host_buffer(const View1<Scalar>& data) {
-  // Host-accessible memory goes to MPI directly; otherwise stage through the host.
-  if (gpu_aware_ || Kokkos::SpaceAccessibility<HostSpace, MemSpace>::accessible)
-    return data.data();
-  const std::size_t bytes = data.size() * sizeof(Scalar);
-  if (staging_.size() < bytes)
-    staging_ = Kokkos::View<char*, PinnedHostSpace>(
-        Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Communicator::staging"), bytes);
-  Scalar* host = reinterpret_cast<Scalar*>(staging_.data());
-  Kokkos::deep_copy(Kokkos::View<Scalar*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
-                        host, data.size()),
-                    data);
-  return host;
+void Communicator::allgatherv(const Scalar* mine, const std::vector<std::int64_t>& counts,
+                              Scalar* all) const {
+  const detail::MpiBlocks blocks = detail::mpi_blocks(counts, size_, "Communicator::allgatherv");
+  KBNN_MPI_CHECK(MPI_Allgatherv(mine, blocks.counts[rank_], mpi_type<Scalar>(), all,
+                                blocks.counts.data(), blocks.offsets.data(), mpi_type<Scalar>(),
+                                comm_));
 }
 
 template <class Scalar>
-void Communicator::copy_back(Scalar* buffer, const View1<Scalar>& data) {
-  if (buffer != data.data())
-    Kokkos::deep_copy(data, Kokkos::View<Scalar*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
-                                buffer, data.size()));
+Scalar* Communicator::mpi_side(const View1<Scalar>& data, std::size_t at) const {
+  if (!stages()) return data.data();
+  return reinterpret_cast<Scalar*>(staging_.data() + at);
 }
 
 template <class Scalar>
-void Communicator::allreduce_sum(const View1<Scalar>& data) {
+void Communicator::to_mpi(const ExecSpace& space, const View1<Scalar>& data, Scalar* side) const {
+  if (side != data.data()) Kokkos::deep_copy(space, Unmanaged<Scalar>(side, data.size()), data);
+  space.fence();
+}
+
+template <class Scalar>
+void Communicator::from_mpi(const ExecSpace& space, Scalar* side, const View1<Scalar>& data) const {
+  if (side == data.data()) return;
+  Kokkos::deep_copy(space, data, Unmanaged<Scalar>(side, data.size()));
+  // The staging buffer is reused (or regrown) by the next call: the copy must be done.
+  space.fence();
+}
+
+template <class Scalar>
+void Communicator::allreduce_sum(const ExecSpace& space, const View1<Scalar>& data) const {
   if (size_ == 1) return;
-  Kokkos::fence();
-  Scalar* buffer = host_buffer(data);
-  allreduce_sum(buffer, data.size());
-  copy_back(buffer, data);
+  reserve_staging(data.size() * sizeof(Scalar));
+  Scalar* side = mpi_side(data, 0);
+  to_mpi(space, data, side);
+  allreduce_sum(side, data.size());
+  from_mpi(space, side, data);
 }
 
 template <class Scalar>
-void Communicator::broadcast(const View1<Scalar>& data, int root) {
+void Communicator::broadcast(const ExecSpace& space, const View1<Scalar>& data, int root) const {
   if (size_ == 1) return;
-  Kokkos::fence();
-  Scalar* buffer = host_buffer(data);
-  broadcast(buffer, data.size(), root);
-  copy_back(buffer, data);
+  reserve_staging(data.size() * sizeof(Scalar));
+  Scalar* side = mpi_side(data, 0);
+  to_mpi(space, data, side);
+  broadcast(side, data.size(), root);
+  from_mpi(space, side, data);
+}
+
+template <class Scalar>
+void Communicator::alltoallv(const ExecSpace& space, const View1<Scalar>& send,
+                             const std::vector<std::int64_t>& send_counts,
+                             const View1<Scalar>& recv,
+                             const std::vector<std::int64_t>& recv_counts) const {
+  const detail::MpiBlocks out = detail::mpi_blocks(send_counts, size_, "Communicator::alltoallv");
+  const detail::MpiBlocks in = detail::mpi_blocks(recv_counts, size_, "Communicator::alltoallv");
+  if (out.total != std::int64_t(send.size()) || in.total != std::int64_t(recv.size()))
+    throw RuntimeError(concat("Communicator::alltoallv: the counts add up to ", out.total,
+                              " sent and ", in.total, " received, the Views hold ", send.size(),
+                              " and ", recv.size()));
+  const std::size_t send_bytes = send.size() * sizeof(Scalar);
+  reserve_staging(send_bytes + recv.size() * sizeof(Scalar));
+  Scalar* send_side = mpi_side(send, 0);
+  Scalar* recv_side = mpi_side(recv, send_bytes);
+  to_mpi(space, send, send_side);
+  KBNN_MPI_CHECK(MPI_Alltoallv(send_side, out.counts.data(), out.offsets.data(), mpi_type<Scalar>(),
+                               recv_side, in.counts.data(), in.offsets.data(), mpi_type<Scalar>(),
+                               comm_));
+  from_mpi(space, recv_side, recv);
 }
 
 }  // namespace kbnn

@@ -149,7 +149,7 @@ void Trainer::run(std::int64_t start_step, const TrainingWindow& resumed) {
       // The stop request rides in the gradient allreduce: its sum reaches every rank
       // at this same step, so all ranks stop after it together.
       Kokkos::deep_copy(store.control(), Real(stop_requested && stop_requested() ? 1 : 0));
-      comm_.allreduce_sum(store.gradients_and_control());
+      comm_.allreduce_sum(ExecSpace(), store.gradients_and_control());
       Real stop_votes = 0;
       Kokkos::deep_copy(stop_votes, store.control());
 

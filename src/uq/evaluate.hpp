@@ -1,11 +1,13 @@
 // Monte-Carlo evaluation of a model on one data set over all ranks, in either split
-// (docs/design.md, "Prediction"): the building block of `kbnn predict`, of OOD
-// evaluation and of anything else that scores a trained model on a set.
-//   examples: each rank runs all S samples over its shard of the rows (as training's
-//             test evaluation does);
+// (docs/design.md, "Prediction"): what `kbnn train` (test set, evaluation during
+// training, OOD set), `kbnn predict` and `kbnn prune` score a model with, all through
+// the one Monte-Carlo predictor of uq/monte_carlo.hpp.
+//   examples: each rank runs all S samples over its shard of the rows, adding each
+//             pass into its sums on the device;
 //   samples:  each rank runs its share of the S samples over all rows, then the
 //             per-sample probabilities move to the rank that owns each row (one
-//             all-to-all), for small sets with many samples.
+//             all-to-all), which adds them in sample order; for small sets with many
+//             samples.
 // Both end with every rank holding its shard of rows (Communicator::shard) with all
 // S samples, summed over s = 0, 1, ... in order, and every row of every sample is
 // computed in the same batches with the same noise (keyed by seed, sample, global
@@ -13,8 +15,8 @@
 #pragma once
 
 #include "parallel/communicator.hpp"
+#include "uq/monte_carlo.hpp"
 #include "uq/ood.hpp"
-#include "uq/predictive.hpp"
 
 #include <array>
 #include <cstdint>

@@ -17,6 +17,20 @@ const char* ood_score_name(OodScore score) {
   return "?";
 }
 
+const char* ood_score_units(OodScore score) {
+  return score == OodScore::max_probability ? "1" : "nats";
+}
+
+const char* ood_score_description(OodScore score) {
+  switch (score) {
+    case OodScore::entropy: return "predictive entropy H[probs_mean]";
+    case OodScore::mutual_information:
+      return "mutual information (epistemic): H[probs_mean] - mean_s H[p_s]";
+    case OodScore::max_probability: return "1 - max_k probs_mean";
+  }
+  return "?";
+}
+
 std::vector<float> ood_score(const Predictions& p, OodScore score) {
   std::vector<float> s(std::size_t(p.count));
   for (std::int64_t i = 0; i < p.count; ++i) {
@@ -89,24 +103,25 @@ double average_precision(const std::vector<float>& positives, const std::vector<
 
 OodScores ood_scores_of(const Predictions& predictions) {
   OodScores all;
-  for (std::size_t i = 0; i < ood_scores.size(); ++i) all[i] = ood_score(predictions, ood_scores[i]);
+  for (const OodScore score : ood_scores) all[score] = ood_score(predictions, score);
   return all;
 }
 
 OodMetrics ood_metrics(const OodScores& in_scores, const OodScores& out_scores) {
   OodMetrics m;
-  m.in_count = std::int64_t(in_scores[0].size());
-  m.out_count = std::int64_t(out_scores[0].size());
+  m.in_count = std::int64_t(in_scores[OodScore::entropy].size());
+  m.out_count = std::int64_t(out_scores[OodScore::entropy].size());
   const auto negated = [](std::vector<float> v) {
     for (float& x : v) x = -x;
     return v;
   };
-  for (std::size_t i = 0; i < ood_scores.size(); ++i) {
-    const auto& in = in_scores[i];
-    const auto& out = out_scores[i];
-    m.by_score[i].auroc = auroc(out, in);
-    m.by_score[i].aupr_out = average_precision(out, in);
-    m.by_score[i].aupr_in = average_precision(negated(in), negated(out));
+  for (const OodScore score : ood_scores) {
+    const auto& in = in_scores[score];
+    const auto& out = out_scores[score];
+    OodSeparation& separation = m.by_score[score];
+    separation.auroc = auroc(out, in);
+    separation.aupr_out = average_precision(out, in);
+    separation.aupr_in = average_precision(negated(in), negated(out));
   }
   return m;
 }

@@ -15,10 +15,27 @@
 namespace kbnn {
 
 enum class OodScore { entropy, mutual_information, max_probability };
+// Every score, in the order of the output files and logs.
 constexpr std::array<OodScore, 3> ood_scores = {OodScore::entropy, OodScore::mutual_information,
                                                 OodScore::max_probability};
+
+// One T per score, read by the score's name (`by_score[OodScore::entropy]`, never by a
+// bare position) and visited with `for (OodScore s : ood_scores)` or a range-for over
+// the values, both in ood_scores order.
+template <class T>
+struct PerOodScore : std::array<T, ood_scores.size()> {
+  using Values = std::array<T, ood_scores.size()>;
+  T& operator[](OodScore score) { return Values::operator[](std::size_t(score)); }
+  const T& operator[](OodScore score) const { return Values::operator[](std::size_t(score)); }
+};
+// A score's position in ood_scores is its value, as PerOodScore assumes.
+static_assert(std::size_t(ood_scores[0]) == 0 && std::size_t(ood_scores[1]) == 1 &&
+              std::size_t(ood_scores[2]) == 2);
 // "entropy", "mutual_information", "max_probability": the names in the output file.
 const char* ood_score_name(OodScore score);
+// The score's units ("nats" or "1") and a one-line definition, for the output file.
+const char* ood_score_units(OodScore score);
+const char* ood_score_description(OodScore score);
 
 // The score of every row of `predictions` (count), higher = more likely OOD.
 std::vector<float> ood_score(const Predictions& predictions, OodScore score);
@@ -45,11 +62,11 @@ struct OodSeparation {
 
 struct OodMetrics {
   std::int64_t in_count = 0, out_count = 0;
-  std::array<OodSeparation, ood_scores.size()> by_score{};  // indexed like ood_scores
+  PerOodScore<OodSeparation> by_score{};
 };
 
-// The scores of every row of a set, in row order, indexed like ood_scores.
-using OodScores = std::array<std::vector<float>, ood_scores.size()>;
+// Each score of every row of a set, in row order.
+using OodScores = PerOodScore<std::vector<float>>;
 
 // The scores of every row of `predictions`.
 OodScores ood_scores_of(const Predictions& predictions);

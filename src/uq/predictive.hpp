@@ -1,14 +1,13 @@
-// Monte-Carlo predictive inference and its uncertainty (docs/design.md, "Prediction"):
+// The Monte-Carlo predictive and its uncertainty, from sums over the passes
+// (uq/monte_carlo.hpp makes them; docs/design.md, "Prediction"):
 //   p(y|x) ~ (1/S) sum_s softmax(f(x; w_s)),  w_s ~ q(w), fresh weights and signs per pass
 //   predictive entropy  H[p]            (total uncertainty)
 //   aleatoric           (1/S) sum_s H[p_s]  (expected entropy: noise in the data)
 //   epistemic           H[p] - aleatoric    (mutual information: what more data would fix)
 #pragma once
 
-#include "data/device_dataset.hpp"
-#include "model/sequential.hpp"
-
 #include <array>
+#include <cstdint>
 #include <vector>
 
 namespace kbnn {
@@ -45,26 +44,6 @@ struct Metrics {
   std::array<double, calibration_bins> bin_confidence{};  // mean confidence in the bin
   std::array<double, calibration_bins> bin_accuracy{};    // fraction classified right
 };
-
-// S Monte-Carlo passes over all rows of `data`, in batches of `batch` rows (S = 1
-// with sample = false gives the posterior-mean network). `global_first` is the index
-// of data's first row in the whole set: noise is keyed by (seed, 2^31 + s, global
-// row), so splitting the rows over ranks changes nothing.
-Predictions predict(Sequential<Real>& model, const DeviceDataset& data, std::int64_t global_first,
-                    int samples, std::int64_t batch, std::uint64_t seed, bool sample = true);
-
-// The Monte-Carlo samples one by one, for callers that combine them themselves
-// (uq/evaluate.hpp: samples split over ranks, per-sample output). Samples
-// [first_sample, first_sample + probs.extent(0)) over rows [first_row, first_row +
-// probs.extent(1)) of `data`, in batches of `batch` rows starting at first_row;
-// `global_first` is the global index of data's row 0, as in predict(). Row r of
-// sample s gets exactly the bits predict() adds for it.
-void predict_samples(Sequential<Real>& model, const DeviceDataset& data, std::int64_t global_first,
-                     std::int64_t first_row, int first_sample, std::int64_t batch,
-                     std::uint64_t seed,
-                     const Kokkos::View<double***, Kokkos::LayoutRight, MemSpace>& probs,
-                     const View2<double>& entropies);
-// probs (samples, rows, classes): softmax(f(x; w_s)); entropies (samples, rows): H[p_s].
 
 // Per-row predictions from the sums over `samples` passes, on the host: prob_sum
 // (count, classes) = sum_s p_s, entropy_sum (count) = sum_s H[p_s].

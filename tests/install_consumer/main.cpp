@@ -17,7 +17,7 @@ int main(int argc, char* argv[]) {
     store.declare("dense_0/bias", {3}, Store::Kind::point);
     store.allocate();  // (2 * 12 + 3): mu, rho, bias
     Kokkos::deep_copy(store.values(), 1.0f);
-    comm.allreduce_sum(store.values());
+    comm.allreduce_sum(kbnn::ExecSpace(), store.values());
     auto values = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), store.values());
     const auto [begin, end] = comm.shard(10);
     failed = !(store.size() == 27 && values(26) == float(comm.size()) && end - begin >= 10 / comm.size());

@@ -1,0 +1,190 @@
+#include "uq/monte_carlo.hpp"
+
+#include "core/math.hpp"
+
+#include <algorithm>
+
+namespace kbnn {
+
+namespace {
+// Evaluation passes use their own range of the pass counter, disjoint from training steps.
+constexpr std::uint32_t first_prediction_pass = 1u << 31;
+
+// log softmax of row b of the logits, in double, from the largest logit.
+template <class Logits>
+struct LogSoftmax {
+  const Logits& logits;
+  std::int64_t b;
+  double top = 0, log_total = 0;
+  KOKKOS_INLINE_FUNCTION LogSoftmax(const Logits& l, std::int64_t row, int classes)
+      : logits(l), b(row) {
+    top = logits(b, 0);
+    for (int k = 1; k < classes; ++k) top = logits(b, k) > top ? double(logits(b, k)) : top;
+    double total = 0;
+    for (int k = 0; k < classes; ++k) total += math::exp(double(logits(b, k)) - top);
+    log_total = math::log(total);
+  }
+  KOKKOS_INLINE_FUNCTION double operator()(int k) const {
+    return double(logits(b, k)) - top - log_total;
+  }
+};
+
+// p = softmax(row b of the logits): each p_k goes to put(k, p_k); returns H[p]. The one
+// place both the adding and the storing kernels compute them, so they agree bit for bit.
+template <class Put>
+KOKKOS_INLINE_FUNCTION double softmax_row(const Matrix<const Real>& logits, std::int64_t b,
+                                          int classes, const Put& put) {
+  const LogSoftmax<Matrix<const Real>> log_softmax(logits, b, classes);
+  double entropy = 0;
+  for (int k = 0; k < classes; ++k) {
+    const double log_p = log_softmax(k);
+    const double p = math::exp(log_p);
+    put(k, p);
+    entropy -= p * log_p;
+  }
+  return entropy;
+}
+
+// order(i) = i. A free function: nvcc rejects an extended lambda in a constructor.
+void fill_identity(const View1<std::int64_t>& order) {
+  Kokkos::parallel_for("kbnn::mc::iota", Range(0, order.extent(0)),
+                       KOKKOS_LAMBDA(const std::int64_t i) { order(i) = i; });
+}
+
+// Scratch of the forward passes over a data set: one batch of inputs and labels, and
+// the identity order to gather rows by.
+struct BatchScratch {
+  View2<Real> x;                 // (batch, features)
+  View1<std::int32_t> y;         // (batch)
+  View1<std::int64_t> identity;  // (data rows)
+  BatchScratch(const DeviceDataset& data, std::int64_t batch)
+      : x(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::mc::x"), batch,
+          data.shape.size()),
+        y("kbnn::mc::y", batch),
+        identity("kbnn::mc::identity", data.count()) {
+    fill_identity(identity);
+  }
+};
+
+// One forward pass over `rows` of data, in batches of scratch.x's rows from rows.first;
+// on_logits(logits, first) gets each batch's logits (batch rows, classes) and the data
+// row of the batch's first row.
+template <class OnLogits>
+void forward_rows(Sequential<Real>& model, const DeviceDataset& data, BatchScratch& scratch,
+                  PassContext ctx, const RowRange& rows, OnLogits&& on_logits) {
+  const std::int64_t batch = std::int64_t(scratch.x.extent(0));
+  const std::int64_t features = std::int64_t(scratch.x.extent(1));
+  for (std::int64_t done = 0; done < rows.count; done += batch) {
+    const std::int64_t n = std::min(batch, rows.count - done);
+    const std::int64_t first = rows.first + done;
+    auto xb = as_matrix(scratch.x, n, features);
+    gather_batch<Real>(data, scratch.identity, first, xb,
+                       Kokkos::subview(scratch.y, Kokkos::make_pair(std::int64_t(0), n)));
+    ctx.first_example = rows.global_first + first;
+    on_logits(model.forward(xb, ctx), first);
+  }
+}
+
+// Every pass of `passes` over `rows`: on_logits(logits, first, j) for pass j (sample
+// passes.first + j), batch by batch.
+template <class OnLogits>
+void run_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRange& rows,
+                const McPasses& passes, OnLogits&& on_logits) {
+  const std::int64_t batch = std::max<std::int64_t>(
+      1, std::min<std::int64_t>(passes.batch, model.max_batch()));
+  BatchScratch scratch(data, batch);
+  for (int j = 0; j < passes.count; ++j) {
+    PassContext ctx{passes.seed, first_prediction_pass + std::uint32_t(passes.first + j), 0,
+                    passes.sample};
+    ctx.backward_follows = false;
+    forward_rows(model, data, scratch, ctx, rows,
+                 [&](const Matrix<const Real>& logits, std::int64_t first) {
+                   on_logits(logits, first, j);
+                 });
+  }
+}
+
+}  // namespace
+
+PredictiveSums::PredictiveSums(std::int64_t rows, int classes)
+    : probs("kbnn::mc::prob_sum", rows, classes), entropy("kbnn::mc::entropy_sum", rows) {}
+
+PassResults::PassResults(std::int64_t rows, int passes, int classes)
+    : probs(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::mc::pass_probs"), rows,
+            passes, classes),
+      entropy(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::mc::pass_entropy"), rows,
+              passes) {}
+
+void add_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRange& rows,
+                const McPasses& passes, PredictiveSums& sums) {
+  const auto prob_sum = sums.probs;
+  const auto entropy_sum = sums.entropy;
+  const auto add_batch = [&](const Matrix<const Real>& logits, std::int64_t first, int) {
+    const int classes = static_cast<int>(logits.extent(1));
+    Kokkos::parallel_for(
+        "kbnn::mc::add_pass", Range(0, logits.extent(0)), KOKKOS_LAMBDA(const std::int64_t b) {
+          const std::int64_t row = first + b;
+          entropy_sum(row) += softmax_row(logits, b, classes,
+                                          [&](int k, double p) { prob_sum(row, k) += p; });
+        });
+  };
+  run_passes(model, data, rows, passes, add_batch);
+  sums.passes += passes.count;
+}
+
+void store_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRange& rows,
+                  const McPasses& passes, const PassResults& results) {
+  const auto probs = results.probs;
+  const auto entropy = results.entropy;
+  const auto store_batch = [&](const Matrix<const Real>& logits, std::int64_t first, int j) {
+    const int classes = static_cast<int>(logits.extent(1));
+    Kokkos::parallel_for(
+        "kbnn::mc::store_pass", Range(0, logits.extent(0)), KOKKOS_LAMBDA(const std::int64_t b) {
+          const std::int64_t row = first + b;
+          entropy(row, j) = softmax_row(logits, b, classes,
+                                        [&](int k, double p) { probs(row, j, k) = p; });
+        });
+  };
+  run_passes(model, data, rows, passes, store_batch);
+}
+
+void add_stored(const PassResults& results, PredictiveSums& sums) {
+  const auto probs = results.probs;
+  const auto entropy = results.entropy;
+  const auto prob_sum = sums.probs;
+  const auto entropy_sum = sums.entropy;
+  const int passes = static_cast<int>(probs.extent(1));
+  const int classes = static_cast<int>(probs.extent(2));
+  Kokkos::parallel_for(
+      "kbnn::mc::add_stored", Range(0, probs.extent(0)), KOKKOS_LAMBDA(const std::int64_t i) {
+        for (int j = 0; j < passes; ++j) {
+          for (int k = 0; k < classes; ++k) prob_sum(i, k) += probs(i, j, k);
+          entropy_sum(i) += entropy(i, j);
+        }
+      });
+  sums.passes += passes;
+}
+
+Predictions finish(const PredictiveSums& sums, const DeviceDataset& data, std::int64_t first_row) {
+  const std::int64_t n = std::int64_t(sums.probs.extent(0));
+  const int classes = static_cast<int>(sums.probs.extent(1));
+  const auto probs = Kokkos::create_mirror_view_and_copy(HostSpace(), sums.probs);
+  const auto entropy = Kokkos::create_mirror_view_and_copy(HostSpace(), sums.entropy);
+  const auto labels = Kokkos::create_mirror_view_and_copy(
+      HostSpace(), Kokkos::subview(data.labels, Kokkos::make_pair(first_row, first_row + n)));
+  return predictions_from_sums(probs.data(), entropy.data(), labels.data(), n, classes,
+                               sums.passes);
+}
+
+std::vector<float> sample_probabilities(const PassResults& results) {
+  const auto p = Kokkos::create_mirror_view_and_copy(HostSpace(), results.probs);
+  const std::size_t rows = p.extent(0), passes = p.extent(1), classes = p.extent(2);
+  std::vector<float> out(p.size());
+  for (std::size_t i = 0; i < rows; ++i)
+    for (std::size_t j = 0; j < passes; ++j)
+      for (std::size_t k = 0; k < classes; ++k)
+        out[(j * rows + i) * classes + k] = float(p(i, j, k));
+  return out;
+}
+
+}  // namespace kbnn

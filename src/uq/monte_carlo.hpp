@@ -1,0 +1,76 @@
+// The Monte-Carlo predictor that `kbnn train`, `kbnn predict` and `kbnn prune` share
+// (docs/design.md, "Prediction"). Pass s draws fresh weights w_s ~ q(w) and signs,
+// runs the model forward, and gives every row p_s = softmax(f(x; w_s)) and its entropy
+// H[p_s], in double. Passes either add straight into per-row sums on the device
+//   PredictiveSums:  sum_s p_s (rows, classes) and sum_s H[p_s] (rows)
+// or are stored one by one (PassResults) to be moved between ranks or written out,
+// and added later in pass order, which gives the same bits. Any number of passes, of
+// any model, add into the same sums; finish() then turns the sums into Predictions.
+#pragma once
+
+#include "data/device_dataset.hpp"
+#include "model/sequential.hpp"
+#include "uq/predictive.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace kbnn {
+
+// Which passes: samples [first, first + count), pass s keyed by (seed, 2^31 + s,
+// global row), over batches of `batch` rows (capped at the model's reserved rows).
+struct McPasses {
+  std::uint64_t seed = 0;
+  int first = 0;
+  int count = 0;
+  std::int64_t batch = 1000;
+  bool sample = true;  // false: the posterior-mean network (no noise)
+};
+
+// Rows [first, first + count) of a data set on the device whose row 0 is row
+// `global_first` of the whole set: noise is keyed by the global row, so how rows are
+// spread over ranks changes nothing. Batches start at `first`.
+struct RowRange {
+  std::int64_t global_first = 0;
+  std::int64_t first = 0;
+  std::int64_t count = 0;
+};
+
+// Per-row sums over the passes added so far, on the device.
+struct PredictiveSums {
+  View2<double> probs;    // (rows, classes): sum_s p_s
+  View1<double> entropy;  // (rows): sum_s H[p_s]
+  int passes = 0;         // how many passes the sums hold
+  PredictiveSums(std::int64_t rows, int classes);  // zero sums
+};
+
+// Passes kept apart, on the device, pass j of a block being sample first + j.
+struct PassResults {
+  Kokkos::View<double***, Kokkos::LayoutRight, MemSpace> probs;  // (rows, passes, classes): p_s
+  View2<double> entropy;                                          // (rows, passes): H[p_s]
+  PassResults(std::int64_t rows, int passes, int classes);        // uninitialised
+};
+
+// Runs `passes` over `rows` of data and adds each into rows [rows.first, rows.first +
+// rows.count) of sums (indexed like data's rows).
+void add_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRange& rows,
+                const McPasses& passes, PredictiveSums& sums);
+
+// The same passes, stored: results(rows.first + i, j, :) = p_{passes.first + j} of
+// row rows.first + i (results indexed like data's rows).
+void store_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRange& rows,
+                  const McPasses& passes, const PassResults& results);
+
+// Adds every pass of `results` into the same rows of sums, in pass order: bit for bit
+// what add_passes would have added.
+void add_stored(const PassResults& results, PredictiveSums& sums);
+
+// The per-row predictions of the sums (on the host), with the labels of data's rows
+// [first_row, first_row + sums' rows).
+Predictions finish(const PredictiveSums& sums, const DeviceDataset& data, std::int64_t first_row);
+
+// The stored probabilities on the host, as (passes, rows, classes) floats: the layout
+// of /predictions/<set>/probs_samples.
+std::vector<float> sample_probabilities(const PassResults& results);
+
+}  // namespace kbnn
