@@ -56,7 +56,6 @@ class Trainer {
 
   std::int64_t global_batch() const { return global_batch_; }
   std::int64_t steps_per_epoch() const { return steps_per_epoch_; }
-  std::int64_t total_steps() const { return total_steps_; }
   std::int64_t step() const { return step_; }
   // train.lr, times the ranks in per_rank mode: the rate a schedule starts its decay
   // from (each step's rate: train/lr_schedule.hpp, logged in the history).
