@@ -15,8 +15,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <initializer_list>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <type_traits>
 
@@ -98,10 +98,6 @@ std::string trim(const std::string& s) {
   return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
 }
 
-bool one_of(const std::string& s, std::initializer_list<const char*> choices) {
-  return std::any_of(choices.begin(), choices.end(), [&](const char* c) { return s == c; });
-}
-
 // ---- text -> value; each returns false when the text is not a value of that type.
 
 template <class Int>
@@ -153,6 +149,18 @@ template <class Enum, class = std::enable_if_t<std::is_enum_v<Enum>>>
 std::string expected(const Enum&) {
   return "one of " + choice_words<Enum>();
 }
+// An optional choice (ood.format): the empty word leaves it unset.
+template <class Enum>
+bool parse_value(const std::string& s, std::optional<Enum>& out) {
+  Enum value{};
+  if (s.empty()) return out.reset(), true;
+  if (!parse_choice(s, value)) return false;
+  return out = value, true;
+}
+template <class Enum>
+std::string expected(const std::optional<Enum>&) {
+  return "one of " + choice_words<Enum>() + ", or empty for none";
+}
 
 // ---- value -> text, such that parse_value reads back exactly the same value.
 
@@ -164,6 +172,10 @@ std::string format_value(std::uint64_t v) { return std::to_string(v); }
 template <class Enum, class = std::enable_if_t<std::is_enum_v<Enum>>>
 std::string format_value(Enum v) {
   return word_of(v);
+}
+template <class Enum>
+std::string format_value(const std::optional<Enum>& v) {
+  return v ? word_of(*v) : "";
 }
 std::string format_value(double v) {
   // The shortest text that round-trips: "0.001", not "0.0010000000000000000208".
@@ -178,18 +190,18 @@ std::string format_value(double v) {
 // ---- layers
 
 struct LayerRule {
-  const char* kind;
+  LayerKind kind;
   std::vector<std::string> keys;      // allowed, in canonical order
   std::vector<std::string> required;
 };
 
 const std::vector<LayerRule>& layer_rules() {
   static const std::vector<LayerRule> rules = {
-      {"conv2d", {"out", "kernel", "stride", "padding", "estimator"}, {"out", "kernel"}},
-      {"dense", {"out", "estimator"}, {"out"}},
-      {"relu", {}, {}},
-      {"maxpool2d", {"size", "stride"}, {}},
-      {"flatten", {}, {}},
+      {LayerKind::conv2d, {"out", "kernel", "stride", "padding", "estimator"}, {"out", "kernel"}},
+      {LayerKind::dense, {"out", "estimator"}, {"out"}},
+      {LayerKind::relu, {}, {}},
+      {LayerKind::maxpool2d, {"size", "stride"}, {}},
+      {LayerKind::flatten, {}, {}},
   };
   return rules;
 }
@@ -209,13 +221,14 @@ LayerSpec parse_layer_in(const std::string& line, const std::string& context) {
   };
 
   std::istringstream tokens(spec.text);
-  std::vector<std::string> kinds;
-  for (const auto& r : layer_rules()) kinds.push_back(r.kind);
-  if (!(tokens >> spec.kind)) throw fail(concat("expected a layer kind (", join(kinds), ")"));
+  std::string kind;
+  if (!(tokens >> kind))
+    throw fail(concat("expected a layer kind (", choice_words<LayerKind>(), ")"));
+  if (!parse_choice(kind, spec.kind))
+    throw fail(concat("unknown layer kind '", kind, "', expected one of ",
+                      choice_words<LayerKind>()));
   const auto rule = std::find_if(layer_rules().begin(), layer_rules().end(),
                                  [&](const LayerRule& r) { return spec.kind == r.kind; });
-  if (rule == layer_rules().end())
-    throw fail(concat("unknown layer kind '", spec.kind, "', expected one of ", join(kinds)));
 
   std::vector<std::string> seen;
   for (std::string token; tokens >> token;) {
@@ -224,8 +237,8 @@ LayerSpec parse_layer_in(const std::string& line, const std::string& context) {
     const std::string key = token.substr(0, eq), value = token.substr(eq + 1);
     if (std::find(rule->keys.begin(), rule->keys.end(), key) == rule->keys.end()) {
       throw fail(rule->keys.empty()
-                     ? concat(spec.kind, " takes no keys, got '", token, "'")
-                     : concat("unknown key '", key, "' for ", spec.kind, ", expected one of ",
+                     ? concat(kind, " takes no keys, got '", token, "'")
+                     : concat("unknown key '", key, "' for ", kind, ", expected one of ",
                               join(rule->keys)));
     }
     if (std::find(seen.begin(), seen.end(), key) != seen.end())
@@ -253,21 +266,21 @@ LayerSpec parse_layer_in(const std::string& line, const std::string& context) {
   }
   for (const auto& key : rule->required) {
     if (std::find(seen.begin(), seen.end(), key) == seen.end())
-      throw fail(concat(spec.kind, " requires ", key, "=<integer>"));
+      throw fail(concat(kind, " requires ", key, "=<integer>"));
   }
   // Non-overlapping windows unless asked otherwise, as in every framework's MaxPool2d.
-  if (spec.kind == "maxpool2d" && std::find(seen.begin(), seen.end(), "stride") == seen.end())
+  if (spec.kind == LayerKind::maxpool2d && std::find(seen.begin(), seen.end(), "stride") == seen.end())
     spec.stride = spec.size;
   return spec;
 }
 
 // The fully explicit form of a layer, for the resolved deck.
 std::string canonical_line(const LayerSpec& l) {
-  std::string s = l.kind;
-  if (l.kind == "conv2d" || l.kind == "dense") s += concat(" out=", l.out);
-  if (l.kind == "conv2d")
+  std::string s = word_of(l.kind);
+  if (l.has_weights()) s += concat(" out=", l.out);
+  if (l.kind == LayerKind::conv2d)
     s += concat(" kernel=", l.kernel, " stride=", l.stride, " padding=", l.padding);
-  if (l.kind == "maxpool2d") s += concat(" size=", l.size, " stride=", l.stride);
+  if (l.kind == LayerKind::maxpool2d) s += concat(" size=", l.size, " stride=", l.stride);
   if (l.estimator) s += concat(" estimator=", word_of(*l.estimator));
   return s;
 }
@@ -383,9 +396,7 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
     const Given g = it != given.end() ? it->second : Given{deck_where, "(default)"};
     throw InputError(concat(g.where, ": ", name, ": expected ", what, ", got '", g.text, "'"));
   };
-  check(one_of(c.data.format, {"idx", "cifar10", "hdf5"}), "data.format",
-        "one of idx, cifar10, hdf5");
-  if (c.data.format == "hdf5") {
+  if (c.data.format == DataFormat::hdf5) {
     if (c.data.train_file.empty() || c.data.test_file.empty())
       throw InputError(concat(given.count("data.format") ? given.at("data.format").where
                                                          : deck_where,
@@ -442,13 +453,11 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
   check(c.eval.every_epochs >= 0, "eval.every_epochs", "an integer >= 0 (0 = no evaluation "
                                                          "during training)");
 
-  check(one_of(c.ood.format, {"", "idx", "cifar10", "hdf5"}), "ood.format",
-        "one of idx, cifar10, hdf5, or empty for no OOD set");
-  check(c.ood.shift == DataShift::none || c.ood.format.empty(), "ood.shift",
+  check(c.ood.shift == DataShift::none || !c.ood.format, "ood.shift",
         "none when ood.format names a data set (a shift is built from the test set)");
-  check(c.ood.format != "hdf5" || !c.ood.file.empty(), "ood.format",
+  check(c.ood.format != DataFormat::hdf5 || !c.ood.file.empty(), "ood.format",
         "ood.file to be set with ood.format = hdf5");
-  check(!one_of(c.ood.format, {"idx", "cifar10"}) || !c.ood.dir.empty(), "ood.format",
+  check(!c.ood.format || c.ood.format == DataFormat::hdf5 || !c.ood.dir.empty(), "ood.format",
         "ood.dir to be set with ood.format = idx or cifar10");
   check(c.ood.limit >= 0, "ood.limit", "an integer >= 0 (0 = all)");
   check(c.ood.name.find('/') == std::string::npos, "ood.name", "a name without '/'");
@@ -499,7 +508,7 @@ RunConfig parse_source(const Source& file, const std::vector<std::string>& overr
     LayerSpec spec =
         parse_layer_in(layers.layers[i], concat(layers.where, ": ", kLayerOption, " ", i + 1));
     // Resolve the default here, so the resolved deck records what actually ran.
-    if ((spec.kind == "conv2d" || spec.kind == "dense") && !spec.estimator)
+    if (spec.has_weights() && !spec.estimator)
       spec.estimator = cfg.model.estimator;
     cfg.model.layers.push_back(std::move(spec));
   }
@@ -529,7 +538,7 @@ std::string ood_set_name(const RunConfig& config) {
   if (!o.name.empty()) return o.name;
   if (o.shift != DataShift::none) return word_of(o.shift);
   // "/tmp/mnist/" -> "mnist", "digits.h5" -> "digits".
-  std::filesystem::path source(o.format == "hdf5" ? o.file : o.dir);
+  std::filesystem::path source(o.format == DataFormat::hdf5 ? o.file : o.dir);
   if (!source.has_filename()) source = source.parent_path();
   const std::string stem = source.stem().string();
   return stem.empty() || stem == "." || stem == ".." ? "ood" : stem;

@@ -34,8 +34,8 @@ namespace {
 // training split (the last round(fraction * N) rows, as Keras's validation_split):
 // the same rows on any rank count, each rank holding its shard of them.
 std::pair<Split, Split> load_training(const RunConfig& config, const Communicator& comm,
-                                      bool partition) {
-  const SplitSource source = open_split(config.data, true, comm);
+                                      RankRows train_rows) {
+  const SplitSource source = open_split(config.data, SplitPart::train, comm);
   const double fraction = config.data.validation_fraction;
   const std::int64_t held_out = std::llround(fraction * double(source.total));
   if (fraction > 0 && (held_out < 1 || held_out >= source.total))
@@ -44,8 +44,8 @@ std::pair<Split, Split> load_training(const RunConfig& config, const Communicato
                             held_out, ": expected at least 1 and fewer than all"));
   const std::int64_t trained = source.total - held_out;
   Split validation;
-  if (held_out > 0) validation = take_rows(source, trained, source.total, comm, true);
-  return {take_rows(source, 0, trained, comm, partition), std::move(validation)};
+  if (held_out > 0) validation = take_rows(source, trained, source.total, comm, RankRows::shard);
+  return {take_rows(source, 0, trained, comm, train_rows), std::move(validation)};
 }
 
 // The model's parameters and optimizer state as a checkpoint (host copies).
@@ -143,14 +143,14 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
   Kokkos::Timer load_clock;
   TrainingData train;
   train.local = config.data.shuffle == ShuffleScope::local;
-  const std::pair<Split, Split> loaded = load_training(config, comm, train.local);
+  const std::pair<Split, Split> loaded = load_training(config, comm, train.local ? RankRows::shard : RankRows::all);
   const Split& train_split = loaded.first;
   const Split& validation_split = loaded.second;
   const Dataset& train_host = train_split.rows;
   train.data = to_device(train_host);
   train.global_count = train_split.total;
   const DeviceDataset validation = to_device(validation_split.rows);
-  const Split test_split = load_split(config.data, false, comm, true);
+  const Split test_split = load_split(config.data, SplitPart::test, comm, RankRows::shard);
   const DeviceDataset test = to_device(test_split.rows);
   const std::int64_t n_test = test_split.total;
   // The OOD set ([ood]) is read now, so a bad one stops the run before training.
