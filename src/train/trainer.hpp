@@ -61,6 +61,7 @@ class Trainer {
   // from (each step's rate: train/lr_schedule.hpp, logged in the history).
   double peak_learning_rate() const { return peak_lr_; }
   Optimizer<Real>& optimizer() { return *optimizer_; }
+  const Optimizer<Real>& optimizer() const { return *optimizer_; }
 
   double training_seconds() const { return training_seconds_; }
   std::int64_t images_trained() const { return images_trained_; }  // global, this run
