@@ -212,6 +212,29 @@ std::string join(const std::vector<std::string>& words) {
   return s;
 }
 
+// Sets one key of a layer line from its value; returns what is wrong with the value, or "".
+std::string set_layer_key(LayerSpec& spec, const std::string& key, const std::string& value) {
+  if (key == "estimator") {
+    Estimator e{};
+    if (!parse_choice(value, e))
+      return concat("estimator: expected one of ", choice_words<Estimator>(), ", got '", value,
+                    "'");
+    spec.estimator = e;
+    return "";
+  }
+  // Every other key is a size; only padding may be zero.
+  const int min = key == "padding" ? 0 : 1;
+  int v = 0;
+  if (!parse_integer(value, v) || v < min)
+    return concat(key, ": expected an integer >= ", min, ", got '", value, "'");
+  if (key == "out") spec.out = v;
+  if (key == "kernel") spec.kernel = v;
+  if (key == "stride") spec.stride = v;
+  if (key == "padding") spec.padding = v;
+  if (key == "size") spec.size = v;
+  return "";
+}
+
 // `context` says where the line came from ("model.layer" or "input deck x.cfg: model.layer 3").
 LayerSpec parse_layer_in(const std::string& line, const std::string& context) {
   LayerSpec spec;
@@ -245,32 +268,16 @@ LayerSpec parse_layer_in(const std::string& line, const std::string& context) {
       throw fail(concat("key '", key, "' is given more than once"));
     seen.push_back(key);
 
-    if (key == "estimator") {
-      Estimator e{};
-      if (!parse_choice(value, e))
-        throw fail(concat("estimator: expected one of ", choice_words<Estimator>(), ", got '",
-                          value, "'"));
-      spec.estimator = e;
-      continue;
-    }
-    // Every other key is a size; only padding may be zero.
-    const int min = key == "padding" ? 0 : 1;
-    int v = 0;
-    if (!parse_integer(value, v) || v < min)
-      throw fail(concat(key, ": expected an integer >= ", min, ", got '", value, "'"));
-    if (key == "out") spec.out = v;
-    if (key == "kernel") spec.kernel = v;
-    if (key == "stride") spec.stride = v;
-    if (key == "padding") spec.padding = v;
-    if (key == "size") spec.size = v;
+    if (const std::string problem = set_layer_key(spec, key, value); !problem.empty())
+      throw fail(problem);
   }
   for (const auto& key : rule->required) {
     if (std::find(seen.begin(), seen.end(), key) == seen.end())
       throw fail(concat(kind, " requires ", key, "=<integer>"));
   }
   // Non-overlapping windows unless asked otherwise, as in every framework's MaxPool2d.
-  if (spec.kind == LayerKind::maxpool2d && std::find(seen.begin(), seen.end(), "stride") == seen.end())
-    spec.stride = spec.size;
+  const bool has_stride = std::find(seen.begin(), seen.end(), "stride") != seen.end();
+  if (spec.kind == LayerKind::maxpool2d && !has_stride) spec.stride = spec.size;
   return spec;
 }
 
@@ -387,19 +394,35 @@ void apply(const Source& src, RunConfig& cfg, std::map<std::string, Given>& give
   });
 }
 
-void validate(const RunConfig& c, const std::map<std::string, Given>& given,
-              const std::string& deck_where) {
-  auto check = [&](bool ok, const char* name, const std::string& what) {
+// Checks option values against their ranges; a failing one throws an InputError that
+// names the source that gave it (defaults always pass, so a failing option was given;
+// the fallback to the deck is only defensive).
+class OptionCheck {
+ public:
+  OptionCheck(const std::map<std::string, Given>& given, std::string deck_where)
+      : given_(given), deck_where_(std::move(deck_where)) {}
+
+  void operator()(bool ok, const char* name, const std::string& what) const {
     if (ok) return;
-    // Defaults always pass, so a failing option was given; the fallback is only defensive.
-    const auto it = given.find(name);
-    const Given g = it != given.end() ? it->second : Given{deck_where, "(default)"};
+    const auto it = given_.find(name);
+    const Given g = it != given_.end() ? it->second : Given{deck_where_, "(default)"};
     throw InputError(concat(g.where, ": ", name, ": expected ", what, ", got '", g.text, "'"));
-  };
+  }
+  // The file or command line that gave the option.
+  std::string where(const char* name) const {
+    const auto it = given_.find(name);
+    return it != given_.end() ? it->second.where : deck_where_;
+  }
+
+ private:
+  const std::map<std::string, Given>& given_;
+  std::string deck_where_;
+};
+
+void validate_data(const RunConfig& c, const OptionCheck& check) {
   if (c.data.format == DataFormat::hdf5) {
     if (c.data.train_file.empty() || c.data.test_file.empty())
-      throw InputError(concat(given.count("data.format") ? given.at("data.format").where
-                                                         : deck_where,
+      throw InputError(concat(check.where("data.format"),
                               ": data.format = hdf5 requires data.train_file and "
                               "data.test_file (HDF5 files with datasets images and labels)",
                               c.data.train_file.empty() ? "; data.train_file is not set" : "",
@@ -414,16 +437,19 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
   // Held-out examples that nothing evaluates would only be lost to training.
   check(c.data.validation_fraction == 0 || c.eval.every_epochs > 0, "data.validation_fraction",
         "0 unless eval.every_epochs > 0 (the held-out set is evaluated during training)");
+}
 
-  check(c.model.prior_sigma > 0, "model.prior_sigma", "a number > 0");
-  check(c.model.init_mu_stddev >= 0, "model.init_mu_stddev", "a number >= 0");
-  check(c.model.init_rho_stddev >= 0, "model.init_rho_stddev", "a number >= 0");
-  check(c.model.init_bias_stddev >= 0, "model.init_bias_stddev", "a number >= 0");
-  check(c.model.moped_delta >= 0, "model.moped_delta", "a number >= 0 (0 = off)");
-  check(c.model.moped_delta == 0 || !c.model.init_from.empty(), "model.moped_delta",
+void validate_model(const ModelConfig& m, const OptionCheck& check) {
+  check(m.prior_sigma > 0, "model.prior_sigma", "a number > 0");
+  check(m.init_mu_stddev >= 0, "model.init_mu_stddev", "a number >= 0");
+  check(m.init_rho_stddev >= 0, "model.init_rho_stddev", "a number >= 0");
+  check(m.init_bias_stddev >= 0, "model.init_bias_stddev", "a number >= 0");
+  check(m.moped_delta >= 0, "model.moped_delta", "a number >= 0 (0 = off)");
+  check(m.moped_delta == 0 || !m.init_from.empty(), "model.moped_delta",
         "0 unless model.init_from names a run file whose weights set mu");
+}
 
-  const auto& t = c.train;
+void validate_train(const TrainConfig& t, const OptionCheck& check) {
   check(t.epochs >= 1, "train.epochs", "an integer >= 1");
   check(t.batch_size >= 1, "train.batch_size", "an integer >= 1");
   check(t.lr > 0, "train.lr", "a number > 0");
@@ -447,7 +473,9 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
   }
   check(t.log_every >= 1, "train.log_every", "an integer >= 1");
   check(t.max_steps >= 0, "train.max_steps", "an integer >= 0 (0 = no limit)");
+}
 
+void validate_eval_and_ood(const RunConfig& c, const OptionCheck& check) {
   check(c.eval.samples >= 1, "eval.samples", "an integer >= 1");
   check(c.eval.batch_size >= 1, "eval.batch_size", "an integer >= 1");
   check(c.eval.every_epochs >= 0, "eval.every_epochs", "an integer >= 0 (0 = no evaluation "
@@ -461,16 +489,20 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
         "ood.dir to be set with ood.format = idx or cifar10");
   check(c.ood.limit >= 0, "ood.limit", "an integer >= 0 (0 = all)");
   check(c.ood.name.find('/') == std::string::npos, "ood.name", "a name without '/'");
+}
 
+void validate_output(const RunConfig& c, const OptionCheck& check) {
   check(!c.output.dir.empty(), "output.dir", "a directory");
   check(c.output.name.find('/') == std::string::npos, "output.name",
         "a file name without '/' (empty = the deck's file name)");
   check(c.output.checkpoint_every >= 0, "output.checkpoint_every",
         "an integer >= 0 (0 = only at the end)");
   // Checkpoints are written at progress-line steps.
-  check(c.output.checkpoint_every % t.log_every == 0, "output.checkpoint_every",
-        concat("a multiple of train.log_every (", t.log_every, ")"));
+  check(c.output.checkpoint_every % c.train.log_every == 0, "output.checkpoint_every",
+        concat("a multiple of train.log_every (", c.train.log_every, ")"));
+}
 
+void validate_debug(const RunConfig& c, const OptionCheck& check) {
   check(c.debug.dump_steps >= 0, "debug.dump_steps", "an integer >= 0 (0 = no dump)");
   if (c.debug.dump_steps > 0) {
     check(!c.debug.dump_file.empty(), "debug.dump_file",
@@ -479,9 +511,21 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
     check(c.data.shuffle == ShuffleScope::global, "data.shuffle",
           "global when debug.dump_steps > 0");
     // The dump records one learning rate, which the replay's Adam keeps.
-    check(t.lr_schedule == LrSchedule::constant && t.lr_warmup_epochs == 0, "train.lr_schedule",
-          "constant with train.lr_warmup_epochs = 0 when debug.dump_steps > 0");
+    check(c.train.lr_schedule == LrSchedule::constant && c.train.lr_warmup_epochs == 0,
+          "train.lr_schedule", "constant with train.lr_warmup_epochs = 0 when debug.dump_steps > 0");
   }
+}
+
+// Every range and every contradiction between options, section by section.
+void validate(const RunConfig& c, const std::map<std::string, Given>& given,
+              const std::string& deck_where) {
+  const OptionCheck check(given, deck_where);
+  validate_data(c, check);
+  validate_model(c.model, check);
+  validate_train(c.train, check);
+  validate_eval_and_ood(c, check);
+  validate_output(c, check);
+  validate_debug(c, check);
 }
 
 // The config of a deck source (the file, or a deck's text) with command-line overrides.
