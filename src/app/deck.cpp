@@ -15,8 +15,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <initializer_list>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <type_traits>
 
@@ -98,10 +98,6 @@ std::string trim(const std::string& s) {
   return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
 }
 
-bool one_of(const std::string& s, std::initializer_list<const char*> choices) {
-  return std::any_of(choices.begin(), choices.end(), [&](const char* c) { return s == c; });
-}
-
 // ---- text -> value; each returns false when the text is not a value of that type.
 
 template <class Int>
@@ -153,6 +149,18 @@ template <class Enum, class = std::enable_if_t<std::is_enum_v<Enum>>>
 std::string expected(const Enum&) {
   return "one of " + choice_words<Enum>();
 }
+// An optional choice (ood.format): the empty word leaves it unset.
+template <class Enum>
+bool parse_value(const std::string& s, std::optional<Enum>& out) {
+  Enum value{};
+  if (s.empty()) return out.reset(), true;
+  if (!parse_choice(s, value)) return false;
+  return out = value, true;
+}
+template <class Enum>
+std::string expected(const std::optional<Enum>&) {
+  return "one of " + choice_words<Enum>() + ", or empty for none";
+}
 
 // ---- value -> text, such that parse_value reads back exactly the same value.
 
@@ -164,6 +172,10 @@ std::string format_value(std::uint64_t v) { return std::to_string(v); }
 template <class Enum, class = std::enable_if_t<std::is_enum_v<Enum>>>
 std::string format_value(Enum v) {
   return word_of(v);
+}
+template <class Enum>
+std::string format_value(const std::optional<Enum>& v) {
+  return v ? word_of(*v) : "";
 }
 std::string format_value(double v) {
   // The shortest text that round-trips: "0.001", not "0.0010000000000000000208".
@@ -178,18 +190,18 @@ std::string format_value(double v) {
 // ---- layers
 
 struct LayerRule {
-  const char* kind;
+  LayerKind kind;
   std::vector<std::string> keys;      // allowed, in canonical order
   std::vector<std::string> required;
 };
 
 const std::vector<LayerRule>& layer_rules() {
   static const std::vector<LayerRule> rules = {
-      {"conv2d", {"out", "kernel", "stride", "padding", "estimator"}, {"out", "kernel"}},
-      {"dense", {"out", "estimator"}, {"out"}},
-      {"relu", {}, {}},
-      {"maxpool2d", {"size", "stride"}, {}},
-      {"flatten", {}, {}},
+      {LayerKind::conv2d, {"out", "kernel", "stride", "padding", "estimator"}, {"out", "kernel"}},
+      {LayerKind::dense, {"out", "estimator"}, {"out"}},
+      {LayerKind::relu, {}, {}},
+      {LayerKind::maxpool2d, {"size", "stride"}, {}},
+      {LayerKind::flatten, {}, {}},
   };
   return rules;
 }
@@ -198,6 +210,29 @@ std::string join(const std::vector<std::string>& words) {
   std::string s;
   for (const auto& w : words) s += (s.empty() ? "" : ", ") + w;
   return s;
+}
+
+// Sets one key of a layer line from its value; returns what is wrong with the value, or "".
+std::string set_layer_key(LayerSpec& spec, const std::string& key, const std::string& value) {
+  if (key == "estimator") {
+    Estimator e{};
+    if (!parse_choice(value, e))
+      return concat("estimator: expected one of ", choice_words<Estimator>(), ", got '", value,
+                    "'");
+    spec.estimator = e;
+    return "";
+  }
+  // Every other key is a size; only padding may be zero.
+  const int min = key == "padding" ? 0 : 1;
+  int v = 0;
+  if (!parse_integer(value, v) || v < min)
+    return concat(key, ": expected an integer >= ", min, ", got '", value, "'");
+  if (key == "out") spec.out = v;
+  if (key == "kernel") spec.kernel = v;
+  if (key == "stride") spec.stride = v;
+  if (key == "padding") spec.padding = v;
+  if (key == "size") spec.size = v;
+  return "";
 }
 
 // `context` says where the line came from ("model.layer" or "input deck x.cfg: model.layer 3").
@@ -209,13 +244,14 @@ LayerSpec parse_layer_in(const std::string& line, const std::string& context) {
   };
 
   std::istringstream tokens(spec.text);
-  std::vector<std::string> kinds;
-  for (const auto& r : layer_rules()) kinds.push_back(r.kind);
-  if (!(tokens >> spec.kind)) throw fail(concat("expected a layer kind (", join(kinds), ")"));
+  std::string kind;
+  if (!(tokens >> kind))
+    throw fail(concat("expected a layer kind (", choice_words<LayerKind>(), ")"));
+  if (!parse_choice(kind, spec.kind))
+    throw fail(concat("unknown layer kind '", kind, "', expected one of ",
+                      choice_words<LayerKind>()));
   const auto rule = std::find_if(layer_rules().begin(), layer_rules().end(),
                                  [&](const LayerRule& r) { return spec.kind == r.kind; });
-  if (rule == layer_rules().end())
-    throw fail(concat("unknown layer kind '", spec.kind, "', expected one of ", join(kinds)));
 
   std::vector<std::string> seen;
   for (std::string token; tokens >> token;) {
@@ -224,50 +260,34 @@ LayerSpec parse_layer_in(const std::string& line, const std::string& context) {
     const std::string key = token.substr(0, eq), value = token.substr(eq + 1);
     if (std::find(rule->keys.begin(), rule->keys.end(), key) == rule->keys.end()) {
       throw fail(rule->keys.empty()
-                     ? concat(spec.kind, " takes no keys, got '", token, "'")
-                     : concat("unknown key '", key, "' for ", spec.kind, ", expected one of ",
+                     ? concat(kind, " takes no keys, got '", token, "'")
+                     : concat("unknown key '", key, "' for ", kind, ", expected one of ",
                               join(rule->keys)));
     }
     if (std::find(seen.begin(), seen.end(), key) != seen.end())
       throw fail(concat("key '", key, "' is given more than once"));
     seen.push_back(key);
 
-    if (key == "estimator") {
-      Estimator e{};
-      if (!parse_choice(value, e))
-        throw fail(concat("estimator: expected one of ", choice_words<Estimator>(), ", got '",
-                          value, "'"));
-      spec.estimator = e;
-      continue;
-    }
-    // Every other key is a size; only padding may be zero.
-    const int min = key == "padding" ? 0 : 1;
-    int v = 0;
-    if (!parse_integer(value, v) || v < min)
-      throw fail(concat(key, ": expected an integer >= ", min, ", got '", value, "'"));
-    if (key == "out") spec.out = v;
-    if (key == "kernel") spec.kernel = v;
-    if (key == "stride") spec.stride = v;
-    if (key == "padding") spec.padding = v;
-    if (key == "size") spec.size = v;
+    if (const std::string problem = set_layer_key(spec, key, value); !problem.empty())
+      throw fail(problem);
   }
   for (const auto& key : rule->required) {
     if (std::find(seen.begin(), seen.end(), key) == seen.end())
-      throw fail(concat(spec.kind, " requires ", key, "=<integer>"));
+      throw fail(concat(kind, " requires ", key, "=<integer>"));
   }
   // Non-overlapping windows unless asked otherwise, as in every framework's MaxPool2d.
-  if (spec.kind == "maxpool2d" && std::find(seen.begin(), seen.end(), "stride") == seen.end())
-    spec.stride = spec.size;
+  const bool has_stride = std::find(seen.begin(), seen.end(), "stride") != seen.end();
+  if (spec.kind == LayerKind::maxpool2d && !has_stride) spec.stride = spec.size;
   return spec;
 }
 
 // The fully explicit form of a layer, for the resolved deck.
 std::string canonical_line(const LayerSpec& l) {
-  std::string s = l.kind;
-  if (l.kind == "conv2d" || l.kind == "dense") s += concat(" out=", l.out);
-  if (l.kind == "conv2d")
+  std::string s = word_of(l.kind);
+  if (l.has_weights()) s += concat(" out=", l.out);
+  if (l.kind == LayerKind::conv2d)
     s += concat(" kernel=", l.kernel, " stride=", l.stride, " padding=", l.padding);
-  if (l.kind == "maxpool2d") s += concat(" size=", l.size, " stride=", l.stride);
+  if (l.kind == LayerKind::maxpool2d) s += concat(" size=", l.size, " stride=", l.stride);
   if (l.estimator) s += concat(" estimator=", word_of(*l.estimator));
   return s;
 }
@@ -374,21 +394,35 @@ void apply(const Source& src, RunConfig& cfg, std::map<std::string, Given>& give
   });
 }
 
-void validate(const RunConfig& c, const std::map<std::string, Given>& given,
-              const std::string& deck_where) {
-  auto check = [&](bool ok, const char* name, const std::string& what) {
+// Checks option values against their ranges; a failing one throws an InputError that
+// names the source that gave it (defaults always pass, so a failing option was given;
+// the fallback to the deck is only defensive).
+class OptionCheck {
+ public:
+  OptionCheck(const std::map<std::string, Given>& given, std::string deck_where)
+      : given_(given), deck_where_(std::move(deck_where)) {}
+
+  void operator()(bool ok, const char* name, const std::string& what) const {
     if (ok) return;
-    // Defaults always pass, so a failing option was given; the fallback is only defensive.
-    const auto it = given.find(name);
-    const Given g = it != given.end() ? it->second : Given{deck_where, "(default)"};
+    const auto it = given_.find(name);
+    const Given g = it != given_.end() ? it->second : Given{deck_where_, "(default)"};
     throw InputError(concat(g.where, ": ", name, ": expected ", what, ", got '", g.text, "'"));
-  };
-  check(one_of(c.data.format, {"idx", "cifar10", "hdf5"}), "data.format",
-        "one of idx, cifar10, hdf5");
-  if (c.data.format == "hdf5") {
+  }
+  // The file or command line that gave the option.
+  std::string where(const char* name) const {
+    const auto it = given_.find(name);
+    return it != given_.end() ? it->second.where : deck_where_;
+  }
+
+ private:
+  const std::map<std::string, Given>& given_;
+  std::string deck_where_;
+};
+
+void validate_data(const RunConfig& c, const OptionCheck& check) {
+  if (c.data.format == DataFormat::hdf5) {
     if (c.data.train_file.empty() || c.data.test_file.empty())
-      throw InputError(concat(given.count("data.format") ? given.at("data.format").where
-                                                         : deck_where,
+      throw InputError(concat(check.where("data.format"),
                               ": data.format = hdf5 requires data.train_file and "
                               "data.test_file (HDF5 files with datasets images and labels)",
                               c.data.train_file.empty() ? "; data.train_file is not set" : "",
@@ -403,16 +437,19 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
   // Held-out examples that nothing evaluates would only be lost to training.
   check(c.data.validation_fraction == 0 || c.eval.every_epochs > 0, "data.validation_fraction",
         "0 unless eval.every_epochs > 0 (the held-out set is evaluated during training)");
+}
 
-  check(c.model.prior_sigma > 0, "model.prior_sigma", "a number > 0");
-  check(c.model.init_mu_stddev >= 0, "model.init_mu_stddev", "a number >= 0");
-  check(c.model.init_rho_stddev >= 0, "model.init_rho_stddev", "a number >= 0");
-  check(c.model.init_bias_stddev >= 0, "model.init_bias_stddev", "a number >= 0");
-  check(c.model.moped_delta >= 0, "model.moped_delta", "a number >= 0 (0 = off)");
-  check(c.model.moped_delta == 0 || !c.model.init_from.empty(), "model.moped_delta",
+void validate_model(const ModelConfig& m, const OptionCheck& check) {
+  check(m.prior_sigma > 0, "model.prior_sigma", "a number > 0");
+  check(m.init_mu_stddev >= 0, "model.init_mu_stddev", "a number >= 0");
+  check(m.init_rho_stddev >= 0, "model.init_rho_stddev", "a number >= 0");
+  check(m.init_bias_stddev >= 0, "model.init_bias_stddev", "a number >= 0");
+  check(m.moped_delta >= 0, "model.moped_delta", "a number >= 0 (0 = off)");
+  check(m.moped_delta == 0 || !m.init_from.empty(), "model.moped_delta",
         "0 unless model.init_from names a run file whose weights set mu");
+}
 
-  const auto& t = c.train;
+void validate_train(const TrainConfig& t, const OptionCheck& check) {
   check(t.epochs >= 1, "train.epochs", "an integer >= 1");
   check(t.batch_size >= 1, "train.batch_size", "an integer >= 1");
   check(t.lr > 0, "train.lr", "a number > 0");
@@ -436,32 +473,36 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
   }
   check(t.log_every >= 1, "train.log_every", "an integer >= 1");
   check(t.max_steps >= 0, "train.max_steps", "an integer >= 0 (0 = no limit)");
+}
 
+void validate_eval_and_ood(const RunConfig& c, const OptionCheck& check) {
   check(c.eval.samples >= 1, "eval.samples", "an integer >= 1");
   check(c.eval.batch_size >= 1, "eval.batch_size", "an integer >= 1");
   check(c.eval.every_epochs >= 0, "eval.every_epochs", "an integer >= 0 (0 = no evaluation "
                                                          "during training)");
 
-  check(one_of(c.ood.format, {"", "idx", "cifar10", "hdf5"}), "ood.format",
-        "one of idx, cifar10, hdf5, or empty for no OOD set");
-  check(c.ood.shift == DataShift::none || c.ood.format.empty(), "ood.shift",
+  check(c.ood.shift == DataShift::none || !c.ood.format, "ood.shift",
         "none when ood.format names a data set (a shift is built from the test set)");
-  check(c.ood.format != "hdf5" || !c.ood.file.empty(), "ood.format",
+  check(c.ood.format != DataFormat::hdf5 || !c.ood.file.empty(), "ood.format",
         "ood.file to be set with ood.format = hdf5");
-  check(!one_of(c.ood.format, {"idx", "cifar10"}) || !c.ood.dir.empty(), "ood.format",
+  check(!c.ood.format || c.ood.format == DataFormat::hdf5 || !c.ood.dir.empty(), "ood.format",
         "ood.dir to be set with ood.format = idx or cifar10");
   check(c.ood.limit >= 0, "ood.limit", "an integer >= 0 (0 = all)");
   check(c.ood.name.find('/') == std::string::npos, "ood.name", "a name without '/'");
+}
 
+void validate_output(const RunConfig& c, const OptionCheck& check) {
   check(!c.output.dir.empty(), "output.dir", "a directory");
   check(c.output.name.find('/') == std::string::npos, "output.name",
         "a file name without '/' (empty = the deck's file name)");
   check(c.output.checkpoint_every >= 0, "output.checkpoint_every",
         "an integer >= 0 (0 = only at the end)");
   // Checkpoints are written at progress-line steps.
-  check(c.output.checkpoint_every % t.log_every == 0, "output.checkpoint_every",
-        concat("a multiple of train.log_every (", t.log_every, ")"));
+  check(c.output.checkpoint_every % c.train.log_every == 0, "output.checkpoint_every",
+        concat("a multiple of train.log_every (", c.train.log_every, ")"));
+}
 
+void validate_debug(const RunConfig& c, const OptionCheck& check) {
   check(c.debug.dump_steps >= 0, "debug.dump_steps", "an integer >= 0 (0 = no dump)");
   if (c.debug.dump_steps > 0) {
     check(!c.debug.dump_file.empty(), "debug.dump_file",
@@ -470,9 +511,21 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
     check(c.data.shuffle == ShuffleScope::global, "data.shuffle",
           "global when debug.dump_steps > 0");
     // The dump records one learning rate, which the replay's Adam keeps.
-    check(t.lr_schedule == LrSchedule::constant && t.lr_warmup_epochs == 0, "train.lr_schedule",
-          "constant with train.lr_warmup_epochs = 0 when debug.dump_steps > 0");
+    check(c.train.lr_schedule == LrSchedule::constant && c.train.lr_warmup_epochs == 0,
+          "train.lr_schedule", "constant with train.lr_warmup_epochs = 0 when debug.dump_steps > 0");
   }
+}
+
+// Every range and every contradiction between options, section by section.
+void validate(const RunConfig& c, const std::map<std::string, Given>& given,
+              const std::string& deck_where) {
+  const OptionCheck check(given, deck_where);
+  validate_data(c, check);
+  validate_model(c.model, check);
+  validate_train(c.train, check);
+  validate_eval_and_ood(c, check);
+  validate_output(c, check);
+  validate_debug(c, check);
 }
 
 // The config of a deck source (the file, or a deck's text) with command-line overrides.
@@ -499,7 +552,7 @@ RunConfig parse_source(const Source& file, const std::vector<std::string>& overr
     LayerSpec spec =
         parse_layer_in(layers.layers[i], concat(layers.where, ": ", kLayerOption, " ", i + 1));
     // Resolve the default here, so the resolved deck records what actually ran.
-    if ((spec.kind == "conv2d" || spec.kind == "dense") && !spec.estimator)
+    if (spec.has_weights() && !spec.estimator)
       spec.estimator = cfg.model.estimator;
     cfg.model.layers.push_back(std::move(spec));
   }
@@ -529,7 +582,7 @@ std::string ood_set_name(const RunConfig& config) {
   if (!o.name.empty()) return o.name;
   if (o.shift != DataShift::none) return word_of(o.shift);
   // "/tmp/mnist/" -> "mnist", "digits.h5" -> "digits".
-  std::filesystem::path source(o.format == "hdf5" ? o.file : o.dir);
+  std::filesystem::path source(o.format == DataFormat::hdf5 ? o.file : o.dir);
   if (!source.has_filename()) source = source.parent_path();
   const std::string stem = source.stem().string();
   return stem.empty() || stem == "." || stem == ".." ? "ood" : stem;

@@ -188,7 +188,7 @@ void prune(const std::vector<std::string>& args) {
   }
   if (fractions.empty()) throw UsageError("kbnn prune: --fractions=F1,F2,... is required");
   kbnn::agree_or_throw(MPI_COMM_WORLD, [&] { options.fractions = kbnn::parse_fractions(fractions); });
-  kbnn::Communicator comm(MPI_COMM_WORLD, false);
+  kbnn::Communicator comm(MPI_COMM_WORLD);
   NullBuffer null_buffer;
   std::ostream null_stream(&null_buffer);
   kbnn::run_prune(options, comm, comm.is_root() ? std::cout : null_stream);
@@ -198,7 +198,8 @@ int run_command(const std::vector<std::string>& args, int rank) {
   if (args[0] == "info") {
     if (args.size() < 2 || args.size() > 3 || (args.size() == 3 && args[2] != "--deck"))
       throw UsageError("kbnn info: expected a run file and optionally --deck");
-    if (rank == 0) kbnn::print_run_info(args[1], args.size() == 3, std::cout);
+    const bool with_deck = args.size() == 3;
+    if (rank == 0) kbnn::print_run_info(args[1], with_deck, std::cout);
   } else if (args[0] == "predict") {
     predict(std::vector<std::string>(args.begin() + 1, args.end()));
   } else if (args[0] == "train") {

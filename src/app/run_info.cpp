@@ -52,6 +52,64 @@ void print_last_evaluation(hid_t eval, const std::string& path, std::ostream& ou
                 last("nll"), last("ece"), last("mean_entropy"));
 }
 
+// What ran: the version, the ranks, the backend and the deck.
+void print_header(hid_t file, const std::string& path, std::ostream& out) {
+  out << path << ": kbnn " << h5::read_string_attribute(file, "kbnn_version") << " ("
+      << h5::read_string_attribute(file, "git_revision") << "), "
+      << h5::read_attribute<std::int32_t>(file, "ranks") << " rank(s), Kokkos "
+      << h5::read_string_attribute(file, "kokkos_backend") << ", created "
+      << h5::read_string_attribute(file, "created") << "\n  deck "
+      << h5::read_string_attribute(file, "deck_path") << "\n";
+}
+
+// The last row of /history, and of /history/eval if there is one.
+void print_history(hid_t file, const std::string& path, std::ostream& out) {
+  const h5::Group history = h5::open_group(file, "history");
+  const auto step = h5::read_column<double>(history, "step", path + ": /history/step");
+  if (step.empty()) {
+    out << "  history: no rows (the run stopped before its first log step)\n";
+  } else {
+    const auto last = [&](const char* name) {
+      return h5::read_column<double>(history, name, path + ": /history/" + name).back();
+    };
+    out << format("  history: %.0f rows; last at step %.0f (epoch %.2f): loss %.4f, nll %.4f, "
+                  "kl %.4g, train accuracy %.4f",
+                  double(step.size()), step.back(), last("epoch"), last("loss"), last("nll"),
+                  last("kl"), last("train_accuracy"))
+        << format(", %.0f img/s\n", last("images_per_second"));
+  }
+  if (h5::exists(history, "eval"))
+    print_last_evaluation(h5::open_group(history, "eval"), path, out);
+}
+
+void print_metrics(hid_t file, std::ostream& out) {
+  const h5::Group metrics = h5::open_group(file, "metrics");
+  for (const std::string set : {"test"}) {
+    if (!h5::exists(metrics, set)) continue;
+    const h5::Group g = h5::open_group(metrics, set);
+    const auto get = [&](const char* name) { return h5::read_attribute<double>(g, name); };
+    out << "  metrics/" << set
+        << format(": accuracy %.4f, nll %.4f, brier %.4f, ece %.4f; entropy %.4f = aleatoric "
+                  "%.4f + epistemic %.4f nats\n",
+                  get("accuracy"), get("nll"), get("brier"), get("ece"), get("mean_entropy"),
+                  get("mean_aleatoric"), get("mean_epistemic"));
+  }
+}
+
+// Each layer of /weights, in layer order, with its kernel's shape.
+void print_weights(hid_t file, const std::string& path, std::ostream& out) {
+  const h5::Group weights = h5::open_group(file, "weights");
+  out << "  weights:";
+  for (const std::string& name : in_layer_order(h5::member_names(weights, path + ": /weights"))) {
+    // A Bayesian layer's kernel_mu, or a deterministic layer's kernel.
+    const std::string mean = name + "/kernel_mu", point = name + "/kernel";
+    const std::string kernel = h5::exists(weights, mean) ? mean : point;
+    out << " " << name;
+    if (h5::exists(weights, kernel)) out << " (" << shape_text(h5::dataset_shape(weights, kernel, path)) << ")";
+  }
+  out << "\n";
+}
+
 }  // namespace
 
 void print_run_info(const std::string& path, bool with_deck, std::ostream& out) {
@@ -62,59 +120,13 @@ void print_run_info(const std::string& path, bool with_deck, std::ostream& out) 
   if (!h5::has_attribute(file, "kbnn_version"))
     throw InputError(concat(path, ": not a kbnn run file (no kbnn_version attribute on /)"));
 
-  out << path << ": kbnn " << h5::read_string_attribute(file, "kbnn_version") << " ("
-      << h5::read_string_attribute(file, "git_revision") << "), "
-      << h5::read_attribute<std::int32_t>(file, "ranks") << " rank(s), Kokkos "
-      << h5::read_string_attribute(file, "kokkos_backend") << ", created "
-      << h5::read_string_attribute(file, "created") << "\n  deck "
-      << h5::read_string_attribute(file, "deck_path") << "\n";
-
-  if (h5::exists(file, "history")) {
-    const h5::Group history = h5::open_group(file, "history");
-    const auto step = h5::read_column<double>(history, "step", path + ": /history/step");
-    if (step.empty()) {
-      out << "  history: no rows (the run stopped before its first log step)\n";
-    } else {
-      const auto last = [&](const char* name) {
-        return h5::read_column<double>(history, name, path + ": /history/" + name).back();
-      };
-      out << format("  history: %.0f rows; last at step %.0f (epoch %.2f): loss %.4f, nll %.4f, "
-                    "kl %.4g, train accuracy %.4f",
-                    double(step.size()), step.back(), last("epoch"), last("loss"), last("nll"),
-                    last("kl"), last("train_accuracy"))
-          << format(", %.0f img/s\n", last("images_per_second"));
-    }
-    if (h5::exists(history, "eval"))
-      print_last_evaluation(h5::open_group(history, "eval"), path, out);
-  }
-  if (h5::exists(file, "metrics")) {
-    const h5::Group metrics = h5::open_group(file, "metrics");
-    for (const std::string set : {"test"}) {
-      if (!h5::exists(metrics, set)) continue;
-      const h5::Group g = h5::open_group(metrics, set);
-      const auto get = [&](const char* name) { return h5::read_attribute<double>(g, name); };
-      out << "  metrics/" << set
-          << format(": accuracy %.4f, nll %.4f, brier %.4f, ece %.4f; entropy %.4f = aleatoric "
-                    "%.4f + epistemic %.4f nats\n",
-                    get("accuracy"), get("nll"), get("brier"), get("ece"), get("mean_entropy"),
-                    get("mean_aleatoric"), get("mean_epistemic"));
-    }
-  }
+  print_header(file, path, out);
+  if (h5::exists(file, "history")) print_history(file, path, out);
+  if (h5::exists(file, "metrics")) print_metrics(file, out);
   if (h5::exists(file, "predictions/test"))
     out << "  predictions/test: probs_mean "
         << shape_text(h5::dataset_shape(file, "predictions/test/probs_mean", path)) << "\n";
-  if (h5::exists(file, "weights")) {
-    const h5::Group weights = h5::open_group(file, "weights");
-    out << "  weights:";
-    for (const std::string& name : in_layer_order(h5::member_names(weights, path + ": /weights"))) {
-      // A Bayesian layer's kernel_mu, or a deterministic layer's kernel.
-      const std::string mean = name + "/kernel_mu", point = name + "/kernel";
-      const std::string kernel = h5::exists(weights, mean) ? mean : point;
-      out << " " << name;
-      if (h5::exists(weights, kernel)) out << " (" << shape_text(h5::dataset_shape(weights, kernel, path)) << ")";
-    }
-    out << "\n";
-  }
+  if (h5::exists(file, "weights")) print_weights(file, path, out);
   if (h5::exists(file, "checkpoint")) {
     const h5::Group c = h5::open_group(file, "checkpoint");
     out << "  checkpoint: step " << h5::read_attribute<std::int64_t>(c, "step")

@@ -4,22 +4,13 @@
 #pragma once
 
 #include "app/deck.hpp"
+#include "app/training_state.hpp"
 #include "parallel/communicator.hpp"
 
 #include <iosfwd>
 #include <string>
 
 namespace kbnn {
-
-// Where a run starts from (`kbnn train --restart FROM [--restart-force]`).
-struct RestartOptions {
-  // Empty: a fresh start. "auto": <output.dir>/<run name>.checkpoint.h5 if it exists,
-  // else a fresh start (so resubmitting the same job script is always right).
-  // Otherwise a checkpoint or run file.
-  std::string from;
-  // Continue even if the checkpoint's model, seed, batch or optimizer differ from the deck's.
-  bool force = false;
-};
 
 enum class RunOutcome {
   finished,  // trained, predicted, wrote everything

@@ -12,6 +12,7 @@
 #include "model/sequential.hpp"
 #include "parallel/communicator.hpp"
 #include "train/history.hpp"
+#include "train/loss.hpp"
 #include "train/optimizer.hpp"
 
 #include <functional>
@@ -56,18 +57,37 @@ class Trainer {
 
   std::int64_t global_batch() const { return global_batch_; }
   std::int64_t steps_per_epoch() const { return steps_per_epoch_; }
-  std::int64_t total_steps() const { return total_steps_; }
   std::int64_t step() const { return step_; }
   // train.lr, times the ranks in per_rank mode: the rate a schedule starts its decay
   // from (each step's rate: train/lr_schedule.hpp, logged in the history).
   double peak_learning_rate() const { return peak_lr_; }
   Optimizer<Real>& optimizer() { return *optimizer_; }
+  const Optimizer<Real>& optimizer() const { return *optimizer_; }
 
   double training_seconds() const { return training_seconds_; }
   std::int64_t images_trained() const { return images_trained_; }  // global, this run
 
  private:
+  struct Buffers;
+  struct Window;
+  struct Batch;
+  struct Step;
+
   View1<std::int64_t> epoch_order_view(int epoch) const;
+  Buffers allocate_buffers() const;
+  Window resumed_window(const TrainingWindow& resumed) const;
+  TrainingWindow empty_window() const;
+  Batch batch_of_step(std::int64_t s) const;
+  Step train_step(const Buffers& buffers, const View1<std::int64_t>& order, int epoch,
+                  std::int64_t s);
+  LossSums compute_gradients(const Buffers& buffers, const View1<std::int64_t>& order,
+                             const Batch& batch, int epoch);
+  bool sum_gradients();
+  HistoryRow history_row(const Step& last, const Window& window, double now) const;
+  void print_row(const HistoryRow& row, double eta_seconds) const;
+  void log_row(const Step& last, Window& window, const Kokkos::Timer& clock,
+               std::int64_t start_step);
+  void keep_window(const Window& window);
 
   TrainConfig config_;
   BatchMode batch_mode_;

@@ -1,0 +1,52 @@
+// The training state a checkpoint holds (train/checkpoint.hpp), taken from a Trainer
+// and its model for a checkpoint, and given back to them when a run resumes
+// (docs/design.md, "The restart contract").
+#pragma once
+
+#include "core/run_config.hpp"
+#include "parallel/communicator.hpp"
+#include "train/checkpoint.hpp"
+#include "train/history.hpp"
+#include "train/trainer.hpp"
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace kbnn {
+
+// Where a run starts from (`kbnn train --restart FROM [--restart-force]`).
+struct RestartOptions {
+  // Empty: a fresh start. "auto": <output.dir>/<run name>.checkpoint.h5 if it exists,
+  // else a fresh start (so resubmitting the same job script is always right).
+  // Otherwise a checkpoint or run file.
+  std::string from;
+  // Continue even if the checkpoint's model, seed, batch or optimizer differ from the deck's.
+  bool force = false;
+};
+
+// Where training starts, and what the run has logged before it: nothing for a fresh
+// run, the checkpoint's rows for a restart.
+struct Progress {
+  std::int64_t start_step = 0;
+  TrainingWindow window;
+  std::vector<HistoryRow> history;    // every row of this run, from its first step
+  std::vector<EvalRow> eval_history;  // every evaluation of this run
+};
+
+// Where training starts: the checkpoint RestartOptions names, checked against the deck
+// and restored into the trainer and the parameters; or else a fresh start, the random
+// initialisation (or model.init_from's) of rank 0 on every rank. Collective. Call it
+// before the run file is created, so that a run file can be its own restart point.
+Progress resume_or_initialise(const RunConfig& config, const RestartOptions& restart,
+                              const std::string& own_checkpoint, Communicator& comm,
+                              Trainer& trainer, ParameterStore<Real>& store, std::ostream& log);
+
+// The model's parameters and optimizer state, with the rows logged so far, as a
+// checkpoint (host copies).
+Checkpoint make_checkpoint(const RunConfig& config, const Communicator& comm,
+                           const Trainer& trainer, const ParameterStore<Real>& store,
+                           const Progress& progress);
+
+}  // namespace kbnn
