@@ -41,11 +41,13 @@ struct AffinePlan {
 template <class Scalar>
 struct FlipoutSigns;
 
+namespace affine {
 // How reserve allocates a workspace buffer: once, outside the step loop, and not zeroed
 // (every kernel that reads one wrote it first).
 inline auto workspace(const std::string& name) {
   return Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::affine::" + name);
 }
+}  // namespace affine
 
 // A pass is: BayesianAffine draws the kernel (kernel_draw) and the bias, then
 // begin_pass, forward; then either backward, or (when pass_in_blocks) backward_begin,

@@ -17,37 +17,40 @@ void FlipoutAffine<Scalar>::reserve(int max_examples) {
   const std::size_t rows = std::size_t(max_examples) * p.P;
   const bool per_example = p.path == AffinePath::per_example;
   const bool one_channel = p.single_input_channel();
-  signs_.in = View2<Scalar>(workspace("sign_in"), max_examples, p.C);
-  signs_.out = View2<Scalar>(workspace("sign_out"), max_examples, p.O);
+  signs_.in = View2<Scalar>(affine::workspace("sign_in"), max_examples, p.C);
+  signs_.out = View2<Scalar>(affine::workspace("sign_out"), max_examples, p.O);
   // S spread over the columns, and cols o S, exist only when S varies along a row.
-  if (!one_channel) signs_.columns = View2<Scalar>(workspace("sign_columns"), max_examples, p.K);
-  if (p.path == AffinePath::gemm) perturbed_ = View2<Scalar>(workspace("perturbed"), rows, p.O);
+  if (!one_channel)
+    signs_.columns = View2<Scalar>(affine::workspace("sign_columns"), max_examples, p.K);
+  if (p.path == AffinePath::gemm)
+    perturbed_ = View2<Scalar>(affine::workspace("perturbed"), rows, p.O);
   if (!per_example) {  // the per-example path never builds cols o S nor dout o R
-    dout_signed_ = View2<Scalar>(workspace("dout_signed"), rows, p.O);
+    dout_signed_ = View2<Scalar>(affine::workspace("dout_signed"), rows, p.O);
     if (!one_channel) {
-      cols_signed_ = View2<Scalar>(workspace("cols_signed"), rows, p.K);
-      dcols_perturbed_ = View2<Scalar>(workspace("dcols_perturbed"), rows, p.K);
+      cols_signed_ = View2<Scalar>(affine::workspace("cols_signed"), rows, p.K);
+      dcols_perturbed_ = View2<Scalar>(affine::workspace("dcols_perturbed"), rows, p.K);
     }
   }
   if (one_channel && !host_accessible) {
-    stacked_ = View2<Scalar>(workspace("stacked"), rows, 2 * p.O);
-    d_stacked_ = View1<Scalar>(workspace("d_stacked"), 2 * std::size_t(p.O) * p.K);
+    stacked_ = View2<Scalar>(affine::workspace("stacked"), rows, 2 * p.O);
+    d_stacked_ = View1<Scalar>(affine::workspace("d_stacked"), 2 * std::size_t(p.O) * p.K);
   }
   if (p.narrow_forward) {
     const int padded = affine::narrow_vectors<Scalar>(p.O) * simd::width<Scalar>();
     // A convolution gives each example its own weights W_e^T (its P rows share them).
     if (p.P >= 16) {
-      example_weights_t_ = View2<Scalar>(workspace("example_weights_t"),
+      example_weights_t_ = View2<Scalar>(affine::workspace("example_weights_t"),
                                          std::size_t(max_examples) * p.K, padded);
     } else {
-      mean_t_ = View2<Scalar>(workspace("mean_t"), p.K, padded);
-      delta_t_ = View2<Scalar>(workspace("delta_t"), p.K, padded);
+      mean_t_ = View2<Scalar>(affine::workspace("mean_t"), p.K, padded);
+      delta_t_ = View2<Scalar>(affine::workspace("delta_t"), p.K, padded);
     }
   }
   const std::size_t per_example_numbers = std::size_t(max_examples) * p.O * p.K;
-  if (per_example) example_weights_ = View1<Scalar>(workspace("example_weights"), per_example_numbers);
+  if (per_example)
+    example_weights_ = View1<Scalar>(affine::workspace("example_weights"), per_example_numbers);
   if (per_example || (one_channel && host_accessible))
-    d_examples_ = View1<Scalar>(workspace("d_examples"), per_example_numbers);
+    d_examples_ = View1<Scalar>(affine::workspace("d_examples"), per_example_numbers);
 }
 
 template <class Scalar>
@@ -101,19 +104,18 @@ Matrix<const Scalar> FlipoutAffine<Scalar>::signed_inputs(const Matrix<const Sca
 template <class Scalar>
 void FlipoutAffine<Scalar>::sign_inputs(const Matrix<const Scalar>& cols) {
   if (plan_.single_input_channel()) return;  // S is folded into R
-  affine::sign_rows(cols, signs_.columns, plan_.P, as_matrix(cols_signed_, cols.extent(0), plan_.K));
+  affine::sign_rows(cols, signs_.columns, plan_.P,
+                    as_matrix(cols_signed_, cols.extent(0), plan_.K));
 }
 
 // The reference: a mean and a perturbation product, combined with R and the bias.
 template <class Scalar>
 void FlipoutAffine<Scalar>::forward_gemm(const Weights& kernel, const Matrix<const Scalar>& cols,
                                          const Matrix<Scalar>& out, const View1<Scalar>& bias) {
-  const int K = plan_.K, O = plan_.O;
-  gemm<Scalar>('N', 'T', 1, cols, Matrix<const Scalar>(kernel.mu().data(), O, K), 0, out);
+  gemm<Scalar>('N', 'T', 1, cols, weights(kernel.mu()), 0, out);
   sign_inputs(cols);
-  auto pert = as_matrix(perturbed_, cols.extent(0), O);
-  gemm<Scalar>('N', 'T', 1, signed_inputs(cols), Matrix<const Scalar>(kernel.draw().data(), O, K),
-               0, pert);
+  auto pert = as_matrix(perturbed_, cols.extent(0), plan_.O);
+  gemm<Scalar>('N', 'T', 1, signed_inputs(cols), weights(kernel.draw()), 0, pert);
   affine::combine<Scalar>(out, pert, signs_.out, bias, plan_.P, out);
 }
 
@@ -211,9 +213,8 @@ void FlipoutAffine<Scalar>::backward_direct(const Weights& kernel, const Matrix<
   auto dr = as_matrix(dout_signed_, rows, O);
   affine::sign_rows(dout, block_signs, P, dr);
   gemm<Scalar>('T', 'N', 1, Matrix<const Scalar>(dr), cols, beta, as_matrix(d_used_, O, K));
-  gemm<Scalar>('N', 'N', 1, dout, Matrix<const Scalar>(kernel.mu().data(), O, K), 0, dcols);
-  gemm<Scalar>('N', 'N', 1, Matrix<const Scalar>(dr), Matrix<const Scalar>(kernel.draw().data(), O, K),
-               1, dcols);
+  gemm<Scalar>('N', 'N', 1, dout, weights(kernel.mu()), 0, dcols);
+  gemm<Scalar>('N', 'N', 1, Matrix<const Scalar>(dr), weights(kernel.draw()), 1, dcols);
 }
 
 template <class Scalar>
@@ -247,14 +248,14 @@ void FlipoutAffine<Scalar>::backward_signed_inputs(const Weights& kernel,
   auto dr = as_matrix(dout_signed_, rows, O);
   affine::sign_rows(dout, signs_.out, P, dr);
   if (plan_.narrow_forward) sign_inputs(cols);
-  gemm<Scalar>('T', 'N', 1, Matrix<const Scalar>(dr), signed_inputs(cols), 0, as_matrix(d_used_, O, K));
+  gemm<Scalar>('T', 'N', 1, Matrix<const Scalar>(dr), signed_inputs(cols), 0,
+               as_matrix(d_used_, O, K));
   kernel.backprop(d_used_);
   if (dcols.data() != nullptr) {
     // dcols = dout mu + (dr dW) o S.
     auto dr_dw = as_matrix(dcols_perturbed_, rows, K);
-    gemm<Scalar>('N', 'N', 1, dout, Matrix<const Scalar>(kernel.mu().data(), O, K), 0, dcols);
-    gemm<Scalar>('N', 'N', 1, Matrix<const Scalar>(dr), Matrix<const Scalar>(kernel.draw().data(), O, K),
-                 0, dr_dw);
+    gemm<Scalar>('N', 'N', 1, dout, weights(kernel.mu()), 0, dcols);
+    gemm<Scalar>('N', 'N', 1, Matrix<const Scalar>(dr), weights(kernel.draw()), 0, dr_dw);
     affine::add_signed_rows<Scalar>(dr_dw, signs_.columns, P, dcols);
   }
 }

@@ -59,6 +59,7 @@ class FlipoutAffine final : public OneWeightAffine<Scalar> {
 
  private:
   using OneWeightAffine<Scalar>::plan_;
+  using OneWeightAffine<Scalar>::weights;
   using OneWeightAffine<Scalar>::d_used_;  // dL/d(dW) in a sampled pass
 
   // Where a block-wise backward pass leaves the weight gradients for backward_end.

@@ -11,13 +11,13 @@ void LocalReparamAffine<Scalar>::reserve(int max_examples) {
   OneWeightAffine<Scalar>::reserve(max_examples);  // the mean pass's
   const AffinePlan& p = plan_;
   const std::size_t rows = std::size_t(max_examples) * p.P, weights = std::size_t(p.O) * p.K;
-  cols_squared_ = View2<Scalar>(workspace("cols_squared"), rows, p.K);
-  variance_ = View1<Scalar>(workspace("variance"), weights);
-  output_noise_ = View2<Scalar>(workspace("output_noise"), rows, p.O);
-  output_stddev_ = View2<Scalar>(workspace("output_stddev"), rows, p.O);
-  d_variance_out_ = View2<Scalar>(workspace("d_variance_out"), rows, p.O);
-  d_variance_ = View1<Scalar>(workspace("d_variance"), weights);
-  dcols_variance_ = View2<Scalar>(workspace("dcols_variance"), rows, p.K);
+  cols_squared_ = View2<Scalar>(affine::workspace("cols_squared"), rows, p.K);
+  variance_ = View1<Scalar>(affine::workspace("variance"), weights);
+  output_noise_ = View2<Scalar>(affine::workspace("output_noise"), rows, p.O);
+  output_stddev_ = View2<Scalar>(affine::workspace("output_stddev"), rows, p.O);
+  d_variance_out_ = View2<Scalar>(affine::workspace("d_variance_out"), rows, p.O);
+  d_variance_ = View1<Scalar>(affine::workspace("d_variance"), weights);
+  dcols_variance_ = View2<Scalar>(affine::workspace("dcols_variance"), rows, p.K);
 }
 
 template <class Scalar>
@@ -35,19 +35,17 @@ template <class Scalar>
 void LocalReparamAffine<Scalar>::forward(const Weights& kernel, const Matrix<const Scalar>& cols,
                                          const Matrix<Scalar>& out, const View1<Scalar>& bias) {
   if (!sampled_) return OneWeightAffine<Scalar>::forward(kernel, cols, out, bias);
-  const int K = plan_.K, O = plan_.O;
   const std::size_t rows = cols.extent(0);
   // Mean path.
-  gemm<Scalar>('N', 'T', 1, cols, Matrix<const Scalar>(kernel.mu().data(), O, K), 0, out);
+  gemm<Scalar>('N', 'T', 1, cols, weights(kernel.mu()), 0, out);
   // v = cols^2 (sigma^2)^T: the variance of each output given cols.
-  auto squared = as_matrix(cols_squared_, rows, K);
+  auto squared = as_matrix(cols_squared_, rows, plan_.K);
   affine::square(cols, squared);
   kernel.variance(variance_);
-  auto stddev = as_matrix(output_stddev_, rows, O);
-  gemm<Scalar>('N', 'T', 1, Matrix<const Scalar>(squared),
-               Matrix<const Scalar>(variance_.data(), O, K), 0, stddev);
-  affine::add_output_noise<Scalar>(stddev, Matrix<const Scalar>(output_noise_.data(), rows, O),
-                                   bias, out);
+  auto stddev = as_matrix(output_stddev_, rows, plan_.O);
+  gemm<Scalar>('N', 'T', 1, Matrix<const Scalar>(squared), weights(variance_), 0, stddev);
+  const Matrix<const Scalar> noise(output_noise_.data(), rows, plan_.O);
+  affine::add_output_noise<Scalar>(stddev, noise, bias, out);
 }
 
 template <class Scalar>
@@ -61,15 +59,16 @@ void LocalReparamAffine<Scalar>::backward(const Weights& kernel, const Matrix<co
   gemm<Scalar>('T', 'N', 1, dout, cols, 1, as_matrix(kernel.grad_mu(), O, K));
   // Variance path: with g = dL/dv, dL/d(sigma^2) = g^T cols^2 and dcols += 2 cols o (g sigma^2).
   auto g = as_matrix(d_variance_out_, rows, O);
-  affine::output_variance_gradient<Scalar>(dout, Matrix<const Scalar>(output_noise_.data(), rows, O),
-                                           Matrix<const Scalar>(output_stddev_.data(), rows, O), g);
-  gemm<Scalar>('T', 'N', 1, Matrix<const Scalar>(g), Matrix<const Scalar>(cols_squared_.data(), rows, K),
-               0, as_matrix(d_variance_, O, K));
+  const Matrix<const Scalar> noise(output_noise_.data(), rows, O);
+  const Matrix<const Scalar> stddev(output_stddev_.data(), rows, O);
+  affine::output_variance_gradient<Scalar>(dout, noise, stddev, g);
+  const Matrix<const Scalar> squared(cols_squared_.data(), rows, K);
+  gemm<Scalar>('T', 'N', 1, Matrix<const Scalar>(g), squared, 0, as_matrix(d_variance_, O, K));
   kernel.backprop_variance(d_variance_);
   if (dcols.data() != nullptr) {
     auto t = as_matrix(dcols_variance_, rows, K);
-    gemm<Scalar>('N', 'N', 1, dout, Matrix<const Scalar>(kernel.mu().data(), O, K), 0, dcols);
-    gemm<Scalar>('N', 'N', 1, Matrix<const Scalar>(g), Matrix<const Scalar>(variance_.data(), O, K), 0, t);
+    gemm<Scalar>('N', 'N', 1, dout, weights(kernel.mu()), 0, dcols);
+    gemm<Scalar>('N', 'N', 1, Matrix<const Scalar>(g), weights(variance_), 0, t);
     affine::add_variance_input_gradient<Scalar>(cols, Matrix<const Scalar>(t), dcols);
   }
 }

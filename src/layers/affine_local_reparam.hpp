@@ -38,6 +38,7 @@ class LocalReparamAffine final : public OneWeightAffine<Scalar> {
 
  private:
   using OneWeightAffine<Scalar>::plan_;
+  using OneWeightAffine<Scalar>::weights;
 
   bool sampled_ = false;  // the last forward pass drew the output noise
 
@@ -48,7 +49,7 @@ class LocalReparamAffine final : public OneWeightAffine<Scalar> {
   View2<Scalar> output_stddev_;   // (rows, O): s; add_output_noise takes the root of v in place
   View2<Scalar> d_variance_out_;  // (rows, O): g = dL/dv
   View1<Scalar> d_variance_;      // (O * K): dL/d(sigma^2)
-  View2<Scalar> dcols_variance_;  // (rows, K): g sigma^2, the variance path's share of dcols / 2 cols
+  View2<Scalar> dcols_variance_;  // (rows, K): g sigma^2 (dcols += 2 cols o this)
 };
 
 }  // namespace kbnn

@@ -9,10 +9,10 @@ namespace kbnn {
 template <class Scalar>
 void OneWeightAffine<Scalar>::reserve(int /*max_examples*/) {
   const AffinePlan& p = plan_;
-  d_used_ = View1<Scalar>(workspace("d_used"), std::size_t(p.O) * p.K);
+  d_used_ = View1<Scalar>(affine::workspace("d_used"), std::size_t(p.O) * p.K);
   if (p.narrow_forward) {
     const int padded = affine::narrow_vectors<Scalar>(p.O) * simd::width<Scalar>();
-    used_t_ = View2<Scalar>(workspace("used_t"), p.K, padded);
+    used_t_ = View2<Scalar>(affine::workspace("used_t"), p.K, padded);
   }
 }
 
@@ -25,8 +25,7 @@ void OneWeightAffine<Scalar>::forward(const Weights& kernel, const Matrix<const 
                    rows, out, bias);
     return;
   }
-  gemm<Scalar>('N', 'T', 1, cols, Matrix<const Scalar>(kernel.used().data(), plan_.O, plan_.K), 0,
-               out);
+  gemm<Scalar>('N', 'T', 1, cols, weights(kernel.used()), 0, out);
   affine::add_bias(bias, out);
 }
 
@@ -69,7 +68,7 @@ void OneWeightAffine<Scalar>::backward_block(const Weights& kernel,
   // d used W = dout^T cols; GaussianWeights routes it to mu and rho at the end.
   gemm<Scalar>('T', 'N', 1, dout, cols, beta, Matrix<Scalar>(d_used_.data(), O, K));
   if (dcols.data() != nullptr)
-    gemm<Scalar>('N', 'N', 1, dout, Matrix<const Scalar>(kernel.used().data(), O, K), 0, dcols);
+    gemm<Scalar>('N', 'N', 1, dout, weights(kernel.used()), 0, dcols);
 }
 
 template <class Scalar>

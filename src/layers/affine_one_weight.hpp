@@ -42,6 +42,11 @@ class OneWeightAffine : public AffineEstimator<Scalar> {
   void backward_end(const Weights& kernel) override;
 
  protected:
+  // An (O, K) tensor stored flat (mu, a draw, sigma^2) as the matrix W.
+  Matrix<const Scalar> weights(const View1<Scalar>& w) const {
+    return Matrix<const Scalar>(w.data(), plan_.O, plan_.K);
+  }
+
   const AffinePlan plan_;
   // (O * K): dL/d kernel.used(), summed over the blocks of a pass: what
   // GaussianWeights::backprop takes (Flipout's sampled passes: dL/d(dW), dW = used()).

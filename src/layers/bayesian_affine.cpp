@@ -115,7 +115,7 @@ void BayesianAffine<Scalar>::reserve(int max_examples) {
   estimator_->reserve(max_examples);
   const std::size_t max_rows = std::size_t(max_examples) * geometry_.positions;
   d_bias_ = View1<Scalar>("kbnn::BayesianAffine::d_bias", geometry_.out_features);
-  column_partial_ = View2<Scalar>(workspace("column_partial"),
+  column_partial_ = View2<Scalar>(affine::workspace("column_partial"),
                                   (max_rows + affine::column_block - 1) / affine::column_block,
                                   geometry_.out_features);
 }
