@@ -1,4 +1,4 @@
-// Each kernel of layers/affine_kernels.hpp (and gemm_blocks, col2im) against a plain
+// Each kernel of layers/affine_*_kernel(s).hpp (and gemm_blocks, col2im) against a plain
 // host loop written from its definition, on random inputs with odd sizes, so that
 // partial vectors and partial row blocks are exercised.
 #include "catch.hpp"
@@ -6,7 +6,10 @@
 #include "core/gemm.hpp"
 #include "core/im2col.hpp"
 #include "core/simd_width.hpp"
-#include "layers/affine_kernels.hpp"
+#include "layers/affine_bias_kernels.hpp"
+#include "layers/affine_narrow_kernel.hpp"
+#include "layers/affine_per_example_kernels.hpp"
+#include "layers/affine_sign_kernels.hpp"
 #include "layers/bayesian_affine.hpp"
 
 #include <algorithm>
