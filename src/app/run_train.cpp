@@ -239,9 +239,13 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
       << " steps per epoch" << std::endl;
   std::unique_ptr<StepDump> dump;
   if (config.debug.dump_steps > 0) {
+    // absolute() first: weakly_canonical leaves a relative path to a file that does not
+    // exist yet relative ("run.h5" would not equal "./run.h5").
     const auto same_file = [&](const std::string& other) {
-      return std::filesystem::weakly_canonical(config.debug.dump_file) ==
-             std::filesystem::weakly_canonical(other);
+      const auto where = [](const std::string& p) {
+        return std::filesystem::weakly_canonical(std::filesystem::absolute(p));
+      };
+      return where(config.debug.dump_file) == where(other);
     };
     if (same_file(run_path) || same_file(checkpoint_path))
       throw InputError(concat("debug.dump_file: ", config.debug.dump_file,
@@ -251,7 +255,7 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
         config.debug.dump_file, config.debug.dump_steps,
         StepDumpRun{t.seed, train.global_count, trainer.global_batch(), trainer.peak_learning_rate(),
                     config.model.prior_sigma, t.adam_beta1, t.adam_beta2, t.adam_epsilon,
-                    resolved_deck(config)},
+                    resolved_deck(config), train.local ? train_split.first : 0},
         *model, comm);
     trainer.step_dump = dump.get();
     log << "debug: recording the first " << config.debug.dump_steps << " steps in "

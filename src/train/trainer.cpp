@@ -159,7 +159,8 @@ void Trainer::run(std::int64_t start_step, const TrainingWindow& resumed) {
       const double lr =
           learning_rate(tc, batch_mode_, comm_.size(), step_, steps_per_epoch_);
       const bool dump = step_dump != nullptr && step_dump->wants(step_);
-      if (dump) step_dump->record_gradients(step_, order, first, rows, lo, hi, sums.nll, beta);
+      if (dump)
+        step_dump->record_gradients(step_, order, local_first, rows, lo, hi, sums.nll, beta);
       optimizer_->step(store.values(), store.gradients(), lr);
       if (dump) step_dump->record_parameters(step_);
       ++step_;
