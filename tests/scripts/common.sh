@@ -2,9 +2,12 @@
 #   $out      a scratch directory, removed when the script exits
 #   run_mpi   mpiexec with the flags this MPI needs (Open MPI: --oversubscribe)
 #   fail MSG  print FAILED: MSG and exit 1
+#   skip MSG  print SKIPPED: MSG and exit 77, which ctest reports as a skip (the test's
+#             SKIP_RETURN_CODE): for a missing optional tool or data set, never a pass
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 mpi_flags=()
-"$mpiexec" --version 2>/dev/null | grep -q "Open MPI" && mpi_flags+=(--oversubscribe)
+if [[ $("$mpiexec" --version 2>&1) == *"Open MPI"* ]]; then mpi_flags+=(--oversubscribe); fi
 run_mpi() { "$mpiexec" "${mpi_flags[@]}" "$@"; }
 fail() { echo "FAILED: $*"; exit 1; }
+skip() { echo "SKIPPED: $*"; exit 77; }
