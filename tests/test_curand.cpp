@@ -4,6 +4,7 @@
 // toolkit is found. The generator writes into kbnn::MemSpace, so on a CUDA build these
 // tests exercise the device generator, and elsewhere the host generator.
 #include "catch.hpp"
+#include "curand_known_answers.hpp"
 
 #include "core/curand_philox.hpp"
 #include "core/error.hpp"
@@ -207,4 +208,21 @@ TEST_CASE("CurandPhilox rejects requests it cannot serve, with a clear message",
                       kbnn::test::contains("Kokkos build with CUDA"));
 #endif
   REQUIRE_THROWS_WITH(gen->generate_uint32(nullptr, 4), kbnn::test::contains("null buffer"));
+}
+
+TEST_CASE("cuRAND's generator gives the known answers written out from the definition",
+          "[rng][curand]") {
+  // The constants of test_noise_curand_known_answers.cpp (tests/curand_known_answers.hpp,
+  // from tests/scripts/curand_known_answers.py), here from cuRAND itself.
+  namespace answers = kbnn::test::curand_answers;
+  auto gen = make_generator(answers::raw_seed);
+  if (!gen) KBNN_SKIP(no_generator());
+  for (std::size_t i = 0; i < std::size(answers::raw_positions); ++i) {
+    const std::uint64_t p = answers::raw_positions[i];
+    gen->set_offset(p & ~std::uint64_t(1));  // a Box-Muller pair starts at an even position
+    const HostFloats pair = generate_normals(*gen, 2, 0.0f, 1.0f);
+    const float got = pair(p % 2), want = answers::raw_normals[i];
+    INFO("position " << p << ": cuRAND " << got << ", known " << want);
+    CHECK(std::abs(double(got) - want) <= answers::tolerance * std::max(1.0, std::abs(double(want))));
+  }
 }
