@@ -7,7 +7,8 @@
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 mpi_flags=()
-if [[ $("$mpiexec" --version 2>&1) == *"Open MPI"* ]]; then mpi_flags+=(--oversubscribe); fi
+# Open MPI's mpiexec says "mpiexec (OpenRTE) 4.1.4" (4.x) or "... (Open MPI) 5.0.0".
+case $("$mpiexec" --version 2>&1) in *"Open MPI"* | *OpenRTE*) mpi_flags+=(--oversubscribe) ;; esac
 run_mpi() { "$mpiexec" "${mpi_flags[@]}" "$@"; }
 fail() { echo "FAILED: $*"; exit 1; }
 skip() { echo "SKIPPED: $*"; exit 77; }
