@@ -4,8 +4,9 @@ train_gpt2.c against PyTorch).
 
 usage: torch_replay.py replay DUMP    rebuild the model in float32 PyTorch from the deck
                                       in DUMP, load its initial parameters, run its steps
-                                      with its batches, weight noise and Flipout signs, and
-                                      compare loss, gradients and parameters at every step
+                                      with its batches, weight noise, Flipout signs and
+                                      pooling argmax, and compare NLL, KL, gradients and
+                                      parameters at every step
        torch_replay.py same A B       two dumps of one run on different rank counts hold
                                       the same batches, noise and signs (bit for bit) and
                                       the same losses, gradients and parameters (to float
@@ -21,7 +22,10 @@ math, independently of kbnn's kernels:
              torch's NCHW and (out, in, kh, kw); Flatten flattens NHWC order
   Flipout    y = conv(x, mu) + b + conv(x o S, softplus(rho) o eps) o R, S and R per
              example and channel (reparam: W = mu + softplus(rho) o eps)
-  loss       mean cross-entropy over the global batch + beta * KL(q || N(0, s_p^2)) / N
+  max pool   each window's value where kbnn's recorded argmax says (torch's own argmax
+             must differ from it only at near-ties)
+  loss       mean cross-entropy over the global batch + beta * KL(q || N(0, s_p^2)) / N,
+             its two terms compared apart
   optimizer  torch.optim.Adam (or SGD with momentum) with the deck's settings
 Exit status 0 when every comparison is within its tolerance, 1 otherwise.
 """
