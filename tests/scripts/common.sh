@@ -12,3 +12,10 @@ case $("$mpiexec" --version 2>&1) in *"Open MPI"* | *OpenRTE*) mpi_flags+=(--ove
 run_mpi() { "$mpiexec" "${mpi_flags[@]}" "$@"; }
 fail() { echo "FAILED: $*"; exit 1; }
 skip() { echo "SKIPPED: $*"; exit 77; }
+# The deck's data set (the default deck's data.dir, Fashion-MNIST): a test that would
+# train on it cannot run without it (a script that brings its own data sets
+# deck_data=no before sourcing this).
+if [[ ${deck_data:-yes} == yes && -n ${deck:-} && -f $deck ]]; then
+  data_dir=$(sed -n 's/^dir *= *//p;T;q' "$deck")
+  [[ -z $data_dir || -d $data_dir ]] || skip "$data_dir (data.dir of $deck) is not installed"
+fi
