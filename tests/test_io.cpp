@@ -279,30 +279,3 @@ TEST_CASE("load_dataset rejects hdf5, which is read by rows", "[io]") {
                       kbnn::test::contains("dataset format 'hdf5' is not read from a directory, "
                                            "expected one of: idx, cifar10"));
 }
-
-TEST_CASE("Fashion-MNIST loads with the expected shape and classes", "[io][data]") {
-  const std::string dir = "/usr/share/datasets/fashion-mnist";
-  if (!fs::is_directory(dir)) {
-#ifdef SKIP
-    SKIP(dir << " not installed");
-#else
-    WARN(dir << " not installed; skipping");
-    return;
-#endif
-  }
-  const auto train = kbnn::load_dataset(kbnn::DataFormat::idx, dir, kbnn::SplitPart::train);
-  const auto test = kbnn::load_dataset(kbnn::DataFormat::idx, dir, kbnn::SplitPart::test);
-  CHECK(train.count == 60000);
-  CHECK(test.count == 10000);
-  for (const auto* d : {&train, &test}) {
-    CHECK(d->height == 28);
-    CHECK(d->width == 28);
-    CHECK(d->channels == 1);
-    CHECK(std::int64_t(d->pixels.size()) == d->count * 28 * 28);
-    REQUIRE(std::int64_t(d->labels.size()) == d->count);
-    std::set<std::int32_t> seen(d->labels.begin(), d->labels.end());
-    CHECK(seen.size() == 10u);
-    CHECK(*seen.begin() == 0);
-    CHECK(*seen.rbegin() == 9);
-  }
-}

@@ -507,9 +507,6 @@ void validate_debug(const RunConfig& c, const OptionCheck& check) {
   if (c.debug.dump_steps > 0) {
     check(!c.debug.dump_file.empty(), "debug.dump_file",
           "a file name when debug.dump_steps > 0");
-    // The dump names examples by their global index, which only shuffle = global keeps.
-    check(c.data.shuffle == ShuffleScope::global, "data.shuffle",
-          "global when debug.dump_steps > 0");
     // The dump records one learning rate, which the replay's Adam keeps.
     check(c.train.lr_schedule == LrSchedule::constant && c.train.lr_warmup_epochs == 0,
           "train.lr_schedule", "constant with train.lr_warmup_epochs = 0 when debug.dump_steps > 0");

@@ -152,14 +152,18 @@ void log_model(const RunConfig& config, const Sequential<Real>& model, const Tra
 
 // debug.dump_steps > 0: records the first steps (train/step_dump.hpp); else null.
 std::unique_ptr<StepDump> open_step_dump(const RunConfig& config, const RunPaths& paths,
-                                         const TrainingData& train, Trainer& trainer,
+                                         const RunData& data, Trainer& trainer,
                                          Sequential<Real>& model, Communicator& comm,
                                          std::ostream& log) {
   const DebugConfig& debug = config.debug;
   if (debug.dump_steps <= 0) return nullptr;
+  // absolute() first: weakly_canonical leaves a relative path to a file that does not
+  // exist yet relative ("run.h5" would not equal "./run.h5").
   const auto same_file = [&](const std::string& other) {
-    return std::filesystem::weakly_canonical(debug.dump_file) ==
-           std::filesystem::weakly_canonical(other);
+    const auto where = [](const std::string& p) {
+      return std::filesystem::weakly_canonical(std::filesystem::absolute(p));
+    };
+    return where(debug.dump_file) == where(other);
   };
   if (same_file(paths.run) || same_file(paths.checkpoint))
     throw InputError(concat("debug.dump_file: ", debug.dump_file,
@@ -167,9 +171,10 @@ std::unique_ptr<StepDump> open_step_dump(const RunConfig& config, const RunPaths
   const TrainConfig& t = config.train;
   auto dump = std::make_unique<StepDump>(
       debug.dump_file, debug.dump_steps,
-      StepDumpRun{t.seed, train.global_count, trainer.global_batch(),
+      StepDumpRun{t.seed, data.train.global_count, trainer.global_batch(),
                   trainer.peak_learning_rate(), config.model.prior_sigma, t.adam_beta1,
-                  t.adam_beta2, t.adam_epsilon, resolved_deck(config)},
+                  t.adam_beta2, t.adam_epsilon, resolved_deck(config),
+                  data.train.local ? data.train_split.first : 0},
       model, comm);
   trainer.step_dump = dump.get();
   log << "debug: recording the first " << debug.dump_steps << " steps in " << debug.dump_file
@@ -356,7 +361,7 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
   Progress progress = resume_or_initialise(config, restart, paths.checkpoint, comm, trainer,
                                            model->parameters(), log);
   log_model(config, *model, trainer, log);
-  const auto step_dump = open_step_dump(config, paths, data.train, trainer, *model, comm, log);
+  const auto step_dump = open_step_dump(config, paths, data, trainer, *model, comm, log);
 
   // The run file is created before training, with the history so far, so that a run
   // that dies keeps its history.

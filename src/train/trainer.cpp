@@ -211,7 +211,7 @@ Trainer::Step Trainer::train_step(const Buffers& buffers, const View1<std::int64
   step.lr = learning_rate(config_, batch_mode_, comm_.size(), step_, steps_per_epoch_);
   const bool dump = step_dump != nullptr && step_dump->wants(step_);
   if (dump)
-    step_dump->record_gradients(step_, order, batch.first, batch.rows, batch.lo, batch.hi,
+    step_dump->record_gradients(step_, order, batch.local_first, batch.rows, batch.lo, batch.hi,
                                 step.loss.nll, step.beta);
   optimizer_->step(store.values(), store.gradients(), step.lr);
   if (dump) step_dump->record_parameters(step_);

@@ -2,13 +2,13 @@
 # A diverging run (learning rate far too large) stops with the step number, names the
 # last good checkpoint, and leaves that checkpoint readable with finite parameters.
 #   usage: divergence_test.sh MPIEXEC KBNN DECK
-set -u
+set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
 source "$(dirname "$0")/common.sh"
+rc=0
 run_mpi -n 2 "$kbnn" train "$deck" --data.train_limit=5000 --data.test_limit=100 \
   --train.lr=30 --train.log_every=5 --output.checkpoint_every=5 --output.dir="$out" \
-  > "$out/stdout" 2> "$out/log"  # apart, so the streams cannot interleave within a line
-rc=$?
+  > "$out/stdout" 2> "$out/log" || rc=$?  # apart, so the streams cannot interleave in a line
 tail -4 "$out/log"
 ((rc != 0)) || fail "the diverging run exited with 0"
 grep -q "training diverged at step [0-9]" "$out/log" || fail "no 'training diverged at step N' message"
