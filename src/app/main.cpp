@@ -21,6 +21,7 @@
 #include "core/blas_check.hpp"
 #include "core/error.hpp"
 #include "core/stop_signal.hpp"
+#include "h5/error.hpp"
 #include "parallel/agree.hpp"
 #include "parallel/communicator.hpp"
 
@@ -290,6 +291,7 @@ bool agreed(const std::exception& e) {
 int end_on_error(const std::exception& e, int rank, int ranks) {
   if (agreed(e) || ranks == 1) {
     if (rank == 0) report(std::string("error: ") + e.what());
+    kbnn::h5::close_open_files();  // what the unwinding left open, before MPI_Finalize
     return 1;
   }
   report("error on rank " + std::to_string(rank) + ": " + e.what() +

@@ -3,6 +3,8 @@
 // every rank sees the same data and the same error.
 #include "output/checkpoint_file.hpp"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -220,7 +222,7 @@ struct OpenCheckpoint {
 OpenCheckpoint open_checkpoint(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
-    throw InputError(concat(path, ": no such checkpoint file"));
+    throw InputError(concat(path, ": no such file (expected a kbnn checkpoint or run file)"));
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw InputError(concat(path, ": not an HDF5 file (expected a kbnn checkpoint or run file)"));
   h5::SerialFile file(KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
@@ -285,12 +287,11 @@ void broadcast(Checkpoint& c, const Communicator& comm) {
 
 }  // namespace
 
-void write_checkpoint(const std::string& path, const Communicator& comm, const Checkpoint& c) {
-  const h5::QuietErrors quiet;
-  const int rank = comm.rank();
-  const std::string tmp = path + ".tmp";
-  detail::check_checkpoint(c, path);  // before the file exists: nothing to clean up
+namespace {
 
+// The checkpoint file at `tmp`, complete on disk (closed) when this returns.
+void write_temporary(const std::string& tmp, int rank, const Communicator& comm,
+                     const Checkpoint& c) {
   h5::CollectiveFile file = h5::create_collective_file(tmp, comm, "checkpoint file");
   h5::write_attribute(file, "description",
                       "kbnn checkpoint: the training state in /checkpoint (parameters, "
@@ -302,6 +303,34 @@ void write_checkpoint(const std::string& path, const Communicator& comm, const C
 #endif
   detail::write_checkpoint_group(file, rank == 0, c, tmp);
   file.close();  // complete on disk before it takes the real name
+}
+
+}  // namespace
+
+void write_checkpoint(const std::string& path, const Communicator& comm, const Checkpoint& c) {
+  const h5::QuietErrors quiet;
+  const int rank = comm.rank();
+  const std::string tmp = path + ".tmp";
+  detail::check_checkpoint(c, path);  // before the file exists: nothing to clean up
+
+  // On failure nothing is renamed: the previous checkpoint stays as it was. The
+  // half-written file goes (emptied first: HDF5 holds it open until the job ends, and
+  // its last flush then needs room on a disk that may be full).
+  const auto discard = [&] {
+    if (rank != 0) return;
+    (void)::truncate(tmp.c_str(), 0);
+    std::remove(tmp.c_str());
+  };
+  try {
+    write_temporary(tmp, rank, comm, c);
+  } catch (const RuntimeError& e) {
+    discard();
+    if (dynamic_cast<const AgreedRuntimeError*>(&e) != nullptr) throw;
+    throw RuntimeError(concat(e.what(), "; ", path, " is as it was before"));
+  } catch (...) {
+    discard();
+    throw;
+  }
 
   // rename() replaces `path` atomically on POSIX file systems. The agreement after it
   // is also the barrier: no rank returns before the checkpoint is in place.
