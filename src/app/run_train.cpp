@@ -224,7 +224,8 @@ void create_output_dir(const RunPaths& paths, const Communicator& comm) {
     if (!comm.is_root()) return;
     std::error_code ec;
     std::filesystem::create_directories(paths.dir, ec);
-    if (ec) throw InputError(concat("output.dir: cannot create ", paths.dir.string(), ": ", ec.message()));
+    if (ec)
+      throw InputError(concat("output.dir: cannot create ", paths.dir.string(), ": ", ec.message()));
   });
 }
 
