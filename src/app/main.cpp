@@ -108,7 +108,8 @@ std::optional<int> answer_early(const Args& args, int rank) {
 // A word as a shell reads it back: as it is when it is safe, else in single quotes.
 std::string shell_word(const std::string& word) {
   const auto safe = [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::string("_-./=:,+@%").find(c) != std::string::npos;
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string("_-./=:,+@%").find(c) != std::string::npos;
   };
   if (!word.empty() && std::all_of(word.begin(), word.end(), safe)) return word;
   std::string quoted = "'";

@@ -21,8 +21,15 @@ namespace kbnn {
 
 namespace {
 
-enum class FileKind { finished_run, stopped_run, unfinished_run, predictions, pruning, checkpoint,
-                      pruned_checkpoint };
+enum class FileKind {
+  finished_run,
+  stopped_run,
+  unfinished_run,
+  predictions,
+  pruning,
+  checkpoint,
+  pruned_checkpoint
+};
 
 const char* kind_text(FileKind k) {
   switch (k) {
@@ -53,8 +60,9 @@ FileKind kind_of(hid_t file, const std::string& path) {
     return FileKind::predictions;
   if (h5::exists(file, "checkpoint"))
     return h5::exists(file, "checkpoint/keep") ? FileKind::pruned_checkpoint : FileKind::checkpoint;
-  throw InputError(concat(path, ": a kbnn file of no kind kbnn info knows (no /history, "
-                                "/checkpoint, /pruning or /predictions)"));
+  throw InputError(concat(path,
+                          ": a kbnn file of no kind kbnn info knows (no /history, "
+                          "/checkpoint, /pruning or /predictions)"));
 }
 
 std::string attribute_or(hid_t object, const char* name, const std::string& fallback) {
@@ -83,7 +91,8 @@ void print_header(hid_t file, const std::string& path, FileKind kind, std::ostre
 // The resolved deck: the root's, else the checkpoint's.
 std::string deck_of(hid_t file) {
   if (h5::has_attribute(file, "deck")) return h5::read_string_attribute(file, "deck");
-  if (h5::exists(file, "checkpoint")) return attribute_or(h5::open_group(file, "checkpoint"), "deck", "");
+  if (h5::exists(file, "checkpoint"))
+    return attribute_or(h5::open_group(file, "checkpoint"), "deck", "");
   return "";
 }
 
@@ -95,7 +104,8 @@ void print_model(hid_t file, const std::string& path, std::ostream& out) {
     shape = h5::read_attribute_array<std::int64_t>(file, "input_shape");
   } else if (h5::exists(file, "checkpoint")) {
     const h5::Group c = h5::open_group(file, "checkpoint");
-    if (h5::has_attribute(c, "input_shape")) shape = h5::read_attribute_array<std::int64_t>(c, "input_shape");
+    if (h5::has_attribute(c, "input_shape"))
+      shape = h5::read_attribute_array<std::int64_t>(c, "input_shape");
   }
   const std::string deck = deck_of(file);
   if (deck.empty()) return;
@@ -111,10 +121,11 @@ void print_model(hid_t file, const std::string& path, std::ostream& out) {
 }
 
 std::string history_line(const HistoryRow& r) {
-  return format("    step %7.0f  epoch %6.2f  loss %.4f  nll %.4f  kl %.4g  beta %.3g  lr %.3g  "
-                "acc %.4f  %.0f img/s\n",
-                double(r.step), r.epoch, r.loss, r.nll, r.kl, r.beta, r.lr, r.train_accuracy,
-                r.images_per_second);
+  return format(
+      "    step %7.0f  epoch %6.2f  loss %.4f  nll %.4f  kl %.4g  beta %.3g  lr %.3g  "
+      "acc %.4f  %.0f img/s\n",
+      double(r.step), r.epoch, r.loss, r.nll, r.kl, r.beta, r.lr, r.train_accuracy,
+      r.images_per_second);
 }
 
 // A history group (/history or /checkpoint/history): its size, last row and tail, and
@@ -125,10 +136,11 @@ void print_history(hid_t history_group, const std::string& where, std::ostream& 
     out << "  history: no rows (stopped before its first log step)\n";
   } else {
     const HistoryRow& r = rows.back();
-    out << format("  history: %.0f rows; last at step %.0f (epoch %.2f): loss %.4f, nll %.4f, "
-                  "kl %.4g, train accuracy %.4f, %.0f img/s; the last rows:\n",
-                  double(rows.size()), double(r.step), r.epoch, r.loss, r.nll, r.kl,
-                  r.train_accuracy, r.images_per_second);
+    out << format(
+        "  history: %.0f rows; last at step %.0f (epoch %.2f): loss %.4f, nll %.4f, "
+        "kl %.4g, train accuracy %.4f, %.0f img/s; the last rows:\n",
+        double(rows.size()), double(r.step), r.epoch, r.loss, r.nll, r.kl, r.train_accuracy,
+        r.images_per_second);
     for (std::size_t i = rows.size() > 3 ? rows.size() - 3 : 0; i < rows.size(); ++i)
       out << history_line(rows[i]);
   }
@@ -158,10 +170,11 @@ void print_metrics(hid_t file, std::ostream& out) {
     const h5::Group g = h5::open_group(metrics, set);
     const auto get = [&](const char* name) { return h5::read_attribute<double>(g, name); };
     out << "  metrics/" << set
-        << format(": accuracy %.4f, nll %.4f, brier %.4f, ece %.4f; entropy %.4f = aleatoric "
-                  "%.4f + epistemic %.4f nats\n",
-                  get("accuracy"), get("nll"), get("brier"), get("ece"), get("mean_entropy"),
-                  get("mean_aleatoric"), get("mean_epistemic"));
+        << format(
+               ": accuracy %.4f, nll %.4f, brier %.4f, ece %.4f; entropy %.4f = aleatoric "
+               "%.4f + epistemic %.4f nats\n",
+               get("accuracy"), get("nll"), get("brier"), get("ece"), get("mean_entropy"),
+               get("mean_aleatoric"), get("mean_epistemic"));
   }
   if (!h5::exists(metrics, "ood")) return;
   const h5::Group ood = h5::open_group(metrics, "ood");
@@ -172,7 +185,8 @@ void print_metrics(hid_t file, std::ostream& out) {
         << h5::read_attribute<std::int64_t>(g, "in_count") << "): AUROC";
     for (const OodScore s : ood_scores)
       out << " " << ood_score_name(s)
-          << format(" %.4f", h5::read_attribute<double>(g, std::string("auroc_") + ood_score_name(s)));
+          << format(" %.4f",
+                    h5::read_attribute<double>(g, std::string("auroc_") + ood_score_name(s)));
     out << "\n";
   }
 }
@@ -216,7 +230,8 @@ void print_weights(hid_t file, const std::string& path, std::ostream& out) {
     const std::string mean = name + "/kernel_mu", point = name + "/kernel";
     const std::string kernel = h5::exists(weights, mean) ? mean : point;
     out << " " << name;
-    if (h5::exists(weights, kernel)) out << " (" << shape_text(h5::dataset_shape(weights, kernel, path)) << ")";
+    if (h5::exists(weights, kernel))
+      out << " (" << shape_text(h5::dataset_shape(weights, kernel, path)) << ")";
   }
   out << "\n";
 }
@@ -236,15 +251,16 @@ void print_resume_point(hid_t file, const std::string& path, std::ostream& out) 
   const std::string epoch = checkpoint_epoch(c, path);
   out << "  checkpoint: step " << step << epoch << ", written by "
       << h5::read_attribute<std::int32_t>(c, "ranks") << " rank(s), optimizer buffers";
-  for (const std::string& name : h5::read_string_attribute_array(c, "state_names")) out << " " << name;
+  for (const std::string& name : h5::read_string_attribute_array(c, "state_names"))
+    out << " " << name;
   out << "\n";
   if (h5::exists(c, "keep")) {
     const auto keep = h5::read_column<std::uint8_t>(c, "keep", path + ": /checkpoint/keep");
     out << "  pruned: " << std::count(keep.begin(), keep.end(), std::uint8_t(0)) << " of "
         << keep.size() << " Bayesian weights removed (kept removed when training on)\n";
   }
-  out << "  resume: kbnn train DECK --restart " << path << " trains on from step " << step
-      << epoch << " up to the deck's train.epochs\n";
+  out << "  resume: kbnn train DECK --restart " << path << " trains on from step " << step << epoch
+      << " up to the deck's train.epochs\n";
 }
 
 // A stopped run's state is in the checkpoint file beside it.
@@ -273,8 +289,8 @@ void print_pruning(hid_t file, const std::string& path, std::ostream& out) {
     return h5::read_column<double>(t, name, where + "/" + name);
   };
   const std::string ood = attribute_or(file, "ood_set", "");
-  out << "  scope " << attribute_or(file, "scope", "?") << ", S = "
-      << h5::read_attribute<std::int32_t>(file, "samples")
+  out << "  scope " << attribute_or(file, "scope", "?")
+      << ", S = " << h5::read_attribute<std::int32_t>(file, "samples")
       << (ood.empty() ? std::string() : ", OOD set " + ood) << "\n"
       << "    fraction   removed      kept  accuracy     nll     ece"
       << (ood.empty() ? "" : "  AUROC entropy  MI  max-prob") << "\n";
@@ -282,7 +298,8 @@ void print_pruning(hid_t file, const std::string& path, std::ostream& out) {
              accuracy = column("accuracy"), nll = column("nll"), ece = column("ece");
   std::vector<std::vector<double>> auroc;
   if (!ood.empty())
-    for (const OodScore s : ood_scores) auroc.push_back(column(std::string("auroc_") + ood_score_name(s)));
+    for (const OodScore s : ood_scores)
+      auroc.push_back(column(std::string("auroc_") + ood_score_name(s)));
   for (std::size_t i = 0; i < fraction.size(); ++i) {
     out << format("    %8.3f %9.0f %9.0f    %.4f  %.4f  %.4f", fraction[i], removed[i], kept[i],
                   accuracy[i], nll[i], ece[i]);
@@ -296,7 +313,8 @@ std::string summary(hid_t file, const std::string& path, bool with_deck) {
   std::ostringstream out;
   print_header(file, path, kind, out);
   if (kind != FileKind::pruning && kind != FileKind::predictions) print_model(file, path, out);
-  if (h5::exists(file, "history")) print_history(h5::open_group(file, "history"), path + ": /history", out);
+  if (h5::exists(file, "history"))
+    print_history(h5::open_group(file, "history"), path + ": /history", out);
   const bool checkpoint_file = kind == FileKind::checkpoint || kind == FileKind::pruned_checkpoint;
   if (checkpoint_file && h5::exists(file, "checkpoint/history"))
     print_history(h5::open_group(file, "checkpoint/history"), path + ": /checkpoint/history", out);
@@ -318,10 +336,12 @@ std::string file_info(const std::string& path, bool with_deck) {
   const h5::QuietErrors quiet;
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw InputError(concat(path, ": not an HDF5 file, so not a file kbnn wrote"));
-  const h5::SerialFile file(KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
+  const h5::SerialFile file(
+      KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
   if (!h5::has_attribute(file, "kbnn_version"))
-    throw InputError(concat(path, ": an HDF5 file that kbnn did not write (no kbnn_version "
-                                  "attribute on /)"));
+    throw InputError(concat(path,
+                            ": an HDF5 file that kbnn did not write (no kbnn_version "
+                            "attribute on /)"));
   return summary(file, path, with_deck);
 }
 

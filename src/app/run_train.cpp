@@ -328,10 +328,11 @@ struct TrainingRecord {
       previous = r.step;
     }
     const double total_epochs = double(trainer.total_steps()) / double(per_epoch);
-    log << format("epoch %.0f/%.0f done: nll %.4f  acc %.4f over its %.0f images, loss %.4f at "
-                  "its end; %.1f s",
-                  std::ceil(last.epoch - 1e-9), std::ceil(total_epochs - 1e-9), nll / images,
-                  correct / images, images, last.loss, epoch_clock.seconds())
+    const bool whole = last.step % per_epoch == 0;  // else train.max_steps ended it
+    log << format("epoch %.0f/%.0f ", std::ceil(last.epoch - 1e-9), std::ceil(total_epochs - 1e-9))
+        << (whole ? "done" : "cut short by train.max_steps")
+        << format(": nll %.4f  acc %.4f over its %.0f images, loss %.4f at its end; %.1f s",
+                  nll / images, correct / images, images, last.loss, epoch_clock.seconds())
         << ", elapsed " << format_duration(wall.seconds()) << std::endl;
     epoch_clock.reset();
   }

@@ -12,7 +12,8 @@ namespace {
 // 28x28x6, or 84 for a flat row.
 std::string shape_of(const Shape& s) {
   if (s.height == 1 && s.width == 1) return std::to_string(s.channels);
-  return std::to_string(s.height) + "x" + std::to_string(s.width) + "x" + std::to_string(s.channels);
+  return std::to_string(s.height) + "x" + std::to_string(s.width) + "x" +
+         std::to_string(s.channels);
 }
 
 struct Counts {
@@ -64,8 +65,9 @@ std::string model_summary(const Sequential<Real>& model, const ModelConfig& conf
   }
   text += row("total", "", "", count_text(total.gaussian), count_text(total.point),
               format("%.3f", total_flops * 1e-6));
-  return text + "  (Bayesian: weights with a posterior, mu and rho each; point: plain values; "
-                "MFLOP of the forward pass, Flipout's two products counted)\n";
+  return text +
+         "  (Bayesian: weights with a posterior, mu and rho each; point: plain values; "
+         "MFLOP of the forward pass, Flipout's two products counted)\n";
 }
 
 }  // namespace kbnn
