@@ -13,6 +13,7 @@
 #include "app/run_info.hpp"
 #include "app/run_predict.hpp"
 #include "app/run_prune.hpp"
+#include "app/run_ensemble.hpp"
 #include "app/run_train.hpp"
 #include "core/blas_check.hpp"
 #include "core/error.hpp"
@@ -115,7 +116,7 @@ int train(const std::vector<std::string>& args) {
   std::ostream null_stream(&null_buffer);
   kbnn::install_stop_handlers();
   const auto outcome =
-      kbnn::run_train(config, comm, restart, comm.is_root() ? std::cout : null_stream);
+      kbnn::run_training(config, comm, restart, comm.is_root() ? std::cout : null_stream);
   return outcome == kbnn::RunOutcome::stopped ? kbnn::exit_status_stopped : 0;
 }
 

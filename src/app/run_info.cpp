@@ -1,5 +1,6 @@
 #include "app/run_info.hpp"
 
+#include "app/ensemble_info.hpp"
 #include "core/error.hpp"
 #include "core/format.hpp"
 #include "h5/attribute.hpp"
@@ -121,6 +122,7 @@ void print_run_info(const std::string& path, bool with_deck, std::ostream& out) 
     throw InputError(concat(path, ": not a kbnn run file (no kbnn_version attribute on /)"));
 
   print_header(file, path, out);
+  if (h5::has_attribute(file, "ensemble_members")) print_ensemble_members(file, path, out);
   if (h5::exists(file, "history")) print_history(file, path, out);
   if (h5::exists(file, "metrics")) print_metrics(file, out);
   if (h5::exists(file, "predictions/test"))

@@ -199,7 +199,7 @@ void read_buffers(hid_t g, const std::string& where, Checkpoint& c) {
   }
 }
 
-Checkpoint read_on_this_rank(const std::string& path) {
+Checkpoint read_on_this_rank(const std::string& path, const std::string& group) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     throw InputError(concat(path, ": no such checkpoint file"));
@@ -207,11 +207,11 @@ Checkpoint read_on_this_rank(const std::string& path) {
     throw InputError(concat(path, ": not an HDF5 file (expected a kbnn checkpoint or run file)"));
   const h5::SerialFile file(KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT),
                                              path));
-  if (!h5::exists(file, "checkpoint"))
-    throw InputError(concat(path, ": no /checkpoint group (not a kbnn checkpoint, or a run "
+  if (!h5::exists(file, group))
+    throw InputError(concat(path, ": no /", group, " group (not a kbnn checkpoint, or a run "
                                   "file of a run that ended before writing one)"));
-  const std::string where = path + ": /checkpoint";
-  const h5::Group g = h5::open_group(file, "checkpoint");
+  const std::string where = concat(path, ": /", group);
+  const h5::Group g = h5::open_group(file, group);
   Checkpoint c;
   read_attributes(g, where, c);
   read_window(g, where, c);
@@ -285,11 +285,12 @@ void write_checkpoint(const std::string& path, const Communicator& comm, const C
   });
 }
 
-Checkpoint read_checkpoint(const std::string& path, const Communicator& comm) {
+Checkpoint read_checkpoint(const std::string& path, const Communicator& comm,
+                           const std::string& group) {
   const h5::QuietErrors quiet;
   Checkpoint c;
   agree_or_throw(comm.get(), [&] {
-    if (comm.is_root()) c = read_on_this_rank(path);
+    if (comm.is_root()) c = read_on_this_rank(path, group);
   });
   broadcast(c, comm);
   return c;

@@ -41,7 +41,10 @@ void write_checkpoint(const std::string& path, const Communicator& comm, const C
 
 // Collective: rank 0 reads /checkpoint from a checkpoint or a run file and broadcasts
 // it, so every rank gets the same Checkpoint (and the same InputError on bad input).
-Checkpoint read_checkpoint(const std::string& path, const Communicator& comm);
+// `group` names another group of the same layout (an ensemble member's
+// members/<k>/checkpoint).
+Checkpoint read_checkpoint(const std::string& path, const Communicator& comm,
+                           const std::string& group = "checkpoint");
 
 namespace detail {
 // Throws RuntimeError if the state buffers do not match the names and parameters.

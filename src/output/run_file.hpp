@@ -18,6 +18,9 @@
 //                        reliability diagram as datasets bin_edges, bin_count,
 //                        bin_confidence, bin_accuracy
 //   /checkpoint/         the final training state (output/checkpoint_file.hpp)
+// An ensemble's run file (output/ensemble_file.hpp) has no /history, /weights or
+// /checkpoint of its own: /members/<k>/ holds each member's run file, and the mixture's
+// /predictions/<set> add epistemic_within and epistemic_between.
 // Every group and dataset carries "description" (and "units" where it has some), so
 // `h5dump -A run.h5` explains the file.
 //
@@ -35,6 +38,7 @@
 #include "output/checkpoint_file.hpp"
 #include "train/history.hpp"
 #include "parallel/communicator.hpp"
+#include "uq/ensemble.hpp"
 #include "uq/ood.hpp"
 #include "uq/predictive.hpp"
 
@@ -107,6 +111,16 @@ class RunFile {
 
   // /checkpoint: the final state of the run (read back with read_checkpoint).
   void write_checkpoint(const Checkpoint& c);
+
+  // An ensemble's (uq/ensemble.hpp), after write_predictions and write_metrics of the
+  // same set: /predictions/<set>/epistemic_within and epistemic_between, each rank
+  // passing the split of ITS rows [first_row, first_row + count) of `total`; and
+  // /metrics/<set>'s ensemble_members, mean_epistemic_within, mean_epistemic_between.
+  void write_epistemic_split(const std::string& set, const EpistemicSplit& local,
+                             std::int64_t first_row, std::int64_t total);
+  void write_ensemble_metrics(const std::string& set, const EnsembleEvaluation& e);
+  // The root attributes ensemble_members and ensemble_groups.
+  void write_ensemble_attributes(int members, int groups);
 
   // Closes the file now, checked (collective). The destructor does it otherwise.
   void close();
