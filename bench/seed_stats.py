@@ -91,22 +91,34 @@ def welch(mean1, sd1, n1, mean2, sd2, n2):
 
 
 # --------------------------------------------------------------------------- runs
+def run_metrics(group):
+    """/metrics/test and the OOD scores' AUROC / AUPR of a run file (or of an ensemble's
+    /members/<k>) as a dict."""
+    test = group["metrics/test"].attrs
+    row = {k: float(test[k]) for k in ("accuracy", "nll", "brier", "ece")}
+    for name in ("mean_entropy", "mean_aleatoric", "mean_epistemic",
+                 "mean_epistemic_within", "mean_epistemic_between"):
+        if name in test:
+            row[name] = float(test[name])
+    if "metrics/ood" in group:
+        for ood_set in group["metrics/ood"].values():
+            for key, value in ood_set.attrs.items():
+                if key.startswith(("auroc_", "aupr_")):
+                    row[key] = float(value)
+    return row
+
+
 def extract(run_file, out, extras):
-    """A kbnn run file's test metrics and OOD AUROCs as one JSON object."""
+    """A kbnn run file's test metrics and OOD AUROCs as one JSON object; an ensemble's
+    also with the mean over its members of each member's own (member_mean_<metric>)."""
     import h5py
     with h5py.File(run_file, "r") as f:
-        test = f["metrics/test"].attrs
-        row = {k: float(test[k]) for k in ("accuracy", "nll", "brier", "ece")}
-        for name in ("mean_entropy", "mean_aleatoric", "mean_epistemic",
-                     "mean_epistemic_within", "mean_epistemic_between"):
-            if name in test:
-                row[name] = float(test[name])
-        if "metrics/ood" in f:
-            for ood_set in f["metrics/ood"].values():
-                for key, value in ood_set.attrs.items():
-                    if key.startswith(("auroc_", "aupr_")):
-                        row[key] = float(value)
+        row = run_metrics(f)
         row["ensemble_members"] = int(f.attrs.get("ensemble_members", 1))
+        if "members" in f:
+            members = [run_metrics(m) for m in f["members"].values()]
+            for key in members[0]:
+                row["member_mean_" + key] = float(np.mean([m[key] for m in members]))
     for pair in extras:
         key, value = pair.split("=", 1)
         try:

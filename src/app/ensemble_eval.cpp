@@ -7,20 +7,23 @@
 
 namespace kbnn {
 
+EnsembleEvaluation evaluate_one(Sequential<Real>& model, const DeviceDataset& data,
+                                std::int64_t data_first, std::int64_t total,
+                                const EvalOptions& options, const Communicator& comm) {
+  EnsembleEvaluation one;
+  one.mixture = evaluate(model, data, data_first, total, options, comm);
+  one.members = 1;
+  return one;
+}
+
 EnsembleEvaluation evaluate_trained(const TrainedRun& run, Sequential<Real>& model,
                                     const DeviceDataset& data, std::int64_t data_first,
                                     std::int64_t total, const EvalOptions& options,
-                                    const Communicator& comm, const MemberPrep& prepare) {
-  if (run.members.empty()) {
-    EnsembleEvaluation one;
-    one.mixture = evaluate(model, data, data_first, total, options, comm);
-    one.members = 1;
-    return one;
-  }
+                                    const Communicator& comm) {
+  if (run.members.empty()) return evaluate_one(model, data, data_first, total, options, comm);
   const auto ready = [&](int k) {
     const CheckpointSource& source = run.members[k];
-    Checkpoint c = read_checkpoint(source.path, comm, source.group);
-    if (prepare) c = prepare(k, std::move(c));
+    const Checkpoint c = read_checkpoint(source.path, comm, source.group);
     load_parameters(c, concat(source.path, ": /", source.group), model.parameters());
     return c.seed;
   };

@@ -9,24 +9,25 @@
 #include "output/run_file.hpp"
 #include "uq/ensemble.hpp"
 
-#include <functional>
 #include <iosfwd>
 #include <string>
 
 namespace kbnn {
 
-// An ensemble member's checkpoint as it goes into the model: `prepare(k, c)` may change
-// it first (pruning); empty: as read.
-using MemberPrep = std::function<Checkpoint(int member, Checkpoint checkpoint)>;
-
 // Collective. One model (run.members empty): evaluate() on `model` as it is loaded, in an
 // EnsembleEvaluation of one member with an empty split. An ensemble: evaluate_ensemble
-// over run.members, each read (read_checkpoint), prepared and loaded into `model` in
-// turn, its noise keyed by its own seed.
+// over run.members, each read (read_checkpoint) and loaded into `model` in turn, its
+// noise keyed by its own seed.
 EnsembleEvaluation evaluate_trained(const TrainedRun& run, Sequential<Real>& model,
                                     const DeviceDataset& data, std::int64_t data_first,
                                     std::int64_t total, const EvalOptions& options,
-                                    const Communicator& comm, const MemberPrep& prepare = {});
+                                    const Communicator& comm);
+
+// Collective: evaluate() of one model as it is loaded, as an EnsembleEvaluation of one
+// member (an empty split).
+EnsembleEvaluation evaluate_one(Sequential<Real>& model, const DeviceDataset& data,
+                                std::int64_t data_first, std::int64_t total,
+                                const EvalOptions& options, const Communicator& comm);
 
 // Collective: /predictions/<set> (with_predictions) and /metrics/<set> of `e`, with an
 // ensemble's split and its metrics; `samples` is S per member.

@@ -114,6 +114,15 @@ void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
   write_history(g, writer, c, where);
 }
 
+void rename_into_place(const std::string& tmp, const std::string& path, const Communicator& comm) {
+  // rename() replaces `path` atomically on POSIX file systems. The agreement after it
+  // is also the barrier: no rank returns before the file is in place.
+  agree_or_throw(comm.get(), [&] {
+    if (comm.is_root() && std::rename(tmp.c_str(), path.c_str()) != 0)
+      throw RuntimeError(concat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
+  });
+}
+
 }  // namespace detail
 
 namespace {
@@ -276,13 +285,7 @@ void write_checkpoint(const std::string& path, const Communicator& comm, const C
 #endif
   detail::write_checkpoint_group(file, rank == 0, c, tmp);
   file.close();  // complete on disk before it takes the real name
-
-  // rename() replaces `path` atomically on POSIX file systems. The agreement after it
-  // is also the barrier: no rank returns before the checkpoint is in place.
-  agree_or_throw(comm.get(), [&] {
-    if (rank == 0 && std::rename(tmp.c_str(), path.c_str()) != 0)
-      throw RuntimeError(concat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
-  });
+  detail::rename_into_place(tmp, path, comm);
 }
 
 Checkpoint read_checkpoint(const std::string& path, const Communicator& comm,

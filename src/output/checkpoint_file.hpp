@@ -53,6 +53,9 @@ void check_checkpoint(const Checkpoint& c, const std::string& path);
 // `writer` == true writes the data). Shared by write_checkpoint and RunFile.
 void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
                             const std::string& path);
+// Collective: rank 0 renames the closed file `tmp` over `path` (atomic on POSIX file
+// systems); every rank returns once it is in place, or throws the same error.
+void rename_into_place(const std::string& tmp, const std::string& path, const Communicator& comm);
 }  // namespace detail
 
 }  // namespace kbnn

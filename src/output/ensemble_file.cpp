@@ -3,6 +3,8 @@
 #include "core/error.hpp"
 #include "h5/attribute.hpp"
 #include "h5/error.hpp"
+#include "h5/file.hpp"
+#include "output/checkpoint_file.hpp"
 #include "parallel/agree.hpp"
 
 #include <filesystem>
@@ -44,6 +46,30 @@ int stored_ensemble_members(const std::string& path, const Communicator& comm) {
   });
   comm.broadcast(&members, 1);
   return members;
+}
+
+void write_ensemble_checkpoint(const std::string& path, const Communicator& comm,
+                               const std::vector<Checkpoint>& members) {
+  const h5::QuietErrors quiet;
+  const std::string tmp = path + ".tmp";
+  for (const Checkpoint& c : members) detail::check_checkpoint(c, path);
+  h5::CollectiveFile file = h5::create_collective_file(tmp, comm, "checkpoint file");
+  h5::write_attribute(file, "description",
+                      "kbnn ensemble checkpoint: each member's training state in "
+                      "/members/<k>/checkpoint (as a checkpoint file's /checkpoint)");
+#ifdef KBNN_VERSION
+  h5::write_attribute(file, "kbnn_version", KBNN_VERSION);
+#endif
+  h5::write_attribute(file, "ensemble_members", std::int32_t(members.size()));
+  {
+    const h5::Group all = h5::create_group(file, "members");  // closed before the file
+    for (std::size_t k = 0; k < members.size(); ++k) {
+      const h5::Group g = h5::create_group(all, std::to_string(k));
+      detail::write_checkpoint_group(g, comm.is_root(), members[k], concat(tmp, ": /members/", k));
+    }
+  }
+  file.close();
+  detail::rename_into_place(tmp, path, comm);
 }
 
 void copy_member_files(const std::string& ensemble_path, const std::vector<MemberFile>& members) {

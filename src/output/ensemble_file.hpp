@@ -16,6 +16,7 @@
 #pragma once
 
 #include "parallel/communicator.hpp"
+#include "train/checkpoint.hpp"
 
 #include <cstdint>
 #include <string>
@@ -35,6 +36,12 @@ std::int64_t stored_checkpoint_step(const std::string& path);
 // rank 0; 1 if it has none (a single model's file), or is no HDF5 file at all (the
 // reader that follows says what is wrong with it).
 int stored_ensemble_members(const std::string& path, const Communicator& comm);
+
+// Collective: the members' checkpoints as one file that kbnn predict, prune and info
+// read as an ensemble (a pruned ensemble): root attribute ensemble_members and
+// /members/<k>/checkpoint. Written atomically (a .tmp file renamed), as write_checkpoint.
+void write_ensemble_checkpoint(const std::string& path, const Communicator& comm,
+                               const std::vector<Checkpoint>& members);
 
 // One member's run file, as it goes into the ensemble's.
 struct MemberFile {
