@@ -17,7 +17,9 @@
 #
 # Environment: KBNN_SEEDS_DIR (results, default /tmp/kbnn-ood-seeds), KBNN_FIRST_SEED,
 # KBNN_BUILD_DIR (default build/), KBNN_OOD_DIR (default /tmp/kbnn-ood/mnist),
-# KBNN_SEEDS_CODES (default "kbnn peer"). Minutes per run on a loaded 2-core machine.
+# KBNN_SEEDS_CODES (default "kbnn peer"), KBNN_PEER_THREADS (default RANKS: on a machine
+# shared with other jobs, 1 keeps torch's OpenMP threads from spinning against them; the
+# results do not depend on it). Minutes per run on a loaded 2-core machine.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-10} epochs=${2:-5} samples=${3:-10} ranks=${4:-2}
@@ -46,13 +48,13 @@ run_kbnn() {  # seed
 run_peer() {  # seed
   local name=peer_seed$1
   "$py" "$root/bench/peer_torch_flipout.py" --seed "$1" --epochs "$epochs" \
-    --mc-samples "$samples" --threads "$ranks" --ood-dir "$ood" \
+    --mc-samples "$samples" --threads "${KBNN_PEER_THREADS:-$ranks}" --ood-dir "$ood" \
     --metrics-json "$dir/$name.json.tmp" > "$dir/runs/$name.log"
   mv "$dir/$name.json.tmp" "$dir/$name.json"
 }
 
 echo "# $n seeds from $first, $epochs epochs, S=$samples, kbnn on $ranks rank(s), the peer on" \
-     "$ranks thread(s); results in $dir"
+     "${KBNN_PEER_THREADS:-$ranks} thread(s); results in $dir"
 for ((seed = first; seed < first + n; ++seed)); do
   for code in $codes; do
     [[ -s $dir/${code}_seed$seed.json ]] && continue

@@ -59,8 +59,11 @@ void print_member(hid_t members, const std::string& name, const std::string& pat
 
 void print_ensemble_members(hid_t file, const std::string& path, std::ostream& out) {
   out << "  ensemble: " << h5::read_attribute<std::int32_t>(file, "ensemble_members")
-      << " members trained over " << h5::read_attribute<std::int32_t>(file, "ensemble_groups")
-      << " rank group(s)\n";
+      << " members";
+  if (h5::has_attribute(file, "ensemble_groups"))
+    out << " trained over " << h5::read_attribute<std::int32_t>(file, "ensemble_groups")
+        << " rank group(s)";
+  out << "\n";
   if (h5::exists(file, "members")) {
     const h5::Group members = h5::open_group(file, "members");
     std::vector<std::string> names = h5::member_names(members, path + ": /members");

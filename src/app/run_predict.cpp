@@ -104,6 +104,7 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
   const int passes = eval.samples * members;  // an ensemble's: S of every member
   create_parent_dir(in.output, comm);
   RunFile file(in.output, comm, prediction_info(options, config));
+  if (members > 1) file.write_ensemble_attributes(members, 0);
   write_evaluation(file, options.set_name, ensemble, eval.samples, true);
   if (options.sample_probabilities)
     file.write_sample_probabilities(options.set_name, e.sample_probs, passes, classes, e.first,

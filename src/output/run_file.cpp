@@ -386,7 +386,7 @@ void RunFile::write_ensemble_metrics(const std::string& set, const EnsembleEvalu
 void RunFile::write_ensemble_attributes(int members, int groups) {
   const h5::QuietErrors quiet;
   h5::write_attribute(file_, "ensemble_members", std::int32_t(members));
-  h5::write_attribute(file_, "ensemble_groups", std::int32_t(groups));
+  if (groups > 0) h5::write_attribute(file_, "ensemble_groups", std::int32_t(groups));
 }
 
 }  // namespace kbnn

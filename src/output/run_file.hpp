@@ -119,7 +119,8 @@ class RunFile {
   void write_epistemic_split(const std::string& set, const EpistemicSplit& local,
                              std::int64_t first_row, std::int64_t total);
   void write_ensemble_metrics(const std::string& set, const EnsembleEvaluation& e);
-  // The root attributes ensemble_members and ensemble_groups.
+  // The root attributes ensemble_members and (groups > 0: a training run's)
+  // ensemble_groups.
   void write_ensemble_attributes(int members, int groups);
 
   // Closes the file now, checked (collective). The destructor does it otherwise.
