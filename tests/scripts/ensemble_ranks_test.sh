@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Ensembles over rank groups (parallel.ensemble): a member's numbers do not depend on
+# which group trains it, nor on what its group trained before it.
+#   - K = 2 on 2 ranks (two groups of 1 rank, concurrently): member 1's run file equals,
+#     bit for bit, a single model's with --train.seed=member_seed(42, 1) on 1 rank, and
+#     member 0's equals the deck's own single model (seed 42): K = 1 is today's run;
+#   - K = 2 on 2 ranks in 1 group (the members one after another on both ranks) and
+#     K = 2 on 4 ranks (two groups of 2 ranks): member 1 equals, bit for bit, the single
+#     model on 2 ranks, in both;
+#   - member 1 on 1 rank and on 2 ranks agree to rounding (each gradient summed in
+#     another order);
+#   - the mixture's predictions: recomputed from the per-sample probabilities of `kbnn
+#     predict --sample-probabilities` (check_predictions.py: the mixture, the within /
+#     between split, the metrics), bit-identical from 2 and 4 ranks' files of the same
+#     members read back, and `kbnn info` lists the members.
+#   usage: ensemble_ranks_test.sh MPIEXEC KBNN DECK
+set -euo pipefail
+mpiexec=$1 kbnn=$2 deck=$3
+source "$(dirname "$0")/common.sh"
+args=(--data.train_limit=600 --data.test_limit=100 --train.batch_size=100 --train.epochs=2
+      --train.log_every=4 --eval.samples=3 --ood.shift=invert --output.dir="$out")
+seed1=$((42 + 0x9E3779B97F4A7C15))  # member_seed(42, 1), mod 2^64
+seed1=$(printf '%u' "$seed1")
+train() {  # ranks name [options]
+  local n=$1 name=$2
+  shift 2
+  run_mpi -n "$n" "$kbnn" train "$deck" "${args[@]}" --output.name="$name" "$@" > "$out/$name.log" 2>&1 ||
+    fail "$name: kbnn train failed: $(tail -5 "$out/$name.log")"
+}
+train 2 groups_of_1 --parallel.ensemble=2
+train 2 one_group --parallel.ensemble=2 --parallel.ensemble_groups=1
+train 4 groups_of_2 --parallel.ensemble=2
+train 1 single_1 --train.seed="$seed1"
+train 2 single_2 --train.seed="$seed1"
+train 1 seed42_1
+grep -q "group 1 (rank 1) trains member(s) 1 (seed $seed1)" "$out/groups_of_1.log" ||
+  fail "the plan does not say which group trains member 1: $(grep ^ensemble "$out/groups_of_1.log")"
+grep -q "one after another" "$out/one_group.log" || fail "no 'one after another' in the plan"
+grep -q "^\[member 1\] ensemble member 1 of 2, seed $seed1: group 0 of 1 (ranks 0-1), its member 2 of 2" \
+  "$out/one_group.log" || fail "member 1's run does not state where it runs"
+
+/usr/bin/python3 - "$out" <<'PY' || fail "members differ from the single models"
+import sys
+import h5py
+import numpy as np
+
+out = sys.argv[1]
+timing = {"seconds", "images_per_second"}
+
+
+def datasets(group, prefix=""):
+    """{path: array} of every dataset below `group` but the wall-clock columns."""
+    found = {}
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset) and name.split("/")[-1] not in timing:
+            found[prefix + name] = obj[...]
+    group.visititems(visit)
+    return found
+
+
+def same(a_path, b_path, what):
+    with h5py.File(a_path, "r") as a, h5py.File(b_path, "r") as b:
+        da, db = datasets(a), datasets(b)
+        if da.keys() != db.keys():
+            sys.exit(f"FAILED: {what}: datasets {sorted(da.keys() ^ db.keys())} in one file only")
+        bad = [k for k in da if da[k].tobytes() != db[k].tobytes()]
+        if bad:
+            sys.exit(f"FAILED: {what}: {bad} differ")
+        for key in ("metrics/test", "metrics/ood/invert"):
+            if dict(a[key].attrs) != dict(b[key].attrs):
+                sys.exit(f"FAILED: {what}: attributes of {key} differ")
+    print(f"same bits: {what} ({len(da)} datasets)")
+
+
+same(f"{out}/groups_of_1.members/member_1.h5", f"{out}/single_1.h5",
+     "member 1 in a group of 1 rank / the single model on 1 rank")
+same(f"{out}/groups_of_1.members/member_0.h5", f"{out}/seed42_1.h5",
+     "member 0 / the deck's own single model (seed 42)")
+same(f"{out}/one_group.members/member_1.h5", f"{out}/single_2.h5",
+     "member 1 after member 0 on 2 ranks / the single model on 2 ranks")
+same(f"{out}/groups_of_2.members/member_1.h5", f"{out}/single_2.h5",
+     "member 1 in a group of 2 of 4 ranks / the single model on 2 ranks")
+with h5py.File(f"{out}/groups_of_1.members/member_1.h5", "r") as a, \
+        h5py.File(f"{out}/one_group.members/member_1.h5", "r") as b:
+    pa, pb = a["checkpoint/parameters"][...], b["checkpoint/parameters"][...]
+    worst = np.abs(pa - pb).max() / np.abs(pa).max()
+    if worst > 1e-3:
+        sys.exit(f"FAILED: member 1 on 1 and on 2 ranks: parameters apart by {worst:.3g} (relative)")
+    if pa.tobytes() == pb.tobytes():
+        print("note: member 1 on 1 and 2 ranks came out bit-identical")
+    print(f"member 1 on 1 and 2 ranks: parameters within {worst:.2g} of their scale")
+# The ensemble files hold every member's run file, and the same mixture from 2 and 4
+# ranks' trainings of the same members (bit-identical members on groups of 2 ranks).
+with h5py.File(f"{out}/one_group.h5", "r") as a, h5py.File(f"{out}/groups_of_2.h5", "r") as b:
+    if a.attrs["ensemble_members"] != 2 or b.attrs["ensemble_groups"] != 2:
+        sys.exit("FAILED: ensemble attributes")
+    for k in ("0", "1"):
+        if a[f"members/{k}/checkpoint/parameters"][...].tobytes() != \
+                b[f"members/{k}/checkpoint/parameters"][...].tobytes():
+            sys.exit(f"FAILED: /members/{k} differs between the 1-group and 2-group runs")
+    for name in ("probs_mean", "epistemic_within", "epistemic_between"):
+        x, y = a[f"predictions/test/{name}"][...], b[f"predictions/test/{name}"][...]
+        if np.abs(x - y).max() > 1e-6:  # 2 and 4 ranks predict in other batches: rounding
+            sys.exit(f"FAILED: /predictions/test/{name}: 2 and 4 ranks differ")
+    within = a["predictions/test/epistemic_within"][...]
+    members_mi = np.mean([a[f"members/{k}/predictions/test/epistemic"][...] for k in "01"], axis=0)
+    if np.abs(within - members_mi).max() > 1e-6:
+        sys.exit("FAILED: epistemic_within is not the mean of the members' own mutual information")
+print("PASSED: members")
+PY
+
+# The mixture recomputed from its per-sample probabilities, in both splits alike.
+for split in examples samples; do
+  run_mpi -n 2 "$kbnn" predict "$out/groups_of_1.h5" --split "$split" --sample-probabilities \
+    --output "$out/predict_$split.h5" > "$out/predict_$split.log" || fail "predict --split $split failed"
+done
+/usr/bin/python3 "$(dirname "$0")/check_predictions.py" "$out/predict_examples.h5" ||
+  fail "the ensemble's predictions do not follow from its samples"
+/usr/bin/python3 - "$out" <<'PY' || fail "the two splits differ"
+import sys
+import h5py
+a = h5py.File(f"{sys.argv[1]}/predict_examples.h5", "r")["predictions"]
+b = h5py.File(f"{sys.argv[1]}/predict_samples.h5", "r")["predictions"]
+for s in a:
+    for n, d in a[s].items():
+        if hasattr(d, "shape") and d[...].tobytes() != b[s][n][...].tobytes():
+            sys.exit(f"FAILED: /predictions/{s}/{n} differs between the splits")
+print("PASSED: both splits give the same bits")
+PY
+grep -q "an ensemble of 2 members" "$out/predict_examples.log" || fail "predict does not name the ensemble"
+
+"$kbnn" info "$out/groups_of_1.h5" > "$out/info.log" || fail "kbnn info failed"
+cat "$out/info.log"
+grep -q "ensemble: 2 members trained over 2 rank group(s)" "$out/info.log" || fail "info: no ensemble line"
+grep -q "member 1: group 1 (1 rank(s)), seed $seed1" "$out/info.log" || fail "info: no member 1 line"
+grep -q "within-member" "$out/info.log" || fail "info: no split"
+
+# --restart FILE names no member: refused, with the way to resume.
+rc=0
+run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --output.name=groups_of_1 --parallel.ensemble=2 \
+  --restart "$out/groups_of_1.h5" > /dev/null 2> "$out/refused.err" || rc=$?
+((rc == 1)) || fail "--restart FILE for an ensemble exited $rc, expected 1"
+grep -q "resumes with --restart auto" "$out/refused.err" || fail "no message: $(cat "$out/refused.err")"
+echo "PASSED"
