@@ -135,6 +135,24 @@ grep -q "ensemble: 2 members trained over 2 rank group(s)" "$out/info.log" || fa
 grep -q "member 1: group 1 (1 rank(s)), seed $seed1" "$out/info.log" || fail "info: no member 1 line"
 grep -q "within-member" "$out/info.log" || fail "info: no split"
 
+# The members plot (postprocess/kbnn_plots.py members), where matplotlib is installed.
+if /usr/bin/python3 -c "import h5py, matplotlib" 2> /dev/null; then
+  plots=$(dirname "$0")/../../postprocess/kbnn_plots.py
+  /usr/bin/python3 "$plots" members "$out/groups_of_1.h5" -o "$out/members.png" ||
+    fail "kbnn_plots.py members failed"
+  /usr/bin/python3 - "$out/members.png" <<'PY' || fail "members.png is not the promised picture"
+import sys
+import matplotlib.image
+pixels = matplotlib.image.imread(sys.argv[1])
+assert pixels.shape[:2] == (450, 1500), pixels.shape
+assert pixels[..., :3].var() > 0.005, "blank"
+PY
+  rc=0
+  /usr/bin/python3 "$plots" members "$out/single_1.h5" 2> "$out/plot.err" || rc=$?
+  ((rc == 1)) && grep -q "single_1.h5: not a kbnn ensemble run file" "$out/plot.err" ||
+    fail "a single model's file was not refused by name"
+fi
+
 # --restart FILE names no member: refused, with the way to resume.
 rc=0
 run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --output.name=groups_of_1 --parallel.ensemble=2 \
