@@ -108,6 +108,31 @@ def run_metrics(group):
     return row
 
 
+def auroc(positives, negatives):
+    """P(positive > negative) + P(tie) / 2: the Mann-Whitney U over n_pos n_neg."""
+    scores = np.concatenate([positives, negatives]).astype(np.float64)
+    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    mid_rank = np.cumsum(counts) - (counts - 1) / 2.0  # 1-based mid-rank of each tie group
+    ranks = mid_rank[inverse]
+    n_pos, n_neg = len(positives), len(negatives)
+    return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def split_aurocs(f):
+    """An ensemble's within- and between-member epistemic uncertainty as OOD scores:
+    their AUROC, test set against each OOD set (auroc_within, auroc_between)."""
+    row = {}
+    predictions = f.get("predictions", {})
+    for ood_set in f.get("metrics/ood", {}):
+        if ood_set in predictions and "epistemic_between" in predictions[ood_set] and \
+                "test" in predictions:
+            for part in ("within", "between"):
+                key = "epistemic_" + part
+                row["auroc_" + part] = auroc(predictions[ood_set][key][:],
+                                             predictions["test"][key][:])
+    return row
+
+
 def extract(run_file, out, extras):
     """A kbnn run file's test metrics and OOD AUROCs as one JSON object; an ensemble's
     also with the mean over its members of each member's own (member_mean_<metric>)."""
@@ -115,6 +140,7 @@ def extract(run_file, out, extras):
     with h5py.File(run_file, "r") as f:
         row = run_metrics(f)
         row["ensemble_members"] = int(f.attrs.get("ensemble_members", 1))
+        row.update(split_aurocs(f))
         if "members" in f:
             members = [run_metrics(m) for m in f["members"].values()]
             for key in members[0]:
