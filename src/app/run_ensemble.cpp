@@ -146,14 +146,15 @@ GroupOutcome train_members(const RunConfig& config, const Plan& plan, Communicat
       const RunOutcome done =
           run_train(member_config(config, k), group, member_restart(restart, config, k, group),
                     member_log);
-      if (done == RunOutcome::stopped) return outcome.stopped = true, outcome;
-      outcome.finished.push_back(k);
+      outcome.stopped = done == RunOutcome::stopped;
     } catch (const AgreedInputError& e) {  // every rank of the group has it
-      return outcome.error = concat("ensemble member ", k, ": ", e.what()), outcome.input_error = true,
-             outcome;
+      outcome.error = concat("ensemble member ", k, ": ", e.what());
+      outcome.input_error = true;
     } catch (const AgreedRuntimeError& e) {
-      return outcome.error = concat("ensemble member ", k, ": ", e.what()), outcome;
+      outcome.error = concat("ensemble member ", k, ": ", e.what());
     }
+    if (outcome.stopped || !outcome.error.empty()) break;  // no further member
+    outcome.finished.push_back(k);
   }
   return outcome;
 }

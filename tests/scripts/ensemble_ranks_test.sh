@@ -159,4 +159,15 @@ run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --output.name=groups_of_1 --para
   --restart "$out/groups_of_1.h5" > /dev/null 2> "$out/refused.err" || rc=$?
 ((rc == 1)) || fail "--restart FILE for an ensemble exited $rc, expected 1"
 grep -q "resumes with --restart auto" "$out/refused.err" || fail "no message: $(cat "$out/refused.err")"
+
+# An error the ranks of a group agree on (a data file no rank can open) becomes every
+# group's: one message naming the member, exit 1 through MPI_Finalize (not MPI_Abort).
+rc=0
+run_mpi -n 3 "$kbnn" train "$deck" "${args[@]}" --output.name=bad --parallel.ensemble=2 \
+  --data.format=hdf5 --data.train_file="$out/missing.h5" --data.test_file="$out/missing.h5" \
+  > /dev/null 2> "$out/bad.err" || rc=$?
+((rc == 1)) || fail "an ensemble whose data file is missing exited $rc, expected 1"
+[[ $(grep -c "^kbnn: error: ensemble member 0: .*missing.h5" "$out/bad.err") == 1 ]] ||
+  fail "not one message naming the member: $(cat "$out/bad.err")"
+grep -q "MPI_ABORT" "$out/bad.err" && fail "the agreed error went through MPI_Abort"
 echo "PASSED"
