@@ -12,7 +12,9 @@
 #   - the mixture's predictions: recomputed from the per-sample probabilities of `kbnn
 #     predict --sample-probabilities` (check_predictions.py: the mixture, the within /
 #     between split, the metrics), bit-identical from 2 and 4 ranks' files of the same
-#     members read back, and `kbnn info` lists the members.
+#     members read back, and `kbnn info` lists the members;
+#   - `kbnn prune` of the ensemble: fraction 0 is the ensemble's own numbers, each member
+#     loses its share of kernel weights, and the pruned checkpoint predicts its row.
 #   usage: ensemble_ranks_test.sh MPIEXEC KBNN DECK
 set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
@@ -134,6 +136,32 @@ cat "$out/info.log"
 grep -q "ensemble: 2 members trained over 2 rank group(s)" "$out/info.log" || fail "info: no ensemble line"
 grep -q "member 1: group 1 (1 rank(s)), seed $seed1" "$out/info.log" || fail "info: no member 1 line"
 grep -q "within-member" "$out/info.log" || fail "info: no split"
+
+# Pruning an ensemble: fraction 0 is the ensemble's own test and OOD numbers; each member
+# loses half of its own kernel weights; the pruned ensemble's checkpoint predicts what
+# its row says.
+run_mpi -n 2 "$kbnn" prune "$out/groups_of_1.h5" --fractions=0.5 > "$out/prune.log" ||
+  fail "kbnn prune of an ensemble failed"
+grep -q "an ensemble of 2 members, each pruned by its own SNR" "$out/prune.log" || fail "prune: no ensemble line"
+run_mpi -n 2 "$kbnn" predict "$out/groups_of_1.pruned_0.5.h5" --output "$out/pruned.predict.h5" \
+  > /dev/null || fail "predict on the pruned ensemble failed"
+/usr/bin/python3 - "$out" <<'PY' || fail "the pruned ensemble's numbers disagree"
+import sys
+import h5py
+out = sys.argv[1]
+with h5py.File(f"{out}/groups_of_1.pruning.h5", "r") as p, h5py.File(f"{out}/groups_of_1.h5", "r") as e, \
+        h5py.File(f"{out}/pruned.predict.h5", "r") as q:
+    rows = p["pruning"]
+    assert list(rows["fraction"][:]) == [0.0, 0.5], rows["fraction"][:]
+    for key in ("accuracy", "nll", "ece"):
+        assert rows[key][0] == e["metrics/test"].attrs[key], f"fraction 0 {key}"
+        assert rows[key][1] == q["metrics/test"].attrs[key], f"fraction 0.5 {key}"
+    assert rows["auroc_mutual_information"][0] == e["metrics/ood/invert"].attrs["auroc_mutual_information"]
+    kernels = rows["removed"][1] + rows["kept"][1]
+    assert abs(rows["removed"][1] - kernels / 2) <= 10, (rows["removed"][1], kernels)
+    assert q.attrs["ensemble_members"] == 2
+print("PASSED: pruning the ensemble")
+PY
 
 # The members plot (postprocess/kbnn_plots.py members), where matplotlib is installed.
 if /usr/bin/python3 -c "import h5py, matplotlib" 2> /dev/null; then
