@@ -4,6 +4,7 @@
 #include "core/format.hpp"
 #include "h5/attribute.hpp"
 #include "h5/error.hpp"
+#include "h5/file.hpp"
 #include "h5/rows.hpp"
 
 #include <algorithm>
@@ -43,14 +44,21 @@ std::string test_text(hid_t parent) {
 void print_member(hid_t members, const std::string& name, const std::string& path,
                   std::ostream& out) {
   const h5::Group m = h5::open_group(members, name);
-  out << "  member " << name << ": group " << h5::read_attribute<std::int32_t>(m, "group") << " ("
-      << h5::read_attribute<std::int32_t>(m, "ranks") << " rank(s))";
+  out << "  member " << name << ":";
+  if (h5::has_attribute(m, "group"))  // a trained ensemble's run file; not a pruned one
+    out << " group " << h5::read_attribute<std::int32_t>(m, "group") << " ("
+        << h5::read_attribute<std::int32_t>(m, "ranks") << " rank(s)),";
   if (h5::exists(m, "checkpoint")) {
     const h5::Group c = h5::open_group(m, "checkpoint");
-    out << ", seed " << h5::read_attribute<std::uint64_t>(c, "seed") << ", step "
+    out << " seed " << h5::read_attribute<std::uint64_t>(c, "seed") << ", step "
         << h5::read_attribute<std::int64_t>(c, "step");
+    if (h5::exists(c, "keep")) {
+      const auto keep = h5::read_column<std::uint8_t>(c, "keep", path + ": /members/" + name);
+      out << ", " << std::count(keep.begin(), keep.end(), std::uint8_t(0)) << " of "
+          << keep.size() << " Bayesian weights pruned";
+    }
   }
-  out << "; " << test_text(m);
+  if (h5::exists(m, "metrics/test")) out << "; " << test_text(m);
   if (h5::exists(m, "metrics")) out << ood_text(h5::open_group(m, "metrics"), path);
   out << "\n";
 }

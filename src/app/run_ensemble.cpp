@@ -13,6 +13,7 @@
 #include "parallel/agree.hpp"
 #include "parallel/rank_groups.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -104,89 +105,96 @@ void log_plan(const RunConfig& config, const Plan& p, std::ostream& log) {
   log << "ensemble: member files in " << members_dir(config) << std::endl;
 }
 
-// The run a member resumes with --restart auto: the later of its checkpoint file and its
-// finished run file (whose /checkpoint is the end of its training), or "auto" (a fresh
-// start) when there is neither. An explicit file names no member: refused up front.
-RestartOptions member_restart(const RestartOptions& restart, const RunConfig& config, int member,
-                              const Communicator& group) {
-  if (restart.from.empty()) return restart;
-  std::string from = "auto";
-  if (group.is_root()) {
-    const std::string checkpoint = member_file(config, member, ".checkpoint.h5");
-    const std::string run = member_file(config, member, ".h5");
-    const std::int64_t at_checkpoint = stored_checkpoint_step(checkpoint);
-    const std::int64_t at_run = stored_checkpoint_step(run);
-    if (at_checkpoint >= 0 || at_run >= 0) from = at_run > at_checkpoint ? run : checkpoint;
-  }
-  group.broadcast(from);
-  return {from, restart.force};
+// A member's options: the ensemble's, its restart naming no file. --restart auto
+// resumes each member as a single run resumes (choose_start: the later of its checkpoint
+// file and its finished run file; a finished member is left as it is).
+TrainOptions member_options(const TrainOptions& options) {
+  TrainOptions m = options;
+  if (!m.restart.from.empty()) m.restart.from = "auto";
+  return m;
 }
 
-// What a group's training came to: the members it finished, whether a signal stopped
-// it, and an error its ranks agreed on (which the world then agrees on too).
+// A member's state after its group's turn, world-wide in all_done (summed over ranks:
+// the group's rank 0 alone sets its members' entries).
+enum MemberState : int { not_done = 0, trained = 1, up_to_date = 2, checked = 3 };
+
+// What a group's training came to: the state of the members it trains, whether a
+// signal stopped it, and an error its ranks agreed on (which the world then agrees on).
 struct GroupOutcome {
-  std::vector<int> finished;
+  std::vector<std::pair<int, MemberState>> members;
   bool stopped = false;
   std::string error;
   bool input_error = false;
 };
 
+MemberState state_of(RunOutcome done) {
+  switch (done) {
+    case RunOutcome::finished: return trained;
+    case RunOutcome::up_to_date: return up_to_date;
+    case RunOutcome::checked: return checked;
+    case RunOutcome::stopped: break;
+  }
+  return not_done;
+}
+
 GroupOutcome train_members(const RunConfig& config, const Plan& plan, Communicator& group,
-                           const RestartOptions& restart, bool world_root, std::ostream& log) {
+                           const TrainOptions& options, bool world_root, std::ostream& log) {
   GroupOutcome outcome;
   for (std::size_t i = 0; i < plan.mine.size(); ++i) {
     const int k = plan.mine[i];
-    MemberLog buffer(member_file(config, k, ".log"), group.is_root(), world_root ? &log : nullptr, k);
+    MemberLog buffer(member_file(config, k, ".log"), group.is_root() && !options.dry_run,
+                     world_root ? &log : nullptr, k);
     std::ostream member_log(&buffer);
     member_log << "ensemble member " << k << " of " << plan.members << ", seed "
                << member_seed(config.train.seed, k) << ": group " << plan.group << " of "
                << plan.groups << " (" << ranks_text(plan.group, plan) << "), its member "
                << i + 1 << " of " << plan.mine.size() << std::endl;
+    MemberState state = not_done;
     try {
-      const RunOutcome done =
-          run_train(member_config(config, k), group, member_restart(restart, config, k, group),
-                    member_log);
-      outcome.stopped = done == RunOutcome::stopped;
+      state = state_of(run_train(member_config(config, k), group, member_options(options),
+                                 member_log));
     } catch (const AgreedInputError& e) {  // every rank of the group has it
       outcome.error = concat("ensemble member ", k, ": ", e.what());
       outcome.input_error = true;
     } catch (const AgreedRuntimeError& e) {
       outcome.error = concat("ensemble member ", k, ": ", e.what());
     }
-    if (outcome.stopped || !outcome.error.empty()) break;  // no further member
-    outcome.finished.push_back(k);
+    outcome.stopped = state == not_done && outcome.error.empty();
+    if (state == not_done) break;  // stopped or failed: no further member
+    outcome.members.emplace_back(k, state);
   }
   return outcome;
 }
 
 // Collective over the world: an error any group agreed on is thrown on every rank; then
-// whether every member finished (if not, the unfinished ones are logged).
-bool all_finished(const RunConfig& config, const GroupOutcome& outcome, const Plan& plan,
-                  const Communicator& comm, std::ostream& log) {
+// every member's state (MemberState), and a stop's message if a member is not done.
+std::vector<int> all_done(const RunConfig& config, const GroupOutcome& outcome, const Plan& plan,
+                          const TrainOptions& options, const Communicator& comm,
+                          std::ostream& log) {
   agree_or_throw(comm.get(), [&] {
     if (outcome.error.empty()) return;
     if (outcome.input_error) throw InputError(outcome.error);
     throw RuntimeError(outcome.error);
   });
-  std::vector<int> finished(plan.members, 0);
+  std::vector<int> states(plan.members, not_done);
   if (comm.rank() == shard(plan.ranks, plan.group, plan.groups).first)  // the group's rank 0
-    for (const int k : outcome.finished) finished[k] = 1;
-  comm.allreduce_sum(finished.data(), finished.size());
+    for (const auto& [k, state] : outcome.members) states[k] = state;
+  comm.allreduce_sum(states.data(), states.size());
   std::string unfinished;
   for (int k = 0; k < plan.members; ++k)
-    if (finished[k] == 0) unfinished += concat(unfinished.empty() ? "" : ", ", k);
-  if (unfinished.empty()) return true;
-  log << "ensemble: stopped by a signal with member(s) " << unfinished
-      << " unfinished (checkpoints in " << members_dir(config) << "); continue with: kbnn train "
-      << config.deck_path << " --restart auto (exit status " << exit_status_stopped << ")"
-      << std::endl;
-  return false;
+    if (states[k] == not_done) unfinished += concat(unfinished.empty() ? "" : ", ", k);
+  if (!unfinished.empty())
+    log << "ensemble: stopped by a signal with member(s) " << unfinished
+        << " unfinished (checkpoints in " << members_dir(config) << "; exit status "
+        << exit_status_stopped << ")\ncontinue with: " << options.continue_command << std::endl;
+  return states;
 }
 
-RunInfo ensemble_info(const RunConfig& config) {
+RunInfo ensemble_info(const RunConfig& config, const Sequential<Real>& model) {
   RunInfo info{KBNN_VERSION, KBNN_GIT_REVISION, ExecSpace::name(), config.deck_path,
                resolved_deck(config)};
   info.with_history = false;
+  info.input = model.input_shape();
   info.description = concat(
       "kbnn ensemble run: the Monte-Carlo predictive of ", config.parallel.ensemble,
       " independently trained Bayesian neural networks (the mixture over members x samples), "
@@ -224,7 +232,8 @@ void evaluate_ood(const RunConfig& config, const TrainedRun& run, Sequential<Rea
              e.mixture.rows, ood.first, ood.total, comm, log);
 }
 
-// Step 3: the members' mixture on the test (and OOD) set, into <run>.h5 with the members.
+// Step 3: the members' mixture on the test (and OOD) set, into <run>.h5 with the members;
+// its status "finished" comes last.
 void write_ensemble_run(const RunConfig& config, const Plan& plan, const Communicator& comm,
                         std::ostream& log) {
   TrainedRun run;
@@ -241,9 +250,8 @@ void write_ensemble_run(const RunConfig& config, const Plan& plan, const Communi
                                                 test.total, eval_options(config), comm);
   log_test(config, e, log);
 
-  const std::string path =
-      (std::filesystem::path(config.output.dir) / (run_name(config) + ".h5")).string();
-  RunFile file(path, comm, ensemble_info(config));
+  const std::string path = run_paths(config).run;
+  RunFile file(path, comm, ensemble_info(config, *model));
   file.write_ensemble_attributes(plan.members, plan.groups);
   write_evaluation(file, "test", e, config.eval.samples, config.output.write_predictions);
   if (config.ood.enabled()) evaluate_ood(config, run, *model, test, e, file, comm, log);
@@ -255,14 +263,57 @@ void write_ensemble_run(const RunConfig& config, const Plan& plan, const Communi
   log << "output: " << path << std::endl;
 }
 
-void refuse_explicit_restart(const RunConfig& config, const RestartOptions& restart,
-                             const Communicator& comm) {
+void refuse_explicit_restart(const RunConfig& config, const RestartOptions& restart) {
+  if (!restart.from.empty() && restart.from != "auto")
+    throw InputError(concat("kbnn train --restart ", restart.from, ": an ensemble (parallel."
+                            "ensemble = ", config.parallel.ensemble, ") resumes with --restart "
+                            "auto, each member from its own files in ", members_dir(config)));
+}
+
+// A fresh ensemble (no --restart) would replace a finished ensemble's run file, or the
+// files of a member that finished or was stopped: refused, as a single run's, unless
+// output.overwrite. Checked before any member trains, so no group's time is spent.
+void refuse_overwrite(const RunConfig& config, const RestartOptions& restart) {
+  if (!restart.from.empty() || config.output.overwrite) return;
+  const std::string path = run_paths(config).run;
+  if (run_file_state(path) == RunFileState::finished)
+    throw InputError(concat(path, " holds a finished ensemble (kbnn info ", path, "): set "
+                            "output.overwrite = true to replace it, give another output.name, "
+                            "or train its members further with --restart auto and a larger "
+                            "train.epochs"));
+  for (int k = 0; k < config.parallel.ensemble; ++k) {
+    const std::string member = member_file(config, k, ".h5");
+    const RunFileState state = run_file_state(member);
+    if (state == RunFileState::finished || state == RunFileState::stopped)
+      throw InputError(concat(member, " holds member ", k, " of an unfinished ensemble (",
+                              state == RunFileState::finished ? "finished" : "stopped by a signal",
+                              "): continue the ensemble with --restart auto, or set "
+                              "output.overwrite = true to start afresh"));
+  }
+}
+
+// Rank 0 checks the restart options against output.dir and, unless this is a dry run,
+// creates the members' directory; agreed. Returns whether <run>.h5 holds a finished
+// ensemble.
+bool prepare_files(const RunConfig& config, const TrainOptions& options, const Communicator& comm) {
+  int finished = 0;
   agree_or_throw(comm.get(), [&] {
-    if (!restart.from.empty() && restart.from != "auto")
-      throw InputError(concat("kbnn train --restart ", restart.from, ": an ensemble (parallel."
-                              "ensemble = ", config.parallel.ensemble, ") resumes with --restart "
-                              "auto, each member from its own files in ", members_dir(config)));
+    if (!comm.is_root()) return;
+    refuse_explicit_restart(config, options.restart);
+    refuse_overwrite(config, options.restart);
+    finished = run_file_state(run_paths(config).run) == RunFileState::finished;
+    if (options.dry_run) return;
+    std::error_code ec;
+    std::filesystem::create_directories(members_dir(config), ec);
+    if (ec)
+      throw InputError(concat("output.dir: cannot create ", members_dir(config), ": ", ec.message()));
   });
+  comm.broadcast(&finished, 1);
+  return finished != 0;
+}
+
+bool all_in(const std::vector<int>& states, MemberState state) {
+  return std::all_of(states.begin(), states.end(), [&](int s) { return s == state; });
 }
 
 }  // namespace
@@ -281,25 +332,35 @@ RunConfig member_config(const RunConfig& config, int member) {
   return m;
 }
 
-RunOutcome run_training(const RunConfig& config, Communicator& comm, const RestartOptions& restart,
+RunOutcome run_training(const RunConfig& config, Communicator& comm, const TrainOptions& options,
                         std::ostream& log) {
-  if (config.parallel.ensemble > 1) return run_ensemble(config, comm, restart, log);
-  return run_train(config, comm, restart, log);
+  if (config.parallel.ensemble > 1) return run_ensemble(config, comm, options, log);
+  return run_train(config, comm, options, log);
 }
 
-RunOutcome run_ensemble(const RunConfig& config, Communicator& comm, const RestartOptions& restart,
+RunOutcome run_ensemble(const RunConfig& config, Communicator& comm, const TrainOptions& options,
                         std::ostream& log) {
-  refuse_explicit_restart(config, restart, comm);
+  const bool was_finished = prepare_files(config, options, comm);
   const Plan plan = make_plan(config, comm);
   log_plan(config, plan, log);
-  if (comm.is_root()) std::filesystem::create_directories(members_dir(config));
-  comm.barrier();
 
   Kokkos::Timer clock;
   const RankGroups groups(comm, plan.groups);
   Communicator group(groups.comm(), config.parallel.gpu_aware_mpi);
-  const GroupOutcome outcome = train_members(config, plan, group, restart, comm.is_root(), log);
-  if (!all_finished(config, outcome, plan, comm, log)) return RunOutcome::stopped;
+  const GroupOutcome outcome = train_members(config, plan, group, options, comm.is_root(), log);
+  const std::vector<int> states = all_done(config, outcome, plan, options, comm, log);
+  if (std::count(states.begin(), states.end(), int(not_done)) > 0) return RunOutcome::stopped;
+  if (all_in(states, checked)) {
+    log << "dry run: the ensemble's " << plan.members << " members checked. Nothing trained, "
+        << "nothing written." << std::endl;
+    return RunOutcome::checked;
+  }
+  const std::string path = run_paths(config).run;
+  if (all_in(states, up_to_date) && was_finished) {
+    log << "restart: auto: " << path << " holds the finished ensemble, every member at its "
+        << "last step: nothing to do; kbnn info " << path << " summarises it" << std::endl;
+    return RunOutcome::up_to_date;
+  }
   log << format("ensemble: %.0f members trained in %.1f s of wall time", double(plan.members),
                 clock.seconds())
       << std::endl;

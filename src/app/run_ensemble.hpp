@@ -16,8 +16,9 @@
 //
 // Member k's seed is member_seed(train.seed, k), so member 0 is the single model of the
 // same deck, and member k is exactly `kbnn train` with --train.seed=member_seed(seed, k)
-// on its group's ranks. `--restart auto` resumes each member from the later of its
-// checkpoint file and its finished run file, bit for bit on the same group size.
+// on its group's ranks. `--restart auto` resumes each member as a single run resumes
+// (choose_start: the later of its checkpoint file and its finished run file), bit for bit
+// on the same group size.
 #pragma once
 
 #include "app/run_train.hpp"
@@ -37,10 +38,16 @@ std::uint64_t member_seed(std::uint64_t seed, int member);
 RunConfig member_config(const RunConfig& config, int member);
 
 // Collective over `comm`: run_train for one model, run_ensemble for parallel.ensemble > 1.
-RunOutcome run_training(const RunConfig& config, Communicator& comm, const RestartOptions& restart,
+RunOutcome run_training(const RunConfig& config, Communicator& comm, const TrainOptions& options,
                         std::ostream& log);
 
-RunOutcome run_ensemble(const RunConfig& config, Communicator& comm, const RestartOptions& restart,
+// A fresh ensemble refuses, before any member trains, to replace a finished ensemble's
+// run file or a finished or stopped member's (unless output.overwrite); --restart FILE
+// is refused (it names no member). Outcomes: finished; stopped (a member is not done:
+// the stop's message ends with options.continue_command); up_to_date (--restart auto on
+// a finished ensemble whose every member is at its last step: nothing rewritten);
+// checked (--dry-run: every member's run_train checked it on its group).
+RunOutcome run_ensemble(const RunConfig& config, Communicator& comm, const TrainOptions& options,
                         std::ostream& log);
 
 }  // namespace kbnn

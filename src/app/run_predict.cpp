@@ -35,23 +35,31 @@ struct Inputs {
   TrainedRun run;
   std::string output, ood_set;  // ood_set: "" without [ood]
   Split set;                    // the rows this rank needs (PredictOptions::split)
+  Split ood;                    // the OOD set's rows this rank needs, with [ood]
   std::unique_ptr<Sequential<Real>> model;
 };
 
 // Everything that can go wrong with the input, agreed over ranks, so a bad option or
-// file ends every rank with one message before any collective evaluation starts.
+// file ends every rank with one message before the first Monte-Carlo pass. Each file is
+// read in an agreement of its own (parallel/agree.hpp).
 Inputs read_inputs(const PredictOptions& options, const Communicator& comm) {
   Inputs in;
   agree_or_throw(comm.get(), [&] {
-    in.run = read_trained_run(options.model, options.overrides, "kbnn predict", comm);
+    in.run = read_trained_run(options.model, options.overrides, "predict", comm);
     in.output = options.output.empty() ? default_output(options.model) : options.output;
     in.ood_set = in.run.config.ood.enabled() ? ood_set_name(in.run.config) : "";
     if (in.ood_set == options.set_name)
-      throw InputError(concat("kbnn predict: the OOD set and --set-name are both '", in.ood_set,
+      throw InputError(concat("predict: the OOD set and --set-name are both '", in.ood_set,
                               "': set --ood.name"));
+  });
+  agree_or_throw(comm.get(), [&] {
     in.set = load_test_rows(in.run.config, comm, options.split);
     in.model = trained_model(in.run, options.model, in.set.rows);
   });
+  if (!in.ood_set.empty())
+    agree_or_throw(comm.get(), [&] {
+      in.ood = load_ood_rows(in.run.config, comm, options.split, in.set.rows);
+    });
   return in;
 }
 
@@ -113,7 +121,7 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
   log_epistemic_split(options.set_name, ensemble, log);
 
   if (config.ood.enabled()) {
-    const Split out = load_ood_rows(config, comm, options.split, in.set.rows);
+    const Split& out = in.ood;
     const EnsembleEvaluation ood =
         evaluate_trained(in.run, *in.model, to_device(out.rows), out.first, out.total, eval, comm);
     const Evaluation& o = ood.mixture;

@@ -23,15 +23,6 @@ std::string member_checkpoint_group(int member) {
   return concat("members/", member, "/checkpoint");
 }
 
-std::int64_t stored_checkpoint_step(const std::string& path) {
-  const h5::QuietErrors quiet;
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec) || H5Fis_hdf5(path.c_str()) <= 0) return -1;
-  const h5::SerialFile file = open_serial(path, H5F_ACC_RDONLY);
-  if (!h5::exists(file, "checkpoint")) return -1;
-  return h5::read_attribute<std::int64_t>(h5::open_group(file, "checkpoint"), "step");
-}
-
 int stored_ensemble_members(const std::string& path, const Communicator& comm) {
   const h5::QuietErrors quiet;
   int members = 1;
@@ -51,25 +42,26 @@ int stored_ensemble_members(const std::string& path, const Communicator& comm) {
 void write_ensemble_checkpoint(const std::string& path, const Communicator& comm,
                                const std::vector<Checkpoint>& members) {
   const h5::QuietErrors quiet;
-  const std::string tmp = path + ".tmp";
   for (const Checkpoint& c : members) detail::check_checkpoint(c, path);
-  h5::CollectiveFile file = h5::create_collective_file(tmp, comm, "checkpoint file");
-  h5::write_attribute(file, "description",
-                      "kbnn ensemble checkpoint: each member's training state in "
-                      "/members/<k>/checkpoint (as a checkpoint file's /checkpoint)");
+  detail::write_atomically(path, comm, [&](const std::string& tmp) {
+    h5::CollectiveFile file = h5::create_collective_file(tmp, comm, "checkpoint file");
+    h5::write_attribute(file, "description",
+                        "kbnn ensemble checkpoint: each member's training state in "
+                        "/members/<k>/checkpoint (as a checkpoint file's /checkpoint)");
 #ifdef KBNN_VERSION
-  h5::write_attribute(file, "kbnn_version", KBNN_VERSION);
+    h5::write_attribute(file, "kbnn_version", KBNN_VERSION);
 #endif
-  h5::write_attribute(file, "ensemble_members", std::int32_t(members.size()));
-  {
-    const h5::Group all = h5::create_group(file, "members");  // closed before the file
-    for (std::size_t k = 0; k < members.size(); ++k) {
-      const h5::Group g = h5::create_group(all, std::to_string(k));
-      detail::write_checkpoint_group(g, comm.is_root(), members[k], concat(tmp, ": /members/", k));
+    h5::write_attribute(file, "ensemble_members", std::int32_t(members.size()));
+    {
+      const h5::Group all = h5::create_group(file, "members");  // closed before the file
+      for (std::size_t k = 0; k < members.size(); ++k) {
+        const h5::Group g = h5::create_group(all, std::to_string(k));
+        detail::write_checkpoint_group(g, comm.is_root(), members[k],
+                                       concat(tmp, ": /members/", k));
+      }
     }
-  }
-  file.close();
-  detail::rename_into_place(tmp, path, comm);
+    file.close();
+  });
 }
 
 void copy_member_files(const std::string& ensemble_path, const std::vector<MemberFile>& members) {
@@ -91,6 +83,7 @@ void copy_member_files(const std::string& ensemble_path, const std::vector<Membe
     h5::write_attribute(g, "group", std::int32_t(m.group));
     h5::write_attribute(g, "source", m.path);
   }
+  h5::write_attribute(file, "status", std::string("finished"));
   KBNN_H5_CHECK_AT(H5Fflush(file, H5F_SCOPE_GLOBAL), ensemble_path);
 }
 

@@ -5,7 +5,8 @@
 // the mixture's predictions and metrics (RunFile, collectively), and then rank 0 copies
 // each member's whole run file into it (H5Ocopy) as /members/<k>:
 //   /                    the ensemble's deck (parallel.ensemble = K), ensemble_members,
-//                        ensemble_groups, and the usual root attributes
+//                        ensemble_groups, and the usual root attributes; status
+//                        "finished" once the members are in (a run file's status)
 //   /predictions/<set>/  the mixture over members x samples, with epistemic_within and
 //                        epistemic_between beside epistemic (uq/ensemble.hpp)
 //   /metrics/<set>       the mixture's metrics, ensemble_members, mean_epistemic_within
@@ -27,11 +28,6 @@ namespace kbnn {
 // Where member k's checkpoint sits in an ensemble run file, for read_checkpoint.
 std::string member_checkpoint_group(int member);
 
-// The step of the /checkpoint in `path` (a checkpoint or run file), or -1 if there is no
-// such file or it holds no checkpoint (a run file of a run still going, or stopped).
-// Not collective.
-std::int64_t stored_checkpoint_step(const std::string& path);
-
 // Collective: the root attribute ensemble_members of a run file or checkpoint, read by
 // rank 0; 1 if it has none (a single model's file), or is no HDF5 file at all (the
 // reader that follows says what is wrong with it).
@@ -50,7 +46,8 @@ struct MemberFile {
 };
 
 // Not collective: one rank (rank 0) copies every member's run file into `ensemble_path`,
-// which must be closed everywhere, as /members/<k> (k the position in `members`).
+// which must be closed everywhere, as /members/<k> (k the position in `members`); then
+// writes the root attribute status = "finished": the ensemble's file is whole.
 void copy_member_files(const std::string& ensemble_path, const std::vector<MemberFile>& members);
 
 }  // namespace kbnn

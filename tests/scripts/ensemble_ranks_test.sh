@@ -133,6 +133,8 @@ grep -q "an ensemble of 2 members" "$out/predict_examples.log" || fail "predict 
 
 "$kbnn" info "$out/groups_of_1.h5" > "$out/info.log" || fail "kbnn info failed"
 cat "$out/info.log"
+grep -q "groups_of_1.h5: run file of a finished ensemble$" "$out/info.log" || fail "info: not a finished ensemble"
+grep -q "^  model:" "$out/info.log" || fail "info: no model table"
 grep -q "ensemble: 2 members trained over 2 rank group(s)" "$out/info.log" || fail "info: no ensemble line"
 grep -q "member 1: group 1 (1 rank(s)), seed $seed1" "$out/info.log" || fail "info: no member 1 line"
 grep -q "within-member" "$out/info.log" || fail "info: no split"
@@ -162,6 +164,15 @@ with h5py.File(f"{out}/groups_of_1.pruning.h5", "r") as p, h5py.File(f"{out}/gro
     assert q.attrs["ensemble_members"] == 2
 print("PASSED: pruning the ensemble")
 PY
+"$kbnn" info "$out/groups_of_1.pruned_0.5.h5" > "$out/info_pruned.log" || fail "kbnn info of the pruned ensemble failed"
+grep -q "pruned_0.5.h5: checkpoint of an ensemble (kbnn prune: every member pruned)" "$out/info_pruned.log" &&
+  grep -q "^  member 1: seed $seed1, step [0-9]*, [0-9]* of [0-9]* Bayesian weights pruned" "$out/info_pruned.log" &&
+  grep -q "^  model:" "$out/info_pruned.log" && grep -q "^  use: kbnn predict" "$out/info_pruned.log" || fail "info of the pruned ensemble: $(cat "$out/info_pruned.log")"
+"$kbnn" info "$out/pruned.predict.h5" > "$out/info_predict.log" || fail "kbnn info of the ensemble's predictions failed"
+grep -q "pruned.predict.h5: prediction file (kbnn predict)" "$out/info_predict.log" &&
+  grep -q "^  ensemble: 2 members$" "$out/info_predict.log" &&
+  grep -q "^  mixture: test accuracy .*within-member" "$out/info_predict.log" ||
+  fail "info of the ensemble's prediction file: $(cat "$out/info_predict.log")"
 
 # The members plot (postprocess/kbnn_plots.py members), where matplotlib is installed.
 if /usr/bin/python3 -c "import h5py, matplotlib" 2> /dev/null; then

@@ -6,7 +6,10 @@
 # then resumes member 0 from its checkpoint, finds member 1 finished (its run file's
 # final checkpoint: no step is trained again) and trains member 2 from the start; every
 # member's history and final state, and the ensemble's predictions and metrics, equal an
-# uninterrupted run's bit for bit. A second `--restart auto` retrains nothing.
+# uninterrupted run's bit for bit. The stop prints the command that continues it, and a
+# fresh start onto the stopped ensemble is refused. Once finished, `--restart auto` does
+# nothing and changes no file, a fresh start is refused unless output.overwrite, and
+# --dry-run writes nothing.
 #   usage: ensemble_signal_test.sh MPIEXEC KBNN DECK
 set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
@@ -37,11 +40,29 @@ cat "$out/run.log"
 ((rc == 75)) || fail "the signalled ensemble exited $rc, expected 75"
 grep -q "stopped by a signal with member(s) 0, 2 unfinished" "$out/run.log" ||
   fail "the stop does not name the unfinished members"
+command=$(sed -n 's/^continue with: //p' "$out/run.log")
+expected="$kbnn train $deck ${args[*]} --output.name=run --restart auto"
+[[ $command == "$expected" ]] || fail "the stop message says '$command', expected '$expected'"
 [[ -f $out/run.members/member_0.checkpoint.h5 ]] || fail "no checkpoint of member 0"
 [[ ! -e $out/run.members/member_2.h5 ]] || fail "member 2 started after the signal"
 [[ ! -e $out/run.h5 ]] || fail "an ensemble file was written though members are unfinished"
+"$kbnn" info "$out/run.members/member_0.h5" | grep -q "member_0.h5: run file of a run that a signal stopped" ||
+  fail "kbnn info does not call member 0's file stopped"
 
-run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --output.name=run --restart auto > "$out/resume.log" 2>&1 ||
+snapshot() { (cd "$out" && find . -name '*.h5' -print0 | sort -z | xargs -0 md5sum > "$out/sums"); }
+unchanged() { (cd "$out" && md5sum -c --quiet "$out/sums") || fail "$1 changed files"; }
+# A fresh start onto the stopped ensemble is refused before any member trains.
+snapshot
+rc=0
+run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --output.name=run > /dev/null 2> "$out/err" || rc=$?
+((rc == 1)) || fail "a fresh ensemble onto a stopped one exited $rc, expected 1"
+[[ $(grep -c "member_0.h5 holds member 0 of an unfinished ensemble (stopped by a signal): continue the ensemble with --restart auto" "$out/err") == 1 ]] ||
+  fail "not one refusal naming member 0: $(cat "$out/err")"
+unchanged "the refused fresh start"
+[[ ! -e $out/run.members/member_2.h5 ]] || fail "the refused fresh start trained member 2"
+
+# The printed command resumes (it runs in $out: the same words, any folder).
+(cd "$out" && eval "run_mpi -n 2 $command") > "$out/resume.log" 2>&1 ||
   fail "the resumed ensemble failed: $(tail -5 "$out/resume.log")"
 grep "restart" "$out/resume.log" || true
 grep -q "^\[member 0\] restart: .*member_0.checkpoint.h5 at step" "$out/resume.log" ||
@@ -73,11 +94,39 @@ PY
 }
 same_mixture "$out/run.h5" || fail "the resumed ensemble's file differs"
 
-# Once finished, a requeue retrains nothing: every member resumes at its last step.
-run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --output.name=run --restart auto > "$out/again.log" 2>&1 ||
-  fail "the second --restart auto failed"
-[[ $(grep -c "^\[member [02]\] restart: .*member_[02].h5 at step 24" "$out/again.log") == 2 ]] ||
-  fail "finished members were not resumed from their run files: $(grep restart "$out/again.log")"
-grep -q "^\[member [02]\] step " "$out/again.log" && fail "a finished member trained again"
-same_mixture "$out/run.h5" || fail "the requeued ensemble's file differs"
+# Once finished, a requeue does nothing: every member is up to date, no file changes.
+"$kbnn" info "$out/run.h5" > "$out/info" || fail "kbnn info of the ensemble failed"
+grep -q "run.h5: run file of a finished ensemble" "$out/info" || fail "info: $(head -3 "$out/info")"
+grep -q "^  model:" "$out/info" || fail "info: no model table"
+grep -q "resume: kbnn train .* --restart auto trains every member on" "$out/info" || fail "info: no resume line"
+snapshot
+(cd "$out" && eval "run_mpi -n 2 $command") > "$out/again.log" 2>&1 || fail "the second --restart auto failed"
+# Group 0's members 0 and 2 on the console, group 1's member 1 in its own log.
+[[ $(grep -c "^\[member [02]\] restart: auto: .*member_[02].h5 holds the finished run (step 24 of 24): nothing to do" "$out/again.log") == 2 ]] ||
+  fail "finished members were not left alone: $(grep restart "$out/again.log")"
+# (its log appends: once at the resume, which found member 1 finished too, and now)
+[[ $(grep -c "^restart: auto: .*member_1.h5 holds the finished run (step 24 of 24): nothing to do" "$out/run.members/member_1.log") == 2 ]] ||
+  fail "member 1 was not left alone: $(grep restart "$out/run.members/member_1.log")"
+grep -q "^restart: auto: .*run.h5 holds the finished ensemble, every member at its last step: nothing to do" \
+  "$out/again.log" || fail "the ensemble does not say there is nothing to do: $(tail -3 "$out/again.log")"
+grep -q "^\[member [012]\] step " "$out/again.log" && fail "a finished member trained again"
+unchanged "--restart auto on the finished ensemble"
+
+# A fresh start onto the finished ensemble: refused, unless output.overwrite.
+rc=0
+run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --output.name=run > /dev/null 2> "$out/err" || rc=$?
+((rc == 1)) || fail "a fresh ensemble onto a finished one exited $rc, expected 1"
+grep -q "run.h5 holds a finished ensemble" "$out/err" || fail "no refusal: $(cat "$out/err")"
+unchanged "the refused fresh start"
+run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --output.name=run --train.max_steps=2 \
+  --output.overwrite=true > "$out/overwrite.log" 2>&1 || fail "output.overwrite = true failed: $(tail -3 "$out/overwrite.log")"
+"$kbnn" info "$out/run.h5" | grep -q "^  member 2: group 0 (1 rank(s)), seed [0-9]*, step 2;" ||
+  fail "output.overwrite = true did not replace the ensemble"
+# --dry-run checks every member (group 0's on the console) and writes nothing.
+run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --output.name=dry --dry-run > "$out/dry.log" 2>&1 ||
+  fail "--dry-run failed: $(tail -3 "$out/dry.log")"
+[[ $(grep -c "^\[member [02]\] dry run: the deck, the data and the model fit" "$out/dry.log") == 2 ]] ||
+  fail "not every member was checked: $(grep "dry run" "$out/dry.log")"
+grep -q "^dry run: the ensemble's 3 members checked" "$out/dry.log" || fail "no dry-run summary"
+[[ ! -e $out/dry.members && ! -e $out/dry.h5 ]] || fail "--dry-run wrote files"
 echo "PASSED"
