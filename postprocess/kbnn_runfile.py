@@ -88,6 +88,9 @@ class RunFile:
         return int(self.attrs.get("ranks", 0))
 
     def require_history(self, fields):
+        if "ensemble_groups" in self.attrs:  # a trained ensemble's run file
+            raise RunFileError(f"{self.path}: an ensemble's run file has no training history "
+                               "of its own: 'kbnn_plots.py members' draws its members' training")
         if self.is_prediction_file:
             raise RunFileError(f"{self.path}: a file of kbnn predict has no training history; "
                                "give the run file")

@@ -3,7 +3,8 @@
 # which group trains it, nor on what its group trained before it.
 #   - K = 2 on 2 ranks (two groups of 1 rank, concurrently): member 1's run file equals,
 #     bit for bit, a single model's with --train.seed=member_seed(42, 1) on 1 rank, and
-#     member 0's equals the deck's own single model (seed 42): K = 1 is today's run;
+#     member 0's equals the deck's own single model (seed 42), and so does
+#     --parallel.ensemble=1, deck included: K = 1 is today's run;
 #   - K = 2 on 2 ranks in 1 group (the members one after another on both ranks) and
 #     K = 2 on 4 ranks (two groups of 2 ranks): member 1 equals, bit for bit, the single
 #     model on 2 ranks, in both;
@@ -35,6 +36,7 @@ train 4 groups_of_2 --parallel.ensemble=2
 train 1 single_1 --train.seed="$seed1"
 train 2 single_2 --train.seed="$seed1"
 train 1 seed42_1
+train 1 k1 --parallel.ensemble=1
 grep -q "group 1 (rank 1) trains member(s) 1 (seed $seed1)" "$out/groups_of_1.log" ||
   fail "the plan does not say which group trains member 1: $(grep ^ensemble "$out/groups_of_1.log")"
 grep -q "one after another" "$out/one_group.log" || fail "no 'one after another' in the plan"
@@ -78,6 +80,14 @@ same(f"{out}/groups_of_1.members/member_1.h5", f"{out}/single_1.h5",
      "member 1 in a group of 1 rank / the single model on 1 rank")
 same(f"{out}/groups_of_1.members/member_0.h5", f"{out}/seed42_1.h5",
      "member 0 / the deck's own single model (seed 42)")
+same(f"{out}/k1.h5", f"{out}/seed42_1.h5", "parallel.ensemble = 1 / no ensemble option")
+with h5py.File(f"{out}/k1.h5", "r") as a, h5py.File(f"{out}/seed42_1.h5", "r") as b:
+    decks = [[line for line in f.attrs["deck"].splitlines() if not line.startswith("name = ")]
+             for f in (a, b)]
+    options = [line for line in decks[0] if not line.startswith("#")]
+    if decks[0] != decks[1] or any(line.startswith("ensemble") for line in options) or \
+            "ensemble_members" in a.attrs:
+        sys.exit("FAILED: parallel.ensemble = 1 is not today's run: its deck or attributes differ")
 same(f"{out}/one_group.members/member_1.h5", f"{out}/single_2.h5",
      "member 1 after member 0 on 2 ranks / the single model on 2 ranks")
 same(f"{out}/groups_of_2.members/member_1.h5", f"{out}/single_2.h5",
@@ -190,6 +200,14 @@ PY
   /usr/bin/python3 "$plots" members "$out/single_1.h5" 2> "$out/plot.err" || rc=$?
   ((rc == 1)) && grep -q "single_1.h5: not a kbnn ensemble run file" "$out/plot.err" ||
     fail "a single model's file was not refused by name"
+  rc=0
+  /usr/bin/python3 "$plots" history "$out/groups_of_1.h5" 2> "$out/plot.err" || rc=$?
+  ((rc == 1)) && grep -q "an ensemble's run file has no training history of its own: 'kbnn_plots.py members'" \
+    "$out/plot.err" || fail "history of an ensemble's file: $(cat "$out/plot.err")"
+  for plot in reliability ood; do
+    /usr/bin/python3 "$plots" "$plot" "$out/groups_of_1.h5" -o "$out/$plot.png" > /dev/null ||
+      fail "kbnn_plots.py $plot on the ensemble's file failed"
+  done
 fi
 
 # --restart FILE names no member: refused, with the way to resume.
