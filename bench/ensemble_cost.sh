@@ -10,7 +10,10 @@
 # line), then the means. The members and their numbers are the same in both layouts up
 # to rounding (a member on 1 rank sums its gradients in another order than on 2), so
 # only the time differs. On a shared machine, compare runs made minutes apart only.
-# Environment: KBNN_BUILD_DIR (default build/), KBNN_COST_DIR (default /tmp/kbnn-ensemble-cost).
+# Environment: KBNN_BUILD_DIR (default build/), KBNN_COST_DIR (default
+# /tmp/kbnn-ensemble-cost), KBNN_BENCH_TRAIN_LIMIT (the first N training images; default
+# 0 = all: a smaller N is a smoke test of the script, e.g.
+#   KBNN_BENCH_TRAIN_LIMIT=600 KBNN_COST_DIR=/tmp/cost-smoke bench/ensemble_cost.sh 2 1 2 1).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 k=${1:-2} epochs=${2:-1} ranks=${3:-2} repeats=${4:-2}
@@ -25,7 +28,8 @@ run() {  # layout groups repeat
   local start=$SECONDS
   mpiexec --oversubscribe -n "$ranks" "$build/src/kbnn" train "$root/input/fashion_mnist_lenet5.cfg" \
     --train.epochs="$epochs" --parallel.ensemble="$k" --parallel.ensemble_groups="$2" \
-    --output.dir="$dir" --output.name="$name" > "$dir/$name.log"
+    --output.dir="$dir" --output.name="$name" --output.overwrite=true \
+    --data.train_limit="${KBNN_BENCH_TRAIN_LIMIT:-0}" > "$dir/$name.log"
   local job=$((SECONDS - start)) training rates
   training=$(sed -nE 's/^ensemble: .* trained in ([0-9.]+) s.*/\1/p' "$dir/$name.log")
   rates=$(sed -nE 's/^training: .* = ([0-9]+) images\/s.*/\1/p' "$dir/$name.members"/member_*.log |

@@ -18,8 +18,14 @@
 # images/s per member and the wall time); runs already there are skipped. Then
 # bench/seed_stats.py prints mean +- sd and Welch's t-test against the single BNN.
 #
+# An interrupted 5-member ensemble resumes (--restart auto) where it stopped.
+#
 # Environment: KBNN_ENSEMBLE_DIR (results, default /tmp/kbnn-ensemble-ood), KBNN_SEEDS_DIR
-# (bench/ood_seeds.sh's results, for the peer's rows), KBNN_BUILD_DIR, KBNN_OOD_DIR.
+# (bench/ood_seeds.sh's results, for the peer's rows), KBNN_BUILD_DIR, KBNN_OOD_DIR, and
+# for a smoke test of the script (numbers meaningless) KBNN_BENCH_TRAIN_LIMIT,
+# KBNN_BENCH_TEST_LIMIT, KBNN_BENCH_OOD_LIMIT (first N images; default 0 = all), e.g.
+#   KBNN_BENCH_TRAIN_LIMIT=600 KBNN_BENCH_TEST_LIMIT=200 KBNN_BENCH_OOD_LIMIT=200 \
+#     KBNN_ENSEMBLE_DIR=/tmp/ens-smoke KBNN_SEEDS_DIR=/tmp/seeds-smoke bench/ensemble_ood.sh "1 2" 1 2 2
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seeds=${1:-1 2 3} epochs=${2:-5} samples=${3:-10} ranks=${4:-2}
@@ -41,7 +47,9 @@ kbnn_train() {  # name seed members kind [more options]
   mpiexec --oversubscribe -n "$ranks" "$build/src/kbnn" train "$root/input/fashion_mnist_lenet5.cfg" \
     --train.seed="$seed" --train.epochs="$epochs" --ood.format=idx \
     --ood.dir="$ood" --ood.name=mnist --output.dir="$runs" --output.name="$name" \
-    --parallel.ensemble="$members" "${kind_args[@]}" "$@" >> "$runs/$name.log"
+    --parallel.ensemble="$members" --data.train_limit="${KBNN_BENCH_TRAIN_LIMIT:-0}" \
+    --data.test_limit="${KBNN_BENCH_TEST_LIMIT:-0}" --ood.limit="${KBNN_BENCH_OOD_LIMIT:-0}" \
+    "${kind_args[@]}" "$@" >> "$runs/$name.log"
 }
 
 # The mean training rate of the members (their "training: ... images/s" lines).
@@ -52,7 +60,7 @@ member_rate() {  # members dir
 
 ensemble_of_five() {  # kind seed
   local name=${1}5_seed$2 start=$SECONDS
-  kbnn_train "$name" "$2" 5 "$1"
+  kbnn_train "$name" "$2" 5 "$1" --restart auto
   local wall
   wall=$(sed -nE 's/^ensemble: 5 members trained in ([0-9.]+) s.*/\1/p' "$runs/$name.log" | tail -1)
   "$py" "$root/bench/seed_stats.py" extract "$runs/$name.h5" "$dir/${1}_k5_seed$2.json" \

@@ -64,6 +64,12 @@ cli.add_argument("--ood-dir", default="",
 cli.add_argument("--eval-batch", type=int, default=1000)
 cli.add_argument("--warmup-steps", type=int, default=10, help="steps left out of the timing")
 cli.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: no limit)")
+cli.add_argument("--train-limit", type=int, default=0,
+                 help="train on the first N training images only (0: all; kbnn's data.train_limit)")
+cli.add_argument("--test-limit", type=int, default=0,
+                 help="evaluate the first N test images only (0: all; kbnn's data.test_limit)")
+cli.add_argument("--ood-limit", type=int, default=0,
+                 help="score the first N OOD images only (0: all; kbnn's ood.limit)")
 cli.add_argument("--metrics-json", default="",
                  help="also write the test metrics (and the OOD AUROC / AUPR of each score) "
                       "to this file as one JSON object, at full precision (bench/ood_seeds.sh)")
@@ -357,9 +363,10 @@ def main():
     bayesian = not args.deterministic
 
     t0 = time.perf_counter()
-    x_train, y_train = load_split("train")
-    x_test, y_test = load_split("t10k")
-    x_ood = load_split("t10k", args.ood_dir)[0] if args.ood_dir else None
+    first = lambda n: slice(None, n if n > 0 else None)  # noqa: E731  (0: all rows)
+    x_train, y_train = (t[first(args.train_limit)] for t in load_split("train"))
+    x_test, y_test = (t[first(args.test_limit)] for t in load_split("t10k"))
+    x_ood = load_split("t10k", args.ood_dir)[0][first(args.ood_limit)] if args.ood_dir else None
     load_s = time.perf_counter() - t0
     n_train = x_train.shape[0]
 
