@@ -279,6 +279,8 @@ TEST_CASE("h5::exists: a path is false where any part is missing", "[hdf5]") {
   CHECK_FALSE(kbnn::h5::exists(file, "a/c"));
   CHECK_FALSE(kbnn::h5::exists(file, "x/b"));
   CHECK_FALSE(kbnn::h5::exists(file, "a/c/d"));
+  CHECK(kbnn::h5::exists(file, "/a/b"));
+  CHECK_FALSE(kbnn::h5::exists(file, "/x/b"));
   H5Fclose(file);
   fs::remove(path);
 }
