@@ -118,11 +118,10 @@ TrainOptions member_options(const TrainOptions& options) {
 // the group's rank 0 alone sets its members' entries).
 enum MemberState : int { not_done = 0, trained = 1, up_to_date = 2, checked = 3 };
 
-// What a group's training came to: the state of the members it trains, whether a
-// signal stopped it, and an error its ranks agreed on (which the world then agrees on).
+// What a group's training came to: the state of each member it got to (a signal or an
+// error ends its turn), and an error its ranks agreed on (which the world then agrees on).
 struct GroupOutcome {
   std::vector<std::pair<int, MemberState>> members;
-  bool stopped = false;
   std::string error;
   bool input_error = false;
 };
@@ -159,7 +158,6 @@ GroupOutcome train_members(const RunConfig& config, const Plan& plan, Communicat
     } catch (const AgreedRuntimeError& e) {
       outcome.error = concat("ensemble member ", k, ": ", e.what());
     }
-    outcome.stopped = state == not_done && outcome.error.empty();
     if (state == not_done) break;  // stopped or failed: no further member
     outcome.members.emplace_back(k, state);
   }
@@ -350,7 +348,7 @@ RunOutcome run_ensemble(const RunConfig& config, Communicator& comm, const Train
   const GroupOutcome outcome = train_members(config, plan, group, options, comm.is_root(), log);
   const std::vector<int> states = all_done(config, outcome, plan, options, comm, log);
   if (std::count(states.begin(), states.end(), int(not_done)) > 0) return RunOutcome::stopped;
-  if (all_in(states, checked)) {
+  if (options.dry_run) {  // members already finished were left alone, the rest checked
     log << "dry run: the ensemble's " << plan.members << " members checked. Nothing trained, "
         << "nothing written." << std::endl;
     return RunOutcome::checked;

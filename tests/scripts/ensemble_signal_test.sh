@@ -60,6 +60,13 @@ run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --output.name=run > /dev/null 2>
   fail "not one refusal naming member 0: $(cat "$out/err")"
 unchanged "the refused fresh start"
 [[ ! -e $out/run.members/member_2.h5 ]] || fail "the refused fresh start trained member 2"
+# A dry run of the continuation: member 1 is left alone (finished), members 0 and 2 are
+# checked, and nothing is trained or written.
+run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --output.name=run --restart auto --dry-run \
+  > "$out/dry_resume.log" 2>&1 || fail "--dry-run --restart auto failed: $(tail -3 "$out/dry_resume.log")"
+grep -q "^dry run: the ensemble's 3 members checked" "$out/dry_resume.log" || fail "no dry-run summary"
+unchanged "--dry-run --restart auto"
+[[ ! -e $out/run.h5 && ! -e $out/run.members/member_2.h5 ]] || fail "--dry-run wrote files"
 
 # The printed command resumes (it runs in $out: the same words, any folder).
 (cd "$out" && eval "run_mpi -n 2 $command") > "$out/resume.log" 2>&1 ||
