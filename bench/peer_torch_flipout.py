@@ -64,6 +64,15 @@ cli.add_argument("--ood-dir", default="",
 cli.add_argument("--eval-batch", type=int, default=1000)
 cli.add_argument("--warmup-steps", type=int, default=10, help="steps left out of the timing")
 cli.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: no limit)")
+cli.add_argument("--train-limit", type=int, default=0,
+                 help="train on the first N training images only (0: all; kbnn's data.train_limit)")
+cli.add_argument("--test-limit", type=int, default=0,
+                 help="evaluate the first N test images only (0: all; kbnn's data.test_limit)")
+cli.add_argument("--ood-limit", type=int, default=0,
+                 help="score the first N OOD images only (0: all; kbnn's ood.limit)")
+cli.add_argument("--metrics-json", default="",
+                 help="also write the test metrics (and the OOD AUROC / AUPR of each score) "
+                      "to this file as one JSON object, at full precision (bench/ood_seeds.sh)")
 args = cli.parse_args()
 
 # The thread pools read these when torch loads, so they must be set before the import.
@@ -305,18 +314,23 @@ def average_precision(positives, negatives):
     return float((recall_gain * tp / (tp + fp)).sum())
 
 
-def ood_report(model, x_ood, prob, aleatoric, samples):
-    """The OOD line: AUROC and AUPR (OOD positive) of each score, OOD set vs test set."""
+def ood_report(model, x_ood, prob, aleatoric, samples, metrics):
+    """The OOD line: AUROC and AUPR (OOD positive) of each score, OOD set vs test set;
+    the numbers also go into `metrics` (auroc_<score>, aupr_out_<score>)."""
     ood_prob, ood_aleatoric, _ = mc_predict(model, x_ood, samples)
     inside, outside = ood_scores(prob, aleatoric), ood_scores(ood_prob, ood_aleatoric)
-    return "; ".join(f"{name} AUROC {auroc(outside[name], inside[name]):.4f} "
-                     f"AUPR-out {average_precision(outside[name], inside[name]):.4f}"
-                     for name in inside)
+    for name in inside:
+        metrics[f"auroc_{name}"] = auroc(outside[name], inside[name])
+        metrics[f"aupr_out_{name}"] = average_precision(outside[name], inside[name])
+    return "; ".join(f"{name} AUROC {metrics['auroc_' + name]:.4f} "
+                     f"AUPR-out {metrics['aupr_out_' + name]:.4f}" for name in inside)
 
 
 @torch.no_grad()
-def evaluate(model, x, y, samples, x_ood=None):
-    """Monte-Carlo predictive mean over `samples` passes; the timing covers the passes."""
+def evaluate(model, x, y, samples, x_ood=None, metrics=None):
+    """Monte-Carlo predictive mean over `samples` passes; the timing covers the passes.
+    Returns the TEST line; `metrics` (a dict) receives its numbers at full precision."""
+    metrics = {} if metrics is None else metrics
     n = x.shape[0]
     prob, aleatoric, seconds = mc_predict(model, x, samples)
     confidence, predicted = prob.max(1)
@@ -327,7 +341,10 @@ def evaluate(model, x, y, samples, x_ood=None):
               * abs(correct[in_bin].mean().item() - confidence[in_bin].mean().item())
               for in_bin in (bins == b for b in range(15)) if in_bin.any())
     entropy = -(prob * prob.clamp_min(1e-300).log()).sum(1)
-    ood = "" if x_ood is None else "\nOOD " + ood_report(model, x_ood, prob, aleatoric, samples)
+    metrics.update(accuracy=correct.mean().item(), nll=nll, ece=ece,
+                   mean_entropy=entropy.mean().item(), mean_aleatoric=aleatoric.mean().item())
+    ood = ("" if x_ood is None
+           else "\nOOD " + ood_report(model, x_ood, prob, aleatoric, samples, metrics))
     return (f"(MC predictive mean, S={samples}): acc {correct.mean().item():.4f}  "
             f"NLL {nll:.4f}  ECE(15) {ece:.4f}  mean pred. entropy {entropy.mean().item():.4f} "
             f"nats (aleatoric {aleatoric.mean().item():.4f}, mutual info "
@@ -346,9 +363,10 @@ def main():
     bayesian = not args.deterministic
 
     t0 = time.perf_counter()
-    x_train, y_train = load_split("train")
-    x_test, y_test = load_split("t10k")
-    x_ood = load_split("t10k", args.ood_dir)[0] if args.ood_dir else None
+    first = lambda n: slice(None, n if n > 0 else None)  # noqa: E731  (0: all rows)
+    x_train, y_train = (t[first(args.train_limit)] for t in load_split("train"))
+    x_test, y_test = (t[first(args.test_limit)] for t in load_split("t10k"))
+    x_ood = load_split("t10k", args.ood_dir)[0][first(args.ood_limit)] if args.ood_dir else None
     load_s = time.perf_counter() - t0
     n_train = x_train.shape[0]
 
@@ -422,8 +440,13 @@ def main():
           f"incl. elementwise est. "
           f"{(step_flops + elementwise_flops) / args.batch * rate / 1e9:.2f} GFLOP/s")
     sys.stdout.flush()
+    metrics = {"seed": args.seed, "epochs": args.epochs, "train_images_per_second": rate}
     print(f"TEST after epoch {epoch}, {step} steps "
-          + evaluate(model, x_test, y_test, args.mc_samples if bayesian else 1, x_ood))
+          + evaluate(model, x_test, y_test, args.mc_samples if bayesian else 1, x_ood, metrics))
+    if args.metrics_json:
+        import json
+        with open(args.metrics_json, "w") as f:
+            json.dump(metrics, f)
 
 
 if __name__ == "__main__":

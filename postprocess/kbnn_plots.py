@@ -7,6 +7,7 @@
   kbnn_plots.py ood         FILE.h5 [-o FILE_ood.png]         OOD scores: histograms and ROC curves
   kbnn_plots.py compare     A.h5 B.h5 ... [-o compare.png] [--csv F] [--markdown F]
   kbnn_plots.py pruning     RUN.pruning.h5 [-o RUN_pruning.png]  accuracy (and OOD AUROC) vs fraction
+  kbnn_plots.py members     ENSEMBLE.h5 [-o RUN_members.png]  an ensemble's members and mixture
 
 FILE is a run file (kbnn train) or a prediction file (kbnn predict). Each subcommand's
 --help names its inputs and outputs. A file that is not a kbnn file is reported by
@@ -30,7 +31,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 sys.dont_write_bytecode = True  # no __pycache__ next to the tools
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kbnn_runfile import RunFileError, open_run  # noqa: E402
+from kbnn_runfile import RunFileError, open_ensemble, open_run  # noqa: E402
 
 DPI = 100  # figure sizes below are in inches: pixels = inches * DPI
 CORRECT, WRONG = "#2a7ab9", "#d9534f"
@@ -447,6 +448,84 @@ def plot_pruning(args):
     _save(figure, args.output or f"{stem}_pruning.png")
 
 
+# ---- members (ensembles) -----------------------------------------------------------
+
+def _member_histories(axis, ensemble):
+    for m in ensemble.members:
+        h = m["history"]
+        if len(h.get("step", [])):
+            axis.plot(h["step"], h["nll"], label=f"member {m['member']}", linewidth=1)
+    axis.set_xlabel("optimizer step")
+    axis.set_ylabel("training NLL (nats)")
+    axis.set_title("each member's training")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7)
+
+
+def _member_scores(axis, ensemble, ood_set):
+    """Test accuracy and OOD AUROC per member and for the mixture; ECE above each."""
+    rows = [(f"{m['member']}", m["metrics"].get("test", {}), m["ood"].get(ood_set, {}))
+            for m in ensemble.members]
+    rows.append(("mixture", ensemble.metrics.get("test", {}), ensemble.ood.get(ood_set, {})))
+    series = [("accuracy", "test accuracy", lambda t, o: t.get("accuracy", np.nan))]
+    if ood_set:
+        series += [(s, f"AUROC {label}", lambda t, o, s=s: o.get(f"auroc_{s}", np.nan))
+                   for s, label in (("mutual_information", "MI"), ("entropy", "entropy"))]
+    x = np.arange(len(rows))
+    width = 0.8 / len(series)
+    lowest = 0.5
+    for i, (_, label, value) in enumerate(series):
+        heights = [value(t, o) for _, t, o in rows]
+        lowest = min([lowest] + [h for h in heights if h == h])
+        axis.bar(x + (i - (len(series) - 1) / 2) * width, heights, width=width, label=label)
+    for xi, (_, t, _) in zip(x, rows):
+        axis.annotate(f"ECE\n{t.get('ece', np.nan):.3f}", (xi, 1.0), ha="center", va="bottom",
+                      fontsize=7)
+    axis.set_xticks(x)
+    axis.set_xticklabels([name for name, _, _ in rows])
+    axis.set_xlabel("member")
+    axis.set_ylim(np.floor(lowest * 10) / 10, 1.08)
+    axis.set_title("members and their mixture" + (f" (OOD: {ood_set})" if ood_set else ""))
+    axis.legend(fontsize=7, loc="lower left")
+    axis.grid(alpha=0.3, axis="y")
+
+
+def _split_histograms(axis, ensemble, ood_set):
+    """Per-example within- and between-member epistemic uncertainty, test vs OOD set."""
+    sets = [("test", "-")] + ([(ood_set, ":")] if ood_set else [])
+    top = 0.0
+    values = {}
+    for name, _ in sets:
+        p = ensemble.predictions(name)
+        values[name] = (p["epistemic_within"], p["epistemic_between"])
+        top = max(top, max(v.max() for v in values[name]))
+    bins = np.linspace(0, top if top > 0 else 1, 40)
+    for name, style in sets:
+        within, between = values[name]
+        axis.hist(within, bins=bins, histtype="step", linestyle=style, color=ALEATORIC,
+                  linewidth=1.5, label=f"{name}: within-member")
+        axis.hist(between, bins=bins, histtype="step", linestyle=style, color=EPISTEMIC,
+                  linewidth=1.5, label=f"{name}: between-member")
+    axis.set_yscale("log")
+    axis.set_xlabel("epistemic uncertainty per example (nats)")
+    axis.set_ylabel("examples")
+    axis.set_title("the mixture's mutual information, split")
+    axis.legend(fontsize=7)
+    axis.grid(alpha=0.3)
+
+
+def plot_members(args):
+    ensemble = open_ensemble(args.run)
+    ood_set = args.ood_set or next(iter(ensemble.ood), "")
+    figure, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    _member_histories(axes[0], ensemble)
+    _member_scores(axes[1], ensemble, ood_set)
+    _split_histograms(axes[2], ensemble, ood_set)
+    figure.suptitle(f"{ensemble.name}: an ensemble of {len(ensemble.members)} members")
+    figure.tight_layout()
+    _save(figure, args.output or _default(ensemble, "members"))
+
+
 # ---- command line -----------------------------------------------------------------
 
 def parser():
@@ -540,6 +619,23 @@ def parser():
     p.add_argument("-o", "--output", metavar="PNG",
                    help="output image (default: RUN_pruning.png in the current folder)")
     p.set_defaults(func=plot_pruning)
+
+    p = sub.add_parser("members", help="an ensemble's members against their mixture",
+                       description="Input: an ensemble's run file (kbnn train with "
+                                   "parallel.ensemble > 1: /members/<k> and the mixture's "
+                                   "/metrics and /predictions). Output: one PNG (1500x450) "
+                                   "with three panels: each member's training NLL against "
+                                   "step; test accuracy and OOD AUROC (mutual information, "
+                                   "entropy) of every member and of the mixture, ECE above "
+                                   "each; histograms of the per-example within- and "
+                                   "between-member epistemic uncertainty on the test and OOD "
+                                   "sets.")
+    p.add_argument("run", metavar="ENSEMBLE.h5", help="kbnn ensemble run file")
+    p.add_argument("-o", "--output", metavar="PNG",
+                   help="output image (default: RUN_members.png in the current folder)")
+    p.add_argument("--ood-set", default="",
+                   help="the OOD set to show (default: the first in /metrics/ood)")
+    p.set_defaults(func=plot_members)
     return top
 
 

@@ -88,6 +88,9 @@ class RunFile:
         return int(self.attrs.get("ranks", 0))
 
     def require_history(self, fields):
+        if "ensemble_groups" in self.attrs:  # a trained ensemble's run file
+            raise RunFileError(f"{self.path}: an ensemble's run file has no training history "
+                               "of its own: 'kbnn_plots.py members' draws its members' training")
         if self.is_prediction_file:
             raise RunFileError(f"{self.path}: a file of kbnn predict has no training history; "
                                "give the run file")
@@ -167,3 +170,69 @@ def open_run(path):
         return RunFile(path)
     except OSError as error:  # unreadable, truncated, locked
         raise RunFileError(f"{path}: cannot be read as a kbnn run file: {error}") from None
+
+
+class EnsembleFile:
+    """A kbnn ensemble's run file (docs/output.md, "Ensembles"), read whole on opening.
+
+    Attributes: path, name, attrs (root attributes), members (one dict per member, in
+    order: seed, group, history {field: array}, metrics {set: {attribute: value}}, ood
+    {set: {attribute: value}}), metrics and ood (the mixture's, likewise).
+    predictions(set) reads the mixture's /predictions/<set> on demand.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        self.name = os.path.splitext(os.path.basename(path))[0]
+        if not os.path.exists(path):
+            raise RunFileError(f"{path}: no such file")
+        if os.path.isdir(path) or not h5py.is_hdf5(path):
+            raise RunFileError(f"{path}: not an HDF5 file, so not a kbnn ensemble run file")
+        with h5py.File(path, "r") as f:
+            if "ensemble_members" not in f.attrs or not isinstance(f.get("members"), h5py.Group):
+                raise RunFileError(
+                    f"{path}: not a kbnn ensemble run file (it needs the root attribute "
+                    "ensemble_members and the group /members: kbnn train with "
+                    "parallel.ensemble > 1 writes one)")
+            self.attrs = {key: f.attrs[key] for key in f.attrs}
+            self.metrics, self.ood = _metrics_of(f)
+            self.members = []
+            for key in sorted(f["members"], key=int):
+                m = f["members"][key]
+                metrics, ood = _metrics_of(m)
+                self.members.append({
+                    "member": int(key), "group": int(m.attrs.get("group", 0)),
+                    "seed": int(m["checkpoint"].attrs["seed"]) if "checkpoint" in m else None,
+                    "history": {k: v[:] for k, v in m.get("history", {}).items()
+                                if isinstance(v, h5py.Dataset)},
+                    "metrics": metrics, "ood": ood})
+            self._prediction_sets = list(f.get("predictions", {}).keys())
+
+    def predictions(self, set_name):
+        if set_name not in self._prediction_sets:
+            raise RunFileError(f"{self.path}: no /predictions/{set_name} "
+                               "(output.write_predictions = false?)")
+        with h5py.File(self.path, "r") as f:
+            group = f["predictions"][set_name]
+            return {key: group[key][:] for key in group if isinstance(group[key], h5py.Dataset)}
+
+
+def _metrics_of(group):
+    """({set: scalar attributes of /metrics/<set>}, {OOD set: attributes of
+    /metrics/ood/<set>}) of a run file's root or of one of an ensemble's members."""
+    metrics, ood = {}, {}
+    for name, g in group.get("metrics", {}).items():
+        target = ood if name == "ood" else metrics
+        for set_name, attrs in ((name, g.attrs),) if name != "ood" else \
+                ((k, v.attrs) for k, v in g.items()):
+            target[set_name] = {k: attrs[k] for k in attrs if k not in ("description", "units")}
+    return metrics, ood
+
+
+def open_ensemble(path):
+    """EnsembleFile(path); raises RunFileError naming the file if it is not one."""
+    try:
+        return EnsembleFile(path)
+    except OSError as error:
+        raise RunFileError(f"{path}: cannot be read as a kbnn ensemble run file: {error}") from None
+

@@ -504,6 +504,33 @@ TEST_CASE("bad data, output and parallel options are rejected", "[deck]") {
     REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--parallel.gpu_aware_mpi=cuda"}),
                         contains("parallel.gpu_aware_mpi: expected true/false/1/0/yes/no"));
   }
+  SECTION("parallel.ensemble and parallel.ensemble_groups") {
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--parallel.ensemble=0"}),
+                        contains("command line: parallel.ensemble: expected an integer >= 1 "
+                                 "(1 = one model), got '0'"));
+    REQUIRE_THROWS_WITH(
+        parse_text(kMinimal, {"--parallel.ensemble=3", "--parallel.ensemble_groups=4"}),
+        contains("parallel.ensemble_groups: expected an integer in [0, parallel.ensemble = 3]"));
+    REQUIRE_THROWS_WITH(
+        parse_text(kMinimal, {"--parallel.ensemble=2", "--debug.dump_steps=2",
+                              "--debug.dump_file=d.h5"}),
+        contains("parallel.ensemble: expected 1 when debug.dump_steps > 0"));
+    const kbnn::RunConfig five = parse_text(kMinimal, {"--parallel.ensemble=5"});
+    CHECK(five.parallel.ensemble_groups == 0);
+    CHECK_NOTHROW(kbnn::check_deck_for_ranks(five, 2));  // 2 groups of 1 rank
+    const kbnn::RunConfig grouped =
+        parse_text(kMinimal, {"--parallel.ensemble=5", "--parallel.ensemble_groups=3"});
+    REQUIRE_THROWS_WITH(kbnn::check_deck_for_ranks(grouped, 2),
+                        contains("parallel.ensemble_groups 3 needs at least as many ranks, the "
+                                 "job has 2"));
+    // A member trains on its group's ranks: 8 ranks in 2 groups give 4 per member.
+    const kbnn::RunConfig small_batch = parse_text(
+        kMinimal, {"--parallel.ensemble=2", "--train.batch_size=3"});
+    REQUIRE_THROWS_WITH(kbnn::check_deck_for_ranks(small_batch, 8),
+                        contains("train.batch_size 3 is smaller than the 4 ranks of an "
+                                 "ensemble member's group"));
+    CHECK_NOTHROW(kbnn::check_deck_for_ranks(small_batch, 6));
+  }
   SECTION("unknown option in a new section lists its options") {
     REQUIRE_THROWS_WITH(parse_text(kMinimal + "[output]\ndirectory = x\n"),
                         contains("unknown option 'output.directory'; [output] has dir, name, "

@@ -22,6 +22,7 @@
 #include "output/checkpoint_file.hpp"
 #include "output/history_fields.hpp"
 #include "output/prediction_shares.hpp"
+#include "h5/attribute.hpp"
 #include "h5/rows.hpp"
 #include "h5/error.hpp"
 #include "data/hdf5_dataset.hpp"
@@ -259,6 +260,29 @@ TEST_CASE("KBNN_H5_CHECK names the call, the place and the object", "[hdf5]") {
       contains("the file: H5Fopen(\"/nonexistent/kbnn.h5\"") && contains("test_hdf5.cpp:") &&
           contains("unable to open file"));
   REQUIRE(KBNN_H5_CHECK(H5Tget_size(H5T_NATIVE_FLOAT) > 0 ? 0 : -1) == 0);
+}
+
+// kbnn info asks of files of every kind whether "metrics/test" or
+// "members/0/checkpoint" is there; H5Lexists alone fails where "metrics" is missing.
+TEST_CASE("h5::exists: a path is false where any part is missing", "[hdf5]") {
+  const kbnn::h5::QuietErrors quiet;
+  const std::string path = (fs::temp_directory_path() /
+                            ("kbnn_exists_" + std::to_string(getpid()) + ".h5")).string();
+  const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  REQUIRE(file >= 0);
+  {
+    const kbnn::h5::Group a = kbnn::h5::create_group(file, "a");
+    const kbnn::h5::Group b = kbnn::h5::create_group(a, "b");
+  }
+  CHECK(kbnn::h5::exists(file, "a"));
+  CHECK(kbnn::h5::exists(file, "a/b"));
+  CHECK_FALSE(kbnn::h5::exists(file, "a/c"));
+  CHECK_FALSE(kbnn::h5::exists(file, "x/b"));
+  CHECK_FALSE(kbnn::h5::exists(file, "a/c/d"));
+  CHECK(kbnn::h5::exists(file, "/a/b"));
+  CHECK_FALSE(kbnn::h5::exists(file, "/x/b"));
+  H5Fclose(file);
+  fs::remove(path);
 }
 
 TEST_CASE("RunFile: all ranks write their shares, the file reads back complete", "[hdf5][mpi]") {

@@ -22,6 +22,7 @@
 
 #include "app/deck_docs.hpp"
 #include "core/error.hpp"
+#include "parallel/rank_groups.hpp"
 
 namespace po = boost::program_options;
 
@@ -88,6 +89,8 @@ void for_each_option(Config& c, Visit&& f) {
   f("output.overwrite", c.output.overwrite);
   f("parallel.batch_mode", c.parallel.batch_mode);
   f("parallel.gpu_aware_mpi", c.parallel.gpu_aware_mpi);
+  f("parallel.ensemble", c.parallel.ensemble);
+  f("parallel.ensemble_groups", c.parallel.ensemble_groups);
   f("debug.dump_steps", c.debug.dump_steps);
   f("debug.dump_file", c.debug.dump_file);
 }
@@ -530,6 +533,17 @@ void validate_debug(const RunConfig& c, const OptionCheck& check) {
 }
 
 // Every range and every contradiction between options, section by section.
+void validate_parallel(const RunConfig& c, const OptionCheck& check) {
+  const ParallelConfig& p = c.parallel;
+  check(p.ensemble >= 1, "parallel.ensemble", "an integer >= 1 (1 = one model)");
+  check(p.ensemble_groups >= 0 && p.ensemble_groups <= p.ensemble, "parallel.ensemble_groups",
+        concat("an integer in [0, parallel.ensemble = ", p.ensemble,
+               "] (0 = one group per member, as far as the ranks go)"));
+  // Members run concurrently and would write one dump file at once.
+  check(p.ensemble == 1 || c.debug.dump_steps == 0, "parallel.ensemble",
+        "1 when debug.dump_steps > 0 (dump one model's steps)");
+}
+
 void validate(const RunConfig& c, const std::map<std::string, Given>& given,
               const std::string& deck_where) {
   const OptionCheck check(given, deck_where);
@@ -539,6 +553,7 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
   validate_eval_and_ood(c, check);
   validate_output(c, check);
   validate_debug(c, check);
+  validate_parallel(c, check);
 }
 
 // The config of a deck source (the file, or a deck's text) with command-line overrides.
@@ -610,6 +625,10 @@ std::string deck_text(const RunConfig& config, bool documented) {
           os << "layer = " << canonical_line(layer) << "\n";
       }
     }
+    // A single model's resolved deck lists no ensemble options, so that its files are
+    // what they were before ensembles existed (and a member's deck is a single model's).
+    const bool single = config.parallel.ensemble == 1 && config.parallel.ensemble_groups == 0;
+    if (!documented && single && key.rfind("parallel.ensemble", 0) == 0) return;
     doc(key);
     const std::string value =
         key == "output.name" && !documented ? run_name(config) : format_value(field);
@@ -686,11 +705,20 @@ std::vector<std::string> deck_option_names() {
 }
 
 void check_deck_for_ranks(const RunConfig& config, int ranks) {
+  const ParallelConfig& p = config.parallel;
+  if (p.ensemble_groups > ranks)
+    throw InputError(concat("input deck ", config.deck_path, ": parallel.ensemble_groups ",
+                            p.ensemble_groups, " needs at least as many ranks, the job has ",
+                            ranks));
+  // A member trains on its group's ranks; the largest group counts.
+  const int groups = group_count(p.ensemble, p.ensemble_groups, ranks);
+  const int member_ranks = (ranks + groups - 1) / groups;
   const std::int64_t batch = config.train.batch_size;
-  if (config.parallel.batch_mode == BatchMode::global && batch < ranks)
+  if (p.batch_mode == BatchMode::global && batch < member_ranks)
     throw InputError(concat("input deck ", config.deck_path, ": train.batch_size ", batch,
-                            " is smaller than the ", ranks,
-                            " ranks: every rank needs at least one example per step"));
+                            " is smaller than the ", member_ranks,
+                            groups > 1 ? " ranks of an ensemble member's group" : " ranks",
+                            ": every rank needs at least one example per step"));
 }
 
 std::string restart_mismatch(const RunConfig& trained, const RunConfig& now) {

@@ -9,7 +9,7 @@
 //   [eval]     samples, batch_size
 //   [ood]      format, dir, file, limit, shift, name (an OOD set scored against the test set)
 //   [output]   dir, name, checkpoint_every, write_predictions
-//   [parallel] batch_mode, gpu_aware_mpi
+//   [parallel] batch_mode, gpu_aware_mpi, ensemble, ensemble_groups
 // `--model.layer` on the command line REPLACES the deck's whole layer list (give it once per
 // layer, in order); it does not append, because "the file's layers plus one" is never the
 // model anyone means. Within one source a scalar option may be given only once.

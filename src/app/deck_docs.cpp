@@ -126,6 +126,14 @@ const Doc docs[] = {
      "per_rank: Horovod's convention, batch_size per rank and lr times the ranks."},
     {"parallel.gpu_aware_mpi",
      "true only with a GPU-aware MPI: device buffers go to MPI without host copies."},
+    {"parallel.ensemble",
+     "An ensemble of this many independently trained models; 1 = one model. Member k's "
+     "seed is train.seed + k * 0x9E3779B97F4A7C15 (mod 2^64), so member 0 is this deck's "
+     "single model; predictions are the mixture over members x samples; its files go to "
+     "<dir>/<name>.members/."},
+    {"parallel.ensemble_groups",
+     "The rank groups an ensemble's members train in, concurrently, each group its members "
+     "one after another; 0 = one group per member as far as the ranks go."},
     {"debug", "Aids for finding bugs; off by default."},
     {"debug.dump_steps",
      "Record the first N training steps (batches, noise, losses, gradients, parameters) in "

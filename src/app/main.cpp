@@ -14,6 +14,7 @@
 //     MPI_Abort with its message, so a job never hangs waiting for a rank that died.
 #include "app/command_help.hpp"
 #include "app/deck.hpp"
+#include "app/run_ensemble.hpp"
 #include "app/run_info.hpp"
 #include "app/run_predict.hpp"
 #include "app/run_prune.hpp"
@@ -169,7 +170,7 @@ int train(const Args& args, const std::string& continue_with) {
   std::ostream null_stream(&null_buffer);
   kbnn::install_stop_handlers();
   const auto outcome =
-      kbnn::run_train(config, comm, options, comm.is_root() ? std::cout : null_stream);
+      kbnn::run_training(config, comm, options, comm.is_root() ? std::cout : null_stream);
   return outcome == kbnn::RunOutcome::stopped ? kbnn::exit_status_stopped : 0;
 }
 

@@ -1,6 +1,7 @@
 #include "app/run_info.hpp"
 
 #include "app/deck.hpp"
+#include "app/ensemble_info.hpp"
 #include "core/error.hpp"
 #include "core/format.hpp"
 #include "h5/attribute.hpp"
@@ -28,7 +29,10 @@ enum class FileKind {
   predictions,
   pruning,
   checkpoint,
-  pruned_checkpoint
+  pruned_checkpoint,
+  finished_ensemble,
+  unfinished_ensemble,
+  ensemble_checkpoint
 };
 
 const char* kind_text(FileKind k) {
@@ -41,6 +45,12 @@ const char* kind_text(FileKind k) {
     case FileKind::pruning: return "pruning file (kbnn prune)";
     case FileKind::checkpoint: return "checkpoint";
     case FileKind::pruned_checkpoint: return "checkpoint of a pruned model (kbnn prune)";
+    case FileKind::finished_ensemble: return "run file of a finished ensemble";
+    case FileKind::unfinished_ensemble:
+      return "run file of an unfinished ensemble (its members still being copied in, or it "
+             "died before the end)";
+    case FileKind::ensemble_checkpoint:
+      return "checkpoint of an ensemble (kbnn prune: every member pruned)";
   }
   return "";
 }
@@ -48,6 +58,13 @@ const char* kind_text(FileKind k) {
 // What kind of kbnn file it is, from what it holds (files of older versions included).
 FileKind kind_of(hid_t file, const std::string& path) {
   if (h5::exists(file, "pruning")) return FileKind::pruning;
+  if (h5::has_attribute(file, "ensemble_groups")) {  // a trained ensemble's run file
+    const bool finished =
+        h5::has_attribute(file, "status") && h5::read_string_attribute(file, "status") == "finished";
+    return finished ? FileKind::finished_ensemble : FileKind::unfinished_ensemble;
+  }
+  if (h5::exists(file, "members") && !h5::has_attribute(file, "deck"))
+    return FileKind::ensemble_checkpoint;
   if (h5::exists(file, "history")) {
     const std::string status =
         h5::has_attribute(file, "status") ? h5::read_string_attribute(file, "status") : "";
@@ -88,11 +105,19 @@ void print_header(hid_t file, const std::string& path, FileKind kind, std::ostre
     out << "  pruned from " << h5::read_string_attribute(file, "source") << "\n";
 }
 
+// The checkpoint group that describes the model: /checkpoint, or a pruned ensemble's
+// first member's ("" if neither).
+std::string checkpoint_of(hid_t file) {
+  if (h5::exists(file, "checkpoint")) return "checkpoint";
+  if (h5::exists(file, "members/0/checkpoint")) return "members/0/checkpoint";
+  return "";
+}
+
 // The resolved deck: the root's, else the checkpoint's.
 std::string deck_of(hid_t file) {
   if (h5::has_attribute(file, "deck")) return h5::read_string_attribute(file, "deck");
-  if (h5::exists(file, "checkpoint"))
-    return attribute_or(h5::open_group(file, "checkpoint"), "deck", "");
+  const std::string checkpoint = checkpoint_of(file);
+  if (!checkpoint.empty()) return attribute_or(h5::open_group(file, checkpoint), "deck", "");
   return "";
 }
 
@@ -102,8 +127,8 @@ void print_model(hid_t file, const std::string& path, std::ostream& out) {
   std::vector<std::int64_t> shape;
   if (h5::has_attribute(file, "input_shape")) {
     shape = h5::read_attribute_array<std::int64_t>(file, "input_shape");
-  } else if (h5::exists(file, "checkpoint")) {
-    const h5::Group c = h5::open_group(file, "checkpoint");
+  } else if (const std::string checkpoint = checkpoint_of(file); !checkpoint.empty()) {
+    const h5::Group c = h5::open_group(file, checkpoint);
     if (h5::has_attribute(c, "input_shape"))
       shape = h5::read_attribute_array<std::int64_t>(c, "input_shape");
   }
@@ -281,6 +306,19 @@ void print_stopped_resume(hid_t file, const std::string& path, std::ostream& out
       << attribute_or(file, "deck_path", "DECK") << " [its overrides] --restart auto\n";
 }
 
+// A finished ensemble trains on as it was started, each member from its own files.
+void print_ensemble_resume(hid_t file, std::ostream& out) {
+  out << "  resume: kbnn train " << attribute_or(file, "deck_path", "DECK")
+      << " [its overrides] --restart auto trains every member on up to the deck's "
+         "train.epochs\n";
+}
+
+// A pruned ensemble is read, not trained on: --restart names one model's checkpoint.
+void print_ensemble_checkpoint_use(const std::string& path, std::ostream& out) {
+  out << "  use: kbnn predict " << path << " (or kbnn prune) reads it as an ensemble; "
+      << "training on from it is not supported\n";
+}
+
 // The table of kbnn prune: one line per fraction.
 void print_pruning(hid_t file, const std::string& path, std::ostream& out) {
   const h5::Group t = h5::open_group(file, "pruning");
@@ -313,6 +351,7 @@ std::string summary(hid_t file, const std::string& path, bool with_deck) {
   std::ostringstream out;
   print_header(file, path, kind, out);
   if (kind != FileKind::pruning && kind != FileKind::predictions) print_model(file, path, out);
+  if (h5::has_attribute(file, "ensemble_members")) print_ensemble_members(file, path, out);
   if (h5::exists(file, "history"))
     print_history(h5::open_group(file, "history"), path + ": /history", out);
   const bool checkpoint_file = kind == FileKind::checkpoint || kind == FileKind::pruned_checkpoint;
@@ -323,6 +362,8 @@ std::string summary(hid_t file, const std::string& path, bool with_deck) {
   print_weights(file, path, out);
   if (kind == FileKind::pruning) print_pruning(file, path, out);
   if (kind == FileKind::stopped_run) print_stopped_resume(file, path, out);
+  if (kind == FileKind::finished_ensemble) print_ensemble_resume(file, out);
+  if (kind == FileKind::ensemble_checkpoint) print_ensemble_checkpoint_use(path, out);
   if (h5::exists(file, "checkpoint")) print_resume_point(file, path, out);
   if (with_deck) out << "\n" << deck_of(file) << "\n";
   return out.str();

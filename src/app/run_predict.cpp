@@ -1,6 +1,7 @@
 #include "app/run_predict.hpp"
 
 #include "app/deck.hpp"
+#include "app/ensemble_eval.hpp"
 #include "app/eval_sets.hpp"
 #include "app/trained_run.hpp"
 #include "core/error.hpp"
@@ -10,6 +11,7 @@
 #include "parallel/agree.hpp"
 #include "uq/evaluate.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <ostream>
@@ -92,33 +94,43 @@ void log_metrics(const std::string& set, const Evaluation& e, int samples, std::
 void run_predict(const PredictOptions& options, Communicator& comm, std::ostream& log) {
   const Inputs in = read_inputs(options, comm);
   const RunConfig& config = in.run.config;
+  const int members = std::max<int>(1, int(in.run.members.size()));
   log << "kbnn " << KBNN_VERSION << " predict: model " << options.model << " (step "
-      << in.run.checkpoint.step << "), " << comm.size() << " MPI rank(s), ranks split the "
+      << in.run.checkpoint.step << (members > 1 ? concat("; an ensemble of ", members, " members") : "")
+      << "), " << comm.size() << " MPI rank(s), ranks split the "
       << word_of(options.split) << ", S = " << config.eval.samples << std::endl;
   const DeviceDataset in_device = to_device(in.set.rows);
 
   EvalOptions eval = eval_options(config);
   eval.split = options.split;
   eval.keep_samples = options.sample_probabilities;
-  const Evaluation e = evaluate(*in.model, in_device, in.set.first, in.set.total, eval, comm);
+  const EnsembleEvaluation ensemble =
+      evaluate_trained(in.run, *in.model, in_device, in.set.first, in.set.total, eval, comm);
+  const Evaluation& e = ensemble.mixture;
 
   const int classes = int(in.model->output_shape().size());
+  const int passes = eval.samples * members;  // an ensemble's: S of every member
   create_parent_dir(in.output, comm);
   RunFile file(in.output, comm, prediction_info(options, config));
-  file.write_predictions(options.set_name, e.rows, e.first, e.total);
-  file.write_metrics(options.set_name, e.metrics, eval.samples);
+  if (members > 1) file.write_ensemble_attributes(members, 0);
+  write_evaluation(file, options.set_name, ensemble, eval.samples, true);
   if (options.sample_probabilities)
-    file.write_sample_probabilities(options.set_name, e.sample_probs, eval.samples, classes,
-                                    e.first, e.rows.count, e.total);
-  log_metrics(options.set_name, e, eval.samples, log);
+    file.write_sample_probabilities(options.set_name, e.sample_probs, passes, classes, e.first,
+                                    e.rows.count, e.total);
+  log_metrics(options.set_name, e, passes, log);
+  log_epistemic_split(options.set_name, ensemble, log);
 
   if (config.ood.enabled()) {
     const Split& out = in.ood;
-    const Evaluation o = evaluate(*in.model, to_device(out.rows), out.first, out.total, eval, comm);
+    const EnsembleEvaluation ood =
+        evaluate_trained(in.run, *in.model, to_device(out.rows), out.first, out.total, eval, comm);
+    const Evaluation& o = ood.mixture;
     file.write_predictions(in.ood_set, o.rows, o.first, o.total);
+    if (members > 1) file.write_epistemic_split(in.ood_set, ood.split, o.first, o.total);
     if (options.sample_probabilities)
-      file.write_sample_probabilities(in.ood_set, o.sample_probs, eval.samples, classes, o.first,
+      file.write_sample_probabilities(in.ood_set, o.sample_probs, passes, classes, o.first,
                                       o.rows.count, o.total);
+    log_epistemic_split(in.ood_set, ood, log);
     report_ood(file, options.set_name, e.rows, e.first, e.total, in.ood_set, o.rows, o.first,
                o.total, comm, log);
   }

@@ -1,10 +1,12 @@
 #include "app/run_prune.hpp"
 
+#include "app/ensemble_eval.hpp"
 #include "app/eval_sets.hpp"
 #include "app/trained_run.hpp"
 #include "core/error.hpp"
 #include "core/format.hpp"
 #include "output/checkpoint_file.hpp"
+#include "output/ensemble_file.hpp"
 #include "data/device_dataset.hpp"
 #include "output/pruning_file.hpp"
 #include "parallel/agree.hpp"
@@ -14,6 +16,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <ostream>
 #include <sstream>
 
@@ -48,16 +51,31 @@ struct ScoredSets {
   std::string ood_name;  // "" without an OOD set
 };
 
+// How the pruned model is evaluated on a set (rows, first, total): one model as it is
+// loaded, or an ensemble's mixture (app/ensemble_eval.hpp).
+using SetEvaluation =
+    std::function<EnsembleEvaluation(const DeviceDataset&, std::int64_t, std::int64_t)>;
+
 // The test metrics and, with an OOD set, how well each score tells it from the test set.
-void score(Sequential<Real>& model, const ScoredSets& sets, const EvalOptions& options,
-           const Communicator& comm, PruningRow& row) {
-  const Evaluation test =
-      evaluate(model, sets.test_rows, sets.test.first, sets.test.total, options, comm);
+void score(const SetEvaluation& evaluate_set, const ScoredSets& sets, const Communicator& comm,
+           PruningRow& row) {
+  const Evaluation test = evaluate_set(sets.test_rows, sets.test.first, sets.test.total).mixture;
   row.metrics = test.metrics;
   if (sets.ood_name.empty()) return;
-  const Evaluation ood = evaluate(model, sets.ood_rows, sets.ood.first, sets.ood.total, options, comm);
+  const Evaluation ood = evaluate_set(sets.ood_rows, sets.ood.first, sets.ood.total).mixture;
   row.ood = ood_metrics(gather_ood_scores(test.rows, sets.test.total, comm),
                         gather_ood_scores(ood.rows, sets.ood.total, comm));
+}
+
+// Adds the kernel weights `keep` keeps and removes to the row's counts.
+void count_kept(const ParameterStore<Real>& store, const std::vector<std::uint8_t>& keep,
+                PruningRow& row) {
+  for (const auto& b : store.blocks()) {
+    if (!prunable(b)) continue;
+    const auto kept = std::int64_t(kept_in_block(b, keep));
+    row.kept += kept;
+    row.removed += std::int64_t(b.count) - kept;
+  }
 }
 
 // The test rows on the device and, with [ood] options, the OOD set's shard.
@@ -90,7 +108,10 @@ std::vector<double> with_unpruned(std::vector<double> fractions) {
 
 void log_start(const PruneOptions& options, const TrainedRun& run, const ScoredSets& sets,
                const Communicator& comm, std::ostream& log) {
-  log << "kbnn prune: " << options.run << " (step " << run.checkpoint.step << "), "
+  log << "kbnn prune: " << options.run << " (step " << run.checkpoint.step
+      << (run.members.empty() ? "" : concat("; an ensemble of ", run.members.size(),
+                                            " members, each pruned by its own SNR"))
+      << "), "
       << (options.scope == PruneScope::layer ? "per layer" : "globally") << ", "
       << sets.test.total << " test images"
       << (sets.ood_name.empty() ? "" : " against OOD set " + sets.ood_name) << ", S="
@@ -124,16 +145,54 @@ PruningRow prune_and_score(double fraction, const PruneOptions& options, const T
                            options.scope, trained.keep);
   const Checkpoint c = pruned(trained, row.keep);
   load_parameters(c, options.run, store);
-  for (const auto& b : store.blocks()) {
-    if (!prunable(b)) continue;
-    const auto kept = std::int64_t(kept_in_block(b, row.keep));
-    row.kept += kept;
-    row.removed += std::int64_t(b.count) - kept;
-  }
-  score(model, sets, eval_options(run.config), comm, row);
+  count_kept(store, row.keep, row);
+  const EvalOptions eval = eval_options(run.config);
+  score([&](const DeviceDataset& data, std::int64_t first, std::int64_t total) {
+          return evaluate_one(model, data, first, total, eval, comm);
+        },
+        sets, comm, row);
   if (options.checkpoints && fraction > 0) {
     row.checkpoint = checkpoint_name(output, fraction);
     write_checkpoint(row.checkpoint, comm, c);
+  }
+  return row;
+}
+
+// An ensemble: every member loses `fraction` of its own lowest-SNR weights; the row
+// counts them over all members and keeps member 0's mask; the pruned members are
+// scored as the ensemble's mixture and written as one ensemble checkpoint. `kl` gets
+// the members' mean KL.
+PruningRow prune_ensemble_and_score(double fraction, const PruneOptions& options,
+                                    const TrainedRun& run, const std::string& output,
+                                    Sequential<Real>& model, const ScoredSets& sets,
+                                    const Communicator& comm, double& kl) {
+  const auto& store = model.parameters();
+  PruningRow row;
+  row.fraction = fraction;
+  std::vector<Checkpoint> members;
+  for (const CheckpointSource& source : run.members) {
+    const Checkpoint trained = read_checkpoint(source.path, comm, source.group);
+    const auto keep = snr_keep_mask(store.blocks(), store.gaussian_count(), trained.parameters,
+                                    fraction, options.scope, trained.keep);
+    count_kept(store, keep, row);
+    if (members.empty()) row.keep = keep;
+    members.push_back(pruned(trained, keep));
+    load_parameters(members.back(), options.run, store);
+    kl += kl_divergence(store, run.config.model.prior_sigma) / double(run.members.size());
+  }
+  const auto ready = [&](int k) {
+    load_parameters(members[k], options.run, store);
+    return members[k].seed;
+  };
+  const EvalOptions eval = eval_options(run.config);
+  score([&](const DeviceDataset& data, std::int64_t first, std::int64_t total) {
+          return evaluate_ensemble(model, int(members.size()), ready, data, first, total, eval,
+                                   comm);
+        },
+        sets, comm, row);
+  if (options.checkpoints && fraction > 0) {
+    row.checkpoint = checkpoint_name(output, fraction);
+    write_ensemble_checkpoint(row.checkpoint, comm, members);
   }
   return row;
 }
@@ -194,8 +253,13 @@ void run_prune(const PruneOptions& options, Communicator& comm, std::ostream& lo
 
   PruningReport report = empty_report(options, run, model->parameters(), sets);
   for (const double fraction : with_unpruned(options.fractions)) {
-    PruningRow row = prune_and_score(fraction, options, run, output, *model, sets, comm);
-    log_row(row, kl_divergence(model->parameters(), run.config.model.prior_sigma),
+    double kl = 0;  // of the model, or the mean of the members'
+    PruningRow row =
+        run.members.empty()
+            ? prune_and_score(fraction, options, run, output, *model, sets, comm)
+            : prune_ensemble_and_score(fraction, options, run, output, *model, sets, comm, kl);
+    if (run.members.empty()) kl = kl_divergence(model->parameters(), run.config.model.prior_sigma);
+    log_row(row, kl,
             sets.ood_name, log);
     report.rows.push_back(std::move(row));
   }

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "model/build_model.hpp"
+#include "output/ensemble_file.hpp"
 
 namespace kbnn {
 
@@ -43,9 +44,14 @@ TrainedRun read_trained_run(const std::string& path, const std::vector<std::stri
                             const std::string& command, const Communicator& comm) {
   check_overrides(overrides, command);
   TrainedRun run;
-  run.checkpoint = read_checkpoint(path, comm);
+  const int members = stored_ensemble_members(path, comm);
+  for (int k = 0; members > 1 && k < members; ++k)
+    run.members.push_back({path, member_checkpoint_group(k)});
+  run.checkpoint = run.members.empty() ? read_checkpoint(path, comm)
+                                       : read_checkpoint(path, comm, run.members[0].group);
   run.config = parse_deck_text(run.checkpoint.deck_text, path + ": deck", with_ood_reset(overrides));
   run.config.deck_path = path;
+  run.config.parallel.ensemble = members;
   return run;
 }
 

@@ -1,5 +1,7 @@
 // A trained model file as `kbnn predict` and `kbnn prune` take it: a run file or
-// checkpoint, which carries its resolved deck, its parameters and (pruned) its keep mask.
+// checkpoint, which carries its resolved deck, its parameters and (pruned) its keep mask;
+// or an ensemble's run file, whose members' checkpoints are /members/<k>/checkpoint
+// (output/ensemble_file.hpp).
 #pragma once
 
 #include "app/deck.hpp"
@@ -14,9 +16,18 @@
 
 namespace kbnn {
 
+// Where one checkpoint is: a file and the group in it.
+struct CheckpointSource {
+  std::string path;
+  std::string group = "checkpoint";
+};
+
 struct TrainedRun {
-  Checkpoint checkpoint;
-  RunConfig config;  // its deck, with the command's overrides
+  Checkpoint checkpoint;  // an ensemble's: member 0's
+  // Its deck, with the command's overrides; an ensemble's is member 0's (whose seed is
+  // the ensemble's train.seed) with parallel.ensemble = the members.
+  RunConfig config;
+  std::vector<CheckpointSource> members;  // an ensemble's members in order; empty: one model
 };
 
 // Collective: reads `path` and its deck with `overrides`. Only what is read and how it

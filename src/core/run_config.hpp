@@ -131,6 +131,12 @@ struct ParallelConfig {
   //           batch_size * ranks, and train.lr is scaled by the number of ranks.
   BatchMode batch_mode = BatchMode::global;
   bool gpu_aware_mpi = false;     // hand device pointers to MPI (only with a GPU-aware MPI)
+  // An ensemble of `ensemble` independently trained members (app/run_ensemble.hpp): the
+  // ranks split into `ensemble_groups` groups (0 = min(ensemble, ranks)), each training
+  // its members one after another, member k with seed member_seed(train.seed, k) on
+  // the whole training set. 1 = one model, as without the option.
+  int ensemble = 1;
+  int ensemble_groups = 0;
 };
 
 // Debugging aids, off by default.

@@ -7,6 +7,14 @@
 namespace kbnn::h5 {
 
 bool exists(hid_t parent, const std::string& name) {
+  // Each leading part in turn ("metrics", then "metrics/test"); an absolute path's root
+  // ("/") and empty parts ("a//b") are no links to ask about.
+  for (std::size_t slash = name.find('/', 1); slash != std::string::npos;
+       slash = name.find('/', slash + 1)) {
+    if (name[slash - 1] == '/') continue;
+    const std::string part = name.substr(0, slash);
+    if (KBNN_H5_CHECK_AT(H5Lexists(parent, part.c_str(), H5P_DEFAULT), part) <= 0) return false;
+  }
   return KBNN_H5_CHECK_AT(H5Lexists(parent, name.c_str(), H5P_DEFAULT), name) > 0;
 }
 

@@ -14,6 +14,8 @@
 
 namespace kbnn::h5 {
 
+// Whether the link `name` exists below `parent`; a path ("metrics/test") is false where
+// any of its parts is missing (H5Lexists alone fails on a missing intermediate group).
 bool exists(hid_t parent, const std::string& name);
 Group create_group(hid_t parent, const std::string& name);
 Group open_group(hid_t parent, const std::string& name);

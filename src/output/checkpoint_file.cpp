@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <set>
 
 #include "h5/attribute.hpp"
@@ -122,6 +123,37 @@ void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
   write_history(g, writer, c, where);
 }
 
+void write_atomically(const std::string& path, const Communicator& comm,
+                      const std::function<void(const std::string& tmp)>& write) {
+  const int rank = comm.rank();
+  const std::string tmp = path + ".tmp";
+  // On failure nothing is renamed: the previous file stays as it was. The half-written
+  // one goes (emptied first: HDF5 holds it open until the job ends, and its last flush
+  // then needs room on a disk that may be full).
+  const auto discard = [&] {
+    if (rank != 0) return;
+    (void)::truncate(tmp.c_str(), 0);
+    std::remove(tmp.c_str());
+  };
+  try {
+    write(tmp);
+  } catch (const RuntimeError& e) {
+    discard();
+    if (dynamic_cast<const AgreedRuntimeError*>(&e) != nullptr) throw;
+    throw RuntimeError(concat(e.what(), "; ", path, " is as it was before"));
+  } catch (...) {
+    discard();
+    throw;
+  }
+
+  // rename() replaces `path` atomically on POSIX file systems. The agreement after it
+  // is also the barrier: no rank returns before the file is in place.
+  agree_or_throw(comm.get(), [&] {
+    if (rank == 0 && std::rename(tmp.c_str(), path.c_str()) != 0)
+      throw RuntimeError(concat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
+  });
+}
+
 }  // namespace detail
 
 namespace {
@@ -213,30 +245,31 @@ void read_buffers(hid_t g, const std::string& where, Checkpoint& c) {
   }
 }
 
-// The checkpoint or run file's /checkpoint group, open for reading on this rank.
+// The checkpoint or run file's `group` (/checkpoint, or an ensemble member's
+// members/<k>/checkpoint), open for reading on this rank.
 struct OpenCheckpoint {
   h5::SerialFile file;
   h5::Group group;
 };
 
-OpenCheckpoint open_checkpoint(const std::string& path) {
+OpenCheckpoint open_checkpoint(const std::string& path, const std::string& group) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     throw InputError(concat(path, ": no such file (expected a kbnn checkpoint or run file)"));
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw InputError(concat(path, ": not an HDF5 file (expected a kbnn checkpoint or run file)"));
   h5::SerialFile file(KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
-  if (!h5::exists(file, "checkpoint"))
-    throw InputError(concat(path, ": no /checkpoint group (not a kbnn checkpoint, or a run "
+  if (!h5::exists(file, group))
+    throw InputError(concat(path, ": no /", group, " group (not a kbnn checkpoint, or a run "
                                   "file of a run that ended before writing one)"));
-  h5::Group g = h5::open_group(file, "checkpoint");
+  h5::Group g = h5::open_group(file, group);
   return {std::move(file), std::move(g)};
 }
 
-Checkpoint read_on_this_rank(const std::string& path) {
-  const OpenCheckpoint open = open_checkpoint(path);
+Checkpoint read_on_this_rank(const std::string& path, const std::string& group) {
+  const OpenCheckpoint open = open_checkpoint(path, group);
   const hid_t g = open.group;
-  const std::string where = path + ": /checkpoint";
+  const std::string where = concat(path, ": /", group);
   Checkpoint c;
   read_attributes(g, where, c);
   read_window(g, where, c);
@@ -309,48 +342,24 @@ void write_temporary(const std::string& tmp, int rank, const Communicator& comm,
 
 void write_checkpoint(const std::string& path, const Communicator& comm, const Checkpoint& c) {
   const h5::QuietErrors quiet;
-  const int rank = comm.rank();
-  const std::string tmp = path + ".tmp";
   detail::check_checkpoint(c, path);  // before the file exists: nothing to clean up
-
-  // On failure nothing is renamed: the previous checkpoint stays as it was. The
-  // half-written file goes (emptied first: HDF5 holds it open until the job ends, and
-  // its last flush then needs room on a disk that may be full).
-  const auto discard = [&] {
-    if (rank != 0) return;
-    (void)::truncate(tmp.c_str(), 0);
-    std::remove(tmp.c_str());
-  };
-  try {
-    write_temporary(tmp, rank, comm, c);
-  } catch (const RuntimeError& e) {
-    discard();
-    if (dynamic_cast<const AgreedRuntimeError*>(&e) != nullptr) throw;
-    throw RuntimeError(concat(e.what(), "; ", path, " is as it was before"));
-  } catch (...) {
-    discard();
-    throw;
-  }
-
-  // rename() replaces `path` atomically on POSIX file systems. The agreement after it
-  // is also the barrier: no rank returns before the checkpoint is in place.
-  agree_or_throw(comm.get(), [&] {
-    if (rank == 0 && std::rename(tmp.c_str(), path.c_str()) != 0)
-      throw RuntimeError(concat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
+  detail::write_atomically(path, comm, [&](const std::string& tmp) {
+    write_temporary(tmp, comm.rank(), comm, c);
   });
 }
 
 std::int64_t read_checkpoint_step(const std::string& path) {
   const h5::QuietErrors quiet;
-  const OpenCheckpoint open = open_checkpoint(path);
+  const OpenCheckpoint open = open_checkpoint(path, "checkpoint");
   return required_attribute<std::int64_t>(open.group, "step", path + ": /checkpoint");
 }
 
-Checkpoint read_checkpoint(const std::string& path, const Communicator& comm) {
+Checkpoint read_checkpoint(const std::string& path, const Communicator& comm,
+                           const std::string& group) {
   const h5::QuietErrors quiet;
   Checkpoint c;
   agree_or_throw(comm.get(), [&] {
-    if (comm.is_root()) c = read_on_this_rank(path);
+    if (comm.is_root()) c = read_on_this_rank(path, group);
   });
   broadcast(c, comm);
   return c;

@@ -25,6 +25,7 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,10 @@ void write_checkpoint(const std::string& path, const Communicator& comm, const C
 
 // Collective: rank 0 reads /checkpoint from a checkpoint or a run file and broadcasts
 // it, so every rank gets the same Checkpoint (and the same InputError on bad input).
-Checkpoint read_checkpoint(const std::string& path, const Communicator& comm);
+// `group` names another group of the same layout (an ensemble member's
+// members/<k>/checkpoint).
+Checkpoint read_checkpoint(const std::string& path, const Communicator& comm,
+                           const std::string& group = "checkpoint");
 
 // The step of the checkpoint in `path` (a checkpoint or run file), read on this rank
 // alone; InputError if there is none.
@@ -54,6 +58,12 @@ void check_checkpoint(const Checkpoint& c, const std::string& path);
 // `writer` == true writes the data). Shared by write_checkpoint and RunFile.
 void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
                             const std::string& path);
+// Collective: `write` makes the complete, closed file `tmp` = path + ".tmp", then rank 0
+// renames it over `path` (atomic on POSIX file systems); every rank returns once it is in
+// place. On an error `tmp` is removed and `path` is left as it was (the message says so
+// unless the error was agreed).
+void write_atomically(const std::string& path, const Communicator& comm,
+                      const std::function<void(const std::string& tmp)>& write);
 }  // namespace detail
 
 }  // namespace kbnn

@@ -82,7 +82,9 @@ RunFileState run_file_state(const std::string& path) {
   const h5::QuietErrors quiet;
   if (H5Fis_hdf5(path.c_str()) <= 0) return RunFileState::unfinished;
   const h5::SerialFile file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
-  if (file < 0 || !h5::has_attribute(file, "kbnn_version") || !h5::exists(file, "history"))
+  if (file < 0 || !h5::has_attribute(file, "kbnn_version")) return RunFileState::unfinished;
+  // A single run's file has /history from its start; an ensemble's, its members.
+  if (!h5::exists(file, "history") && !h5::exists(file, "members"))
     return RunFileState::unfinished;
   if (h5::has_attribute(file, "status")) {
     const std::string status = h5::read_string_attribute(file, "status");
@@ -372,6 +374,50 @@ void RunFile::write_metrics(const std::string& set, const Metrics& m, int sample
 void RunFile::write_checkpoint(const Checkpoint& c) {
   const h5::QuietErrors quiet;
   detail::write_checkpoint_group(file_, comm_.is_root(), c, path_);
+}
+
+void RunFile::write_epistemic_split(const std::string& set, const EpistemicSplit& local,
+                                    std::int64_t first_row, std::int64_t total) {
+  const h5::QuietErrors quiet;
+  check_name(path_, "prediction set", set);
+  const std::string where = concat(path_, ": /predictions/", set);
+  if (!h5::exists(file_, "predictions/" + set))
+    throw RuntimeError(concat(where, ": write_epistemic_split before write_predictions"));
+  if (local.within.size() != local.between.size() || first_row < 0 ||
+      first_row + std::int64_t(local.within.size()) > total)
+    throw RuntimeError(concat(where, ": a split of ", local.within.size(), " and ",
+                              local.between.size(), " rows from ", first_row,
+                              " does not fit in ", total));
+  const h5::Group g = h5::open_group(file_, "predictions/" + set);
+  const auto column = [&](const char* name, const std::vector<float>& rows, const char* description) {
+    const std::string what = concat(where, "/", name);
+    const h5::DataSet d = h5::create_dataset<float>(g, name, {hsize_t(total)}, what);
+    h5::describe(d, "nats", description);
+    h5::write_rows(d, rows.data(), hsize_t(first_row), hsize_t(rows.size()), what);
+  };
+  column("epistemic_within", local.within,
+         "within-member epistemic uncertainty: the mean over members of each member's mutual "
+         "information, (1/K) sum_k H[pbar_k] - aleatoric");
+  column("epistemic_between", local.between,
+         "between-member epistemic uncertainty: the members disagree, predictive_entropy - "
+         "(1/K) sum_k H[pbar_k]; epistemic = epistemic_within + epistemic_between");
+}
+
+void RunFile::write_ensemble_metrics(const std::string& set, const EnsembleEvaluation& e) {
+  const h5::QuietErrors quiet;
+  const std::string where = concat(path_, ": /metrics/", set);
+  if (!h5::exists(file_, "metrics/" + set))
+    throw RuntimeError(concat(where, ": write_ensemble_metrics before write_metrics"));
+  const h5::Group g = h5::open_group(file_, "metrics/" + set);
+  h5::write_attribute(g, "ensemble_members", std::int32_t(e.members));
+  h5::write_attribute(g, "mean_epistemic_within", e.mean_within);
+  h5::write_attribute(g, "mean_epistemic_between", e.mean_between);
+}
+
+void RunFile::write_ensemble_attributes(int members, int groups) {
+  const h5::QuietErrors quiet;
+  h5::write_attribute(file_, "ensemble_members", std::int32_t(members));
+  if (groups > 0) h5::write_attribute(file_, "ensemble_groups", std::int32_t(groups));
 }
 
 }  // namespace kbnn

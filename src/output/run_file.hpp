@@ -19,6 +19,9 @@
 //                        reliability diagram as datasets bin_edges, bin_count,
 //                        bin_confidence, bin_accuracy
 //   /checkpoint/         the final training state (output/checkpoint_file.hpp)
+// An ensemble's run file (output/ensemble_file.hpp) has no /history, /weights or
+// /checkpoint of its own: /members/<k>/ holds each member's run file, and the mixture's
+// /predictions/<set> add epistemic_within and epistemic_between.
 // Every group and dataset carries "description" (and "units" where it has some), so
 // `h5dump -A run.h5` explains the file.
 //
@@ -36,6 +39,7 @@
 #include "output/checkpoint_file.hpp"
 #include "train/history.hpp"
 #include "parallel/communicator.hpp"
+#include "uq/ensemble.hpp"
 #include "uq/ood.hpp"
 #include "uq/predictive.hpp"
 
@@ -51,9 +55,10 @@ struct RunInfo {
       "a Bayesian neural network (mean-field Gaussian VI)";
 };
 
-// What lies at a run file's path before a run writes it: nothing; a run that finished
-// (status "finished"; in files of older versions, /checkpoint and /metrics); one that a
-// signal stopped; or anything else (a run being written or one that died, another file).
+// What lies at a run file's path before a run writes it: nothing; a run (or an
+// ensemble, output/ensemble_file.hpp) that finished (status "finished"; in files of
+// older versions, /checkpoint and /metrics); one that a signal stopped; or anything else
+// (a run being written or one that died, another file).
 enum class RunFileState { none, finished, stopped, unfinished };
 
 // Reads `path` on this rank alone.
@@ -117,6 +122,17 @@ class RunFile {
 
   // /checkpoint: the final state of the run (read back with read_checkpoint).
   void write_checkpoint(const Checkpoint& c);
+
+  // An ensemble's (uq/ensemble.hpp), after write_predictions and write_metrics of the
+  // same set: /predictions/<set>/epistemic_within and epistemic_between, each rank
+  // passing the split of ITS rows [first_row, first_row + count) of `total`; and
+  // /metrics/<set>'s ensemble_members, mean_epistemic_within, mean_epistemic_between.
+  void write_epistemic_split(const std::string& set, const EpistemicSplit& local,
+                             std::int64_t first_row, std::int64_t total);
+  void write_ensemble_metrics(const std::string& set, const EnsembleEvaluation& e);
+  // The root attributes ensemble_members and (groups > 0: a training run's)
+  // ensemble_groups.
+  void write_ensemble_attributes(int members, int groups);
 
   // The root attribute status: "finished" (everything written) or "stopped" (a signal
   // stopped training; the checkpoint file holds the state). A run file without it is

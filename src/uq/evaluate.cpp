@@ -101,13 +101,13 @@ void check_rows(const DeviceDataset& data, std::int64_t data_first, std::int64_t
                               data_first + data.count(), ")"));
 }
 
+}  // namespace
+
 Metrics reduced_metrics(const Predictions& rows, const Communicator& comm) {
   std::vector<double> sums = metric_sums(rows);
   comm.allreduce_sum(sums.data(), sums.size());
   return metrics_from_sums(sums);
 }
-
-}  // namespace
 
 std::pair<std::int64_t, std::int64_t> rows_to_load(std::int64_t total, PredictSplit split,
                                                    const Communicator& comm) {
@@ -115,16 +115,16 @@ std::pair<std::int64_t, std::int64_t> rows_to_load(std::int64_t total, PredictSp
                                          : std::pair<std::int64_t, std::int64_t>{0, total};
 }
 
-Evaluation evaluate(Sequential<Real>& model, const DeviceDataset& data, std::int64_t data_first,
-                    std::int64_t total, const EvalOptions& options, const Communicator& comm) {
+PredictiveSums predictive_sums(Sequential<Real>& model, const DeviceDataset& data,
+                               std::int64_t data_first, std::int64_t total,
+                               const EvalOptions& options, const Communicator& comm,
+                               std::vector<float>* sample_probs) {
   check_rows(data, data_first, total, options.split, comm);
   const int classes = static_cast<int>(model.output_shape().size());
   const auto [lo, hi] = comm.shard(total);
   const bool by_examples = options.split == PredictSplit::examples;
 
-  Kokkos::Timer clock;
   PredictiveSums sums(hi - lo, classes);
-  Evaluation e;
   if (by_examples && !options.keep_samples) {
     // The common case: every pass adds straight into the sums, nothing kept.
     add_passes(model, data, RowRange{data_first, 0, data.count()},
@@ -133,14 +133,23 @@ Evaluation evaluate(Sequential<Real>& model, const DeviceDataset& data, std::int
     const PassResults all = by_examples ? stored_own_rows(model, data, data_first, options, classes)
                                         : exchanged_samples(model, data, options, classes, comm);
     add_stored(all, sums);
-    if (options.keep_samples) e.sample_probs = sample_probabilities(all);
+    if (options.keep_samples && sample_probs != nullptr) *sample_probs = sample_probabilities(all);
   }
+  return sums;
+}
+
+Evaluation evaluate(Sequential<Real>& model, const DeviceDataset& data, std::int64_t data_first,
+                    std::int64_t total, const EvalOptions& options, const Communicator& comm) {
+  Kokkos::Timer clock;
+  Evaluation e;
+  const PredictiveSums sums =
+      predictive_sums(model, data, data_first, total, options, comm, &e.sample_probs);
   ExecSpace().fence();
   const double seconds = clock.seconds();
 
-  e.first = lo;
+  e.first = comm.shard(total).first;
   e.total = total;
-  e.rows = finish(sums, data, lo - data_first);
+  e.rows = finish(sums, data, e.first - data_first);
   e.rows.seconds = seconds;
   e.metrics = reduced_metrics(e.rows, comm);
   return e;

@@ -46,6 +46,18 @@ struct Evaluation {
 std::pair<std::int64_t, std::int64_t> rows_to_load(std::int64_t total, PredictSplit split,
                                                    const Communicator& comm);
 
+// Collective: this rank's shard of the rows (Communicator::shard), summed over all S
+// passes on the device (what evaluate() finishes); with options.keep_samples and
+// `sample_probs`, also every pass's probabilities, (S, shard rows, classes). An ensemble
+// adds each member's sums into its own (uq/ensemble.hpp). `data` as for evaluate().
+PredictiveSums predictive_sums(Sequential<Real>& model, const DeviceDataset& data,
+                               std::int64_t data_first, std::int64_t total,
+                               const EvalOptions& options, const Communicator& comm,
+                               std::vector<float>* sample_probs = nullptr);
+
+// Collective: the metrics of every rank's rows (metric_sums, reduced over ranks).
+Metrics reduced_metrics(const Predictions& rows, const Communicator& comm);
+
 // Collective. `data` holds global rows [data_first, data_first + data.count()) of a
 // set of `total`: what rows_to_load says (checked: RuntimeError otherwise).
 Evaluation evaluate(Sequential<Real>& model, const DeviceDataset& data, std::int64_t data_first,

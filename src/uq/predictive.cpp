@@ -7,6 +7,15 @@
 
 namespace kbnn {
 
+double entropy_of_mean(const double* prob_sum, int classes, int samples) {
+  double entropy = 0;
+  for (int k = 0; k < classes; ++k) {
+    const double p = prob_sum[k] / samples;
+    if (p > 0) entropy -= p * std::log(p);
+  }
+  return entropy;
+}
+
 Predictions predictions_from_sums(const double* prob_sum, const double* entropy_sum,
                                   const std::int32_t* labels, std::int64_t n, int classes,
                                   int samples) {
@@ -22,14 +31,13 @@ Predictions predictions_from_sums(const double* prob_sum, const double* entropy_
   out.epistemic.resize(n);
   for (std::int64_t i = 0; i < n; ++i) {
     const double* probs = prob_sum + i * classes;
-    double entropy = 0;
     int best = 0;
     for (int k = 0; k < classes; ++k) {
       const double p = probs[k] / samples;
       out.probs_mean[i * classes + k] = float(p);
-      if (p > 0) entropy -= p * std::log(p);
       if (p > probs[best] / samples) best = k;
     }
+    const double entropy = entropy_of_mean(probs, classes, samples);
     const double aleatoric = entropy_sum[i] / samples;
     out.predicted[i] = best;
     out.predictive_entropy[i] = float(entropy);

@@ -45,6 +45,10 @@ struct Metrics {
   std::array<double, calibration_bins> bin_accuracy{};    // fraction classified right
 };
 
+// H[p] in nats of p = prob_sum / samples, one row of `classes` sums (0 log 0 = 0), in
+// double: the predictive entropy of predictions_from_sums.
+double entropy_of_mean(const double* prob_sum, int classes, int samples);
+
 // Per-row predictions from the sums over `samples` passes, on the host: prob_sum
 // (count, classes) = sum_s p_s, entropy_sum (count) = sum_s H[p_s].
 Predictions predictions_from_sums(const double* prob_sum, const double* entropy_sum,

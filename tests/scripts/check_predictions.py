@@ -12,7 +12,12 @@ them). For every /predictions/<set> that holds probs_samples (S, N, C), from tho
   aleatoric           (1/S) sum_s H[p_s]
   epistemic           predictive_entropy - aleatoric (the mutual information)
   ood_scores          entropy, mutual_information, 1 - max_k p_k
-and from those, /metrics/<set> (accuracy, nll, brier, ece over 15 equal-width bins,
+and, for an ensemble of K members (/metrics/<set> attribute ensemble_members; the S
+samples are K blocks of S/K, member by member), the split of the mutual information
+  epistemic_within    (1/K) sum_k H[mean of member k's samples] - aleatoric
+  epistemic_between   predictive_entropy - (1/K) sum_k H[mean of member k's samples]
+(and their means, mean_epistemic_within / _between); and from those, /metrics/<set>
+(accuracy, nll, brier, ece over 15 equal-width bins,
 mean_entropy, mean_aleatoric, mean_epistemic) and /metrics/ood/<set> (AUROC with ties
 counting 1/2, average precision with the OOD set positive and, ranked by -score, with the
 in-distribution set positive). --ood-above-chance SET also requires SET's entropy AUROC
@@ -82,21 +87,26 @@ def average_precision(pos, neg):
     return ap
 
 
-def recompute(g):
-    """Everything about one set, from its probs_samples."""
+def recompute(g, members):
+    """Everything about one set, from its probs_samples (K members' blocks of samples)."""
     samples = g["probs_samples"][...].astype(np.float64)  # (S, N, C)
     mean = samples.mean(axis=0)
     h = entropy(mean)
     aleatoric = entropy(samples).mean(axis=0)
+    per_member = samples.reshape(members, -1, *samples.shape[1:]).mean(axis=1)  # (K, N, C)
+    members_entropy = entropy(per_member).mean(axis=0)
     return {"probs_mean": mean, "predictive_entropy": h, "aleatoric": aleatoric,
             "epistemic": h - aleatoric,
+            "epistemic_within": members_entropy - aleatoric,
+            "epistemic_between": h - members_entropy,
             "scores": {"entropy": h, "mutual_information": h - aleatoric,
                        "max_probability": 1 - mean.max(axis=1)}}
 
 
 def check_set(f, name):
     g = f["predictions"][name]
-    r = recompute(g)
+    members = int(f.attrs.get("ensemble_members", 1))
+    r = recompute(g, members)
     where = f"/predictions/{name}"
     check(f"{where}/probs_mean", g["probs_mean"][...], r["probs_mean"], PROBS_ATOL)
     mean = r["probs_mean"]
@@ -107,6 +117,12 @@ def check_set(f, name):
                         "rows name a class that is not the argmax of the mean")
     for key in ("predictive_entropy", "aleatoric", "epistemic"):
         check(f"{where}/{key}", g[key][...], r[key], PER_EXAMPLE_ATOL)
+    if members > 1:
+        for key in ("epistemic_within", "epistemic_between"):
+            if key not in g:
+                failures.append(f"{where}/{key}: missing in an ensemble of {members}")
+            else:
+                check(f"{where}/{key}", g[key][...], r[key], PER_EXAMPLE_ATOL)
     if "ood_scores" in g:
         for score, values in r["scores"].items():
             check(f"{where}/ood_scores/{score}", g["ood_scores"][score][...], values, PER_EXAMPLE_ATOL)
@@ -128,6 +144,9 @@ def check_metrics(m, g, r, predicted, where):
             "brier": np.mean(np.sum((mean - onehot) ** 2, axis=1)),
             "ece": ece, "mean_entropy": r["predictive_entropy"].mean(),
             "mean_aleatoric": r["aleatoric"].mean(), "mean_epistemic": r["epistemic"].mean()}
+    if "ensemble_members" in m.attrs:
+        want["mean_epistemic_within"] = r["epistemic_within"].mean()
+        want["mean_epistemic_between"] = r["epistemic_between"].mean()
     for key, value in want.items():
         check(f"{where} {key}", m.attrs[key], value, METRIC_ATOL)
     check(f"{where}/bin_count", m["bin_count"][...], np.bincount(bins, minlength=15), 0)

@@ -1,0 +1,55 @@
+#include "app/ensemble_eval.hpp"
+
+#include "core/format.hpp"
+#include "output/checkpoint_file.hpp"
+
+#include <ostream>
+
+namespace kbnn {
+
+EnsembleEvaluation evaluate_one(Sequential<Real>& model, const DeviceDataset& data,
+                                std::int64_t data_first, std::int64_t total,
+                                const EvalOptions& options, const Communicator& comm) {
+  EnsembleEvaluation one;
+  one.mixture = evaluate(model, data, data_first, total, options, comm);
+  one.members = 1;
+  return one;
+}
+
+EnsembleEvaluation evaluate_trained(const TrainedRun& run, Sequential<Real>& model,
+                                    const DeviceDataset& data, std::int64_t data_first,
+                                    std::int64_t total, const EvalOptions& options,
+                                    const Communicator& comm) {
+  if (run.members.empty()) return evaluate_one(model, data, data_first, total, options, comm);
+  const auto ready = [&](int k) {
+    const CheckpointSource& source = run.members[k];
+    const Checkpoint c = read_checkpoint(source.path, comm, source.group);
+    load_parameters(c, concat(source.path, ": /", source.group), model.parameters());
+    return c.seed;
+  };
+  return evaluate_ensemble(model, int(run.members.size()), ready, data, data_first, total, options,
+                           comm);
+}
+
+void write_evaluation(RunFile& file, const std::string& set, const EnsembleEvaluation& e,
+                      int samples, bool with_predictions) {
+  const Evaluation& m = e.mixture;
+  const bool ensemble = e.members > 1;
+  if (with_predictions) {
+    file.write_predictions(set, m.rows, m.first, m.total);
+    if (ensemble) file.write_epistemic_split(set, e.split, m.first, m.total);
+  }
+  file.write_metrics(set, m.metrics, ensemble ? samples * e.members : samples);
+  if (ensemble) file.write_ensemble_metrics(set, e);
+}
+
+void log_epistemic_split(const std::string& set, const EnsembleEvaluation& e, std::ostream& log) {
+  if (e.members <= 1) return;
+  log << set
+      << format(" uncertainty (nats, mean over the %.0f members' mixture): epistemic %.4f = "
+                "within-member %.4f + between-member %.4f",
+                double(e.members), e.mixture.metrics.mean_epistemic, e.mean_within, e.mean_between)
+      << std::endl;
+}
+
+}  // namespace kbnn

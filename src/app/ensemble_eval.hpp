@@ -1,0 +1,41 @@
+// Evaluating a trained model that may be an ensemble (uq/ensemble.hpp), and writing what
+// that gives: what `kbnn train` (at the end of an ensemble's training), `kbnn predict`
+// and `kbnn prune` share. One model is evaluated as it always was, bit for bit; an
+// ensemble's members are read one at a time into the same model (they share the deck's
+// architecture) and their passes add into the mixture's sums.
+#pragma once
+
+#include "app/trained_run.hpp"
+#include "output/run_file.hpp"
+#include "uq/ensemble.hpp"
+
+#include <iosfwd>
+#include <string>
+
+namespace kbnn {
+
+// Collective. One model (run.members empty): evaluate() on `model` as it is loaded, in an
+// EnsembleEvaluation of one member with an empty split. An ensemble: evaluate_ensemble
+// over run.members, each read (read_checkpoint) and loaded into `model` in turn, its
+// noise keyed by its own seed.
+EnsembleEvaluation evaluate_trained(const TrainedRun& run, Sequential<Real>& model,
+                                    const DeviceDataset& data, std::int64_t data_first,
+                                    std::int64_t total, const EvalOptions& options,
+                                    const Communicator& comm);
+
+// Collective: evaluate() of one model as it is loaded, as an EnsembleEvaluation of one
+// member (an empty split).
+EnsembleEvaluation evaluate_one(Sequential<Real>& model, const DeviceDataset& data,
+                                std::int64_t data_first, std::int64_t total,
+                                const EvalOptions& options, const Communicator& comm);
+
+// Collective: /predictions/<set> (with_predictions) and /metrics/<set> of `e`, with an
+// ensemble's split and its metrics; `samples` is S per member.
+void write_evaluation(RunFile& file, const std::string& set, const EnsembleEvaluation& e,
+                      int samples, bool with_predictions);
+
+// The log line of an ensemble's split (nothing for one model): "<set> uncertainty
+// (nats, mean): epistemic E = within W + between B over K members".
+void log_epistemic_split(const std::string& set, const EnsembleEvaluation& e, std::ostream& log);
+
+}  // namespace kbnn

@@ -1,0 +1,108 @@
+#include "uq/ensemble.hpp"
+
+#include "core/error.hpp"
+#include "core/math.hpp"
+
+#include <algorithm>
+
+namespace kbnn {
+
+EnsembleSums::EnsembleSums(std::int64_t rows, int classes)
+    : mixture(rows, classes), member_entropy("kbnn::ensemble::member_entropy", rows) {}
+
+void add_member(const PredictiveSums& member, EnsembleSums& ensemble) {
+  if (ensemble.members > 0 && member.passes * ensemble.members != ensemble.mixture.passes)
+    throw RuntimeError(concat("add_member: a member of ", member.passes, " passes after ",
+                              ensemble.members, " members of ",
+                              ensemble.mixture.passes / ensemble.members));
+  const auto probs = member.probs;
+  const auto entropy = member.entropy;
+  const auto mix_probs = ensemble.mixture.probs;
+  const auto mix_entropy = ensemble.mixture.entropy;
+  const auto member_entropy = ensemble.member_entropy;
+  const double passes = member.passes;
+  const int classes = static_cast<int>(probs.extent(1));
+  Kokkos::parallel_for(
+      "kbnn::ensemble::add_member", Range(0, probs.extent(0)), KOKKOS_LAMBDA(const std::int64_t i) {
+        double h = 0;  // H[pbar_k]
+        for (int k = 0; k < classes; ++k) {
+          const double p = probs(i, k) / passes;
+          if (p > 0) h -= p * math::log(p);
+          mix_probs(i, k) += probs(i, k);
+        }
+        mix_entropy(i) += entropy(i);
+        member_entropy(i) += h;
+      });
+  ensemble.mixture.passes += member.passes;
+  ensemble.members += 1;
+}
+
+EpistemicSplit epistemic_split(const EnsembleSums& sums) {
+  const auto probs = Kokkos::create_mirror_view_and_copy(HostSpace(), sums.mixture.probs);
+  const auto entropy = Kokkos::create_mirror_view_and_copy(HostSpace(), sums.mixture.entropy);
+  const auto member_entropy = Kokkos::create_mirror_view_and_copy(HostSpace(), sums.member_entropy);
+  const std::int64_t rows = std::int64_t(probs.extent(0));
+  const int classes = static_cast<int>(probs.extent(1));
+  const int passes = sums.mixture.passes;
+  EpistemicSplit split;
+  split.within.resize(rows);
+  split.between.resize(rows);
+  for (std::int64_t i = 0; i < rows; ++i) {
+    const double aleatoric = entropy(i) / passes;
+    const double members_mean = member_entropy(i) / sums.members;  // (1/K) sum_k H[pbar_k]
+    const double total = entropy_of_mean(&probs(i, 0), classes, passes);
+    split.within[i] = float(std::max(0.0, members_mean - aleatoric));
+    split.between[i] = float(std::max(0.0, total - members_mean));
+  }
+  return split;
+}
+
+namespace {
+
+// Sums of W and B over every rank's rows, then their means over `total` rows.
+void reduce_split_means(EnsembleEvaluation& e, const Communicator& comm) {
+  double sums[2] = {0, 0};
+  for (std::size_t i = 0; i < e.split.within.size(); ++i) {
+    sums[0] += e.split.within[i];
+    sums[1] += e.split.between[i];
+  }
+  comm.allreduce_sum(sums, 2);
+  const double total = double(e.mixture.total);
+  e.mean_within = total > 0 ? sums[0] / total : 0;
+  e.mean_between = total > 0 ? sums[1] / total : 0;
+}
+
+}  // namespace
+
+EnsembleEvaluation evaluate_ensemble(Sequential<Real>& model, int members,
+                                     const std::function<std::uint64_t(int)>& ready,
+                                     const DeviceDataset& data, std::int64_t data_first,
+                                     std::int64_t total, const EvalOptions& options,
+                                     const Communicator& comm) {
+  const int classes = static_cast<int>(model.output_shape().size());
+  const auto [lo, hi] = comm.shard(total);
+  EnsembleSums sums(hi - lo, classes);
+  EnsembleEvaluation e;
+  double seconds = 0;
+  for (int k = 0; k < members; ++k) {
+    EvalOptions member = options;
+    member.seed = ready(k);
+    Kokkos::Timer clock;  // the passes, not ready()'s reading
+    std::vector<float> samples;
+    add_member(predictive_sums(model, data, data_first, total, member, comm, &samples), sums);
+    ExecSpace().fence();
+    seconds += clock.seconds();
+    e.mixture.sample_probs.insert(e.mixture.sample_probs.end(), samples.begin(), samples.end());
+  }
+  e.members = members;
+  e.mixture.first = lo;
+  e.mixture.total = total;
+  e.mixture.rows = finish(sums.mixture, data, lo - data_first);
+  e.mixture.rows.seconds = seconds;
+  e.mixture.metrics = reduced_metrics(e.mixture.rows, comm);
+  e.split = epistemic_split(sums);
+  reduce_split_means(e, comm);
+  return e;
+}
+
+}  // namespace kbnn
