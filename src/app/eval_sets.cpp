@@ -69,6 +69,10 @@ Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSp
   return out;
 }
 
+void apply_standardization(Split& set, const Standardization& s) {
+  if (!s.empty() && set.rows.count > 0) standardize(set.rows, s);
+}
+
 void report_ood(RunFile& file, const std::string& in_set, const Predictions& in,
                 std::int64_t in_first, std::int64_t in_total, const std::string& out_set,
                 const Predictions& out, std::int64_t out_first, std::int64_t out_total,

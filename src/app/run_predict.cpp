@@ -48,6 +48,7 @@ Inputs read_inputs(const PredictOptions& options, const Communicator& comm) {
       throw InputError(concat("kbnn predict: the OOD set and --set-name are both '", in.ood_set,
                               "': set --ood.name"));
     in.set = load_test_rows(in.run.config, comm, options.split);
+    apply_standardization(in.set, in.run.checkpoint.standardization);
     in.model = trained_model(in.run, options.model, in.set.rows);
   });
   return in;
@@ -97,6 +98,7 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
   const int classes = int(in.model->output_shape().size());
   create_parent_dir(in.output, comm);
   RunFile file(in.output, comm, prediction_info(options, config));
+  file.write_standardization(in.run.checkpoint.standardization);
   file.write_predictions(options.set_name, e.rows, e.first, e.total);
   file.write_metrics(options.set_name, e.metrics, eval.samples);
   if (options.sample_probabilities)
@@ -105,7 +107,8 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
   log_metrics(options.set_name, e, eval.samples, log);
 
   if (config.ood.enabled()) {
-    const Split out = load_ood_rows(config, comm, options.split, in.set.rows);
+    Split out = load_ood_rows(config, comm, options.split, in.set.rows);
+    apply_standardization(out, in.run.checkpoint.standardization);
     const Evaluation o = evaluate(*in.model, to_device(out.rows), out.first, out.total, eval, comm);
     file.write_predictions(in.ood_set, o.rows, o.first, o.total);
     if (options.sample_probabilities)

@@ -61,10 +61,12 @@ void score(Sequential<Real>& model, const ScoredSets& sets, const EvalOptions& o
 }
 
 // The test rows on the device and, with [ood] options, the OOD set's shard.
-void load_scored_sets(const RunConfig& config, const Communicator& comm, ScoredSets& sets) {
+void load_scored_sets(const RunConfig& config, const Standardization& standardization,
+                      const Communicator& comm, ScoredSets& sets) {
   sets.test_rows = to_device(sets.test.rows);
   if (!config.ood.enabled()) return;
   sets.ood = load_ood_rows(config, comm, PredictSplit::examples, sets.test.rows);
+  apply_standardization(sets.ood, standardization);
   sets.ood_rows = to_device(sets.ood.rows);
   sets.ood_name = ood_set_name(config);
 }
@@ -172,9 +174,10 @@ void run_prune(const PruneOptions& options, Communicator& comm, std::ostream& lo
   agree_or_throw(comm.get(), [&] {
     run = read_trained_run(options.run, options.overrides, "kbnn prune", comm);
     sets.test = load_test_rows(run.config, comm, PredictSplit::examples);
+    apply_standardization(sets.test, run.checkpoint.standardization);
     model = trained_model(run, options.run, sets.test.rows);
   });
-  load_scored_sets(run.config, comm, sets);
+  load_scored_sets(run.config, run.checkpoint.standardization, comm, sets);
   const std::string output = options.output.empty() ? default_output(options.run) : options.output;
   log_start(options, run, sets, comm, log);
 

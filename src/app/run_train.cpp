@@ -8,6 +8,7 @@
 #include "core/types.hpp"
 #include "data/data_split.hpp"
 #include "data/device_dataset.hpp"
+#include "data/standardize.hpp"
 #include "model/build_model.hpp"
 #include "output/checkpoint_file.hpp"
 #include "output/run_file.hpp"
@@ -65,7 +66,40 @@ struct RunData {
   Split ood;  // empty without [ood]
   TrainingData train;
   DeviceDataset validation, test;
+  Standardization standardization;  // empty without data.standardize
 };
+
+// data.standardize: the training rows' moments (over all ranks, each row once), applied
+// to every split as it is held on the host.
+void standardize_splits(const RunConfig& config, const Communicator& comm, RunData& d,
+                        std::ostream& log) {
+  const Split& t = d.train_split;
+  const auto [lo, hi] = d.train.local ? std::pair<std::int64_t, std::int64_t>{0, t.rows.count}
+                                      : comm.shard(t.total);
+  d.standardization =
+      fit_standardization(t.rows, lo, hi - lo, t.total, config.model.regression(), comm);
+  for (Split* split : {&d.train_split, &d.validation_split, &d.test_split, &d.ood})
+    if (split->rows.count > 0) standardize(split->rows, d.standardization);
+  log << "data: " << d.standardization.feature_mean.size() << " features"
+      << (d.standardization.target_mean.empty()
+              ? ""
+              : concat(" and ", d.standardization.target_mean.size(), " targets"))
+      << " standardized by the mean and standard deviation of the " << t.total
+      << " training rows" << std::endl;
+}
+
+// What one example of the data is: an image, or a vector of features with targets.
+std::string example_text(const Dataset& rows) {
+  if (rows.target_dim == 0 && !rows.float_features)
+    return concat("images of ", rows.height, "x", rows.width, "x", rows.channels);
+  const std::string shape = rows.height * rows.width == 1
+                                ? concat(rows.channels, " features")
+                                : concat(rows.height, "x", rows.width, "x", rows.channels,
+                                         " features");
+  return rows.target_dim == 0 ? concat("examples of ", shape)
+                              : concat("examples of ", shape, " and ", rows.target_dim,
+                                       " real target(s)");
+}
 
 RunData load_data(const RunConfig& config, const Communicator& comm, std::ostream& log) {
   Kokkos::Timer load_clock;
@@ -73,24 +107,43 @@ RunData load_data(const RunConfig& config, const Communicator& comm, std::ostrea
   d.train.local = config.data.shuffle == ShuffleScope::local;
   std::tie(d.train_split, d.validation_split) =
       load_training(config, comm, d.train.local ? RankRows::shard : RankRows::all);
-  d.train.data = to_device(d.train_split.rows);
   d.train.global_count = d.train_split.total;
-  d.validation = to_device(d.validation_split.rows);
   d.test_split = load_split(config.data, SplitPart::test, comm, RankRows::shard);
-  d.test = to_device(d.test_split.rows);
   // The OOD set ([ood]) is read now, so a bad one stops the run before training.
   if (config.ood.enabled())
     d.ood = load_ood_rows(config, comm, PredictSplit::examples, d.test_split.rows);
+  const double seconds = load_clock.seconds();
+  if (config.data.standardize) standardize_splits(config, comm, d, log);
+  d.train.data = to_device(d.train_split.rows);
+  d.train.target_std = d.standardization.target_std;
+  d.validation = to_device(d.validation_split.rows);
+  d.test = to_device(d.test_split.rows);
   const Dataset& train_host = d.train_split.rows;
-  log << "data: " << d.train.global_count << " training and " << d.test_split.total
-      << " test images of " << train_host.height << "x" << train_host.width << "x"
-      << train_host.channels << " (" << load_clock.seconds() << " s), training set "
+  const std::string example = example_text(train_host);
+  const std::string noun = example.rfind("images", 0) == 0 ? "images" : "examples";
+  log << "data: " << d.train.global_count << " training and " << d.test_split.total << " test "
+      << example << " (" << seconds << " s), training set "
       << (d.train.local ? "partitioned" : "replicated") << " over ranks";
   if (d.validation_split.total > 0)
-    log << "; the last " << d.validation_split.total
-        << " training images held out for validation";
+    log << "; the last " << d.validation_split.total << " training " << noun
+        << " held out for validation";
   log << std::endl;
   return d;
+}
+
+// A restart continues with the standardization it was trained with: the data's must be
+// the checkpoint's (unless forced), since the network's inputs would change under it.
+void check_standardization(const Progress& resumed, const RunData& d, bool force,
+                           std::ostream& log) {
+  const Standardization &was = resumed.standardization, &is = d.standardization;
+  if (was.feature_mean == is.feature_mean && was.feature_std == is.feature_std &&
+      was.target_mean == is.target_mean && was.target_std == is.target_std)
+    return;
+  const std::string message =
+      "the data's standardization (data.standardize) differs from the checkpoint's: the "
+      "training data or the option changed";
+  if (!force) throw InputError(concat(message, " (--restart-force continues anyway)"));
+  log << "warning: --restart-force: " << message << std::endl;
 }
 
 // The set that eval.every_epochs evaluates: the validation rows if any, else the test set.
@@ -360,6 +413,8 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
   const RunPaths paths = run_paths(config);
   Progress progress = resume_or_initialise(config, restart, paths.checkpoint, comm, trainer,
                                            model->parameters(), log);
+  if (progress.resumed) check_standardization(progress, data, restart.force, log);
+  progress.standardization = data.standardization;
   log_model(config, *model, trainer, log);
   const auto step_dump = open_step_dump(config, paths, data, trainer, *model, comm, log);
 
@@ -368,6 +423,7 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
   create_output_dir(paths, comm);
   RunFile file(paths.run, comm, run_info(config));
   write_history_so_far(file, config, eval, progress);
+  file.write_standardization(data.standardization);
 
   TrainingRecord record{config, comm, trainer, *model, file, paths, eval, log, std::move(progress)};
   trainer.on_log = [&record](const HistoryRow& row) { record.on_row(row); };

@@ -345,4 +345,10 @@ void RunFile::write_checkpoint(const Checkpoint& c) {
   detail::write_checkpoint_group(file_, comm_.is_root(), c, path_);
 }
 
+void RunFile::write_standardization(const Standardization& s) {
+  if (s.empty()) return;
+  const h5::QuietErrors quiet;
+  detail::write_standardization_group(file_, comm_.is_root(), s, path_);
+}
+
 }  // namespace kbnn

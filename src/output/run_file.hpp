@@ -18,6 +18,8 @@
 //                        reliability diagram as datasets bin_edges, bin_count,
 //                        bin_confidence, bin_accuracy
 //   /checkpoint/         the final training state (output/checkpoint_file.hpp)
+//   /standardization/    feature_mean, feature_std, target_mean, target_std (float64),
+//                        with data.standardize (data/standardize.hpp)
 // Every group and dataset carries "description" (and "units" where it has some), so
 // `h5dump -A run.h5` explains the file.
 //
@@ -107,6 +109,10 @@ class RunFile {
 
   // /checkpoint: the final state of the run (read back with read_checkpoint).
   void write_checkpoint(const Checkpoint& c);
+
+  // /standardization: the means and deviations the data was standardized by
+  // (data.standardize; the same on every rank). Nothing when s is empty.
+  void write_standardization(const Standardization& s);
 
   // Closes the file now, checked (collective). The destructor does it otherwise.
   void close();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/parameter_store.hpp"
+#include "data/standardize.hpp"
 #include "train/history.hpp"
 
 #include <cstdint>
@@ -24,6 +25,9 @@ struct Checkpoint {
   std::vector<EvalRow> eval_history;  // every evaluation up to `step`
   TrainingWindow window;             // sums since the last logged row
   std::vector<std::uint8_t> keep;    // (Gaussian weights): the pruning mask; empty: none pruned
+  // data.standardize: the training rows' means and deviations the model was trained on
+  // (empty: none), which kbnn predict and prune apply to their data.
+  Standardization standardization;
 };
 
 // Loads c's parameters and keep mask (all ones when c.keep is empty) into `store`;

@@ -30,6 +30,9 @@ struct TrainingData {
   DeviceDataset data;
   std::int64_t global_count = 0;
   bool local = false;
+  // Regression with standardized targets: each target's standard deviation, by which
+  // the logged NLL and RMSE return to the targets' units (empty: units unchanged).
+  std::vector<double> target_std;
 };
 
 class Trainer {
