@@ -169,11 +169,9 @@ bool profile_layers() {
 std::unique_ptr<Sequential<Real>> build_network(const RunConfig& config, const RunData& d,
                                                 const Communicator& comm) {
   auto model = build_model<Real>(config.model, d.train.data.shape);
-  const auto classes = model->output_shape().size();
-  if (classes != d.train_split.rows.num_classes)
-    throw InputError(concat("input deck ", config.deck_path, ": the model ends with ", classes,
-                            " outputs but the data has ", d.train_split.rows.num_classes,
-                            " classes"));
+  const std::string mismatch =
+      output_mismatch(config.model, model->output_shape().size(), d.train_split.rows);
+  if (!mismatch.empty()) throw InputError(concat("input deck ", config.deck_path, ": ", mismatch));
   const std::int64_t train_rows =
       max_rows_per_rank(config.train.batch_size, config.parallel.batch_mode, comm.size());
   model->finalize(config.train.seed, static_cast<int>(std::max(train_rows, config.eval.batch_size)));
