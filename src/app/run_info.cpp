@@ -82,11 +82,26 @@ void print_history(hid_t file, const std::string& path, std::ostream& out) {
     print_last_evaluation(h5::open_group(history, "eval"), path, out);
 }
 
+// A regression's metrics (attributes of output/regression_output.cpp).
+void print_regression_metrics(hid_t g, const std::string& set, std::ostream& out) {
+  const auto get = [&](const char* name) { return h5::read_attribute<double>(g, name); };
+  out << "  metrics/" << set
+      << format(": rmse %.5g, nll %.4f, coverage 50/90/95%% %.3f/%.3f/%.3f, width 95%% %.5g; "
+                "std %.5g (variance = aleatoric %.5g + epistemic %.5g)\n",
+                get("rmse"), get("nll"), get("coverage_50"), get("coverage_90"),
+                get("coverage_95"), get("width_95"), get("mean_std"),
+                get("mean_aleatoric_variance"), get("mean_epistemic_variance"));
+}
+
 void print_metrics(hid_t file, std::ostream& out) {
   const h5::Group metrics = h5::open_group(file, "metrics");
   for (const std::string set : {"test"}) {
     if (!h5::exists(metrics, set)) continue;
     const h5::Group g = h5::open_group(metrics, set);
+    if (h5::has_attribute(g, "rmse")) {
+      print_regression_metrics(g, set, out);
+      continue;
+    }
     const auto get = [&](const char* name) { return h5::read_attribute<double>(g, name); };
     out << "  metrics/" << set
         << format(": accuracy %.4f, nll %.4f, brier %.4f, ece %.4f; entropy %.4f = aleatoric "
@@ -123,9 +138,18 @@ void print_run_info(const std::string& path, bool with_deck, std::ostream& out) 
   print_header(file, path, out);
   if (h5::exists(file, "history")) print_history(file, path, out);
   if (h5::exists(file, "metrics")) print_metrics(file, out);
-  if (h5::exists(file, "predictions/test"))
+  if (h5::exists(file, "predictions/test/probs_mean"))
     out << "  predictions/test: probs_mean "
         << shape_text(h5::dataset_shape(file, "predictions/test/probs_mean", path)) << "\n";
+  if (h5::exists(file, "predictions/test/mean"))
+    out << "  predictions/test: mean and std "
+        << shape_text(h5::dataset_shape(file, "predictions/test/mean", path))
+        << " (regression, target units)\n";
+  if (h5::exists(file, "standardization"))
+    out << "  standardization: "
+        << h5::dataset_shape(file, "standardization/feature_mean", path)[0] << " features"
+        << (h5::exists(file, "standardization/target_mean") ? " and targets" : "")
+        << " standardized by the training rows' mean and std\n";
   if (h5::exists(file, "weights")) print_weights(file, path, out);
   if (h5::exists(file, "checkpoint")) {
     const h5::Group c = h5::open_group(file, "checkpoint");

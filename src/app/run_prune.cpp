@@ -1,6 +1,7 @@
 #include "app/run_prune.hpp"
 
 #include "app/eval_sets.hpp"
+#include "app/regression_report.hpp"
 #include "app/trained_run.hpp"
 #include "core/error.hpp"
 #include "core/format.hpp"
@@ -47,6 +48,26 @@ struct ScoredSets {
   DeviceDataset test_rows, ood_rows;
   std::string ood_name;  // "" without an OOD set
 };
+
+// A regression's test metrics and, with an OOD set, how well each regression score tells
+// it from the test set.
+void score_regression(Sequential<Real>& model, const ScoredSets& sets, const EvalOptions& options,
+                      const Standardization& s, const Communicator& comm, PruningRow& row) {
+  const RegressionEvaluation test = evaluate_regression(model, sets.test_rows, sets.test.first,
+                                                        sets.test.total, options, s, comm);
+  row.regression = test.metrics;
+  if (sets.ood_name.empty()) return;
+  const RegressionEvaluation ood = evaluate_regression(model, sets.ood_rows, sets.ood.first,
+                                                       sets.ood.total, options, s, comm);
+  const RegressionOodScores in = regression_ood_scores_of(test.rows, s);
+  const RegressionOodScores out = regression_ood_scores_of(ood.rows, s);
+  RegressionOodScores in_all, out_all;
+  for (std::size_t k = 0; k < regression_ood_scores.size(); ++k) {
+    in_all[k] = gather_rows(in[k], test.total, comm);
+    out_all[k] = gather_rows(out[k], ood.total, comm);
+  }
+  row.regression_ood = regression_ood_metrics(in_all, out_all);
+}
 
 // The test metrics and, with an OOD set, how well each score tells it from the test set.
 void score(Sequential<Real>& model, const ScoredSets& sets, const EvalOptions& options,
@@ -99,6 +120,7 @@ PruningReport empty_report(const PruneOptions& options, const TrainedRun& run,
   report.deck_text = run.checkpoint.deck_text;
   report.blocks = store.blocks();
   report.ood_set = sets.ood_name;
+  report.regression = run.config.model.regression();
   return report;
 }
 
@@ -121,12 +143,27 @@ PruningRow prune_and_score(double fraction, const PruneOptions& options, const T
     row.kept += kept;
     row.removed += std::int64_t(b.count) - kept;
   }
-  score(model, sets, eval_options(run.config), comm, row);
+  if (run.config.model.regression())
+    score_regression(model, sets, eval_options(run.config), trained.standardization, comm, row);
+  else
+    score(model, sets, eval_options(run.config), comm, row);
   if (options.checkpoints && fraction > 0) {
     row.checkpoint = checkpoint_name(output, fraction);
     write_checkpoint(row.checkpoint, comm, c);
   }
   return row;
+}
+
+void log_regression_row(const PruningRow& row, double kl, const std::string& ood_name,
+                        std::ostream& log) {
+  log << format("fraction %.3f: removed %9.0f of %9.0f kernel weights  ", row.fraction,
+                double(row.removed), double(row.removed + row.kept))
+      << regression_metrics_text(row.regression) << format("  KL %.5g", kl)
+      << (ood_name.empty()
+              ? ""
+              : format("  OOD AUROC predictive_std %.4f epistemic_std %.4f",
+                       row.regression_ood.by_score[0].auroc, row.regression_ood.by_score[1].auroc))
+      << (row.checkpoint.empty() ? "" : "  -> " + row.checkpoint) << std::endl;
 }
 
 void log_row(const PruningRow& row, double kl, const std::string& ood_name, std::ostream& log) {
@@ -184,8 +221,11 @@ void run_prune(const PruneOptions& options, Communicator& comm, std::ostream& lo
   PruningReport report = empty_report(options, run, model->parameters(), sets);
   for (const double fraction : with_unpruned(options.fractions)) {
     PruningRow row = prune_and_score(fraction, options, run, output, *model, sets, comm);
-    log_row(row, kl_divergence(model->parameters(), run.config.model.prior_sigma),
-            sets.ood_name, log);
+    const double kl = kl_divergence(model->parameters(), run.config.model.prior_sigma);
+    if (report.regression)
+      log_regression_row(row, kl, sets.ood_name, log);
+    else
+      log_row(row, kl, sets.ood_name, log);
     report.rows.push_back(std::move(row));
   }
   write_pruning_file(output, comm, report);

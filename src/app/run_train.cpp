@@ -1,6 +1,7 @@
 #include "app/run_train.hpp"
 
 #include "app/eval_sets.hpp"
+#include "app/regression_report.hpp"
 #include "app/training_state.hpp"
 #include "core/blas_check.hpp"
 #include "core/format.hpp"
@@ -21,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <ostream>
 #include <tuple>
 
@@ -288,6 +290,7 @@ struct TrainingRecord {
   }
 
   void evaluate_epoch(std::int64_t step, std::int64_t epoch) {
+    if (config.model.regression()) return evaluate_regression_epoch(step, epoch);
     Kokkos::Timer eval_clock;
     const Metrics m =
         evaluate(model, eval.rows, eval.split.first, eval.split.total, eval_options(config), comm)
@@ -302,7 +305,25 @@ struct TrainingRecord {
                   m.mean_entropy)
         << std::endl;
   }
+  void evaluate_regression_epoch(std::int64_t step, std::int64_t epoch);
 };
+
+// A regression's evaluation row: the NLL of the predictive mixture; the classification
+// columns (accuracy, ece, mean_entropy) are NaN.
+void TrainingRecord::evaluate_regression_epoch(std::int64_t step, std::int64_t epoch) {
+  Kokkos::Timer eval_clock;
+  const RegressionMetrics m =
+      evaluate_regression(model, eval.rows, eval.split.first, eval.split.total,
+                          eval_options(config), progress.standardization, comm)
+          .metrics;
+  eval_seconds += eval_clock.seconds();
+  const double none = std::numeric_limits<double>::quiet_NaN();
+  progress.eval_history.push_back(EvalRow{step, double(epoch), none, m.nll, none, none});
+  file.append_eval({progress.eval_history.back()});
+  log << "eval   epoch " << epoch << " on " << eval.name
+      << format(" (%.0f examples, S=%.0f): ", double(eval.split.total), config.eval.samples)
+      << regression_metrics_text(m) << std::endl;
+}
 
 // Trains from the record's start to the end or to a stop signal; a divergence's message
 // gets where to restart from and where the history is.
@@ -398,6 +419,29 @@ void evaluate_ood(const RunConfig& config, Sequential<Real>& model, const RunDat
              ood_predictions, ood.first, ood.total, comm, log);
 }
 
+// A regression's test set and OOD set: predicted, written and reported in the targets'
+// units (app/regression_report.hpp).
+void evaluate_regression_sets(const RunConfig& config, Sequential<Real>& model, const RunData& d,
+                              RunFile& file, const Communicator& comm, std::ostream& log) {
+  const EvalOptions options = eval_options(config);
+  const int samples = config.eval.samples;
+  const RegressionEvaluation test = evaluate_regression(
+      model, d.test, d.test_split.first, d.test_split.total, options, d.standardization, comm);
+  write_regression_set(file, "test", test, config.output.write_predictions, samples,
+                       format("test (MC predictive mixture, S=%.0f)", samples), log);
+  const double passes_per_second =
+      comm.allreduce_sum(test.rows.count * test.rows.samples / test.rows.seconds);
+  log << format("inference: %.0f example-passes/s over all ranks", passes_per_second) << std::endl;
+  if (!config.ood.enabled()) return;
+  const Split& ood = d.ood;
+  const std::string name = ood_set_name(config);
+  const RegressionEvaluation out = evaluate_regression(model, to_device(ood.rows), ood.first,
+                                                       ood.total, options, d.standardization, comm);
+  write_regression_set(file, name, out, config.output.write_predictions, samples,
+                       "OOD set " + name, log);
+  report_regression_ood(file, "test", test, name, out, d.standardization, comm, log);
+}
+
 }  // namespace
 
 RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartOptions& restart,
@@ -430,8 +474,12 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
   log_training_speed(record);
   write_trained_state(record);
 
-  const Predictions test = evaluate_test(config, *model, data, file, comm, log);
-  if (config.ood.enabled()) evaluate_ood(config, *model, data, test, file, comm, log);
+  if (config.model.regression()) {
+    evaluate_regression_sets(config, *model, data, file, comm, log);
+  } else {
+    const Predictions test = evaluate_test(config, *model, data, file, comm, log);
+    if (config.ood.enabled()) evaluate_ood(config, *model, data, test, file, comm, log);
+  }
   log << "output: " << paths.run << std::endl;
   return RunOutcome::finished;
 }

@@ -39,6 +39,8 @@
 #include "parallel/communicator.hpp"
 #include "uq/ood.hpp"
 #include "uq/predictive.hpp"
+#include "uq/regression_ood.hpp"
+#include "uq/regression_predictive.hpp"
 
 namespace kbnn {
 
@@ -106,6 +108,28 @@ class RunFile {
   // /metrics/<set>: the scalars as attributes; `samples` (Monte-Carlo passes) too
   // when > 0; the calibration bins (Metrics::bin_*) as datasets.
   void write_metrics(const std::string& set, const Metrics& m, int samples = 0);
+
+  // ---- Regression (output/regression_output.cpp; docs/output.md): the same groups,
+  // other columns, in the targets' units.
+  // /predictions/<set>: mean, std, aleatoric_variance, epistemic_variance, target
+  // (total, T) and nll (total); each rank passes its rows, as write_predictions.
+  void write_regression_predictions(const std::string& set, const RegressionPredictions& local,
+                                    std::int64_t first_row, std::int64_t total);
+  // /metrics/<set>: rmse, nll, coverage and width of the 50, 90 and 95 % intervals, ...
+  // as attributes; the calibration curve as datasets interval_level, interval_coverage,
+  // interval_width.
+  void write_regression_metrics(const std::string& set, const RegressionMetrics& m, int samples);
+  // /predictions/<set>/ood_scores/{predictive_std, epistemic_std}, each rank its rows.
+  void write_regression_ood_scores(const std::string& set, const RegressionOodScores& local,
+                                   std::int64_t first_row, std::int64_t total);
+  // /metrics/ood/<out_set> for the regression scores.
+  void write_regression_ood_metrics(const std::string& in_set, const std::string& out_set,
+                                    const RegressionOodMetrics& m);
+  // /predictions/<set>/gaussian_samples (samples, total, 2T): every pass's means, then
+  // variances; each rank passes (samples, count, 2T) for its rows.
+  void write_sample_gaussians(const std::string& set, const std::vector<float>& local,
+                              int samples, int targets, std::int64_t first_row,
+                              std::int64_t count, std::int64_t total);
 
   // /checkpoint: the final state of the run (read back with read_checkpoint).
   void write_checkpoint(const Checkpoint& c);
