@@ -6,6 +6,8 @@
   kbnn_plots.py uncertainty RUN.h5 [--out-dir .]              three uncertainty PNGs
   kbnn_plots.py compare     A.h5 B.h5 ... [-o compare.png] [--csv F] [--markdown F]
   kbnn_plots.py pruning     RUN.pruning.h5 [-o RUN_pruning.png]  accuracy (and OOD AUROC) vs fraction
+  kbnn_plots.py regression  RUN.h5 [--out-dir .]              predicted vs true, interval
+                                                              calibration, residual vs std
 
 Each subcommand's --help names its inputs and outputs. A file that is not a kbnn run
 file is reported by name, with exit status 1. Needs h5py, numpy and matplotlib
@@ -24,6 +26,7 @@ import numpy as np  # noqa: E402
 sys.dont_write_bytecode = True  # no __pycache__ next to the tools
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kbnn_runfile import RunFileError, open_run  # noqa: E402
+import kbnn_regression  # noqa: E402  (the regression subcommand)
 
 DPI = 100  # figure sizes below are in inches: pixels = inches * DPI
 CORRECT, WRONG = "#2a7ab9", "#d9534f"
@@ -365,6 +368,8 @@ def parser():
     p.add_argument("-o", "--output", metavar="PNG",
                    help="output image (default: RUN_pruning.png in the current folder)")
     p.set_defaults(func=plot_pruning)
+
+    kbnn_regression.add_parser(sub)
     return top
 
 

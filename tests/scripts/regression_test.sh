@@ -141,3 +141,17 @@ with h5py.File(sys.argv[1]) as f:
 print('PASSED: prune scores a regression run')" "$out/run.pruning.h5"
 "$kbnn" info "$out/run.h5" | grep -q "metrics/test: rmse" || fail "kbnn info shows no regression metrics"
 echo "PASSED: kbnn info shows the regression metrics"
+
+# The regression plots: three PNGs of the promised sizes, not blank.
+/usr/bin/python3 "$here/../../postprocess/kbnn_plots.py" regression "$out/run.h5" --out-dir "$out/plots"
+/usr/bin/python3 - "$out/plots" <<'PY'
+import sys
+import matplotlib.image
+for name, size in [("run_predicted_vs_true.png", (600, 1300)),
+                   ("run_interval_calibration.png", (500, 1100)),
+                   ("run_residual_vs_std.png", (500, 1100))]:
+    pixels = matplotlib.image.imread(f"{sys.argv[1]}/{name}")
+    assert pixels.shape[:2] == size, (name, pixels.shape)
+    assert pixels[..., :3].var() > 0.005, f"{name} is blank"
+print("PASSED: kbnn_plots.py regression drew its three plots")
+PY
