@@ -1,9 +1,11 @@
 // Tests of the input deck: the shipped decks, command-line overrides, the resolved deck,
 // and that every kind of bad input is rejected with a message naming what was wrong.
 #include "app/deck.hpp"
+#include "app/deck_docs.hpp"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -592,4 +594,100 @@ TEST_CASE("bad learning-rate schedule and evaluation options are rejected", "[de
   REQUIRE_THROWS_WITH(parse_text(kMinimal + "[data]\nvalidation_fraction = 0.2\n"),
                       contains(": data.validation_fraction: expected 0 unless "
                                "eval.every_epochs > 0"));
+}
+
+// Where `line` ("key = ") stands in the [section] of `name` ("section.key") in an INI
+// text; npos if it does not.
+std::size_t find_in_section(const std::string& text, const std::string& name,
+                            const std::string& line) {
+  const auto section = text.find("\n[" + name.substr(0, name.find('.')) + "]");
+  if (section == std::string::npos) return std::string::npos;
+  const auto end = text.find("\n[", section + 1);
+  const auto at = text.find(line, section);
+  return at < end ? at : std::string::npos;
+}
+
+TEST_CASE("kbnn deck documents every option the parser knows, and reads back", "[deck]") {
+  const std::string text = kbnn::documented_deck();
+  const auto documented = kbnn::documented_names();
+  for (const std::string& name : kbnn::deck_option_names()) {
+    INFO(name);
+    const char* doc = kbnn::deck_doc(name);
+    REQUIRE(doc != nullptr);
+    CHECK(std::string(doc).size() > 10);
+    // Its comment stands right above the option in `kbnn deck`.
+    const std::string key = name.substr(name.find('.') + 1);
+    const std::string first_words = std::string(doc).substr(0, 20);
+    const auto at = find_in_section(text, name, "\n" + key + " = ");
+    REQUIRE(at != std::string::npos);
+    // The text is in the comment lines just above it.
+    const auto doc_at = text.rfind(first_words, at);
+    REQUIRE(doc_at != std::string::npos);
+    for (auto line = text.find('\n', doc_at); line < at; line = text.find('\n', line + 1))
+      CHECK(text[line + 1] == '#');
+  }
+  // No text for an option that is gone, and one per section.
+  for (const std::string& name : documented) {
+    INFO(name);
+    const auto options = kbnn::deck_option_names();
+    const bool section = name.find('.') == std::string::npos;
+    CHECK((section ? text.find("[" + name + "]") != std::string::npos
+                   : std::find(options.begin(), options.end(), name) != options.end()));
+  }
+  CHECK(text.find("(undocumented)") == std::string::npos);
+  // It is a deck: it parses, and to the defaults (LeNet-5's layers).
+  TempDeck deck(text);
+  const kbnn::RunConfig read = kbnn::parse_deck(deck.path());
+  const kbnn::RunConfig defaults;
+  CHECK(read.model.layers.size() == 12);
+  CHECK(read.train.lr == defaults.train.lr);
+  CHECK(read.train.momentum == defaults.train.momentum);
+  CHECK(read.output.name.empty());
+  CHECK_FALSE(read.output.overwrite);
+}
+
+TEST_CASE("the resolved deck holds each section once", "[deck]") {
+  const std::string text = kbnn::resolved_deck(parse_text(kMinimal, {"--eval.every_epochs=2"}));
+  for (const char* section : {"[data]", "[model]", "[train]", "[eval]", "[ood]", "[output]",
+                              "[parallel]", "[debug]"}) {
+    INFO(section);
+    const auto first = text.find(section);
+    REQUIRE(first != std::string::npos);
+    CHECK(text.find(section, first + 1) == std::string::npos);
+  }
+  CHECK(text.find("[eval]\nsamples = 10\nbatch_size = 1000\nevery_epochs = 2\n") != std::string::npos);
+}
+
+TEST_CASE("the default deck file names every option, in a line or a comment", "[deck]") {
+  std::ifstream in(kInput + "fashion_mnist_lenet5.cfg");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const std::string& name : kbnn::deck_option_names()) {
+    const std::string key = name.substr(name.find('.') + 1);
+    INFO(name);
+    const bool line = find_in_section(text, name, "\n" + key + " =") != std::string::npos ||
+                      find_in_section(text, name, "\n# " + key + " =") != std::string::npos;
+    CHECK(line);
+  }
+}
+
+TEST_CASE("an [ood] set given in part is refused, naming what is missing", "[deck]") {
+  using kbnn::test::contains;
+  const std::string missing = "expected ood.format (idx, cifar10 or hdf5) or ood.shift beside it";
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--ood.dir=/tmp/mnist"}),
+                      contains("command line: ood.dir: " + missing));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--ood.file=/tmp/mnist.h5"}),
+                      contains("ood.file: " + missing));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal + "[ood]\nlimit = 100\n"), contains("ood.limit: " + missing));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--ood.name=digits"}), contains("ood.name: " + missing));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--ood.format=hdf5"}),
+                      contains("ood.format: expected ood.file to be set with ood.format = hdf5"));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--ood.format=idx"}),
+                      contains("ood.format: expected ood.dir to be set with ood.format = idx"));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--ood.format=idx", "--ood.dir=/x", "--ood.file=/y"}),
+                      contains("ood.file: expected empty unless ood.format = hdf5"));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--ood.shift=rot90", "--ood.dir=/x"}),
+                      contains("ood.shift: expected none when ood.dir or ood.file names a data set"));
+  // Whole sets pass.
+  CHECK(parse_text(kMinimal, {"--ood.format=idx", "--ood.dir=/x", "--ood.limit=5"}).ood.enabled());
+  CHECK(parse_text(kMinimal, {"--ood.shift=invert", "--ood.name=inv"}).ood.enabled());
 }

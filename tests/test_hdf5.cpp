@@ -615,7 +615,7 @@ TEST_CASE("read_checkpoint: errors name the file and what is wrong", "[hdf5][mpi
   REQUIRE_THROWS_WITH(kbnn::read_checkpoint(text, world()),
                       contains(text + ": not an HDF5 file"));
   REQUIRE_THROWS_WITH(kbnn::read_checkpoint(dir.file("missing.h5"), world()),
-                      contains("missing.h5: no such checkpoint file"));
+                      contains("missing.h5: no such file (expected a kbnn checkpoint or run file)"));
   REQUIRE_THROWS_WITH(kbnn::read_checkpoint(plain, world()),
                       contains(plain + ": no /checkpoint group"));
   REQUIRE_THROWS_WITH(kbnn::read_checkpoint(no_params, world()),

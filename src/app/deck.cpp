@@ -20,6 +20,7 @@
 #include <sstream>
 #include <type_traits>
 
+#include "app/deck_docs.hpp"
 #include "core/error.hpp"
 
 namespace po = boost::program_options;
@@ -79,17 +80,18 @@ void for_each_option(Config& c, Visit&& f) {
   f("train.shuffle", c.train.shuffle);
   f("eval.samples", c.eval.samples);
   f("eval.batch_size", c.eval.batch_size);
+  f("eval.every_epochs", c.eval.every_epochs);
   f("ood.format", c.ood.format);
   f("ood.dir", c.ood.dir);
   f("ood.file", c.ood.file);
   f("ood.limit", c.ood.limit);
   f("ood.shift", c.ood.shift);
   f("ood.name", c.ood.name);
-  f("eval.every_epochs", c.eval.every_epochs);
   f("output.dir", c.output.dir);
   f("output.name", c.output.name);
   f("output.checkpoint_every", c.output.checkpoint_every);
   f("output.write_predictions", c.output.write_predictions);
+  f("output.overwrite", c.output.overwrite);
   f("parallel.batch_mode", c.parallel.batch_mode);
   f("parallel.gpu_aware_mpi", c.parallel.gpu_aware_mpi);
   f("debug.dump_steps", c.debug.dump_steps);
@@ -514,6 +516,20 @@ void validate_eval_and_ood(const RunConfig& c, const OptionCheck& check) {
   check(!c.ood.format || c.ood.format == DataFormat::hdf5 || !c.ood.dir.empty(), "ood.format",
         "ood.dir to be set with ood.format = idx or cifar10");
   check(c.ood.limit >= 0, "ood.limit", "an integer >= 0 (0 = all)");
+  // An OOD set given in part would be no OOD set at all, silently.
+  const bool named = c.ood.enabled();
+  const char* needs = "ood.format (idx, cifar10 or hdf5) or ood.shift beside it: without "
+                      "either there is no OOD set";
+  check(named || c.ood.dir.empty(), "ood.dir", needs);
+  check(named || c.ood.file.empty(), "ood.file", needs);
+  check(named || c.ood.limit == 0, "ood.limit", needs);
+  check(named || c.ood.name.empty(), "ood.name", needs);
+  check(!c.ood.format || c.ood.format == DataFormat::hdf5 || c.ood.file.empty(), "ood.file",
+        "empty unless ood.format = hdf5 (idx and cifar10 read ood.dir)");
+  check(c.ood.format != DataFormat::hdf5 || c.ood.dir.empty(), "ood.dir",
+        "empty with ood.format = hdf5 (it reads ood.file)");
+  check(c.ood.shift == DataShift::none || (c.ood.dir.empty() && c.ood.file.empty()), "ood.shift",
+        "none when ood.dir or ood.file names a data set (a shift is built from the test set)");
   check(c.ood.name.find('/') == std::string::npos, "ood.name", "a name without '/'");
 }
 
@@ -584,6 +600,52 @@ RunConfig parse_source(const Source& file, const std::vector<std::string>& overr
   return cfg;
 }
 
+// "# " lines of at most 88 columns.
+void write_comment(std::ostream& os, const std::string& text) {
+  std::istringstream words(text);
+  std::string line, word;
+  while (words >> word) {
+    if (!line.empty() && line.size() + 1 + word.size() > 86) {
+      os << "# " << line << "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+  }
+  if (!line.empty()) os << "# " << line << "\n";
+}
+
+// The deck as INI text: the sections in for_each_option's order, [model]'s layers first.
+// `documented`: what each section and option means above it (app/deck_docs.hpp), and
+// output.name as given; else output.name is the name the run got (run_name).
+std::string deck_text(const RunConfig& config, bool documented) {
+  std::ostringstream os;
+  const auto doc = [&](const std::string& name) {
+    if (!documented) return;
+    const char* text = deck_doc(name);
+    write_comment(os, text != nullptr ? text : "(undocumented)");
+  };
+  std::string section;
+  for_each_option(config, [&](const char* name, const auto& field) {
+    const std::string key = name;
+    const auto dot = key.find('.');
+    if (key.substr(0, dot) != section) {
+      section = key.substr(0, dot);
+      os << "\n[" << section << "]\n";
+      doc(section);
+      if (section == "model") {
+        doc(kLayerOption);
+        for (const auto& layer : config.model.layers)
+          os << "layer = " << canonical_line(layer) << "\n";
+      }
+    }
+    doc(key);
+    const std::string value =
+        key == "output.name" && !documented ? run_name(config) : format_value(field);
+    os << key.substr(dot + 1) << " = " << value << "\n";
+  });
+  return os.str();
+}
+
 }  // namespace
 
 LayerSpec parse_layer(const std::string& line) { return parse_layer_in(line, kLayerOption); }
@@ -623,26 +685,33 @@ std::string resolved_deck(const RunConfig& config) {
   std::ostringstream os;
   os << "# kbnn resolved input deck: every option, defaults included";
   if (!config.deck_path.empty()) os << "; read from " << config.deck_path;
-  os << "\n";
-  std::string section;
-  for_each_option(config, [&](const char* name, const auto& field) {
-    const std::string key = name;
-    const auto dot = key.find('.');
-    if (key.substr(0, dot) != section) {
-      section = key.substr(0, dot);
-      os << "\n[" << section << "]\n";
-      if (section == "model") {
-        for (const auto& layer : config.model.layers)
-          os << "layer = " << canonical_line(layer) << "\n";
-      }
-    }
-    // The name the run actually got, not the (often empty) option.
-    const std::string value = key == "output.name" ? run_name(config) : format_value(field);
-    os << key.substr(dot + 1) << " = " << value << "\n";
-  });
+  os << "\n" << deck_text(config, false);
   return os.str();
 }
 
+std::string documented_deck() {
+  RunConfig config;
+  for (const char* line : {"conv2d out=6 kernel=5 padding=2", "relu", "maxpool2d size=2",
+                           "conv2d out=16 kernel=5", "relu", "maxpool2d size=2",
+                           "conv2d out=120 kernel=5", "relu", "flatten", "dense out=84", "relu",
+                           "dense out=10"})
+    config.model.layers.push_back(parse_layer(line));
+  std::ostringstream os;
+  os << "# kbnn input deck: every option at its default, with what it means (kbnn deck).\n"
+        "# INI: [section], then option = value; '#' starts a comment. On the command line\n"
+        "# --section.option=value overrides the deck. The model is LeNet-5 with Flipout for\n"
+        "# 28x28 images (Fashion-MNIST); the run file records the resolved deck.\n"
+     << deck_text(config, true);
+  return os.str();
+}
+
+std::vector<std::string> deck_option_names() {
+  std::vector<std::string> names;
+  RunConfig defaults;
+  for_each_option(defaults, [&](const char* name, auto&) { names.emplace_back(name); });
+  names.emplace_back(kLayerOption);
+  return names;
+}
 
 void check_deck_for_ranks(const RunConfig& config, int ranks) {
   const std::int64_t batch = config.train.batch_size;

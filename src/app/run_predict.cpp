@@ -34,24 +34,33 @@ struct Inputs {
   TrainedRun run;
   std::string output, ood_set;  // ood_set: "" without [ood]
   Split set;                    // the rows this rank needs (PredictOptions::split)
+  Split ood;                    // the OOD set's rows this rank needs, with [ood]
   std::unique_ptr<Sequential<Real>> model;
 };
 
 // Everything that can go wrong with the input, agreed over ranks, so a bad option or
-// file ends every rank with one message before any collective evaluation starts.
+// file ends every rank with one message before the first Monte-Carlo pass. Each file is
+// read in an agreement of its own (parallel/agree.hpp).
 Inputs read_inputs(const PredictOptions& options, const Communicator& comm) {
   Inputs in;
   agree_or_throw(comm.get(), [&] {
-    in.run = read_trained_run(options.model, options.overrides, "kbnn predict", comm);
+    in.run = read_trained_run(options.model, options.overrides, "predict", comm);
     in.output = options.output.empty() ? default_output(options.model) : options.output;
     in.ood_set = in.run.config.ood.enabled() ? ood_set_name(in.run.config) : "";
     if (in.ood_set == options.set_name)
-      throw InputError(concat("kbnn predict: the OOD set and --set-name are both '", in.ood_set,
+      throw InputError(concat("predict: the OOD set and --set-name are both '", in.ood_set,
                               "': set --ood.name"));
+  });
+  agree_or_throw(comm.get(), [&] {
     in.set = load_test_rows(in.run.config, comm, options.split);
     apply_standardization(in.set, in.run.checkpoint.standardization);
     in.model = trained_model(in.run, options.model, in.set.rows);
   });
+  if (!in.ood_set.empty())
+    agree_or_throw(comm.get(), [&] {
+      in.ood = load_ood_rows(in.run.config, comm, options.split, in.set.rows);
+      apply_standardization(in.ood, in.run.checkpoint.standardization);
+    });
   return in;
 }
 
@@ -100,8 +109,7 @@ void predict_regression(const PredictOptions& options, const Inputs& in, const E
     file.write_sample_gaussians(options.set_name, e.sample_gaussians, eval.samples, targets,
                                 e.first, e.rows.count, e.total);
   if (config.ood.enabled()) {
-    Split out = load_ood_rows(config, comm, options.split, in.set.rows);
-    apply_standardization(out, s);
+    const Split& out = in.ood;
     const RegressionEvaluation o =
         evaluate_regression(*in.model, to_device(out.rows), out.first, out.total, eval, s, comm);
     write_regression_set(file, in.ood_set, o, true, eval.samples, "OOD set " + in.ood_set, log);
@@ -142,8 +150,7 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
   log_metrics(options.set_name, e, eval.samples, log);
 
   if (config.ood.enabled()) {
-    Split out = load_ood_rows(config, comm, options.split, in.set.rows);
-    apply_standardization(out, in.run.checkpoint.standardization);
+    const Split& out = in.ood;
     const Evaluation o = evaluate(*in.model, to_device(out.rows), out.first, out.total, eval, comm);
     file.write_predictions(in.ood_set, o.rows, o.first, o.total);
     if (options.sample_probabilities)

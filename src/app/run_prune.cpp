@@ -92,6 +92,17 @@ void load_scored_sets(const RunConfig& config, const Standardization& standardiz
   sets.ood_name = ood_set_name(config);
 }
 
+// Pruning ranks Bayesian weights by |mu| / sigma: a model without any has nothing to
+// rank (every layer deterministic), and would "remove 0 of 0".
+void refuse_deterministic(const TrainedRun& run, const std::string& path) {
+  for (const LayerSpec& layer : run.config.model.layers)
+    if (layer.has_weights() && layer.estimator.value_or(run.config.model.estimator) !=
+                                   Estimator::deterministic)
+      return;
+  throw InputError(concat("prune: ", path, " has no Bayesian weights (every layer is "
+                          "deterministic): there is no |mu|/sigma to rank them by"));
+}
+
 // The fractions asked for, with 0 (the unpruned model), sorted, each once.
 std::vector<double> with_unpruned(std::vector<double> fractions) {
   fractions.push_back(0);
@@ -209,12 +220,16 @@ void run_prune(const PruneOptions& options, Communicator& comm, std::ostream& lo
   ScoredSets sets;
   std::unique_ptr<Sequential<Real>> model;
   agree_or_throw(comm.get(), [&] {
-    run = read_trained_run(options.run, options.overrides, "kbnn prune", comm);
+    run = read_trained_run(options.run, options.overrides, "prune", comm);
+    refuse_deterministic(run, options.run);
+  });
+  agree_or_throw(comm.get(), [&] {
     sets.test = load_test_rows(run.config, comm, PredictSplit::examples);
     apply_standardization(sets.test, run.checkpoint.standardization);
     model = trained_model(run, options.run, sets.test.rows);
   });
-  load_scored_sets(run.config, run.checkpoint.standardization, comm, sets);
+  agree_or_throw(comm.get(),
+                 [&] { load_scored_sets(run.config, run.checkpoint.standardization, comm, sets); });
   const std::string output = options.output.empty() ? default_output(options.run) : options.output;
   log_start(options, run, sets, comm, log);
 

@@ -11,14 +11,17 @@
 #include "data/device_dataset.hpp"
 #include "data/standardize.hpp"
 #include "model/build_model.hpp"
+#include "model/model_summary.hpp"
 #include "output/checkpoint_file.hpp"
 #include "output/run_file.hpp"
 #include "train/kl_divergence.hpp"
 #include "train/step_dump.hpp"
 #include "train/trainer.hpp"
+#include "parallel/agree.hpp"
 #include "uq/evaluate.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -103,17 +106,26 @@ std::string example_text(const Dataset& rows) {
                                        " real target(s)");
 }
 
+// Each set is read in an agreement of its own (parallel/agree.hpp): a file that one
+// rank cannot read ends every rank with one message, and no rank walks on into the
+// next set's collective reads.
 RunData load_data(const RunConfig& config, const Communicator& comm, std::ostream& log) {
   Kokkos::Timer load_clock;
   RunData d;
   d.train.local = config.data.shuffle == ShuffleScope::local;
-  std::tie(d.train_split, d.validation_split) =
-      load_training(config, comm, d.train.local ? RankRows::shard : RankRows::all);
+  agree_or_throw(comm.get(), [&] {
+    std::tie(d.train_split, d.validation_split) =
+        load_training(config, comm, d.train.local ? RankRows::shard : RankRows::all);
+  });
   d.train.global_count = d.train_split.total;
-  d.test_split = load_split(config.data, SplitPart::test, comm, RankRows::shard);
+  agree_or_throw(comm.get(), [&] {
+    d.test_split = load_split(config.data, SplitPart::test, comm, RankRows::shard);
+  });
   // The OOD set ([ood]) is read now, so a bad one stops the run before training.
   if (config.ood.enabled())
-    d.ood = load_ood_rows(config, comm, PredictSplit::examples, d.test_split.rows);
+    agree_or_throw(comm.get(), [&] {
+      d.ood = load_ood_rows(config, comm, PredictSplit::examples, d.test_split.rows);
+    });
   const double seconds = load_clock.seconds();
   if (config.data.standardize) standardize_splits(config, comm, d, log);
   d.train.data = to_device(d.train_split.rows);
@@ -166,10 +178,8 @@ bool profile_layers() {
   return profile != nullptr && std::string(profile) == "1";
 }
 
-// The deck's model for the data, its parameters laid out for the largest batch a rank
-// computes (training or evaluation) and initialised from the seed, alike on every rank.
-std::unique_ptr<Sequential<Real>> build_network(const RunConfig& config, const RunData& d,
-                                                const Communicator& comm) {
+std::unique_ptr<Sequential<Real>> fitted_model(const RunConfig& config, const RunData& d,
+                                               const Communicator& comm) {
   auto model = build_model<Real>(config.model, d.train.data.shape);
   const std::string mismatch =
       output_mismatch(config.model, model->output_shape().size(), d.train_split.rows);
@@ -181,16 +191,14 @@ std::unique_ptr<Sequential<Real>> build_network(const RunConfig& config, const R
   return model;
 }
 
-// <output.dir>/<run name>.h5 and .checkpoint.h5.
-struct RunPaths {
-  std::filesystem::path dir;
-  std::string run, checkpoint;
-};
-
-RunPaths run_paths(const RunConfig& config) {
-  const std::filesystem::path dir(config.output.dir);
-  return {dir, (dir / (run_name(config) + ".h5")).string(),
-          (dir / (run_name(config) + ".checkpoint.h5")).string()};
+// The deck's model for the data, its parameters laid out for the largest batch a rank
+// computes (training or evaluation) and initialised from the seed, alike on every rank.
+// A layer that does not fit the data fails alike on every rank: agreed.
+std::unique_ptr<Sequential<Real>> build_network(const RunConfig& config, const RunData& d,
+                                                const Communicator& comm) {
+  std::unique_ptr<Sequential<Real>> model;
+  agree_or_throw(comm.get(), [&] { model = fitted_model(config, d, comm); });
+  return model;
 }
 
 void log_model(const RunConfig& config, const Sequential<Real>& model, const Trainer& trainer,
@@ -200,7 +208,33 @@ void log_model(const RunConfig& config, const Sequential<Real>& model, const Tra
       << " Gaussian weights (mu, rho), " << store.size() - 2 * store.gaussian_count()
       << " point parameters; KL " << kl_divergence(store, config.model.prior_sigma)
       << "; global batch " << trainer.global_batch() << ", " << trainer.steps_per_epoch()
-      << " steps per epoch" << std::endl;
+      << " steps per epoch" << std::endl
+      << model_summary(model, config.model);
+}
+
+// What the restart options decided, when there is something to say.
+void log_start(const TrainOptions& options, const StartPoint& start, const RunPaths& paths,
+               const Trainer& trainer, std::ostream& log) {
+  if (start.finished) {
+    log << "restart: auto: " << start.from << " holds the finished run (step " << start.step
+        << " of " << trainer.total_steps() << "): nothing to do; kbnn info " << paths.run
+        << " summarises it" << std::endl;
+  } else if (options.restart.from == "auto" && start.from.empty()) {
+    log << "restart: auto: no " << paths.checkpoint << " yet, starting fresh" << std::endl;
+  } else if (!start.from.empty() && start.step >= trainer.total_steps()) {
+    log << "restart: " << start.from << " has trained all " << trainer.total_steps()
+        << " steps; the run's results are still to write" << std::endl;
+  }
+}
+
+// --dry-run: the run as it would start, and nothing written.
+void log_dry_run(const RunConfig& config, const StartPoint& start, const Trainer& trainer,
+                 std::ostream& log) {
+  log << "dry run: the deck, the data and the model fit; training would run "
+      << (start.from.empty() ? std::string("from step 0")
+                             : concat("from ", start.from, " at step ", start.step))
+      << " to step " << trainer.total_steps() << ". Nothing trained, nothing written.\n\n"
+      << resolved_deck(config) << std::flush;
 }
 
 // debug.dump_steps > 0: records the first steps (train/step_dump.hpp); else null.
@@ -218,9 +252,11 @@ std::unique_ptr<StepDump> open_step_dump(const RunConfig& config, const RunPaths
     };
     return where(debug.dump_file) == where(other);
   };
-  if (same_file(paths.run) || same_file(paths.checkpoint))
-    throw InputError(concat("debug.dump_file: ", debug.dump_file,
-                            " is this run's run file or checkpoint; name another file"));
+  agree_or_throw(comm.get(), [&] {
+    if (same_file(paths.run) || same_file(paths.checkpoint))
+      throw InputError(concat("debug.dump_file: ", debug.dump_file,
+                              " is this run's run file or checkpoint; name another file"));
+  });
   const TrainConfig& t = config.train;
   auto dump = std::make_unique<StepDump>(
       debug.dump_file, debug.dump_steps,
@@ -235,14 +271,22 @@ std::unique_ptr<StepDump> open_step_dump(const RunConfig& config, const RunPaths
   return dump;
 }
 
+// Rank 0 creates output.dir; the agreement is the barrier, and its error everyone's.
 void create_output_dir(const RunPaths& paths, const Communicator& comm) {
-  if (comm.is_root()) std::filesystem::create_directories(paths.dir);
-  comm.barrier();
+  agree_or_throw(comm.get(), [&] {
+    if (!comm.is_root()) return;
+    std::error_code ec;
+    std::filesystem::create_directories(paths.dir, ec);
+    if (ec)
+      throw InputError(concat("output.dir: cannot create ", paths.dir.string(), ": ", ec.message()));
+  });
 }
 
-RunInfo run_info(const RunConfig& config) {
-  return RunInfo{KBNN_VERSION, KBNN_GIT_REVISION, ExecSpace::name(), config.deck_path,
-                 resolved_deck(config)};
+RunInfo run_info(const RunConfig& config, const Sequential<Real>& model) {
+  RunInfo info{KBNN_VERSION, KBNN_GIT_REVISION, ExecSpace::name(), config.deck_path,
+               resolved_deck(config)};
+  info.input = model.input_shape();
+  return info;
 }
 
 void write_history_so_far(RunFile& file, const RunConfig& config, const EvalSet& eval,
@@ -252,6 +296,16 @@ void write_history_so_far(RunFile& file, const RunConfig& config, const EvalSet&
     file.start_eval_history(eval.name, config.eval.samples, eval.split.total);
     file.append_eval(progress.eval_history);
   }
+}
+
+// The examples of the global batches after `from` up to `to` (steps of one epoch):
+// full batches, but an epoch's last batch holds what is left of the training set.
+double images_between(std::int64_t from, std::int64_t to, const Trainer& trainer,
+                      std::int64_t n_train) {
+  const std::int64_t per_epoch = trainer.steps_per_epoch(), batch = trainer.global_batch();
+  double images = double(to - from) * double(batch);
+  if (to % per_epoch == 0 && to > from) images -= double(per_epoch * batch - n_train);
+  return images;
 }
 
 // What training writes as it goes (Trainer::on_log, at every history row) and at its
@@ -264,29 +318,35 @@ struct TrainingRecord {
   RunFile& file;
   const RunPaths& paths;
   const EvalSet& eval;
+  std::int64_t n_train;
+  const Kokkos::Timer& wall;  // since the run started
   std::ostream& log;
   Progress progress;
   std::int64_t last_checkpoint = -1;
   double eval_seconds = 0;  // inside the trainer's clock, but not training
+  Kokkos::Timer epoch_clock{};
 
   Checkpoint checkpoint() const {
-    return make_checkpoint(config, comm, trainer, model.parameters(), progress);
+    Checkpoint c = make_checkpoint(config, comm, trainer, model.parameters(), progress);
+    c.input = model.input_shape();
+    return c;
   }
 
   // Every epoch ends with a row; its evaluation comes before that step's checkpoint,
-  // which then holds it.
+  // which then holds it, and the epoch's summary line comes last.
   void on_row(const HistoryRow& row) {
     progress.history.push_back(row);
     file.append_history({row});
     const std::int64_t epoch = row.step / trainer.steps_per_epoch();
+    const bool epoch_end = row.step % trainer.steps_per_epoch() == 0;
     const int eval_every = config.eval.every_epochs;
-    if (eval_every > 0 && row.step % trainer.steps_per_epoch() == 0 && epoch % eval_every == 0)
-      evaluate_epoch(row.step, epoch);
+    if (eval_every > 0 && epoch_end && epoch % eval_every == 0) evaluate_epoch(row.step, epoch);
     const int every = config.output.checkpoint_every;
     if (every > 0 && row.step % every == 0) {
       write_checkpoint(paths.checkpoint, comm, checkpoint());
       last_checkpoint = row.step;
     }
+    if (epoch_end || row.step == trainer.total_steps()) log_epoch_summary(row);
   }
 
   void evaluate_epoch(std::int64_t step, std::int64_t epoch) {
@@ -306,6 +366,36 @@ struct TrainingRecord {
         << std::endl;
   }
   void evaluate_regression_epoch(std::int64_t step, std::int64_t epoch);
+
+  // One line per epoch: the NLL and accuracy (a regression: RMSE) over all its examples
+  // (the rows' windows, weighted by their examples), the loss at its end, its time and
+  // the run's.
+  void log_epoch_summary(const HistoryRow& last) {
+    const std::int64_t per_epoch = trainer.steps_per_epoch();
+    const std::int64_t first = (last.step - 1) / per_epoch * per_epoch;  // the epoch's start
+    const bool regression = config.model.regression();
+    double images = 0, nll = 0, fit = 0;  // fit: correct, or squared error (regression)
+    std::int64_t previous = first;
+    for (const HistoryRow& r : progress.history) {
+      if (r.step <= first || r.step > last.step) continue;
+      const double n = images_between(previous, r.step, trainer, n_train);
+      images += n;
+      nll += r.nll * n;
+      fit += (regression ? r.train_rmse * r.train_rmse : r.train_accuracy) * n;
+      previous = r.step;
+    }
+    const double total_epochs = double(trainer.total_steps()) / double(per_epoch);
+    const bool whole = last.step % per_epoch == 0;  // else train.max_steps ended it
+    const std::string fit_text = regression ? format("rmse %.4g", std::sqrt(fit / images))
+                                            : format("acc %.4f", fit / images);
+    log << format("epoch %.0f/%.0f ", std::ceil(last.epoch - 1e-9), std::ceil(total_epochs - 1e-9))
+        << (whole ? "done" : "cut short by train.max_steps")
+        << format(": nll %.4f  ", nll / images) << fit_text
+        << format(" over its %.0f ", images) << (regression ? "examples" : "images")
+        << format(", loss %.4f at its end; %.1f s", last.loss, epoch_clock.seconds())
+        << ", elapsed " << format_duration(wall.seconds()) << std::endl;
+    epoch_clock.reset();
+  }
 };
 
 // A regression's evaluation row: the NLL of the predictive mixture; the classification
@@ -325,14 +415,16 @@ void TrainingRecord::evaluate_regression_epoch(std::int64_t step, std::int64_t e
       << regression_metrics_text(m) << std::endl;
 }
 
-// Trains from the record's start to the end or to a stop signal; a divergence's message
-// gets where to restart from and where the history is.
+// Trains from the record's start to the end or to a stop signal. A divergence stops
+// every rank at the same step (Trainer): its message gets where to restart from and
+// where the history is, the run file is closed, and the error is an agreed one.
 void train(TrainingRecord& record) {
   try {
     record.trainer.run(record.progress.start_step, record.progress.window);
   } catch (const DivergenceError& e) {
     const RunConfig& config = record.config;
-    throw DivergenceError(concat(
+    record.file.close();
+    throw AgreedRuntimeError(concat(
         e.what(), "; ",
         record.last_checkpoint >= 0
             ? concat("the last good checkpoint is ", record.paths.checkpoint, " (step ",
@@ -344,13 +436,15 @@ void train(TrainingRecord& record) {
   }
 }
 
-// A signal stopped training: the checkpoint to continue from.
-RunOutcome checkpoint_and_stop(const TrainingRecord& record) {
+// A signal stopped training: the checkpoint to continue from, and the command that does.
+RunOutcome checkpoint_and_stop(const TrainingRecord& record, const TrainOptions& options) {
   write_checkpoint(record.paths.checkpoint, record.comm, record.checkpoint());
-  record.log << "stopped by a signal after step " << record.trainer.step() << ": checkpoint "
-             << record.paths.checkpoint << "; continue with: kbnn train "
-             << record.config.deck_path << " --restart auto (exit status "
-             << exit_status_stopped << ")" << std::endl;
+  record.file.write_status("stopped");
+  record.log << "stopped by a signal after step " << record.trainer.step() << " of "
+             << record.trainer.total_steps() << " (elapsed " << format_duration(record.wall.seconds())
+             << "): checkpoint " << record.paths.checkpoint << " (exit status "
+             << exit_status_stopped << ")\ncontinue with: " << options.continue_command
+             << std::endl;
   return RunOutcome::stopped;
 }
 
@@ -442,10 +536,21 @@ void evaluate_regression_sets(const RunConfig& config, Sequential<Real>& model, 
   report_regression_ood(file, "test", test, name, out, d.standardization, comm, log);
 }
 
+// The last lines: where the results are, and where the time went.
+void log_wall_time(const TrainingRecord& record, double final_seconds) {
+  const double total = record.wall.seconds(), training = record.trainer.training_seconds();
+  record.log << "output: " << record.paths.run << std::endl
+             << format("wall time: %.1f s in total: training %.1f s, final evaluation %.1f s, "
+                       "reading data and setting up %.1f s", total,
+                       training, final_seconds, std::max(0.0, total - training - final_seconds))
+             << std::endl;
+}
+
 }  // namespace
 
-RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartOptions& restart,
+RunOutcome run_train(const RunConfig& config, Communicator& comm, const TrainOptions& options,
                      std::ostream& log) {
+  const Kokkos::Timer wall;
   log_banner(config, comm, log);
   const RunData data = load_data(config, comm, log);
   const EvalSet eval = eval_set(data);
@@ -453,34 +558,43 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartO
   Trainer trainer(config.train, config.parallel.batch_mode, config.model.prior_sigma, *model,
                   data.train, comm, log);
   const RunPaths paths = run_paths(config);
-  Progress progress = resume_or_initialise(config, restart, paths.checkpoint, comm, trainer,
+  const StartPoint start = choose_start(config, options.restart, paths,
+                                        {trainer.total_steps(), trainer.steps_per_epoch()}, comm);
+  log_start(options, start, paths, trainer, log);
+  if (start.finished) return RunOutcome::up_to_date;
+  Progress progress = resume_or_initialise(config, start, options.restart.force, comm, trainer,
                                            model->parameters(), log);
-  if (progress.resumed) check_standardization(progress, data, restart.force, log);
+  if (progress.resumed) check_standardization(progress, data, options.restart.force, log);
   progress.standardization = data.standardization;
   log_model(config, *model, trainer, log);
+  if (options.dry_run) return log_dry_run(config, start, trainer, log), RunOutcome::checked;
   const auto step_dump = open_step_dump(config, paths, data, trainer, *model, comm, log);
 
   // The run file is created before training, with the history so far, so that a run
   // that dies keeps its history.
   create_output_dir(paths, comm);
-  RunFile file(paths.run, comm, run_info(config));
+  RunFile file(paths.run, comm, run_info(config, *model));
   write_history_so_far(file, config, eval, progress);
   file.write_standardization(data.standardization);
 
-  TrainingRecord record{config, comm, trainer, *model, file, paths, eval, log, std::move(progress)};
+  TrainingRecord record{config, comm, trainer, *model, file, paths, eval,
+                        data.train.global_count, wall, log, std::move(progress)};
   trainer.on_log = [&record](const HistoryRow& row) { record.on_row(row); };
+  trainer.seconds_before = wall.seconds();
   train(record);
-  if (trainer.stopped()) return checkpoint_and_stop(record);
+  if (trainer.stopped()) return checkpoint_and_stop(record, options);
   log_training_speed(record);
   write_trained_state(record);
 
+  const Kokkos::Timer final_clock;
   if (config.model.regression()) {
     evaluate_regression_sets(config, *model, data, file, comm, log);
   } else {
     const Predictions test = evaluate_test(config, *model, data, file, comm, log);
     if (config.ood.enabled()) evaluate_ood(config, *model, data, test, file, comm, log);
   }
-  log << "output: " << paths.run << std::endl;
+  file.write_status("finished");
+  log_wall_time(record, final_clock.seconds());
   return RunOutcome::finished;
 }
 

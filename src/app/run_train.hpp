@@ -13,13 +13,23 @@
 namespace kbnn {
 
 enum class RunOutcome {
-  finished,  // trained, predicted, wrote everything
-  stopped,   // a signal stopped training; the checkpoint holds the state to resume from
+  finished,     // trained, predicted, wrote everything
+  stopped,      // a signal stopped training; the checkpoint holds the state to resume from
+  up_to_date,   // --restart auto on a run that has finished: nothing done, nothing written
+  checked,      // --dry-run: the deck and the data checked, nothing trained or written
+};
+
+struct TrainOptions {
+  RestartOptions restart;
+  bool dry_run = false;
+  // The command line that continues this run after a stop: printed with exit 75.
+  std::string continue_command;
 };
 
 // Runs the whole job on all ranks of `comm`; progress and results go to `log` (pass
-// a stream that discards on ranks other than 0). Throws on any error.
-RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartOptions& restart,
+// a stream that discards on ranks other than 0). Throws on any error; an error in the
+// input (data, model, checkpoint, output files) or a divergence is agreed over ranks.
+RunOutcome run_train(const RunConfig& config, Communicator& comm, const TrainOptions& options,
                      std::ostream& log);
 
 // Training FLOPs per example of a model's gemms (forward + backward), for GFLOP/s.

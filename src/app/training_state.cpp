@@ -2,8 +2,11 @@
 
 #include "app/deck.hpp"
 #include "core/error.hpp"
+#include "core/format.hpp"
 #include "output/checkpoint_file.hpp"
 #include "output/init_from_run.hpp"
+#include "output/run_file.hpp"
+#include "parallel/agree.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -13,15 +16,60 @@ namespace kbnn {
 
 namespace {
 
-// The checkpoint to resume from, as RestartOptions says: "" when the run starts fresh.
-std::string restart_path(const RestartOptions& restart, const std::string& own_checkpoint,
-                         const Communicator& comm) {
-  if (restart.from != "auto") return restart.from;
-  // Rank 0 looks, so that every rank takes the same decision.
-  std::string found =
-      comm.is_root() && std::filesystem::exists(own_checkpoint) ? own_checkpoint : "";
-  comm.broadcast(found);
-  return found;
+// How far the deck trains, in its own words: "train.epochs = 2 (10 steps)".
+std::string deck_limit(const RunConfig& config, StepSpan span) {
+  const TrainConfig& t = config.train;
+  if (t.max_steps > 0 && t.max_steps == span.total)
+    return concat("train.max_steps = ", t.max_steps);
+  return concat("train.epochs = ", t.epochs, " (", span.total, " steps)");
+}
+
+std::string epoch_of(std::int64_t step, StepSpan span) {
+  return format("%.2f", double(step) / double(span.per_epoch));
+}
+
+// A plain `kbnn train` would replace the file of a run that finished or was stopped.
+void refuse_overwrite(const RunConfig& config, const RunPaths& paths, RunFileState state) {
+  if (config.output.overwrite) return;
+  if (state == RunFileState::finished)
+    throw InputError(concat(paths.run, " holds a finished run (kbnn info ", paths.run,
+                            "): set output.overwrite = true to replace it, give another "
+                            "output.name, or train it further with --restart ", paths.run,
+                            " and a larger train.epochs"));
+  if (state == RunFileState::stopped)
+    throw InputError(concat(paths.run, " holds a run that a signal stopped: continue it with "
+                            "--restart auto, or set output.overwrite = true to start afresh"));
+}
+
+// --restart auto: the later of the checkpoint file and the finished run's own file.
+StartPoint auto_start(const RunPaths& paths, RunFileState state, StepSpan span) {
+  StartPoint start;
+  if (std::filesystem::exists(paths.checkpoint))
+    start = StartPoint{paths.checkpoint, read_checkpoint_step(paths.checkpoint), false};
+  if (state == RunFileState::finished) {
+    const std::int64_t step = read_checkpoint_step(paths.run);
+    if (start.from.empty() || step >= start.step) start = StartPoint{paths.run, step, false};
+  }
+  start.finished = state == RunFileState::finished && start.step >= span.total;
+  return start;
+}
+
+// Rank 0's decision (see choose_start).
+StartPoint start_on_root(const RunConfig& config, const RestartOptions& restart,
+                         const RunPaths& paths, StepSpan span) {
+  const RunFileState state = run_file_state(paths.run);
+  if (restart.from.empty()) {
+    refuse_overwrite(config, paths, state);
+    return {};
+  }
+  if (restart.from == "auto") return auto_start(paths, state, span);
+  const std::int64_t step = read_checkpoint_step(restart.from);
+  if (step >= span.total)
+    throw InputError(concat(restart.from, ": the checkpoint is at step ", step, " (epoch ",
+                            epoch_of(step, span), "), where the deck's ", deck_limit(config, span),
+                            " ends: nothing left to train. A restart trains up to "
+                            "train.epochs, not that many more: raise it to train on"));
+  return {restart.from, step, false};
 }
 
 // Refuses a checkpoint trained with another model, seed, batch or optimizer (unless forced).
@@ -56,8 +104,12 @@ Progress resume(const std::string& from, const RunConfig& config, bool force,
                 const Communicator& comm, Trainer& trainer, const ParameterStore<Real>& store,
                 std::ostream& log) {
   const Checkpoint c = read_checkpoint(from, comm);
-  check_resumable(c, from, config, force, log);
-  restore(c, from, trainer, store);
+  // The same checkpoint and deck on every rank: these fail alike; agreed, they end the
+  // job with one message.
+  agree_or_throw(comm.get(), [&] {
+    check_resumable(c, from, config, force, log);
+    restore(c, from, trainer, store);
+  });
   log << "restart: " << from << " at step " << c.step << " (written by " << c.ranks
       << " rank(s))" << std::endl;
   if (!c.keep.empty())
@@ -78,7 +130,7 @@ void initialise(const RunConfig& config, Communicator& comm, ParameterStore<Real
                 std::ostream& log) {
   const ModelConfig& m = config.model;
   if (!m.init_from.empty()) {
-    initialize_from_run(store, m.init_from, m.moped_delta);
+    agree_or_throw(comm.get(), [&] { initialize_from_run(store, m.init_from, m.moped_delta); });
     log << "init: mu from " << m.init_from
         << (m.moped_delta > 0 ? concat(", sigma = ", m.moped_delta, " |mu| (MOPED)")
                               : std::string(", rho from model.init_rho_mean"))
@@ -89,13 +141,30 @@ void initialise(const RunConfig& config, Communicator& comm, ParameterStore<Real
 
 }  // namespace
 
-Progress resume_or_initialise(const RunConfig& config, const RestartOptions& restart,
-                              const std::string& own_checkpoint, Communicator& comm,
-                              Trainer& trainer, ParameterStore<Real>& store, std::ostream& log) {
-  const std::string from = restart_path(restart, own_checkpoint, comm);
-  if (restart.from == "auto" && from.empty())
-    log << "restart: auto: no " << own_checkpoint << " yet, starting fresh" << std::endl;
-  if (!from.empty()) return resume(from, config, restart.force, comm, trainer, store, log);
+RunPaths run_paths(const RunConfig& config) {
+  const std::filesystem::path dir(config.output.dir);
+  return {dir, (dir / (run_name(config) + ".h5")).string(),
+          (dir / (run_name(config) + ".checkpoint.h5")).string()};
+}
+
+StartPoint choose_start(const RunConfig& config, const RestartOptions& restart,
+                        const RunPaths& paths, StepSpan span, const Communicator& comm) {
+  StartPoint start;
+  agree_or_throw(comm.get(), [&] {
+    if (comm.is_root()) start = start_on_root(config, restart, paths, span);
+  });
+  comm.broadcast(start.from);
+  comm.broadcast(&start.step, 1);
+  int finished = start.finished;
+  comm.broadcast(&finished, 1);
+  start.finished = finished != 0;
+  return start;
+}
+
+Progress resume_or_initialise(const RunConfig& config, const StartPoint& start, bool force,
+                              Communicator& comm, Trainer& trainer, ParameterStore<Real>& store,
+                              std::ostream& log) {
+  if (!start.from.empty()) return resume(start.from, config, force, comm, trainer, store, log);
   initialise(config, comm, store, log);
   return {};
 }

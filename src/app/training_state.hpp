@@ -10,6 +10,7 @@
 #include "train/trainer.hpp"
 
 #include <cstdint>
+#include <filesystem>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -26,6 +27,36 @@ struct RestartOptions {
   bool force = false;
 };
 
+// <output.dir>/<run name>.h5 and .checkpoint.h5.
+struct RunPaths {
+  std::filesystem::path dir;
+  std::string run, checkpoint;
+};
+RunPaths run_paths(const RunConfig& config);
+
+// Where a run starts (RestartOptions, read against what lies in output.dir).
+struct StartPoint {
+  std::string from;        // the checkpoint or run file to resume from; "" = a fresh start
+  std::int64_t step = 0;   // its step
+  bool finished = false;   // --restart auto on a run that has finished: nothing to do
+};
+
+// How far the deck trains: the total steps and the steps of an epoch (Trainer's).
+struct StepSpan {
+  std::int64_t total = 0, per_epoch = 1;
+};
+
+// Decides where the run starts, on rank 0, agreed and broadcast (collective):
+//   - no restart: a fresh start, refused (InputError) where a finished or stopped run's
+//     file would be overwritten, unless output.overwrite;
+//   - --restart FILE: FILE's checkpoint, refused if it has reached span.total (nothing
+//     left to train; the message names its step and epoch and train.epochs);
+//   - --restart auto: the later of the run's checkpoint file and, when the run finished,
+//     its run file; none: a fresh start. At span.total a finished run is left as it is
+//     (StartPoint::finished); an unfinished one resumes to write its results.
+StartPoint choose_start(const RunConfig& config, const RestartOptions& restart,
+                        const RunPaths& paths, StepSpan span, const Communicator& comm);
+
 // Where training starts, and what the run has logged before it: nothing for a fresh
 // run, the checkpoint's rows for a restart.
 struct Progress {
@@ -39,13 +70,14 @@ struct Progress {
   bool resumed = false;  // from a checkpoint
 };
 
-// Where training starts: the checkpoint RestartOptions names, checked against the deck
-// and restored into the trainer and the parameters; or else a fresh start, the random
-// initialisation (or model.init_from's) of rank 0 on every rank. Collective. Call it
-// before the run file is created, so that a run file can be its own restart point.
-Progress resume_or_initialise(const RunConfig& config, const RestartOptions& restart,
-                              const std::string& own_checkpoint, Communicator& comm,
-                              Trainer& trainer, ParameterStore<Real>& store, std::ostream& log);
+// Where training starts: the checkpoint start.from, checked against the deck (unless
+// `force`) and restored into the trainer and the parameters; or else a fresh start, the
+// random initialisation (or model.init_from's) of rank 0 on every rank. Collective; the
+// errors are agreed. Call it before the run file is created, so that a run file can be
+// its own restart point.
+Progress resume_or_initialise(const RunConfig& config, const StartPoint& start, bool force,
+                              Communicator& comm, Trainer& trainer, ParameterStore<Real>& store,
+                              std::ostream& log);
 
 // The model's parameters and optimizer state, with the rows logged so far, as a
 // checkpoint (host copies).

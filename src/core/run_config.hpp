@@ -139,6 +139,7 @@ struct OutputConfig {
   int checkpoint_every = 0;       // steps between checkpoints; 0 = only at the end.
                                   // Must be a multiple of train.log_every.
   bool write_predictions = true;  // write /predictions/test into the run file
+  bool overwrite = false;         // a fresh run may replace a finished run's file
 };
 
 struct ParallelConfig {

@@ -16,6 +16,7 @@ class Sequential {
  public:
   explicit Sequential(Shape input) : input_(input) {}
 
+  Shape input_shape() const { return input_; }
   Shape output_shape() const { return layers_.empty() ? input_ : layers_.back()->output_shape(); }
 
   void add(std::unique_ptr<Layer<Scalar>> layer) { layers_.push_back(std::move(layer)); }

@@ -28,6 +28,7 @@ struct Checkpoint {
   // data.standardize: the training rows' means and deviations the model was trained on
   // (empty: none), which kbnn predict and prune apply to their data.
   Standardization standardization;
+  Shape input{1, 1, 0};              // the images the model takes; 0 channels: not recorded
 };
 
 // Loads c's parameters and keep mask (all ones when c.keep is empty) into `store`;

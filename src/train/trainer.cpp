@@ -1,6 +1,7 @@
 #include "train/trainer.hpp"
 
 #include "core/error.hpp"
+#include "core/float_math.hpp"
 #include "core/stop_signal.hpp"
 #include "train/gaussian_nll.hpp"
 #include "train/kl_divergence.hpp"
@@ -74,7 +75,6 @@ View1<std::int64_t> Trainer::epoch_order_view(int epoch) const {
   return view;
 }
 
-namespace {
 std::string format_duration(double seconds) {
   char text[32];
   const long s = std::lround(seconds);
@@ -84,7 +84,6 @@ std::string format_duration(double seconds) {
     std::snprintf(text, sizeof text, "%ldm%02lds", s / 60, s % 60);
   return text;
 }
-}  // namespace
 
 // ---- the loop's pieces
 
@@ -179,10 +178,10 @@ Trainer::Batch Trainer::batch_of_step(std::int64_t s) const {
 }
 
 // Forward, loss and backward on this rank's rows: ADDS their gradient (scaled by
-// 1 / the global batch) into the zeroed gradient buffer; throws DivergenceError when
-// the loss is not finite.
+// 1 / the global batch) into the zeroed gradient buffer. A loss that is not finite goes
+// on to the allreduce, which tells every rank (sum_gradients).
 LossSums Trainer::compute_gradients(const Buffers& buffers, const View1<std::int64_t>& order,
-                                    const Batch& batch, int epoch) {
+                                    const Batch& batch) {
   const std::int64_t rows = batch.hi - batch.lo;
   auto xb = as_matrix(buffers.x, rows, buffers.x.extent(1));
   auto yb = Kokkos::subview(buffers.y, Kokkos::make_pair(std::int64_t(0), rows));
@@ -206,32 +205,59 @@ LossSums Trainer::compute_gradients(const Buffers& buffers, const View1<std::int
   } else {
     sums = softmax_cross_entropy<Real>(logits, yb, grad_scale, d, buffers.correct);
   }
-  if (!std::isfinite(sums.nll))
-    throw DivergenceError(concat("training diverged at step ", step_ + 1, " (epoch ", epoch + 1,
-                                 "): the loss on rank ", comm_.rank(), " is ", sums.nll));
   model_.backward(d);
   return sums;
 }
 
-// Sums the gradient over ranks in ONE allreduce; the stop request rides in it, so its
-// sum reaches every rank at this same step and all ranks stop after it together.
-// Returns whether any rank asked to stop.
-bool Trainer::sum_gradients() {
+// Sums the gradient over ranks in ONE allreduce. The stop request and a loss that is not
+// finite ride in it, in the number after the gradients: a stop counts 1, a bad loss
+// ranks + 1, so its sum tells every rank at this same step whether any rank asked to
+// stop (sum > 0) or met a bad loss (sum > ranks), and all ranks act on it together.
+Trainer::Votes Trainer::sum_gradients(bool loss_finite) {
   auto& store = model_.parameters();
-  Kokkos::deep_copy(store.control(), Real(stop_requested && stop_requested() ? 1 : 0));
+  const double ranks = comm_.size();
+  const double vote = (stop_requested && stop_requested() ? 1 : 0) + (loss_finite ? 0 : ranks + 1);
+  Kokkos::deep_copy(store.control(), Real(vote));
   comm_.allreduce_sum(ExecSpace(), store.gradients_and_control());
-  Real stop_votes = 0;
-  Kokkos::deep_copy(stop_votes, store.control());
-  return stop_votes > 0;
+  Real votes = 0;
+  Kokkos::deep_copy(votes, store.control());
+  return {votes > 0, votes > ranks};
 }
+
+// Every rank reaches this at the same step (the votes and the parameters are the same
+// on all): the error is the same on every rank.
+void Trainer::throw_divergence(const char* what, double local_nll, int epoch) const {
+  double nll = local_nll;
+  comm_.allreduce_sum(&nll, 1);
+  throw DivergenceError(concat("training diverged at step ", step_ + 1, " (epoch ", epoch + 1,
+                               "): ", what, " (NLL sum of the batch ", nll, ", KL ",
+                               kl_divergence(model_.parameters(), prior_sigma_), ")"));
+}
+
+namespace {
+// Whether every number of `values` is finite: one pass over the bits (an exponent of
+// all ones is Inf or NaN).
+bool all_finite(const View1<float>& values) {
+  std::int64_t bad = 0;
+  Kokkos::parallel_reduce(
+      "kbnn::Trainer::count_non_finite", Range(0, values.extent(0)),
+      KOKKOS_LAMBDA(const std::int64_t i, std::int64_t& n) {
+        n += (math::bit_cast<std::uint32_t>(values(i)) & 0x7f800000u) == 0x7f800000u;
+      },
+      bad);
+  return bad == 0;
+}
+}  // namespace
 
 Trainer::Step Trainer::train_step(const Buffers& buffers, const View1<std::int64_t>& order,
                                   int epoch, std::int64_t s) {
   const Batch batch = batch_of_step(s);
   Step step;
   step.rows = batch.rows;
-  step.loss = compute_gradients(buffers, order, batch, epoch);
-  step.stop = sum_gradients();
+  step.loss = compute_gradients(buffers, order, batch);
+  const Votes votes = sum_gradients(std::isfinite(step.loss.nll));
+  if (votes.bad_loss) throw_divergence("the loss is not finite", step.loss.nll, epoch);
+  step.stop = votes.stop;
   // beta at the start of this step (Liu et al. use t - 1): each cycle opens at 0.
   auto& store = model_.parameters();
   step.beta = kl_beta(config_, double(step_) / double(steps_per_epoch_), double(config_.epochs));
@@ -242,6 +268,10 @@ Trainer::Step Trainer::train_step(const Buffers& buffers, const View1<std::int64
     step_dump->record_gradients(step_, order, batch.local_first, batch.rows, batch.lo, batch.hi,
                                 step.loss.nll, step.beta);
   optimizer_->step(store.values(), store.gradients(), step.lr);
+  // Parameters that are not finite would make this step's logged loss (through the KL)
+  // and every later one NaN: stop here, not at the next step's NLL.
+  if (!all_finite(store.values()))
+    throw_divergence("the parameters are not finite after its update", step.loss.nll, epoch);
   if (dump) step_dump->record_parameters(step_);
   ++step_;
   return step;
@@ -277,11 +307,12 @@ void Trainer::print_row(const HistoryRow& row, double eta_seconds) const {
   const char* fit = regression_ ? "rmse %.4g" : "acc %.4f";
   const std::string format =
       std::string("step %6lld/%lld  epoch %6.2f  loss %.4f  nll %.4f  kl %.4g  beta %.3g  "
-                  "lr %.3g  ") + fit + "  %7.0f img/s  ETA %s";
+                  "lr %.3g  ") + fit + "  %7.0f img/s  elapsed %s  ETA %s";
   std::snprintf(line, sizeof line, format.c_str(), static_cast<long long>(row.step),
                 static_cast<long long>(total_steps_), row.epoch, row.loss, row.nll, row.kl,
                 row.beta, row.lr, regression_ ? row.train_rmse : row.train_accuracy,
-                row.images_per_second, format_duration(eta_seconds).c_str());
+                row.images_per_second, format_duration(seconds_before + row.seconds).c_str(),
+                format_duration(eta_seconds).c_str());
   log_ << line << std::endl;
 }
 
@@ -293,6 +324,9 @@ void Trainer::log_row(const Step& last, Window& window, const Kokkos::Timer& clo
   Kokkos::fence();
   const double now = clock.seconds();
   const HistoryRow row = history_row(last, window, now);
+  if (!std::isfinite(row.loss))  // the KL, at parameters that are finite
+    throw DivergenceError(concat("training diverged at step ", step_, ": the loss is ",
+                                 row.loss, " (NLL ", row.nll, ", KL ", row.kl, ")"));
   print_row(row, (total_steps_ - step_) * (now / double(step_ - start_step)));
   if (on_log) on_log(row);
   window = Window{};

@@ -26,7 +26,7 @@ small=(--data.train_limit=6000 --data.test_limit=1000 --train.batch_size=100 --t
        --eval.samples=3 --output.dir="$out")
 run_mpi -n 2 "$kbnn" train "$deck" "${small[@]}" --ood.shift=invert --output.name=run \
   > "$out/train.log"
-run_mpi -n 2 "$kbnn" prune "$out/run.h5" --fractions=0.5,0.9 > "$out/prune.log"
+run_mpi -n 2 "$kbnn" prune "$out/run.h5" --fractions=0.5,0.9 --scope=layer > "$out/prune.log"
 cat "$out/prune.log"
 [[ -f "$out/run.pruning.h5" && -f "$out/run.pruned_0.9.h5" ]] || fail "prune wrote no files"
 # kbnn predict on a pruned checkpoint keeps its mask: the same numbers as the table's row.
@@ -130,7 +130,7 @@ expect_error() {  # expect_error MESSAGE ARGS...: exit status != 0 and MESSAGE o
 }
 expect_error "'1.2' is not a fraction in [0, 1)" "$out/run.h5" --fractions=0.5,1.2
 expect_error "--fractions=F1,F2,... is required" "$out/run.h5"
-expect_error "no such checkpoint file" "$out/missing.h5" --fractions=0.5
-expect_error "kbnn prune: --train.lr: only data.*, eval.* and ood.* options apply" "$out/run.h5" \
+expect_error "missing.h5: no such file" "$out/missing.h5" --fractions=0.5
+expect_error "kbnn: error: prune: --train.lr: only data.*, eval.* and ood.* options apply" "$out/run.h5" \
   --fractions=0.5 --train.lr=1
 echo "prune test passed"

@@ -139,8 +139,32 @@ import sys, h5py
 with h5py.File(sys.argv[1]) as f:
     assert f['pruning/rmse'].shape == (2,) and 'auroc_predictive_std' in f['pruning']
 print('PASSED: prune scores a regression run')" "$out/run.pruning.h5"
-"$kbnn" info "$out/run.h5" | grep -q "metrics/test: rmse" || fail "kbnn info shows no regression metrics"
-echo "PASSED: kbnn info shows the regression metrics"
+# kbnn info on each kind of file a regression writes: no classification column (a NaN
+# accuracy) anywhere, the regression's metrics, predictions, standardization and noise.
+"$kbnn" predict "$out/run.h5" --output "$out/info_predict.h5" > /dev/null
+info_has() {  # FILE TEXT...
+  local file=$1 text
+  shift
+  "$kbnn" info "$file" > "$out/info.txt" || fail "kbnn info $file exited $?"
+  ! grep -qi "nan" "$out/info.txt" || { cat "$out/info.txt"; fail "kbnn info $file prints a NaN"; }
+  for text in "$@"; do
+    grep -qF -- "$text" "$out/info.txt" || { cat "$out/info.txt"; fail "kbnn info $file lacks '$text'"; }
+  done
+}
+info_has "$out/run.h5" "run file of a finished run" "noise_3 " "metrics/test: rmse" \
+  "history/eval: 2 rows" "(the predictive mixture's)" "metrics/ood/noise (" "AUROC predictive_std" \
+  "predictions/test: mean, std, aleatoric and epistemic variance 140x2 (target units)" \
+  "standardization: 3 features and 2 target(s)"
+info_has "$out/info_predict.h5" "prediction file (kbnn predict)" "metrics/test: rmse" \
+  "predictions/test: mean, std" "standardization: 3 features and 2 target(s)"
+info_has "$out/run.pruning.h5" "pruning file (kbnn prune)" "rmse     nll  cover95" \
+  "AUROC predictive_std  epistemic_std"
+info_has "$out/run.pruned_0.5.h5" "checkpoint of a pruned model" "noise_3 " \
+  "standardization: 3 features and 2 target(s)"
+/usr/bin/python3 -c "
+import sys, h5py
+assert h5py.File(sys.argv[1]).attrs['status'] == 'finished'" "$out/run.h5" || fail "run.h5 has no status finished"
+echo "PASSED: kbnn info reads a regression's run, prediction, pruning and checkpoint files"
 
 # The regression plots: three PNGs of the promised sizes, not blank.
 /usr/bin/python3 "$here/../../postprocess/kbnn_plots.py" regression "$out/run.h5" --out-dir "$out/plots"
