@@ -53,10 +53,11 @@ std::string full_file_system() {
 }  // namespace
 
 void throw_failed_call(const char* call, const char* file, int line, const std::string& what) {
+  // Read the error stack first: every HDF5 call, full_file_system's too, clears it.
+  const std::string reason = error_stack_reason();
   const std::string system = full_file_system();
   // Paths from the build are absolute; from src/ on is enough to find the line.
   const char* src = std::strstr(file, "/src/");
-  const std::string reason = error_stack_reason();
   throw RuntimeError(concat("HDF5: ", what.empty() ? "" : what + ": ",
                             system.empty() ? "" : system + ": ", call, " failed at ",
                             src ? src + 1 : file, ":", line,

@@ -17,7 +17,7 @@ header() {
   ((ranks == 1)) && launch=()
   env -u OPENBLAS_NUM_THREADS -u OMP_NUM_THREADS "$@" "${launch[@]}" "$kbnn" \
     train "$deck" --data.train_limit=256 --data.test_limit=100 --train.max_steps=1 \
-    --eval.samples=1 --output.dir="$out" > "$out/run.log" 2>&1 ||
+    --eval.samples=1 --output.dir="$out" --output.overwrite=true > "$out/run.log" 2>&1 ||
     { cat "$out/run.log" >&2; echo "FAILED: kbnn did not run ($*)" >&2; exit 1; }
   head -1 "$out/run.log"
 }
