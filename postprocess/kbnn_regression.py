@@ -10,7 +10,8 @@ targets' units; docs/output.md, "Regression").
                                  band is +-2 binomial standard errors), and their widths
   RUN_residual_vs_std.png        |true - mean| against the predicted std: calibrated
                                  points lie under the z * std lines in the stated
-                                 fractions; binned RMSE against binned std on the diagonal
+                                 fractions; binned RMSE against binned std on the
+                                 diagonal; one row per target
 """
 import os
 
@@ -116,37 +117,50 @@ def interval_calibration(r, path):
     _save(figure, path)
 
 
-def residual_vs_std(r, path):
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 5))
-    std, residual = r.std.ravel(), np.abs(r.target - r.mean).ravel()
-    left.scatter(std, residual, s=8, color=COVERED, alpha=0.6, label="targets")
+def _residuals(axis, std, residual, name):
+    """|residual| against the predicted std of one target, with the z * std lines that
+    calibrated residuals stay under in the stated fractions."""
+    axis.scatter(std, residual, s=8, color=COVERED, alpha=0.6, label="test examples")
     grid = np.linspace(0, std.max() * 1.05, 50)
     for p, z, style in [(0.5, 0.6744897501960817, ":"), (0.9, 1.6448536269514715, "--"),
                         (0.95, Z95, "-")]:
         inside = np.mean(residual <= z * std)
-        left.plot(grid, z * grid, "k" + style, linewidth=1,
+        axis.plot(grid, z * grid, "k" + style, linewidth=1,
                   label=f"|r| = {z:.2f} std: {inside:.2f} below (expected {p})")
-    left.set_xlabel("predicted std (target units)")
-    left.set_ylabel("|true - predicted mean|")
-    left.set_title("residuals against the predicted spread")
-    left.grid(alpha=0.3)
-    left.legend(loc="upper left", fontsize=8)
-    # Error-based calibration: RMSE of the residuals against the RMS predicted std, per
-    # bin of equal counts; a calibrated model sits on the diagonal.
+    axis.set_xlabel(f"predicted std of {name}")
+    axis.set_ylabel(f"|true - predicted mean| of {name}")
+    axis.set_title(f"{name}: residuals against the predicted spread")
+    axis.grid(alpha=0.3)
+    axis.legend(loc="upper left", fontsize=8)
+
+
+def _binned_error(axis, std, residual, name):
+    """Error-based calibration: the RMSE of the residuals against the RMS predicted std,
+    per bin of equal counts; a calibrated model sits on the diagonal."""
     order = np.argsort(std)
     bins = np.array_split(order, max(1, min(10, len(std) // 10)))
     rms_std = [np.sqrt(np.mean(std[b] ** 2)) for b in bins]
     rmse = [np.sqrt(np.mean(residual[b] ** 2)) for b in bins]
     top = max(max(rms_std), max(rmse)) * 1.1
-    right.plot([0, top], [0, top], "k--", linewidth=1, label="calibrated")
-    right.plot(rms_std, rmse, "o-", color=COVERED, label=f"{len(bins)} bins of equal count")
-    right.set_xlim(0, top)
-    right.set_ylim(0, top)
-    right.set_xlabel("RMS predicted std in the bin")
-    right.set_ylabel("RMSE in the bin")
-    right.set_title("error against predicted spread, binned")
-    right.grid(alpha=0.3)
-    right.legend(loc="upper left", fontsize=8)
+    axis.plot([0, top], [0, top], "k--", linewidth=1, label="calibrated")
+    axis.plot(rms_std, rmse, "o-", color=COVERED, label=f"{len(bins)} bins of equal count")
+    axis.set_xlim(0, top)
+    axis.set_ylim(0, top)
+    axis.set_xlabel(f"RMS predicted std in the bin ({name})")
+    axis.set_ylabel("RMSE in the bin")
+    axis.set_title(f"{name}: error against predicted spread, binned")
+    axis.grid(alpha=0.3)
+    axis.legend(loc="upper left", fontsize=8)
+
+
+def residual_vs_std(r, path):
+    """One row per target (at most 4): targets in different units do not share an axis."""
+    rows = min(r.targets, 4)
+    figure, axes = plt.subplots(rows, 2, figsize=(11, 5 * rows), squeeze=False)
+    for t, (left, right) in enumerate(axes):
+        std, residual = r.std[:, t], np.abs(r.target[:, t] - r.mean[:, t])
+        _residuals(left, std, residual, r.target_names[t])
+        _binned_error(right, std, residual, r.target_names[t])
     figure.suptitle(r.title())
     figure.tight_layout()
     _save(figure, path)
@@ -169,8 +183,9 @@ def add_parser(sub):
                                    "against truth with 95% error bars), "
                                    "RUN_interval_calibration.png (1100x500: observed against "
                                    "expected coverage, and interval widths), "
-                                   "RUN_residual_vs_std.png (1100x500: |residual| against the "
-                                   "predicted std, and binned RMSE against binned std).")
+                                   "RUN_residual_vs_std.png (1100 x 500 T, one row per target, at "
+                                   "most 4: |residual| against the predicted std, and binned "
+                                   "RMSE against binned std).")
     p.add_argument("run", metavar="RUN.h5", help="kbnn run file or prediction file")
     p.add_argument("--out-dir", default=".", help="folder for the PNGs (default: .)")
     p.add_argument("--set", default="test", help="evaluated data set (default: test)")

@@ -173,9 +173,36 @@ import sys
 import matplotlib.image
 for name, size in [("run_predicted_vs_true.png", (600, 1300)),
                    ("run_interval_calibration.png", (500, 1100)),
-                   ("run_residual_vs_std.png", (500, 1100))]:
+                   ("run_residual_vs_std.png", (1000, 1100))]:  # a row per target
     pixels = matplotlib.image.imread(f"{sys.argv[1]}/{name}")
     assert pixels.shape[:2] == size, (name, pixels.shape)
     assert pixels[..., :3].var() > 0.005, f"{name} is blank"
 print("PASSED: kbnn_plots.py regression drew its three plots")
 PY
+
+# The other plots read a regression as one: history without an accuracy panel, the OOD
+# scores predictive_std and epistemic_std, pruning's RMSE and coverage, compare's
+# regression columns; the plots of classes name the regression subcommand instead.
+plots=$here/../../postprocess/kbnn_plots.py
+/usr/bin/python3 "$plots" history "$out/run.h5" -o "$out/plots/history.png" > /dev/null
+/usr/bin/python3 "$plots" ood "$out/run.h5" -o "$out/plots/ood.png" > /dev/null
+/usr/bin/python3 "$plots" pruning "$out/run.pruning.h5" -o "$out/plots/pruning.png" > /dev/null
+/usr/bin/python3 "$plots" compare "$out/full.h5" "$out/resumed.h5" -o "$out/plots/compare.png" \
+  > "$out/compare.txt"
+grep -q "rmse.*coverage_95" "$out/compare.txt" || { cat "$out/compare.txt"; fail "compare lacks the regression columns"; }
+/usr/bin/python3 - "$out/plots" <<'PY'
+import sys
+import matplotlib.image
+for name, size in [("history.png", (700, 1000)), ("ood.png", (440, 1350)),
+                   ("pruning.png", (500, 1200))]:
+    pixels = matplotlib.image.imread(f"{sys.argv[1]}/{name}")
+    assert pixels.shape[:2] == size, (name, pixels.shape)
+    assert pixels[..., :3].var() > 0.005, f"{name} is blank"
+PY
+for command in reliability uncertainty; do
+  status=0
+  /usr/bin/python3 "$plots" $command "$out/run.h5" > "$out/plot.txt" 2>&1 || status=$?
+  ((status == 1)) && grep -q "a regression (model.likelihood = gaussian).*'kbnn_plots.py regression'" \
+    "$out/plot.txt" || { cat "$out/plot.txt"; fail "kbnn_plots.py $command on a regression: status $status"; }
+done
+echo "PASSED: kbnn_plots.py history, ood, pruning and compare read a regression; reliability and uncertainty point to the regression plots"
