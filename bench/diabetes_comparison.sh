@@ -2,8 +2,8 @@
 # kbnn's regression against its deterministic twin and a PyTorch peer on the diabetes
 # data (input/diabetes_mlp.cfg), over random 90/10 splits: each split's test RMSE, test
 # NLL of the predictive mixture and coverage of the central 95 % interval, then a
-# Markdown table of mean +- standard error over the splits (the README's "Regression"
-# table).
+# Markdown table of mean +- standard error over the splits (the README's table in
+# "Regression on your own data") and the paired difference of kbnn's and the peer's NLL.
 #   usage: [RANKS=n] bench/diabetes_comparison.sh [KBNN [WORKDIR [SPLITS]]]
 #   defaults: build/src/kbnn, /tmp/kbnn-diabetes, 10; kbnn on RANKS MPI ranks (default 2)
 # Needs python3-sklearn (the data), python3-h5py and python3-torch (Debian). One
