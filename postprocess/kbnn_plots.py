@@ -8,6 +8,8 @@
   kbnn_plots.py compare     A.h5 B.h5 ... [-o compare.png] [--csv F] [--markdown F]
   kbnn_plots.py pruning     RUN.pruning.h5 [-o RUN_pruning.png]  accuracy (and OOD AUROC) vs fraction
   kbnn_plots.py members     ENSEMBLE.h5 [-o RUN_members.png]  an ensemble's members and mixture
+  kbnn_plots.py regression  RUN.h5 [--out-dir .]              predicted vs true, interval
+                                                              calibration, residual vs std
 
 FILE is a run file (kbnn train) or a prediction file (kbnn predict). Each subcommand's
 --help names its inputs and outputs. A file that is not a kbnn file is reported by
@@ -32,6 +34,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 sys.dont_write_bytecode = True  # no __pycache__ next to the tools
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kbnn_runfile import RunFileError, open_ensemble, open_run  # noqa: E402
+import kbnn_regression  # noqa: E402  (the regression subcommand)
 
 DPI = 100  # figure sizes below are in inches: pixels = inches * DPI
 CORRECT, WRONG = "#2a7ab9", "#d9534f"
@@ -61,16 +64,17 @@ def _history_panels(run):
     """[(title, [(x, y, label, style)])] for the panels worth drawing, and the quantities
     that stayed constant (they go to the title instead of a flat line)."""
     h, e = run.history, run.eval
-    evaluated = f"{run.eval_set or 'eval'} (MC predictive)"
+    evaluated = f"{run.eval_set or 'eval'} (MC predictive{' mixture' if run.is_regression else ''})"
     panels = [("negative ELBO per example (nats)", [(h["step"], h["loss"], "training", {})])]
     nll = [(h["step"], h["nll"], "training (mean over each log window)", {})]
     if len(e.get("step", [])):
         nll.append((e["step"], e["nll"], evaluated, {"marker": "o", "color": "C1"}))
-    panels.append(("NLL, mean cross-entropy (nats)", nll))
-    accuracy = []
-    if "train_accuracy" in h:
+    panels.append(("NLL, Gaussian, in the targets' units (nats)" if run.is_regression
+                   else "NLL, mean cross-entropy (nats)", nll))
+    accuracy = []  # a regression's accuracy columns are NaN: no panel
+    if "train_accuracy" in h and not np.isnan(h["train_accuracy"]).all():
         accuracy.append((h["step"], h["train_accuracy"], "training (mean over each log window)", {}))
-    if len(e.get("step", [])):
+    if len(e.get("step", [])) and not np.isnan(e["accuracy"]).all():
         accuracy.append((e["step"], e["accuracy"], evaluated, {"marker": "o", "color": "C1"}))
     if accuracy:
         panels.append(("accuracy", accuracy))
@@ -130,6 +134,7 @@ def plot_history(args):
 
 def plot_reliability(args):
     run = open_run(args.run)
+    run.refuse_regression("reliability diagram of classes")
     edges, count, confidence, accuracy = run.reliability(args.set)
     metrics = run.metrics(args.set)
     centers, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
@@ -166,6 +171,7 @@ def plot_reliability(args):
 
 def plot_uncertainty(args):
     run = open_run(args.run)
+    run.refuse_regression("entropies of classes")
     p = run.predictions(args.set)
     right = p["predicted"] == p["label"]
     entropy, aleatoric, epistemic = p["predictive_entropy"], p["aleatoric"], p["epistemic"]
@@ -241,6 +247,9 @@ OOD_SCORES = [  # (name in the file, panel title, axis label, colour of its ROC 
     ("mutual_information", "mutual information (epistemic)", "mutual information (nats)",
      "#1b7837"),
     ("max_probability", "1 - max probability", "1 - max_k p(k | x)", "#8c510a"),
+    # A regression's (units: the training targets' standard deviations).
+    ("predictive_std", "predictive std", "predictive std (training target std)", "#7b3294"),
+    ("epistemic_std", "epistemic std", "epistemic std (training target std)", "#1b7837"),
 ]
 IN_SET, OUT_SET = "#2a7ab9", "#e67e22"
 
@@ -329,6 +338,14 @@ COLUMNS = [  # (header, function of the run, format)
     ("aleatoric", lambda r: r.metrics()["mean_aleatoric"], "{:.4f}"),
     ("epistemic", lambda r: r.metrics()["mean_epistemic"], "{:.4f}"),
 ]
+REGRESSION_COLUMNS = COLUMNS[:7] + [  # the test metrics of regressions, in target units
+    ("rmse", lambda r: r.metrics()["rmse"], "{:.5g}"),
+    ("nll", lambda r: r.metrics()["nll"], "{:.4f}"),
+    ("coverage_95", lambda r: r.metrics()["coverage_95"], "{:.3f}"),
+    ("width_95", lambda r: r.metrics()["width_95"], "{:.5g}"),
+    ("calibration_error", lambda r: r.metrics()["calibration_error"], "{:.4f}"),
+    ("mean_std", lambda r: r.metrics()["mean_std"], "{:.5g}"),
+]
 
 
 def _labels(paths, given):
@@ -349,6 +366,10 @@ def compare_runs(args):
         run.label = label
         run.require_history(["step", "loss", "nll", "seconds"])
         run.metrics()  # the table needs the test metrics: fail early, naming the file
+    if len({run.is_regression for run in runs}) > 1:
+        raise RunFileError("compare: regressions and classifiers have no metrics in common; "
+                           "compare each kind apart")
+    columns = REGRESSION_COLUMNS if runs[0].is_regression else COLUMNS
 
     figure, axes = plt.subplots(1, 2, figsize=(12, 5), sharex=True)
     for field, axis, title in [("loss", axes[0], "negative ELBO per example (nats)"),
@@ -364,8 +385,8 @@ def compare_runs(args):
     figure.tight_layout()
     _save(figure, args.output)
 
-    header = [name for name, _, _ in COLUMNS]
-    rows = [[fmt.format(value(run)) for _, value, fmt in COLUMNS] for run in runs]
+    header = [name for name, _, _ in columns]
+    rows = [[fmt.format(value(run)) for _, value, fmt in columns] for run in runs]
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
     line = lambda cells: "  ".join(c.rjust(w) if i else c.ljust(w)
                                    for i, (c, w) in enumerate(zip(cells, widths)))
@@ -396,6 +417,35 @@ def _classes(deck):
     return int(words.get("out", 0))
 
 
+def _pruned_accuracy(axis, fraction, table, classes):
+    axis.plot(fraction, 100 * table["accuracy"], marker="o")
+    for x, y in zip(fraction, 100 * table["accuracy"]):
+        axis.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(0, 6),
+                      ha="center", fontsize=8)
+    if classes:
+        axis.axhline(100 / classes, color="gray", linestyle=":", label=f"chance (1/{classes})")
+        axis.legend(fontsize=8)
+    axis.set_ylim(0, 100)
+    axis.set_ylabel("test accuracy (%)")
+    axis.set_title("accuracy after pruning")
+
+
+def _pruned_regression(axis, fraction, table):
+    """A regression's test RMSE (target units) and, on a second axis, its 95 % coverage."""
+    axis.plot(fraction, table["rmse"], marker="o", color="C0", label="RMSE")
+    for x, y in zip(fraction, table["rmse"]):
+        axis.annotate(f"{y:.4g}", (x, y), textcoords="offset points", xytext=(0, 6),
+                      ha="center", fontsize=8, color="C0")
+    axis.set_ylim(0, 1.15 * float(np.nanmax(table["rmse"])))
+    axis.set_ylabel("test RMSE (target units)", color="C0")
+    coverage = axis.twinx()
+    coverage.plot(fraction, table["coverage_95"], marker="s", color="C2", label="95 % coverage")
+    coverage.axhline(0.95, color="C2", linestyle=":", linewidth=1)
+    coverage.set_ylim(0, 1.02)
+    coverage.set_ylabel("coverage of the 95 % interval (dotted: 0.95)", color="C2")
+    axis.set_title("test RMSE and 95 % coverage after pruning")
+
+
 def plot_pruning(args):
     import h5py
     try:
@@ -417,17 +467,11 @@ def plot_pruning(args):
     auroc = [entry for entry in OOD_SCORES if "auroc_" + entry[0] in table]
     figure, axes = plt.subplots(1, 2 if auroc else 1, figsize=(12 if auroc else 7, 5), squeeze=False)
     axis = axes[0][0]
-    axis.plot(fraction, 100 * table["accuracy"], marker="o")
-    for x, y in zip(fraction, 100 * table["accuracy"]):
-        axis.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(0, 6),
-                      ha="center", fontsize=8)
-    if classes:
-        axis.axhline(100 / classes, color="gray", linestyle=":", label=f"chance (1/{classes})")
-        axis.legend(fontsize=8)
-    axis.set_ylim(0, 100)
+    if "rmse" in table:
+        _pruned_regression(axis, fraction, table)
+    else:
+        _pruned_accuracy(axis, fraction, table, classes)
     axis.set_xlabel(f"weights removed, lowest |mu|/sigma first ({scope} scope, %)")
-    axis.set_ylabel("test accuracy (%)")
-    axis.set_title("accuracy after pruning")
     axis.grid(alpha=0.3)
     if auroc:
         axis = axes[0][1]
@@ -636,6 +680,7 @@ def parser():
     p.add_argument("--ood-set", default="",
                    help="the OOD set to show (default: the first in /metrics/ood)")
     p.set_defaults(func=plot_members)
+    kbnn_regression.add_parser(sub)
     return top
 
 

@@ -87,6 +87,21 @@ class RunFile:
     def ranks(self):
         return int(self.attrs.get("ranks", 0))
 
+    @property
+    def is_regression(self):
+        """A model with a Gaussian likelihood: real targets, regression metrics."""
+        return (self.deck.get("model.likelihood", "categorical").startswith("gaussian")
+                or any("rmse" in m for m in self._metrics.values()))
+
+    def refuse_regression(self, what):
+        """For the tools of classes: a regression's counterpart is named instead."""
+        if self.is_regression:
+            raise RunFileError(
+                f"{self.path}: a regression (model.likelihood = "
+                f"{self.deck.get('model.likelihood', 'gaussian')}) has no {what}; "
+                "'kbnn_plots.py regression' draws its predictions, interval calibration "
+                "and residuals")
+
     def require_history(self, fields):
         if "ensemble_groups" in self.attrs:  # a trained ensemble's run file
             raise RunFileError(f"{self.path}: an ensemble's run file has no training history "

@@ -11,11 +11,12 @@ packages=(
   libboost-program-options-dev catch2 zlib1g-dev
   dataset-fashion-mnist
   python3-h5py python3-numpy python3-yaml python3-matplotlib
-  python3-torch
+  python3-torch python3-sklearn
   slurm-wlm munge shellcheck
 )
 # python3-torch: the PyTorch replay test (tests/scripts/torch_replay.py) and the
-# benchmark peer (bench/peer_torch_flipout.py).
+# benchmark peers (bench/peer_torch_flipout.py, bench/peer_torch_regression.py).
+# python3-sklearn: the diabetes regression data (scripts/diabetes_to_h5.py).
 
 missing=()
 for p in "${packages[@]}"; do

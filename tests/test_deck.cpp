@@ -515,6 +515,11 @@ TEST_CASE("bad data, output and parallel options are rejected", "[deck]") {
         parse_text(kMinimal, {"--parallel.ensemble=2", "--debug.dump_steps=2",
                               "--debug.dump_file=d.h5"}),
         contains("parallel.ensemble: expected 1 when debug.dump_steps > 0"));
+    // The mixture and its split are written for classes only: no silent classifier output.
+    REQUIRE_THROWS_WITH(
+        parse_text(kMinimal + "[data]\nformat = hdf5\ntrain_file = a.h5\ntest_file = b.h5\n",
+                   {"--parallel.ensemble=3", "--model.likelihood=gaussian"}),
+        contains("parallel.ensemble: expected 1 with a Gaussian model.likelihood"));
     const kbnn::RunConfig five = parse_text(kMinimal, {"--parallel.ensemble=5"});
     CHECK(five.parallel.ensemble_groups == 0);
     CHECK_NOTHROW(kbnn::check_deck_for_ranks(five, 2));  // 2 groups of 1 rank

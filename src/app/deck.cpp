@@ -42,6 +42,11 @@ void for_each_option(Config& c, Visit&& f) {
   f("data.test_limit", c.data.test_limit);
   f("data.shuffle", c.data.shuffle);
   f("data.validation_fraction", c.data.validation_fraction);
+  f("data.features", c.data.features);
+  f("data.targets", c.data.targets);
+  f("data.layout", c.data.layout);
+  f("data.test_fraction", c.data.test_fraction);
+  f("data.standardize", c.data.standardize);
   f("model.estimator", c.model.estimator);
   f("model.prior_sigma", c.model.prior_sigma);
   f("model.bayesian_bias", c.model.bayesian_bias);
@@ -52,6 +57,7 @@ void for_each_option(Config& c, Visit&& f) {
   f("model.init_bias_stddev", c.model.init_bias_stddev);
   f("model.init_from", c.model.init_from);
   f("model.moped_delta", c.model.moped_delta);
+  f("model.likelihood", c.model.likelihood);
   f("train.epochs", c.train.epochs);
   f("train.batch_size", c.train.batch_size);
   f("train.lr", c.train.lr);
@@ -426,22 +432,45 @@ class OptionCheck {
 
 void validate_data(const RunConfig& c, const OptionCheck& check) {
   if (c.data.format == DataFormat::hdf5) {
-    if (c.data.train_file.empty() || c.data.test_file.empty())
+    const bool test_set = !c.data.test_file.empty() || c.data.test_fraction > 0;
+    if (c.data.train_file.empty() || !test_set)
       throw InputError(concat(check.where("data.format"),
                               ": data.format = hdf5 requires data.train_file and "
-                              "data.test_file (HDF5 files with datasets images and labels)",
+                              "data.test_file (HDF5 files with datasets images and labels, "
+                              "or those data.features and data.targets name), or "
+                              "data.test_fraction to split the training file",
                               c.data.train_file.empty() ? "; data.train_file is not set" : "",
-                              c.data.test_file.empty() ? "; data.test_file is not set" : ""));
+                              !test_set ? "; data.test_file is not set" : ""));
+    check(c.data.test_file.empty() || c.data.test_fraction == 0, "data.test_fraction",
+          "0 when data.test_file names the test set");
+    check(!c.data.features.empty(), "data.features", "a dataset name");
+    check(!c.data.targets.empty(), "data.targets", "a dataset name");
   } else {
     check(!c.data.dir.empty(), "data.dir", "a directory");
   }
   check(c.data.train_limit >= 0, "data.train_limit", "an integer >= 0 (0 = all)");
   check(c.data.test_limit >= 0, "data.test_limit", "an integer >= 0 (0 = all)");
+  check(c.data.test_fraction >= 0 && c.data.test_fraction < 1, "data.test_fraction",
+        "a number in [0, 1) (0 = the test set is data.test_file)");
   check(c.data.validation_fraction >= 0 && c.data.validation_fraction < 1,
         "data.validation_fraction", "a number in [0, 1) (0 = no validation set)");
   // Held-out examples that nothing evaluates would only be lost to training.
   check(c.data.validation_fraction == 0 || c.eval.every_epochs > 0, "data.validation_fraction",
         "0 unless eval.every_epochs > 0 (the held-out set is evaluated during training)");
+}
+
+// A Gaussian likelihood needs real targets (HDF5) and nothing that assumes classes.
+void validate_regression(const RunConfig& c, const OptionCheck& check) {
+  if (!c.model.regression()) return;
+  check(c.data.format == DataFormat::hdf5, "model.likelihood",
+        "categorical unless data.format = hdf5 (real-valued targets come from HDF5 files)");
+  check(!c.ood.format || c.ood.format == DataFormat::hdf5, "ood.format",
+        "hdf5 (or empty) with a Gaussian model.likelihood");
+  check(c.debug.dump_steps == 0, "debug.dump_steps",
+        "0 with a Gaussian model.likelihood (the step dump replays classifiers)");
+  // The ensemble's mixture and its epistemic split are written for classes only.
+  check(c.parallel.ensemble == 1, "parallel.ensemble",
+        "1 with a Gaussian model.likelihood (ensembles of regression models are not built yet)");
 }
 
 void validate_model(const ModelConfig& m, const OptionCheck& check) {
@@ -554,6 +583,7 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
   validate_output(c, check);
   validate_debug(c, check);
   validate_parallel(c, check);
+  validate_regression(c, check);
 }
 
 // The config of a deck source (the file, or a deck's text) with command-line overrides.
@@ -569,6 +599,7 @@ RunConfig parse_source(const Source& file, const std::vector<std::string>& overr
   if (!given.count("train.lr_warmup_epochs") && cfg.parallel.batch_mode == BatchMode::per_rank)
     cfg.train.lr_warmup_epochs = 5;
   validate(cfg, given, file.where);
+  cfg.data.real_targets = cfg.model.regression();
 
   // The command line's layers replace the file's (see deck.hpp).
   const Source& layers = command_line.layers.empty() ? file : command_line;
@@ -736,6 +767,8 @@ std::string restart_mismatch(const RunConfig& trained, const RunConfig& now) {
   compare("model.layer", layers(trained), layers(now));
   compare("model.bayesian_bias", format_value(trained.model.bayesian_bias),
           format_value(now.model.bayesian_bias));
+  compare("model.likelihood", format_value(trained.model.likelihood),
+          format_value(now.model.likelihood));
   compare("train.seed", format_value(trained.train.seed), format_value(now.train.seed));
   compare("train.batch_size", format_value(trained.train.batch_size),
           format_value(now.train.batch_size));

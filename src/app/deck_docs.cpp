@@ -14,12 +14,12 @@ struct Doc {
 // What `kbnn deck` prints above each section and option. A test requires an entry for
 // every option the parser knows (app/deck.cpp, for_each_option, and model.layer).
 const Doc docs[] = {
-    {"data", "The training and test images."},
+    {"data", "The training and test examples."},
     {"data.format",
      "idx: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] in data.dir (Debian's "
      "dataset-fashion-mnist installs them in the default dir); cifar10: CIFAR-10's binary "
-     "batches in data.dir; hdf5: data.train_file and data.test_file, each with datasets "
-     "images [N,H,W] or [N,H,W,C] and labels [N], both uint8."},
+     "batches in data.dir; hdf5: data.train_file and data.test_file, each with the datasets "
+     "data.features and data.targets name, the examples along dimension 0."},
     {"data.dir", "Where the idx or cifar10 files are."},
     {"data.train_file", "hdf5: the training set's file (required with data.format = hdf5)."},
     {"data.test_file", "hdf5: the test set's file (required with data.format = hdf5)."},
@@ -33,6 +33,22 @@ const Doc docs[] = {
      "Hold out the last round(fraction * N) training examples (Keras's validation_split) "
      "for eval.every_epochs; they are not trained on. 0 = evaluate on the test set. Needs "
      "eval.every_epochs > 0."},
+    {"data.features",
+     "hdf5: the features' dataset: any integer or float type (uint8: pixels, scaled by "
+     "1/255); an example of shape [F] is a vector, [H,W] or [H,W,C] an image."},
+    {"data.targets",
+     "hdf5: the labels' dataset [N], integers in [0, classes), or with a Gaussian "
+     "model.likelihood the real targets [N] or [N,T]."},
+    {"data.layout",
+     "hdf5, examples of 3 dimensions: hwc or chw; file = the dataset's layout attribute "
+     "(a shape that looks like CHW without either is refused)."},
+    {"data.test_fraction",
+     "hdf5 without data.test_file: the last round(fraction * N) rows of data.train_file "
+     "are the test set; 0 = none."},
+    {"data.standardize",
+     "true: every feature (and real target) shifted and scaled by the training rows' mean "
+     "and standard deviation over all ranks; kbnn predict applies the same, and metrics are "
+     "in the targets' own units."},
     {"model", "The network and its posterior."},
     {"model.layer",
      "One line per layer, input to output: conv2d out=C kernel=K [stride=1] [padding=0] "
@@ -60,6 +76,10 @@ const Doc docs[] = {
      "layers must be these. Empty = the random initialisation."},
     {"model.moped_delta",
      "> 0 (e.g. 0.1): sigma = moped_delta * |mu| (at least 1e-5); 0 = off. Needs init_from."},
+    {"model.likelihood",
+     "categorical (softmax, integer labels); gaussian (real targets: the last layer gives "
+     "the means, one learned noise variance per target is added); gaussian_heteroscedastic "
+     "(the last layer gives a mean and a log-variance per target)."},
     {"train", "The optimisation."},
     {"train.epochs",
      "Passes over the training set. A restart continues up to this total (not this many "

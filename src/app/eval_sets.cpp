@@ -50,11 +50,12 @@ Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSp
     }
     out.rows = shifted(out.rows, o.shift, config.train.seed, out.first);
   } else {
-    DataConfig set;
-    set.format = *o.format;  // enabled() without a shift
+    DataConfig set = config.data;  // the same datasets and layout in another file
+    set.format = *o.format;        // enabled() without a shift
     set.dir = o.dir;
     set.test_file = o.file;
     set.test_limit = o.limit;
+    set.test_fraction = 0;
     out = load_rows(set, comm, split);
   }
   const Dataset& r = out.rows;
@@ -62,7 +63,14 @@ Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSp
     throw InputError(concat("OOD set ", r.source, ": images are ", r.height, "x", r.width, "x",
                             r.channels, ", the model's are ", like.height, "x", like.width, "x",
                             like.channels));
+  if (r.target_dim != like.target_dim)
+    throw InputError(concat("OOD set ", r.source, ": ", r.target_dim, " targets per example, the "
+                            "model's data ", like.target_dim));
   return out;
+}
+
+void apply_standardization(Split& set, const Standardization& s) {
+  if (!s.empty() && set.rows.count > 0) standardize(set.rows, s);
 }
 
 void report_ood(RunFile& file, const std::string& in_set, const Predictions& in,

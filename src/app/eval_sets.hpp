@@ -6,6 +6,7 @@
 #include "app/deck.hpp"
 #include "data/data_split.hpp"
 #include "data/dataset.hpp"
+#include "data/standardize.hpp"
 #include "output/run_file.hpp"
 #include "parallel/communicator.hpp"
 #include "uq/evaluate.hpp"
@@ -28,6 +29,10 @@ Split load_test_rows(const RunConfig& config, const Communicator& comm, PredictS
 // train.seed). Throws InputError if its images differ in shape from `like`'s.
 Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSplit split,
                          const Dataset& like);
+
+// The training set's standardization (data.standardize, from a run's checkpoint)
+// applied to this rank's rows of a set; nothing when s is empty.
+void apply_standardization(Split& set, const Standardization& s);
 
 // Writes the OOD scores of both sets and /metrics/ood/<out_set>, and logs one line per
 // score. `in` and `out` are this rank's shards (Communicator::shard) of each set.

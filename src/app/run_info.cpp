@@ -11,8 +11,10 @@
 #include "output/history_fields.hpp"
 #include "output/row_table.hpp"
 #include "uq/ood.hpp"
+#include "uq/regression_ood.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -145,12 +147,12 @@ void print_model(hid_t file, const std::string& path, std::ostream& out) {
   out << "  model:\n" << model_summary(*model, config.model);
 }
 
+// A regression's rows have no accuracy (NaN): their line leaves it out.
 std::string history_line(const HistoryRow& r) {
-  return format(
-      "    step %7.0f  epoch %6.2f  loss %.4f  nll %.4f  kl %.4g  beta %.3g  lr %.3g  "
-      "acc %.4f  %.0f img/s\n",
-      double(r.step), r.epoch, r.loss, r.nll, r.kl, r.beta, r.lr, r.train_accuracy,
-      r.images_per_second);
+  return format("    step %7.0f  epoch %6.2f  loss %.4f  nll %.4f  kl %.4g  beta %.3g  lr %.3g  ",
+                double(r.step), r.epoch, r.loss, r.nll, r.kl, r.beta, r.lr) +
+         (std::isnan(r.train_accuracy) ? "" : format("acc %.4f  ", r.train_accuracy)) +
+         format("%.0f img/s\n", r.images_per_second);
 }
 
 // A history group (/history or /checkpoint/history): its size, last row and tail, and
@@ -161,11 +163,11 @@ void print_history(hid_t history_group, const std::string& where, std::ostream& 
     out << "  history: no rows (stopped before its first log step)\n";
   } else {
     const HistoryRow& r = rows.back();
-    out << format(
-        "  history: %.0f rows; last at step %.0f (epoch %.2f): loss %.4f, nll %.4f, "
-        "kl %.4g, train accuracy %.4f, %.0f img/s; the last rows:\n",
-        double(rows.size()), double(r.step), r.epoch, r.loss, r.nll, r.kl, r.train_accuracy,
-        r.images_per_second);
+    out << format("  history: %.0f rows; last at step %.0f (epoch %.2f): loss %.4f, nll %.4f, "
+                  "kl %.4g, ",
+                  double(rows.size()), double(r.step), r.epoch, r.loss, r.nll, r.kl)
+        << (std::isnan(r.train_accuracy) ? "" : format("train accuracy %.4f, ", r.train_accuracy))
+        << format("%.0f img/s; the last rows:\n", r.images_per_second);
     for (std::size_t i = rows.size() > 3 ? rows.size() - 3 : 0; i < rows.size(); ++i)
       out << history_line(rows[i]);
   }
@@ -182,8 +184,31 @@ void print_history(hid_t history_group, const std::string& where, std::ostream& 
   out << format("  history/eval: %.0f rows; last at epoch %.0f (step %.0f) on ",
                 double(evals.size()), e.epoch, double(e.step))
       << set
-      << format(": accuracy %.4f, nll %.4f, ece %.4f, entropy %.4f nats\n", e.accuracy, e.nll,
-                e.ece, e.mean_entropy);
+      << (std::isnan(e.accuracy)  // a regression: the predictive mixture's NLL alone
+              ? format(": nll %.4f (the predictive mixture's)\n", e.nll)
+              : format(": accuracy %.4f, nll %.4f, ece %.4f, entropy %.4f nats\n", e.accuracy,
+                       e.nll, e.ece, e.mean_entropy));
+}
+
+// A regression's /metrics/<set> (attributes of output/regression_output.cpp), in the
+// targets' units.
+std::string regression_metrics_line(hid_t g) {
+  const auto get = [&](const char* name) { return h5::read_attribute<double>(g, name); };
+  return format(": rmse %.5g, nll %.4f, coverage 50/90/95%% %.3f/%.3f/%.3f, width 95%% %.5g; "
+                "std %.5g (variance = aleatoric %.5g + epistemic %.5g)\n",
+                get("rmse"), get("nll"), get("coverage_50"), get("coverage_90"),
+                get("coverage_95"), get("width_95"), get("mean_std"),
+                get("mean_aleatoric_variance"), get("mean_epistemic_variance"));
+}
+
+// The OOD scores a table or group holds: a regression's, else the classes'.
+std::vector<std::string> ood_score_names(bool regression) {
+  std::vector<std::string> names;
+  if (regression)
+    for (const RegressionOodScore s : regression_ood_scores) names.push_back(ood_score_name(s));
+  else
+    for (const OodScore s : ood_scores) names.push_back(ood_score_name(s));
+  return names;
 }
 
 // /metrics/<set> of every set, then /metrics/ood/<set>.
@@ -195,11 +220,12 @@ void print_metrics(hid_t file, std::ostream& out) {
     const h5::Group g = h5::open_group(metrics, set);
     const auto get = [&](const char* name) { return h5::read_attribute<double>(g, name); };
     out << "  metrics/" << set
-        << format(
-               ": accuracy %.4f, nll %.4f, brier %.4f, ece %.4f; entropy %.4f = aleatoric "
-               "%.4f + epistemic %.4f nats\n",
-               get("accuracy"), get("nll"), get("brier"), get("ece"), get("mean_entropy"),
-               get("mean_aleatoric"), get("mean_epistemic"));
+        << (h5::has_attribute(g, "rmse")
+                ? regression_metrics_line(g)
+                : format(": accuracy %.4f, nll %.4f, brier %.4f, ece %.4f; entropy %.4f = "
+                         "aleatoric %.4f + epistemic %.4f nats\n",
+                         get("accuracy"), get("nll"), get("brier"), get("ece"),
+                         get("mean_entropy"), get("mean_aleatoric"), get("mean_epistemic")));
   }
   if (!h5::exists(metrics, "ood")) return;
   const h5::Group ood = h5::open_group(metrics, "ood");
@@ -208,10 +234,8 @@ void print_metrics(hid_t file, std::ostream& out) {
     out << "  metrics/ood/" << set << " (" << h5::read_attribute<std::int64_t>(g, "out_count")
         << ") against " << attribute_or(g, "in_set", "?") << " ("
         << h5::read_attribute<std::int64_t>(g, "in_count") << "): AUROC";
-    for (const OodScore s : ood_scores)
-      out << " " << ood_score_name(s)
-          << format(" %.4f",
-                    h5::read_attribute<double>(g, std::string("auroc_") + ood_score_name(s)));
+    for (const std::string& score : ood_score_names(h5::has_attribute(g, "auroc_predictive_std")))
+      out << " " << score << format(" %.4f", h5::read_attribute<double>(g, "auroc_" + score));
     out << "\n";
   }
 }
@@ -221,13 +245,37 @@ void print_predictions(hid_t file, const std::string& path, std::ostream& out) {
   const h5::Group predictions = h5::open_group(file, "predictions");
   for (const std::string& set : h5::member_names(predictions, path + ": /predictions")) {
     const h5::Group g = h5::open_group(predictions, set);
-    out << "  predictions/" << set << ": probs_mean "
-        << shape_text(h5::dataset_shape(g, "probs_mean", path));
+    if (h5::exists(g, "mean"))  // a regression's
+      out << "  predictions/" << set << ": mean, std, aleatoric and epistemic variance "
+          << shape_text(h5::dataset_shape(g, "mean", path)) << " (target units)";
+    else
+      out << "  predictions/" << set << ": probs_mean "
+          << shape_text(h5::dataset_shape(g, "probs_mean", path));
     if (h5::exists(g, "probs_samples"))
       out << ", probs_samples " << shape_text(h5::dataset_shape(g, "probs_samples", path));
+    if (h5::exists(g, "gaussian_samples"))
+      out << ", gaussian_samples " << shape_text(h5::dataset_shape(g, "gaussian_samples", path));
     if (h5::exists(g, "ood_scores")) out << ", ood_scores";
     out << "\n";
   }
+}
+
+// data.standardize: what the data was standardized by (/standardization of a run or
+// prediction file, /checkpoint/standardization of a checkpoint).
+void print_standardization(hid_t file, const std::string& path, std::ostream& out) {
+  const std::string group = h5::exists(file, "standardization") ? "standardization"
+                            : h5::exists(file, "checkpoint") &&
+                                      h5::exists(file, "checkpoint/standardization")
+                                ? "checkpoint/standardization"
+                                : "";
+  if (group.empty()) return;
+  const auto length = [&](const std::string& name) {
+    return h5::dataset_shape(file, group + "/" + name, path)[0];
+  };
+  out << "  standardization: " << length("feature_mean") << " features"
+      << (h5::exists(file, group + "/target_mean") ? concat(" and ", length("target_mean"), " target(s)")
+                                                   : "")
+      << " by the training rows' mean and standard deviation\n";
 }
 
 // Layer names are "<kind>_<position>": order them by position (dense_9 before dense_11),
@@ -327,20 +375,26 @@ void print_pruning(hid_t file, const std::string& path, std::ostream& out) {
     return h5::read_column<double>(t, name, where + "/" + name);
   };
   const std::string ood = attribute_or(file, "ood_set", "");
+  const bool regression = h5::exists(t, "rmse");
   out << "  scope " << attribute_or(file, "scope", "?")
       << ", S = " << h5::read_attribute<std::int32_t>(file, "samples")
       << (ood.empty() ? std::string() : ", OOD set " + ood) << "\n"
-      << "    fraction   removed      kept  accuracy     nll     ece"
-      << (ood.empty() ? "" : "  AUROC entropy  MI  max-prob") << "\n";
+      << (regression ? "    fraction   removed      kept      rmse     nll  cover95"
+                     : "    fraction   removed      kept  accuracy     nll     ece")
+      << (ood.empty() ? "" : regression ? "  AUROC predictive_std  epistemic_std"
+                                        : "  AUROC entropy  MI  max-prob")
+      << "\n";
   const auto fraction = column("fraction"), removed = column("removed"), kept = column("kept"),
-             accuracy = column("accuracy"), nll = column("nll"), ece = column("ece");
+             fit = column(regression ? "rmse" : "accuracy"), nll = column("nll"),
+             third = column(regression ? "coverage_95" : "ece");
   std::vector<std::vector<double>> auroc;
   if (!ood.empty())
-    for (const OodScore s : ood_scores)
-      auroc.push_back(column(std::string("auroc_") + ood_score_name(s)));
+    for (const std::string& score : ood_score_names(regression))
+      auroc.push_back(column("auroc_" + score));
   for (std::size_t i = 0; i < fraction.size(); ++i) {
-    out << format("    %8.3f %9.0f %9.0f    %.4f  %.4f  %.4f", fraction[i], removed[i], kept[i],
-                  accuracy[i], nll[i], ece[i]);
+    out << format(regression ? "    %8.3f %9.0f %9.0f %9.4g  %.4f  %.4f"
+                             : "    %8.3f %9.0f %9.0f    %.4f  %.4f  %.4f",
+                  fraction[i], removed[i], kept[i], fit[i], nll[i], third[i]);
     for (const auto& a : auroc) out << format("  %.4f", a[i]);
     out << "\n";
   }
@@ -359,6 +413,7 @@ std::string summary(hid_t file, const std::string& path, bool with_deck) {
     print_history(h5::open_group(file, "checkpoint/history"), path + ": /checkpoint/history", out);
   print_metrics(file, out);
   print_predictions(file, path, out);
+  print_standardization(file, path, out);
   print_weights(file, path, out);
   if (kind == FileKind::pruning) print_pruning(file, path, out);
   if (kind == FileKind::stopped_run) print_stopped_resume(file, path, out);

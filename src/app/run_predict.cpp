@@ -3,6 +3,7 @@
 #include "app/deck.hpp"
 #include "app/ensemble_eval.hpp"
 #include "app/eval_sets.hpp"
+#include "app/regression_report.hpp"
 #include "app/trained_run.hpp"
 #include "core/error.hpp"
 #include "core/format.hpp"
@@ -54,11 +55,13 @@ Inputs read_inputs(const PredictOptions& options, const Communicator& comm) {
   });
   agree_or_throw(comm.get(), [&] {
     in.set = load_test_rows(in.run.config, comm, options.split);
+    apply_standardization(in.set, in.run.checkpoint.standardization);
     in.model = trained_model(in.run, options.model, in.set.rows);
   });
   if (!in.ood_set.empty())
     agree_or_throw(comm.get(), [&] {
       in.ood = load_ood_rows(in.run.config, comm, options.split, in.set.rows);
+      apply_standardization(in.ood, in.run.checkpoint.standardization);
     });
   return in;
 }
@@ -89,6 +92,38 @@ void log_metrics(const std::string& set, const Evaluation& e, int samples, std::
       << std::endl;
 }
 
+// A model with a Gaussian likelihood: the set's (and the OOD set's) regression
+// predictive, in the targets' units; --sample-probabilities keeps every pass's Gaussians.
+void predict_regression(const PredictOptions& options, const Inputs& in, const EvalOptions& eval,
+                        const DeviceDataset& rows, Communicator& comm, std::ostream& log) {
+  const RunConfig& config = in.run.config;
+  const Standardization& s = in.run.checkpoint.standardization;
+  const int targets = rows.target_dim();
+  const RegressionEvaluation e =
+      evaluate_regression(*in.model, rows, in.set.first, in.set.total, eval, s, comm);
+  create_parent_dir(in.output, comm);
+  RunFile file(in.output, comm, prediction_info(options, config));
+  file.write_standardization(s);
+  const std::string label =
+      format(" (%.0f examples, S=%.0f)", double(e.total), double(eval.samples));
+  write_regression_set(file, options.set_name, e, true, eval.samples, options.set_name + label, log);
+  if (options.sample_probabilities)
+    file.write_sample_gaussians(options.set_name, e.sample_gaussians, eval.samples, targets,
+                                e.first, e.rows.count, e.total);
+  if (config.ood.enabled()) {
+    const Split& out = in.ood;
+    const RegressionEvaluation o =
+        evaluate_regression(*in.model, to_device(out.rows), out.first, out.total, eval, s, comm);
+    write_regression_set(file, in.ood_set, o, true, eval.samples, "OOD set " + in.ood_set, log);
+    if (options.sample_probabilities)
+      file.write_sample_gaussians(in.ood_set, o.sample_gaussians, eval.samples, targets, o.first,
+                                  o.rows.count, o.total);
+    report_regression_ood(file, options.set_name, e, in.ood_set, o, s, comm, log);
+  }
+  file.close();
+  log << "output: " << in.output << std::endl;
+}
+
 }  // namespace
 
 void run_predict(const PredictOptions& options, Communicator& comm, std::ostream& log) {
@@ -104,6 +139,7 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
   EvalOptions eval = eval_options(config);
   eval.split = options.split;
   eval.keep_samples = options.sample_probabilities;
+  if (config.model.regression()) return predict_regression(options, in, eval, in_device, comm, log);
   const EnsembleEvaluation ensemble =
       evaluate_trained(in.run, *in.model, in_device, in.set.first, in.set.total, eval, comm);
   const Evaluation& e = ensemble.mixture;
@@ -113,6 +149,7 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
   create_parent_dir(in.output, comm);
   RunFile file(in.output, comm, prediction_info(options, config));
   if (members > 1) file.write_ensemble_attributes(members, 0);
+  file.write_standardization(in.run.checkpoint.standardization);
   write_evaluation(file, options.set_name, ensemble, eval.samples, true);
   if (options.sample_probabilities)
     file.write_sample_probabilities(options.set_name, e.sample_probs, passes, classes, e.first,

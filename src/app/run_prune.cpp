@@ -2,6 +2,7 @@
 
 #include "app/ensemble_eval.hpp"
 #include "app/eval_sets.hpp"
+#include "app/regression_report.hpp"
 #include "app/trained_run.hpp"
 #include "core/error.hpp"
 #include "core/format.hpp"
@@ -56,6 +57,26 @@ struct ScoredSets {
 using SetEvaluation =
     std::function<EnsembleEvaluation(const DeviceDataset&, std::int64_t, std::int64_t)>;
 
+// A regression's test metrics and, with an OOD set, how well each regression score tells
+// it from the test set.
+void score_regression(Sequential<Real>& model, const ScoredSets& sets, const EvalOptions& options,
+                      const Standardization& s, const Communicator& comm, PruningRow& row) {
+  const RegressionEvaluation test = evaluate_regression(model, sets.test_rows, sets.test.first,
+                                                        sets.test.total, options, s, comm);
+  row.regression = test.metrics;
+  if (sets.ood_name.empty()) return;
+  const RegressionEvaluation ood = evaluate_regression(model, sets.ood_rows, sets.ood.first,
+                                                       sets.ood.total, options, s, comm);
+  const RegressionOodScores in = regression_ood_scores_of(test.rows, s);
+  const RegressionOodScores out = regression_ood_scores_of(ood.rows, s);
+  RegressionOodScores in_all, out_all;
+  for (std::size_t k = 0; k < regression_ood_scores.size(); ++k) {
+    in_all[k] = gather_rows(in[k], test.total, comm);
+    out_all[k] = gather_rows(out[k], ood.total, comm);
+  }
+  row.regression_ood = regression_ood_metrics(in_all, out_all);
+}
+
 // The test metrics and, with an OOD set, how well each score tells it from the test set.
 void score(const SetEvaluation& evaluate_set, const ScoredSets& sets, const Communicator& comm,
            PruningRow& row) {
@@ -79,10 +100,12 @@ void count_kept(const ParameterStore<Real>& store, const std::vector<std::uint8_
 }
 
 // The test rows on the device and, with [ood] options, the OOD set's shard.
-void load_scored_sets(const RunConfig& config, const Communicator& comm, ScoredSets& sets) {
+void load_scored_sets(const RunConfig& config, const Standardization& standardization,
+                      const Communicator& comm, ScoredSets& sets) {
   sets.test_rows = to_device(sets.test.rows);
   if (!config.ood.enabled()) return;
   sets.ood = load_ood_rows(config, comm, PredictSplit::examples, sets.test.rows);
+  apply_standardization(sets.ood, standardization);
   sets.ood_rows = to_device(sets.ood.rows);
   sets.ood_name = ood_set_name(config);
 }
@@ -129,6 +152,7 @@ PruningReport empty_report(const PruneOptions& options, const TrainedRun& run,
   report.deck_text = run.checkpoint.deck_text;
   report.blocks = store.blocks();
   report.ood_set = sets.ood_name;
+  report.regression = run.config.model.regression();
   return report;
 }
 
@@ -147,10 +171,13 @@ PruningRow prune_and_score(double fraction, const PruneOptions& options, const T
   load_parameters(c, options.run, store);
   count_kept(store, row.keep, row);
   const EvalOptions eval = eval_options(run.config);
-  score([&](const DeviceDataset& data, std::int64_t first, std::int64_t total) {
-          return evaluate_one(model, data, first, total, eval, comm);
-        },
-        sets, comm, row);
+  if (run.config.model.regression())
+    score_regression(model, sets, eval, trained.standardization, comm, row);
+  else
+    score([&](const DeviceDataset& data, std::int64_t first, std::int64_t total) {
+            return evaluate_one(model, data, first, total, eval, comm);
+          },
+          sets, comm, row);
   if (options.checkpoints && fraction > 0) {
     row.checkpoint = checkpoint_name(output, fraction);
     write_checkpoint(row.checkpoint, comm, c);
@@ -195,6 +222,18 @@ PruningRow prune_ensemble_and_score(double fraction, const PruneOptions& options
     write_ensemble_checkpoint(row.checkpoint, comm, members);
   }
   return row;
+}
+
+void log_regression_row(const PruningRow& row, double kl, const std::string& ood_name,
+                        std::ostream& log) {
+  log << format("fraction %.3f: removed %9.0f of %9.0f kernel weights  ", row.fraction,
+                double(row.removed), double(row.removed + row.kept))
+      << regression_metrics_text(row.regression) << format("  KL %.5g", kl)
+      << (ood_name.empty()
+              ? ""
+              : format("  OOD AUROC predictive_std %.4f epistemic_std %.4f",
+                       row.regression_ood.by_score[0].auroc, row.regression_ood.by_score[1].auroc))
+      << (row.checkpoint.empty() ? "" : "  -> " + row.checkpoint) << std::endl;
 }
 
 void log_row(const PruningRow& row, double kl, const std::string& ood_name, std::ostream& log) {
@@ -245,9 +284,11 @@ void run_prune(const PruneOptions& options, Communicator& comm, std::ostream& lo
   });
   agree_or_throw(comm.get(), [&] {
     sets.test = load_test_rows(run.config, comm, PredictSplit::examples);
+    apply_standardization(sets.test, run.checkpoint.standardization);
     model = trained_model(run, options.run, sets.test.rows);
   });
-  agree_or_throw(comm.get(), [&] { load_scored_sets(run.config, comm, sets); });
+  agree_or_throw(comm.get(),
+                 [&] { load_scored_sets(run.config, run.checkpoint.standardization, comm, sets); });
   const std::string output = options.output.empty() ? default_output(options.run) : options.output;
   log_start(options, run, sets, comm, log);
 
@@ -259,8 +300,10 @@ void run_prune(const PruneOptions& options, Communicator& comm, std::ostream& lo
             ? prune_and_score(fraction, options, run, output, *model, sets, comm)
             : prune_ensemble_and_score(fraction, options, run, output, *model, sets, comm, kl);
     if (run.members.empty()) kl = kl_divergence(model->parameters(), run.config.model.prior_sigma);
-    log_row(row, kl,
-            sets.ood_name, log);
+    if (report.regression)
+      log_regression_row(row, kl, sets.ood_name, log);
+    else
+      log_row(row, kl, sets.ood_name, log);
     report.rows.push_back(std::move(row));
   }
   write_pruning_file(output, comm, report);

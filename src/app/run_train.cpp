@@ -1,6 +1,7 @@
 #include "app/run_train.hpp"
 
 #include "app/eval_sets.hpp"
+#include "app/regression_report.hpp"
 #include "app/training_state.hpp"
 #include "core/blas_check.hpp"
 #include "core/format.hpp"
@@ -8,6 +9,7 @@
 #include "core/types.hpp"
 #include "data/data_split.hpp"
 #include "data/device_dataset.hpp"
+#include "data/standardize.hpp"
 #include "model/build_model.hpp"
 #include "model/model_summary.hpp"
 #include "output/checkpoint_file.hpp"
@@ -23,6 +25,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <ostream>
 #include <tuple>
 
@@ -68,7 +71,40 @@ struct RunData {
   Split ood;  // empty without [ood]
   TrainingData train;
   DeviceDataset validation, test;
+  Standardization standardization;  // empty without data.standardize
 };
+
+// data.standardize: the training rows' moments (over all ranks, each row once), applied
+// to every split as it is held on the host.
+void standardize_splits(const RunConfig& config, const Communicator& comm, RunData& d,
+                        std::ostream& log) {
+  const Split& t = d.train_split;
+  const auto [lo, hi] = d.train.local ? std::pair<std::int64_t, std::int64_t>{0, t.rows.count}
+                                      : comm.shard(t.total);
+  d.standardization =
+      fit_standardization(t.rows, lo, hi - lo, t.total, config.model.regression(), comm);
+  for (Split* split : {&d.train_split, &d.validation_split, &d.test_split, &d.ood})
+    if (split->rows.count > 0) standardize(split->rows, d.standardization);
+  log << "data: " << d.standardization.feature_mean.size() << " features"
+      << (d.standardization.target_mean.empty()
+              ? ""
+              : concat(" and ", d.standardization.target_mean.size(), " targets"))
+      << " standardized by the mean and standard deviation of the " << t.total
+      << " training rows" << std::endl;
+}
+
+// What one example of the data is: an image, or a vector of features with targets.
+std::string example_text(const Dataset& rows) {
+  if (rows.target_dim == 0 && !rows.float_features)
+    return concat("images of ", rows.height, "x", rows.width, "x", rows.channels);
+  const std::string shape = rows.height * rows.width == 1
+                                ? concat(rows.channels, " features")
+                                : concat(rows.height, "x", rows.width, "x", rows.channels,
+                                         " features");
+  return rows.target_dim == 0 ? concat("examples of ", shape)
+                              : concat("examples of ", shape, " and ", rows.target_dim,
+                                       " real target(s)");
+}
 
 // Each set is read in an agreement of its own (parallel/agree.hpp): a file that one
 // rank cannot read ends every rank with one message, and no rank walks on into the
@@ -81,28 +117,47 @@ RunData load_data(const RunConfig& config, const Communicator& comm, std::ostrea
     std::tie(d.train_split, d.validation_split) =
         load_training(config, comm, d.train.local ? RankRows::shard : RankRows::all);
   });
-  d.train.data = to_device(d.train_split.rows);
   d.train.global_count = d.train_split.total;
-  d.validation = to_device(d.validation_split.rows);
   agree_or_throw(comm.get(), [&] {
     d.test_split = load_split(config.data, SplitPart::test, comm, RankRows::shard);
   });
-  d.test = to_device(d.test_split.rows);
   // The OOD set ([ood]) is read now, so a bad one stops the run before training.
   if (config.ood.enabled())
     agree_or_throw(comm.get(), [&] {
       d.ood = load_ood_rows(config, comm, PredictSplit::examples, d.test_split.rows);
     });
+  const double seconds = load_clock.seconds();
+  if (config.data.standardize) standardize_splits(config, comm, d, log);
+  d.train.data = to_device(d.train_split.rows);
+  d.train.target_std = d.standardization.target_std;
+  d.validation = to_device(d.validation_split.rows);
+  d.test = to_device(d.test_split.rows);
   const Dataset& train_host = d.train_split.rows;
-  log << "data: " << d.train.global_count << " training and " << d.test_split.total
-      << " test images of " << train_host.height << "x" << train_host.width << "x"
-      << train_host.channels << " (" << load_clock.seconds() << " s), training set "
+  const std::string example = example_text(train_host);
+  const std::string noun = example.rfind("images", 0) == 0 ? "images" : "examples";
+  log << "data: " << d.train.global_count << " training and " << d.test_split.total << " test "
+      << example << " (" << seconds << " s), training set "
       << (d.train.local ? "partitioned" : "replicated") << " over ranks";
   if (d.validation_split.total > 0)
-    log << "; the last " << d.validation_split.total
-        << " training images held out for validation";
+    log << "; the last " << d.validation_split.total << " training " << noun
+        << " held out for validation";
   log << std::endl;
   return d;
+}
+
+// A restart continues with the standardization it was trained with: the data's must be
+// the checkpoint's (unless forced), since the network's inputs would change under it.
+void check_standardization(const Progress& resumed, const RunData& d, bool force,
+                           std::ostream& log) {
+  const Standardization &was = resumed.standardization, &is = d.standardization;
+  if (was.feature_mean == is.feature_mean && was.feature_std == is.feature_std &&
+      was.target_mean == is.target_mean && was.target_std == is.target_std)
+    return;
+  const std::string message =
+      "the data's standardization (data.standardize) differs from the checkpoint's: the "
+      "training data or the option changed";
+  if (!force) throw InputError(concat(message, " (--restart-force continues anyway)"));
+  log << "warning: --restart-force: " << message << std::endl;
 }
 
 // The set that eval.every_epochs evaluates: the validation rows if any, else the test set.
@@ -126,11 +181,9 @@ bool profile_layers() {
 std::unique_ptr<Sequential<Real>> fitted_model(const RunConfig& config, const RunData& d,
                                                const Communicator& comm) {
   auto model = build_model<Real>(config.model, d.train.data.shape);
-  const auto classes = model->output_shape().size();
-  if (classes != d.train_split.rows.num_classes)
-    throw InputError(concat("input deck ", config.deck_path, ": the model ends with ", classes,
-                            " outputs but the data has ", d.train_split.rows.num_classes,
-                            " classes"));
+  const std::string mismatch =
+      output_mismatch(config.model, model->output_shape().size(), d.train_split.rows);
+  if (!mismatch.empty()) throw InputError(concat("input deck ", config.deck_path, ": ", mismatch));
   const std::int64_t train_rows =
       max_rows_per_rank(config.train.batch_size, config.parallel.batch_mode, comm.size());
   model->finalize(config.train.seed, static_cast<int>(std::max(train_rows, config.eval.batch_size)));
@@ -297,6 +350,7 @@ struct TrainingRecord {
   }
 
   void evaluate_epoch(std::int64_t step, std::int64_t epoch) {
+    if (config.model.regression()) return evaluate_regression_epoch(step, epoch);
     Kokkos::Timer eval_clock;
     const Metrics m =
         evaluate(model, eval.rows, eval.split.first, eval.split.total, eval_options(config), comm)
@@ -311,32 +365,55 @@ struct TrainingRecord {
                   m.mean_entropy)
         << std::endl;
   }
+  void evaluate_regression_epoch(std::int64_t step, std::int64_t epoch);
 
-  // One line per epoch: the NLL and accuracy over all its examples (the rows' windows,
-  // weighted by their examples), the loss at its end, its time and the run's.
+  // One line per epoch: the NLL and accuracy (a regression: RMSE) over all its examples
+  // (the rows' windows, weighted by their examples), the loss at its end, its time and
+  // the run's.
   void log_epoch_summary(const HistoryRow& last) {
     const std::int64_t per_epoch = trainer.steps_per_epoch();
     const std::int64_t first = (last.step - 1) / per_epoch * per_epoch;  // the epoch's start
-    double images = 0, nll = 0, correct = 0;
+    const bool regression = config.model.regression();
+    double images = 0, nll = 0, fit = 0;  // fit: correct, or squared error (regression)
     std::int64_t previous = first;
     for (const HistoryRow& r : progress.history) {
       if (r.step <= first || r.step > last.step) continue;
       const double n = images_between(previous, r.step, trainer, n_train);
       images += n;
       nll += r.nll * n;
-      correct += r.train_accuracy * n;
+      fit += (regression ? r.train_rmse * r.train_rmse : r.train_accuracy) * n;
       previous = r.step;
     }
     const double total_epochs = double(trainer.total_steps()) / double(per_epoch);
     const bool whole = last.step % per_epoch == 0;  // else train.max_steps ended it
+    const std::string fit_text = regression ? format("rmse %.4g", std::sqrt(fit / images))
+                                            : format("acc %.4f", fit / images);
     log << format("epoch %.0f/%.0f ", std::ceil(last.epoch - 1e-9), std::ceil(total_epochs - 1e-9))
         << (whole ? "done" : "cut short by train.max_steps")
-        << format(": nll %.4f  acc %.4f over its %.0f images, loss %.4f at its end; %.1f s",
-                  nll / images, correct / images, images, last.loss, epoch_clock.seconds())
+        << format(": nll %.4f  ", nll / images) << fit_text
+        << format(" over its %.0f ", images) << (regression ? "examples" : "images")
+        << format(", loss %.4f at its end; %.1f s", last.loss, epoch_clock.seconds())
         << ", elapsed " << format_duration(wall.seconds()) << std::endl;
     epoch_clock.reset();
   }
 };
+
+// A regression's evaluation row: the NLL of the predictive mixture; the classification
+// columns (accuracy, ece, mean_entropy) are NaN.
+void TrainingRecord::evaluate_regression_epoch(std::int64_t step, std::int64_t epoch) {
+  Kokkos::Timer eval_clock;
+  const RegressionMetrics m =
+      evaluate_regression(model, eval.rows, eval.split.first, eval.split.total,
+                          eval_options(config), progress.standardization, comm)
+          .metrics;
+  eval_seconds += eval_clock.seconds();
+  const double none = std::numeric_limits<double>::quiet_NaN();
+  progress.eval_history.push_back(EvalRow{step, double(epoch), none, m.nll, none, none});
+  file.append_eval({progress.eval_history.back()});
+  log << "eval   epoch " << epoch << " on " << eval.name
+      << format(" (%.0f examples, S=%.0f): ", double(eval.split.total), config.eval.samples)
+      << regression_metrics_text(m) << std::endl;
+}
 
 // Trains from the record's start to the end or to a stop signal. A divergence stops
 // every rank at the same step (Trainer): its message gets where to restart from and
@@ -436,6 +513,29 @@ void evaluate_ood(const RunConfig& config, Sequential<Real>& model, const RunDat
              ood_predictions, ood.first, ood.total, comm, log);
 }
 
+// A regression's test set and OOD set: predicted, written and reported in the targets'
+// units (app/regression_report.hpp).
+void evaluate_regression_sets(const RunConfig& config, Sequential<Real>& model, const RunData& d,
+                              RunFile& file, const Communicator& comm, std::ostream& log) {
+  const EvalOptions options = eval_options(config);
+  const int samples = config.eval.samples;
+  const RegressionEvaluation test = evaluate_regression(
+      model, d.test, d.test_split.first, d.test_split.total, options, d.standardization, comm);
+  write_regression_set(file, "test", test, config.output.write_predictions, samples,
+                       format("test (MC predictive mixture, S=%.0f)", samples), log);
+  const double passes_per_second =
+      comm.allreduce_sum(test.rows.count * test.rows.samples / test.rows.seconds);
+  log << format("inference: %.0f example-passes/s over all ranks", passes_per_second) << std::endl;
+  if (!config.ood.enabled()) return;
+  const Split& ood = d.ood;
+  const std::string name = ood_set_name(config);
+  const RegressionEvaluation out = evaluate_regression(model, to_device(ood.rows), ood.first,
+                                                       ood.total, options, d.standardization, comm);
+  write_regression_set(file, name, out, config.output.write_predictions, samples,
+                       "OOD set " + name, log);
+  report_regression_ood(file, "test", test, name, out, d.standardization, comm, log);
+}
+
 // The last lines: where the results are, and where the time went.
 void log_wall_time(const TrainingRecord& record, double final_seconds) {
   const double total = record.wall.seconds(), training = record.trainer.training_seconds();
@@ -464,6 +564,8 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const TrainOpt
   if (start.finished) return RunOutcome::up_to_date;
   Progress progress = resume_or_initialise(config, start, options.restart.force, comm, trainer,
                                            model->parameters(), log);
+  if (progress.resumed) check_standardization(progress, data, options.restart.force, log);
+  progress.standardization = data.standardization;
   log_model(config, *model, trainer, log);
   if (options.dry_run) return log_dry_run(config, start, trainer, log), RunOutcome::checked;
   const auto step_dump = open_step_dump(config, paths, data, trainer, *model, comm, log);
@@ -473,6 +575,7 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const TrainOpt
   create_output_dir(paths, comm);
   RunFile file(paths.run, comm, run_info(config, *model));
   write_history_so_far(file, config, eval, progress);
+  file.write_standardization(data.standardization);
 
   TrainingRecord record{config, comm, trainer, *model, file, paths, eval,
                         data.train.global_count, wall, log, std::move(progress)};
@@ -484,8 +587,12 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const TrainOpt
   write_trained_state(record);
 
   const Kokkos::Timer final_clock;
-  const Predictions test = evaluate_test(config, *model, data, file, comm, log);
-  if (config.ood.enabled()) evaluate_ood(config, *model, data, test, file, comm, log);
+  if (config.model.regression()) {
+    evaluate_regression_sets(config, *model, data, file, comm, log);
+  } else {
+    const Predictions test = evaluate_test(config, *model, data, file, comm, log);
+    if (config.ood.enabled()) evaluate_ood(config, *model, data, test, file, comm, log);
+  }
   file.write_status("finished");
   log_wall_time(record, final_clock.seconds());
   return RunOutcome::finished;

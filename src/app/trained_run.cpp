@@ -60,9 +60,13 @@ std::unique_ptr<Sequential<Real>> trained_model(const TrainedRun& run, const std
   const RunConfig& config = run.config;
   auto model = build_model<Real>(config.model, Shape{data.height, data.width, data.channels});
   const auto classes = model->output_shape().size();
-  if (classes != data.num_classes)
+  if (config.model.regression()) {
+    if (const std::string mismatch = output_mismatch(config.model, classes, data); !mismatch.empty())
+      throw InputError(concat(data.source, ": the model ", path, ": ", mismatch));
+  } else if (classes != data.num_classes) {
     throw InputError(concat(data.source, ": the data has ", data.num_classes, " classes, the model ",
                             path, " predicts ", classes));
+  }
   model->finalize(config.train.seed, int(config.eval.batch_size));
   load_parameters(run.checkpoint, path, model->parameters());
   return model;

@@ -121,7 +121,7 @@ Progress resume(const std::string& from, const RunConfig& config, bool force,
   if (c.ranks != comm.size())
     log << "note: the checkpoint was written by " << c.ranks << " rank(s), this run has "
         << comm.size() << ": the continuation is not bit-identical" << std::endl;
-  return {c.step, c.window, c.history, c.eval_history};
+  return {c.step, c.window, c.history, c.eval_history, c.standardization, true};
 }
 
 // A fresh start: the random initialisation, or MOPED's from model.init_from, then rank
@@ -190,6 +190,7 @@ Checkpoint make_checkpoint(const RunConfig& config, const Communicator& comm,
   c.eval_history = progress.eval_history;
   c.window = trainer.window();
   c.keep = keep_mask_of(store);
+  c.standardization = progress.standardization;
   return c;
 }
 

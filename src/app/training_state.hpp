@@ -64,6 +64,10 @@ struct Progress {
   TrainingWindow window;
   std::vector<HistoryRow> history;    // every row of this run, from its first step
   std::vector<EvalRow> eval_history;  // every evaluation of this run
+  // What the run's data is standardized by (data.standardize): a restart's checkpoint's
+  // until run_train has checked it against the data's; then the data's.
+  Standardization standardization;
+  bool resumed = false;  // from a checkpoint
 };
 
 // Where training starts: the checkpoint start.from, checked against the deck (unless

@@ -14,6 +14,13 @@ enum class LayerKind { conv2d, dense, relu, maxpool2d, flatten };
 // How a data set is stored: IDX files (MNIST's, .gz or plain) or CIFAR-10 .bin files in
 // a directory, or an HDF5 file of images and labels (data/dataset.hpp).
 enum class DataFormat { idx, cifar10, hdf5 };
+// How an HDF5 data set's 3-D examples are laid out: as the dataset's `layout` attribute
+// says (HWC without one), or HWC / CHW as the deck says (data/hdf5_dataset.hpp).
+enum class DataLayout { file, hwc, chw };
+// The data term of the ELBO (docs/design.md, "Regression"): softmax over classes, or a
+// Gaussian over real targets with one learned noise variance per target (gaussian) or
+// a variance per example from the last layer (gaussian_heteroscedastic).
+enum class Likelihood { categorical, gaussian, gaussian_heteroscedastic };
 // The weight estimator of a Bayesian layer (docs/design.md, "Estimators");
 // deterministic is the plain layer (point weights, no noise, no KL).
 enum class Estimator { reparam, flipout, local_reparam, deterministic };
@@ -57,6 +64,19 @@ struct ChoiceTable<DataFormat> {
   static constexpr Choice<DataFormat> entries[] = {{"idx", DataFormat::idx},
                                                    {"cifar10", DataFormat::cifar10},
                                                    {"hdf5", DataFormat::hdf5}};
+};
+template <>
+struct ChoiceTable<DataLayout> {
+  static constexpr Choice<DataLayout> entries[] = {{"file", DataLayout::file},
+                                                   {"hwc", DataLayout::hwc},
+                                                   {"chw", DataLayout::chw}};
+};
+template <>
+struct ChoiceTable<Likelihood> {
+  static constexpr Choice<Likelihood> entries[] = {
+      {"categorical", Likelihood::categorical},
+      {"gaussian", Likelihood::gaussian},
+      {"gaussian_heteroscedastic", Likelihood::gaussian_heteroscedastic}};
 };
 template <>
 struct ChoiceTable<Estimator> {

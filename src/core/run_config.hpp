@@ -31,10 +31,24 @@ struct LayerSpec {
 struct DataConfig {
   DataFormat format = DataFormat::idx;
   std::string dir = "/usr/share/datasets/fashion-mnist";  // idx, cifar10: where the files are
-  // hdf5 only (both required then): a file with datasets "images" [N,H,W] or [N,H,W,C] and
-  // "labels" [N], both uint8. dir is not used with hdf5.
+  // hdf5 only: the training file (required) and the test file (or test_fraction); dir
+  // is not used with hdf5.
   std::string train_file;
   std::string test_file;
+  // hdf5: the datasets holding the features (any numeric type; uint8 is scaled by
+  // 1/255, anything else is read as float) and the targets (integer labels, or real
+  // values with a Gaussian model.likelihood), each with the examples along dimension 0.
+  std::string features = "images";
+  std::string targets = "labels";
+  DataLayout layout = DataLayout::file;  // 3-D examples: the file's `layout` attribute, hwc, chw
+  // hdf5 without test_file: the last round(test_fraction * N) rows of train_file are
+  // the test set (before train_limit, test_limit and validation_fraction apply).
+  double test_fraction = 0;
+  // Features (and real targets) shifted and scaled by the training rows' mean and
+  // standard deviation (data/standardize.hpp); stored with the run for kbnn predict.
+  bool standardize = false;
+  // Not a deck option: set from model.likelihood, whether the targets are real values.
+  bool real_targets = false;
   std::int64_t train_limit = 0;                        // first N examples only; 0 = all
   std::int64_t test_limit = 0;                         // 0 = all
   // How the training set is spread over MPI ranks and shuffled (if train.shuffle):
@@ -66,6 +80,9 @@ struct ModelConfig {
   // /weights, deterministic or Bayesian; empty = the random initialisation above.
   std::string init_from;
   double moped_delta = 0;              // > 0: sigma = moped_delta * |mu| (needs init_from)
+  // The data term: categorical (classes, softmax) or a Gaussian over real targets.
+  Likelihood likelihood = Likelihood::categorical;
+  bool regression() const { return likelihood != Likelihood::categorical; }
 };
 
 struct TrainConfig {

@@ -4,6 +4,7 @@
 
 #include "core/run_config.hpp"
 #include "data/dataset.hpp"
+#include "data/hdf5_dataset.hpp"
 #include "parallel/communicator.hpp"
 
 #include <cstdint>
@@ -22,8 +23,13 @@ struct Split {
 struct SplitSource {
   Dataset whole;           // idx, cifar10: every row, after data.*_limit
   std::string hdf5_path;   // hdf5: the file, read by rows
+  Hdf5Fields fields;       // hdf5: which datasets, how laid out
+  std::int64_t offset = 0;  // hdf5: the file row of the split's row 0 (data.test_fraction)
   std::int64_t total = 0;  // rows after data.*_limit
 };
+
+// The deck's names and layout of an HDF5 data set.
+Hdf5Fields hdf5_fields(const DataConfig& data);
 
 // Which of a split's rows a rank holds: all of them, or its contiguous
 // Communicator::shard.
@@ -33,7 +39,8 @@ enum class RankRows { all, shard };
 SplitSource open_split(const DataConfig& data, SplitPart part, const Communicator& comm);
 
 // Rows [begin, end) of the source as this rank holds them; Split::first counts from
-// begin. Collective for HDF5 data.
+// begin. Collective for HDF5 data, which is checked for NaN and Inf: an InputError on
+// every rank names their count and the first (file row, feature or target).
 Split take_rows(const SplitSource& source, std::int64_t begin, std::int64_t end,
                 const Communicator& comm, RankRows rows);
 

@@ -11,11 +11,20 @@
 namespace kbnn {
 namespace fs = std::filesystem;
 
+namespace {
+// Rows [first, first + count) of a row-major (rows, width) vector; an empty vector
+// (the data set holds no such part) stays empty.
+template <class T>
+std::vector<T> rows_of(const std::vector<T>& all, std::int64_t first, std::int64_t count,
+                       std::int64_t width) {
+  if (all.empty()) return {};
+  return std::vector<T>(all.begin() + first * width, all.begin() + (first + count) * width);
+}
+}  // namespace
+
 void truncate(Dataset& d, std::int64_t n) {
   if (n <= 0 || n >= d.count) return;
-  d.count = n;
-  d.pixels.resize(std::size_t(n * d.features()));
-  d.labels.resize(std::size_t(n));
+  d = slice(d, 0, n);
 }
 
 Dataset slice(const Dataset& d, std::int64_t first, std::int64_t count) {
@@ -28,10 +37,14 @@ Dataset slice(const Dataset& d, std::int64_t first, std::int64_t count) {
   out.width = d.width;
   out.channels = d.channels;
   out.num_classes = d.num_classes;
+  out.float_features = d.float_features;
+  out.target_dim = d.target_dim;
   out.count = count;
   const std::int64_t f = d.features();
-  out.pixels.assign(d.pixels.begin() + first * f, d.pixels.begin() + (first + count) * f);
-  out.labels.assign(d.labels.begin() + first, d.labels.begin() + first + count);
+  out.pixels = rows_of(d.pixels, first, count, f);
+  out.values = rows_of(d.values, first, count, f);
+  out.labels = rows_of(d.labels, first, count, 1);
+  out.targets = rows_of(d.targets, first, count, d.target_dim);
   return out;
 }
 

@@ -1,5 +1,6 @@
-// An image-classification data set held on the host, exactly as read from disk
-// (raw bytes, no normalisation), and the entry point that picks a reader by format.
+// A data set held on the host, exactly as read from disk (no normalisation): uint8
+// images kept as bytes, or float features of any shape; class labels or real-valued
+// targets. And the entry point that picks a directory reader by format.
 #pragma once
 
 #include "core/choices.hpp"
@@ -13,10 +14,18 @@ namespace kbnn {
 struct Dataset {
   std::string source;                        // file or directory it came from, for messages
   std::int64_t count = 0;                    // number of examples N
-  int height = 0, width = 0, channels = 0;   // image shape; pixels are stored NHWC
-  int num_classes = 0;
-  std::vector<std::uint8_t> pixels;   // (count, height, width, channels), row-major, raw 0..255
+  // The shape of one example, NHWC: an image, or 1 x 1 x F for a vector of F features.
+  int height = 0, width = 0, channels = 0;
+  int num_classes = 0;                // classification: labels lie in [0, num_classes)
+  // The features: uint8 bytes (images, scaled by 1/255 when batched) or, with
+  // float_features, float values used as they are.
+  bool float_features = false;
+  std::vector<std::uint8_t> pixels;   // (count, height, width, channels), raw 0..255
+  std::vector<float> values;          // (count, height, width, channels), with float_features
+  // The targets: class labels, or target_dim > 0 real values per example (regression).
   std::vector<std::int32_t> labels;   // (count)
+  int target_dim = 0;
+  std::vector<float> targets;         // (count, target_dim)
   std::int64_t features() const { return std::int64_t(height) * width * channels; }
 };
 

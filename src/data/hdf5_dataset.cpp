@@ -1,10 +1,14 @@
-// HDF5 training sets: validated like the other readers (every message names the file
-// and the dataset), then only the requested rows are read.
+// HDF5 data sets: validated like the other readers (every message names the file
+// and the dataset, and a shape mismatch both shapes), then only the requested rows are
+// read.
 #include "data/hdf5_dataset.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 #include <filesystem>
+#include <functional>
+#include <numeric>
 #include <vector>
 
 #include "core/error.hpp"
@@ -27,13 +31,15 @@ h5::DataSet open_required(hid_t file, const std::string& name, const std::string
   return h5::open_dataset(file, name, concat(path, ": /", name));
 }
 
-// The shape of /labels: (N).
-std::int64_t label_count(hid_t file, const std::string& path) {
-  open_required(file, "labels", path);  // an InputError if it is missing
-  const auto dims = h5::dataset_shape(file, "labels", path + ": /labels");
-  if (dims.size() != 1)
-    throw InputError(concat(path, ": /labels: expected shape (N), got ", dims_text(dims)));
-  return std::int64_t(dims[0]);
+// The shape of the targets: (N) for labels, (N, ...) for real targets.
+std::vector<hsize_t> target_dims(hid_t file, const std::string& path, const Hdf5Fields& fields) {
+  const std::string at = concat(path, ": /", fields.targets);
+  open_required(file, fields.targets, path);  // an InputError if it is missing
+  const auto dims = h5::dataset_shape(file, fields.targets, at);
+  if (dims.empty() || (!fields.real_targets && dims.size() != 1))
+    throw InputError(concat(at, ": expected shape ", fields.real_targets ? "(N, ...)" : "(N)",
+                            ", got ", dims_text(dims)));
+  return dims;
 }
 
 // num_classes from a root attribute or a scalar (or one-element) dataset; 0 if neither.
@@ -55,51 +61,118 @@ std::int64_t stored_num_classes(hid_t file, const std::string& path) {
   return k;
 }
 
-// The examples' shape, from /images (N, H, W) or (N, H, W, C), uint8, checked against
-// /labels (N), integers.
-struct ImageLayout {
+// What the file holds, checked: the examples' count and HWC shape, whether the features
+// are bytes and whether they are stored CHW, and the targets per example.
+struct FileLayout {
   std::int64_t n = 0;
-  hsize_t height = 0, width = 0, channels = 0;
+  hsize_t height = 1, width = 1, channels = 1;
+  bool bytes = false;  // uint8 features
+  bool chw = false;    // 3-D examples stored (C, H, W)
+  hsize_t targets = 1;
+  std::int64_t features() const { return std::int64_t(height * width * channels); }
 };
 
-ImageLayout check_layout(hid_t file, const std::string& path) {
-  const std::string images_at = path + ": /images", labels_at = path + ": /labels";
-  const h5::DataSet images = open_required(file, "images", path);
-  const h5::DataSet labels = open_required(file, "labels", path);
-  {
-    const h5::Type t(KBNN_H5_CHECK_AT(H5Dget_type(images), images_at));
-    if (H5Tget_class(t) != H5T_INTEGER || H5Tget_size(t) != 1 || H5Tget_sign(t) != H5T_SGN_NONE)
-      throw InputError(concat(images_at, ": expected uint8 pixels"));
+// The layout of 3-D examples: the dataset's attribute and the deck must agree.
+bool stored_chw(hid_t features, const std::vector<hsize_t>& example, DataLayout deck,
+                const std::string& at) {
+  std::string attribute;
+  if (h5::has_attribute(features, "layout")) {
+    attribute = h5::read_string_attribute(features, "layout");
+    std::transform(attribute.begin(), attribute.end(), attribute.begin(),
+                   [](unsigned char c) { return char(std::tolower(c)); });
+    if (attribute != "hwc" && attribute != "chw")
+      throw InputError(concat(at, ": attribute layout is '", attribute, "', expected HWC or CHW"));
   }
-  {
-    const h5::Type t(KBNN_H5_CHECK_AT(H5Dget_type(labels), labels_at));
-    if (H5Tget_class(t) != H5T_INTEGER) throw InputError(concat(labels_at, ": expected integers"));
+  if (deck != DataLayout::file && !attribute.empty() && attribute != word_of(deck))
+    throw InputError(concat(at, ": the deck's data.layout is ", word_of(deck),
+                            ", the dataset's layout attribute ", attribute));
+  if (deck != DataLayout::file) return deck == DataLayout::chw;
+  if (!attribute.empty()) return attribute == "chw";
+  // Channels first read as channels last fails much later, in a layer: say it now.
+  if (example[0] <= 4 && example[2] > 4)
+    throw InputError(concat(at, ": examples of shape ", dims_text(example),
+                            " look like CHW (channels first) but would be read as HWC; set "
+                            "data.layout = chw (or hwc if they are), or the dataset's layout "
+                            "attribute"));
+  return false;
+}
+
+// The HWC shape of one example of dimensions `example` (dims after the first).
+void set_example_shape(hid_t features, const std::vector<hsize_t>& example, DataLayout deck,
+                       const std::string& at, FileLayout& layout) {
+  if (deck == DataLayout::chw && example.size() != 3)
+    throw InputError(concat(at, ": data.layout = chw needs examples of shape (C, H, W), got ",
+                            dims_text(example)));
+  if (example.size() == 2) {
+    layout.height = example[0];
+    layout.width = example[1];
+  } else if (example.size() == 3) {
+    layout.chw = stored_chw(features, example, deck, at);
+    layout.height = example[layout.chw ? 1 : 0];
+    layout.width = example[layout.chw ? 2 : 1];
+    layout.channels = example[layout.chw ? 0 : 2];
+  } else {  // a vector: its numbers, whatever the shape
+    layout.channels =
+        std::accumulate(example.begin(), example.end(), hsize_t(1), std::multiplies<>());
   }
-  const auto dims = h5::dataset_shape(file, "images", images_at);
-  if (dims.size() != 3 && dims.size() != 4)
-    throw InputError(concat(images_at, ": expected shape (N, H, W) or (N, H, W, C), got ",
-                            dims_text(dims)));
-  const std::int64_t n = std::int64_t(dims[0]), labelled = label_count(file, path);
-  if (labelled != n)
-    throw InputError(concat(path, ": /images holds ", n, " examples, /labels ", labelled));
-  const ImageLayout layout{n, dims[1], dims[2], dims.size() == 4 ? dims[3] : 1};
   for (const hsize_t extent : {layout.height, layout.width, layout.channels})
     if (extent == 0 || extent > INT_MAX)
-      throw InputError(concat(images_at, ": bad image shape ", dims_text(dims)));
+      throw InputError(concat(at, ": bad example shape ", dims_text(example)));
+}
+
+// Features of any integer or float type; uint8 features are bytes.
+bool byte_features(hid_t features, const std::string& at) {
+  const h5::Type t(KBNN_H5_CHECK_AT(H5Dget_type(features), at));
+  const H5T_class_t type_class = H5Tget_class(t);
+  if (type_class != H5T_INTEGER && type_class != H5T_FLOAT)
+    throw InputError(concat(at, ": expected integer or float features"));
+  return type_class == H5T_INTEGER && H5Tget_size(t) == 1 && H5Tget_sign(t) == H5T_SGN_NONE;
+}
+
+void check_target_type(hid_t file, const std::string& path, const Hdf5Fields& fields) {
+  const std::string at = concat(path, ": /", fields.targets);
+  const h5::Type t(KBNN_H5_CHECK_AT(H5Dget_type(open_required(file, fields.targets, path)), at));
+  const H5T_class_t type_class = H5Tget_class(t);
+  if (!fields.real_targets && type_class != H5T_INTEGER)
+    throw InputError(concat(at, ": expected integer class labels"));
+  if (fields.real_targets && type_class != H5T_INTEGER && type_class != H5T_FLOAT)
+    throw InputError(concat(at, ": expected integer or float targets"));
+}
+
+FileLayout check_layout(hid_t file, const std::string& path, const Hdf5Fields& fields) {
+  const std::string at = concat(path, ": /", fields.features);
+  const h5::DataSet features = open_required(file, fields.features, path);
+  const std::vector<hsize_t> targets = target_dims(file, path, fields);
+  check_target_type(file, path, fields);
+  FileLayout layout;
+  layout.bytes = byte_features(features, at);
+  const auto dims = h5::dataset_shape(file, fields.features, at);
+  if (dims.empty()) throw InputError(concat(at, ": expected shape (N, ...), got a scalar"));
+  layout.n = std::int64_t(dims[0]);
+  if (std::int64_t(targets[0]) != layout.n)
+    throw InputError(concat(path, ": /", fields.features, " ", dims_text(dims), " holds ",
+                            layout.n, " examples, /", fields.targets, " ", dims_text(targets),
+                            " holds ", targets[0]));
+  set_example_shape(features, std::vector<hsize_t>(dims.begin() + 1, dims.end()), fields.layout,
+                    at, layout);
+  layout.targets =
+      std::accumulate(targets.begin() + 1, targets.end(), hsize_t(1), std::multiplies<>());
+  if (layout.targets == 0 || layout.targets > INT_MAX)
+    throw InputError(concat(path, ": /", fields.targets, ": bad target shape ", dims_text(targets)));
   return layout;
 }
 
 // d.labels (rows [first, first + d.count)) and d.num_classes. Labels are read as int64
 // whatever their stored type, then range-checked into int32. Without a stored
 // num_classes all labels are read: the maximum must not depend on the slice.
-void read_labels(hid_t file, const std::string& path, std::int64_t n, std::int64_t first,
-                 Dataset& d) {
-  const std::string labels_at = path + ": /labels";
+void read_labels(hid_t file, const std::string& path, const Hdf5Fields& fields, std::int64_t n,
+                 std::int64_t first, Dataset& d) {
+  const std::string labels_at = concat(path, ": /", fields.targets);
   std::int64_t classes = stored_num_classes(file, path);
   const bool all_labels = classes == 0;
   const std::int64_t from = all_labels ? 0 : first;  // file row of wide[0]
   std::vector<std::int64_t> wide(std::size_t(all_labels ? n : d.count));
-  h5::read_rows(open_required(file, "labels", path), hsize_t(from), hsize_t(wide.size()),
+  h5::read_rows(open_required(file, fields.targets, path), hsize_t(from), hsize_t(wide.size()),
                 wide.data(), labels_at);
   if (all_labels) {
     const std::int64_t top = wide.empty() ? -1 : *std::max_element(wide.begin(), wide.end());
@@ -116,14 +189,36 @@ void read_labels(hid_t file, const std::string& path, std::int64_t n, std::int64
   d.labels.assign(slice, slice + d.count);
 }
 
-Dataset read_on_this_rank(const std::string& path, std::int64_t first, std::int64_t count) {
+// CHW examples, (count, C, H, W) row-major, rearranged into HWC.
+template <class T>
+std::vector<T> chw_to_hwc(const std::vector<T>& chw, std::int64_t count, const FileLayout& l) {
+  const std::int64_t h = l.height, w = l.width, c = l.channels, f = l.features();
+  std::vector<T> hwc(chw.size());
+  for (std::int64_t i = 0; i < count; ++i)
+    for (std::int64_t ch = 0; ch < c; ++ch)
+      for (std::int64_t p = 0; p < h * w; ++p) hwc[i * f + p * c + ch] = chw[i * f + ch * h * w + p];
+  return hwc;
+}
+
+// Rows [first, first + d.count) of the features, as bytes or floats, in HWC.
+template <class T>
+std::vector<T> read_features(hid_t file, const std::string& path, const Hdf5Fields& fields,
+                             const FileLayout& layout, std::int64_t first, std::int64_t count) {
+  std::vector<T> rows(std::size_t(count * layout.features()));
+  h5::read_rows(open_required(file, fields.features, path), hsize_t(first), hsize_t(count),
+                rows.data(), concat(path, ": /", fields.features));
+  return layout.chw ? chw_to_hwc(rows, count, layout) : rows;
+}
+
+Dataset read_on_this_rank(const std::string& path, std::int64_t first, std::int64_t count,
+                          const Hdf5Fields& fields) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     throw InputError(concat(path, ": no such data file"));
   if (H5Fis_hdf5(path.c_str()) <= 0) throw InputError(concat(path, ": not an HDF5 file"));
   const h5::SerialFile file(
       KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
-  const ImageLayout layout = check_layout(file, path);
+  const FileLayout layout = check_layout(file, path, fields);
   const std::int64_t n = layout.n;
   if (count == -1) count = n - first;
   if (first < 0 || count < 0 || first > n || count > n - first)
@@ -136,30 +231,43 @@ Dataset read_on_this_rank(const std::string& path, std::int64_t first, std::int6
   d.height = int(layout.height);
   d.width = int(layout.width);
   d.channels = int(layout.channels);
-  d.pixels.resize(std::size_t(count) * layout.height * layout.width * layout.channels);
-  h5::read_rows(open_required(file, "images", path), hsize_t(first), hsize_t(count),
-                d.pixels.data(), path + ": /images");
-  read_labels(file, path, n, first, d);
+  d.float_features = !layout.bytes;
+  if (layout.bytes)
+    d.pixels = read_features<std::uint8_t>(file, path, fields, layout, first, count);
+  else
+    d.values = read_features<float>(file, path, fields, layout, first, count);
+  if (!fields.real_targets) {
+    read_labels(file, path, fields, n, first, d);
+    return d;
+  }
+  d.target_dim = int(layout.targets);
+  d.targets.resize(std::size_t(count) * layout.targets);
+  h5::read_rows(open_required(file, fields.targets, path), hsize_t(first), hsize_t(count),
+                d.targets.data(), concat(path, ": /", fields.targets));
   return d;
 }
 
 }  // namespace
 
 Dataset read_hdf5_dataset(const std::string& path, const Communicator& comm, std::int64_t first,
-                          std::int64_t count) {
+                          std::int64_t count, const Hdf5Fields& fields) {
   const h5::QuietErrors quiet;
   Dataset d;
-  agree_or_throw(comm.get(), [&] { d = read_on_this_rank(path, first, count); });
+  agree_or_throw(comm.get(), [&] { d = read_on_this_rank(path, first, count, fields); });
   return d;
 }
 
-std::int64_t hdf5_dataset_size(const std::string& path, const Communicator& comm) {
+std::int64_t hdf5_dataset_size(const std::string& path, const Communicator& comm,
+                               const Hdf5Fields& fields) {
   const h5::QuietErrors quiet;
   std::int64_t n = 0;
   agree_or_throw(comm.get(), [&] {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))
+      throw InputError(concat(path, ": no such data file"));
     const h5::SerialFile file(
         KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
-    n = label_count(file, path);
+    n = std::int64_t(target_dims(file, path, fields)[0]);
   });
   return n;
 }

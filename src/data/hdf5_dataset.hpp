@@ -1,17 +1,36 @@
-// Training sets in HDF5, for data too large for IDX or CIFAR-10 binaries: each rank
-// reads only the rows it trains on, by hyperslab.
-//   /images       uint8 (N, H, W) or (N, H, W, C): pixels NHWC, raw 0..255
-//   /labels       any integer type (N), each in [0, num_classes)
+// Data sets in HDF5, for data too large for IDX or CIFAR-10 binaries or kept as floats:
+// each rank reads only the rows it needs, by hyperslab. Dimension 0 of both datasets
+// is the example; the names come from the deck (data.features, data.targets).
+//   features      any integer or float type, (N, ...): an example of any shape.
+//                 uint8 stays bytes (pixels, scaled by 1/255 when batched); any other
+//                 type is read as float32. An example of shape () or (F) is a vector
+//                 of F features (1 x 1 x F), (H, W) an image of one channel, (a, b, c)
+//                 an image HWC or CHW (the dataset's `layout` attribute, "HWC" or
+//                 "CHW", or data.layout; CHW is turned into HWC as it is read), and one
+//                 of 4 or more dimensions a vector of all its numbers.
+//   targets       classification: integers (N), each in [0, num_classes);
+//                 regression (real_targets): any numeric type, (N) or (N, ...): the
+//                 product of the trailing extents is the number of targets T.
 //   num_classes   optional: root attribute or scalar dataset; default max label + 1
 #pragma once
 
 #include <cstdint>
 #include <string>
 
+#include "core/choices.hpp"
 #include "data/dataset.hpp"
 #include "parallel/communicator.hpp"
 
 namespace kbnn {
+
+// Which datasets of the file hold what (data.features, data.targets, data.layout),
+// and whether the targets are real values (a Gaussian likelihood) or class labels.
+struct Hdf5Fields {
+  std::string features = "images";
+  std::string targets = "labels";
+  DataLayout layout = DataLayout::file;
+  bool real_targets = false;
+};
 
 // Rows [first, first + count) of the set in `path` (count = -1: to the end). Each rank
 // reads its own rows independently, but the call is collective in one respect: if it
@@ -20,10 +39,11 @@ namespace kbnn {
 // file every rank reads all labels (4 bytes each) to find the global maximum: a
 // slice's maximum would differ between ranks.
 Dataset read_hdf5_dataset(const std::string& path, const Communicator& comm, std::int64_t first = 0,
-                          std::int64_t count = -1);
+                          std::int64_t count = -1, const Hdf5Fields& fields = {});
 
-// The number of examples in the set at `path` (the length of /labels); collective
+// The number of examples in the set at `path` (the length of the targets); collective
 // in the same way.
-std::int64_t hdf5_dataset_size(const std::string& path, const Communicator& comm);
+std::int64_t hdf5_dataset_size(const std::string& path, const Communicator& comm,
+                               const Hdf5Fields& fields = {});
 
 }  // namespace kbnn

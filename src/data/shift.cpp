@@ -10,10 +10,16 @@ namespace kbnn {
 
 namespace {
 
-// Pixel noise with the image's own mean and spread (per channel mixed: the image's
-// pixels as one sample).
-void noise_image(std::uint8_t* image, std::int64_t features, std::uint64_t seed,
-                 std::int64_t row) {
+// Pixels: rounded and clamped to 0..255; float features as drawn.
+std::uint8_t noise_value(double v, std::uint8_t) {
+  return std::uint8_t(std::clamp(std::round(v), 0.0, 255.0));
+}
+float noise_value(double v, float) { return float(v); }
+
+// Noise with the example's own mean and spread (per channel mixed: the example's
+// numbers as one sample).
+template <class T>
+void noise_image(T* image, std::int64_t features, std::uint64_t seed, std::int64_t row) {
   double sum = 0, square = 0;
   for (std::int64_t f = 0; f < features; ++f) {
     sum += image[f];
@@ -26,8 +32,21 @@ void noise_image(std::uint8_t* image, std::int64_t features, std::uint64_t seed,
                     std::uint32_t(std::uint64_t(row) >> 32)};
   std::mt19937_64 generator(key);
   std::normal_distribution<double> normal(mean, stddev);
-  for (std::int64_t f = 0; f < features; ++f)
-    image[f] = std::uint8_t(std::clamp(std::round(normal(generator)), 0.0, 255.0));
+  for (std::int64_t f = 0; f < features; ++f) image[f] = noise_value(normal(generator), T{});
+}
+
+// Counter-clockwise: out(y, x) = in(x, n - 1 - y), NHWC.
+template <class T>
+void rotate_images(const std::vector<T>& from, std::vector<T>& to, const Dataset& d) {
+  const std::int64_t features = d.features();
+  const int n = d.height, c = d.channels;
+  for (std::int64_t i = 0; i < d.count; ++i) {
+    const T* in = from.data() + i * features;
+    T* out = to.data() + i * features;
+    for (int y = 0; y < n; ++y)
+      for (int x = 0; x < n; ++x)
+        for (int ch = 0; ch < c; ++ch) out[(y * n + x) * c + ch] = in[(x * n + (n - 1 - y)) * c + ch];
+  }
 }
 
 }  // namespace
@@ -37,23 +56,25 @@ Dataset shifted(const Dataset& d, DataShift shift, std::uint64_t seed, std::int6
   out.source = concat(d.source, " (", word_of(shift), ")");
   const std::int64_t features = d.features();
   if (shift == DataShift::invert) {
+    if (d.float_features)
+      throw InputError(concat(d.source, ": shift invert needs uint8 images (255 - v); the "
+                              "features are floats"));
     for (auto& v : out.pixels) v = std::uint8_t(255 - v);
   } else if (shift == DataShift::noise) {
-    for (std::int64_t i = 0; i < d.count; ++i)
-      noise_image(out.pixels.data() + i * features, features, seed, first_row + i);
+    for (std::int64_t i = 0; i < d.count; ++i) {
+      if (d.float_features)
+        noise_image(out.values.data() + i * features, features, seed, first_row + i);
+      else
+        noise_image(out.pixels.data() + i * features, features, seed, first_row + i);
+    }
   } else if (shift == DataShift::rot90) {
     if (d.height != d.width)
       throw InputError(concat(d.source, ": shift rot90 needs square images, got ", d.height,
                               "x", d.width));
-    // Counter-clockwise: out(y, x) = in(x, n - 1 - y), NHWC.
-    const int n = d.height, c = d.channels;
-    for (std::int64_t i = 0; i < d.count; ++i) {
-      const std::uint8_t* in = d.pixels.data() + i * features;
-      std::uint8_t* to = out.pixels.data() + i * features;
-      for (int y = 0; y < n; ++y)
-        for (int x = 0; x < n; ++x)
-          for (int ch = 0; ch < c; ++ch) to[(y * n + x) * c + ch] = in[(x * n + (n - 1 - y)) * c + ch];
-    }
+    if (d.float_features)
+      rotate_images(d.values, out.values, d);
+    else
+      rotate_images(d.pixels, out.pixels, d);
   }
   return out;
 }

@@ -1,11 +1,12 @@
 // Synthetic distribution shifts of an image data set: cheap out-of-distribution sets
 // built from the in-distribution test set (docs/design.md, "Out-of-distribution scores").
 //   noise   every pixel drawn from N(m, s^2), m and s the source image's own pixel mean
-//           and standard deviation (rounded, clamped to 0..255): the brightness and
-//           contrast of the image, none of its structure
-//   invert  255 - v: the same shapes, dark on light
+//           and standard deviation (rounded, clamped to 0..255; float features are
+//           left unrounded): the brightness and contrast of the image, none of its
+//           structure
+//   invert  255 - v: the same shapes, dark on light (uint8 images only)
 //   rot90   the image turned 90 degrees counter-clockwise (square images only)
-// Labels are kept (they are only meaningful for invert and rot90, and OOD scores do
+// Labels and targets are kept (they are only meaningful for invert and rot90, and OOD scores do
 // not use them).
 #pragma once
 

@@ -5,6 +5,7 @@
 #include "layers/dense.hpp"
 #include "layers/flatten.hpp"
 #include "layers/maxpool2d.hpp"
+#include "layers/noise_variance.hpp"
 #include "layers/relu.hpp"
 
 namespace kbnn {
@@ -52,7 +53,27 @@ std::unique_ptr<Sequential<Scalar>> build_model(const ModelConfig& config, Shape
   auto model = std::make_unique<Sequential<Scalar>>(input);
   for (std::size_t i = 0; i < config.layers.size(); ++i)
     model->add(make_layer<Scalar>(config.layers[i], std::uint32_t(i), model->output_shape(), config));
+  if (config.likelihood == Likelihood::gaussian)
+    model->add(std::make_unique<NoiseVariance<Scalar>>(
+        "noise_" + std::to_string(config.layers.size()), model->output_shape()));
   return model;
+}
+
+std::string output_mismatch(const ModelConfig& config, std::size_t outputs, const Dataset& data) {
+  if (!config.regression()) {
+    if (outputs == std::size_t(data.num_classes)) return "";
+    return concat("the model ends with ", outputs, " outputs but the data has ",
+                  data.num_classes, " classes");
+  }
+  const std::size_t targets = std::size_t(data.target_dim);
+  if (outputs == 2 * targets) return "";
+  if (config.likelihood == Likelihood::gaussian)
+    return concat("the last layer gives ", outputs / 2, " outputs but the data has ", targets,
+                  " target(s): with model.likelihood = gaussian it gives one mean per target "
+                  "(the learned noise variance is added)");
+  return concat("the last layer gives ", outputs, " outputs but the data has ", targets,
+                " target(s): with model.likelihood = gaussian_heteroscedastic it gives ",
+                2 * targets, " (each target's mean, then each target's log-variance)");
 }
 
 template std::unique_ptr<Sequential<float>> build_model(const ModelConfig&, Shape);

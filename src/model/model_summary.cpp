@@ -51,7 +51,8 @@ std::string model_summary(const Sequential<Real>& model, const ModelConfig& conf
   double total_flops = 0;
   for (std::size_t i = 0; i < model.layers().size(); ++i) {
     const auto& layer = *model.layers()[i];
-    const LayerSpec& spec = config.layers.at(i);
+    // Layers past the deck's list are the likelihood's (layers/noise_variance.hpp).
+    const LayerSpec* spec = i < config.layers.size() ? &config.layers[i] : nullptr;
     const auto found = counts.find(layer.name());
     const Counts c = found == counts.end() ? Counts{} : found->second;
     const double flops = 2 * layer.forward_macs();  // a multiply-add is two
@@ -59,7 +60,7 @@ std::string model_summary(const Sequential<Real>& model, const ModelConfig& conf
     total.point += c.point;
     total_flops += flops;
     text += row(layer.name(), shape_of(layer.output_shape()),
-                spec.has_weights() ? word_of(spec.estimator.value_or(config.estimator)) : "",
+                spec && spec->has_weights() ? word_of(spec->estimator.value_or(config.estimator)) : "",
                 count_text(c.gaussian), count_text(c.point),
                 flops > 0 ? format("%.3f", flops * 1e-6) : "");
   }

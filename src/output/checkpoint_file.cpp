@@ -55,12 +55,20 @@ constexpr const char* kGroupDescription =
     "row, whose per-rank sums are window_nll_sum and window_correct); parameters; keep (the "
     "pruning mask, only in a pruned model); history/ (the rows logged up to step)";
 
+// Named only where present, so a run without standardization describes its checkpoint
+// as before.
+constexpr const char* kStandardizationDescription =
+    "; standardization/ (data.standardize: the training rows' feature_mean, feature_std "
+    "and, for real targets, target_mean, target_std, which prediction applies)";
+
 std::vector<std::int64_t> input_shape_of(const Shape& s) {
   return {s.height, s.width, s.channels};
 }
 
 void write_attributes(hid_t g, const Checkpoint& c) {
-  h5::describe(g, "", kGroupDescription);
+  h5::describe(g, "", c.standardization.empty()
+                          ? std::string(kGroupDescription)
+                          : std::string(kGroupDescription) + kStandardizationDescription);
   h5::write_attribute(g, "step", c.step);
   h5::write_attribute(g, "seed", c.seed);
   h5::write_attribute(g, "ranks", std::int32_t(c.ranks));
@@ -112,6 +120,39 @@ void write_history(hid_t g, bool writer, const Checkpoint& c, const std::string&
 
 }  // namespace
 
+void write_standardization_group(hid_t parent, bool writer, const Standardization& s,
+                                 const std::string& where) {
+  const h5::Group g = h5::create_group(parent, "standardization");
+  h5::describe(g, "", "data.standardize: every feature (and real target) was shifted by "
+                      "the training rows' mean and divided by their standard deviation "
+                      "(population) before the network saw it");
+  const auto column = [&](const char* name, const std::vector<double>& values, const char* what) {
+    if (!values.empty())
+      h5::write_column(g, name, values, writer, "", what, concat(where, "/standardization/", name));
+  };
+  column("feature_mean", s.feature_mean, "mean of each feature over the training rows (HWC order)");
+  column("feature_std", s.feature_std, "standard deviation of each feature (1 where constant)");
+  column("target_mean", s.target_mean, "mean of each target over the training rows");
+  column("target_std", s.target_std, "standard deviation of each target (1 where constant)");
+}
+
+Standardization read_standardization_group(hid_t parent, const std::string& where) {
+  Standardization s;
+  if (!h5::exists(parent, "standardization")) return s;
+  const h5::Group g = h5::open_group(parent, "standardization");
+  const auto column = [&](const char* name, std::vector<double>& values) {
+    if (h5::exists(g, name))
+      values = h5::read_column<double>(g, name, concat(where, "/standardization/", name));
+  };
+  column("feature_mean", s.feature_mean);
+  column("feature_std", s.feature_std);
+  column("target_mean", s.target_mean);
+  column("target_std", s.target_std);
+  if (s.feature_mean.size() != s.feature_std.size() || s.target_mean.size() != s.target_std.size())
+    throw InputError(concat(where, "/standardization: means and deviations of different lengths"));
+  return s;
+}
+
 void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
                             const std::string& path) {
   check_checkpoint(c, path);
@@ -121,6 +162,7 @@ void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
   write_buffers(g, writer, c, where);
   write_window_and_keep(g, writer, c, where);
   write_history(g, writer, c, where);
+  if (!c.standardization.empty()) write_standardization_group(g, writer, c.standardization, where);
 }
 
 void write_atomically(const std::string& path, const Communicator& comm,
@@ -275,6 +317,7 @@ Checkpoint read_on_this_rank(const std::string& path, const std::string& group) 
   read_window(g, where, c);
   read_history(g, where, c);
   read_buffers(g, where, c);
+  c.standardization = detail::read_standardization_group(g, where);
   return c;
 }
 
@@ -316,6 +359,10 @@ void broadcast(Checkpoint& c, const Communicator& comm) {
   };
   broadcast_rows(c.history);
   broadcast_rows(c.eval_history);
+  broadcast_vector(c.standardization.feature_mean);
+  broadcast_vector(c.standardization.feature_std);
+  broadcast_vector(c.standardization.target_mean);
+  broadcast_vector(c.standardization.target_std);
 }
 
 }  // namespace

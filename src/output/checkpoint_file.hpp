@@ -20,6 +20,9 @@
 //   /checkpoint/keep            uint8 (Gaussian weights), only in a pruned model: the
 //                               pruning mask (1 kept, 0 removed; kbnn prune), which a
 //                               run resumed from it keeps
+//   /checkpoint/standardization/{feature,target}_{mean,std}  float64, only with
+//                               data.standardize: what the model's inputs were shifted
+//                               and scaled by (data/standardize.hpp)
 #pragma once
 
 #include <hdf5.h>
@@ -64,6 +67,11 @@ void write_checkpoint_group(hid_t file, bool writer, const Checkpoint& c,
 // unless the error was agreed).
 void write_atomically(const std::string& path, const Communicator& comm,
                       const std::function<void(const std::string& tmp)>& write);
+// <parent>/standardization: the numbers of `s` that it has (collective; `writer` writes),
+// and read back (empty without the group). Shared by the checkpoint and the run file.
+void write_standardization_group(hid_t parent, bool writer, const Standardization& s,
+                                 const std::string& where);
+Standardization read_standardization_group(hid_t parent, const std::string& where);
 }  // namespace detail
 
 }  // namespace kbnn

@@ -43,6 +43,23 @@ PredictionShare share_of(const Predictions& p, std::int64_t first_row, std::int6
   return s;
 }
 
+PredictionShare share_of(const RegressionPredictions& p, std::int64_t first_row, std::int64_t total) {
+  const std::int64_t n = p.count, k = p.targets;
+  const auto holds = [&](const auto& values, std::int64_t size) {
+    return std::int64_t(values.size()) == size;
+  };
+  PredictionShare s;
+  s.first = first_row;
+  s.count = n;
+  s.classes = k;
+  s.total = total;
+  s.samples = p.samples;
+  s.sizes_ok = n >= 0 && holds(p.mean, n * k) && holds(p.std, n * k) &&
+               holds(p.aleatoric, n * k) && holds(p.epistemic, n * k) &&
+               holds(p.target, n * k) && holds(p.nll, n);
+  return s;
+}
+
 std::int64_t check_prediction_shares(const std::vector<PredictionShare>& shares,
                                      const std::string& where) {
   const PredictionShare& root = shares.at(0);  // every rank compares with the same one

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "uq/predictive.hpp"
+#include "uq/regression_predictive.hpp"
 
 namespace kbnn {
 
@@ -23,6 +24,8 @@ struct PredictionShare {
 };
 
 PredictionShare share_of(const Predictions& p, std::int64_t first_row, std::int64_t total);
+// A regression's share: its targets per example in place of classes.
+PredictionShare share_of(const RegressionPredictions& p, std::int64_t first_row, std::int64_t total);
 
 // The set's classes, once the shares (one per rank, in rank order) pass every check:
 // each rank's arrays match its count and classes; all agree on total and samples, and

@@ -20,11 +20,54 @@ void write_column(hid_t table, bool writer, const std::string& name, const std::
   h5::write_column(table, name, values, writer, units, description, concat(where, "/", name));
 }
 
+// A column of a value per row.
+std::vector<double> column_of(const PruningReport& r,
+                              const std::function<double(const PruningRow&)>& get) {
+  std::vector<double> values;
+  for (const auto& row : r.rows) values.push_back(get(row));
+  return values;
+}
+
+// The test metrics of a regression's rows, in the targets' units, and their OOD scores.
+void write_regression_columns(hid_t table, bool writer, const PruningReport& r,
+                              const std::string& where) {
+  const auto column = [&](const std::function<double(const PruningRow&)>& get) {
+    return column_of(r, get);
+  };
+  write_column(table, writer, "rmse", column([](auto& w) { return w.regression.rmse; }),
+               "target units", "test RMSE of the predictive mean", where);
+  write_column(table, writer, "nll", column([](auto& w) { return w.regression.nll; }), "nats",
+               "mean -log p(y|x) of the predictive mixture, targets' units", where);
+  write_column(table, writer, "coverage_95",
+               column([](auto& w) { return w.regression.coverage_at(0.95); }), "1",
+               "fraction of test targets inside the central 95% interval", where);
+  write_column(table, writer, "width_95", column([](auto& w) { return w.regression.width_at(0.95); }),
+               "target units", "mean width of the central 95% interval", where);
+  write_column(table, writer, "calibration_error",
+               column([](auto& w) { return w.regression.calibration_error; }), "1",
+               "mean |observed - expected| coverage over the levels 0.05 .. 0.95", where);
+  write_column(table, writer, "mean_std", column([](auto& w) { return w.regression.mean_std; }),
+               "target units", "mean predictive standard deviation", where);
+  write_column(table, writer, "mean_epistemic_variance",
+               column([](auto& w) { return w.regression.mean_epistemic; }), "target units squared",
+               "mean epistemic variance", where);
+  if (r.ood_set.empty()) return;
+  for (const RegressionOodScore s : regression_ood_scores) {
+    const std::string score = ood_score_name(s);
+    const std::size_t k = std::size_t(s);
+    write_column(table, writer, "auroc_" + score,
+                 column([k](auto& w) { return w.regression_ood.by_score[k].auroc; }), "1",
+                 concat("AUROC of ", score, " telling ", r.ood_set, " (OOD) from the test set"),
+                 where);
+    write_column(table, writer, "aupr_out_" + score,
+                 column([k](auto& w) { return w.regression_ood.by_score[k].aupr_out; }), "1",
+                 concat("AUPR of ", score, " with ", r.ood_set, " (OOD) as positives"), where);
+  }
+}
+
 void write_columns(hid_t table, bool writer, const PruningReport& r, const std::string& where) {
   const auto column = [&](const std::function<double(const PruningRow&)>& get) {
-    std::vector<double> values;
-    for (const auto& row : r.rows) values.push_back(get(row));
-    return values;
+    return column_of(r, get);
   };
   const auto count = [&](std::int64_t PruningRow::*member) {
     std::vector<std::int64_t> values;
@@ -37,6 +80,7 @@ void write_columns(hid_t table, bool writer, const PruningReport& r, const std::
                "kernel weights removed, whole model", where);
   write_column(table, writer, "kept", count(&PruningRow::kept), "weights",
                "kernel weights kept, whole model", where);
+  if (r.regression) return write_regression_columns(table, writer, r, where);
   write_column(table, writer, "accuracy", column([](auto& w) { return w.metrics.accuracy; }), "1",
                "test accuracy of the Monte-Carlo predictive mean", where);
   write_column(table, writer, "nll", column([](auto& w) { return w.metrics.nll; }), "nats",

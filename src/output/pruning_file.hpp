@@ -5,7 +5,9 @@
 //   /pruning/<column>      (F) fraction, removed, kept, accuracy, nll, brier, ece,
 //                          mean_entropy, mean_epistemic, and with an OOD set auroc_<score>
 //                          and aupr_out_<score> per OOD score; attributes checkpoints (F
-//                          names), ood_set
+//                          names), ood_set. A regression's rows hold rmse, nll,
+//                          coverage_95, width_95, calibration_error, mean_std and
+//                          mean_epistemic_variance in place of the classification columns
 //   /pruning/masks/<f>/<layer>   uint8, the kernel's shape: 1 kept, 0 removed
 #pragma once
 
@@ -14,6 +16,8 @@
 #include "parallel/communicator.hpp"
 #include "uq/ood.hpp"
 #include "uq/predictive.hpp"
+#include "uq/regression_ood.hpp"
+#include "uq/regression_predictive.hpp"
 
 #include <cstdint>
 #include <string>
@@ -26,6 +30,8 @@ struct PruningRow {
   std::int64_t removed = 0, kept = 0;  // kernel weights over the whole model
   Metrics metrics;                    // on the test split, reduced over ranks
   OodMetrics ood;                     // test split against the OOD set, if there is one
+  RegressionMetrics regression;       // in place of metrics, for a Gaussian likelihood
+  RegressionOodMetrics regression_ood;  // in place of ood, for a Gaussian likelihood
   std::vector<std::uint8_t> keep;     // the model's keep mask (Gaussian weights, store order)
   std::string checkpoint;             // the file written to fine-tune from ("" if none)
 };
@@ -36,6 +42,7 @@ struct PruningReport {
   int samples = 0;        // Monte-Carlo passes per prediction
   std::string deck_text;  // the resolved deck of the pruned run
   std::string ood_set;    // the OOD set's name; "" if none was scored
+  bool regression = false;  // rows hold regression metrics (other columns)
   std::vector<ParameterStore<Real>::Block> blocks;  // the model's parameter blocks
   std::vector<PruningRow> rows;
 };

@@ -16,38 +16,17 @@
 #include "h5/rows.hpp"
 #include "output/prediction_shares.hpp"
 #include "output/row_table.hpp"
+#include "output/run_file_groups.hpp"
 
 namespace kbnn {
+using detail::check_name;
+using detail::metrics_group;
+using detail::open_or_create_group;
+using detail::predictions_group;
+
 namespace {
 
 constexpr hsize_t kHistoryChunk = 512;  // rows per chunk: a few KiB per dataset
-
-// Group and dataset names come from the deck (layer and set names): one path level.
-void check_name(const std::string& file, const char* what, const std::string& name) {
-  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
-    throw RuntimeError(concat(file, ": ", what, " name '", name,
-                              "' must be non-empty and contain no '/'"));
-}
-
-// Opens parent/name, creating it (with a description) on first use.
-h5::Group open_or_create_group(hid_t parent, const std::string& name,
-                               const std::string& description) {
-  if (h5::exists(parent, name)) return h5::open_group(parent, name);
-  h5::Group g = h5::create_group(parent, name);
-  h5::describe(g, "", description);
-  return g;
-}
-
-// The top-level groups of predictions and metrics, created on first use.
-h5::Group predictions_group(hid_t file) {
-  return open_or_create_group(file, "predictions",
-                              "Monte-Carlo predictive distribution per evaluated data set");
-}
-h5::Group metrics_group(hid_t file) {
-  return open_or_create_group(
-      file, "metrics",
-      "scores of the predictive distribution per data set, and its reliability diagram");
-}
 
 // What a weight buffer is, from the naming convention of the layers.
 std::string weight_description(const std::string& layer, const std::string& name) {
@@ -261,25 +240,11 @@ void RunFile::write_predictions(const std::string& set, const Predictions& local
 void RunFile::write_ood_scores(const std::string& set, const OodScores& local,
                                std::int64_t first_row, std::int64_t total) {
   const h5::QuietErrors quiet;
-  check_name(path_, "prediction set", set);
-  const std::string where = concat(path_, ": /predictions/", set, "/ood_scores");
-  const h5::Group predictions = predictions_group(file_);
-  const h5::Group parent = open_or_create_group(predictions, set, concat("data set '", set, "'"));
-  if (h5::exists(parent, "ood_scores")) throw RuntimeError(concat(where, ": already written"));
-  const h5::Group g = h5::create_group(parent, "ood_scores");
-  h5::describe(g, "", "out-of-distribution scores per example, higher = less like the "
-                      "training data (uq/ood.hpp)");
-  for (const OodScore score : ood_scores) {
-    const char* name = ood_score_name(score);
-    const std::vector<float>& rows = local[score];
-    const std::string what = concat(where, "/", name);
-    if (std::int64_t(rows.size()) > total || first_row < 0)
-      throw RuntimeError(concat(what, ": ", rows.size(), " rows from ", first_row,
-                                " do not fit in ", total));
-    const h5::DataSet d = h5::create_dataset<float>(g, name, {hsize_t(total)}, what);
-    h5::describe(d, ood_score_units(score), ood_score_description(score));
-    h5::write_rows(d, rows.data(), hsize_t(first_row), hsize_t(rows.size()), what);
-  }
+  std::vector<detail::ScoreColumn> columns;
+  for (const OodScore score : ood_scores)
+    columns.push_back({ood_score_name(score), ood_score_units(score), ood_score_description(score),
+                       &local[score]});
+  detail::write_score_columns(file_, path_, set, columns, first_row, total);
 }
 
 void RunFile::write_sample_probabilities(const std::string& set, const std::vector<float>& local,
@@ -304,28 +269,16 @@ void RunFile::write_sample_probabilities(const std::string& set, const std::vect
 void RunFile::write_ood_metrics(const std::string& in_set, const std::string& out_set,
                                 const OodMetrics& m) {
   const h5::QuietErrors quiet;
-  check_name(path_, "OOD set", out_set);
-  const std::string where = concat(path_, ": /metrics/ood/", out_set);
-  const h5::Group metrics = metrics_group(file_);
-  const h5::Group ood = open_or_create_group(
-      metrics, "ood", "out-of-distribution detection: one group per OOD set");
-  if (h5::exists(ood, out_set)) throw RuntimeError(concat(where, ": already written"));
-  const h5::Group g = h5::create_group(ood, out_set);
-  h5::describe(g, "", concat(
-      "how well each OOD score (entropy, mutual_information, max_probability; see "
-      "/predictions/<set>/ood_scores) tells set '", out_set, "' (positives) from set '",
-      in_set, "': auroc_<score> (ties count 1/2), aupr_out_<score> (average precision "
-      "with the OOD set positive), aupr_in_<score> (in-distribution positive, ranked by "
-      "-score)"));
-  h5::write_attribute(g, "in_set", in_set);
-  h5::write_attribute(g, "in_count", m.in_count);
-  h5::write_attribute(g, "out_count", m.out_count);
-  for (const OodScore score : ood_scores) {
-    const std::string name = ood_score_name(score);
-    h5::write_attribute(g, "auroc_" + name, m.by_score[score].auroc);
-    h5::write_attribute(g, "aupr_out_" + name, m.by_score[score].aupr_out);
-    h5::write_attribute(g, "aupr_in_" + name, m.by_score[score].aupr_in);
-  }
+  std::vector<detail::ScoreSeparation> scores;
+  for (const OodScore score : ood_scores) scores.push_back({ood_score_name(score), m.by_score[score]});
+  detail::write_separations(
+      file_, path_, in_set, out_set,
+      concat("how well each OOD score (entropy, mutual_information, max_probability; see "
+             "/predictions/<set>/ood_scores) tells set '", out_set, "' (positives) from set '",
+             in_set, "': auroc_<score> (ties count 1/2), aupr_out_<score> (average precision "
+             "with the OOD set positive), aupr_in_<score> (in-distribution positive, ranked by "
+             "-score)"),
+      m.in_count, m.out_count, scores);
 }
 
 void RunFile::write_metrics(const std::string& set, const Metrics& m, int samples) {
@@ -418,6 +371,12 @@ void RunFile::write_ensemble_attributes(int members, int groups) {
   const h5::QuietErrors quiet;
   h5::write_attribute(file_, "ensemble_members", std::int32_t(members));
   if (groups > 0) h5::write_attribute(file_, "ensemble_groups", std::int32_t(groups));
+}
+
+void RunFile::write_standardization(const Standardization& s) {
+  if (s.empty()) return;
+  const h5::QuietErrors quiet;
+  detail::write_standardization_group(file_, comm_.is_root(), s, path_);
 }
 
 }  // namespace kbnn

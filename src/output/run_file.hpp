@@ -19,6 +19,8 @@
 //                        reliability diagram as datasets bin_edges, bin_count,
 //                        bin_confidence, bin_accuracy
 //   /checkpoint/         the final training state (output/checkpoint_file.hpp)
+//   /standardization/    feature_mean, feature_std, target_mean, target_std (float64),
+//                        with data.standardize (data/standardize.hpp)
 // An ensemble's run file (output/ensemble_file.hpp) has no /history, /weights or
 // /checkpoint of its own: /members/<k>/ holds each member's run file, and the mixture's
 // /predictions/<set> add epistemic_within and epistemic_between.
@@ -42,6 +44,8 @@
 #include "uq/ensemble.hpp"
 #include "uq/ood.hpp"
 #include "uq/predictive.hpp"
+#include "uq/regression_ood.hpp"
+#include "uq/regression_predictive.hpp"
 
 namespace kbnn {
 
@@ -120,6 +124,28 @@ class RunFile {
   // when > 0; the calibration bins (Metrics::bin_*) as datasets.
   void write_metrics(const std::string& set, const Metrics& m, int samples = 0);
 
+  // ---- Regression (output/regression_output.cpp; docs/output.md): the same groups,
+  // other columns, in the targets' units.
+  // /predictions/<set>: mean, std, aleatoric_variance, epistemic_variance, target
+  // (total, T) and nll (total); each rank passes its rows, as write_predictions.
+  void write_regression_predictions(const std::string& set, const RegressionPredictions& local,
+                                    std::int64_t first_row, std::int64_t total);
+  // /metrics/<set>: rmse, nll, coverage and width of the 50, 90 and 95 % intervals, ...
+  // as attributes; the calibration curve as datasets interval_level, interval_coverage,
+  // interval_width.
+  void write_regression_metrics(const std::string& set, const RegressionMetrics& m, int samples);
+  // /predictions/<set>/ood_scores/{predictive_std, epistemic_std}, each rank its rows.
+  void write_regression_ood_scores(const std::string& set, const RegressionOodScores& local,
+                                   std::int64_t first_row, std::int64_t total);
+  // /metrics/ood/<out_set> for the regression scores.
+  void write_regression_ood_metrics(const std::string& in_set, const std::string& out_set,
+                                    const RegressionOodMetrics& m);
+  // /predictions/<set>/gaussian_samples (samples, total, 2T): every pass's means, then
+  // variances; each rank passes (samples, count, 2T) for its rows.
+  void write_sample_gaussians(const std::string& set, const std::vector<float>& local,
+                              int samples, int targets, std::int64_t first_row,
+                              std::int64_t count, std::int64_t total);
+
   // /checkpoint: the final state of the run (read back with read_checkpoint).
   void write_checkpoint(const Checkpoint& c);
 
@@ -133,6 +159,9 @@ class RunFile {
   // The root attributes ensemble_members and (groups > 0: a training run's)
   // ensemble_groups.
   void write_ensemble_attributes(int members, int groups);
+  // /standardization: the means and deviations the data was standardized by
+  // (data.standardize; the same on every rank). Nothing when s is empty.
+  void write_standardization(const Standardization& s);
 
   // The root attribute status: "finished" (everything written) or "stopped" (a signal
   // stopped training; the checkpoint file holds the state). A run file without it is

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/parameter_store.hpp"
+#include "data/standardize.hpp"
 #include "train/history.hpp"
 
 #include <cstdint>
@@ -24,6 +25,9 @@ struct Checkpoint {
   std::vector<EvalRow> eval_history;  // every evaluation up to `step`
   TrainingWindow window;             // sums since the last logged row
   std::vector<std::uint8_t> keep;    // (Gaussian weights): the pruning mask; empty: none pruned
+  // data.standardize: the training rows' means and deviations the model was trained on
+  // (empty: none), which kbnn predict and prune apply to their data.
+  Standardization standardization;
   Shape input{1, 1, 0};              // the images the model takes; 0 channels: not recorded
 };
 

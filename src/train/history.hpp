@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace kbnn {
@@ -17,9 +18,12 @@ struct HistoryRow {
   double kl = 0;               // KL(q || p), summed over all weights, at this step
   double beta = 0;
   double lr = 0;
-  double train_accuracy = 0;   // since the last row
+  double train_accuracy = 0;   // since the last row (NaN for regression)
   double seconds = 0;          // wall time since training started
   double images_per_second = 0;  // since the last row
+  // Regression: the training RMSE since the last row, in the targets' units (printed in
+  // the progress line; not a /history field). NaN for classes.
+  double train_rmse = std::numeric_limits<double>::quiet_NaN();
 };
 
 // One evaluation during training: the MC predictive (uq/predictive.hpp) on the

@@ -7,8 +7,9 @@
 namespace kbnn {
 
 struct LossSums {
-  double nll = 0;      // sum over rows of -log softmax(logits)[label]
-  double correct = 0;  // rows whose arg-max is the label
+  double nll = 0;      // sum over rows of -log softmax(logits)[label] (or the Gaussian NLL)
+  double correct = 0;  // rows whose arg-max is the label; for regression (gaussian_nll.hpp)
+                       // the sum of squared errors in the targets' units
 };
 
 // Returns the sums over this shard's rows and writes

@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/float_math.hpp"
 #include "core/stop_signal.hpp"
+#include "train/gaussian_nll.hpp"
 #include "train/kl_divergence.hpp"
 #include "train/kl_schedule.hpp"
 #include "train/loss.hpp"
@@ -13,6 +14,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
+#include <string>
 #include <ostream>
 #include <tuple>
 
@@ -42,6 +45,8 @@ Trainer::Trainer(const TrainConfig& config, BatchMode batch_mode, double prior_s
   total_steps_ = steps_per_epoch_ * config.epochs;
   if (config.max_steps > 0) total_steps_ = std::min(total_steps_, config.max_steps);
   optimizer_ = make_optimizer(config, model.parameters().size());
+  regression_ = train.data.target_dim() > 0;
+  for (const double std : train.target_std) nll_offset_ += std::log(std);
   const std::int64_t rows = max_rows_per_rank(config.batch_size, batch_mode, comm.size());
   if (rows > model.max_batch())
     throw RuntimeError(concat("Trainer: ", rows, " rows per rank exceed the model's ",
@@ -88,6 +93,8 @@ struct Trainer::Buffers {
   View1<std::int32_t> y;      // (max_rows): its labels
   View2<Real> dlogits;        // (max_rows, classes): dL/dlogits
   View1<double> correct;      // (max_rows): the loss's per-row scratch
+  View2<Real> targets;        // regression: (max_rows, T), the batch's targets
+  View1<double> target_scale;  // regression: (T), each target's standard deviation (or 1)
 };
 
 // The sums since the last history row: this rank's until the row reduces them.
@@ -124,7 +131,21 @@ Trainer::Buffers Trainer::allocate_buffers() const {
       Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Trainer::dlogits"), max_rows,
       classes);
   b.correct = View1<double>("kbnn::Trainer::correct", max_rows);
+  if (regression_) allocate_target_buffers(b, max_rows);
   return b;
+}
+
+// The batch's targets, and the deviations that return errors to the targets' units.
+void Trainer::allocate_target_buffers(Buffers& b, std::int64_t max_rows) const {
+  const int targets = train_.data.target_dim();
+  b.targets = View2<Real>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Trainer::targets"),
+                          max_rows, targets);
+  std::vector<double> scale(std::size_t(targets), 1.0);
+  if (!train_.target_std.empty()) scale = train_.target_std;
+  b.target_scale = View1<double>("kbnn::Trainer::target_scale", targets);
+  Kokkos::deep_copy(b.target_scale,
+                    Kokkos::View<const double*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
+                        scale.data(), scale.size()));
 }
 
 // This rank's NLL sum and correct count since the last row, as a checkpoint left them
@@ -175,8 +196,15 @@ LossSums Trainer::compute_gradients(const Buffers& buffers, const View1<std::int
   ctx.sample = true;
   const auto logits = model_.forward(xb, ctx);
   const auto d = as_matrix(buffers.dlogits, rows, buffers.dlogits.extent(1));
-  const LossSums sums = softmax_cross_entropy<Real>(logits, yb, Real(1.0 / double(batch.rows)),
-                                                    d, buffers.correct);
+  const Real grad_scale = Real(1.0 / double(batch.rows));
+  LossSums sums;
+  if (regression_) {
+    const auto tb = as_matrix(buffers.targets, rows, buffers.targets.extent(1));
+    gather_targets<Real>(train_.data, order, batch.local_first, tb);
+    sums = gaussian_nll<Real>(logits, tb, buffers.target_scale, grad_scale, d, buffers.correct);
+  } else {
+    sums = softmax_cross_entropy<Real>(logits, yb, grad_scale, d, buffers.correct);
+  }
   model_.backward(d);
   return sums;
 }
@@ -259,8 +287,16 @@ HistoryRow Trainer::history_row(const Step& last, const Window& window, double n
   row.beta = last.beta;
   row.lr = last.lr;
   row.nll = window.sums[0] / double(window.images);
+  if (regression_) {
+    // In the targets' units: the density of y is the standardized one over prod_t std_t.
+    row.nll += nll_offset_;
+    row.train_accuracy = std::numeric_limits<double>::quiet_NaN();
+    row.train_rmse =
+        std::sqrt(window.sums[1] / (double(window.images) * train_.data.target_dim()));
+  } else {
+    row.train_accuracy = window.sums[1] / double(window.images);
+  }
   row.loss = row.nll + last.beta * row.kl / double(n_train);
-  row.train_accuracy = window.sums[1] / double(window.images);
   row.seconds = now;
   row.images_per_second = double(window.images) / (now - window.start_seconds);
   return row;
@@ -268,11 +304,13 @@ HistoryRow Trainer::history_row(const Step& last, const Window& window, double n
 
 void Trainer::print_row(const HistoryRow& row, double eta_seconds) const {
   char line[256];
-  std::snprintf(line, sizeof line,
-                "step %6lld/%lld  epoch %6.2f  loss %.4f  nll %.4f  kl %.4g  beta %.3g  "
-                "lr %.3g  acc %.4f  %7.0f img/s  elapsed %s  ETA %s",
-                static_cast<long long>(row.step), static_cast<long long>(total_steps_),
-                row.epoch, row.loss, row.nll, row.kl, row.beta, row.lr, row.train_accuracy,
+  const char* fit = regression_ ? "rmse %.4g" : "acc %.4f";
+  const std::string format =
+      std::string("step %6lld/%lld  epoch %6.2f  loss %.4f  nll %.4f  kl %.4g  beta %.3g  "
+                  "lr %.3g  ") + fit + "  %7.0f img/s  elapsed %s  ETA %s";
+  std::snprintf(line, sizeof line, format.c_str(), static_cast<long long>(row.step),
+                static_cast<long long>(total_steps_), row.epoch, row.loss, row.nll, row.kl,
+                row.beta, row.lr, regression_ ? row.train_rmse : row.train_accuracy,
                 row.images_per_second, format_duration(seconds_before + row.seconds).c_str(),
                 format_duration(eta_seconds).c_str());
   log_ << line << std::endl;

@@ -32,6 +32,9 @@ struct TrainingData {
   DeviceDataset data;
   std::int64_t global_count = 0;
   bool local = false;
+  // Regression with standardized targets: each target's standard deviation, by which
+  // the logged NLL and RMSE return to the targets' units (empty: units unchanged).
+  std::vector<double> target_std;
 };
 
 class Trainer {
@@ -86,6 +89,7 @@ class Trainer {
 
   View1<std::int64_t> epoch_order_view(int epoch) const;
   Buffers allocate_buffers() const;
+  void allocate_target_buffers(Buffers& b, std::int64_t max_rows) const;
   Window resumed_window(const TrainingWindow& resumed) const;
   TrainingWindow empty_window() const;
   Batch batch_of_step(std::int64_t s) const;
@@ -113,6 +117,10 @@ class Trainer {
   double peak_lr_;
   std::int64_t step_ = 0;
   bool stopped_ = false;
+  // Regression (the data has real targets): the Gaussian NLL instead of the softmax's,
+  // and what returns the logged NLL to the targets' units: sum_t log std_t.
+  bool regression_ = false;
+  double nll_offset_ = 0;
   TrainingWindow window_;  // global sums since the last row (local ones until it)
   double training_seconds_ = 0;
   std::int64_t images_trained_ = 0;

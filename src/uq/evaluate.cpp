@@ -66,29 +66,68 @@ void exchange_values(const View1<double>& from, const std::vector<std::int64_t>&
 
 // Split samples: this rank runs its share of the S samples over every rank's rows,
 // each rank's rows in the batches split examples would use (from the rank's first
-// row), so every row sees the same batch as there; then one all-to-all (probabilities,
-// then entropies) gives every rank all S samples of its own rows, in sample order.
-PassResults exchanged_samples(Sequential<Real>& model, const DeviceDataset& data,
-                              const EvalOptions& options, int classes, const Communicator& comm) {
+// row), so every row sees the same batch as there: store(range, mine) for rank q's rows.
+// Returns the pairs (row, sample) this rank sends to each rank, then receives from it.
+struct SampleExchange {
+  McPasses mine;
+  std::vector<std::int64_t> pairs_out, pairs_in;
+};
+
+template <class Store>
+SampleExchange store_shared_samples(std::int64_t total, const EvalOptions& options,
+                                    const Communicator& comm, Store&& store) {
   const int ranks = comm.size(), samples = options.samples;
-  const std::int64_t total = data.count();
   const auto [s0, s1] = shard(samples, comm.rank(), ranks);
-  const McPasses mine = passes_of(options, int(s0), int(s1 - s0));
-  PassResults computed(total, mine.count, classes);
+  SampleExchange e{passes_of(options, int(s0), int(s1 - s0)), std::vector<std::int64_t>(ranks),
+                   std::vector<std::int64_t>(ranks)};
   const auto [lo, hi] = comm.shard(total);
-  std::vector<std::int64_t> pairs_out(ranks), pairs_in(ranks);
   for (int q = 0; q < ranks; ++q) {
     const auto [q_lo, q_hi] = shard(total, q, ranks);
-    store_passes(model, data, RowRange{0, q_lo, q_hi - q_lo}, mine, computed);
+    store(RowRange{0, q_lo, q_hi - q_lo}, e.mine);
     const auto [q_s0, q_s1] = shard(samples, q, ranks);
-    pairs_out[q] = (q_hi - q_lo) * mine.count;
-    pairs_in[q] = (hi - lo) * (q_s1 - q_s0);
+    e.pairs_out[q] = (q_hi - q_lo) * e.mine.count;
+    e.pairs_in[q] = (hi - lo) * (q_s1 - q_s0);
   }
+  return e;
+}
+
+// Then one all-to-all (probabilities, then entropies) gives every rank all S samples
+// of its own rows, in sample order.
+PassResults exchanged_samples(Sequential<Real>& model, const DeviceDataset& data,
+                              const EvalOptions& options, int classes, const Communicator& comm) {
+  const int samples = options.samples;
+  const std::int64_t total = data.count();
+  const auto [s0, s1] = shard(samples, comm.rank(), comm.size());
+  PassResults computed(total, int(s1 - s0), classes);
+  const SampleExchange e = store_shared_samples(
+      total, options, comm, [&](const RowRange& rows, const McPasses& mine) {
+        store_passes(model, data, rows, mine, computed);
+      });
+  const auto [lo, hi] = comm.shard(total);
   PassResults all(hi - lo, samples, classes);
-  exchange_values(flat(computed.probs), pairs_out, flat(all.probs), pairs_in, hi - lo, samples,
+  exchange_values(flat(computed.probs), e.pairs_out, flat(all.probs), e.pairs_in, hi - lo, samples,
                   classes, comm);
-  exchange_values(flat(computed.entropy), pairs_out, flat(all.entropy), pairs_in, hi - lo,
+  exchange_values(flat(computed.entropy), e.pairs_out, flat(all.entropy), e.pairs_in, hi - lo,
                   samples, 1, comm);
+  return all;
+}
+
+// The regression outputs (means and log-variances) of split samples, likewise.
+PassOutputs exchanged_outputs(Sequential<Real>& model, const DeviceDataset& data,
+                              const EvalOptions& options, int width, const Communicator& comm) {
+  const int samples = options.samples;
+  const std::int64_t total = data.count();
+  const auto [s0, s1] = shard(samples, comm.rank(), comm.size());
+  const PassOutputs computed(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::evaluate::outputs"),
+                             total, s1 - s0, width);
+  const SampleExchange e = store_shared_samples(
+      total, options, comm, [&](const RowRange& rows, const McPasses& mine) {
+        store_passes(model, data, rows, mine, computed);
+      });
+  const auto [lo, hi] = comm.shard(total);
+  const PassOutputs all(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::evaluate::all_outputs"),
+                        hi - lo, samples, width);
+  exchange_values(flat(computed), e.pairs_out, flat(all), e.pairs_in, hi - lo, samples, width, comm);
   return all;
 }
 
@@ -155,21 +194,70 @@ Evaluation evaluate(Sequential<Real>& model, const DeviceDataset& data, std::int
   return e;
 }
 
-OodScores gather_ood_scores(const Predictions& local, std::int64_t total, const Communicator& comm) {
+RegressionEvaluation evaluate_regression(Sequential<Real>& model, const DeviceDataset& data,
+                                         std::int64_t data_first, std::int64_t total,
+                                         const EvalOptions& options, const Standardization& s,
+                                         const Communicator& comm) {
+  check_rows(data, data_first, total, options.split, comm);
+  const int width = static_cast<int>(model.output_shape().size());
+  const auto [lo, hi] = comm.shard(total);
+  const bool by_examples = options.split == PredictSplit::examples;
+
+  Kokkos::Timer clock;
+  RegressionSums sums(hi - lo, data.target_dim());
+  RegressionEvaluation e;
+  if (by_examples && !options.keep_samples) {
+    add_passes(model, data, RowRange{data_first, 0, data.count()},
+               passes_of(options, 0, options.samples), sums);
+  } else {
+    PassOutputs all;
+    if (by_examples) {
+      all = PassOutputs(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::evaluate::outputs"),
+                        data.count(), options.samples, width);
+      store_passes(model, data, RowRange{data_first, 0, data.count()},
+                   passes_of(options, 0, options.samples), all);
+    } else {
+      all = exchanged_outputs(model, data, options, width, comm);
+    }
+    add_stored(all, data, lo - data_first, sums);
+    if (options.keep_samples) e.sample_gaussians = sample_gaussians(all, s);
+  }
+  ExecSpace().fence();
+  const double seconds = clock.seconds();
+
+  e.first = lo;
+  e.total = total;
+  e.rows = finish(sums, data, lo - data_first, s);
+  e.rows.seconds = seconds;
+  std::vector<double> metric = regression_metric_sums(e.rows);
+  comm.allreduce_sum(metric.data(), metric.size());
+  e.metrics = regression_metrics_from_sums(metric);
+  return e;
+}
+
+std::vector<float> gather_rows(const std::vector<float>& local, std::int64_t total,
+                               const Communicator& comm) {
   std::vector<std::int64_t> counts(comm.size());
   for (int r = 0; r < comm.size(); ++r) {
     const auto [lo, hi] = shard(total, r, comm.size());
     counts[r] = hi - lo;
   }
-  if (local.count != counts[comm.rank()])
-    throw RuntimeError(concat("gather_ood_scores: rank ", comm.rank(), " holds ", local.count,
+  if (std::int64_t(local.size()) != counts[comm.rank()])
+    throw RuntimeError(concat("gather_rows: rank ", comm.rank(), " holds ", local.size(),
                               " rows, its shard of ", total, " is ", counts[comm.rank()]));
+  std::vector<float> all(static_cast<std::size_t>(total));
+  comm.allgatherv(local.data(), counts, all.data());
+  return all;
+}
+
+OodScores gather_ood_scores(const Predictions& local, std::int64_t total, const Communicator& comm) {
+  const auto [lo, hi] = comm.shard(total);
+  if (local.count != hi - lo)
+    throw RuntimeError(concat("gather_ood_scores: rank ", comm.rank(), " holds ", local.count,
+                              " rows, its shard of ", total, " is ", hi - lo));
   const OodScores mine = ood_scores_of(local);
   OodScores all;
-  for (const OodScore score : ood_scores) {
-    all[score].resize(std::size_t(total));
-    comm.allgatherv(mine[score].data(), counts, all[score].data());
-  }
+  for (const OodScore score : ood_scores) all[score] = gather_rows(mine[score], total, comm);
   return all;
 }
 

@@ -63,6 +63,28 @@ Metrics reduced_metrics(const Predictions& rows, const Communicator& comm);
 Evaluation evaluate(Sequential<Real>& model, const DeviceDataset& data, std::int64_t data_first,
                     std::int64_t total, const EvalOptions& options, const Communicator& comm);
 
+// A regression's evaluation (uq/regression_predictive.hpp), in the targets' units.
+struct RegressionEvaluation {
+  RegressionPredictions rows;       // this rank's shard of the rows, all S samples
+  std::int64_t first = 0;           // global index of rows' first example
+  std::int64_t total = 0;           // examples over all ranks
+  std::vector<float> sample_gaussians;  // (S, rows.count, 2T) if keep_samples, else empty
+  RegressionMetrics metrics;        // over all rows of all ranks
+};
+
+// evaluate() for a model with a Gaussian likelihood: the same rows, passes, noise and
+// splits (bit-identical over both); `s` is the data's standardization, undone in the
+// results. Collective.
+RegressionEvaluation evaluate_regression(Sequential<Real>& model, const DeviceDataset& data,
+                                         std::int64_t data_first, std::int64_t total,
+                                         const EvalOptions& options, const Standardization& s,
+                                         const Communicator& comm);
+
+// Collective: all rows of a per-row score, from each rank's contiguous shard (ranks in
+// order, as Communicator::shard) of a set of `total` examples.
+std::vector<float> gather_rows(const std::vector<float>& local, std::int64_t total,
+                               const Communicator& comm);
+
 // Collective: the OOD scores of all rows (for ood_metrics), from each rank's contiguous shard `local`
 // (ranks in order, as Communicator::shard) of a set of `total` examples.
 OodScores gather_ood_scores(const Predictions& local, std::int64_t total, const Communicator& comm);

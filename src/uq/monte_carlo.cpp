@@ -1,6 +1,7 @@
 #include "uq/monte_carlo.hpp"
 
 #include "core/math.hpp"
+#include "train/gaussian_nll.hpp"
 
 #include <algorithm>
 
@@ -184,6 +185,121 @@ std::vector<float> sample_probabilities(const PassResults& results) {
     for (std::size_t j = 0; j < passes; ++j)
       for (std::size_t k = 0; k < classes; ++k)
         out[(j * rows + i) * classes + k] = float(p(i, j, k));
+  return out;
+}
+
+// ---- regression
+
+namespace {
+
+// Pass n (1 for the first) of row `row` into the sums: out(k) is the network's row
+// (T means, then T log-variances), y(t) the row's targets. The one place both the adding
+// and the stored paths update the sums, so they agree bit for bit.
+template <class Out, class Targets>
+KOKKOS_INLINE_FUNCTION void add_gaussian_pass(const Out& out, const Targets& y, int targets, int n,
+                                              const View2<double>& moments,
+                                              const View2<double>& density, std::int64_t row) {
+  double log_density = 0;
+  for (int t = 0; t < targets; ++t) {
+    const double mu = out(t), s = out(targets + t), variance = math::exp(s);
+    const double delta = mu - moments(row, t);
+    moments(row, t) += delta / n;
+    moments(row, targets + t) += delta * (mu - moments(row, t));
+    moments(row, 2 * targets + t) += (variance - moments(row, 2 * targets + t)) / n;
+    const double r = double(y(t)) - mu;
+    log_density -= half_log_two_pi + 0.5 * s + 0.5 * r * r / variance;
+  }
+  // log-sum-exp from the largest term so far.
+  if (n == 1) {
+    density(row, 0) = log_density;
+    density(row, 1) = 1;
+  } else if (log_density > density(row, 0)) {
+    density(row, 1) = density(row, 1) * math::exp(density(row, 0) - log_density) + 1;
+    density(row, 0) = log_density;
+  } else {
+    density(row, 1) += math::exp(log_density - density(row, 0));
+  }
+}
+
+}  // namespace
+
+RegressionSums::RegressionSums(std::int64_t rows, int targets)
+    : moments("kbnn::mc::moments", rows, 3 * targets), density("kbnn::mc::density", rows, 2) {}
+
+void add_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRange& rows,
+                const McPasses& passes, RegressionSums& sums) {
+  const auto moments = sums.moments;
+  const auto density = sums.density;
+  const auto targets = data.targets;
+  const int width = data.target_dim(), done = sums.passes;
+  const auto add_batch = [&](const Matrix<const Real>& out, std::int64_t first, int j) {
+    Kokkos::parallel_for(
+        "kbnn::mc::add_gaussian_pass", Range(0, out.extent(0)), KOKKOS_LAMBDA(const std::int64_t b) {
+          const std::int64_t row = first + b;
+          add_gaussian_pass([&](int k) { return double(out(b, k)); },
+                            [&](int t) { return targets(row, t); }, width, done + j + 1, moments,
+                            density, row);
+        });
+  };
+  run_passes(model, data, rows, passes, add_batch);
+  sums.passes += passes.count;
+}
+
+void store_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRange& rows,
+                  const McPasses& passes, const PassOutputs& outputs) {
+  const auto store_batch = [&](const Matrix<const Real>& out, std::int64_t first, int j) {
+    const int width = static_cast<int>(out.extent(1));
+    Kokkos::parallel_for(
+        "kbnn::mc::store_outputs", Range(0, out.extent(0)), KOKKOS_LAMBDA(const std::int64_t b) {
+          for (int k = 0; k < width; ++k) outputs(first + b, j, k) = double(out(b, k));
+        });
+  };
+  run_passes(model, data, rows, passes, store_batch);
+}
+
+void add_stored(const PassOutputs& outputs, const DeviceDataset& data, std::int64_t first_row,
+                RegressionSums& sums) {
+  const auto moments = sums.moments;
+  const auto density = sums.density;
+  const auto targets = data.targets;
+  const int width = data.target_dim(), done = sums.passes;
+  const int passes = static_cast<int>(outputs.extent(1));
+  Kokkos::parallel_for(
+      "kbnn::mc::add_stored_gaussians", Range(0, outputs.extent(0)),
+      KOKKOS_LAMBDA(const std::int64_t i) {
+        for (int j = 0; j < passes; ++j)
+          add_gaussian_pass([&](int k) { return outputs(i, j, k); },
+                            [&](int t) { return targets(first_row + i, t); }, width,
+                            done + j + 1, moments, density, i);
+      });
+  sums.passes += passes;
+}
+
+RegressionPredictions finish(const RegressionSums& sums, const DeviceDataset& data,
+                             std::int64_t first_row, const Standardization& s) {
+  const std::int64_t n = std::int64_t(sums.moments.extent(0));
+  const auto moments = Kokkos::create_mirror_view_and_copy(HostSpace(), sums.moments);
+  const auto density = Kokkos::create_mirror_view_and_copy(HostSpace(), sums.density);
+  const auto targets = Kokkos::create_mirror_view_and_copy(
+      HostSpace(), Kokkos::subview(data.targets, Kokkos::make_pair(first_row, first_row + n),
+                                   Kokkos::ALL()));
+  return regression_predictions_from_sums(moments.data(), density.data(), targets.data(), n,
+                                          data.target_dim(), sums.passes, s);
+}
+
+std::vector<float> sample_gaussians(const PassOutputs& outputs, const Standardization& s) {
+  const auto o = Kokkos::create_mirror_view_and_copy(HostSpace(), outputs);
+  const std::size_t rows = o.extent(0), passes = o.extent(1), width = o.extent(2);
+  const int targets = int(width / 2);
+  std::vector<float> out(o.size());
+  for (std::size_t i = 0; i < rows; ++i)
+    for (std::size_t j = 0; j < passes; ++j)
+      for (int t = 0; t < targets; ++t) {
+        const double scale = target_scale(s, t);
+        float* row = &out[(j * rows + i) * width];
+        row[t] = float(target_value(s, t, o(i, j, t)));
+        row[targets + t] = float(std::exp(o(i, j, targets + t)) * scale * scale);
+      }
   return out;
 }
 

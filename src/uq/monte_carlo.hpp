@@ -9,8 +9,10 @@
 #pragma once
 
 #include "data/device_dataset.hpp"
+#include "data/standardize.hpp"
 #include "model/sequential.hpp"
 #include "uq/predictive.hpp"
+#include "uq/regression_predictive.hpp"
 
 #include <cstdint>
 #include <vector>
@@ -72,5 +74,35 @@ Predictions finish(const PredictiveSums& sums, const DeviceDataset& data, std::i
 // The stored probabilities on the host, as (passes, rows, classes) floats: the layout
 // of /predictions/<set>/probs_samples.
 std::vector<float> sample_probabilities(const PassResults& results);
+
+// ---- Regression (uq/regression_predictive.hpp): the network's rows hold T means and
+// then T log-variances; pass s adds N(mu_s, sigma_s^2) of every target into running
+// per-row sums, in pass order: Welford's mean and squared deviations of mu_s, the mean
+// of sigma_s^2, and a running log-sum-exp of the log-density of the row's targets.
+
+struct RegressionSums {
+  View2<double> moments;  // (rows, 3T): mean of mu_s | sum_s (mu_s - mean)^2 | mean of sigma_s^2
+  View2<double> density;  // (rows, 2): m = max_s l_s, sum_s exp(l_s - m); l_s = log N(y; mu_s, sigma_s^2)
+  int passes = 0;
+  RegressionSums(std::int64_t rows, int targets);  // zero sums
+};
+
+// Passes kept apart: outputs(i, j, :) is pass j's row i, means then log-variances.
+using PassOutputs = Kokkos::View<double***, Kokkos::LayoutRight, MemSpace>;  // (rows, passes, 2T)
+
+// The regression counterparts of add_passes, store_passes, add_stored and finish above,
+// indexed alike; add_stored reads the targets of data rows [first_row, first_row + rows).
+void add_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRange& rows,
+                const McPasses& passes, RegressionSums& sums);
+void store_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRange& rows,
+                  const McPasses& passes, const PassOutputs& outputs);
+void add_stored(const PassOutputs& outputs, const DeviceDataset& data, std::int64_t first_row,
+                RegressionSums& sums);
+// The predictions in the targets' units (s undoes the standardization, if any).
+RegressionPredictions finish(const RegressionSums& sums, const DeviceDataset& data,
+                             std::int64_t first_row, const Standardization& s);
+// Every pass's Gaussians on the host in the targets' units, (passes, rows, 2T) floats:
+// each target's mean, then each target's variance.
+std::vector<float> sample_gaussians(const PassOutputs& outputs, const Standardization& s);
 
 }  // namespace kbnn

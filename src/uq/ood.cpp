@@ -107,22 +107,24 @@ OodScores ood_scores_of(const Predictions& predictions) {
   return all;
 }
 
-OodMetrics ood_metrics(const OodScores& in_scores, const OodScores& out_scores) {
-  OodMetrics m;
-  m.in_count = std::int64_t(in_scores[OodScore::entropy].size());
-  m.out_count = std::int64_t(out_scores[OodScore::entropy].size());
+OodSeparation separation(const std::vector<float>& in, const std::vector<float>& out) {
   const auto negated = [](std::vector<float> v) {
     for (float& x : v) x = -x;
     return v;
   };
-  for (const OodScore score : ood_scores) {
-    const auto& in = in_scores[score];
-    const auto& out = out_scores[score];
-    OodSeparation& separation = m.by_score[score];
-    separation.auroc = auroc(out, in);
-    separation.aupr_out = average_precision(out, in);
-    separation.aupr_in = average_precision(negated(in), negated(out));
-  }
+  OodSeparation s;
+  s.auroc = auroc(out, in);
+  s.aupr_out = average_precision(out, in);
+  s.aupr_in = average_precision(negated(in), negated(out));
+  return s;
+}
+
+OodMetrics ood_metrics(const OodScores& in_scores, const OodScores& out_scores) {
+  OodMetrics m;
+  m.in_count = std::int64_t(in_scores[OodScore::entropy].size());
+  m.out_count = std::int64_t(out_scores[OodScore::entropy].size());
+  for (const OodScore score : ood_scores)
+    m.by_score[score] = separation(in_scores[score], out_scores[score]);
   return m;
 }
 

@@ -60,6 +60,10 @@ struct OodSeparation {
   double aupr_in = 0;   // in-distribution examples are the positives, ranked by -score
 };
 
+// How one score separates `out` (OOD, the positives) from `in`: AUROC, and AUPR with
+// either set positive.
+OodSeparation separation(const std::vector<float>& in, const std::vector<float>& out);
+
 struct OodMetrics {
   std::int64_t in_count = 0, out_count = 0;
   PerOodScore<OodSeparation> by_score{};

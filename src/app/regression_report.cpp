@@ -1,0 +1,59 @@
+#include "app/regression_report.hpp"
+
+#include "core/error.hpp"
+#include "core/format.hpp"
+#include "uq/regression_ood.hpp"
+
+#include <ostream>
+
+namespace kbnn {
+
+std::string regression_metrics_text(const RegressionMetrics& m) {
+  return format("RMSE %.5g  NLL %.4f  coverage 50/90/95%% %.3f/%.3f/%.3f  width 95%% %.5g  "
+                "calibration error %.3f",
+                m.rmse, m.nll, m.coverage_at(0.5), m.coverage_at(0.9), m.coverage_at(0.95),
+                m.width_at(0.95), m.calibration_error);
+}
+
+void write_regression_set(RunFile& file, const std::string& name, const RegressionEvaluation& e,
+                          bool write_predictions, int samples, const std::string& label,
+                          std::ostream& log) {
+  if (write_predictions) file.write_regression_predictions(name, e.rows, e.first, e.total);
+  file.write_regression_metrics(name, e.metrics, samples);
+  const RegressionMetrics& m = e.metrics;
+  log << label << ": " << regression_metrics_text(m) << std::endl;
+  log << label
+      << format(" uncertainty (target units, mean): std %.5g; variance = aleatoric %.5g + "
+                "epistemic %.5g",
+                m.mean_std, m.mean_aleatoric, m.mean_epistemic)
+      << std::endl;
+}
+
+void report_regression_ood(RunFile& file, const std::string& in_set, const RegressionEvaluation& in,
+                           const std::string& out_set, const RegressionEvaluation& out,
+                           const Standardization& s, const Communicator& comm, std::ostream& log) {
+  if (in_set == out_set)
+    throw InputError(concat("the OOD set and the in-distribution set are both named '", in_set,
+                            "': set ood.name"));
+  const RegressionOodScores in_scores = regression_ood_scores_of(in.rows, s);
+  const RegressionOodScores out_scores = regression_ood_scores_of(out.rows, s);
+  RegressionOodScores in_all, out_all;
+  for (std::size_t k = 0; k < regression_ood_scores.size(); ++k) {
+    in_all[k] = gather_rows(in_scores[k], in.total, comm);
+    out_all[k] = gather_rows(out_scores[k], out.total, comm);
+  }
+  const RegressionOodMetrics m = regression_ood_metrics(in_all, out_all);
+  file.write_regression_ood_scores(in_set, in_scores, in.first, in.total);
+  file.write_regression_ood_scores(out_set, out_scores, out.first, out.total);
+  file.write_regression_ood_metrics(in_set, out_set, m);
+  log << "OOD: " << out_set << " (" << out.total << ") against " << in_set << " (" << in.total
+      << "):";
+  for (const RegressionOodScore score : regression_ood_scores) {
+    const OodSeparation& sep = m.by_score[std::size_t(score)];
+    log << (score == regression_ood_scores.front() ? " " : "; ") << ood_score_name(score)
+        << format(" AUROC %.4f AUPR-out %.4f AUPR-in %.4f", sep.auroc, sep.aupr_out, sep.aupr_in);
+  }
+  log << std::endl;
+}
+
+}  // namespace kbnn

@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# Regression end to end, on a table of float features and two real targets in their own
+# units, converted by scripts/csv_to_h5.py and read by a ten-line deck:
+#   - training on 2 ranks (standardized data, Gaussian likelihood, an evaluation every
+#     epoch, a noise-shifted OOD set) learns: test RMSE well below the targets' spread,
+#     95 % coverage in [0.85, 1];
+#   - kbnn predict on 1 and 3 ranks, both splits, gives /predictions bit-identical to
+#     the run file's, and tests/scripts/check_regression.py recomputes every column and
+#     metric from the per-pass Gaussians (gaussian_samples);
+#   - a run resumed from a checkpoint equals the uninterrupted one bit for bit;
+#   - the heteroscedastic likelihood's aleatoric variance follows the true noise;
+#   - a NaN in the features stops the run with the count and the first row;
+#   - prune and info read regression runs.
+#   usage: regression_test.sh MPIEXEC KBNN DECK
+set -euo pipefail
+mpiexec=$1 kbnn=$2 deck=$3
+deck_data=no  # it writes its own data
+source "$(dirname "$0")/common.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+scripts=$here/../../scripts
+
+# 700 rows: y1 = 100 + 10 (sin 2 x1 + x2 / 2) + noise growing with |x1|, y2 = x3^2 + noise.
+/usr/bin/python3 - "$out" <<'PY'
+import sys, numpy as np
+rng = np.random.default_rng(3)
+x = rng.uniform(-2, 2, size=(700, 3))
+noise = 0.1 + 0.3 * np.abs(x[:, 0])
+y1 = 100 + 10 * (np.sin(2 * x[:, 0]) + 0.5 * x[:, 1] + noise * rng.standard_normal(700))
+y2 = x[:, 2] ** 2 + 0.2 * rng.standard_normal(700)
+table = np.column_stack([x, y1, y2, 10 * noise])
+np.savetxt(f"{sys.argv[1]}/table.csv", table, delimiter=",", header="x1,x2,x3,y1,y2,noise1",
+           comments="", fmt="%.9g")
+PY
+/usr/bin/python3 "$scripts/csv_to_h5.py" "$out/table.csv" "$out/train.h5" --features x1,x2,x3 \
+  --targets y1,y2 --seed 1 --test-out "$out/test.h5" --test-fraction 0.2
+/usr/bin/python3 "$scripts/csv_to_h5.py" "$out/table.csv" "$out/noise.h5" --features x1,x2,x3 \
+  --targets noise1 --seed 1 --test-out "$out/noise_test.h5" --test-fraction 0.2 > /dev/null
+cat > "$out/reg.cfg" <<EOF
+[data]
+format = hdf5
+train_file = $out/train.h5
+test_file = $out/test.h5
+features = features
+targets = targets
+standardize = true
+[model]
+likelihood = gaussian
+layer = dense out=32
+layer = relu
+layer = dense out=2
+[train]
+epochs = 40
+batch_size = 32
+lr = 0.01
+log_every = 50
+[eval]
+samples = 20
+EOF
+
+run_mpi -n 2 "$kbnn" train "$out/reg.cfg" --eval.every_epochs=20 --ood.shift=noise \
+  --output.dir="$out" --output.name=run | grep -E "^(data|test|eval|OOD)"
+/usr/bin/python3 - "$out/run.h5" <<'PY'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as f:
+    m = f["metrics/test"].attrs
+    y, mean = f["predictions/test/target"][:], f["predictions/test/mean"][:]
+    rmse, spread = np.sqrt(((y - mean) ** 2).mean(axis=0)), y.std(axis=0)
+    assert (rmse < 0.75 * spread).all(), (rmse, spread)
+    assert 0.85 <= m["coverage_95"] <= 1.0, m["coverage_95"]
+    assert len(f["history/eval/nll"]) == 2 and np.isfinite(f["history/eval/nll"][:]).all()
+    assert f["weights/noise_3/log_variance"].shape == (2,)
+    assert "standardization/target_std" in f and "checkpoint/standardization/feature_mean" in f
+    print(f"PASSED: trained, RMSE per target {rmse} (targets' spread {spread}), 95% coverage "
+          f"{m['coverage_95']:.3f}")
+PY
+
+for ranks in 1 3; do
+  for split in examples samples; do
+    run_mpi -n $ranks "$kbnn" predict "$out/run.h5" --split $split --sample-probabilities \
+      --output "$out/predict_${ranks}_$split.h5" | grep -E "^(test|OOD)"
+    /usr/bin/python3 "$here/check_regression.py" "$out/predict_${ranks}_$split.h5" "$out/run.h5"
+  done
+done
+
+# Exact restart, 2 ranks: 18 steps then the rest, against the whole run.
+restart_run() { run_mpi -n 2 "$kbnn" train "$out/reg.cfg" --train.epochs=3 --train.log_every=6 \
+                  --eval.every_epochs=1 --output.dir="$out" "$@" | grep -E "^restart" || true; }
+restart_run --output.name=full
+restart_run --output.name=first --train.max_steps=18 --output.checkpoint_every=18
+restart_run --output.name=resumed --restart "$out/first.checkpoint.h5"
+/usr/bin/python3 "$here/compare_runs.py" "$out/full.h5" "$out/resumed.h5"
+/usr/bin/python3 - "$out/full.h5" "$out/resumed.h5" <<'PY'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "r") as b:
+    for name in ["mean", "std", "nll"]:
+        assert np.array_equal(a["predictions/test/" + name][:], b["predictions/test/" + name][:]), name
+print("PASSED: the resumed run's test predictions equal the uninterrupted run's")
+PY
+
+# Heteroscedastic: the noise of y1 grows with |x1|; the model's aleatoric variance must
+# follow it (noise_test.h5 holds the true noise of the same test rows).
+run_mpi -n 2 "$kbnn" train "$out/reg.cfg" --model.likelihood=gaussian_heteroscedastic \
+  --model.layer="dense out=32" --model.layer=relu --model.layer="dense out=4" \
+  --train.epochs=80 --output.dir="$out" --output.name=hetero | grep -E "^test"
+/usr/bin/python3 - "$out" <<'PY'
+import sys, h5py, numpy as np
+out = sys.argv[1]
+with h5py.File(f"{out}/noise_test.h5") as n, h5py.File(f"{out}/hetero.h5") as r:
+    true_std = n["targets"][:, 0]
+    aleatoric_std = np.sqrt(r["predictions/test/aleatoric_variance"][:, 0])
+    assert np.array_equal(n["features"][:].astype(np.float32),
+                          h5py.File(f"{out}/test.h5")["features"][:].astype(np.float32))
+    correlation = np.corrcoef(true_std, aleatoric_std)[0, 1]
+    assert correlation > 0.5, correlation
+    assert "noise_3" not in r["weights"], "a heteroscedastic model learns no shared noise"
+print(f"PASSED: heteroscedastic aleatoric std follows the true noise (correlation {correlation:.2f})")
+PY
+
+# NaN in the features: one message with the count and the first row, exit status 1.
+/usr/bin/python3 - "$out" <<'PY'
+import sys, h5py, numpy as np
+with h5py.File(f"{sys.argv[1]}/train.h5") as f, h5py.File(f"{sys.argv[1]}/nan.h5", "w") as g:
+    x = f["features"][:]
+    x[17, 2] = np.nan
+    x[300, 0] = np.inf
+    g["features"], g["targets"] = x, f["targets"][:]
+PY
+status=0
+run_mpi -n 2 "$kbnn" train "$out/reg.cfg" --data.train_file="$out/nan.h5" --output.dir="$out" \
+  --output.name=nan > "$out/nan.log" 2>&1 || status=$?
+((status == 1)) || fail "a NaN in the features ended with status $status, expected 1"
+grep -q "nan.h5: /features: 2 values are NaN or Inf; the first is at row 17, feature 2" \
+  "$out/nan.log" || { cat "$out/nan.log"; fail "the NaN message does not name the count and row"; }
+echo "PASSED: NaN stops the run: $(grep -o 'nan.h5: .*' "$out/nan.log" | head -1)"
+
+run_mpi -n 2 "$kbnn" prune "$out/run.h5" --fractions=0.5 --output="$out/run.pruning.h5" | grep -E "^fraction"
+/usr/bin/python3 -c "
+import sys, h5py
+with h5py.File(sys.argv[1]) as f:
+    assert f['pruning/rmse'].shape == (2,) and 'auroc_predictive_std' in f['pruning']
+print('PASSED: prune scores a regression run')" "$out/run.pruning.h5"
+# kbnn info on each kind of file a regression writes: no classification column (a NaN
+# accuracy) anywhere, the regression's metrics, predictions, standardization and noise.
+"$kbnn" predict "$out/run.h5" --output "$out/info_predict.h5" > /dev/null
+info_has() {  # FILE TEXT...
+  local file=$1 text
+  shift
+  "$kbnn" info "$file" > "$out/info.txt" || fail "kbnn info $file exited $?"
+  ! grep -qi "nan" "$out/info.txt" || { cat "$out/info.txt"; fail "kbnn info $file prints a NaN"; }
+  for text in "$@"; do
+    grep -qF -- "$text" "$out/info.txt" || { cat "$out/info.txt"; fail "kbnn info $file lacks '$text'"; }
+  done
+}
+info_has "$out/run.h5" "run file of a finished run" "noise_3 " "metrics/test: rmse" \
+  "history/eval: 2 rows" "(the predictive mixture's)" "metrics/ood/noise (" "AUROC predictive_std" \
+  "predictions/test: mean, std, aleatoric and epistemic variance 140x2 (target units)" \
+  "standardization: 3 features and 2 target(s)"
+info_has "$out/info_predict.h5" "prediction file (kbnn predict)" "metrics/test: rmse" \
+  "predictions/test: mean, std" "standardization: 3 features and 2 target(s)"
+info_has "$out/run.pruning.h5" "pruning file (kbnn prune)" "rmse     nll  cover95" \
+  "AUROC predictive_std  epistemic_std"
+info_has "$out/run.pruned_0.5.h5" "checkpoint of a pruned model" "noise_3 " \
+  "standardization: 3 features and 2 target(s)"
+/usr/bin/python3 -c "
+import sys, h5py
+assert h5py.File(sys.argv[1]).attrs['status'] == 'finished'" "$out/run.h5" || fail "run.h5 has no status finished"
+echo "PASSED: kbnn info reads a regression's run, prediction, pruning and checkpoint files"
+
+# The regression plots: three PNGs of the promised sizes, not blank.
+/usr/bin/python3 "$here/../../postprocess/kbnn_plots.py" regression "$out/run.h5" --out-dir "$out/plots"
+/usr/bin/python3 - "$out/plots" <<'PY'
+import sys
+import matplotlib.image
+for name, size in [("run_predicted_vs_true.png", (600, 1300)),
+                   ("run_interval_calibration.png", (500, 1100)),
+                   ("run_residual_vs_std.png", (1000, 1100))]:  # a row per target
+    pixels = matplotlib.image.imread(f"{sys.argv[1]}/{name}")
+    assert pixels.shape[:2] == size, (name, pixels.shape)
+    assert pixels[..., :3].var() > 0.005, f"{name} is blank"
+print("PASSED: kbnn_plots.py regression drew its three plots")
+PY
+
+# The other plots read a regression as one: history without an accuracy panel, the OOD
+# scores predictive_std and epistemic_std, pruning's RMSE and coverage, compare's
+# regression columns; the plots of classes name the regression subcommand instead.
+plots=$here/../../postprocess/kbnn_plots.py
+/usr/bin/python3 "$plots" history "$out/run.h5" -o "$out/plots/history.png" > /dev/null
+/usr/bin/python3 "$plots" ood "$out/run.h5" -o "$out/plots/ood.png" > /dev/null
+/usr/bin/python3 "$plots" pruning "$out/run.pruning.h5" -o "$out/plots/pruning.png" > /dev/null
+/usr/bin/python3 "$plots" compare "$out/full.h5" "$out/resumed.h5" -o "$out/plots/compare.png" \
+  > "$out/compare.txt"
+grep -q "rmse.*coverage_95" "$out/compare.txt" || { cat "$out/compare.txt"; fail "compare lacks the regression columns"; }
+/usr/bin/python3 - "$out/plots" <<'PY'
+import sys
+import matplotlib.image
+for name, size in [("history.png", (700, 1000)), ("ood.png", (440, 1350)),
+                   ("pruning.png", (500, 1200))]:
+    pixels = matplotlib.image.imread(f"{sys.argv[1]}/{name}")
+    assert pixels.shape[:2] == size, (name, pixels.shape)
+    assert pixels[..., :3].var() > 0.005, f"{name} is blank"
+PY
+for command in reliability uncertainty; do
+  status=0
+  /usr/bin/python3 "$plots" $command "$out/run.h5" > "$out/plot.txt" 2>&1 || status=$?
+  ((status == 1)) && grep -q "a regression (model.likelihood = gaussian).*'kbnn_plots.py regression'" \
+    "$out/plot.txt" || { cat "$out/plot.txt"; fail "kbnn_plots.py $command on a regression: status $status"; }
+done
+echo "PASSED: kbnn_plots.py history, ood, pruning and compare read a regression; reliability and uncertainty point to the regression plots"
