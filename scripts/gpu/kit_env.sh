@@ -18,6 +18,9 @@ kit_cuda_libdirs() {
   candidates+=(/usr/local/cuda-1[3-9]*/lib64 /usr/lib/x86_64-linux-gnu)
   candidates+=(/usr/local/lib/python3*/dist-packages/nvidia/*/lib /usr/lib/python3/dist-packages/nvidia/*/lib)
   candidates+=(/usr/local/lib/python3*/site-packages/nvidia/*/lib)
+  local wheels
+  wheels=$(python3 -c 'import nvidia, os; print(os.path.dirname(list(nvidia.__path__)[0]))' 2>/dev/null) &&
+    candidates+=("$wheels"/nvidia/*/lib)
   while read -r soname; do
     [[ -n $soname ]] || continue
     found=
