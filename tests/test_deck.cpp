@@ -1,9 +1,11 @@
 // Tests of the input deck: the shipped decks, command-line overrides, the resolved deck,
 // and that every kind of bad input is rejected with a message naming what was wrong.
 #include "app/deck.hpp"
+#include "app/deck_docs.hpp"
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -62,7 +64,7 @@ void require_same_layer(const kbnn::LayerSpec& a, const kbnn::LayerSpec& b) {
 
 TEST_CASE("the default deck is the classic LeNet-5 with Flipout", "[deck]") {
   const auto c = kbnn::parse_deck(kInput + "fashion_mnist_lenet5.cfg");
-  CHECK(c.data.format == "idx");
+  CHECK(c.data.format == kbnn::DataFormat::idx);
   CHECK(c.data.dir == "/usr/share/datasets/fashion-mnist");
   CHECK(c.train.optimizer == kbnn::OptimizerKind::adam);
   CHECK(c.train.lr == 1e-3);
@@ -73,14 +75,15 @@ TEST_CASE("the default deck is the classic LeNet-5 with Flipout", "[deck]") {
 
   // kind, out, kernel, stride, padding, size: the shapes of peer_torch_flipout.py lenet5.
   struct Expected {
-    const char* kind;
+    kbnn::LayerKind kind;
     int out, kernel, stride, padding, size;
   };
+  using K = kbnn::LayerKind;
   const std::vector<Expected> expected = {
-      {"conv2d", 6, 5, 1, 2, 2},    {"relu", 0, 0, 1, 0, 2},  {"maxpool2d", 0, 0, 2, 0, 2},
-      {"conv2d", 16, 5, 1, 0, 2},   {"relu", 0, 0, 1, 0, 2},  {"maxpool2d", 0, 0, 2, 0, 2},
-      {"conv2d", 120, 5, 1, 0, 2},  {"relu", 0, 0, 1, 0, 2},  {"flatten", 0, 0, 1, 0, 2},
-      {"dense", 84, 0, 1, 0, 2},    {"relu", 0, 0, 1, 0, 2},  {"dense", 10, 0, 1, 0, 2}};
+      {K::conv2d, 6, 5, 1, 2, 2},    {K::relu, 0, 0, 1, 0, 2},  {K::maxpool2d, 0, 0, 2, 0, 2},
+      {K::conv2d, 16, 5, 1, 0, 2},   {K::relu, 0, 0, 1, 0, 2},  {K::maxpool2d, 0, 0, 2, 0, 2},
+      {K::conv2d, 120, 5, 1, 0, 2},  {K::relu, 0, 0, 1, 0, 2},  {K::flatten, 0, 0, 1, 0, 2},
+      {K::dense, 84, 0, 1, 0, 2},    {K::relu, 0, 0, 1, 0, 2},  {K::dense, 10, 0, 1, 0, 2}};
   REQUIRE(c.model.layers.size() == expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     INFO("layer " << i + 1 << ": " << c.model.layers[i].text);
@@ -91,7 +94,7 @@ TEST_CASE("the default deck is the classic LeNet-5 with Flipout", "[deck]") {
     CHECK(l.stride == expected[i].stride);
     CHECK(l.padding == expected[i].padding);
     CHECK(l.size == expected[i].size);
-    const bool weighted = l.kind == "conv2d" || l.kind == "dense";
+    const bool weighted = l.kind == K::conv2d || l.kind == K::dense;
     CHECK(l.estimator == (weighted ? std::optional(kbnn::Estimator::flipout) : std::nullopt));
   }
 }
@@ -101,7 +104,7 @@ TEST_CASE("the TFP and CIFAR-10 decks parse with their documented shapes", "[dec
   CHECK(tfp.data.dir == "/usr/share/datasets/mnist");
   int convs = 0;
   for (const auto& l : tfp.model.layers) {
-    if (l.kind != "conv2d") continue;
+    if (l.kind != kbnn::LayerKind::conv2d) continue;
     ++convs;
     CHECK(l.padding == 2);  // SAME everywhere: the flatten is 7*7*120
   }
@@ -109,24 +112,24 @@ TEST_CASE("the TFP and CIFAR-10 decks parse with their documented shapes", "[dec
   CHECK(tfp.model.layers.size() == 12);
 
   const auto cifar = kbnn::parse_deck(kInput + "cifar10_seed_cnn.cfg");
-  CHECK(cifar.data.format == "cifar10");
+  CHECK(cifar.data.format == kbnn::DataFormat::cifar10);
   CHECK(cifar.train.lr == 1e-4);
   CHECK(cifar.eval.samples == 80);
   std::vector<int> conv_out;
   int pools = 0;
   for (const auto& l : cifar.model.layers) {
-    if (l.kind == "conv2d") {
+    if (l.kind == kbnn::LayerKind::conv2d) {
       conv_out.push_back(l.out);
       CHECK(l.kernel == 3);
       CHECK(l.padding == 1);
       CHECK(l.estimator == kbnn::Estimator::flipout);
     }
-    if (l.kind == "maxpool2d") ++pools;
+    if (l.kind == kbnn::LayerKind::maxpool2d) ++pools;
   }
   CHECK(conv_out == std::vector<int>{32, 32, 64, 64, 128, 128});
   CHECK(pools == 3);
   REQUIRE(cifar.model.layers.size() == 19);
-  CHECK(cifar.model.layers[16].kind == "dense");
+  CHECK(cifar.model.layers[16].kind == kbnn::LayerKind::dense);
   CHECK(cifar.model.layers[16].out == 128);
   CHECK(cifar.model.layers.back().out == 10);
 }
@@ -142,9 +145,9 @@ TEST_CASE("command-line overrides win over the file", "[deck]") {
   SECTION("--model.layer replaces the whole list") {
     const auto r = parse_text(text, {"--model.layer=dense out=3", "--model.layer", "relu"});
     REQUIRE(r.model.layers.size() == 2);
-    CHECK(r.model.layers[0].kind == "dense");
+    CHECK(r.model.layers[0].kind == kbnn::LayerKind::dense);
     CHECK(r.model.layers[0].out == 3);
-    CHECK(r.model.layers[1].kind == "relu");
+    CHECK(r.model.layers[1].kind == kbnn::LayerKind::relu);
   }
 }
 
@@ -288,7 +291,17 @@ TEST_CASE("bad decks are rejected with a message naming the problem", "[deck]") 
     REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--eval.samples=0"}),
                         contains("eval.samples: expected an integer >= 1, got '0'"));
     REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--data.format=netcdf"}),
-                        contains("data.format: expected one of idx, cifar10, hdf5, got 'netcdf'"));
+                        contains("command line: data.format: expected one of idx, cifar10, "
+                                 "hdf5, got 'netcdf'"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal + "[data]\nformat = IDX\n"),
+                        contains(".cfg: data.format: expected one of idx, cifar10, hdf5, got "
+                                 "'IDX'"));
+    // Only ood.format may be empty.
+    REQUIRE_THROWS_WITH(parse_text(kMinimal + "[data]\nformat =\n"),
+                        contains("data.format: expected one of idx, cifar10, hdf5, got ''"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--ood.format=png"}),
+                        contains("command line: ood.format: expected one of idx, cifar10, hdf5, "
+                                 "or empty for none, got 'png'"));
     REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.optimizer=adamw"}),
                         contains("train.optimizer: expected one of adam, sgd, got 'adamw'"));
   }
@@ -320,7 +333,14 @@ TEST_CASE("bad layer lines are rejected with the line in the message", "[deck]")
   }
   SECTION("unknown kind") {
     REQUIRE_THROWS_WITH(parse_text("[model]\nlayer = flatten\nlayer = lstm out=3\n"),
-                        contains("model.layer 2 'lstm out=3': unknown layer kind 'lstm'"));
+                        contains("model.layer 2 'lstm out=3': unknown layer kind 'lstm', "
+                                 "expected one of conv2d, dense, relu, maxpool2d, flatten"));
+    // Kinds are words of the deck, matched exactly.
+    REQUIRE_THROWS_WITH(kbnn::parse_layer("Dense out=3"),
+                        contains("unknown layer kind 'Dense', expected one of conv2d, dense"));
+    REQUIRE_THROWS_WITH(kbnn::parse_layer("   "),
+                        contains("expected a layer kind (conv2d, dense, relu, maxpool2d, "
+                                 "flatten)"));
   }
   SECTION("unknown key for the kind") {
     REQUIRE_THROWS_WITH(parse_text("[model]\nlayer = conv2d out=6 kernle=5\n"),
@@ -353,7 +373,7 @@ TEST_CASE("bad layer lines are rejected with the line in the message", "[deck]")
 
 TEST_CASE("data, output and parallel options: defaults and overrides", "[deck]") {
   const auto d = parse_text(kMinimal);
-  CHECK(d.data.format == "idx");
+  CHECK(d.data.format == kbnn::DataFormat::idx);
   CHECK(d.data.shuffle == kbnn::ShuffleScope::global);
   CHECK(d.data.train_file.empty());
   CHECK(d.data.test_file.empty());
@@ -380,7 +400,7 @@ TEST_CASE("data, output and parallel options: defaults and overrides", "[deck]")
                             "[output]\ndir = out\nname = try1\ncheckpoint_every = 300\n"
                             "write_predictions = false\n"
                             "[parallel]\nbatch_mode = per_rank\ngpu_aware_mpi = yes\n");
-  CHECK(f.data.format == "hdf5");
+  CHECK(f.data.format == kbnn::DataFormat::hdf5);
   CHECK(f.data.train_file == "/d/train.h5");
   CHECK(f.data.test_file == "/d/test.h5");
   CHECK(f.data.shuffle == kbnn::ShuffleScope::local);
@@ -574,4 +594,100 @@ TEST_CASE("bad learning-rate schedule and evaluation options are rejected", "[de
   REQUIRE_THROWS_WITH(parse_text(kMinimal + "[data]\nvalidation_fraction = 0.2\n"),
                       contains(": data.validation_fraction: expected 0 unless "
                                "eval.every_epochs > 0"));
+}
+
+// Where `line` ("key = ") stands in the [section] of `name` ("section.key") in an INI
+// text; npos if it does not.
+std::size_t find_in_section(const std::string& text, const std::string& name,
+                            const std::string& line) {
+  const auto section = text.find("\n[" + name.substr(0, name.find('.')) + "]");
+  if (section == std::string::npos) return std::string::npos;
+  const auto end = text.find("\n[", section + 1);
+  const auto at = text.find(line, section);
+  return at < end ? at : std::string::npos;
+}
+
+TEST_CASE("kbnn deck documents every option the parser knows, and reads back", "[deck]") {
+  const std::string text = kbnn::documented_deck();
+  const auto documented = kbnn::documented_names();
+  for (const std::string& name : kbnn::deck_option_names()) {
+    INFO(name);
+    const char* doc = kbnn::deck_doc(name);
+    REQUIRE(doc != nullptr);
+    CHECK(std::string(doc).size() > 10);
+    // Its comment stands right above the option in `kbnn deck`.
+    const std::string key = name.substr(name.find('.') + 1);
+    const std::string first_words = std::string(doc).substr(0, 20);
+    const auto at = find_in_section(text, name, "\n" + key + " = ");
+    REQUIRE(at != std::string::npos);
+    // The text is in the comment lines just above it.
+    const auto doc_at = text.rfind(first_words, at);
+    REQUIRE(doc_at != std::string::npos);
+    for (auto line = text.find('\n', doc_at); line < at; line = text.find('\n', line + 1))
+      CHECK(text[line + 1] == '#');
+  }
+  // No text for an option that is gone, and one per section.
+  for (const std::string& name : documented) {
+    INFO(name);
+    const auto options = kbnn::deck_option_names();
+    const bool section = name.find('.') == std::string::npos;
+    CHECK((section ? text.find("[" + name + "]") != std::string::npos
+                   : std::find(options.begin(), options.end(), name) != options.end()));
+  }
+  CHECK(text.find("(undocumented)") == std::string::npos);
+  // It is a deck: it parses, and to the defaults (LeNet-5's layers).
+  TempDeck deck(text);
+  const kbnn::RunConfig read = kbnn::parse_deck(deck.path());
+  const kbnn::RunConfig defaults;
+  CHECK(read.model.layers.size() == 12);
+  CHECK(read.train.lr == defaults.train.lr);
+  CHECK(read.train.momentum == defaults.train.momentum);
+  CHECK(read.output.name.empty());
+  CHECK_FALSE(read.output.overwrite);
+}
+
+TEST_CASE("the resolved deck holds each section once", "[deck]") {
+  const std::string text = kbnn::resolved_deck(parse_text(kMinimal, {"--eval.every_epochs=2"}));
+  for (const char* section : {"[data]", "[model]", "[train]", "[eval]", "[ood]", "[output]",
+                              "[parallel]", "[debug]"}) {
+    INFO(section);
+    const auto first = text.find(section);
+    REQUIRE(first != std::string::npos);
+    CHECK(text.find(section, first + 1) == std::string::npos);
+  }
+  CHECK(text.find("[eval]\nsamples = 10\nbatch_size = 1000\nevery_epochs = 2\n") != std::string::npos);
+}
+
+TEST_CASE("the default deck file names every option, in a line or a comment", "[deck]") {
+  std::ifstream in(kInput + "fashion_mnist_lenet5.cfg");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const std::string& name : kbnn::deck_option_names()) {
+    const std::string key = name.substr(name.find('.') + 1);
+    INFO(name);
+    const bool line = find_in_section(text, name, "\n" + key + " =") != std::string::npos ||
+                      find_in_section(text, name, "\n# " + key + " =") != std::string::npos;
+    CHECK(line);
+  }
+}
+
+TEST_CASE("an [ood] set given in part is refused, naming what is missing", "[deck]") {
+  using kbnn::test::contains;
+  const std::string missing = "expected ood.format (idx, cifar10 or hdf5) or ood.shift beside it";
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--ood.dir=/tmp/mnist"}),
+                      contains("command line: ood.dir: " + missing));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--ood.file=/tmp/mnist.h5"}),
+                      contains("ood.file: " + missing));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal + "[ood]\nlimit = 100\n"), contains("ood.limit: " + missing));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--ood.name=digits"}), contains("ood.name: " + missing));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--ood.format=hdf5"}),
+                      contains("ood.format: expected ood.file to be set with ood.format = hdf5"));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--ood.format=idx"}),
+                      contains("ood.format: expected ood.dir to be set with ood.format = idx"));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--ood.format=idx", "--ood.dir=/x", "--ood.file=/y"}),
+                      contains("ood.file: expected empty unless ood.format = hdf5"));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--ood.shift=rot90", "--ood.dir=/x"}),
+                      contains("ood.shift: expected none when ood.dir or ood.file names a data set"));
+  // Whole sets pass.
+  CHECK(parse_text(kMinimal, {"--ood.format=idx", "--ood.dir=/x", "--ood.limit=5"}).ood.enabled());
+  CHECK(parse_text(kMinimal, {"--ood.shift=invert", "--ood.name=inv"}).ood.enabled());
 }

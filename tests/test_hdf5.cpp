@@ -486,6 +486,14 @@ TEST_CASE("Reliability bins: hand-computed case, reduced over ranks, written to 
   // ECE = sum_b |hits_b - confidence sum_b| / n.
   CHECK(m.ece == Approx((0.82 + 0.50 + 0.45 + 0.22 + 0.34) / 6).margin(1e-6));
   CHECK(m.accuracy == Approx(0.5));
+  // NLL = -mean log p(label): the labels' probabilities are .90 .04 .50 .35 .78 .33.
+  CHECK(m.nll == Approx(-(std::log(.90) + std::log(.04) + std::log(.50) + std::log(.35) +
+                          std::log(.78) + std::log(.33)) / 6)
+                     .epsilon(1e-6));
+  // Brier = mean sum_k (p_k - onehot_k)^2, row by row:
+  //   .01+.0025+.0025  .9216+.8464+.0016  .25+.09+.04  .04+.2025+.4225  .01+.0144+.0484
+  //   .1156+.4489+.1089
+  CHECK(m.brier == Approx((0.015 + 1.7696 + 0.38 + 0.665 + 0.0728 + 0.6734) / 6).epsilon(1e-6));
 
   const SharedTempDir dir;
   const std::string path = dir.file("bins.h5");
@@ -607,7 +615,7 @@ TEST_CASE("read_checkpoint: errors name the file and what is wrong", "[hdf5][mpi
   REQUIRE_THROWS_WITH(kbnn::read_checkpoint(text, world()),
                       contains(text + ": not an HDF5 file"));
   REQUIRE_THROWS_WITH(kbnn::read_checkpoint(dir.file("missing.h5"), world()),
-                      contains("missing.h5: no such checkpoint file"));
+                      contains("missing.h5: no such file (expected a kbnn checkpoint or run file)"));
   REQUIRE_THROWS_WITH(kbnn::read_checkpoint(plain, world()),
                       contains(plain + ": no /checkpoint group"));
   REQUIRE_THROWS_WITH(kbnn::read_checkpoint(no_params, world()),

@@ -129,11 +129,12 @@ TEST_CASE("load_dataset idx prefers .gz and picks the split by name", "[io]") {
   write_plain(tmp.file("t10k-images-idx3-ubyte"), idx_images(1, 1, 1, {1}));
   write_plain(tmp.file("t10k-labels-idx1-ubyte"), idx_labels(1, {1}));
 
-  auto d = kbnn::load_dataset("idx", tmp.path.string(), false);
+  auto d = kbnn::load_dataset(kbnn::DataFormat::idx, tmp.path.string(), kbnn::SplitPart::test);
   check_small_idx(d);
   CHECK(d.source == tmp.path.string());
-  REQUIRE_THROWS_WITH(kbnn::load_dataset("idx", tmp.path.string(), true),
-                      kbnn::test::contains("train-images-idx3-ubyte.gz nor"));
+  REQUIRE_THROWS_WITH(
+      kbnn::load_dataset(kbnn::DataFormat::idx, tmp.path.string(), kbnn::SplitPart::train),
+      kbnn::test::contains("train-images-idx3-ubyte.gz nor"));
 
   kbnn::truncate(d, 2);
   CHECK(d.count == 2);
@@ -233,11 +234,13 @@ TEST_CASE("load_dataset cifar10 looks in cifar-10-batches-bin", "[io]") {
   TempDir tmp;
   fs::create_directories(tmp.path / "cifar-10-batches-bin");
   write_plain((tmp.path / "cifar-10-batches-bin" / "test_batch.bin").string(), cifar_record(5));
-  const auto d = kbnn::load_dataset("cifar10", tmp.path.string(), false);
+  const auto d =
+      kbnn::load_dataset(kbnn::DataFormat::cifar10, tmp.path.string(), kbnn::SplitPart::test);
   CHECK(d.count == 1);
   CHECK(d.labels == std::vector<std::int32_t>{5});
-  REQUIRE_THROWS_WITH(kbnn::load_dataset("cifar10", tmp.path.string(), true),
-                      kbnn::test::contains("data_batch_1.bin not found"));
+  REQUIRE_THROWS_WITH(
+      kbnn::load_dataset(kbnn::DataFormat::cifar10, tmp.path.string(), kbnn::SplitPart::train),
+      kbnn::test::contains("data_batch_1.bin not found"));
 }
 
 TEST_CASE("read_cifar10 rejects broken files", "[io]") {
@@ -271,35 +274,8 @@ TEST_CASE("read_cifar10 rejects broken files", "[io]") {
   }
 }
 
-TEST_CASE("load_dataset rejects an unknown format", "[io]") {
-  REQUIRE_THROWS_WITH(kbnn::load_dataset("mnist", "/tmp", true),
-                      kbnn::test::contains("dataset format 'mnist' is unknown, expected one "
-                                           "of: idx, cifar10"));
-}
-
-TEST_CASE("Fashion-MNIST loads with the expected shape and classes", "[io][data]") {
-  const std::string dir = "/usr/share/datasets/fashion-mnist";
-  if (!fs::is_directory(dir)) {
-#ifdef SKIP
-    SKIP(dir << " not installed");
-#else
-    WARN(dir << " not installed; skipping");
-    return;
-#endif
-  }
-  const auto train = kbnn::load_dataset("idx", dir, true);
-  const auto test = kbnn::load_dataset("idx", dir, false);
-  CHECK(train.count == 60000);
-  CHECK(test.count == 10000);
-  for (const auto* d : {&train, &test}) {
-    CHECK(d->height == 28);
-    CHECK(d->width == 28);
-    CHECK(d->channels == 1);
-    CHECK(std::int64_t(d->pixels.size()) == d->count * 28 * 28);
-    REQUIRE(std::int64_t(d->labels.size()) == d->count);
-    std::set<std::int32_t> seen(d->labels.begin(), d->labels.end());
-    CHECK(seen.size() == 10u);
-    CHECK(*seen.begin() == 0);
-    CHECK(*seen.rbegin() == 9);
-  }
+TEST_CASE("load_dataset rejects hdf5, which is read by rows", "[io]") {
+  REQUIRE_THROWS_WITH(kbnn::load_dataset(kbnn::DataFormat::hdf5, "/tmp", kbnn::SplitPart::train),
+                      kbnn::test::contains("dataset format 'hdf5' is not read from a directory, "
+                                           "expected one of: idx, cifar10"));
 }

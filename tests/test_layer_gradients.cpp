@@ -5,6 +5,7 @@
 #include "catch.hpp"
 #include "layer_harness.hpp"
 
+#include "layers/affine_narrow_kernel.hpp"
 #include "layers/conv2d.hpp"
 #include "layers/dense.hpp"
 #include "layers/maxpool2d.hpp"

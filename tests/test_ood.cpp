@@ -170,7 +170,7 @@ TEST_CASE("[ood] deck options are read, named and checked", "[ood]") {
   // The resolved deck carries the section, and reads back to the same set.
   const auto again = kbnn::parse_deck_text(kbnn::resolved_deck(config), "resolved");
   CHECK(again.ood.dir == "/data/mnist/");
-  CHECK(again.ood.format == "idx");
+  CHECK(again.ood.format == kbnn::DataFormat::idx);
 
   using kbnn::test::contains;
   REQUIRE_THROWS_WITH(kbnn::parse_deck(deck, {"--ood.shift=blur"}),

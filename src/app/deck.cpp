@@ -15,11 +15,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <initializer_list>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <type_traits>
 
+#include "app/deck_docs.hpp"
 #include "core/error.hpp"
 
 namespace po = boost::program_options;
@@ -73,17 +74,18 @@ void for_each_option(Config& c, Visit&& f) {
   f("train.shuffle", c.train.shuffle);
   f("eval.samples", c.eval.samples);
   f("eval.batch_size", c.eval.batch_size);
+  f("eval.every_epochs", c.eval.every_epochs);
   f("ood.format", c.ood.format);
   f("ood.dir", c.ood.dir);
   f("ood.file", c.ood.file);
   f("ood.limit", c.ood.limit);
   f("ood.shift", c.ood.shift);
   f("ood.name", c.ood.name);
-  f("eval.every_epochs", c.eval.every_epochs);
   f("output.dir", c.output.dir);
   f("output.name", c.output.name);
   f("output.checkpoint_every", c.output.checkpoint_every);
   f("output.write_predictions", c.output.write_predictions);
+  f("output.overwrite", c.output.overwrite);
   f("parallel.batch_mode", c.parallel.batch_mode);
   f("parallel.gpu_aware_mpi", c.parallel.gpu_aware_mpi);
   f("debug.dump_steps", c.debug.dump_steps);
@@ -96,10 +98,6 @@ std::string trim(const std::string& s) {
   const auto first = s.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return "";
   return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
-
-bool one_of(const std::string& s, std::initializer_list<const char*> choices) {
-  return std::any_of(choices.begin(), choices.end(), [&](const char* c) { return s == c; });
 }
 
 // ---- text -> value; each returns false when the text is not a value of that type.
@@ -153,6 +151,18 @@ template <class Enum, class = std::enable_if_t<std::is_enum_v<Enum>>>
 std::string expected(const Enum&) {
   return "one of " + choice_words<Enum>();
 }
+// An optional choice (ood.format): the empty word leaves it unset.
+template <class Enum>
+bool parse_value(const std::string& s, std::optional<Enum>& out) {
+  Enum value{};
+  if (s.empty()) return out.reset(), true;
+  if (!parse_choice(s, value)) return false;
+  return out = value, true;
+}
+template <class Enum>
+std::string expected(const std::optional<Enum>&) {
+  return "one of " + choice_words<Enum>() + ", or empty for none";
+}
 
 // ---- value -> text, such that parse_value reads back exactly the same value.
 
@@ -164,6 +174,10 @@ std::string format_value(std::uint64_t v) { return std::to_string(v); }
 template <class Enum, class = std::enable_if_t<std::is_enum_v<Enum>>>
 std::string format_value(Enum v) {
   return word_of(v);
+}
+template <class Enum>
+std::string format_value(const std::optional<Enum>& v) {
+  return v ? word_of(*v) : "";
 }
 std::string format_value(double v) {
   // The shortest text that round-trips: "0.001", not "0.0010000000000000000208".
@@ -178,18 +192,18 @@ std::string format_value(double v) {
 // ---- layers
 
 struct LayerRule {
-  const char* kind;
+  LayerKind kind;
   std::vector<std::string> keys;      // allowed, in canonical order
   std::vector<std::string> required;
 };
 
 const std::vector<LayerRule>& layer_rules() {
   static const std::vector<LayerRule> rules = {
-      {"conv2d", {"out", "kernel", "stride", "padding", "estimator"}, {"out", "kernel"}},
-      {"dense", {"out", "estimator"}, {"out"}},
-      {"relu", {}, {}},
-      {"maxpool2d", {"size", "stride"}, {}},
-      {"flatten", {}, {}},
+      {LayerKind::conv2d, {"out", "kernel", "stride", "padding", "estimator"}, {"out", "kernel"}},
+      {LayerKind::dense, {"out", "estimator"}, {"out"}},
+      {LayerKind::relu, {}, {}},
+      {LayerKind::maxpool2d, {"size", "stride"}, {}},
+      {LayerKind::flatten, {}, {}},
   };
   return rules;
 }
@@ -198,6 +212,29 @@ std::string join(const std::vector<std::string>& words) {
   std::string s;
   for (const auto& w : words) s += (s.empty() ? "" : ", ") + w;
   return s;
+}
+
+// Sets one key of a layer line from its value; returns what is wrong with the value, or "".
+std::string set_layer_key(LayerSpec& spec, const std::string& key, const std::string& value) {
+  if (key == "estimator") {
+    Estimator e{};
+    if (!parse_choice(value, e))
+      return concat("estimator: expected one of ", choice_words<Estimator>(), ", got '", value,
+                    "'");
+    spec.estimator = e;
+    return "";
+  }
+  // Every other key is a size; only padding may be zero.
+  const int min = key == "padding" ? 0 : 1;
+  int v = 0;
+  if (!parse_integer(value, v) || v < min)
+    return concat(key, ": expected an integer >= ", min, ", got '", value, "'");
+  if (key == "out") spec.out = v;
+  if (key == "kernel") spec.kernel = v;
+  if (key == "stride") spec.stride = v;
+  if (key == "padding") spec.padding = v;
+  if (key == "size") spec.size = v;
+  return "";
 }
 
 // `context` says where the line came from ("model.layer" or "input deck x.cfg: model.layer 3").
@@ -209,13 +246,14 @@ LayerSpec parse_layer_in(const std::string& line, const std::string& context) {
   };
 
   std::istringstream tokens(spec.text);
-  std::vector<std::string> kinds;
-  for (const auto& r : layer_rules()) kinds.push_back(r.kind);
-  if (!(tokens >> spec.kind)) throw fail(concat("expected a layer kind (", join(kinds), ")"));
+  std::string kind;
+  if (!(tokens >> kind))
+    throw fail(concat("expected a layer kind (", choice_words<LayerKind>(), ")"));
+  if (!parse_choice(kind, spec.kind))
+    throw fail(concat("unknown layer kind '", kind, "', expected one of ",
+                      choice_words<LayerKind>()));
   const auto rule = std::find_if(layer_rules().begin(), layer_rules().end(),
                                  [&](const LayerRule& r) { return spec.kind == r.kind; });
-  if (rule == layer_rules().end())
-    throw fail(concat("unknown layer kind '", spec.kind, "', expected one of ", join(kinds)));
 
   std::vector<std::string> seen;
   for (std::string token; tokens >> token;) {
@@ -224,50 +262,34 @@ LayerSpec parse_layer_in(const std::string& line, const std::string& context) {
     const std::string key = token.substr(0, eq), value = token.substr(eq + 1);
     if (std::find(rule->keys.begin(), rule->keys.end(), key) == rule->keys.end()) {
       throw fail(rule->keys.empty()
-                     ? concat(spec.kind, " takes no keys, got '", token, "'")
-                     : concat("unknown key '", key, "' for ", spec.kind, ", expected one of ",
+                     ? concat(kind, " takes no keys, got '", token, "'")
+                     : concat("unknown key '", key, "' for ", kind, ", expected one of ",
                               join(rule->keys)));
     }
     if (std::find(seen.begin(), seen.end(), key) != seen.end())
       throw fail(concat("key '", key, "' is given more than once"));
     seen.push_back(key);
 
-    if (key == "estimator") {
-      Estimator e{};
-      if (!parse_choice(value, e))
-        throw fail(concat("estimator: expected one of ", choice_words<Estimator>(), ", got '",
-                          value, "'"));
-      spec.estimator = e;
-      continue;
-    }
-    // Every other key is a size; only padding may be zero.
-    const int min = key == "padding" ? 0 : 1;
-    int v = 0;
-    if (!parse_integer(value, v) || v < min)
-      throw fail(concat(key, ": expected an integer >= ", min, ", got '", value, "'"));
-    if (key == "out") spec.out = v;
-    if (key == "kernel") spec.kernel = v;
-    if (key == "stride") spec.stride = v;
-    if (key == "padding") spec.padding = v;
-    if (key == "size") spec.size = v;
+    if (const std::string problem = set_layer_key(spec, key, value); !problem.empty())
+      throw fail(problem);
   }
   for (const auto& key : rule->required) {
     if (std::find(seen.begin(), seen.end(), key) == seen.end())
-      throw fail(concat(spec.kind, " requires ", key, "=<integer>"));
+      throw fail(concat(kind, " requires ", key, "=<integer>"));
   }
   // Non-overlapping windows unless asked otherwise, as in every framework's MaxPool2d.
-  if (spec.kind == "maxpool2d" && std::find(seen.begin(), seen.end(), "stride") == seen.end())
-    spec.stride = spec.size;
+  const bool has_stride = std::find(seen.begin(), seen.end(), "stride") != seen.end();
+  if (spec.kind == LayerKind::maxpool2d && !has_stride) spec.stride = spec.size;
   return spec;
 }
 
 // The fully explicit form of a layer, for the resolved deck.
 std::string canonical_line(const LayerSpec& l) {
-  std::string s = l.kind;
-  if (l.kind == "conv2d" || l.kind == "dense") s += concat(" out=", l.out);
-  if (l.kind == "conv2d")
+  std::string s = word_of(l.kind);
+  if (l.has_weights()) s += concat(" out=", l.out);
+  if (l.kind == LayerKind::conv2d)
     s += concat(" kernel=", l.kernel, " stride=", l.stride, " padding=", l.padding);
-  if (l.kind == "maxpool2d") s += concat(" size=", l.size, " stride=", l.stride);
+  if (l.kind == LayerKind::maxpool2d) s += concat(" size=", l.size, " stride=", l.stride);
   if (l.estimator) s += concat(" estimator=", word_of(*l.estimator));
   return s;
 }
@@ -374,21 +396,35 @@ void apply(const Source& src, RunConfig& cfg, std::map<std::string, Given>& give
   });
 }
 
-void validate(const RunConfig& c, const std::map<std::string, Given>& given,
-              const std::string& deck_where) {
-  auto check = [&](bool ok, const char* name, const std::string& what) {
+// Checks option values against their ranges; a failing one throws an InputError that
+// names the source that gave it (defaults always pass, so a failing option was given;
+// the fallback to the deck is only defensive).
+class OptionCheck {
+ public:
+  OptionCheck(const std::map<std::string, Given>& given, std::string deck_where)
+      : given_(given), deck_where_(std::move(deck_where)) {}
+
+  void operator()(bool ok, const char* name, const std::string& what) const {
     if (ok) return;
-    // Defaults always pass, so a failing option was given; the fallback is only defensive.
-    const auto it = given.find(name);
-    const Given g = it != given.end() ? it->second : Given{deck_where, "(default)"};
+    const auto it = given_.find(name);
+    const Given g = it != given_.end() ? it->second : Given{deck_where_, "(default)"};
     throw InputError(concat(g.where, ": ", name, ": expected ", what, ", got '", g.text, "'"));
-  };
-  check(one_of(c.data.format, {"idx", "cifar10", "hdf5"}), "data.format",
-        "one of idx, cifar10, hdf5");
-  if (c.data.format == "hdf5") {
+  }
+  // The file or command line that gave the option.
+  std::string where(const char* name) const {
+    const auto it = given_.find(name);
+    return it != given_.end() ? it->second.where : deck_where_;
+  }
+
+ private:
+  const std::map<std::string, Given>& given_;
+  std::string deck_where_;
+};
+
+void validate_data(const RunConfig& c, const OptionCheck& check) {
+  if (c.data.format == DataFormat::hdf5) {
     if (c.data.train_file.empty() || c.data.test_file.empty())
-      throw InputError(concat(given.count("data.format") ? given.at("data.format").where
-                                                         : deck_where,
+      throw InputError(concat(check.where("data.format"),
                               ": data.format = hdf5 requires data.train_file and "
                               "data.test_file (HDF5 files with datasets images and labels)",
                               c.data.train_file.empty() ? "; data.train_file is not set" : "",
@@ -403,16 +439,19 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
   // Held-out examples that nothing evaluates would only be lost to training.
   check(c.data.validation_fraction == 0 || c.eval.every_epochs > 0, "data.validation_fraction",
         "0 unless eval.every_epochs > 0 (the held-out set is evaluated during training)");
+}
 
-  check(c.model.prior_sigma > 0, "model.prior_sigma", "a number > 0");
-  check(c.model.init_mu_stddev >= 0, "model.init_mu_stddev", "a number >= 0");
-  check(c.model.init_rho_stddev >= 0, "model.init_rho_stddev", "a number >= 0");
-  check(c.model.init_bias_stddev >= 0, "model.init_bias_stddev", "a number >= 0");
-  check(c.model.moped_delta >= 0, "model.moped_delta", "a number >= 0 (0 = off)");
-  check(c.model.moped_delta == 0 || !c.model.init_from.empty(), "model.moped_delta",
+void validate_model(const ModelConfig& m, const OptionCheck& check) {
+  check(m.prior_sigma > 0, "model.prior_sigma", "a number > 0");
+  check(m.init_mu_stddev >= 0, "model.init_mu_stddev", "a number >= 0");
+  check(m.init_rho_stddev >= 0, "model.init_rho_stddev", "a number >= 0");
+  check(m.init_bias_stddev >= 0, "model.init_bias_stddev", "a number >= 0");
+  check(m.moped_delta >= 0, "model.moped_delta", "a number >= 0 (0 = off)");
+  check(m.moped_delta == 0 || !m.init_from.empty(), "model.moped_delta",
         "0 unless model.init_from names a run file whose weights set mu");
+}
 
-  const auto& t = c.train;
+void validate_train(const TrainConfig& t, const OptionCheck& check) {
   check(t.epochs >= 1, "train.epochs", "an integer >= 1");
   check(t.batch_size >= 1, "train.batch_size", "an integer >= 1");
   check(t.lr > 0, "train.lr", "a number > 0");
@@ -436,43 +475,70 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
   }
   check(t.log_every >= 1, "train.log_every", "an integer >= 1");
   check(t.max_steps >= 0, "train.max_steps", "an integer >= 0 (0 = no limit)");
+}
 
+void validate_eval_and_ood(const RunConfig& c, const OptionCheck& check) {
   check(c.eval.samples >= 1, "eval.samples", "an integer >= 1");
   check(c.eval.batch_size >= 1, "eval.batch_size", "an integer >= 1");
   check(c.eval.every_epochs >= 0, "eval.every_epochs", "an integer >= 0 (0 = no evaluation "
                                                          "during training)");
 
-  check(one_of(c.ood.format, {"", "idx", "cifar10", "hdf5"}), "ood.format",
-        "one of idx, cifar10, hdf5, or empty for no OOD set");
-  check(c.ood.shift == DataShift::none || c.ood.format.empty(), "ood.shift",
+  check(c.ood.shift == DataShift::none || !c.ood.format, "ood.shift",
         "none when ood.format names a data set (a shift is built from the test set)");
-  check(c.ood.format != "hdf5" || !c.ood.file.empty(), "ood.format",
+  check(c.ood.format != DataFormat::hdf5 || !c.ood.file.empty(), "ood.format",
         "ood.file to be set with ood.format = hdf5");
-  check(!one_of(c.ood.format, {"idx", "cifar10"}) || !c.ood.dir.empty(), "ood.format",
+  check(!c.ood.format || c.ood.format == DataFormat::hdf5 || !c.ood.dir.empty(), "ood.format",
         "ood.dir to be set with ood.format = idx or cifar10");
   check(c.ood.limit >= 0, "ood.limit", "an integer >= 0 (0 = all)");
+  // An OOD set given in part would be no OOD set at all, silently.
+  const bool named = c.ood.enabled();
+  const char* needs = "ood.format (idx, cifar10 or hdf5) or ood.shift beside it: without "
+                      "either there is no OOD set";
+  check(named || c.ood.dir.empty(), "ood.dir", needs);
+  check(named || c.ood.file.empty(), "ood.file", needs);
+  check(named || c.ood.limit == 0, "ood.limit", needs);
+  check(named || c.ood.name.empty(), "ood.name", needs);
+  check(!c.ood.format || c.ood.format == DataFormat::hdf5 || c.ood.file.empty(), "ood.file",
+        "empty unless ood.format = hdf5 (idx and cifar10 read ood.dir)");
+  check(c.ood.format != DataFormat::hdf5 || c.ood.dir.empty(), "ood.dir",
+        "empty with ood.format = hdf5 (it reads ood.file)");
+  check(c.ood.shift == DataShift::none || (c.ood.dir.empty() && c.ood.file.empty()), "ood.shift",
+        "none when ood.dir or ood.file names a data set (a shift is built from the test set)");
   check(c.ood.name.find('/') == std::string::npos, "ood.name", "a name without '/'");
+}
 
+void validate_output(const RunConfig& c, const OptionCheck& check) {
   check(!c.output.dir.empty(), "output.dir", "a directory");
   check(c.output.name.find('/') == std::string::npos, "output.name",
         "a file name without '/' (empty = the deck's file name)");
   check(c.output.checkpoint_every >= 0, "output.checkpoint_every",
         "an integer >= 0 (0 = only at the end)");
   // Checkpoints are written at progress-line steps.
-  check(c.output.checkpoint_every % t.log_every == 0, "output.checkpoint_every",
-        concat("a multiple of train.log_every (", t.log_every, ")"));
+  check(c.output.checkpoint_every % c.train.log_every == 0, "output.checkpoint_every",
+        concat("a multiple of train.log_every (", c.train.log_every, ")"));
+}
 
+void validate_debug(const RunConfig& c, const OptionCheck& check) {
   check(c.debug.dump_steps >= 0, "debug.dump_steps", "an integer >= 0 (0 = no dump)");
   if (c.debug.dump_steps > 0) {
     check(!c.debug.dump_file.empty(), "debug.dump_file",
           "a file name when debug.dump_steps > 0");
-    // The dump names examples by their global index, which only shuffle = global keeps.
-    check(c.data.shuffle == ShuffleScope::global, "data.shuffle",
-          "global when debug.dump_steps > 0");
     // The dump records one learning rate, which the replay's Adam keeps.
-    check(t.lr_schedule == LrSchedule::constant && t.lr_warmup_epochs == 0, "train.lr_schedule",
-          "constant with train.lr_warmup_epochs = 0 when debug.dump_steps > 0");
+    check(c.train.lr_schedule == LrSchedule::constant && c.train.lr_warmup_epochs == 0,
+          "train.lr_schedule", "constant with train.lr_warmup_epochs = 0 when debug.dump_steps > 0");
   }
+}
+
+// Every range and every contradiction between options, section by section.
+void validate(const RunConfig& c, const std::map<std::string, Given>& given,
+              const std::string& deck_where) {
+  const OptionCheck check(given, deck_where);
+  validate_data(c, check);
+  validate_model(c.model, check);
+  validate_train(c.train, check);
+  validate_eval_and_ood(c, check);
+  validate_output(c, check);
+  validate_debug(c, check);
 }
 
 // The config of a deck source (the file, or a deck's text) with command-line overrides.
@@ -499,11 +565,57 @@ RunConfig parse_source(const Source& file, const std::vector<std::string>& overr
     LayerSpec spec =
         parse_layer_in(layers.layers[i], concat(layers.where, ": ", kLayerOption, " ", i + 1));
     // Resolve the default here, so the resolved deck records what actually ran.
-    if ((spec.kind == "conv2d" || spec.kind == "dense") && !spec.estimator)
+    if (spec.has_weights() && !spec.estimator)
       spec.estimator = cfg.model.estimator;
     cfg.model.layers.push_back(std::move(spec));
   }
   return cfg;
+}
+
+// "# " lines of at most 88 columns.
+void write_comment(std::ostream& os, const std::string& text) {
+  std::istringstream words(text);
+  std::string line, word;
+  while (words >> word) {
+    if (!line.empty() && line.size() + 1 + word.size() > 86) {
+      os << "# " << line << "\n";
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+  }
+  if (!line.empty()) os << "# " << line << "\n";
+}
+
+// The deck as INI text: the sections in for_each_option's order, [model]'s layers first.
+// `documented`: what each section and option means above it (app/deck_docs.hpp), and
+// output.name as given; else output.name is the name the run got (run_name).
+std::string deck_text(const RunConfig& config, bool documented) {
+  std::ostringstream os;
+  const auto doc = [&](const std::string& name) {
+    if (!documented) return;
+    const char* text = deck_doc(name);
+    write_comment(os, text != nullptr ? text : "(undocumented)");
+  };
+  std::string section;
+  for_each_option(config, [&](const char* name, const auto& field) {
+    const std::string key = name;
+    const auto dot = key.find('.');
+    if (key.substr(0, dot) != section) {
+      section = key.substr(0, dot);
+      os << "\n[" << section << "]\n";
+      doc(section);
+      if (section == "model") {
+        doc(kLayerOption);
+        for (const auto& layer : config.model.layers)
+          os << "layer = " << canonical_line(layer) << "\n";
+      }
+    }
+    doc(key);
+    const std::string value =
+        key == "output.name" && !documented ? run_name(config) : format_value(field);
+    os << key.substr(dot + 1) << " = " << value << "\n";
+  });
+  return os.str();
 }
 
 }  // namespace
@@ -529,7 +641,7 @@ std::string ood_set_name(const RunConfig& config) {
   if (!o.name.empty()) return o.name;
   if (o.shift != DataShift::none) return word_of(o.shift);
   // "/tmp/mnist/" -> "mnist", "digits.h5" -> "digits".
-  std::filesystem::path source(o.format == "hdf5" ? o.file : o.dir);
+  std::filesystem::path source(o.format == DataFormat::hdf5 ? o.file : o.dir);
   if (!source.has_filename()) source = source.parent_path();
   const std::string stem = source.stem().string();
   return stem.empty() || stem == "." || stem == ".." ? "ood" : stem;
@@ -545,26 +657,33 @@ std::string resolved_deck(const RunConfig& config) {
   std::ostringstream os;
   os << "# kbnn resolved input deck: every option, defaults included";
   if (!config.deck_path.empty()) os << "; read from " << config.deck_path;
-  os << "\n";
-  std::string section;
-  for_each_option(config, [&](const char* name, const auto& field) {
-    const std::string key = name;
-    const auto dot = key.find('.');
-    if (key.substr(0, dot) != section) {
-      section = key.substr(0, dot);
-      os << "\n[" << section << "]\n";
-      if (section == "model") {
-        for (const auto& layer : config.model.layers)
-          os << "layer = " << canonical_line(layer) << "\n";
-      }
-    }
-    // The name the run actually got, not the (often empty) option.
-    const std::string value = key == "output.name" ? run_name(config) : format_value(field);
-    os << key.substr(dot + 1) << " = " << value << "\n";
-  });
+  os << "\n" << deck_text(config, false);
   return os.str();
 }
 
+std::string documented_deck() {
+  RunConfig config;
+  for (const char* line : {"conv2d out=6 kernel=5 padding=2", "relu", "maxpool2d size=2",
+                           "conv2d out=16 kernel=5", "relu", "maxpool2d size=2",
+                           "conv2d out=120 kernel=5", "relu", "flatten", "dense out=84", "relu",
+                           "dense out=10"})
+    config.model.layers.push_back(parse_layer(line));
+  std::ostringstream os;
+  os << "# kbnn input deck: every option at its default, with what it means (kbnn deck).\n"
+        "# INI: [section], then option = value; '#' starts a comment. On the command line\n"
+        "# --section.option=value overrides the deck. The model is LeNet-5 with Flipout for\n"
+        "# 28x28 images (Fashion-MNIST); the run file records the resolved deck.\n"
+     << deck_text(config, true);
+  return os.str();
+}
+
+std::vector<std::string> deck_option_names() {
+  std::vector<std::string> names;
+  RunConfig defaults;
+  for_each_option(defaults, [&](const char* name, auto&) { names.emplace_back(name); });
+  names.emplace_back(kLayerOption);
+  return names;
+}
 
 void check_deck_for_ranks(const RunConfig& config, int ranks) {
   const std::int64_t batch = config.train.batch_size;

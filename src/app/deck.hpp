@@ -32,6 +32,13 @@ std::string run_name(const RunConfig& config);
 // to the same config, except that output.name is then filled in.
 std::string resolved_deck(const RunConfig& config);
 
+// The default deck with what each section and option means above it (`kbnn deck`):
+// every option at its default, and LeNet-5's layers.
+std::string documented_deck();
+
+// Every option the deck parser knows, "section.option", model.layer included.
+std::vector<std::string> deck_option_names();
+
 // Checks what only the run can know: the rank count. Throws InputError naming the deck.
 void check_deck_for_ranks(const RunConfig& config, int ranks);
 

@@ -14,9 +14,9 @@ namespace {
 // The test split of a data set, as `split` needs it: this rank's shard of the rows, or
 // all of them (uq/evaluate.hpp, rows_to_load).
 Split load_rows(const DataConfig& data, const Communicator& comm, PredictSplit split) {
-  const SplitSource source = open_split(data, /*train=*/false, comm);
+  const SplitSource source = open_split(data, SplitPart::test, comm);
   const auto [lo, hi] = rows_to_load(source.total, split, comm);
-  Split out = take_rows(source, lo, hi, comm, /*partition=*/false);
+  Split out = take_rows(source, lo, hi, comm, RankRows::all);
   out.first = lo;
   out.total = source.total;
   return out;
@@ -51,7 +51,7 @@ Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSp
     out.rows = shifted(out.rows, o.shift, config.train.seed, out.first);
   } else {
     DataConfig set;
-    set.format = o.format;
+    set.format = *o.format;  // enabled() without a shift
     set.dir = o.dir;
     set.test_file = o.file;
     set.test_limit = o.limit;

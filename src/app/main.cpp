@@ -1,14 +1,18 @@
 // kbnn: train Bayesian neural networks. `kbnn train DECK [--section.option=value ...]`.
 // main() owns MPI and Kokkos and is the only place that names MPI_COMM_WORLD. How a run
-// ends on an error depends on who saw it:
+// ends (docs/design.md, "Errors"):
+//   - help (`kbnn help [CMD]`, `kbnn CMD --help`), the version and `kbnn deck` are
+//     answered by rank 0 before Kokkos starts (Kokkos would answer --help itself); exit 0;
 //   - a usage error (bad command line): every rank sees it alike; rank 0 prints it with
-//     the usage, and the job exits 2 through MPI_Finalize;
-//   - an error every rank agreed on (a bad deck, a file no rank could create): rank 0
-//     prints it once, and the job exits 1 through MPI_Finalize;
+//     the command's usage, and the job exits 2 through MPI_Finalize;
+//   - an error every rank agreed on (a bad deck, data file, model file, a layer that does
+//     not fit), or any error of a one-rank job: rank 0 prints it once, and the job exits 1
+//     through MPI_Finalize;
 //   - a SIGTERM or SIGUSR1 stops training after the current step on every rank; the run
 //     checkpoints and exits 75 (kbnn::exit_status_stopped) through MPI_Finalize;
 //   - anything else, which may have hit one rank only, ends the whole job through
 //     MPI_Abort with its message, so a job never hangs waiting for a rank that died.
+#include "app/command_help.hpp"
 #include "app/deck.hpp"
 #include "app/run_info.hpp"
 #include "app/run_predict.hpp"
@@ -17,64 +21,34 @@
 #include "core/blas_check.hpp"
 #include "core/error.hpp"
 #include "core/stop_signal.hpp"
+#include "h5/error.hpp"
 #include "parallel/agree.hpp"
 #include "parallel/communicator.hpp"
 
 #include <Kokkos_Core.hpp>
 #include <mpi.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace {
 
-const char* usage =
-    "usage: kbnn train DECK [--restart CHECKPOINT|auto [--restart-force]]\n"
-    "                  [--section.option=value ...]\n"
-    "       kbnn info RUN_FILE [--deck]\n"
-    "       kbnn predict MODEL [--output FILE] [--set-name NAME] [--split examples|samples]\n"
-    "                    [--sample-probabilities] [--data.*=...] [--eval.*=...] [--ood.*=...]\n"
-    "       kbnn prune RUN_FILE --fractions=F1,F2,... [--scope=layer|global]\n"
-    "                  [--output=FILE] [--no-checkpoints] [--data.option=value ...]\n"
-    "                  [--eval.option=value ...] [--ood.option=value ...]\n"
-    "       kbnn --help | --version | --kokkos-help\n"
-    "\n"
-    "  train   train the model of the input deck DECK (see input/*.cfg) on all MPI ranks,\n"
-    "          write <output.dir>/<run name>.h5 and report Monte-Carlo test metrics.\n"
-    "          Any deck option can be overridden: --train.epochs=5 --eval.samples=20\n"
-    "          --restart FILE continues from a checkpoint (a .checkpoint.h5 or a run file);\n"
-    "          --restart auto from <output.dir>/<run name>.checkpoint.h5 if it exists, else\n"
-    "          starts fresh. A restart refuses a checkpoint of another model, seed, batch\n"
-    "          or optimizer unless --restart-force is given. SIGTERM or SIGUSR1 stops the\n"
-    "          run after the current step with a checkpoint and exit status 75.\n"
-    "  predict Monte-Carlo prediction with the model of a run file or checkpoint MODEL on\n"
-    "          the test split of the data its deck names, or of --data.format/--data.dir/\n"
-    "          --data.test_file/--data.test_limit; --eval.samples=S, --eval.batch_size=B.\n"
-    "          Writes FILE (default MODEL.predict.h5): /predictions/NAME (default test),\n"
-    "          /metrics/NAME; --sample-probabilities adds probs_samples (S, N, classes).\n"
-    "          --split samples: ranks split the Monte-Carlo samples instead of the\n"
-    "          examples (identical numbers). An OOD set (--ood.format/--ood.dir/--ood.file,\n"
-    "          or --ood.shift=noise|invert|rot90 of the test set) is scored against it:\n"
-    "          /metrics/ood/<ood.name> holds AUROC and AUPR of entropy, mutual information\n"
-    "          and 1 - max probability.\n"
-    "  info    summarise a run file: what ran, the last history row, the test metrics,\n"
-    "          the weights and the checkpoint; --deck also prints the resolved deck.\n"
-    "  prune   remove each fraction F of every layer's Bayesian kernel weights (or of all\n"
-    "          of them, --scope=global) with the lowest |mu|/sigma, and report the test\n"
-    "          metrics of each pruned model in <run>.pruning.h5 (or --output). Each pruned\n"
-    "          model is written as <output>.pruned_F.h5, which kbnn train --restart\n"
-    "          fine-tunes with its mask kept. --data.*, --eval.* and --ood.* change the\n"
-    "          run's deck; with an OOD set each fraction's OOD AUROC is reported too.\n"
-    "  Kokkos options (--kokkos-threads=N, ...) may follow any command; --kokkos-help\n"
-    "  lists them.\n";
+using Args = std::vector<std::string>;
 
-// A command line kbnn cannot read: the message, then the usage; exit status 2.
+// A command line kbnn cannot read: the message, then the command's usage; exit status 2.
 class UsageError : public kbnn::InputError {
  public:
-  explicit UsageError(const std::string& problem)
-      : kbnn::InputError(problem + "\n" + usage) {}
+  UsageError(const std::string& problem, std::string command)
+      : kbnn::InputError(problem), command_(std::move(command)) {}
+  const std::string& command() const { return command_; }
+
+ private:
+  std::string command_;
 };
 
 // An ostream that drops everything: the log of ranks other than 0.
@@ -83,22 +57,104 @@ class NullBuffer : public std::streambuf {
   int overflow(int c) override { return c; }
 };
 
+// Writes "kbnn: <message>" in one write, so that other ranks' lines cannot land inside it.
+void report(const std::string& message) {
+  const std::string text = "kbnn: " + message + "\n";
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
+// Kokkos' options (--kokkos-threads=4) but --kokkos-help, which Kokkos answers.
+Args without_kokkos_options(const Args& raw) {
+  Args args;
+  for (const std::string& a : raw)
+    if (a.rfind("--kokkos-", 0) != 0 || a == "--kokkos-help") args.push_back(a);
+  return args;
+}
+
+bool is_help(const std::string& arg) { return arg == "--help" || arg == "-h"; }
+
+// What rank 0 answers before Kokkos starts: help, the version, the default deck.
+// Returns the exit status, or nothing when a command is to run.
+std::optional<int> answer_early(const Args& args, int rank) {
+  const auto print = [&](const std::string& text, std::FILE* to) {
+    if (rank == 0) std::fputs(text.c_str(), to);
+  };
+  if (args.empty()) return print(kbnn::overview_help(), stderr), 2;
+  const std::string& first = args[0];
+  if (is_help(first)) return print(kbnn::overview_help(), stdout), 0;
+  if (first == "--version") return print(std::string("kbnn ") + KBNN_VERSION + "\n", stdout), 0;
+  if (first == "help") {
+    if (args.size() == 1) return print(kbnn::overview_help(), stdout), 0;
+    const char* help = kbnn::command_help(args[1]);
+    if (help != nullptr && args.size() == 2) return print(help, stdout), 0;
+    if (rank == 0) report("help: expected one command (train, predict, prune, info, deck), got '" +
+                          args[1] + "'\n" + kbnn::overview_help());
+    return 2;
+  }
+  const char* help = kbnn::command_help(first);
+  for (const std::string& a : args)
+    if (help != nullptr && is_help(a)) return print(help, stdout), 0;
+  if (first == "deck") {
+    if (args.size() > 1) {
+      if (rank == 0) report("deck: takes no arguments\n" + kbnn::command_synopsis("deck"));
+      return 2;
+    }
+    return print(kbnn::documented_deck(), stdout), 0;
+  }
+  return std::nullopt;
+}
+
+// A word as a shell reads it back: as it is when it is safe, else in single quotes.
+std::string shell_word(const std::string& word) {
+  const auto safe = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string("_-./=:,+@%").find(c) != std::string::npos;
+  };
+  if (!word.empty() && std::all_of(word.begin(), word.end(), safe)) return word;
+  std::string quoted = "'";
+  for (const char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// The command that continues a stopped run: this one (Kokkos options and every deck
+// override kept), with --restart auto in place of any restart option.
+std::string continue_command(const std::string& program, const Args& raw_train_args) {
+  std::string command = shell_word(program) + " train";
+  for (std::size_t i = 0; i < raw_train_args.size(); ++i) {
+    const std::string& a = raw_train_args[i];
+    if (a == "--restart") {
+      ++i;  // and its value
+      continue;
+    }
+    if (a.rfind("--restart=", 0) == 0 || a == "--restart-force" || a == "--dry-run") continue;
+    command += " " + shell_word(a);
+  }
+  return command + " --restart auto";
+}
+
 // Returns the exit status: 0, or kbnn::exit_status_stopped after a signal.
-int train(const std::vector<std::string>& args) {
-  if (args.empty()) throw UsageError("kbnn train: missing the input deck");
-  kbnn::RestartOptions restart;
+int train(const Args& args, const std::string& continue_with) {
+  if (args.empty() || args[0].rfind("--", 0) == 0)
+    throw UsageError("train: missing the input deck", "train");
+  kbnn::TrainOptions options;
+  options.continue_command = continue_with;
   std::vector<std::string> overrides;
   for (std::size_t i = 1; i < args.size(); ++i) {
     if (args[i] == "--restart" || args[i].rfind("--restart=", 0) == 0) {
       if (args[i] == "--restart" && i + 1 == args.size())
-        throw UsageError("kbnn train: --restart needs a checkpoint file or 'auto'");
-      restart.from = args[i] == "--restart" ? args[++i] : args[i].substr(10);
+        throw UsageError("train: --restart needs a checkpoint file or 'auto'", "train");
+      options.restart.from = args[i] == "--restart" ? args[++i] : args[i].substr(10);
     } else if (args[i] == "--restart-force") {
-      restart.force = true;
+      options.restart.force = true;
+    } else if (args[i] == "--dry-run") {
+      options.dry_run = true;
     } else {
       overrides.push_back(args[i]);
     }
   }
+  if (options.restart.force && options.restart.from.empty())
+    throw UsageError("train: --restart-force needs --restart", "train");
   // Every rank reads the deck; the agreement makes an error on any rank an error on
   // all, so the job can end cleanly with one message.
   kbnn::RunConfig config;
@@ -108,26 +164,24 @@ int train(const std::vector<std::string>& args) {
     MPI_Comm_size(MPI_COMM_WORLD, &ranks);
     kbnn::check_deck_for_ranks(config, ranks);
   });
-  if (restart.force && restart.from.empty())
-    throw UsageError("kbnn train: --restart-force needs --restart");
   kbnn::Communicator comm(MPI_COMM_WORLD, config.parallel.gpu_aware_mpi);
   NullBuffer null_buffer;
   std::ostream null_stream(&null_buffer);
   kbnn::install_stop_handlers();
   const auto outcome =
-      kbnn::run_train(config, comm, restart, comm.is_root() ? std::cout : null_stream);
+      kbnn::run_train(config, comm, options, comm.is_root() ? std::cout : null_stream);
   return outcome == kbnn::RunOutcome::stopped ? kbnn::exit_status_stopped : 0;
 }
 
-void predict(const std::vector<std::string>& args) {
+void predict(const Args& args) {
   if (args.empty() || args[0].rfind("--", 0) == 0)
-    throw UsageError("kbnn predict: missing the model (a run file or checkpoint)");
+    throw UsageError("predict: missing the model (a run file or checkpoint)", "predict");
   kbnn::PredictOptions options;
   options.model = args[0];
   // "--name value" or "--name=value".
   const auto value_of = [&](std::size_t& i, const std::string& name) -> std::string {
     if (args[i] == name) {
-      if (i + 1 == args.size()) throw UsageError("kbnn predict: " + name + " needs a value");
+      if (i + 1 == args.size()) throw UsageError("predict: " + name + " needs a value", "predict");
       return args[++i];
     }
     return args[i].substr(name.size() + 1);
@@ -143,8 +197,9 @@ void predict(const std::vector<std::string>& args) {
     } else if (is(i, "--split")) {
       const std::string word = value_of(i, "--split");
       if (!kbnn::parse_choice(word, options.split))
-        throw UsageError("kbnn predict: --split: expected one of " +
-                         kbnn::choice_words<kbnn::PredictSplit>() + ", got '" + word + "'");
+        throw UsageError("predict: --split: expected one of " +
+                             kbnn::choice_words<kbnn::PredictSplit>() + ", got '" + word + "'",
+                         "predict");
     } else if (args[i] == "--sample-probabilities") {
       options.sample_probabilities = true;
     } else {
@@ -152,17 +207,18 @@ void predict(const std::vector<std::string>& args) {
     }
   }
   if (options.set_name.empty() || options.set_name.find('/') != std::string::npos)
-    throw UsageError("kbnn predict: --set-name: expected a name without '/', got '" +
-                     options.set_name + "'");
+    throw UsageError("predict: --set-name: expected a name without '/', got '" +
+                         options.set_name + "'",
+                     "predict");
   kbnn::Communicator comm(MPI_COMM_WORLD);
   NullBuffer null_buffer;
   std::ostream null_stream(&null_buffer);
   kbnn::run_predict(options, comm, comm.is_root() ? std::cout : null_stream);
 }
 
-void prune(const std::vector<std::string>& args) {
+void prune(const Args& args) {
   if (args.empty() || args[0].rfind("--", 0) == 0)
-    throw UsageError("kbnn prune: missing the run file");
+    throw UsageError("prune: missing the run file", "prune");
   kbnn::PruneOptions options;
   options.run = args[0];
   std::string fractions;
@@ -176,7 +232,7 @@ void prune(const std::vector<std::string>& args) {
     } else if (!value("--scope").empty()) {
       const std::string scope = value("--scope");
       if (scope != "layer" && scope != "global")
-        throw UsageError("kbnn prune: --scope must be layer or global, not '" + scope + "'");
+        throw UsageError("prune: --scope must be layer or global, not '" + scope + "'", "prune");
       options.scope = scope == "layer" ? kbnn::PruneScope::layer : kbnn::PruneScope::global;
     } else if (!value("--output").empty()) {
       options.output = value("--output");
@@ -186,75 +242,92 @@ void prune(const std::vector<std::string>& args) {
       options.overrides.push_back(a);  // data.*, eval.*, ood.*: checked with the deck
     }
   }
-  if (fractions.empty()) throw UsageError("kbnn prune: --fractions=F1,F2,... is required");
+  if (fractions.empty()) throw UsageError("prune: --fractions=F1,F2,... is required", "prune");
   kbnn::agree_or_throw(MPI_COMM_WORLD, [&] { options.fractions = kbnn::parse_fractions(fractions); });
-  kbnn::Communicator comm(MPI_COMM_WORLD, false);
+  kbnn::Communicator comm(MPI_COMM_WORLD);
   NullBuffer null_buffer;
   std::ostream null_stream(&null_buffer);
   kbnn::run_prune(options, comm, comm.is_root() ? std::cout : null_stream);
 }
 
-int run_command(const std::vector<std::string>& args, int rank) {
+// Rank 0 reads the file; the agreement makes its error every rank's, so that the job
+// ends with one message and exit 1. The summary is printed only when it is whole.
+void info(const Args& args, int rank) {
+  if (args.empty() || args.size() > 2 || (args.size() == 2 && args[1] != "--deck") ||
+      args[0].rfind("--", 0) == 0)
+    throw UsageError("info: expected a file and optionally --deck", "info");
+  std::string summary;
+  kbnn::agree_or_throw(MPI_COMM_WORLD, [&] {
+    if (rank == 0) summary = kbnn::file_info(args[0], args.size() == 2);
+  });
+  if (rank == 0) std::fputs(summary.c_str(), stdout);
+}
+
+// `raw` is the command line before Kokkos took its options out of it.
+int run_command(const Args& args, const Args& raw, const std::string& program, int rank) {
+  const Args rest(args.begin() + 1, args.end());
   if (args[0] == "info") {
-    if (args.size() < 2 || args.size() > 3 || (args.size() == 3 && args[2] != "--deck"))
-      throw UsageError("kbnn info: expected a run file and optionally --deck");
-    if (rank == 0) kbnn::print_run_info(args[1], args.size() == 3, std::cout);
+    info(rest, rank);
   } else if (args[0] == "predict") {
-    predict(std::vector<std::string>(args.begin() + 1, args.end()));
+    predict(rest);
   } else if (args[0] == "train") {
-    return train(std::vector<std::string>(args.begin() + 1, args.end()));
+    Args train_args = raw;  // Kokkos' options kept, wherever they stood
+    train_args.erase(std::find(train_args.begin(), train_args.end(), "train"));
+    return train(rest, continue_command(program, train_args));
   } else if (args[0] == "prune") {
-    prune(std::vector<std::string>(args.begin() + 1, args.end()));
+    prune(rest);
   } else {
-    throw UsageError("kbnn: unknown command '" + args[0] + "'");
+    throw UsageError("unknown command '" + args[0] + "'", "");
   }
   return 0;
 }
 
-// Writes "kbnn: <prefix><message>" in one write, so that other ranks' lines cannot
-// land inside it.
-void report(const std::string& prefix, const std::string& message) {
-  const std::string text = "kbnn: " + prefix + message + "\n";
-  std::fwrite(text.data(), 1, text.size(), stderr);
-  std::fflush(stderr);
+bool agreed(const std::exception& e) {
+  return dynamic_cast<const kbnn::AgreedInputError*>(&e) != nullptr ||
+         dynamic_cast<const kbnn::AgreedRuntimeError*>(&e) != nullptr;
+}
+
+// An error that every rank saw alike (or the only rank): one message, exit 1. Else
+// this rank may be alone with it while the others wait in a collective call: MPI_Abort.
+int end_on_error(const std::exception& e, int rank, int ranks) {
+  if (agreed(e) || ranks == 1) {
+    if (rank == 0) report(std::string("error: ") + e.what());
+    kbnn::h5::close_open_files();  // what the unwinding left open, before MPI_Finalize
+    return 1;
+  }
+  report("error on rank " + std::to_string(rank) + ": " + e.what() +
+         "\nkbnn: (an error this rank may have met alone: MPI_Abort ends the whole job, "
+         "so that no rank waits for it for ever)");
+  MPI_Abort(MPI_COMM_WORLD, 1);
+  return 1;
 }
 
 }  // namespace
 
 int main(int argc, char* argv[]) {
   MPI_Init(&argc, &argv);
-  int rank = 0;
+  int rank = 0, ranks = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  // kbnn's own help and version before Kokkos starts: Kokkos answers --help itself.
-  const std::string first = argc > 1 ? argv[1] : "";
-  if (argc == 1 || first == "--help" || first == "-h" || first == "--version") {
-    const bool usage_error = argc == 1;
-    if (rank == 0) {
-      std::string text = first == "--version" ? std::string("kbnn ") + KBNN_VERSION + "\n" : usage;
-      std::fputs(text.c_str(), usage_error ? stderr : stdout);
-    }
+  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  const Args raw(argv + 1, argv + argc);
+  if (const std::optional<int> status = answer_early(without_kokkos_options(raw), rank)) {
     MPI_Finalize();
-    return usage_error ? 2 : 0;
+    return *status;
   }
   int status = 0;
   {
     Kokkos::ScopeGuard kokkos(argc, argv);  // takes the --kokkos-* options out of argv
     kbnn::match_blas_threads(Kokkos::DefaultHostExecutionSpace().concurrency());
-    const std::vector<std::string> args(argv + 1, argv + argc);
+    Args args(argv + 1, argv + argc);
+    // --kokkos-help: Kokkos printed its options; nothing else is asked for.
+    if (std::find(raw.begin(), raw.end(), "--kokkos-help") != raw.end()) args.clear();
     try {
-      if (!args.empty()) status = run_command(args, rank);
+      if (!args.empty()) status = run_command(args, raw, argv[0], rank);
     } catch (const UsageError& e) {
-      if (rank == 0) report("", e.what());
+      if (rank == 0) report(std::string(e.what()) + "\n" + kbnn::command_synopsis(e.command()));
       status = 2;
-    } catch (const kbnn::AgreedInputError& e) {
-      if (rank == 0) report("error: ", e.what());
-      status = 1;
-    } catch (const kbnn::AgreedRuntimeError& e) {
-      if (rank == 0) report("error: ", e.what());
-      status = 1;
     } catch (const std::exception& e) {
-      report("error on rank " + std::to_string(rank) + ": ", e.what());
-      MPI_Abort(MPI_COMM_WORLD, 1);
+      status = end_on_error(e, rank, ranks);
     }
   }
   MPI_Finalize();

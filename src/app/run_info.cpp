@@ -1,20 +1,209 @@
 #include "app/run_info.hpp"
 
+#include "app/deck.hpp"
 #include "core/error.hpp"
 #include "core/format.hpp"
 #include "h5/attribute.hpp"
 #include "h5/rows.hpp"
+#include "model/build_model.hpp"
+#include "model/model_summary.hpp"
+#include "output/history_fields.hpp"
+#include "output/row_table.hpp"
+#include "uq/ood.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <ostream>
+#include <sstream>
 #include <vector>
 
 namespace kbnn {
 
 namespace {
+
+enum class FileKind {
+  finished_run,
+  stopped_run,
+  unfinished_run,
+  predictions,
+  pruning,
+  checkpoint,
+  pruned_checkpoint
+};
+
+const char* kind_text(FileKind k) {
+  switch (k) {
+    case FileKind::finished_run: return "run file of a finished run";
+    case FileKind::stopped_run: return "run file of a run that a signal stopped";
+    case FileKind::unfinished_run:
+      return "run file of an unfinished run (still training, or it died before the end)";
+    case FileKind::predictions: return "prediction file (kbnn predict)";
+    case FileKind::pruning: return "pruning file (kbnn prune)";
+    case FileKind::checkpoint: return "checkpoint";
+    case FileKind::pruned_checkpoint: return "checkpoint of a pruned model (kbnn prune)";
+  }
+  return "";
+}
+
+// What kind of kbnn file it is, from what it holds (files of older versions included).
+FileKind kind_of(hid_t file, const std::string& path) {
+  if (h5::exists(file, "pruning")) return FileKind::pruning;
+  if (h5::exists(file, "history")) {
+    const std::string status =
+        h5::has_attribute(file, "status") ? h5::read_string_attribute(file, "status") : "";
+    if (status == "finished") return FileKind::finished_run;
+    if (status == "stopped") return FileKind::stopped_run;
+    const bool whole = h5::exists(file, "checkpoint") && h5::exists(file, "metrics");
+    return status.empty() && whole ? FileKind::finished_run : FileKind::unfinished_run;
+  }
+  if (h5::has_attribute(file, "deck") && h5::exists(file, "predictions"))
+    return FileKind::predictions;
+  if (h5::exists(file, "checkpoint"))
+    return h5::exists(file, "checkpoint/keep") ? FileKind::pruned_checkpoint : FileKind::checkpoint;
+  throw InputError(concat(path,
+                          ": a kbnn file of no kind kbnn info knows (no /history, "
+                          "/checkpoint, /pruning or /predictions)"));
+}
+
+std::string attribute_or(hid_t object, const char* name, const std::string& fallback) {
+  return h5::has_attribute(object, name) ? h5::read_string_attribute(object, name) : fallback;
+}
+
+// What wrote it: the version, the ranks, the backend, the deck.
+void print_header(hid_t file, const std::string& path, FileKind kind, std::ostream& out) {
+  out << path << ": " << kind_text(kind) << "\n  kbnn " << attribute_or(file, "kbnn_version", "?");
+  if (h5::has_attribute(file, "git_revision"))
+    out << " (" << h5::read_string_attribute(file, "git_revision") << ")";
+  if (h5::has_attribute(file, "ranks"))
+    out << ", " << h5::read_attribute<std::int32_t>(file, "ranks") << " rank(s)";
+  if (h5::has_attribute(file, "kokkos_backend"))
+    out << ", Kokkos " << h5::read_string_attribute(file, "kokkos_backend");
+  if (h5::has_attribute(file, "created"))
+    out << ", created " << h5::read_string_attribute(file, "created");
+  out << "\n";
+  if (h5::has_attribute(file, "deck_path"))
+    out << (kind == FileKind::predictions ? "  model " : "  deck ")
+        << h5::read_string_attribute(file, "deck_path") << "\n";
+  if (h5::has_attribute(file, "source"))
+    out << "  pruned from " << h5::read_string_attribute(file, "source") << "\n";
+}
+
+// The resolved deck: the root's, else the checkpoint's.
+std::string deck_of(hid_t file) {
+  if (h5::has_attribute(file, "deck")) return h5::read_string_attribute(file, "deck");
+  if (h5::exists(file, "checkpoint"))
+    return attribute_or(h5::open_group(file, "checkpoint"), "deck", "");
+  return "";
+}
+
+// The model's table (model/model_summary.hpp), built from the deck for the images it
+// takes; files of older versions did not record them.
+void print_model(hid_t file, const std::string& path, std::ostream& out) {
+  std::vector<std::int64_t> shape;
+  if (h5::has_attribute(file, "input_shape")) {
+    shape = h5::read_attribute_array<std::int64_t>(file, "input_shape");
+  } else if (h5::exists(file, "checkpoint")) {
+    const h5::Group c = h5::open_group(file, "checkpoint");
+    if (h5::has_attribute(c, "input_shape"))
+      shape = h5::read_attribute_array<std::int64_t>(c, "input_shape");
+  }
+  const std::string deck = deck_of(file);
+  if (deck.empty()) return;
+  const RunConfig config = parse_deck_text(deck, path + ": deck");
+  if (shape.size() != 3) {
+    out << "  model: " << config.model.layers.size()
+        << " layers (the input shape is not recorded: a file of an older kbnn)\n";
+    return;
+  }
+  auto model = build_model<Real>(config.model, Shape{int(shape[0]), int(shape[1]), int(shape[2])});
+  model->finalize(config.train.seed, 1);
+  out << "  model:\n" << model_summary(*model, config.model);
+}
+
+std::string history_line(const HistoryRow& r) {
+  return format(
+      "    step %7.0f  epoch %6.2f  loss %.4f  nll %.4f  kl %.4g  beta %.3g  lr %.3g  "
+      "acc %.4f  %.0f img/s\n",
+      double(r.step), r.epoch, r.loss, r.nll, r.kl, r.beta, r.lr, r.train_accuracy,
+      r.images_per_second);
+}
+
+// A history group (/history or /checkpoint/history): its size, last row and tail, and
+// its last evaluation.
+void print_history(hid_t history_group, const std::string& where, std::ostream& out) {
+  const auto rows = read_row_table(history_group, history_fields, where);
+  if (rows.empty()) {
+    out << "  history: no rows (stopped before its first log step)\n";
+  } else {
+    const HistoryRow& r = rows.back();
+    out << format(
+        "  history: %.0f rows; last at step %.0f (epoch %.2f): loss %.4f, nll %.4f, "
+        "kl %.4g, train accuracy %.4f, %.0f img/s; the last rows:\n",
+        double(rows.size()), double(r.step), r.epoch, r.loss, r.nll, r.kl, r.train_accuracy,
+        r.images_per_second);
+    for (std::size_t i = rows.size() > 3 ? rows.size() - 3 : 0; i < rows.size(); ++i)
+      out << history_line(rows[i]);
+  }
+  if (!h5::exists(history_group, "eval")) return;
+  const h5::Group eval = h5::open_group(history_group, "eval");
+  const auto evals = read_row_table(eval, eval_fields, where + "/eval");
+  if (evals.empty()) {  // a checkpoint has the table even without evaluations
+    if (h5::has_attribute(eval, "set"))
+      out << "  history/eval: no rows yet (on " << h5::read_string_attribute(eval, "set") << ")\n";
+    return;
+  }
+  const std::string set = attribute_or(eval, "set", "the evaluation set");
+  const EvalRow& e = evals.back();
+  out << format("  history/eval: %.0f rows; last at epoch %.0f (step %.0f) on ",
+                double(evals.size()), e.epoch, double(e.step))
+      << set
+      << format(": accuracy %.4f, nll %.4f, ece %.4f, entropy %.4f nats\n", e.accuracy, e.nll,
+                e.ece, e.mean_entropy);
+}
+
+// /metrics/<set> of every set, then /metrics/ood/<set>.
+void print_metrics(hid_t file, std::ostream& out) {
+  if (!h5::exists(file, "metrics")) return;
+  const h5::Group metrics = h5::open_group(file, "metrics");
+  for (const std::string& set : h5::member_names(metrics, "/metrics")) {
+    if (set == "ood") continue;
+    const h5::Group g = h5::open_group(metrics, set);
+    const auto get = [&](const char* name) { return h5::read_attribute<double>(g, name); };
+    out << "  metrics/" << set
+        << format(
+               ": accuracy %.4f, nll %.4f, brier %.4f, ece %.4f; entropy %.4f = aleatoric "
+               "%.4f + epistemic %.4f nats\n",
+               get("accuracy"), get("nll"), get("brier"), get("ece"), get("mean_entropy"),
+               get("mean_aleatoric"), get("mean_epistemic"));
+  }
+  if (!h5::exists(metrics, "ood")) return;
+  const h5::Group ood = h5::open_group(metrics, "ood");
+  for (const std::string& set : h5::member_names(ood, "/metrics/ood")) {
+    const h5::Group g = h5::open_group(ood, set);
+    out << "  metrics/ood/" << set << " (" << h5::read_attribute<std::int64_t>(g, "out_count")
+        << ") against " << attribute_or(g, "in_set", "?") << " ("
+        << h5::read_attribute<std::int64_t>(g, "in_count") << "): AUROC";
+    for (const OodScore s : ood_scores)
+      out << " " << ood_score_name(s)
+          << format(" %.4f",
+                    h5::read_attribute<double>(g, std::string("auroc_") + ood_score_name(s)));
+    out << "\n";
+  }
+}
+
+void print_predictions(hid_t file, const std::string& path, std::ostream& out) {
+  if (!h5::exists(file, "predictions")) return;
+  const h5::Group predictions = h5::open_group(file, "predictions");
+  for (const std::string& set : h5::member_names(predictions, path + ": /predictions")) {
+    const h5::Group g = h5::open_group(predictions, set);
+    out << "  predictions/" << set << ": probs_mean "
+        << shape_text(h5::dataset_shape(g, "probs_mean", path));
+    if (h5::exists(g, "probs_samples"))
+      out << ", probs_samples " << shape_text(h5::dataset_shape(g, "probs_samples", path));
+    if (h5::exists(g, "ood_scores")) out << ", ood_scores";
+    out << "\n";
+  }
+}
 
 // Layer names are "<kind>_<position>": order them by position (dense_9 before dense_11),
 // not as HDF5 lists them (by name).
@@ -31,97 +220,129 @@ std::vector<std::string> in_layer_order(std::vector<std::string> names) {
   return names;
 }
 
-// The last row of /history/eval (evaluations during training), with its set.
-void print_last_evaluation(hid_t eval, const std::string& path, std::ostream& out) {
-  const std::string where = path + ": /history/eval";
-  const auto step = h5::read_column<double>(eval, "step", where + "/step");
-  const std::string set =
-      h5::has_attribute(eval, "set") ? h5::read_string_attribute(eval, "set") : "?";
-  out << "  history/eval: ";
-  if (step.empty()) {
-    out << "no rows yet (on " << set << ")\n";
-    return;
+// Each layer of /weights, in layer order, with its kernel's shape.
+void print_weights(hid_t file, const std::string& path, std::ostream& out) {
+  if (!h5::exists(file, "weights")) return;
+  const h5::Group weights = h5::open_group(file, "weights");
+  out << "  weights:";
+  for (const std::string& name : in_layer_order(h5::member_names(weights, path + ": /weights"))) {
+    // A Bayesian layer's kernel_mu, or a deterministic layer's kernel.
+    const std::string mean = name + "/kernel_mu", point = name + "/kernel";
+    const std::string kernel = h5::exists(weights, mean) ? mean : point;
+    out << " " << name;
+    if (h5::exists(weights, kernel))
+      out << " (" << shape_text(h5::dataset_shape(weights, kernel, path)) << ")";
   }
-  const auto last = [&](const char* name) {
-    return h5::read_column<double>(eval, name, where + "/" + name).back();
+  out << "\n";
+}
+
+// The epoch of a checkpoint's last history row ("" without rows).
+std::string checkpoint_epoch(hid_t checkpoint, const std::string& path) {
+  if (!h5::exists(checkpoint, "history/epoch")) return "";
+  const auto epochs = h5::read_column<double>(h5::open_group(checkpoint, "history"), "epoch",
+                                              path + ": /checkpoint/history/epoch");
+  return epochs.empty() ? "" : format(" (epoch %.2f)", epochs.back());
+}
+
+// The state in /checkpoint and how to train on from it.
+void print_resume_point(hid_t file, const std::string& path, std::ostream& out) {
+  const h5::Group c = h5::open_group(file, "checkpoint");
+  const auto step = h5::read_attribute<std::int64_t>(c, "step");
+  const std::string epoch = checkpoint_epoch(c, path);
+  out << "  checkpoint: step " << step << epoch << ", written by "
+      << h5::read_attribute<std::int32_t>(c, "ranks") << " rank(s), optimizer buffers";
+  for (const std::string& name : h5::read_string_attribute_array(c, "state_names"))
+    out << " " << name;
+  out << "\n";
+  if (h5::exists(c, "keep")) {
+    const auto keep = h5::read_column<std::uint8_t>(c, "keep", path + ": /checkpoint/keep");
+    out << "  pruned: " << std::count(keep.begin(), keep.end(), std::uint8_t(0)) << " of "
+        << keep.size() << " Bayesian weights removed (kept removed when training on)\n";
+  }
+  out << "  resume: kbnn train DECK --restart " << path << " trains on from step " << step << epoch
+      << " up to the deck's train.epochs\n";
+}
+
+// A stopped run's state is in the checkpoint file beside it.
+void print_stopped_resume(hid_t file, const std::string& path, std::ostream& out) {
+  std::filesystem::path checkpoint(path);
+  checkpoint.replace_extension(".checkpoint.h5");
+  out << "  resume: " << checkpoint.string();
+  if (std::filesystem::exists(checkpoint)) {
+    const h5::SerialFile c(KBNN_H5_CHECK_AT(
+        H5Fopen(checkpoint.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), checkpoint.string()));
+    const h5::Group g = h5::open_group(c, "checkpoint");
+    out << " at step " << h5::read_attribute<std::int64_t>(g, "step")
+        << checkpoint_epoch(g, checkpoint.string());
+  } else {
+    out << " (not found beside it)";
+  }
+  out << "; continue with the command the run printed: kbnn train "
+      << attribute_or(file, "deck_path", "DECK") << " [its overrides] --restart auto\n";
+}
+
+// The table of kbnn prune: one line per fraction.
+void print_pruning(hid_t file, const std::string& path, std::ostream& out) {
+  const h5::Group t = h5::open_group(file, "pruning");
+  const std::string where = path + ": /pruning";
+  const auto column = [&](const std::string& name) {
+    return h5::read_column<double>(t, name, where + "/" + name);
   };
-  out << format("%.0f rows; last at epoch %.0f (step %.0f) on ", double(step.size()),
-                last("epoch"), step.back())
-      << set
-      << format(": accuracy %.4f, nll %.4f, ece %.4f, entropy %.4f nats\n", last("accuracy"),
-                last("nll"), last("ece"), last("mean_entropy"));
+  const std::string ood = attribute_or(file, "ood_set", "");
+  out << "  scope " << attribute_or(file, "scope", "?")
+      << ", S = " << h5::read_attribute<std::int32_t>(file, "samples")
+      << (ood.empty() ? std::string() : ", OOD set " + ood) << "\n"
+      << "    fraction   removed      kept  accuracy     nll     ece"
+      << (ood.empty() ? "" : "  AUROC entropy  MI  max-prob") << "\n";
+  const auto fraction = column("fraction"), removed = column("removed"), kept = column("kept"),
+             accuracy = column("accuracy"), nll = column("nll"), ece = column("ece");
+  std::vector<std::vector<double>> auroc;
+  if (!ood.empty())
+    for (const OodScore s : ood_scores)
+      auroc.push_back(column(std::string("auroc_") + ood_score_name(s)));
+  for (std::size_t i = 0; i < fraction.size(); ++i) {
+    out << format("    %8.3f %9.0f %9.0f    %.4f  %.4f  %.4f", fraction[i], removed[i], kept[i],
+                  accuracy[i], nll[i], ece[i]);
+    for (const auto& a : auroc) out << format("  %.4f", a[i]);
+    out << "\n";
+  }
+}
+
+std::string summary(hid_t file, const std::string& path, bool with_deck) {
+  const FileKind kind = kind_of(file, path);
+  std::ostringstream out;
+  print_header(file, path, kind, out);
+  if (kind != FileKind::pruning && kind != FileKind::predictions) print_model(file, path, out);
+  if (h5::exists(file, "history"))
+    print_history(h5::open_group(file, "history"), path + ": /history", out);
+  const bool checkpoint_file = kind == FileKind::checkpoint || kind == FileKind::pruned_checkpoint;
+  if (checkpoint_file && h5::exists(file, "checkpoint/history"))
+    print_history(h5::open_group(file, "checkpoint/history"), path + ": /checkpoint/history", out);
+  print_metrics(file, out);
+  print_predictions(file, path, out);
+  print_weights(file, path, out);
+  if (kind == FileKind::pruning) print_pruning(file, path, out);
+  if (kind == FileKind::stopped_run) print_stopped_resume(file, path, out);
+  if (h5::exists(file, "checkpoint")) print_resume_point(file, path, out);
+  if (with_deck) out << "\n" << deck_of(file) << "\n";
+  return out.str();
 }
 
 }  // namespace
 
-void print_run_info(const std::string& path, bool with_deck, std::ostream& out) {
-  if (!std::filesystem::exists(path)) throw InputError(concat(path, ": no such file"));
+std::string file_info(const std::string& path, bool with_deck) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw InputError(concat(path, ": no such file"));
   const h5::QuietErrors quiet;
-  if (H5Fis_hdf5(path.c_str()) <= 0) throw InputError(concat(path, ": not an HDF5 file"));
-  const h5::SerialFile file(KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
+  if (H5Fis_hdf5(path.c_str()) <= 0)
+    throw InputError(concat(path, ": not an HDF5 file, so not a file kbnn wrote"));
+  const h5::SerialFile file(
+      KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
   if (!h5::has_attribute(file, "kbnn_version"))
-    throw InputError(concat(path, ": not a kbnn run file (no kbnn_version attribute on /)"));
-
-  out << path << ": kbnn " << h5::read_string_attribute(file, "kbnn_version") << " ("
-      << h5::read_string_attribute(file, "git_revision") << "), "
-      << h5::read_attribute<std::int32_t>(file, "ranks") << " rank(s), Kokkos "
-      << h5::read_string_attribute(file, "kokkos_backend") << ", created "
-      << h5::read_string_attribute(file, "created") << "\n  deck "
-      << h5::read_string_attribute(file, "deck_path") << "\n";
-
-  if (h5::exists(file, "history")) {
-    const h5::Group history = h5::open_group(file, "history");
-    const auto step = h5::read_column<double>(history, "step", path + ": /history/step");
-    if (step.empty()) {
-      out << "  history: no rows (the run stopped before its first log step)\n";
-    } else {
-      const auto last = [&](const char* name) {
-        return h5::read_column<double>(history, name, path + ": /history/" + name).back();
-      };
-      out << format("  history: %.0f rows; last at step %.0f (epoch %.2f): loss %.4f, nll %.4f, "
-                    "kl %.4g, train accuracy %.4f",
-                    double(step.size()), step.back(), last("epoch"), last("loss"), last("nll"),
-                    last("kl"), last("train_accuracy"))
-          << format(", %.0f img/s\n", last("images_per_second"));
-    }
-    if (h5::exists(history, "eval"))
-      print_last_evaluation(h5::open_group(history, "eval"), path, out);
-  }
-  if (h5::exists(file, "metrics")) {
-    const h5::Group metrics = h5::open_group(file, "metrics");
-    for (const std::string set : {"test"}) {
-      if (!h5::exists(metrics, set)) continue;
-      const h5::Group g = h5::open_group(metrics, set);
-      const auto get = [&](const char* name) { return h5::read_attribute<double>(g, name); };
-      out << "  metrics/" << set
-          << format(": accuracy %.4f, nll %.4f, brier %.4f, ece %.4f; entropy %.4f = aleatoric "
-                    "%.4f + epistemic %.4f nats\n",
-                    get("accuracy"), get("nll"), get("brier"), get("ece"), get("mean_entropy"),
-                    get("mean_aleatoric"), get("mean_epistemic"));
-    }
-  }
-  if (h5::exists(file, "predictions/test"))
-    out << "  predictions/test: probs_mean "
-        << shape_text(h5::dataset_shape(file, "predictions/test/probs_mean", path)) << "\n";
-  if (h5::exists(file, "weights")) {
-    const h5::Group weights = h5::open_group(file, "weights");
-    out << "  weights:";
-    for (const std::string& name : in_layer_order(h5::member_names(weights, path + ": /weights"))) {
-      // A Bayesian layer's kernel_mu, or a deterministic layer's kernel.
-      const std::string mean = name + "/kernel_mu", point = name + "/kernel";
-      const std::string kernel = h5::exists(weights, mean) ? mean : point;
-      out << " " << name;
-      if (h5::exists(weights, kernel)) out << " (" << shape_text(h5::dataset_shape(weights, kernel, path)) << ")";
-    }
-    out << "\n";
-  }
-  if (h5::exists(file, "checkpoint")) {
-    const h5::Group c = h5::open_group(file, "checkpoint");
-    out << "  checkpoint: step " << h5::read_attribute<std::int64_t>(c, "step")
-        << ", written by " << h5::read_attribute<std::int32_t>(c, "ranks")
-        << " rank(s); resume with: kbnn train DECK --restart " << path << "\n";
-  }
-  if (with_deck) out << "\n" << h5::read_string_attribute(file, "deck") << "\n";
+    throw InputError(concat(path,
+                            ": an HDF5 file that kbnn did not write (no kbnn_version "
+                            "attribute on /)"));
+  return summary(file, path, with_deck);
 }
 
 }  // namespace kbnn

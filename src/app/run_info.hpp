@@ -1,16 +1,17 @@
-// `kbnn info FILE`: a summary of a run file for a human at a terminal: what ran
-// (version, ranks, backend, deck), how training went (the last history row), how good
-// and how uncertain the predictions are (/metrics), and what the file holds.
+// `kbnn info FILE`: a summary of any file kbnn writes, for a human at a terminal: which
+// kind it is (a finished, stopped or unfinished run; a checkpoint, pruned or not; a
+// pruning file; a prediction file), what wrote it, the model, and what the file holds:
+// the history's last rows and evaluation, test and OOD metrics, the pruning table,
+// and where training can resume.
 #pragma once
 
-#include <iosfwd>
 #include <string>
 
 namespace kbnn {
 
-// Reads `path` (serially: call it on one rank) and prints the summary. With
-// `with_deck`, the resolved input deck too. Throws InputError naming the file and
-// the missing piece when it is not a kbnn run file.
-void print_run_info(const std::string& path, bool with_deck, std::ostream& out);
+// Reads `path` (serially: call it on one rank) and returns the summary; with
+// `with_deck`, the resolved input deck too. Throws InputError naming the file when it
+// is not an HDF5 file kbnn wrote.
+std::string file_info(const std::string& path, bool with_deck);
 
 }  // namespace kbnn

@@ -60,6 +60,99 @@ void score(Sequential<Real>& model, const ScoredSets& sets, const EvalOptions& o
                         gather_ood_scores(ood.rows, sets.ood.total, comm));
 }
 
+// The test rows on the device and, with [ood] options, the OOD set's shard.
+void load_scored_sets(const RunConfig& config, const Communicator& comm, ScoredSets& sets) {
+  sets.test_rows = to_device(sets.test.rows);
+  if (!config.ood.enabled()) return;
+  sets.ood = load_ood_rows(config, comm, PredictSplit::examples, sets.test.rows);
+  sets.ood_rows = to_device(sets.ood.rows);
+  sets.ood_name = ood_set_name(config);
+}
+
+// Pruning ranks Bayesian weights by |mu| / sigma: a model without any has nothing to
+// rank (every layer deterministic), and would "remove 0 of 0".
+void refuse_deterministic(const TrainedRun& run, const std::string& path) {
+  for (const LayerSpec& layer : run.config.model.layers)
+    if (layer.has_weights() && layer.estimator.value_or(run.config.model.estimator) !=
+                                   Estimator::deterministic)
+      return;
+  throw InputError(concat("prune: ", path, " has no Bayesian weights (every layer is "
+                          "deterministic): there is no |mu|/sigma to rank them by"));
+}
+
+// The fractions asked for, with 0 (the unpruned model), sorted, each once.
+std::vector<double> with_unpruned(std::vector<double> fractions) {
+  fractions.push_back(0);
+  std::sort(fractions.begin(), fractions.end());
+  fractions.erase(std::unique(fractions.begin(), fractions.end()), fractions.end());
+  return fractions;
+}
+
+void log_start(const PruneOptions& options, const TrainedRun& run, const ScoredSets& sets,
+               const Communicator& comm, std::ostream& log) {
+  log << "kbnn prune: " << options.run << " (step " << run.checkpoint.step << "), "
+      << (options.scope == PruneScope::layer ? "per layer" : "globally") << ", "
+      << sets.test.total << " test images"
+      << (sets.ood_name.empty() ? "" : " against OOD set " + sets.ood_name) << ", S="
+      << run.config.eval.samples << ", "
+      << comm.size() << " rank(s)" << std::endl;
+}
+
+// The report's description of the run, before any row.
+PruningReport empty_report(const PruneOptions& options, const TrainedRun& run,
+                           const ParameterStore<Real>& store, const ScoredSets& sets) {
+  PruningReport report;
+  report.source = options.run;
+  report.scope = options.scope == PruneScope::layer ? "layer" : "global";
+  report.samples = run.config.eval.samples;
+  report.deck_text = run.checkpoint.deck_text;
+  report.blocks = store.blocks();
+  report.ood_set = sets.ood_name;
+  return report;
+}
+
+// The trained model with `fraction` of its kernel weights removed (as options.scope
+// says), scored, and written as a checkpoint if asked for. The model keeps the mask.
+PruningRow prune_and_score(double fraction, const PruneOptions& options, const TrainedRun& run,
+                           const std::string& output, Sequential<Real>& model,
+                           const ScoredSets& sets, const Communicator& comm) {
+  const Checkpoint& trained = run.checkpoint;
+  const auto& store = model.parameters();
+  PruningRow row;
+  row.fraction = fraction;
+  row.keep = snr_keep_mask(store.blocks(), store.gaussian_count(), trained.parameters, fraction,
+                           options.scope, trained.keep);
+  const Checkpoint c = pruned(trained, row.keep);
+  load_parameters(c, options.run, store);
+  for (const auto& b : store.blocks()) {
+    if (!prunable(b)) continue;
+    const auto kept = std::int64_t(kept_in_block(b, row.keep));
+    row.kept += kept;
+    row.removed += std::int64_t(b.count) - kept;
+  }
+  score(model, sets, eval_options(run.config), comm, row);
+  if (options.checkpoints && fraction > 0) {
+    row.checkpoint = checkpoint_name(output, fraction);
+    write_checkpoint(row.checkpoint, comm, c);
+  }
+  return row;
+}
+
+void log_row(const PruningRow& row, double kl, const std::string& ood_name, std::ostream& log) {
+  log << format("fraction %.3f: removed %9.0f of %9.0f kernel weights  accuracy %.4f  "
+                "NLL %.4f  ECE %.4f  entropy %.4f  KL %.5g",
+                row.fraction, double(row.removed), double(row.removed + row.kept),
+                row.metrics.accuracy, row.metrics.nll, row.metrics.ece,
+                row.metrics.mean_entropy, kl)
+      << (ood_name.empty()
+              ? ""
+              : format("  OOD AUROC entropy %.4f MI %.4f max-prob %.4f",
+                       row.ood.by_score[OodScore::entropy].auroc,
+                       row.ood.by_score[OodScore::mutual_information].auroc,
+                       row.ood.by_score[OodScore::max_probability].auroc))
+      << (row.checkpoint.empty() ? "" : "  -> " + row.checkpoint) << std::endl;
+}
+
 }  // namespace
 
 std::vector<double> parse_fractions(const std::string& text) {
@@ -88,70 +181,22 @@ void run_prune(const PruneOptions& options, Communicator& comm, std::ostream& lo
   ScoredSets sets;
   std::unique_ptr<Sequential<Real>> model;
   agree_or_throw(comm.get(), [&] {
-    run = read_trained_run(options.run, options.overrides, "kbnn prune", comm);
+    run = read_trained_run(options.run, options.overrides, "prune", comm);
+    refuse_deterministic(run, options.run);
+  });
+  agree_or_throw(comm.get(), [&] {
     sets.test = load_test_rows(run.config, comm, PredictSplit::examples);
     model = trained_model(run, options.run, sets.test.rows);
   });
-  const RunConfig& config = run.config;
-  const Checkpoint& trained = run.checkpoint;
-  sets.test_rows = to_device(sets.test.rows);
-  if (config.ood.enabled()) {
-    sets.ood = load_ood_rows(config, comm, PredictSplit::examples, sets.test.rows);
-    sets.ood_rows = to_device(sets.ood.rows);
-    sets.ood_name = ood_set_name(config);
-  }
-  const EvalOptions eval = eval_options(config);
-  const auto& store = model->parameters();
-  std::vector<double> fractions = options.fractions;
-  fractions.push_back(0);
-  std::sort(fractions.begin(), fractions.end());
-  fractions.erase(std::unique(fractions.begin(), fractions.end()), fractions.end());
-
+  agree_or_throw(comm.get(), [&] { load_scored_sets(run.config, comm, sets); });
   const std::string output = options.output.empty() ? default_output(options.run) : options.output;
-  log << "kbnn prune: " << options.run << " (step " << trained.step << "), "
-      << (options.scope == PruneScope::layer ? "per layer" : "globally") << ", "
-      << sets.test.total << " test images"
-      << (sets.ood_name.empty() ? "" : " against OOD set " + sets.ood_name) << ", S="
-      << config.eval.samples << ", "
-      << comm.size() << " rank(s)" << std::endl;
+  log_start(options, run, sets, comm, log);
 
-  PruningReport report;
-  report.source = options.run;
-  report.scope = options.scope == PruneScope::layer ? "layer" : "global";
-  report.samples = config.eval.samples;
-  report.deck_text = trained.deck_text;
-  report.blocks = store.blocks();
-  report.ood_set = sets.ood_name;
-  for (const double fraction : fractions) {
-    PruningRow row;
-    row.fraction = fraction;
-    row.keep = snr_keep_mask(store.blocks(), store.gaussian_count(), trained.parameters, fraction,
-                             options.scope, trained.keep);
-    const Checkpoint c = pruned(trained, row.keep);
-    load_parameters(c, options.run, store);
-    for (const auto& b : store.blocks()) {
-      if (!prunable(b)) continue;
-      const auto kept = std::int64_t(kept_in_block(b, row.keep));
-      row.kept += kept;
-      row.removed += std::int64_t(b.count) - kept;
-    }
-    score(*model, sets, eval, comm, row);
-    if (options.checkpoints && fraction > 0) {
-      row.checkpoint = checkpoint_name(output, fraction);
-      write_checkpoint(row.checkpoint, comm, c);
-    }
-    log << format("fraction %.3f: removed %9.0f of %9.0f kernel weights  accuracy %.4f  "
-                  "NLL %.4f  ECE %.4f  entropy %.4f  KL %.5g",
-                  fraction, double(row.removed), double(row.removed + row.kept),
-                  row.metrics.accuracy, row.metrics.nll, row.metrics.ece,
-                  row.metrics.mean_entropy, kl_divergence(store, config.model.prior_sigma))
-        << (sets.ood_name.empty()
-                ? ""
-                : format("  OOD AUROC entropy %.4f MI %.4f max-prob %.4f",
-                         row.ood.by_score[OodScore::entropy].auroc,
-                         row.ood.by_score[OodScore::mutual_information].auroc,
-                         row.ood.by_score[OodScore::max_probability].auroc))
-        << (row.checkpoint.empty() ? "" : "  -> " + row.checkpoint) << std::endl;
+  PruningReport report = empty_report(options, run, model->parameters(), sets);
+  for (const double fraction : with_unpruned(options.fractions)) {
+    PruningRow row = prune_and_score(fraction, options, run, output, *model, sets, comm);
+    log_row(row, kl_divergence(model->parameters(), run.config.model.prior_sigma),
+            sets.ood_name, log);
     report.rows.push_back(std::move(row));
   }
   write_pruning_file(output, comm, report);

@@ -1,26 +1,30 @@
 #include "app/run_train.hpp"
 
 #include "app/eval_sets.hpp"
+#include "app/training_state.hpp"
 #include "core/blas_check.hpp"
 #include "core/format.hpp"
 #include "core/stop_signal.hpp"
 #include "core/types.hpp"
-#include "output/checkpoint_file.hpp"
 #include "data/data_split.hpp"
 #include "data/device_dataset.hpp"
-#include "output/run_file.hpp"
 #include "model/build_model.hpp"
-#include "output/init_from_run.hpp"
+#include "model/model_summary.hpp"
+#include "output/checkpoint_file.hpp"
+#include "output/run_file.hpp"
 #include "train/kl_divergence.hpp"
 #include "train/step_dump.hpp"
 #include "train/trainer.hpp"
+#include "parallel/agree.hpp"
 #include "uq/evaluate.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <ostream>
+#include <tuple>
 
 #ifndef KBNN_GIT_REVISION
 #define KBNN_GIT_REVISION "unknown"
@@ -34,8 +38,8 @@ namespace {
 // training split (the last round(fraction * N) rows, as Keras's validation_split):
 // the same rows on any rank count, each rank holding its shard of them.
 std::pair<Split, Split> load_training(const RunConfig& config, const Communicator& comm,
-                                      bool partition) {
-  const SplitSource source = open_split(config.data, true, comm);
+                                      RankRows train_rows) {
+  const SplitSource source = open_split(config.data, SplitPart::train, comm);
   const double fraction = config.data.validation_fraction;
   const std::int64_t held_out = std::llround(fraction * double(source.total));
   if (fraction > 0 && (held_out < 1 || held_out >= source.total))
@@ -44,314 +48,446 @@ std::pair<Split, Split> load_training(const RunConfig& config, const Communicato
                             held_out, ": expected at least 1 and fewer than all"));
   const std::int64_t trained = source.total - held_out;
   Split validation;
-  if (held_out > 0) validation = take_rows(source, trained, source.total, comm, true);
-  return {take_rows(source, 0, trained, comm, partition), std::move(validation)};
+  if (held_out > 0) validation = take_rows(source, trained, source.total, comm, RankRows::shard);
+  return {take_rows(source, 0, trained, comm, train_rows), std::move(validation)};
 }
 
-// The model's parameters and optimizer state as a checkpoint (host copies).
-Checkpoint make_checkpoint(const RunConfig& config, const Communicator& comm, Trainer& trainer,
-                           const ParameterStore<Real>& store,
-                           const std::vector<HistoryRow>& history,
-                           const std::vector<EvalRow>& eval_history) {
-  Checkpoint c;
-  c.step = trainer.step();
-  c.ranks = comm.size();
-  c.seed = config.train.seed;
-  c.optimizer_steps = trainer.optimizer().steps();
-  c.deck_text = resolved_deck(config);
-  const auto to_vector = [](const View1<Real>& v) {
-    const auto host = Kokkos::create_mirror_view_and_copy(HostSpace(), v);
-    return std::vector<float>(host.data(), host.data() + host.size());
-  };
-  c.parameters = to_vector(store.values());
-  const auto state = trainer.optimizer().state();
-  c.state_names = trainer.optimizer().state_names();
-  for (const auto& s : state) c.state.push_back(to_vector(s));
-  c.history = history;
-  c.eval_history = eval_history;
-  c.window = trainer.window();
-  c.keep = keep_mask_of(store);
-  return c;
-}
+// ---- the steps of run_train, in the order it takes them
 
-// The checkpoint to resume from, as RestartOptions says: "" when the run starts fresh.
-std::string restart_path(const RestartOptions& restart, const std::string& own_checkpoint,
-                         const Communicator& comm) {
-  if (restart.from != "auto") return restart.from;
-  // Rank 0 looks, so that every rank takes the same decision.
-  std::string found =
-      comm.is_root() && std::filesystem::exists(own_checkpoint) ? own_checkpoint : "";
-  comm.broadcast(found);
-  return found;
-}
-
-// Refuses a checkpoint trained with another model, seed, batch or optimizer (unless forced).
-void check_resumable(const Checkpoint& c, const std::string& path, const RunConfig& config,
-                     bool force, std::ostream& log) {
-  const std::string mismatch =
-      restart_mismatch(parse_deck_text(c.deck_text, path + ": /checkpoint deck"), config);
-  if (mismatch.empty()) return;
-  if (!force)
-    throw InputError(concat(path, ": the checkpoint does not match the deck: ", mismatch,
-                            " (--restart-force continues anyway)"));
-  log << "warning: --restart-force: the checkpoint does not match the deck: " << mismatch
-      << std::endl;
-}
-
-void restore(const Checkpoint& c, const std::string& path, Trainer& trainer,
-             const ParameterStore<Real>& store) {
-  const auto state = trainer.optimizer().state();
-  if (c.state.size() != state.size())
-    throw InputError(concat(path, ": the checkpoint holds ", c.state.size(),
-                            " optimizer buffers, but this deck's optimizer has ", state.size()));
-  load_parameters(c, path, store);  // and the keep mask of a pruned model
-  for (std::size_t i = 0; i < state.size(); ++i)
-    Kokkos::deep_copy(state[i], Kokkos::View<const float*, HostSpace,
-                                             Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
-                                    c.state[i].data(), c.state[i].size()));
-  trainer.optimizer().set_steps(c.optimizer_steps);
-}
-
-}  // namespace
-
-RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartOptions& restart,
-                     std::ostream& log) {
+void log_banner(const RunConfig& config, const Communicator& comm, std::ostream& log) {
   log << "kbnn " << KBNN_VERSION << " (" << KBNN_GIT_REVISION << "): deck " << config.deck_path
       << ", " << comm.size() << " MPI rank(s), Kokkos " << ExecSpace::name() << ", "
       << blas_description() << std::endl;
   if (const std::string warning = blas_warning(); !warning.empty()) log << warning << std::endl;
+}
 
-  // Data. Training: every rank holds all of it (shuffle = global) or its partition
-  // (local). Test and validation: every rank predicts its contiguous shard of the rows.
-  Kokkos::Timer load_clock;
+// The run's data as this rank holds it. Training: all of it (data.shuffle = global) or
+// its partition (local). Test and validation: its contiguous shard of the rows.
+struct RunData {
+  Split train_split, validation_split, test_split;
+  Split ood;  // empty without [ood]
   TrainingData train;
-  train.local = config.data.shuffle == ShuffleScope::local;
-  const std::pair<Split, Split> loaded = load_training(config, comm, train.local);
-  const Split& train_split = loaded.first;
-  const Split& validation_split = loaded.second;
-  const Dataset& train_host = train_split.rows;
-  train.data = to_device(train_host);
-  train.global_count = train_split.total;
-  const DeviceDataset validation = to_device(validation_split.rows);
-  const Split test_split = load_split(config.data, false, comm, true);
-  const DeviceDataset test = to_device(test_split.rows);
-  const std::int64_t n_test = test_split.total;
+  DeviceDataset validation, test;
+};
+
+// Each set is read in an agreement of its own (parallel/agree.hpp): a file that one
+// rank cannot read ends every rank with one message, and no rank walks on into the
+// next set's collective reads.
+RunData load_data(const RunConfig& config, const Communicator& comm, std::ostream& log) {
+  Kokkos::Timer load_clock;
+  RunData d;
+  d.train.local = config.data.shuffle == ShuffleScope::local;
+  agree_or_throw(comm.get(), [&] {
+    std::tie(d.train_split, d.validation_split) =
+        load_training(config, comm, d.train.local ? RankRows::shard : RankRows::all);
+  });
+  d.train.data = to_device(d.train_split.rows);
+  d.train.global_count = d.train_split.total;
+  d.validation = to_device(d.validation_split.rows);
+  agree_or_throw(comm.get(), [&] {
+    d.test_split = load_split(config.data, SplitPart::test, comm, RankRows::shard);
+  });
+  d.test = to_device(d.test_split.rows);
   // The OOD set ([ood]) is read now, so a bad one stops the run before training.
-  const Split ood = config.ood.enabled()
-                             ? load_ood_rows(config, comm, PredictSplit::examples, test_split.rows)
-                             : Split{};
-  log << "data: " << train.global_count << " training and " << n_test << " test images of "
-      << train_host.height << "x" << train_host.width << "x" << train_host.channels << " ("
-      << load_clock.seconds() << " s), training set " << (train.local ? "partitioned" : "replicated")
-      << " over ranks";
-  if (validation_split.total > 0)
-    log << "; the last " << validation_split.total << " training images held out for validation";
+  if (config.ood.enabled())
+    agree_or_throw(comm.get(), [&] {
+      d.ood = load_ood_rows(config, comm, PredictSplit::examples, d.test_split.rows);
+    });
+  const Dataset& train_host = d.train_split.rows;
+  log << "data: " << d.train.global_count << " training and " << d.test_split.total
+      << " test images of " << train_host.height << "x" << train_host.width << "x"
+      << train_host.channels << " (" << load_clock.seconds() << " s), training set "
+      << (d.train.local ? "partitioned" : "replicated") << " over ranks";
+  if (d.validation_split.total > 0)
+    log << "; the last " << d.validation_split.total
+        << " training images held out for validation";
   log << std::endl;
+  return d;
+}
 
-  // The set that eval.every_epochs evaluates.
-  const bool on_validation = validation_split.total > 0;
-  const std::string eval_set = on_validation ? "validation" : "test";
-  const DeviceDataset& eval_rows = on_validation ? validation : test;
-  const Split& eval_split = on_validation ? validation_split : test_split;
-  // Every evaluation: S samples, ranks split the examples (uq/evaluate.hpp).
-  const EvalOptions eval_options = kbnn::eval_options(config);
+// The set that eval.every_epochs evaluates: the validation rows if any, else the test set.
+struct EvalSet {
+  std::string name;
+  const DeviceDataset& rows;
+  const Split& split;
+};
 
-  // Model, and the same starting point on every rank.
-  auto model = build_model<Real>(config.model, train.data.shape);
+EvalSet eval_set(const RunData& d) {
+  if (d.validation_split.total > 0) return {"validation", d.validation, d.validation_split};
+  return {"test", d.test, d.test_split};
+}
+
+// KBNN_PROFILE_LAYERS=1: time every layer (fences after each; slows the run a little).
+bool profile_layers() {
+  const char* profile = std::getenv("KBNN_PROFILE_LAYERS");
+  return profile != nullptr && std::string(profile) == "1";
+}
+
+std::unique_ptr<Sequential<Real>> fitted_model(const RunConfig& config, const RunData& d,
+                                               const Communicator& comm) {
+  auto model = build_model<Real>(config.model, d.train.data.shape);
   const auto classes = model->output_shape().size();
-  if (classes != train_host.num_classes)
+  if (classes != d.train_split.rows.num_classes)
     throw InputError(concat("input deck ", config.deck_path, ": the model ends with ", classes,
-                            " outputs but the data has ", train_host.num_classes, " classes"));
+                            " outputs but the data has ", d.train_split.rows.num_classes,
+                            " classes"));
   const std::int64_t train_rows =
       max_rows_per_rank(config.train.batch_size, config.parallel.batch_mode, comm.size());
   model->finalize(config.train.seed, static_cast<int>(std::max(train_rows, config.eval.batch_size)));
-  auto& store = model->parameters();
-  // KBNN_PROFILE_LAYERS=1: time every layer (fences after each; slows the run a little).
-  const char* profile = std::getenv("KBNN_PROFILE_LAYERS");
-  model->enable_profiling(profile != nullptr && std::string(profile) == "1");
-  Trainer trainer(config.train, config.parallel.batch_mode, config.model.prior_sigma, *model,
-                  train, comm, log);
+  model->enable_profiling(profile_layers());
+  return model;
+}
 
-  const std::filesystem::path dir(config.output.dir);
-  const std::string run_path = (dir / (run_name(config) + ".h5")).string();
-  const std::string checkpoint_path = (dir / (run_name(config) + ".checkpoint.h5")).string();
+// The deck's model for the data, its parameters laid out for the largest batch a rank
+// computes (training or evaluation) and initialised from the seed, alike on every rank.
+// A layer that does not fit the data fails alike on every rank: agreed.
+std::unique_ptr<Sequential<Real>> build_network(const RunConfig& config, const RunData& d,
+                                                const Communicator& comm) {
+  std::unique_ptr<Sequential<Real>> model;
+  agree_or_throw(comm.get(), [&] { model = fitted_model(config, d, comm); });
+  return model;
+}
 
-  // Where training starts. The checkpoint is read before the run file is created, so
-  // that a run file can be its own restart point.
-  std::int64_t start_step = 0;
-  TrainingWindow window;
-  std::vector<HistoryRow> history;  // every row of this run, from its first step
-  std::vector<EvalRow> eval_history;  // every evaluation of this run
-  const std::string from = restart_path(restart, checkpoint_path, comm);
-  if (restart.from == "auto" && from.empty())
-    log << "restart: auto: no " << checkpoint_path << " yet, starting fresh" << std::endl;
-  if (!from.empty()) {
-    const Checkpoint c = read_checkpoint(from, comm);
-    check_resumable(c, from, config, restart.force, log);
-    restore(c, from, trainer, store);
-    start_step = c.step;
-    window = c.window;
-    history = c.history;
-    eval_history = c.eval_history;
-    log << "restart: " << from << " at step " << c.step << " (written by " << c.ranks
-        << " rank(s))" << std::endl;
-    if (!c.keep.empty())
-      log << "restart: a pruned model: "
-          << std::count(c.keep.begin(), c.keep.end(), std::uint8_t(0)) << " of " << c.keep.size()
-          << " Bayesian weights stay removed" << std::endl;
-    // Another rank count sums each gradient in another order: the run goes on
-    // correctly, but is no longer bit-identical to an uninterrupted one.
-    if (c.ranks != comm.size())
-      log << "note: the checkpoint was written by " << c.ranks << " rank(s), this run has "
-          << comm.size() << ": the continuation is not bit-identical" << std::endl;
-  } else {
-    if (!config.model.init_from.empty()) {
-      initialize_from_run(store, config.model.init_from, config.model.moped_delta);
-      log << "init: mu from " << config.model.init_from
-          << (config.model.moped_delta > 0
-                  ? concat(", sigma = ", config.model.moped_delta, " |mu| (MOPED)")
-                  : std::string(", rho from model.init_rho_mean"))
-          << std::endl;
-    }
-    comm.broadcast(ExecSpace(), store.values());
-  }
-  log << "model: " << model->layers().size() << " layers, " << store.gaussian_count()
+void log_model(const RunConfig& config, const Sequential<Real>& model, const Trainer& trainer,
+               std::ostream& log) {
+  const auto& store = model.parameters();
+  log << "model: " << model.layers().size() << " layers, " << store.gaussian_count()
       << " Gaussian weights (mu, rho), " << store.size() - 2 * store.gaussian_count()
       << " point parameters; KL " << kl_divergence(store, config.model.prior_sigma)
       << "; global batch " << trainer.global_batch() << ", " << trainer.steps_per_epoch()
-      << " steps per epoch" << std::endl;
-  std::unique_ptr<StepDump> dump;
-  if (config.debug.dump_steps > 0) {
-    const auto same_file = [&](const std::string& other) {
-      return std::filesystem::weakly_canonical(config.debug.dump_file) ==
-             std::filesystem::weakly_canonical(other);
-    };
-    if (same_file(run_path) || same_file(checkpoint_path))
-      throw InputError(concat("debug.dump_file: ", config.debug.dump_file,
-                              " is this run's run file or checkpoint; name another file"));
-    const TrainConfig& t = config.train;
-    dump = std::make_unique<StepDump>(
-        config.debug.dump_file, config.debug.dump_steps,
-        StepDumpRun{t.seed, train.global_count, trainer.global_batch(), trainer.peak_learning_rate(),
-                    config.model.prior_sigma, t.adam_beta1, t.adam_beta2, t.adam_epsilon,
-                    resolved_deck(config)},
-        *model, comm);
-    trainer.step_dump = dump.get();
-    log << "debug: recording the first " << config.debug.dump_steps << " steps in "
-        << config.debug.dump_file << std::endl;
-  }
+      << " steps per epoch" << std::endl
+      << model_summary(model, config.model);
+}
 
-  // Output: the run file is created before training, with the history so far, so a
-  // run that dies keeps its history.
-  if (comm.is_root()) std::filesystem::create_directories(dir);
-  comm.barrier();
-  RunFile file(run_path, comm,
-               RunInfo{KBNN_VERSION, KBNN_GIT_REVISION, ExecSpace::name(), config.deck_path,
-                       resolved_deck(config)});
-  file.append_history(history);
-  const int eval_every = config.eval.every_epochs;
-  if (eval_every > 0 || !eval_history.empty()) {
-    file.start_eval_history(eval_set, config.eval.samples, eval_split.total);
-    file.append_eval(eval_history);
+// What the restart options decided, when there is something to say.
+void log_start(const TrainOptions& options, const StartPoint& start, const RunPaths& paths,
+               const Trainer& trainer, std::ostream& log) {
+  if (start.finished) {
+    log << "restart: auto: " << start.from << " holds the finished run (step " << start.step
+        << " of " << trainer.total_steps() << "): nothing to do; kbnn info " << paths.run
+        << " summarises it" << std::endl;
+  } else if (options.restart.from == "auto" && start.from.empty()) {
+    log << "restart: auto: no " << paths.checkpoint << " yet, starting fresh" << std::endl;
+  } else if (!start.from.empty() && start.step >= trainer.total_steps()) {
+    log << "restart: " << start.from << " has trained all " << trainer.total_steps()
+        << " steps; the run's results are still to write" << std::endl;
   }
+}
+
+// --dry-run: the run as it would start, and nothing written.
+void log_dry_run(const RunConfig& config, const StartPoint& start, const Trainer& trainer,
+                 std::ostream& log) {
+  log << "dry run: the deck, the data and the model fit; training would run "
+      << (start.from.empty() ? std::string("from step 0")
+                             : concat("from ", start.from, " at step ", start.step))
+      << " to step " << trainer.total_steps() << ". Nothing trained, nothing written.\n\n"
+      << resolved_deck(config) << std::flush;
+}
+
+// debug.dump_steps > 0: records the first steps (train/step_dump.hpp); else null.
+std::unique_ptr<StepDump> open_step_dump(const RunConfig& config, const RunPaths& paths,
+                                         const RunData& data, Trainer& trainer,
+                                         Sequential<Real>& model, Communicator& comm,
+                                         std::ostream& log) {
+  const DebugConfig& debug = config.debug;
+  if (debug.dump_steps <= 0) return nullptr;
+  // absolute() first: weakly_canonical leaves a relative path to a file that does not
+  // exist yet relative ("run.h5" would not equal "./run.h5").
+  const auto same_file = [&](const std::string& other) {
+    const auto where = [](const std::string& p) {
+      return std::filesystem::weakly_canonical(std::filesystem::absolute(p));
+    };
+    return where(debug.dump_file) == where(other);
+  };
+  agree_or_throw(comm.get(), [&] {
+    if (same_file(paths.run) || same_file(paths.checkpoint))
+      throw InputError(concat("debug.dump_file: ", debug.dump_file,
+                              " is this run's run file or checkpoint; name another file"));
+  });
+  const TrainConfig& t = config.train;
+  auto dump = std::make_unique<StepDump>(
+      debug.dump_file, debug.dump_steps,
+      StepDumpRun{t.seed, data.train.global_count, trainer.global_batch(),
+                  trainer.peak_learning_rate(), config.model.prior_sigma, t.adam_beta1,
+                  t.adam_beta2, t.adam_epsilon, resolved_deck(config),
+                  data.train.local ? data.train_split.first : 0},
+      model, comm);
+  trainer.step_dump = dump.get();
+  log << "debug: recording the first " << debug.dump_steps << " steps in " << debug.dump_file
+      << std::endl;
+  return dump;
+}
+
+// Rank 0 creates output.dir; the agreement is the barrier, and its error everyone's.
+void create_output_dir(const RunPaths& paths, const Communicator& comm) {
+  agree_or_throw(comm.get(), [&] {
+    if (!comm.is_root()) return;
+    std::error_code ec;
+    std::filesystem::create_directories(paths.dir, ec);
+    if (ec)
+      throw InputError(concat("output.dir: cannot create ", paths.dir.string(), ": ", ec.message()));
+  });
+}
+
+RunInfo run_info(const RunConfig& config, const Sequential<Real>& model) {
+  RunInfo info{KBNN_VERSION, KBNN_GIT_REVISION, ExecSpace::name(), config.deck_path,
+               resolved_deck(config)};
+  info.input = model.input_shape();
+  return info;
+}
+
+void write_history_so_far(RunFile& file, const RunConfig& config, const EvalSet& eval,
+                          const Progress& progress) {
+  file.append_history(progress.history);
+  if (config.eval.every_epochs > 0 || !progress.eval_history.empty()) {
+    file.start_eval_history(eval.name, config.eval.samples, eval.split.total);
+    file.append_eval(progress.eval_history);
+  }
+}
+
+// The examples of the global batches after `from` up to `to` (steps of one epoch):
+// full batches, but an epoch's last batch holds what is left of the training set.
+double images_between(std::int64_t from, std::int64_t to, const Trainer& trainer,
+                      std::int64_t n_train) {
+  const std::int64_t per_epoch = trainer.steps_per_epoch(), batch = trainer.global_batch();
+  double images = double(to - from) * double(batch);
+  if (to % per_epoch == 0 && to > from) images -= double(per_epoch * batch - n_train);
+  return images;
+}
+
+// What training writes as it goes (Trainer::on_log, at every history row) and at its
+// end: the rows, the evaluations during training, the checkpoints.
+struct TrainingRecord {
+  const RunConfig& config;
+  Communicator& comm;
+  Trainer& trainer;
+  Sequential<Real>& model;
+  RunFile& file;
+  const RunPaths& paths;
+  const EvalSet& eval;
+  std::int64_t n_train;
+  const Kokkos::Timer& wall;  // since the run started
+  std::ostream& log;
+  Progress progress;
   std::int64_t last_checkpoint = -1;
   double eval_seconds = 0;  // inside the trainer's clock, but not training
-  trainer.on_log = [&](const HistoryRow& row) {
-    history.push_back(row);
+  Kokkos::Timer epoch_clock{};
+
+  Checkpoint checkpoint() const {
+    Checkpoint c = make_checkpoint(config, comm, trainer, model.parameters(), progress);
+    c.input = model.input_shape();
+    return c;
+  }
+
+  // Every epoch ends with a row; its evaluation comes before that step's checkpoint,
+  // which then holds it, and the epoch's summary line comes last.
+  void on_row(const HistoryRow& row) {
+    progress.history.push_back(row);
     file.append_history({row});
-    // Every epoch ends with a row; its evaluation comes before that step's checkpoint,
-    // which then holds it.
     const std::int64_t epoch = row.step / trainer.steps_per_epoch();
-    if (eval_every > 0 && row.step % trainer.steps_per_epoch() == 0 && epoch % eval_every == 0) {
-      Kokkos::Timer eval_clock;
-      const Metrics m =
-          evaluate(*model, eval_rows, eval_split.first, eval_split.total, eval_options, comm).metrics;
-      eval_seconds += eval_clock.seconds();
-      eval_history.push_back(
-          EvalRow{row.step, double(epoch), m.accuracy, m.nll, m.ece, m.mean_entropy});
-      file.append_eval({eval_history.back()});
-      log << "eval   epoch " << epoch << " on " << eval_set
-          << format(" (%.0f images, S=%.0f): accuracy %.4f  nll %.4f  ece %.4f  entropy %.4f",
-                    double(eval_split.total), config.eval.samples, m.accuracy, m.nll, m.ece,
-                    m.mean_entropy)
-          << std::endl;
-    }
+    const bool epoch_end = row.step % trainer.steps_per_epoch() == 0;
+    const int eval_every = config.eval.every_epochs;
+    if (eval_every > 0 && epoch_end && epoch % eval_every == 0) evaluate_epoch(row.step, epoch);
     const int every = config.output.checkpoint_every;
     if (every > 0 && row.step % every == 0) {
-      write_checkpoint(checkpoint_path, comm,
-                       make_checkpoint(config, comm, trainer, store, history, eval_history));
+      write_checkpoint(paths.checkpoint, comm, checkpoint());
       last_checkpoint = row.step;
     }
-  };
+    if (epoch_end || row.step == trainer.total_steps()) log_epoch_summary(row);
+  }
 
+  void evaluate_epoch(std::int64_t step, std::int64_t epoch) {
+    Kokkos::Timer eval_clock;
+    const Metrics m =
+        evaluate(model, eval.rows, eval.split.first, eval.split.total, eval_options(config), comm)
+            .metrics;
+    eval_seconds += eval_clock.seconds();
+    progress.eval_history.push_back(
+        EvalRow{step, double(epoch), m.accuracy, m.nll, m.ece, m.mean_entropy});
+    file.append_eval({progress.eval_history.back()});
+    log << "eval   epoch " << epoch << " on " << eval.name
+        << format(" (%.0f images, S=%.0f): accuracy %.4f  nll %.4f  ece %.4f  entropy %.4f",
+                  double(eval.split.total), config.eval.samples, m.accuracy, m.nll, m.ece,
+                  m.mean_entropy)
+        << std::endl;
+  }
+
+  // One line per epoch: the NLL and accuracy over all its examples (the rows' windows,
+  // weighted by their examples), the loss at its end, its time and the run's.
+  void log_epoch_summary(const HistoryRow& last) {
+    const std::int64_t per_epoch = trainer.steps_per_epoch();
+    const std::int64_t first = (last.step - 1) / per_epoch * per_epoch;  // the epoch's start
+    double images = 0, nll = 0, correct = 0;
+    std::int64_t previous = first;
+    for (const HistoryRow& r : progress.history) {
+      if (r.step <= first || r.step > last.step) continue;
+      const double n = images_between(previous, r.step, trainer, n_train);
+      images += n;
+      nll += r.nll * n;
+      correct += r.train_accuracy * n;
+      previous = r.step;
+    }
+    const double total_epochs = double(trainer.total_steps()) / double(per_epoch);
+    const bool whole = last.step % per_epoch == 0;  // else train.max_steps ended it
+    log << format("epoch %.0f/%.0f ", std::ceil(last.epoch - 1e-9), std::ceil(total_epochs - 1e-9))
+        << (whole ? "done" : "cut short by train.max_steps")
+        << format(": nll %.4f  acc %.4f over its %.0f images, loss %.4f at its end; %.1f s",
+                  nll / images, correct / images, images, last.loss, epoch_clock.seconds())
+        << ", elapsed " << format_duration(wall.seconds()) << std::endl;
+    epoch_clock.reset();
+  }
+};
+
+// Trains from the record's start to the end or to a stop signal. A divergence stops
+// every rank at the same step (Trainer): its message gets where to restart from and
+// where the history is, the run file is closed, and the error is an agreed one.
+void train(TrainingRecord& record) {
   try {
-    trainer.run(start_step, window);
+    record.trainer.run(record.progress.start_step, record.progress.window);
   } catch (const DivergenceError& e) {
-    throw DivergenceError(concat(
+    const RunConfig& config = record.config;
+    record.file.close();
+    throw AgreedRuntimeError(concat(
         e.what(), "; ",
-        last_checkpoint >= 0
-            ? concat("the last good checkpoint is ", checkpoint_path, " (step ", last_checkpoint,
-                     "): restart from it with a smaller train.lr")
+        record.last_checkpoint >= 0
+            ? concat("the last good checkpoint is ", record.paths.checkpoint, " (step ",
+                     record.last_checkpoint, "): restart from it with a smaller train.lr")
             : std::string(config.output.checkpoint_every > 0
                               ? "no checkpoint was written before"
                               : "no checkpoints were asked for (output.checkpoint_every = 0)"),
-        "; the history so far is in ", run_path));
+        "; the history so far is in ", record.paths.run));
   }
-  if (trainer.stopped()) {
-    write_checkpoint(checkpoint_path, comm,
-                     make_checkpoint(config, comm, trainer, store, history, eval_history));
-    log << "stopped by a signal after step " << trainer.step()
-        << ": checkpoint " << checkpoint_path << "; continue with: kbnn train "
-        << config.deck_path << " --restart auto (exit status " << exit_status_stopped << ")"
-        << std::endl;
-    return RunOutcome::stopped;
-  }
-  const double seconds = trainer.training_seconds() - eval_seconds;
-  const double images_per_second = seconds > 0 ? trainer.images_trained() / seconds : 0;
-  const double flops = training_flops_per_example(*model);
-  log << format("training: %.0f images in %.2f s = %.0f images/s, %.2f GFLOP/s in gemms "
-             "(%.1f MFLOP per batch-128 step)",
-        double(trainer.images_trained()), seconds, images_per_second,
-        images_per_second * flops * 1e-9, flops * 128 * 1e-6);
-  if (eval_seconds > 0) log << format("; evaluations during training %.2f s", eval_seconds);
-  log << std::endl;
-  if (profile != nullptr && std::string(profile) == "1") log << model->profile_report();
-  file.write_weights(store);
-  const Checkpoint final_state =
-      make_checkpoint(config, comm, trainer, store, history, eval_history);
-  file.write_checkpoint(final_state);
-  if (config.output.checkpoint_every > 0)
-    write_checkpoint(checkpoint_path, comm, final_state);
+}
 
-  // Monte-Carlo prediction on this rank's test rows; metrics from sums over ranks.
+// A signal stopped training: the checkpoint to continue from, and the command that does.
+RunOutcome checkpoint_and_stop(const TrainingRecord& record, const TrainOptions& options) {
+  write_checkpoint(record.paths.checkpoint, record.comm, record.checkpoint());
+  record.file.write_status("stopped");
+  record.log << "stopped by a signal after step " << record.trainer.step() << " of "
+             << record.trainer.total_steps() << " (elapsed " << format_duration(record.wall.seconds())
+             << "): checkpoint " << record.paths.checkpoint << " (exit status "
+             << exit_status_stopped << ")\ncontinue with: " << options.continue_command
+             << std::endl;
+  return RunOutcome::stopped;
+}
+
+void log_training_speed(const TrainingRecord& record) {
+  const Trainer& trainer = record.trainer;
+  const double seconds = trainer.training_seconds() - record.eval_seconds;
+  const double images_per_second = seconds > 0 ? trainer.images_trained() / seconds : 0;
+  const double flops = training_flops_per_example(record.model);
+  std::ostream& log = record.log;
+  log << format("training: %.0f images in %.2f s = %.0f images/s, %.2f GFLOP/s in gemms "
+                "(%.1f MFLOP per batch-128 step)",
+                double(trainer.images_trained()), seconds, images_per_second,
+                images_per_second * flops * 1e-9, flops * 128 * 1e-6);
+  if (record.eval_seconds > 0)
+    log << format("; evaluations during training %.2f s", record.eval_seconds);
+  log << std::endl;
+  if (profile_layers()) log << record.model.profile_report();
+}
+
+// The trained weights and state: /weights, /checkpoint, and the checkpoint file if
+// checkpoints were asked for.
+void write_trained_state(const TrainingRecord& record) {
+  record.file.write_weights(record.model.parameters());
+  const Checkpoint final_state = record.checkpoint();
+  record.file.write_checkpoint(final_state);
+  if (record.config.output.checkpoint_every > 0)
+    write_checkpoint(record.paths.checkpoint, record.comm, final_state);
+}
+
+// Monte-Carlo prediction on this rank's test rows; metrics from sums over ranks.
+Predictions evaluate_test(const RunConfig& config, Sequential<Real>& model, const RunData& d,
+                          RunFile& file, const Communicator& comm, std::ostream& log) {
+  const std::int64_t n_test = d.test_split.total;
   const Evaluation final_test =
-      evaluate(*model, test, test_split.first, n_test, eval_options, comm);
+      evaluate(model, d.test, d.test_split.first, n_test, eval_options(config), comm);
   const Predictions& predictions = final_test.rows;
   const Metrics& m = final_test.metrics;
   if (config.output.write_predictions)
-    file.write_predictions("test", predictions, test_split.first, n_test);
+    file.write_predictions("test", predictions, d.test_split.first, n_test);
   file.write_metrics("test", m, config.eval.samples);
   const double passes_per_second =
       comm.allreduce_sum(predictions.count * predictions.samples / predictions.seconds);
 
   log << format("test (MC predictive mean, S=%.0f): accuracy %.4f  NLL %.4f  Brier %.4f  "
-             "ECE(15) %.4f",
-        config.eval.samples, m.accuracy, m.nll, m.brier, m.ece) << std::endl;
+                "ECE(15) %.4f",
+                config.eval.samples, m.accuracy, m.nll, m.brier, m.ece) << std::endl;
   log << format("test uncertainty (nats, mean): predictive entropy %.4f = aleatoric %.4f + "
-             "epistemic %.4f",
-        m.mean_entropy, m.mean_aleatoric, m.mean_epistemic) << std::endl;
+                "epistemic %.4f",
+                m.mean_entropy, m.mean_aleatoric, m.mean_epistemic) << std::endl;
   log << format("inference: %.0f image-passes/s over all ranks", passes_per_second) << std::endl;
-  if (config.ood.enabled()) {
-    // The OOD set's shard, predicted as the test set was (ranks split the examples).
-    const Predictions ood_predictions =
-        evaluate(*model, to_device(ood.rows), ood.first, ood.total, eval_options, comm).rows;
-    const std::string ood_set = ood_set_name(config);
-    if (config.output.write_predictions)
-      file.write_predictions(ood_set, ood_predictions, ood.first, ood.total);
-    report_ood(file, "test", predictions, test_split.first, n_test, ood_set, ood_predictions,
-               ood.first, ood.total, comm, log);
-  }
-  log << "output: " << run_path << std::endl;
+  return predictions;
+}
+
+// The OOD set's shard, predicted as the test set was (ranks split the examples), and
+// scored against the test set.
+void evaluate_ood(const RunConfig& config, Sequential<Real>& model, const RunData& d,
+                  const Predictions& test, RunFile& file, const Communicator& comm,
+                  std::ostream& log) {
+  const Split& ood = d.ood;
+  const Predictions ood_predictions =
+      evaluate(model, to_device(ood.rows), ood.first, ood.total, eval_options(config), comm).rows;
+  const std::string ood_set = ood_set_name(config);
+  if (config.output.write_predictions)
+    file.write_predictions(ood_set, ood_predictions, ood.first, ood.total);
+  report_ood(file, "test", test, d.test_split.first, d.test_split.total, ood_set,
+             ood_predictions, ood.first, ood.total, comm, log);
+}
+
+// The last lines: where the results are, and where the time went.
+void log_wall_time(const TrainingRecord& record, double final_seconds) {
+  const double total = record.wall.seconds(), training = record.trainer.training_seconds();
+  record.log << "output: " << record.paths.run << std::endl
+             << format("wall time: %.1f s in total: training %.1f s, final evaluation %.1f s, "
+                       "reading data and setting up %.1f s", total,
+                       training, final_seconds, std::max(0.0, total - training - final_seconds))
+             << std::endl;
+}
+
+}  // namespace
+
+RunOutcome run_train(const RunConfig& config, Communicator& comm, const TrainOptions& options,
+                     std::ostream& log) {
+  const Kokkos::Timer wall;
+  log_banner(config, comm, log);
+  const RunData data = load_data(config, comm, log);
+  const EvalSet eval = eval_set(data);
+  const auto model = build_network(config, data, comm);
+  Trainer trainer(config.train, config.parallel.batch_mode, config.model.prior_sigma, *model,
+                  data.train, comm, log);
+  const RunPaths paths = run_paths(config);
+  const StartPoint start = choose_start(config, options.restart, paths,
+                                        {trainer.total_steps(), trainer.steps_per_epoch()}, comm);
+  log_start(options, start, paths, trainer, log);
+  if (start.finished) return RunOutcome::up_to_date;
+  Progress progress = resume_or_initialise(config, start, options.restart.force, comm, trainer,
+                                           model->parameters(), log);
+  log_model(config, *model, trainer, log);
+  if (options.dry_run) return log_dry_run(config, start, trainer, log), RunOutcome::checked;
+  const auto step_dump = open_step_dump(config, paths, data, trainer, *model, comm, log);
+
+  // The run file is created before training, with the history so far, so that a run
+  // that dies keeps its history.
+  create_output_dir(paths, comm);
+  RunFile file(paths.run, comm, run_info(config, *model));
+  write_history_so_far(file, config, eval, progress);
+
+  TrainingRecord record{config, comm, trainer, *model, file, paths, eval,
+                        data.train.global_count, wall, log, std::move(progress)};
+  trainer.on_log = [&record](const HistoryRow& row) { record.on_row(row); };
+  trainer.seconds_before = wall.seconds();
+  train(record);
+  if (trainer.stopped()) return checkpoint_and_stop(record, options);
+  log_training_speed(record);
+  write_trained_state(record);
+
+  const Kokkos::Timer final_clock;
+  const Predictions test = evaluate_test(config, *model, data, file, comm, log);
+  if (config.ood.enabled()) evaluate_ood(config, *model, data, test, file, comm, log);
+  file.write_status("finished");
+  log_wall_time(record, final_clock.seconds());
   return RunOutcome::finished;
 }
 

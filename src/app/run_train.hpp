@@ -4,6 +4,7 @@
 #pragma once
 
 #include "app/deck.hpp"
+#include "app/training_state.hpp"
 #include "parallel/communicator.hpp"
 
 #include <iosfwd>
@@ -11,24 +12,24 @@
 
 namespace kbnn {
 
-// Where a run starts from (`kbnn train --restart FROM [--restart-force]`).
-struct RestartOptions {
-  // Empty: a fresh start. "auto": <output.dir>/<run name>.checkpoint.h5 if it exists,
-  // else a fresh start (so resubmitting the same job script is always right).
-  // Otherwise a checkpoint or run file.
-  std::string from;
-  // Continue even if the checkpoint's model, seed, batch or optimizer differ from the deck's.
-  bool force = false;
+enum class RunOutcome {
+  finished,     // trained, predicted, wrote everything
+  stopped,      // a signal stopped training; the checkpoint holds the state to resume from
+  up_to_date,   // --restart auto on a run that has finished: nothing done, nothing written
+  checked,      // --dry-run: the deck and the data checked, nothing trained or written
 };
 
-enum class RunOutcome {
-  finished,  // trained, predicted, wrote everything
-  stopped,   // a signal stopped training; the checkpoint holds the state to resume from
+struct TrainOptions {
+  RestartOptions restart;
+  bool dry_run = false;
+  // The command line that continues this run after a stop: printed with exit 75.
+  std::string continue_command;
 };
 
 // Runs the whole job on all ranks of `comm`; progress and results go to `log` (pass
-// a stream that discards on ranks other than 0). Throws on any error.
-RunOutcome run_train(const RunConfig& config, Communicator& comm, const RestartOptions& restart,
+// a stream that discards on ranks other than 0). Throws on any error; an error in the
+// input (data, model, checkpoint, output files) or a divergence is agreed over ranks.
+RunOutcome run_train(const RunConfig& config, Communicator& comm, const TrainOptions& options,
                      std::ostream& log);
 
 // Training FLOPs per example of a model's gemms (forward + backward), for GFLOP/s.

@@ -9,6 +9,11 @@
 
 namespace kbnn {
 
+// A line of the model (`model.layer = <kind> key=value ...`; model/build_model.hpp).
+enum class LayerKind { conv2d, dense, relu, maxpool2d, flatten };
+// How a data set is stored: IDX files (MNIST's, .gz or plain) or CIFAR-10 .bin files in
+// a directory, or an HDF5 file of images and labels (data/dataset.hpp).
+enum class DataFormat { idx, cifar10, hdf5 };
 // The weight estimator of a Bayesian layer (docs/design.md, "Estimators");
 // deterministic is the plain layer (point weights, no noise, no KL).
 enum class Estimator { reparam, flipout, local_reparam, deterministic };
@@ -39,6 +44,20 @@ struct Choice {
 template <class Enum>
 struct ChoiceTable;
 
+template <>
+struct ChoiceTable<LayerKind> {
+  static constexpr Choice<LayerKind> entries[] = {{"conv2d", LayerKind::conv2d},
+                                                  {"dense", LayerKind::dense},
+                                                  {"relu", LayerKind::relu},
+                                                  {"maxpool2d", LayerKind::maxpool2d},
+                                                  {"flatten", LayerKind::flatten}};
+};
+template <>
+struct ChoiceTable<DataFormat> {
+  static constexpr Choice<DataFormat> entries[] = {{"idx", DataFormat::idx},
+                                                   {"cifar10", DataFormat::cifar10},
+                                                   {"hdf5", DataFormat::hdf5}};
+};
 template <>
 struct ChoiceTable<Estimator> {
   static constexpr Choice<Estimator> entries[] = {{"flipout", Estimator::flipout},

@@ -14,7 +14,7 @@ namespace kbnn {
 
 // One line of the model: "conv2d out=6 kernel=5 padding=2 estimator=flipout".
 struct LayerSpec {
-  std::string kind;          // "conv2d" | "dense" | "relu" | "maxpool2d" | "flatten"
+  LayerKind kind = LayerKind::dense;
   int out = 0;               // conv2d: output channels; dense: output features
   int kernel = 0;            // conv2d: square kernel size
   int stride = 1;            // conv2d stride; maxpool2d: defaults to size
@@ -23,10 +23,13 @@ struct LayerSpec {
   std::optional<Estimator> estimator;  // conv2d/dense; unset -> model.estimator
                                        // (parse_deck fills it in: a parsed deck always has one)
   std::string text;          // the original line, for messages and the resolved deck
+
+  // conv2d and dense: the layers with weights, an estimator and out=.
+  bool has_weights() const { return kind == LayerKind::conv2d || kind == LayerKind::dense; }
 };
 
 struct DataConfig {
-  std::string format = "idx";                          // idx | cifar10 | hdf5
+  DataFormat format = DataFormat::idx;
   std::string dir = "/usr/share/datasets/fashion-mnist";  // idx, cifar10: where the files are
   // hdf5 only (both required then): a file with datasets "images" [N,H,W] or [N,H,W,C] and
   // "labels" [N], both uint8. dir is not used with hdf5.
@@ -104,13 +107,13 @@ struct EvalConfig {
 // by `kbnn predict` (uq/ood.hpp): the test split of another data set, or the test set
 // itself under a synthetic shift.
 struct OodConfig {
-  std::string format;                 // "" = no OOD set; idx | cifar10 | hdf5: its test split
+  std::optional<DataFormat> format;   // unset (empty in the deck) = no OOD set; else its test split
   std::string dir;                    // idx, cifar10: where its files are
   std::string file;                   // hdf5: a file with datasets images and labels
   std::int64_t limit = 0;             // first N examples only; 0 = all
   DataShift shift = DataShift::none;  // noise | invert | rot90: the test set, shifted
   std::string name;                   // its name in the output; "" = ood_set_name()
-  bool enabled() const { return shift != DataShift::none || !format.empty(); }
+  bool enabled() const { return shift != DataShift::none || format.has_value(); }
 };
 
 struct OutputConfig {
@@ -119,6 +122,7 @@ struct OutputConfig {
   int checkpoint_every = 0;       // steps between checkpoints; 0 = only at the end.
                                   // Must be a multiple of train.log_every.
   bool write_predictions = true;  // write /predictions/test into the run file
+  bool overwrite = false;         // a fresh run may replace a finished run's file
 };
 
 struct ParallelConfig {

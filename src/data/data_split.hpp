@@ -1,5 +1,5 @@
-// The training or test split of a deck's data as one rank holds it: all rows, or
-// (partition) its contiguous shard of them.
+// The training or test split of a deck's data as one rank holds it: all rows, or its
+// contiguous shard of them.
 #pragma once
 
 #include "core/run_config.hpp"
@@ -25,15 +25,20 @@ struct SplitSource {
   std::int64_t total = 0;  // rows after data.*_limit
 };
 
-// The training (train = true) or test split of `data`. Collective for HDF5 data.
-SplitSource open_split(const DataConfig& data, bool train, const Communicator& comm);
+// Which of a split's rows a rank holds: all of them, or its contiguous
+// Communicator::shard.
+enum class RankRows { all, shard };
 
-// Rows [begin, end) of the source as this rank holds them: all, or (partition) its
-// contiguous shard; Split::first counts from begin. Collective for HDF5 data.
+// The training or test split of `data`. Collective for HDF5 data.
+SplitSource open_split(const DataConfig& data, SplitPart part, const Communicator& comm);
+
+// Rows [begin, end) of the source as this rank holds them; Split::first counts from
+// begin. Collective for HDF5 data.
 Split take_rows(const SplitSource& source, std::int64_t begin, std::int64_t end,
-                const Communicator& comm, bool partition);
+                const Communicator& comm, RankRows rows);
 
 // The whole split: open_split, then take_rows of all its rows.
-Split load_split(const DataConfig& data, bool train, const Communicator& comm, bool partition);
+Split load_split(const DataConfig& data, SplitPart part, const Communicator& comm,
+                 RankRows rows);
 
 }  // namespace kbnn

@@ -58,16 +58,17 @@ fs::path cifar_dir(const fs::path& dir, const std::string& first_file) {
 
 }  // namespace
 
-Dataset load_dataset(const std::string& format, const std::string& dir, bool train) {
+Dataset load_dataset(DataFormat format, const std::string& dir, SplitPart part) {
+  const bool train = part == SplitPart::train;
   Dataset d;
-  if (format == "idx") {
+  if (format == DataFormat::idx) {
     const std::string prefix = train ? "train" : "t10k";
     // Named one after the other: argument evaluation order is unspecified, and a
     // missing images file should be reported before a missing labels file.
     const std::string images = idx_file(dir, prefix + "-images-idx3-ubyte");
     const std::string labels = idx_file(dir, prefix + "-labels-idx1-ubyte");
     d = read_idx(images, labels);
-  } else if (format == "cifar10") {
+  } else if (format == DataFormat::cifar10) {
     std::vector<std::string> names;
     if (train) {
       for (int i = 1; i <= 5; ++i) names.push_back(concat("data_batch_", i, ".bin"));
@@ -79,8 +80,8 @@ Dataset load_dataset(const std::string& format, const std::string& dir, bool tra
     for (const auto& n : names) files.push_back((where / n).string());
     d = read_cifar10(files);
   } else {
-    throw InputError(concat("dataset format '", format,
-                            "' is unknown, expected one of: idx, cifar10"));
+    throw InputError(concat("dataset format '", word_of(format),
+                            "' is not read from a directory, expected one of: idx, cifar10"));
   }
   d.source = dir;
   return d;

@@ -2,6 +2,8 @@
 // (raw bytes, no normalisation), and the entry point that picks a reader by format.
 #pragma once
 
+#include "core/choices.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -18,16 +20,20 @@ struct Dataset {
   std::int64_t features() const { return std::int64_t(height) * width * channels; }
 };
 
+// The two splits every data set comes in.
+enum class SplitPart { train, test };
+
 // Keeps only the first n examples (n <= 0 or n >= count: unchanged). For quick tests/runs.
 void truncate(Dataset& d, std::int64_t n);
 
 // Examples [first, first + count) of d, as a new data set (a rank's partition).
 Dataset slice(const Dataset& d, std::int64_t first, std::int64_t count);
 
-// Loads a split from a directory: format "idx" uses {train,t10k}-images-idx3-ubyte[.gz]
-// and {train,t10k}-labels-idx1-ubyte[.gz] (prefer .gz if both exist); format "cifar10"
+// Loads a split from a directory: format idx uses {train,t10k}-images-idx3-ubyte[.gz]
+// and {train,t10k}-labels-idx1-ubyte[.gz] (prefer .gz if both exist); format cifar10
 // uses data_batch_1.bin..data_batch_5.bin (train) or test_batch.bin (test), looked up in
-// dir and dir/cifar-10-batches-bin. Unknown format -> InputError naming it and the choices.
-Dataset load_dataset(const std::string& format, const std::string& dir, bool train);
+// dir and dir/cifar-10-batches-bin. hdf5 is no directory format (data/hdf5_dataset.hpp
+// reads it by rows) -> InputError naming the formats this reads.
+Dataset load_dataset(DataFormat format, const std::string& dir, SplitPart part);
 
 }  // namespace kbnn

@@ -31,6 +31,17 @@ void write_attribute(hid_t object, const std::string& name, T value) {
   KBNN_H5_CHECK_AT(H5Awrite(a, TypeOf<T>::memory(), &value), name);
 }
 
+// A 1-D array of numbers.
+template <class T, class = std::enable_if_t<std::is_arithmetic_v<T>>>
+void write_attribute(hid_t object, const std::string& name, const std::vector<T>& values) {
+  const hsize_t n = values.size();
+  const Space space(KBNN_H5_CHECK_AT(H5Screate_simple(1, &n, nullptr), name));
+  const Attribute a(KBNN_H5_CHECK_AT(H5Acreate2(object, name.c_str(), TypeOf<T>::file(),
+                                                space, H5P_DEFAULT, H5P_DEFAULT),
+                                     name));
+  KBNN_H5_CHECK_AT(H5Awrite(a, TypeOf<T>::memory(), values.data()), name);
+}
+
 // The two attributes that make `h5dump -A` explain an object.
 void describe(hid_t object, const std::string& units, const std::string& description);
 
@@ -43,6 +54,17 @@ T read_attribute(hid_t object, const std::string& name) {
   T value{};
   KBNN_H5_CHECK_AT(H5Aread(a, TypeOf<T>::memory(), &value), name);
   return value;
+}
+
+// A 1-D (or scalar) attribute of numbers, converted by HDF5 to T.
+template <class T>
+std::vector<T> read_attribute_array(hid_t object, const std::string& name) {
+  const Attribute a(KBNN_H5_CHECK_AT(H5Aopen(object, name.c_str(), H5P_DEFAULT), name));
+  const Space space(KBNN_H5_CHECK_AT(H5Aget_space(a), name));
+  const hssize_t n = KBNN_H5_CHECK_AT(H5Sget_simple_extent_npoints(space), name);
+  std::vector<T> values(std::size_t(n > 0 ? n : 0));
+  if (!values.empty()) KBNN_H5_CHECK_AT(H5Aread(a, TypeOf<T>::memory(), values.data()), name);
+  return values;
 }
 
 // String attributes, fixed or variable length as stored (other tools write either).

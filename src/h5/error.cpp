@@ -2,7 +2,12 @@
 
 #include "core/error.hpp"
 
+#include <sys/statvfs.h>
+
+#include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <vector>
 
 namespace kbnn::h5 {
 
@@ -24,13 +29,47 @@ std::string error_stack_reason() {
   return reason;
 }
 
+namespace {
+
+// HDF5's MPI-IO driver does not pass the system's errno on, so a write that failed for
+// lack of space says only "file write failed". Asked after a failure: is one of the
+// files HDF5 has open on a file system with (next to) no room left?
+std::string full_file_system() {
+  const ssize_t count = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE);
+  if (count <= 0) return "";
+  std::vector<hid_t> ids(std::size_t(count), -1);
+  H5Fget_obj_ids(H5F_OBJ_ALL, H5F_OBJ_FILE, std::size_t(count), ids.data());
+  for (const hid_t id : ids) {
+    char name[4096] = {};
+    if (H5Fget_name(id, name, sizeof name) <= 0) continue;
+    const std::string dir = std::filesystem::path(name).parent_path().string();
+    struct statvfs fs {};
+    if (statvfs(dir.empty() ? "." : dir.c_str(), &fs) != 0) continue;
+    if (double(fs.f_bavail) * double(fs.f_frsize) < 64 * 1024) return std::strerror(ENOSPC);
+  }
+  return "";
+}
+
+}  // namespace
+
 void throw_failed_call(const char* call, const char* file, int line, const std::string& what) {
+  const std::string system = full_file_system();
   // Paths from the build are absolute; from src/ on is enough to find the line.
   const char* src = std::strstr(file, "/src/");
   const std::string reason = error_stack_reason();
-  throw RuntimeError(concat("HDF5: ", what.empty() ? "" : what + ": ", call, " failed at ",
+  throw RuntimeError(concat("HDF5: ", what.empty() ? "" : what + ": ",
+                            system.empty() ? "" : system + ": ", call, " failed at ",
                             src ? src + 1 : file, ":", line,
                             reason.empty() ? "" : " (" + reason + ")"));
+}
+
+void close_open_files() {
+  const QuietErrors quiet;
+  const ssize_t count = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE);
+  if (count <= 0) return;
+  std::vector<hid_t> ids(std::size_t(count), -1);
+  H5Fget_obj_ids(H5F_OBJ_ALL, H5F_OBJ_FILE, std::size_t(count), ids.data());
+  for (const hid_t id : ids) H5Fclose(id);
 }
 
 }  // namespace kbnn::h5

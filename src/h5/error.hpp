@@ -38,9 +38,15 @@ class QuietErrors {
 // errno = 2, ..."): the one that says why. Clears the stack.
 std::string error_stack_reason();
 
-// Throws the RuntimeError for a failed call (what check() does on failure).
+// Throws the RuntimeError for a failed call (what check() does on failure). When a file
+// HDF5 has open lies on a full file system, the message says "No space left on device".
 [[noreturn]] void throw_failed_call(const char* call, const char* file, int line,
                                     const std::string& what);
+
+// Closes every file HDF5 still has open: what a job ending through MPI_Finalize after
+// an error left open (CollectiveFile's close rule). Collective for collective files:
+// every rank must have the same files open, as after an agreed error, or be alone.
+void close_open_files();
 
 template <class T>
 T check(T result, const char* call, const char* file, int line, const std::string& what) {

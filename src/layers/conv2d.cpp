@@ -97,7 +97,7 @@ void Conv2d<Scalar>::backward(const Matrix<const Scalar>& in, const Matrix<const
   // The padded images forward read (padded_ still holds them), a block of examples at a time.
   const Matrix<const Scalar> images =
       geometry_.padding > 0 ? as_matrix(padded_, examples, padded_.extent(1)) : in;
-  affine_.backward_begin(examples);
+  affine_.backward_begin(examples, din.data() != nullptr);
   for (int first = 0; first < examples; first += block_examples_) {
     const int count = std::min(block_examples_, examples - first);
     const std::size_t rows = std::size_t(count) * P, K = geometry_.patch();

@@ -4,7 +4,6 @@
 #pragma once
 
 #include "core/choices.hpp"
-#include "core/curand_noise.hpp"
 #include "core/parameter_store.hpp"
 #include "core/philox.hpp"
 #include "core/types.hpp"

@@ -21,6 +21,10 @@ class MaxPool2d : public Layer<Scalar> {
   void backward(const Matrix<const Scalar>& in, const Matrix<const Scalar>& out,
                 const Matrix<const Scalar>& dout, const Matrix<Scalar>& din) override;
 
+  // (batch, OH*OW*C): where the last forward pass found each window's maximum, as an
+  // index into the input row; read-only (the step dump, train/step_dump.hpp).
+  View2<const int> argmax() const { return argmax_; }
+
  private:
   PoolGeometry geometry() const {
     return PoolGeometry{input_.width, input_.channels, output_.height, output_.width, size_, stride_};

@@ -21,31 +21,37 @@ BayesOptions bayes_options(const ModelConfig& config, Estimator estimator) {
   return o;
 }
 
+namespace {
+
+// Layer `index` of the model, receiving `in`; named "<kind>_<index>" ("conv2d_0").
+template <class Scalar>
+std::unique_ptr<Layer<Scalar>> make_layer(const LayerSpec& spec, std::uint32_t index, Shape in,
+                                          const ModelConfig& config) {
+  const std::string name = std::string(word_of(spec.kind)) + "_" + std::to_string(index);
+  const auto bayes = [&] { return bayes_options(config, spec.estimator.value_or(config.estimator)); };
+  switch (spec.kind) {
+    case LayerKind::conv2d:
+      return std::make_unique<Conv2d<Scalar>>(name, index, in, spec.out, spec.kernel, spec.stride,
+                                              spec.padding, bayes());
+    case LayerKind::dense:
+      return std::make_unique<Dense<Scalar>>(name, index, int(in.size()), spec.out, bayes());
+    case LayerKind::relu:
+      return std::make_unique<ReLU<Scalar>>(name, in);
+    case LayerKind::maxpool2d:
+      return std::make_unique<MaxPool2d<Scalar>>(name, in, spec.size, spec.stride);
+    case LayerKind::flatten:
+      return std::make_unique<Flatten<Scalar>>(name, in);
+  }
+  throw RuntimeError(concat("build_model: layer ", index, " has no kind (", int(spec.kind), ")"));
+}
+
+}  // namespace
+
 template <class Scalar>
 std::unique_ptr<Sequential<Scalar>> build_model(const ModelConfig& config, Shape input) {
   auto model = std::make_unique<Sequential<Scalar>>(input);
-  for (std::size_t i = 0; i < config.layers.size(); ++i) {
-    const LayerSpec& spec = config.layers[i];
-    const Shape in = model->output_shape();  // what this layer receives
-    const std::string name = spec.kind + "_" + std::to_string(i);
-    const auto index = static_cast<std::uint32_t>(i);
-    if (spec.kind == "conv2d") {
-      model->add(std::make_unique<Conv2d<Scalar>>(name, index, in, spec.out, spec.kernel,
-                                                  spec.stride, spec.padding,
-                                                  bayes_options(config, spec.estimator.value_or(config.estimator))));
-    } else if (spec.kind == "dense") {
-      model->add(std::make_unique<Dense<Scalar>>(name, index, int(in.size()), spec.out,
-                                                 bayes_options(config, spec.estimator.value_or(config.estimator))));
-    } else if (spec.kind == "relu") {
-      model->add(std::make_unique<ReLU<Scalar>>(name, in));
-    } else if (spec.kind == "maxpool2d") {
-      model->add(std::make_unique<MaxPool2d<Scalar>>(name, in, spec.size, spec.stride));
-    } else if (spec.kind == "flatten") {
-      model->add(std::make_unique<Flatten<Scalar>>(name, in));
-    } else {
-      throw InputError(concat("model layer ", i, ": unknown kind '", spec.kind, "'"));
-    }
-  }
+  for (std::size_t i = 0; i < config.layers.size(); ++i)
+    model->add(make_layer<Scalar>(config.layers[i], std::uint32_t(i), model->output_shape(), config));
   return model;
 }
 

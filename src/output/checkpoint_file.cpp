@@ -3,6 +3,8 @@
 // every rank sees the same data and the same error.
 #include "output/checkpoint_file.hpp"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -47,9 +49,14 @@ constexpr const char* kGroupDescription =
     "training state to resume bit-for-bit: step (optimizer steps completed), seed (Philox "
     "key; noise is keyed by seed and step), ranks (rank count that wrote it), "
     "optimizer_steps (Adam's t), state_names (optimizer buffers in state/, in order), deck "
-    "(the resolved input deck), window_images (examples trained on since the last history "
+    "(the resolved input deck), input_shape (height, width, channels of the images the "
+    "model takes), window_images (examples trained on since the last history "
     "row, whose per-rank sums are window_nll_sum and window_correct); parameters; keep (the "
     "pruning mask, only in a pruned model); history/ (the rows logged up to step)";
+
+std::vector<std::int64_t> input_shape_of(const Shape& s) {
+  return {s.height, s.width, s.channels};
+}
 
 void write_attributes(hid_t g, const Checkpoint& c) {
   h5::describe(g, "", kGroupDescription);
@@ -60,6 +67,7 @@ void write_attributes(hid_t g, const Checkpoint& c) {
   h5::write_attribute(g, "state_names", c.state_names);
   h5::write_attribute(g, "deck", c.deck_text);
   h5::write_attribute(g, "window_images", c.window.images);
+  if (c.input.channels > 0) h5::write_attribute(g, "input_shape", input_shape_of(c.input));
 }
 
 // parameters and state/<name>: float32, all as long as the parameters.
@@ -167,6 +175,12 @@ void read_attributes(hid_t g, const std::string& where, Checkpoint& c) {
   c.state_names = h5::read_string_attribute_array(g, "state_names");
   if (!h5::has_attribute(g, "deck")) throw InputError(concat(where, ": attribute 'deck' missing"));
   c.deck_text = h5::read_string_attribute(g, "deck");
+  if (h5::has_attribute(g, "input_shape")) {  // not in checkpoints of older versions
+    const auto shape = h5::read_attribute_array<std::int64_t>(g, "input_shape");
+    if (shape.size() != 3 || shape[0] < 1 || shape[1] < 1 || shape[2] < 1)
+      throw InputError(concat(where, ": attribute input_shape: expected height, width, channels"));
+    c.input = Shape{int(shape[0]), int(shape[1]), int(shape[2])};
+  }
 }
 
 // The window of sums since the last row (older checkpoints: an empty window).
@@ -199,19 +213,30 @@ void read_buffers(hid_t g, const std::string& where, Checkpoint& c) {
   }
 }
 
-Checkpoint read_on_this_rank(const std::string& path) {
+// The checkpoint or run file's /checkpoint group, open for reading on this rank.
+struct OpenCheckpoint {
+  h5::SerialFile file;
+  h5::Group group;
+};
+
+OpenCheckpoint open_checkpoint(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
-    throw InputError(concat(path, ": no such checkpoint file"));
+    throw InputError(concat(path, ": no such file (expected a kbnn checkpoint or run file)"));
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw InputError(concat(path, ": not an HDF5 file (expected a kbnn checkpoint or run file)"));
-  const h5::SerialFile file(KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT),
-                                             path));
+  h5::SerialFile file(KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
   if (!h5::exists(file, "checkpoint"))
     throw InputError(concat(path, ": no /checkpoint group (not a kbnn checkpoint, or a run "
                                   "file of a run that ended before writing one)"));
+  h5::Group g = h5::open_group(file, "checkpoint");
+  return {std::move(file), std::move(g)};
+}
+
+Checkpoint read_on_this_rank(const std::string& path) {
+  const OpenCheckpoint open = open_checkpoint(path);
+  const hid_t g = open.group;
   const std::string where = path + ": /checkpoint";
-  const h5::Group g = h5::open_group(file, "checkpoint");
   Checkpoint c;
   read_attributes(g, where, c);
   read_window(g, where, c);
@@ -232,6 +257,9 @@ void broadcast(Checkpoint& c, const Communicator& comm) {
   comm.broadcast(&c.seed, 1);
   comm.broadcast(&c.ranks, 1);
   comm.broadcast(&c.optimizer_steps, 1);
+  comm.broadcast(&c.input.height, 1);
+  comm.broadcast(&c.input.width, 1);
+  comm.broadcast(&c.input.channels, 1);
   broadcast_vector(c.parameters);
   broadcast_vector(c.keep);
   std::uint64_t buffers = c.state.size();
@@ -259,12 +287,11 @@ void broadcast(Checkpoint& c, const Communicator& comm) {
 
 }  // namespace
 
-void write_checkpoint(const std::string& path, const Communicator& comm, const Checkpoint& c) {
-  const h5::QuietErrors quiet;
-  const int rank = comm.rank();
-  const std::string tmp = path + ".tmp";
-  detail::check_checkpoint(c, path);  // before the file exists: nothing to clean up
+namespace {
 
+// The checkpoint file at `tmp`, complete on disk (closed) when this returns.
+void write_temporary(const std::string& tmp, int rank, const Communicator& comm,
+                     const Checkpoint& c) {
   h5::CollectiveFile file = h5::create_collective_file(tmp, comm, "checkpoint file");
   h5::write_attribute(file, "description",
                       "kbnn checkpoint: the training state in /checkpoint (parameters, "
@@ -276,6 +303,34 @@ void write_checkpoint(const std::string& path, const Communicator& comm, const C
 #endif
   detail::write_checkpoint_group(file, rank == 0, c, tmp);
   file.close();  // complete on disk before it takes the real name
+}
+
+}  // namespace
+
+void write_checkpoint(const std::string& path, const Communicator& comm, const Checkpoint& c) {
+  const h5::QuietErrors quiet;
+  const int rank = comm.rank();
+  const std::string tmp = path + ".tmp";
+  detail::check_checkpoint(c, path);  // before the file exists: nothing to clean up
+
+  // On failure nothing is renamed: the previous checkpoint stays as it was. The
+  // half-written file goes (emptied first: HDF5 holds it open until the job ends, and
+  // its last flush then needs room on a disk that may be full).
+  const auto discard = [&] {
+    if (rank != 0) return;
+    (void)::truncate(tmp.c_str(), 0);
+    std::remove(tmp.c_str());
+  };
+  try {
+    write_temporary(tmp, rank, comm, c);
+  } catch (const RuntimeError& e) {
+    discard();
+    if (dynamic_cast<const AgreedRuntimeError*>(&e) != nullptr) throw;
+    throw RuntimeError(concat(e.what(), "; ", path, " is as it was before"));
+  } catch (...) {
+    discard();
+    throw;
+  }
 
   // rename() replaces `path` atomically on POSIX file systems. The agreement after it
   // is also the barrier: no rank returns before the checkpoint is in place.
@@ -283,6 +338,12 @@ void write_checkpoint(const std::string& path, const Communicator& comm, const C
     if (rank == 0 && std::rename(tmp.c_str(), path.c_str()) != 0)
       throw RuntimeError(concat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
   });
+}
+
+std::int64_t read_checkpoint_step(const std::string& path) {
+  const h5::QuietErrors quiet;
+  const OpenCheckpoint open = open_checkpoint(path);
+  return required_attribute<std::int64_t>(open.group, "step", path + ": /checkpoint");
 }
 
 Checkpoint read_checkpoint(const std::string& path, const Communicator& comm) {

@@ -43,6 +43,10 @@ void write_checkpoint(const std::string& path, const Communicator& comm, const C
 // it, so every rank gets the same Checkpoint (and the same InputError on bad input).
 Checkpoint read_checkpoint(const std::string& path, const Communicator& comm);
 
+// The step of the checkpoint in `path` (a checkpoint or run file), read on this rank
+// alone; InputError if there is none.
+std::int64_t read_checkpoint_step(const std::string& path);
+
 namespace detail {
 // Throws RuntimeError if the state buffers do not match the names and parameters.
 void check_checkpoint(const Checkpoint& c, const std::string& path);

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <ctime>
+#include <filesystem>
 #include <functional>
 #include <numeric>
 #include <type_traits>
@@ -75,6 +76,24 @@ std::string utc_now(const Communicator& comm) {
 
 }  // namespace
 
+RunFileState run_file_state(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return RunFileState::none;
+  const h5::QuietErrors quiet;
+  if (H5Fis_hdf5(path.c_str()) <= 0) return RunFileState::unfinished;
+  const h5::SerialFile file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  if (file < 0 || !h5::has_attribute(file, "kbnn_version") || !h5::exists(file, "history"))
+    return RunFileState::unfinished;
+  if (h5::has_attribute(file, "status")) {
+    const std::string status = h5::read_string_attribute(file, "status");
+    if (status == "finished") return RunFileState::finished;
+    if (status == "stopped") return RunFileState::stopped;
+    return RunFileState::unfinished;
+  }
+  const bool whole = h5::exists(file, "checkpoint") && h5::exists(file, "metrics");
+  return whole ? RunFileState::finished : RunFileState::unfinished;
+}
+
 RunFile::RunFile(const std::string& path, const Communicator& comm, const RunInfo& info)
     : path_(path), comm_(comm), uncaught_(std::uncaught_exceptions()) {
   const h5::QuietErrors quiet;
@@ -89,6 +108,10 @@ RunFile::RunFile(const std::string& path, const Communicator& comm, const RunInf
   h5::write_attribute(file_, "deck_path", info.deck_path);
   h5::write_attribute(file_, "deck", info.deck_text);
   h5::write_attribute(file_, "created", created);
+  if (info.input.channels > 0)
+    h5::write_attribute(file_, "input_shape",
+                        std::vector<std::int64_t>{info.input.height, info.input.width,
+                                                  info.input.channels});
 
   if (!info.with_history) return;
   // The history exists from the start, empty, so a run that dies early still has it.
@@ -111,6 +134,12 @@ RunFile::~RunFile() {
 void RunFile::close() {
   const h5::QuietErrors quiet;
   file_.close();
+}
+
+void RunFile::write_status(const std::string& status) {
+  const h5::QuietErrors quiet;
+  h5::write_attribute(file_, "status", status);
+  KBNN_H5_CHECK_AT(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_);
 }
 
 void RunFile::append_history(const std::vector<HistoryRow>& rows) {

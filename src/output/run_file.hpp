@@ -3,7 +3,8 @@
 // arguments, except write_predictions, where each rank passes its own rows.
 //
 //   /                    kbnn_version, git_revision, ranks, kokkos_backend, deck_path,
-//                        deck (the full resolved deck), created (UTC)
+//                        deck (the full resolved deck), created (UTC), input_shape;
+//                        status ("finished", or "stopped" by a signal) once training ends
 //   /history/<field>     extendible 1-D datasets, one row per logged step
 //   /history/eval/<field>  the same, one row per evaluation during training (if any)
 //   /weights/<layer>/<name>
@@ -44,10 +45,19 @@ struct RunInfo {
   std::string version, git_revision, kokkos_backend, deck_path, deck_text;
   // false: a prediction file (`kbnn predict`), which has no training history.
   bool with_history = true;
+  Shape input{1, 1, 0};  // the images the model takes (root attribute input_shape if known)
   std::string description =
       "kbnn run: training history, final weights, Monte-Carlo predictions and metrics of "
       "a Bayesian neural network (mean-field Gaussian VI)";
 };
+
+// What lies at a run file's path before a run writes it: nothing; a run that finished
+// (status "finished"; in files of older versions, /checkpoint and /metrics); one that a
+// signal stopped; or anything else (a run being written or one that died, another file).
+enum class RunFileState { none, finished, stopped, unfinished };
+
+// Reads `path` on this rank alone.
+RunFileState run_file_state(const std::string& path);
 
 class RunFile {
  public:
@@ -107,6 +117,11 @@ class RunFile {
 
   // /checkpoint: the final state of the run (read back with read_checkpoint).
   void write_checkpoint(const Checkpoint& c);
+
+  // The root attribute status: "finished" (everything written) or "stopped" (a signal
+  // stopped training; the checkpoint file holds the state). A run file without it is
+  // being written, or its run died. Flushes.
+  void write_status(const std::string& status);
 
   // Closes the file now, checked (collective). The destructor does it otherwise.
   void close();

@@ -24,6 +24,7 @@ struct Checkpoint {
   std::vector<EvalRow> eval_history;  // every evaluation up to `step`
   TrainingWindow window;             // sums since the last logged row
   std::vector<std::uint8_t> keep;    // (Gaussian weights): the pruning mask; empty: none pruned
+  Shape input{1, 1, 0};              // the images the model takes; 0 channels: not recorded
 };
 
 // Loads c's parameters and keep mask (all ones when c.keep is empty) into `store`;

@@ -4,8 +4,10 @@
 #include "h5/attribute.hpp"
 #include "h5/error.hpp"
 #include "h5/handle.hpp"
+#include "h5/rows.hpp"
 #include "h5/types.hpp"
 #include "layers/bayesian_affine.hpp"
+#include "layers/maxpool2d.hpp"
 #include "parallel/agree.hpp"
 #include "train/kl_divergence.hpp"
 
@@ -25,18 +27,23 @@ auto to_host(const View& v) {
   return Kokkos::create_mirror_view_and_copy(HostSpace(), v);
 }
 
+// The group at `path` ("/steps/3/layers"), created with any missing on the way.
+h5::Group group_at(hid_t file, const std::string& path) {
+  for (std::size_t slash = path.find('/', 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1))
+    if (!h5::exists(file, path.substr(0, slash))) h5::create_group(file, path.substr(0, slash));
+  if (!h5::exists(file, path)) return h5::create_group(file, path);
+  return h5::open_group(file, path);
+}
+
 // Writes `data` as the dataset at `path` (groups on the way are created).
 template <class T>
-void write_array(hid_t file, const std::string& path, std::vector<hsize_t> dims, const T* data,
-                 const std::string& what) {
+void write_array(hid_t file, const std::string& path, const std::vector<hsize_t>& dims,
+                 const T* data, const std::string& what) {
   const std::string where = what + ": " + path;
-  const h5::PropList links(KBNN_H5_CHECK_AT(H5Pcreate(H5P_LINK_CREATE), where));
-  KBNN_H5_CHECK_AT(H5Pset_create_intermediate_group(links, 1), where);
-  const h5::Space space(
-      KBNN_H5_CHECK_AT(H5Screate_simple(int(dims.size()), dims.data(), nullptr), where));
-  const h5::DataSet set(KBNN_H5_CHECK_AT(H5Dcreate2(file, path.c_str(), h5::TypeOf<T>::file(),
-                                                    space, links, H5P_DEFAULT, H5P_DEFAULT),
-                                         where));
+  const std::size_t slash = path.rfind('/');
+  const h5::Group parent = group_at(file, path.substr(0, slash));
+  const h5::DataSet set = h5::create_dataset<T>(parent, path.substr(slash + 1), dims, where);
   KBNN_H5_CHECK_AT(H5Dwrite(set, h5::TypeOf<T>::memory(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
                    where);
 }
@@ -57,25 +64,94 @@ void write_blocks(hid_t file, const std::string& group, const ParameterStore<Rea
   }
 }
 
-// The global batch's rows of a sign matrix: this rank's rows [lo, hi) from `local`,
-// the others' by a sum over ranks (one nonzero term per entry: exact).
-std::vector<Real> gather_rows(const View2<Real>& local, std::int64_t rows, std::int64_t lo,
-                              std::int64_t hi, const Communicator& comm) {
-  const auto host = to_host(local);
-  const std::int64_t width = std::int64_t(local.extent(1));
-  std::vector<Real> all(std::size_t(rows * width), Real(0));
-  for (std::int64_t e = lo; e < hi; ++e)
-    for (std::int64_t j = 0; j < width; ++j) all[std::size_t(e * width + j)] = host(e - lo, j);
-  comm.allreduce_sum(all.data(), all.size());
-  return all;
+// A (rows, columns) table of the step's global batch, or with columns = 0 a (rows)
+// vector: each rank computed rows [lo, hi).
+template <class T>
+struct BatchTable {
+  std::string path;  // under /steps/<k>/
+  bool vector;
+  std::int64_t width;
+  std::vector<T> values;
+
+  BatchTable(std::string where, std::int64_t rows, std::int64_t columns)
+      : path(std::move(where)), vector(columns == 0), width(vector ? 1 : columns),
+        values(std::size_t(rows * width), T(0)) {}
+  T& at(std::int64_t row, std::int64_t column) { return values[std::size_t(row * width + column)]; }
+  // This rank's rows [lo, hi) from `local` (rows 0.. of a (examples, >= width) view).
+  template <class View>
+  void fill(const View& local, std::int64_t lo, std::int64_t hi) {
+    const auto host = to_host(local);
+    for (std::int64_t e = lo; e < hi; ++e)
+      for (std::int64_t j = 0; j < width; ++j) at(e, j) = host(e - lo, j);
+  }
+  // The others' rows, by a sum over ranks (one nonzero term per entry: exact).
+  void gather(const Communicator& comm) { comm.allreduce_sum(values.data(), values.size()); }
+  void write(hid_t file, const std::string& group, const std::string& what) const {
+    const auto rows = hsize_t(std::int64_t(values.size()) / width);
+    std::vector<hsize_t> dims{rows, hsize_t(width)};
+    if (vector) dims.pop_back();
+    write_array(file, group + "/" + path, dims, values.data(), what);
+  }
+};
+
+// The step's per-example tables, gathered on every rank: the batch's global indices
+// and ranks, each Flipout layer's signs and each pooling layer's argmax.
+struct StepTables {
+  std::vector<BatchTable<std::int64_t>> indices;
+  std::vector<BatchTable<std::int32_t>> integers;
+  std::vector<BatchTable<Real>> signs;
+
+  void write(hid_t file, const std::string& group, const std::string& what) const {
+    for (const auto& t : indices) t.write(file, group, what);
+    for (const auto& t : integers) t.write(file, group, what);
+    for (const auto& t : signs) t.write(file, group, what);
+  }
+};
+
+// This rank's rows of the global batch are its training rows first_row + order(p) for
+// p in [position, position + hi - lo).
+StepTables gather_tables(const Sequential<Real>& model, const View1<std::int64_t>& order,
+                         std::int64_t position, std::int64_t first_row, std::int64_t rows,
+                         std::int64_t lo, std::int64_t hi, const Communicator& comm) {
+  StepTables t;
+  t.indices.emplace_back("batch", rows, 0);
+  t.integers.emplace_back("batch_rank", rows, 0);
+  const auto mine = to_host(Kokkos::subview(order, Kokkos::make_pair(position, position + hi - lo)));
+  for (std::int64_t e = lo; e < hi; ++e) {
+    t.indices[0].at(e, 0) = first_row + mine(e - lo);
+    t.integers[0].at(e, 0) = comm.rank();
+  }
+  for (const auto& layer : model.layers()) {
+    if (const auto* pool = dynamic_cast<const MaxPool2d<Real>*>(layer.get())) {
+      auto& argmax = t.integers.emplace_back(concat("layers/", pool->name(), "/argmax"), rows,
+                                             std::int64_t(pool->output_shape().size()));
+      argmax.fill(pool->argmax(), lo, hi);
+    }
+    const BayesianAffine<Real>* affine = layer->bayesian_affine();
+    if (affine == nullptr || !affine->drew_signs()) continue;
+    const std::string path = concat("layers/", affine->name());
+    auto& in = t.signs.emplace_back(path + "/sign_in", rows,
+                                    std::int64_t(affine->input_signs().extent(1)));
+    in.fill(affine->input_signs(), lo, hi);
+    auto& out = t.signs.emplace_back(path + "/sign_out", rows,
+                                     std::int64_t(affine->output_signs().extent(1)));
+    out.fill(affine->output_signs(), lo, hi);
+    if (affine->output_signs_folded())  // R was stored as S R (one input channel): undo it
+      for (std::int64_t e = lo; e < hi; ++e)
+        for (std::int64_t o = 0; o < out.width; ++o) out.at(e, o) *= in.at(e, 0);
+  }
+  for (auto& table : t.indices) table.gather(comm);
+  for (auto& table : t.integers) table.gather(comm);
+  for (auto& table : t.signs) table.gather(comm);
+  return t;
 }
 
 }  // namespace
 
 StepDump::StepDump(const std::string& path, std::int64_t steps, const StepDumpRun& run,
                    Sequential<Real>& model, Communicator& comm)
-    : steps_(steps), prior_sigma_(run.prior_sigma), n_train_(run.n_train), model_(model),
-      comm_(comm) {
+    : steps_(steps), prior_sigma_(run.prior_sigma), n_train_(run.n_train),
+      first_row_(run.first_row), model_(model), comm_(comm) {
   const h5::QuietErrors quiet;
   agree_or_throw(comm.get(), [&] {
     if (!comm.is_root()) return;
@@ -105,28 +181,12 @@ StepDump::StepDump(const std::string& path, std::int64_t steps, const StepDumpRu
 StepDump::~StepDump() = default;
 
 void StepDump::record_gradients(std::int64_t step, const View1<std::int64_t>& order,
-                                std::int64_t first, std::int64_t rows, std::int64_t lo,
+                                std::int64_t position, std::int64_t rows, std::int64_t lo,
                                 std::int64_t hi, double nll_sum, double beta) {
-  // Collective parts first, on every rank: the NLL and the signs.
+  // Collective parts first, on every rank: the NLL and the per-example tables.
   const double nll = comm_.allreduce_sum(nll_sum) / double(rows);
-  struct Signs {
-    std::string layer;
-    std::vector<Real> in, out;
-    std::int64_t in_width, out_width;
-  };
-  std::vector<Signs> signs;
-  for (const auto& layer : model_.layers()) {
-    const BayesianAffine<Real>* affine = layer->bayesian_affine();
-    if (affine == nullptr || !affine->drew_signs()) continue;
-    Signs s{affine->name(), gather_rows(affine->input_signs(), rows, lo, hi, comm_),
-            gather_rows(affine->output_signs(), rows, lo, hi, comm_),
-            std::int64_t(affine->input_signs().extent(1)),
-            std::int64_t(affine->output_signs().extent(1))};
-    if (affine->output_signs_folded())  // R was stored as S R (one input channel): undo it
-      for (std::int64_t e = 0; e < rows; ++e)
-        for (std::int64_t o = 0; o < s.out_width; ++o) s.out[e * s.out_width + o] *= s.in[e];
-    signs.push_back(std::move(s));
-  }
+  const StepTables tables =
+      gather_tables(model_, order, position, first_row_, rows, lo, hi, comm_);
   const auto& store = model_.parameters();
   const double kl = kl_divergence(store, prior_sigma_);
   if (!file_) return;
@@ -134,8 +194,7 @@ void StepDump::record_gradients(std::int64_t step, const View1<std::int64_t>& or
   const hid_t f = file_->id;
   const std::string& what = file_->path;
   const std::string group = concat("/steps/", step);
-  const auto batch = to_host(Kokkos::subview(order, Kokkos::make_pair(first, first + rows)));
-  write_array(f, group + "/batch", {hsize_t(rows)}, batch.data(), what);
+  tables.write(f, group, what);
   for (const auto& layer : model_.layers()) {
     const BayesianAffine<Real>* affine = layer->bayesian_affine();
     if (affine == nullptr) continue;
@@ -149,13 +208,8 @@ void StepDump::record_gradients(std::int64_t step, const View1<std::int64_t>& or
     if (bias_eps.extent(0) > 0)
       write_array(f, path + "/bias_eps", {hsize_t(g.out_features)}, bias_eps.data(), what);
   }
-  for (const auto& s : signs) {
-    const std::string path = group + "/layers/" + s.layer;
-    write_array(f, path + "/sign_in", {hsize_t(rows), hsize_t(s.in_width)}, s.in.data(), what);
-    write_array(f, path + "/sign_out", {hsize_t(rows), hsize_t(s.out_width)}, s.out.data(), what);
-  }
   write_blocks(f, group + "/gradients", store, store.gradients(), what);
-  const h5::Group step_group(KBNN_H5_CHECK_AT(H5Gopen2(f, group.c_str(), H5P_DEFAULT), what));
+  const h5::Group step_group = h5::open_group(f, group);
   h5::write_attribute(step_group, "nll", nll);
   h5::write_attribute(step_group, "kl", kl);
   h5::write_attribute(step_group, "beta", beta);

@@ -10,16 +10,21 @@
 //                              global-batch mean NLL + beta * KL / n_train, KL of the
 //                              parameters before the step), nll, kl, beta
 //     batch                    (rows) the global example indices of the step's batch
+//     batch_rank               (rows) the rank that computed each row (with shuffle =
+//                              local, each rank's rows come from its own partition)
 //     layers/<layer>/eps       the weight noise, the kernel's shape; bias_eps too when
 //                              biases are Bayesian
 //     layers/<layer>/sign_in   (rows, in_channels) Flipout's S; sign_out (rows, out) R
+//     layers/<pool>/argmax     (rows, OH*OW*C) where each max-pooling window's maximum
+//                              was, as an index into the layer's NHWC input row: a
+//                              replay follows it rather than resolving near-ties itself
 //     gradients/<block>/...    the gradient the optimizer took (data term, summed over
 //                              ranks, plus beta * dKL / n_train), per block as /initial
 //     parameters/<block>/...   the parameters after the step
 //
 // Rank 0 writes the file alone (HDF5's serial driver); the other ranks send it their
-// rows of the signs. Everything else is the same on every rank. Off, it costs nothing:
-// the trainer holds no StepDump.
+// rows of the batch, the signs and the argmax. Everything else is the same on every
+// rank. Off, it costs nothing: the trainer holds no StepDump.
 #pragma once
 
 #include "core/types.hpp"
@@ -40,6 +45,9 @@ struct StepDumpRun {
   double lr = 0, prior_sigma = 1;
   double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
   std::string deck;  // the resolved deck: the model's layer lines for the replay
+  // The global index of this rank's training row 0: 0 when every rank holds every row
+  // (shuffle = global), the first row of its partition with shuffle = local.
+  std::int64_t first_row = 0;
 };
 
 class StepDump {
@@ -54,12 +62,13 @@ class StepDump {
 
   bool wants(std::int64_t step) const { return step < steps_; }
 
-  // After the step's gradient is complete, before the optimizer step: the batch
-  // (positions [first, first + rows) of `order`; this rank computed [lo, hi) of them),
-  // each layer's noise and signs, the loss and the gradients. `nll_sum` is this rank's.
-  void record_gradients(std::int64_t step, const View1<std::int64_t>& order, std::int64_t first,
-                        std::int64_t rows, std::int64_t lo, std::int64_t hi, double nll_sum,
-                        double beta);
+  // After the step's gradient is complete, before the optimizer step: the batch (this
+  // rank computed rows [lo, hi) of the step's `rows`, its training rows at positions
+  // [position, position + hi - lo) of its `order`), each layer's noise and signs, the
+  // pooling argmax, the loss and the gradients. `nll_sum` is this rank's.
+  void record_gradients(std::int64_t step, const View1<std::int64_t>& order,
+                        std::int64_t position, std::int64_t rows, std::int64_t lo,
+                        std::int64_t hi, double nll_sum, double beta);
   // After the optimizer step: the parameters.
   void record_parameters(std::int64_t step);
 
@@ -68,6 +77,7 @@ class StepDump {
   std::int64_t steps_;
   double prior_sigma_;
   std::int64_t n_train_;
+  std::int64_t first_row_;
   Sequential<Real>& model_;
   Communicator& comm_;
   std::unique_ptr<File> file_;  // rank 0 only

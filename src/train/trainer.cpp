@@ -1,6 +1,7 @@
 #include "train/trainer.hpp"
 
 #include "core/error.hpp"
+#include "core/float_math.hpp"
 #include "core/stop_signal.hpp"
 #include "train/kl_divergence.hpp"
 #include "train/kl_schedule.hpp"
@@ -13,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ostream>
+#include <tuple>
 
 namespace kbnn {
 
@@ -68,7 +70,6 @@ View1<std::int64_t> Trainer::epoch_order_view(int epoch) const {
   return view;
 }
 
-namespace {
 std::string format_duration(double seconds) {
   char text[32];
   const long s = std::lround(seconds);
@@ -78,147 +79,262 @@ std::string format_duration(double seconds) {
     std::snprintf(text, sizeof text, "%ldm%02lds", s / 60, s % 60);
   return text;
 }
-}  // namespace
 
-void Trainer::run(std::int64_t start_step, const TrainingWindow& resumed) {
-  const TrainConfig& tc = config_;
-  const std::int64_t n_train = train_.global_count;
+// ---- the loop's pieces
+
+// Scratch for one step's rows, allocated once per run().
+struct Trainer::Buffers {
+  View2<Real> x;              // (max_rows, features): the batch's pixels / 255
+  View1<std::int32_t> y;      // (max_rows): its labels
+  View2<Real> dlogits;        // (max_rows, classes): dL/dlogits
+  View1<double> correct;      // (max_rows): the loss's per-row scratch
+};
+
+// The sums since the last history row: this rank's until the row reduces them.
+struct Trainer::Window {
+  double sums[2] = {0, 0};    // NLL sum, correct count
+  std::int64_t images = 0;    // examples, all ranks
+  double start_seconds = 0;   // on run()'s clock
+};
+
+// Where step s of an epoch lies: positions [first, first + rows) of the epoch's order
+// are its global batch; this rank computes rows [lo, hi) of it, which it reads from its
+// own order from local_first on.
+struct Trainer::Batch {
+  std::int64_t first, rows, lo, hi, local_first;
+};
+
+// What a step leaves for the history row.
+struct Trainer::Step {
+  LossSums loss;              // this rank's
+  std::int64_t rows = 0;      // the global batch
+  double beta = 0, lr = 0;
+  bool stop = false;          // some rank asked to stop
+};
+
+Trainer::Buffers Trainer::allocate_buffers() const {
   const int features = static_cast<int>(train_.data.shape.size());
   const int classes = static_cast<int>(model_.output_shape().size());
-  const std::int64_t max_rows = max_rows_per_rank(tc.batch_size, batch_mode_, comm_.size());
-  auto& store = model_.parameters();
+  const std::int64_t max_rows = max_rows_per_rank(config_.batch_size, batch_mode_, comm_.size());
+  Buffers b;
+  b.x = View2<Real>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Trainer::x"),
+                    max_rows, features);
+  b.y = View1<std::int32_t>("kbnn::Trainer::y", max_rows);
+  b.dlogits = View2<Real>(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Trainer::dlogits"), max_rows,
+      classes);
+  b.correct = View1<double>("kbnn::Trainer::correct", max_rows);
+  return b;
+}
 
-  // Scratch, allocated once.
-  View2<Real> x(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Trainer::x"), max_rows,
-                features);
-  View1<std::int32_t> y("kbnn::Trainer::y", max_rows);
-  View2<Real> dlogits(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Trainer::dlogits"),
-                      max_rows, classes);
-  View1<double> correct("kbnn::Trainer::correct", max_rows);
-
-  // This rank's NLL sum and correct count since the last row, as a checkpoint left them
-  // (each rank its own, on the same rank count; otherwise rank 0 takes the totals).
-  double window[2] = {0, 0};
+// This rank's NLL sum and correct count since the last row, as a checkpoint left them
+// (each rank its own, on the same rank count; otherwise rank 0 takes the totals).
+Trainer::Window Trainer::resumed_window(const TrainingWindow& resumed) const {
+  Window w;
   const int rank = comm_.rank();
   if (resumed.nll_sum.size() == std::size_t(comm_.size())) {
-    window[0] = resumed.nll_sum[rank];
-    window[1] = resumed.correct[rank];
+    w.sums[0] = resumed.nll_sum[rank];
+    w.sums[1] = resumed.correct[rank];
   } else if (rank == 0) {
     for (std::size_t r = 0; r < resumed.nll_sum.size(); ++r) {
-      window[0] += resumed.nll_sum[r];
-      window[1] += resumed.correct[r];
+      w.sums[0] += resumed.nll_sum[r];
+      w.sums[1] += resumed.correct[r];
     }
   }
-  std::int64_t window_images = resumed.images;
-  stopped_ = false;
-  // At a logged step the window is empty: what on_log's checkpoints record.
-  const TrainingWindow empty_window{std::vector<double>(comm_.size(), 0.0),
-                                    std::vector<double>(comm_.size(), 0.0), 0};
-  window_ = empty_window;
-  Kokkos::Timer clock;
-  double window_start = 0;
-  step_ = start_step;
+  w.images = resumed.images;
+  return w;
+}
+
+Trainer::Batch Trainer::batch_of_step(std::int64_t s) const {
+  Batch b;
+  b.first = s * global_batch_;
+  b.rows = std::min(global_batch_, train_.global_count - b.first);
+  std::tie(b.lo, b.hi) = comm_.shard(b.rows);
   // With shuffle = local each rank takes the same share of every global batch.
   const auto share = comm_.shard(global_batch_);
+  b.local_first = train_.local ? s * (share.second - share.first) : b.first + b.lo;
+  return b;
+}
 
-  for (int epoch = int(step_ / steps_per_epoch_); step_ < total_steps_; ++epoch) {
-    const auto order = epoch_order_view(epoch);
-    for (std::int64_t s = step_ % steps_per_epoch_; s < steps_per_epoch_ && step_ < total_steps_;
-         ++s) {
-      // This step's global batch is positions [first, first + rows) of the epoch's
-      // order; this rank computes rows [lo, hi) of it.
-      const std::int64_t first = s * global_batch_;
-      const std::int64_t rows = std::min(global_batch_, n_train - first);
-      const auto [lo, hi] = comm_.shard(rows);
-      const std::int64_t local_first = train_.local ? s * (share.second - share.first) : first + lo;
-      auto xb = as_matrix(x, hi - lo, features);
-      auto yb = Kokkos::subview(y, Kokkos::make_pair(std::int64_t(0), hi - lo));
-      gather_batch<Real>(train_.data, order, local_first, xb, yb);
+// Forward, loss and backward on this rank's rows: ADDS their gradient (scaled by
+// 1 / the global batch) into the zeroed gradient buffer. A loss that is not finite goes
+// on to the allreduce, which tells every rank (sum_gradients).
+LossSums Trainer::compute_gradients(const Buffers& buffers, const View1<std::int64_t>& order,
+                                    const Batch& batch) {
+  const std::int64_t rows = batch.hi - batch.lo;
+  auto xb = as_matrix(buffers.x, rows, buffers.x.extent(1));
+  auto yb = Kokkos::subview(buffers.y, Kokkos::make_pair(std::int64_t(0), rows));
+  gather_batch<Real>(train_.data, order, batch.local_first, xb, yb);
 
-      store.zero_gradients();
-      // Noise is keyed by the step and by the example's place in the GLOBAL batch.
-      const PassContext ctx{tc.seed, std::uint32_t(step_), lo, true};
-      const auto logits = model_.forward(xb, ctx);
-      const auto d = as_matrix(dlogits, hi - lo, classes);
-      const LossSums sums =
-          softmax_cross_entropy<Real>(logits, yb, Real(1.0 / double(rows)), d, correct);
-      if (!std::isfinite(sums.nll))
-        throw DivergenceError(concat("training diverged at step ", step_ + 1, " (epoch ", epoch + 1,
-                                  "): the loss on rank ", comm_.rank(), " is ", sums.nll));
-      model_.backward(d);
-      // The stop request rides in the gradient allreduce: its sum reaches every rank
-      // at this same step, so all ranks stop after it together.
-      Kokkos::deep_copy(store.control(), Real(stop_requested && stop_requested() ? 1 : 0));
-      comm_.allreduce_sum(ExecSpace(), store.gradients_and_control());
-      Real stop_votes = 0;
-      Kokkos::deep_copy(stop_votes, store.control());
+  model_.parameters().zero_gradients();
+  // Noise is keyed by the step and by the example's place in the GLOBAL batch.
+  PassContext ctx;
+  ctx.seed = config_.seed;
+  ctx.pass = std::uint32_t(step_);
+  ctx.first_example = batch.lo;
+  ctx.sample = true;
+  const auto logits = model_.forward(xb, ctx);
+  const auto d = as_matrix(buffers.dlogits, rows, buffers.dlogits.extent(1));
+  const LossSums sums = softmax_cross_entropy<Real>(logits, yb, Real(1.0 / double(batch.rows)),
+                                                    d, buffers.correct);
+  model_.backward(d);
+  return sums;
+}
 
-      // beta at the start of this step (Liu et al. use t - 1): each cycle opens at 0.
-      const double beta = kl_beta(tc, double(step_) / double(steps_per_epoch_), double(tc.epochs));
-      add_kl_gradient(store, prior_sigma_, beta / double(n_train));
-      const double lr =
-          learning_rate(tc, batch_mode_, comm_.size(), step_, steps_per_epoch_);
-      const bool dump = step_dump != nullptr && step_dump->wants(step_);
-      if (dump) step_dump->record_gradients(step_, order, first, rows, lo, hi, sums.nll, beta);
-      optimizer_->step(store.values(), store.gradients(), lr);
-      if (dump) step_dump->record_parameters(step_);
-      ++step_;
-      const double epoch_progress = double(step_) / double(steps_per_epoch_);
+// Sums the gradient over ranks in ONE allreduce. The stop request and a loss that is not
+// finite ride in it, in the number after the gradients: a stop counts 1, a bad loss
+// ranks + 1, so its sum tells every rank at this same step whether any rank asked to
+// stop (sum > 0) or met a bad loss (sum > ranks), and all ranks act on it together.
+Trainer::Votes Trainer::sum_gradients(bool loss_finite) {
+  auto& store = model_.parameters();
+  const double ranks = comm_.size();
+  const double vote = (stop_requested && stop_requested() ? 1 : 0) + (loss_finite ? 0 : ranks + 1);
+  Kokkos::deep_copy(store.control(), Real(vote));
+  comm_.allreduce_sum(ExecSpace(), store.gradients_and_control());
+  Real votes = 0;
+  Kokkos::deep_copy(votes, store.control());
+  return {votes > 0, votes > ranks};
+}
 
-      window[0] += sums.nll;
-      window[1] += sums.correct;
-      window_images += rows;
-      images_trained_ += rows;
-      const bool last_of_epoch = s + 1 == steps_per_epoch_ || step_ == total_steps_;
-      if (step_ % tc.log_every != 0 && !last_of_epoch) {
-        if (stop_votes > 0) {
-          stopped_ = true;
-          break;
-        }
-        continue;
-      }
+// Every rank reaches this at the same step (the votes and the parameters are the same
+// on all): the error is the same on every rank.
+void Trainer::throw_divergence(const char* what, double local_nll, int epoch) const {
+  double nll = local_nll;
+  comm_.allreduce_sum(&nll, 1);
+  throw DivergenceError(concat("training diverged at step ", step_ + 1, " (epoch ", epoch + 1,
+                               "): ", what, " (NLL sum of the batch ", nll, ", KL ",
+                               kl_divergence(model_.parameters(), prior_sigma_), ")"));
+}
 
-      comm_.allreduce_sum(window, 2);
-      Kokkos::fence();
-      const double now = clock.seconds();
-      HistoryRow row;
-      row.step = step_;
-      row.epoch = epoch_progress;
-      row.kl = kl_divergence(store, prior_sigma_);
-      row.beta = beta;
-      row.lr = lr;
-      row.nll = window[0] / double(window_images);
-      row.loss = row.nll + beta * row.kl / double(n_train);
-      row.train_accuracy = window[1] / double(window_images);
-      row.seconds = now;
-      row.images_per_second = double(window_images) / (now - window_start);
-      const double eta = (total_steps_ - step_) * (now / double(step_ - start_step));
-      char line[256];
-      std::snprintf(line, sizeof line,
-                    "step %6lld/%lld  epoch %6.2f  loss %.4f  nll %.4f  kl %.4g  beta %.3g  "
-                    "lr %.3g  acc %.4f  %7.0f img/s  ETA %s",
-                    static_cast<long long>(step_), static_cast<long long>(total_steps_),
-                    row.epoch, row.loss, row.nll, row.kl, row.beta, row.lr, row.train_accuracy,
-                    row.images_per_second, format_duration(eta).c_str());
-      log_ << line << std::endl;
-      if (on_log) on_log(row);
-      window[0] = window[1] = 0;
-      window_images = 0;
-      window_start = clock.seconds();
-      if (stop_votes > 0) {
-        stopped_ = true;
-        break;
-      }
-    }
-    if (stopped_) break;
-  }
-  // Each rank's window sums, gathered (a sum of one value and zeros is exact).
-  window_ = empty_window;
-  window_.images = window_images;
-  window_.nll_sum[rank] = window[0];
-  window_.correct[rank] = window[1];
+namespace {
+// Whether every number of `values` is finite: one pass over the bits (an exponent of
+// all ones is Inf or NaN).
+bool all_finite(const View1<float>& values) {
+  std::int64_t bad = 0;
+  Kokkos::parallel_reduce(
+      "kbnn::Trainer::count_non_finite", Range(0, values.extent(0)),
+      KOKKOS_LAMBDA(const std::int64_t i, std::int64_t& n) {
+        n += (math::bit_cast<std::uint32_t>(values(i)) & 0x7f800000u) == 0x7f800000u;
+      },
+      bad);
+  return bad == 0;
+}
+}  // namespace
+
+Trainer::Step Trainer::train_step(const Buffers& buffers, const View1<std::int64_t>& order,
+                                  int epoch, std::int64_t s) {
+  const Batch batch = batch_of_step(s);
+  Step step;
+  step.rows = batch.rows;
+  step.loss = compute_gradients(buffers, order, batch);
+  const Votes votes = sum_gradients(std::isfinite(step.loss.nll));
+  if (votes.bad_loss) throw_divergence("the loss is not finite", step.loss.nll, epoch);
+  step.stop = votes.stop;
+  // beta at the start of this step (Liu et al. use t - 1): each cycle opens at 0.
+  auto& store = model_.parameters();
+  step.beta = kl_beta(config_, double(step_) / double(steps_per_epoch_), double(config_.epochs));
+  add_kl_gradient(store, prior_sigma_, step.beta / double(train_.global_count));
+  step.lr = learning_rate(config_, batch_mode_, comm_.size(), step_, steps_per_epoch_);
+  const bool dump = step_dump != nullptr && step_dump->wants(step_);
+  if (dump)
+    step_dump->record_gradients(step_, order, batch.local_first, batch.rows, batch.lo, batch.hi,
+                                step.loss.nll, step.beta);
+  optimizer_->step(store.values(), store.gradients(), step.lr);
+  // Parameters that are not finite would make this step's logged loss (through the KL)
+  // and every later one NaN: stop here, not at the next step's NLL.
+  if (!all_finite(store.values()))
+    throw_divergence("the parameters are not finite after its update", step.loss.nll, epoch);
+  if (dump) step_dump->record_parameters(step_);
+  ++step_;
+  return step;
+}
+
+// The window's sums, reduced over ranks, as the history row after `last`.
+HistoryRow Trainer::history_row(const Step& last, const Window& window, double now) const {
+  const std::int64_t n_train = train_.global_count;
+  HistoryRow row;
+  row.step = step_;
+  row.epoch = double(step_) / double(steps_per_epoch_);
+  row.kl = kl_divergence(model_.parameters(), prior_sigma_);
+  row.beta = last.beta;
+  row.lr = last.lr;
+  row.nll = window.sums[0] / double(window.images);
+  row.loss = row.nll + last.beta * row.kl / double(n_train);
+  row.train_accuracy = window.sums[1] / double(window.images);
+  row.seconds = now;
+  row.images_per_second = double(window.images) / (now - window.start_seconds);
+  return row;
+}
+
+void Trainer::print_row(const HistoryRow& row, double eta_seconds) const {
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "step %6lld/%lld  epoch %6.2f  loss %.4f  nll %.4f  kl %.4g  beta %.3g  "
+                "lr %.3g  acc %.4f  %7.0f img/s  elapsed %s  ETA %s",
+                static_cast<long long>(row.step), static_cast<long long>(total_steps_),
+                row.epoch, row.loss, row.nll, row.kl, row.beta, row.lr, row.train_accuracy,
+                row.images_per_second, format_duration(seconds_before + row.seconds).c_str(),
+                format_duration(eta_seconds).c_str());
+  log_ << line << std::endl;
+}
+
+// Reduces the window over ranks into a history row, prints it, hands it to on_log and
+// opens the next window.
+void Trainer::log_row(const Step& last, Window& window, const Kokkos::Timer& clock,
+                      std::int64_t start_step) {
+  comm_.allreduce_sum(window.sums, 2);
+  Kokkos::fence();
+  const double now = clock.seconds();
+  const HistoryRow row = history_row(last, window, now);
+  if (!std::isfinite(row.loss))  // the KL, at parameters that are finite
+    throw DivergenceError(concat("training diverged at step ", step_, ": the loss is ",
+                                 row.loss, " (NLL ", row.nll, ", KL ", row.kl, ")"));
+  print_row(row, (total_steps_ - step_) * (now / double(step_ - start_step)));
+  if (on_log) on_log(row);
+  window = Window{};
+  window.start_seconds = clock.seconds();
+}
+
+// Each rank's window sums, gathered (a sum of one value and zeros is exact), for a
+// checkpoint of the state after run().
+void Trainer::keep_window(const Window& window) {
+  window_ = empty_window();
+  window_.images = window.images;
+  window_.nll_sum[comm_.rank()] = window.sums[0];
+  window_.correct[comm_.rank()] = window.sums[1];
   comm_.allreduce_sum(window_.nll_sum.data(), window_.nll_sum.size());
   comm_.allreduce_sum(window_.correct.data(), window_.correct.size());
+}
+
+TrainingWindow Trainer::empty_window() const {
+  return TrainingWindow{std::vector<double>(comm_.size(), 0.0),
+                        std::vector<double>(comm_.size(), 0.0), 0};
+}
+
+// ---- the loop
+
+void Trainer::run(std::int64_t start_step, const TrainingWindow& resumed) {
+  const Buffers buffers = allocate_buffers();
+  Window window = resumed_window(resumed);
+  stopped_ = false;
+  window_ = empty_window();  // at a logged step: what on_log's checkpoints record
+  Kokkos::Timer clock;
+  step_ = start_step;
+  for (int epoch = int(step_ / steps_per_epoch_); step_ < total_steps_ && !stopped_; ++epoch) {
+    const auto order = epoch_order_view(epoch);
+    for (std::int64_t s = step_ % steps_per_epoch_;
+         s < steps_per_epoch_ && step_ < total_steps_ && !stopped_; ++s) {
+      const Step step = train_step(buffers, order, epoch, s);
+      window.sums[0] += step.loss.nll;
+      window.sums[1] += step.loss.correct;
+      window.images += step.rows;
+      images_trained_ += step.rows;
+      const bool last_of_epoch = s + 1 == steps_per_epoch_ || step_ == total_steps_;
+      if (step_ % config_.log_every == 0 || last_of_epoch) log_row(step, window, clock, start_step);
+      stopped_ = step.stop;
+    }
+  }
+  keep_window(window);
   Kokkos::fence();
   training_seconds_ = clock.seconds();
 }

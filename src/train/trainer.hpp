@@ -4,7 +4,8 @@
 // optimizer kernel updates the flat parameters at the step's learning rate
 // (train/lr_schedule.hpp). Every log_every steps and at every epoch's end a history row
 // is reduced over ranks, printed on rank 0 and handed to on_log (output, checkpoints,
-// evaluations).
+// evaluations). A loss or parameters that are not finite stop training at the step
+// they appear, with the same DivergenceError on every rank.
 #pragma once
 
 #include "core/run_config.hpp"
@@ -12,11 +13,13 @@
 #include "model/sequential.hpp"
 #include "parallel/communicator.hpp"
 #include "train/history.hpp"
+#include "train/loss.hpp"
 #include "train/optimizer.hpp"
 
 #include <functional>
 #include <iosfwd>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace kbnn {
@@ -49,6 +52,9 @@ class Trainer {
   // stopped() true: the request travels in the step's gradient allreduce.
   std::function<bool()> stop_requested;
   bool stopped() const { return stopped_; }
+  // Seconds the job spent before run() (reading data, setting up): the progress
+  // lines' elapsed time counts from the job's start.
+  double seconds_before = 0;
   // Records the first steps when set (debug.dump_steps; train/step_dump.hpp).
   StepDump* step_dump = nullptr;
   // The sums since the last history row (a checkpoint between two rows keeps them).
@@ -56,18 +62,44 @@ class Trainer {
 
   std::int64_t global_batch() const { return global_batch_; }
   std::int64_t steps_per_epoch() const { return steps_per_epoch_; }
-  std::int64_t total_steps() const { return total_steps_; }
   std::int64_t step() const { return step_; }
+  // The step training ends at: the last epoch's end, or train.max_steps.
+  std::int64_t total_steps() const { return total_steps_; }
   // train.lr, times the ranks in per_rank mode: the rate a schedule starts its decay
   // from (each step's rate: train/lr_schedule.hpp, logged in the history).
   double peak_learning_rate() const { return peak_lr_; }
   Optimizer<Real>& optimizer() { return *optimizer_; }
+  const Optimizer<Real>& optimizer() const { return *optimizer_; }
 
   double training_seconds() const { return training_seconds_; }
   std::int64_t images_trained() const { return images_trained_; }  // global, this run
 
  private:
+  struct Buffers;
+  struct Window;
+  struct Batch;
+  struct Step;
+  struct Votes {
+    bool stop = false;      // some rank asked to stop
+    bool bad_loss = false;  // some rank's loss was not finite
+  };
+
   View1<std::int64_t> epoch_order_view(int epoch) const;
+  Buffers allocate_buffers() const;
+  Window resumed_window(const TrainingWindow& resumed) const;
+  TrainingWindow empty_window() const;
+  Batch batch_of_step(std::int64_t s) const;
+  Step train_step(const Buffers& buffers, const View1<std::int64_t>& order, int epoch,
+                  std::int64_t s);
+  LossSums compute_gradients(const Buffers& buffers, const View1<std::int64_t>& order,
+                             const Batch& batch);
+  Votes sum_gradients(bool loss_finite);
+  [[noreturn]] void throw_divergence(const char* what, double local_nll, int epoch) const;
+  HistoryRow history_row(const Step& last, const Window& window, double now) const;
+  void print_row(const HistoryRow& row, double eta_seconds) const;
+  void log_row(const Step& last, Window& window, const Kokkos::Timer& clock,
+               std::int64_t start_step);
+  void keep_window(const Window& window);
 
   TrainConfig config_;
   BatchMode batch_mode_;
@@ -85,6 +117,9 @@ class Trainer {
   double training_seconds_ = 0;
   std::int64_t images_trained_ = 0;
 };
+
+// "1m05s", or "2h03m" from an hour on: the progress lines' elapsed time and ETA.
+std::string format_duration(double seconds);
 
 std::unique_ptr<Optimizer<Real>> make_optimizer(const TrainConfig& config, std::size_t size);
 

@@ -11,7 +11,7 @@
 #      job, run the same way, finishes (exit 0).
 #   3. polaris.pbs and aurora.pbs with a stub kbnn: their mpiexec lines parse, every rank
 #      gets its own GPU / tile, GPU-aware MPI is on, and kbnn gets --restart auto.
-set -u
+set -euo pipefail
 source_dir=$1 kbnn=$2 mpiexec=$3 work=$4
 fail() { echo "FAILED: $*"; exit 1; }
 rm -rf "$work" && mkdir -p "$work/bin" || exit 1
@@ -76,10 +76,10 @@ export KBNN_DECK=$source_dir/input/fashion_mnist_lenet5.cfg KBNN_OUTPUT_ROOT=$wo
 
 # --- 1. cpu.pbs, for real ---------------------------------------------------------------
 echo "== cpu.pbs: 2 ranks of kbnn"
+rc=0
 KBNN_EXE=$kbnn KBNN_RUN_NAME=cpu \
 KBNN_ARGS="--data.train_limit=1000 --data.test_limit=100 --train.batch_size=100 --train.log_every=5 --eval.samples=2" \
-  run_pbs cpu.pbs 1.pbs-emu > "$work/cpu.log" 2>&1
-rc=$?
+  run_pbs cpu.pbs 1.pbs-emu > "$work/cpu.log" 2>&1 || rc=$?
 cat "$work/cpu.log"
 ((rc == 0)) || fail "cpu.pbs exited $rc"
 grep -q -- "--ppn 2 --depth 1 --cpu-bind depth" "$work/mpiexec.calls" || fail "cpu.pbs: unexpected mpiexec line"
@@ -91,9 +91,9 @@ grep -q "metrics/test: accuracy" <<< "$info" || fail "cpu.pbs: no test metrics"
 # --- 2. cpu.pbs: the walltime stop and the resubmission -----------------------------------
 echo "== cpu.pbs: stopped 10 s before a 13 s walltime, then resubmitted"
 rm -f "$work/stub.log" "$work/mpiexec.calls"
+rc=0
 KBNN_EXE=$work/kbnn_stub KBNN_STUB_SLEEP=60 KBNN_WALLTIME=00:00:13 KBNN_STOP_MARGIN=10 \
-  run_pbs cpu.pbs 3.pbs-emu > "$work/stop.log" 2>&1
-rc=$?
+  run_pbs cpu.pbs 3.pbs-emu > "$work/stop.log" 2>&1 || rc=$?
 cat "$work/stop.log" "$work/stub.log"
 ((rc == 75)) || fail "the stopped job exited $rc, expected 75"
 [[ $(grep -c "stopped by SIGUSR1" "$work/stub.log") == 2 ]] || fail "not both ranks got SIGUSR1"
@@ -103,9 +103,9 @@ grep -q -- "-W depend=afterany:3.pbs-emu -v .*KBNN_RESUBMIT.* $source_dir/jobscr
 grep -qx "KBNN_RESUBMIT=1" "$work/qsub.env" || fail "the resubmission does not count itself"
 grep -qx "KBNN_WALLTIME=00:00:13" "$work/qsub.env" || fail "the resubmission loses the job's KBNN_ variables"
 # The resubmitted job, with the variables qsub -v passed on (its kbnn now finishes).
+rc=0
 # shellcheck source=/dev/null
-(set -a; source "$work/qsub.env"; export KBNN_STUB_SLEEP=0; run_pbs cpu.pbs 2.pbs-emu) > "$work/resubmitted.log" 2>&1
-rc=$?
+(set -a; source "$work/qsub.env"; export KBNN_STUB_SLEEP=0; run_pbs cpu.pbs 2.pbs-emu) > "$work/resubmitted.log" 2>&1 || rc=$?
 cat "$work/resubmitted.log"
 ((rc == 0)) || fail "the resubmitted job exited $rc, expected 0"
 grep -q "resubmission 1" "$work/resubmitted.log" || fail "the resubmitted job does not know its count"
@@ -115,8 +115,8 @@ for site in polaris:4 aurora:12; do
   script=${site%:*}.pbs ranks=${site#*:}
   echo "== $script: $ranks ranks of a stub"
   rm -f "$work/stub.log" "$work/mpiexec.calls"
-  KBNN_EXE=$work/kbnn_stub run_pbs "$script" 4.pbs-emu > "$work/$script.log" 2>&1
-  rc=$?
+  rc=0
+  KBNN_EXE=$work/kbnn_stub run_pbs "$script" 4.pbs-emu > "$work/$script.log" 2>&1 || rc=$?
   cat "$work/$script.log" "$work/mpiexec.calls" "$work/stub.log"
   ((rc == 0)) || fail "$script exited $rc"
   [[ $(grep -c "args: train .* --restart auto .*--parallel.gpu_aware_mpi=true" "$work/stub.log") == "$ranks" ]] ||
@@ -126,12 +126,12 @@ for site in polaris:4 aurora:12; do
   if [[ $script == polaris.pbs ]]; then
     grep -q -- "-n 4 --ppn 4 --depth 8 --cpu-bind depth .*set_affinity_gpu_polaris.sh" "$work/mpiexec.calls" ||
       fail "polaris.pbs: unexpected mpiexec line"
-    devices=$(grep -o "CUDA_VISIBLE_DEVICES=[0-9]*" "$work/stub.log" | sort -u | cut -d= -f2 | paste -sd' ')
+    devices=$(grep -o "CUDA_VISIBLE_DEVICES=[0-9]*" "$work/stub.log" | sort -u | cut -d= -f2 | paste -sd' ' || true)
     [[ $devices == "0 1 2 3" ]] || fail "polaris.pbs: the ranks got GPUs '$devices', expected one each of 0-3"
   else
     grep -q -- "-n 12 --ppn 12 --cpu-bind=list:1-8:9-16:.*:93-100 .*set_affinity_gpu_aurora.sh" "$work/mpiexec.calls" ||
       fail "aurora.pbs: unexpected mpiexec line"
-    tiles=$(grep -o "ZE_AFFINITY_MASK=[0-9.]*" "$work/stub.log" | sort -u | wc -l)
+    tiles=$(grep -o "ZE_AFFINITY_MASK=[0-9.]*" "$work/stub.log" | sort -u | wc -l || true)
     ((tiles == 12)) || fail "aurora.pbs: the 12 ranks got $tiles distinct tiles"
   fi
 done

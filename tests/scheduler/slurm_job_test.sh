@@ -9,7 +9,7 @@
 #            checks warning times only every 30 s); kbnn checkpoints and exits 75, the
 #            script requeues the job, and the requeued job finishes the run: the job
 #            ends COMPLETED with exit code 0 and the run file holds the whole history.
-set -u
+set -euo pipefail
 mode=$1 source_dir=$2 kbnn=$3 work=$4
 fail() { echo "FAILED: $*"; [[ -n "${log:-}" && -f "$log" ]] && cat "$log"; exit 1; }
 
@@ -35,7 +35,7 @@ sbatch --wait --parsable -t 5 "$source_dir/jobscripts/cpu.sbatch" > "$work/sbatc
 waiter=$!
 job=""
 for _ in $(seq 100); do
-  job=$(grep -o '^[0-9]*' "$work/sbatch.out" | head -1)
+  job=$(grep -o '^[0-9]*' "$work/sbatch.out" | head -1 || true)
   [[ -n "$job" ]] && break
   sleep 0.1
 done
@@ -43,7 +43,7 @@ done
 log=$work/kbnn-kbnn-$job.out
 echo "job $job, log $log"
 
-job_field() { scontrol show job "$job" | grep -o "$1=[^ ]*" | head -1 | cut -d= -f2; }
+job_field() { scontrol show job "$job" | grep -o "$1=[^ ]*" | head -1 | cut -d= -f2 || true; }
 
 if [[ $mode == requeue ]]; then
   for _ in $(seq 600); do
@@ -65,7 +65,7 @@ if [[ $mode == requeue ]]; then
   # Release it only once the node has cleaned up and a second has passed: slurmd refuses a
   # job credential issued in the same second as the old instance's revocation.
   for _ in $(seq 300); do
-    [[ $(sinfo -h -N -o '%t' | head -1) == idle ]] && break
+    [[ $(sinfo -h -N -o '%t' | head -1 || true) == idle ]] && break
     sleep 0.1
   done
   sleep 2
@@ -79,13 +79,13 @@ if [[ $mode == requeue ]]; then
     case $(job_field JobState) in COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL) break ;; esac
     sleep 0.1
   done
-  kill "$waiter" 2> /dev/null
+  kill "$waiter" 2> /dev/null || true
   [[ $(job_field JobState) == COMPLETED && $(job_field ExitCode) == 0:0 ]] ||
     fail "job $job ended $(job_field JobState) with exit code $(job_field ExitCode), expected COMPLETED 0:0"
   rc=0
 else
-  wait "$waiter"
-  rc=$?
+  rc=0
+  wait "$waiter" || rc=$?
 fi
 cat "$log"
 ((rc == 0)) || fail "sbatch --wait returned $rc for job $job, expected 0"

@@ -9,7 +9,7 @@
 #    same evaluation numbers;
 #  - a fraction that holds out no example is refused with a message.
 #   usage: eval_history_test.sh MPIEXEC KBNN DECK
-set -u
+set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
 source "$(dirname "$0")/common.sh"
 args=(--data.train_limit=600 --data.test_limit=200 --train.batch_size=100 --train.epochs=2
@@ -29,7 +29,7 @@ grep -q "data: 450 training and 200 test images.*the last 150 training images he
 
 /usr/bin/python3 "$(dirname "$0")/compare_runs.py" "$out/plain.h5" "$out/test.h5" ||
   fail "evaluating during training changed the training"
-/usr/bin/python3 - "$out" <<'PY' || exit 1
+/usr/bin/python3 - "$out" <<'PY' || fail "the evaluation histories are wrong"
 import sys
 
 import h5py

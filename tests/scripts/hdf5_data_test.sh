@@ -5,6 +5,7 @@
 #   usage: hdf5_data_test.sh MPIEXEC KBNN DECK
 set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
+deck_data=no  # it writes its own HDF5 data sets
 source "$(dirname "$0")/common.sh"
 /usr/bin/python3 - "$out" <<'PY'
 import sys, h5py, numpy as np

@@ -5,7 +5,7 @@
 # include/kbnn/ (none of app/), the CMake package, and no Boost in it.
 #   usage: install_test.sh MPIEXEC BUILD_DIR CONSUMER_SOURCE GENERATOR CXX BUILD_TYPE
 # The build's CMAKE_PREFIX_PATH (a Kokkos 4 install, say) comes in the environment.
-set -u
+set -euo pipefail
 mpiexec=$1 build=$2 consumer=$3 generator=$4 cxx=$5 build_type=$6
 source "$(dirname "$0")/common.sh"
 prefix=$out/prefix
@@ -28,8 +28,8 @@ cmake -S "$consumer" -B "$out/build" -G "$generator" -DCMAKE_CXX_COMPILER="$cxx"
 grep -q "CMake Warning" "$out/configure.log" && { cat "$out/configure.log"; fail "warnings"; }
 cmake --build "$out/build" > "$out/build.log" 2>&1 || {
   cat "$out/build.log"; fail "the consumer does not build"; }
-run_mpi -n 2 "$out/build/kbnn_consumer" > "$out/run.log" 2>&1
-status=$?
+status=0
+run_mpi -n 2 "$out/build/kbnn_consumer" > "$out/run.log" 2>&1 || status=$?
 cat "$out/run.log"
 ((status == 0)) || fail "the consumer exited with $status"
 grep -q "consumer on 2 ranks: ok" "$out/run.log" || fail "the consumer did not report ok"

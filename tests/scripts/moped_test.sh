@@ -6,7 +6,7 @@
 # deterministic twin has no Gaussian weights, and a deck whose layers differ from the
 # run's is refused with the layer and both shapes.
 #   usage: moped_test.sh MPIEXEC KBNN DECK [KBNN OPTIONS...]  (e.g. --train.seed=3)
-set -u
+set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
 source "$(dirname "$0")/common.sh"
 slice=(--data.train_limit=3000 --data.test_limit=1000 --eval.samples=4

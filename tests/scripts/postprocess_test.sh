@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
-# The postprocess tools on small real run files (2 ranks and 1 rank): every PNG exists,
-# has the size its --help promises and is not blank; compare prints the table; a file
-# that is not a run file is refused with a message naming it.
+# The postprocess tools on small real run files (2 ranks and 1 rank), a prediction file
+# and a pruning file: every PNG exists, has the size its --help promises and is not
+# blank, and shows what it should (check_plots.py reads the figures); compare prints the
+# table; a file that is not a run file is refused with a message naming it; a Python
+# without matplotlib gets one line saying so, not a traceback.
 #   usage: postprocess_test.sh MPIEXEC KBNN DECK
-set -u
+set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
 source "$(dirname "$0")/common.sh"
 tools=$(cd "$(dirname "$0")/../../postprocess" && pwd)
+checks=$(cd "$(dirname "$0")" && pwd)
 python=/usr/bin/python3
 plots() { "$python" "$tools/kbnn_plots.py" "$@"; }
-"$python" -c "import h5py, numpy, matplotlib" ||
-  fail "$python lacks h5py, numpy or matplotlib (scripts/install_deps.sh installs them)"
+"$python" -c "import h5py, numpy, matplotlib" 2> /dev/null ||
+  skip "$python lacks h5py, numpy or matplotlib (scripts/install_deps.sh installs them)"
 
-small=(--data.train_limit=640 --data.test_limit=300 --train.log_every=1 --eval.samples=3
-       --output.dir="$out")
-run_mpi -n 2 "$kbnn" train "$deck" "${small[@]}" --output.name=two > /dev/null ||
-  fail "training on 2 ranks failed"
-run_mpi -n 1 "$kbnn" train "$deck" "${small[@]}" --output.name=one \
+small=(--data.train_limit=640 --data.test_limit=300 --eval.samples=3 --output.dir="$out")
+run_mpi -n 2 "$kbnn" train "$deck" "${small[@]}" --output.name=two --train.epochs=2 \
+  --train.log_every=1 --eval.every_epochs=1 --ood.shift=invert > /dev/null || fail "training on 2 ranks failed"
+run_mpi -n 1 "$kbnn" train "$deck" "${small[@]}" --output.name=one --train.log_every=100 \
   --model.estimator=reparam > /dev/null || fail "training on 1 rank failed"
+run_mpi -n 2 "$kbnn" predict "$out/two.h5" --ood.shift=noise --output "$out/predicted.h5" \
+  > /dev/null || fail "kbnn predict failed"
+run_mpi -n 2 "$kbnn" prune "$out/two.h5" --fractions=0.5 --no-checkpoints > /dev/null ||
+  fail "kbnn prune failed"
 
 # check_png FILE WIDTH HEIGHT: the file is a PNG of that size whose pixels vary.
 check_png() {
@@ -32,7 +38,7 @@ assert pixels[..., :3].var() > 0.005, "blank: the pixels hardly vary"
 EOF
 }
 
-for command in history reliability uncertainty compare; do
+for command in history reliability uncertainty ood compare pruning; do
   plots "$command" --help > "$out/help" || fail "$command --help exited non-zero"
   grep -qi "input" "$out/help" && grep -qi "output" "$out/help" ||
     fail "$command --help does not name its inputs and outputs"
@@ -46,6 +52,37 @@ plots uncertainty "$out/two.h5" --out-dir "$out/unc" || fail "uncertainty failed
 check_png "$out/unc/two_entropy.png" 700 500
 check_png "$out/unc/two_aleatoric_epistemic.png" 700 600
 check_png "$out/unc/two_uncertainty_per_class.png" 900 500
+
+plots history "$out/one.h5" -o "$out/one_row.png" || fail "history of one row failed"
+check_png "$out/one_row.png" 1000 700
+plots ood "$out/two.h5" -o "$out/ood.png" || fail "ood on a run file failed"
+check_png "$out/ood.png" 1800 440
+plots ood "$out/predicted.h5" -o "$out/ood_predicted.png" || fail "ood on a prediction file failed"
+check_png "$out/ood_predicted.png" 1800 440
+plots reliability "$out/predicted.h5" -o "$out/reliability_predicted.png" ||
+  fail "reliability on a prediction file failed"
+check_png "$out/reliability_predicted.png" 600 700
+plots uncertainty "$out/predicted.h5" --out-dir "$out/unc" || fail "uncertainty on a prediction file failed"
+check_png "$out/unc/predicted_entropy.png" 700 500
+plots pruning "$out/two.pruning.h5" -o "$out/pruning.png" || fail "pruning failed"
+check_png "$out/pruning.png" 1200 500
+(cd "$out" && "$python" "$checks/check_plots.py" two.h5 one.h5 predicted.h5 two.pruning.h5) ||
+  fail "a picture does not show what it should"
+status=0
+plots ood "$out/one.h5" -o "$out/bad.png" > "$out/err" 2>&1 || status=$?
+[[ $status -eq 1 ]] && grep -q "one.h5: no /metrics/ood" "$out/err" ||
+  fail "ood on a run without an OOD set: status $status, $(cat "$out/err")"
+
+# A Python without matplotlib: one line that says so, exit 1, no traceback.
+mkdir -p "$out/no_matplotlib/matplotlib"
+echo 'raise ImportError("No module named matplotlib (hidden by the test)")' \
+  > "$out/no_matplotlib/matplotlib/__init__.py"
+status=0
+PYTHONPATH="$out/no_matplotlib" "$python" "$tools/kbnn_plots.py" history "$out/two.h5" \
+  > "$out/err" 2>&1 || status=$?
+[[ $status -eq 1 ]] || fail "without matplotlib: exit status $status"
+[[ $(wc -l < "$out/err") -eq 1 ]] && grep -q "^kbnn_plots.py: .* lacks a package it needs" "$out/err" ||
+  fail "without matplotlib: $(cat "$out/err")"
 
 plots compare "$out/two.h5" "$out/one.h5" -o "$out/compare.png" --csv "$out/table.csv" \
   --markdown "$out/table.md" > "$out/table" || fail "compare failed"
@@ -63,8 +100,8 @@ echo "not hdf5" > "$out/bogus.h5"
 for bad in "$out/bogus.h5" "$out/other.h5" "$out/missing.h5"; do
   for command in "history -o $out/bad.png" "reliability -o $out/bad.png" \
                  "uncertainty --out-dir $out/bad"; do
-    plots $command "$bad" > "$out/err" 2>&1
-    status=$?
+    status=0
+    plots $command "$bad" > "$out/err" 2>&1 || status=$?
     [[ $status -eq 1 ]] || { cat "$out/err"; fail "$command on $bad: exit status $status, expected 1"; }
     grep -q "$bad: " "$out/err" || { cat "$out/err"; fail "$command: the message does not name $bad"; }
   done

@@ -6,7 +6,7 @@
 #   2 ranks, per_rank: cyclical KL, cosine decay, and per_rank's default 5-epoch warm-up
 #   from the one-rank rate train.lr up to train.lr * 2 (Goyal et al. 2017).
 #   usage: schedule_history_test.sh MPIEXEC KBNN DECK
-set -u
+set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
 source "$(dirname "$0")/common.sh"
 # 600 examples, a global batch of 100: 6 steps per epoch, 18 steps in all.
@@ -22,7 +22,7 @@ run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --output.name=per_rank --train.b
   fail "the per_rank run failed: $(cat "$out/per_rank.log")"
 grep -m 3 "^step" "$out/per_rank.log"
 
-/usr/bin/python3 - "$out" <<'PY' || exit 1
+/usr/bin/python3 - "$out" <<'PY' || fail "the lr or beta history differs from the schedules"
 import math
 import sys
 

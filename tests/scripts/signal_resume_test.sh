@@ -5,7 +5,7 @@
 # columns) to an uninterrupted run's, with the same final state. A restart with another
 # seed is refused with a message naming it, unless --restart-force.
 #   usage: signal_resume_test.sh MPIEXEC KBNN DECK
-set -u
+set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
 source "$(dirname "$0")/common.sh"
 args=(--data.train_limit=1200 --data.test_limit=100 --train.batch_size=100 --train.epochs=2
@@ -24,20 +24,20 @@ for _ in $(seq 600); do
 done
 # A rank of this job: its command line starts with the kbnn binary (mpiexec's does
 # not) and names this test's own output directory.
-rank=$(pgrep -f "^$kbnn train .*--output.dir=$out --output.name=run" | tail -1)
+rank=$(pgrep -f "^$kbnn train .*--output.dir=$out --output.name=run" | tail -1 || true)
 [[ -n "$rank" ]] || fail "no rank process found"
 kill -TERM "$rank"
-wait "$job"
-rc=$?
+rc=0
+wait "$job" || rc=$?
 cat "$out/run.log"
 ((rc == 75)) || fail "the signalled job exited $rc, expected 75"
 grep -q "stopped by a signal after step" "$out/run.log" || fail "no 'stopped by a signal' message"
 [[ -f "$out/run.checkpoint.h5" ]] || fail "no checkpoint written"
 
 # A restart that changes the seed is refused; --restart-force overrides.
+rc=0
 run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --output.name=run --restart auto \
-  --train.seed=5 > /dev/null 2> "$out/mismatch.err"
-rc=$?
+  --train.seed=5 > /dev/null 2> "$out/mismatch.err" || rc=$?
 ((rc == 1)) || fail "a restart with another seed exited $rc, expected 1"
 grep -q "train.seed was 42, the deck has 5" "$out/mismatch.err" || fail "no message naming the seed"
 grep -q "restart-force" "$out/mismatch.err" || fail "the message does not name --restart-force"
@@ -45,7 +45,8 @@ grep -q "restart-force" "$out/mismatch.err" || fail "the message does not name -
 run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --output.name=run --restart auto > "$out/resume.log" ||
   fail "the resumed run failed: $(cat "$out/resume.log")"
 grep "^restart" "$out/resume.log"
-/usr/bin/python3 "$(dirname "$0")/compare_runs.py" "$out/full.h5" "$out/run.h5" || exit 1
+/usr/bin/python3 "$(dirname "$0")/compare_runs.py" "$out/full.h5" "$out/run.h5" ||
+  fail "the resumed run differs from the uninterrupted one"
 
 # --restart auto with no checkpoint starts fresh.
 run_mpi -n 1 "$kbnn" train "$deck" "${args[@]}" --train.max_steps=2 --output.name=fresh \

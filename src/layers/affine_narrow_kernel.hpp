@@ -1,6 +1,8 @@
-// The kernels of the Bayesian affine map (bayesian_affine.hpp), as free functions that
-// take Views and sizes: each can be tested alone against a plain loop, and none sits in
-// a private member function (nvcc rejects extended lambdas there).
+// The narrow kernel: for few outputs gemm wastes most of its work on thin shapes, so
+// one pass over cols computes the mean path, the Flipout path and the combine. The
+// weights are transposed to (K, V W) with the O outputs zero-padded to V whole
+// vectors of W = simd::width numbers, so each step of the inner loop is V full-width
+// fused multiply-adds per path (docs/design.md, "The affine paths").
 //
 // Notation: rows = examples * P (P positions per example: 1 for dense), row r belongs
 // to example e = r / P. S (examples, K) holds the input signs spread over the K columns,
@@ -8,211 +10,12 @@
 #pragma once
 
 #include "core/lanes.hpp"
-#include "core/math.hpp"
 #include "core/simd_width.hpp"
 #include "core/thread_shape.hpp"
 #include "core/types.hpp"
 
 namespace kbnn {
 namespace affine {
-
-// Rademacher S per (example, input channel), spread over the K columns of cols:
-// column k belongs to channel k % C, so kernels that apply S run straight loops.
-template <class Scalar>
-void spread_signs(const View2<Scalar>& sign_in, int examples, const View2<Scalar>& spread) {
-  const int C = static_cast<int>(sign_in.extent(1)), K = static_cast<int>(spread.extent(1));
-  Kokkos::parallel_for(
-      "kbnn::affine::spread_signs", Range(0, examples), KOKKOS_LAMBDA(const int e) {
-        for (int k0 = 0; k0 < K; k0 += C)
-          for (int c = 0; c < C; ++c) spread(e, k0 + c) = sign_in(e, c);
-      });
-}
-
-// R(e, :) *= S(e, 0): with one input channel (cols o S) dW^T o R = (cols dW^T) o (S R).
-template <class Scalar>
-void fold_signs(const View2<Scalar>& sign_in, int examples, const View2<Scalar>& sign_out) {
-  const int O = static_cast<int>(sign_out.extent(1));
-  Kokkos::parallel_for(
-      "kbnn::affine::fold_signs", Range(0, examples), KOKKOS_LAMBDA(const int e) {
-        for (int o = 0; o < O; ++o) sign_out(e, o) *= sign_in(e, 0);
-      });
-}
-
-// y(r, j) = x(r, j) * signs(r / P, j): cols o S, or dout o R.
-template <class Scalar>
-void sign_rows(const Matrix<const Scalar>& x, const View2<Scalar>& signs, int P,
-               const Matrix<Scalar>& y) {
-  const int n = static_cast<int>(x.extent(1));
-  Kokkos::parallel_for(
-      "kbnn::affine::sign_rows", Range(0, x.extent(0)), KOKKOS_LAMBDA(const int r) {
-        const int e = r / P;
-        for (int j = 0; j < n; ++j) y(r, j) = x(r, j) * signs(e, j);
-      });
-}
-
-// y(r, j) += x(r, j) * signs(r / P, j): applies S to the perturbation part of dcols.
-template <class Scalar>
-void add_signed_rows(const Matrix<const Scalar>& x, const View2<Scalar>& signs, int P,
-                     const Matrix<Scalar>& y) {
-  const int n = static_cast<int>(x.extent(1));
-  Kokkos::parallel_for(
-      "kbnn::affine::add_signed_rows", Range(0, x.extent(0)), KOKKOS_LAMBDA(const int r) {
-        const int e = r / P;
-        for (int j = 0; j < n; ++j) y(r, j) += x(r, j) * signs(e, j);
-      });
-}
-
-// out(r, o) += bias(o).
-template <class Scalar>
-void add_bias(const View1<Scalar>& bias, const Matrix<Scalar>& out) {
-  const int O = static_cast<int>(out.extent(1));
-  Kokkos::parallel_for(
-      "kbnn::affine::add_bias", Range(0, out.extent(0)), KOKKOS_LAMBDA(const int r) {
-        for (int o = 0; o < O; ++o) out(r, o) += bias(o);
-      });
-}
-
-// out(r, o) = mean(r, o) + pert(r, o) R(r / P, o) + bias(o); mean may be out itself.
-// mean and pert are any 2-D views (column windows of one [mean | pert] buffer too).
-template <class Scalar, class MeanView, class PertView>
-void combine(const MeanView& mean, const PertView& pert,
-             const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
-             const Matrix<Scalar>& out) {
-  const int O = static_cast<int>(out.extent(1));
-  Kokkos::parallel_for(
-      "kbnn::affine::combine", Range(0, out.extent(0)), KOKKOS_LAMBDA(const int r) {
-        const int e = r / P;
-        for (int o = 0; o < O; ++o) out(r, o) = mean(r, o) + pert(r, o) * sign_out(e, o) + bias(o);
-      });
-}
-
-// stacked (rows, 2 O) = [dout | dout o R].
-template <class Scalar>
-void stack_dout(const Matrix<const Scalar>& dout, const View2<Scalar>& sign_out, int P,
-                const Matrix<Scalar>& stacked) {
-  const int O = static_cast<int>(dout.extent(1));
-  Kokkos::parallel_for(
-      "kbnn::affine::stack_dout", Range(0, dout.extent(0)), KOKKOS_LAMBDA(const int r) {
-        const int e = r / P;
-        for (int o = 0; o < O; ++o) {
-          stacked(r, o) = dout(r, o);
-          stacked(r, O + o) = dout(r, o) * sign_out(e, o);
-        }
-      });
-}
-
-// both = [top ; bottom], n numbers each: grad_mu += top, d_draw = bottom.
-template <class Scalar>
-void unstack_gradients(const View1<Scalar>& both, const View1<Scalar>& grad_mu,
-                       const View1<Scalar>& d_draw) {
-  const int n = static_cast<int>(d_draw.extent(0));
-  Kokkos::parallel_for(
-      "kbnn::affine::unstack_gradients", Range(0, n), KOKKOS_LAMBDA(const std::int64_t i) {
-        grad_mu(i) += both(i);
-        d_draw(i) = both(n + i);
-      });
-}
-
-// sums(o) = sum over rows r of x(r, o): the bias gradient. Blocks of column_block rows
-// are summed one per thread into partial (blocks, O), then the blocks in order, so the
-// result does not depend on the thread count. (KokkosBlas::gemv of x^T with a vector of
-// ones cost 3 % of a LeNet step on one CPU core; this is a fifth of that.)
-constexpr int column_block = 256;
-
-template <class Scalar>
-void column_sums(const Matrix<const Scalar>& x, const View2<Scalar>& partial,
-                 const View1<Scalar>& sums) {
-  const std::int64_t rows = x.extent(0);
-  const int O = static_cast<int>(x.extent(1));
-  const std::int64_t blocks = (rows + column_block - 1) / column_block;
-  Kokkos::parallel_for(
-      "kbnn::affine::column_sums(blocks)", Range(0, blocks), KOKKOS_LAMBDA(const std::int64_t b) {
-        Scalar* KOKKOS_RESTRICT acc = &partial(b, 0);
-        for (int o = 0; o < O; ++o) acc[o] = 0;
-        const std::int64_t end = (b + 1) * column_block < rows ? (b + 1) * column_block : rows;
-        for (std::int64_t r = b * column_block; r < end; ++r) {
-          const Scalar* KOKKOS_RESTRICT row = &x(r, 0);
-          for (int o = 0; o < O; ++o) acc[o] += row[o];
-        }
-      });
-  Kokkos::parallel_for(
-      "kbnn::affine::column_sums", Range(0, O), KOKKOS_LAMBDA(const int o) {
-        Scalar sum = 0;
-        for (std::int64_t b = 0; b < blocks; ++b) sum += partial(b, o);
-        sums(o) = sum;
-      });
-}
-
-// y += x.
-template <class Scalar>
-void add_to(const View1<Scalar>& x, const View1<Scalar>& y) {
-  Kokkos::parallel_for(
-      "kbnn::affine::add_to", Range(0, y.extent(0)), KOKKOS_LAMBDA(const std::int64_t i) { y(i) += x(i); });
-}
-
-// ---- local reparameterization: out = cols mu^T + sqrt(cols^2 (sigma^2)^T) o eps + b
-
-// y(r, k) = x(r, k)^2.
-template <class Scalar>
-void square(const Matrix<const Scalar>& x, const Matrix<Scalar>& y) {
-  const int n = static_cast<int>(x.extent(1));
-  Kokkos::parallel_for(
-      "kbnn::affine::square", Range(0, x.extent(0)), KOKKOS_LAMBDA(const int r) {
-        for (int j = 0; j < n; ++j) y(r, j) = x(r, j) * x(r, j);
-      });
-}
-
-// On entry stddev holds the output variances v = cols^2 (sigma^2)^T; on exit their
-// square roots s, and out(r, o) += s(r, o) eps(r, o) + bias(o).
-template <class Scalar>
-void add_output_noise(const Matrix<Scalar>& stddev, const Matrix<const Scalar>& eps,
-                      const View1<Scalar>& bias, const Matrix<Scalar>& out) {
-  const int O = static_cast<int>(out.extent(1));
-  Kokkos::parallel_for(
-      "kbnn::affine::add_output_noise", Range(0, out.extent(0)), KOKKOS_LAMBDA(const int r) {
-        for (int o = 0; o < O; ++o) {
-          const Scalar s = math::sqrt(stddev(r, o));
-          stddev(r, o) = s;
-          out(r, o) += s * eps(r, o) + bias(o);
-        }
-      });
-}
-
-// d_variance(r, o) = dL/dv = dout eps / (2 s). Where s = 0 the row of cols is zero,
-// so v has no gradient to pass on (dv/d sigma^2 = cols^2 = 0): 0, not 0 * inf.
-template <class Scalar>
-void output_variance_gradient(const Matrix<const Scalar>& dout, const Matrix<const Scalar>& eps,
-                              const Matrix<const Scalar>& stddev,
-                              const Matrix<Scalar>& d_variance) {
-  const int O = static_cast<int>(dout.extent(1));
-  Kokkos::parallel_for(
-      "kbnn::affine::output_variance_gradient", Range(0, dout.extent(0)),
-      KOKKOS_LAMBDA(const int r) {
-        for (int o = 0; o < O; ++o) {
-          const Scalar s = stddev(r, o);
-          d_variance(r, o) = s > Scalar(0) ? dout(r, o) * eps(r, o) / (Scalar(2) * s) : Scalar(0);
-        }
-      });
-}
-
-// dcols(r, k) += 2 cols(r, k) t(r, k), with t = dL/dv sigma^2: the variance path's share.
-template <class Scalar>
-void add_variance_input_gradient(const Matrix<const Scalar>& cols, const Matrix<const Scalar>& t,
-                                 const Matrix<Scalar>& dcols) {
-  const int n = static_cast<int>(cols.extent(1));
-  Kokkos::parallel_for(
-      "kbnn::affine::add_variance_input_gradient", Range(0, cols.extent(0)),
-      KOKKOS_LAMBDA(const int r) {
-        for (int j = 0; j < n; ++j) dcols(r, j) += Scalar(2) * cols(r, j) * t(r, j);
-      });
-}
-
-// ---------------------------------------------------------------------------------
-// The narrow kernel: for few outputs gemm wastes most of its work on thin shapes, so
-// one pass over cols computes the mean path, the Flipout path and the combine. The
-// weights are transposed to (K, V W) with the O outputs zero-padded to V whole
-// vectors of W = simd::width numbers, so each step of the inner loop is V full-width
-// fused multiply-adds per path.
 
 // Vector registers per path for O outputs.
 template <class Scalar>
@@ -456,50 +259,6 @@ void narrow_forward(const Matrix<const Scalar>& cols, const View2<Scalar>& mean_
   narrow_forward<Scalar>(MatrixRows<Scalar>{cols.data(), std::int64_t(cols.stride(0))},
                          static_cast<int>(cols.extent(0)), static_cast<int>(cols.extent(1)),
                          mean_t, delta_t, sign_columns, sign_out, bias, P, out, shape);
-}
-
-
-// ---------------------------------------------------------------------------------
-// Flipout in a convolution as a batched gemm with per-example weights [mu ; dW o S_e]
-// (bayesian_affine_per_example.cpp). Host memory only: a loop of small gemms suits CPUs.
-
-// weights (examples * O, K): block e is example e's effective Flipout weights
-//   W_e(o, k) = mu(o, k) + R(e, o) S(e, k) dW(o, k),
-// so that its rows' outputs are cols_e W_e^T + b, one product instead of two.
-template <class Scalar>
-void example_weights(const View1<Scalar>& mu, const View1<Scalar>& delta,
-                     const View2<Scalar>& spread, const View2<Scalar>& sign_out, int examples,
-                     int O, int K, const View1<Scalar>& weights) {
-  Kokkos::parallel_for(
-      "kbnn::affine::example_weights", Range(0, std::int64_t(examples) * O),
-      KOKKOS_LAMBDA(const std::int64_t i) {
-        const int e = static_cast<int>(i / O), o = static_cast<int>(i % O);
-        const Scalar r = sign_out(e, o);
-        Scalar* KOKKOS_RESTRICT w = &weights(i * K);
-        for (int k = 0; k < K; ++k) w[k] = mu(o * K + k) + r * spread(e, k) * delta(o * K + k);
-      });
-}
-
-// Sums per-example gradients D_e = dout_e^T cols_e (examples * O * K), the gradient
-// of each example's W_e: grad_mu += sum_e D_e, d_draw = sum_e R(e, o) S(e, k) D_e(o, k).
-// An empty spread means S = 1 (one input channel: S is folded into R).
-template <class Scalar>
-void reduce_examples(const View1<Scalar>& per_example, const View2<Scalar>& spread,
-                     const View2<Scalar>& sign_out, int examples, int O, int K,
-                     const View1<Scalar>& grad_mu, const View1<Scalar>& d_draw) {
-  const bool with_spread = spread.data() != nullptr;
-  Kokkos::parallel_for(
-      "kbnn::affine::reduce_examples", Range(0, O * K), KOKKOS_LAMBDA(const std::int64_t i) {
-        const int o = static_cast<int>(i / K), k = static_cast<int>(i % K);
-        Scalar mean = 0, perturbation = 0;
-        for (int e = 0; e < examples; ++e) {
-          const Scalar d = per_example(std::int64_t(e) * O * K + i);
-          mean += d;
-          perturbation += d * sign_out(e, o) * (with_spread ? spread(e, k) : Scalar(1));
-        }
-        grad_mu(i) += mean;
-        d_draw(i) = perturbation;
-      });
 }
 
 }  // namespace affine

@@ -1,0 +1,84 @@
+// The training state a checkpoint holds (train/checkpoint.hpp), taken from a Trainer
+// and its model for a checkpoint, and given back to them when a run resumes
+// (docs/design.md, "The restart contract").
+#pragma once
+
+#include "core/run_config.hpp"
+#include "parallel/communicator.hpp"
+#include "train/checkpoint.hpp"
+#include "train/history.hpp"
+#include "train/trainer.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace kbnn {
+
+// Where a run starts from (`kbnn train --restart FROM [--restart-force]`).
+struct RestartOptions {
+  // Empty: a fresh start. "auto": <output.dir>/<run name>.checkpoint.h5 if it exists,
+  // else a fresh start (so resubmitting the same job script is always right).
+  // Otherwise a checkpoint or run file.
+  std::string from;
+  // Continue even if the checkpoint's model, seed, batch or optimizer differ from the deck's.
+  bool force = false;
+};
+
+// <output.dir>/<run name>.h5 and .checkpoint.h5.
+struct RunPaths {
+  std::filesystem::path dir;
+  std::string run, checkpoint;
+};
+RunPaths run_paths(const RunConfig& config);
+
+// Where a run starts (RestartOptions, read against what lies in output.dir).
+struct StartPoint {
+  std::string from;        // the checkpoint or run file to resume from; "" = a fresh start
+  std::int64_t step = 0;   // its step
+  bool finished = false;   // --restart auto on a run that has finished: nothing to do
+};
+
+// How far the deck trains: the total steps and the steps of an epoch (Trainer's).
+struct StepSpan {
+  std::int64_t total = 0, per_epoch = 1;
+};
+
+// Decides where the run starts, on rank 0, agreed and broadcast (collective):
+//   - no restart: a fresh start, refused (InputError) where a finished or stopped run's
+//     file would be overwritten, unless output.overwrite;
+//   - --restart FILE: FILE's checkpoint, refused if it has reached span.total (nothing
+//     left to train; the message names its step and epoch and train.epochs);
+//   - --restart auto: the later of the run's checkpoint file and, when the run finished,
+//     its run file; none: a fresh start. At span.total a finished run is left as it is
+//     (StartPoint::finished); an unfinished one resumes to write its results.
+StartPoint choose_start(const RunConfig& config, const RestartOptions& restart,
+                        const RunPaths& paths, StepSpan span, const Communicator& comm);
+
+// Where training starts, and what the run has logged before it: nothing for a fresh
+// run, the checkpoint's rows for a restart.
+struct Progress {
+  std::int64_t start_step = 0;
+  TrainingWindow window;
+  std::vector<HistoryRow> history;    // every row of this run, from its first step
+  std::vector<EvalRow> eval_history;  // every evaluation of this run
+};
+
+// Where training starts: the checkpoint start.from, checked against the deck (unless
+// `force`) and restored into the trainer and the parameters; or else a fresh start, the
+// random initialisation (or model.init_from's) of rank 0 on every rank. Collective; the
+// errors are agreed. Call it before the run file is created, so that a run file can be
+// its own restart point.
+Progress resume_or_initialise(const RunConfig& config, const StartPoint& start, bool force,
+                              Communicator& comm, Trainer& trainer, ParameterStore<Real>& store,
+                              std::ostream& log);
+
+// The model's parameters and optimizer state, with the rows logged so far, as a
+// checkpoint (host copies).
+Checkpoint make_checkpoint(const RunConfig& config, const Communicator& comm,
+                           const Trainer& trainer, const ParameterStore<Real>& store,
+                           const Progress& progress);
+
+}  // namespace kbnn

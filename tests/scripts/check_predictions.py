@@ -1,0 +1,180 @@
+#!/usr/bin/python3
+"""Recomputes a prediction file's uncertainty numbers from its per-sample probabilities,
+in float64 and independently of kbnn, and compares them with what kbnn wrote.
+
+usage: check_predictions.py FILE [--ood-above-chance SET]
+
+FILE comes from `kbnn predict ... --sample-probabilities` (or a training run's file with
+them). For every /predictions/<set> that holds probs_samples (S, N, C), from those alone:
+  probs_mean          (1/S) sum_s p_s
+  predicted           argmax of probs_mean (where two classes are within 1e-6, either)
+  predictive_entropy  H[probs_mean] = -sum_k p_k log p_k
+  aleatoric           (1/S) sum_s H[p_s]
+  epistemic           predictive_entropy - aleatoric (the mutual information)
+  ood_scores          entropy, mutual_information, 1 - max_k p_k
+and from those, /metrics/<set> (accuracy, nll, brier, ece over 15 equal-width bins,
+mean_entropy, mean_aleatoric, mean_epistemic) and /metrics/ood/<set> (AUROC with ties
+counting 1/2, average precision with the OOD set positive and, ranked by -score, with the
+in-distribution set positive). --ood-above-chance SET also requires SET's entropy AUROC
+against the in-distribution set to exceed 0.5 by five of its standard errors under
+chance, sqrt((n_in + n_out + 1) / (12 n_in n_out)) (Hanley & McNeil 1982): a score that
+ranked the examples at random exceeds that with probability below 3e-7, and a reversed
+score (AUROC 1 - A) fails it. Exit status 0 when everything agrees, 1 otherwise.
+"""
+import sys
+
+import h5py
+import numpy as np
+
+# kbnn stores float32 probabilities but works its entropies in double from the logits:
+# per-example numbers agree to float rounding (measured <= 1e-7), means over examples
+# closer still (measured <= 3e-9).
+PROBS_ATOL = 5e-7
+PER_EXAMPLE_ATOL = 1e-6
+METRIC_ATOL = 5e-8
+TIE = 1e-6          # probabilities this close: either class may be the argmax
+SCORE_RTOL = 1e-9   # AUROC and AUPR recomputed from the file's own scores
+CHANCE_SIGMAS = 5
+
+failures = []
+
+
+def check(what, got, want, atol):
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    worst = float(np.max(np.abs(got - want))) if got.size else 0.0
+    if got.shape != want.shape or not worst <= atol:
+        failures.append(f"{what}: off by {worst:.3g} (allowed {atol:g})")
+    return worst
+
+
+def entropy(p):
+    """-sum_k p_k log p_k over the last axis, with 0 log 0 = 0."""
+    return -np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0), axis=-1)
+
+
+def auroc(pos, neg):
+    """P(a positive scores above a negative), ties 1/2: Mann-Whitney from mid-ranks."""
+    scores = np.concatenate([pos, neg]).astype(np.float64)
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    start = 0
+    while start < len(scores):
+        end = start
+        while end + 1 < len(scores) and sorted_scores[end + 1] == sorted_scores[start]:
+            end += 1
+        ranks[order[start:end + 1]] = (start + end) / 2 + 1
+        start = end + 1
+    u = ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2
+    return u / (len(pos) * len(neg))
+
+
+def average_precision(pos, neg):
+    """Sum over distinct thresholds (descending) of recall step x precision, ties together."""
+    scores = np.concatenate([pos, neg]).astype(np.float64)
+    positive = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
+    total, hits, seen, ap = len(pos), 0, 0, 0.0
+    for t in np.unique(scores)[::-1]:
+        at = scores == t
+        new_hits = positive[at].sum()
+        hits, seen = hits + new_hits, seen + at.sum()
+        ap += new_hits / total * hits / seen
+    return ap
+
+
+def recompute(g):
+    """Everything about one set, from its probs_samples."""
+    samples = g["probs_samples"][...].astype(np.float64)  # (S, N, C)
+    mean = samples.mean(axis=0)
+    h = entropy(mean)
+    aleatoric = entropy(samples).mean(axis=0)
+    return {"probs_mean": mean, "predictive_entropy": h, "aleatoric": aleatoric,
+            "epistemic": h - aleatoric,
+            "scores": {"entropy": h, "mutual_information": h - aleatoric,
+                       "max_probability": 1 - mean.max(axis=1)}}
+
+
+def check_set(f, name):
+    g = f["predictions"][name]
+    r = recompute(g)
+    where = f"/predictions/{name}"
+    check(f"{where}/probs_mean", g["probs_mean"][...], r["probs_mean"], PROBS_ATOL)
+    mean = r["probs_mean"]
+    predicted = g["predicted"][...]
+    chosen = mean[np.arange(len(mean)), predicted]
+    if not (chosen >= mean.max(axis=1) - TIE).all():
+        failures.append(f"{where}/predicted: {np.count_nonzero(chosen < mean.max(axis=1) - TIE)} "
+                        "rows name a class that is not the argmax of the mean")
+    for key in ("predictive_entropy", "aleatoric", "epistemic"):
+        check(f"{where}/{key}", g[key][...], r[key], PER_EXAMPLE_ATOL)
+    if "ood_scores" in g:
+        for score, values in r["scores"].items():
+            check(f"{where}/ood_scores/{score}", g["ood_scores"][score][...], values, PER_EXAMPLE_ATOL)
+    if name in f.get("metrics", {}) and "accuracy" in f["metrics"][name].attrs:
+        check_metrics(f["metrics"][name], g, r, predicted, f"/metrics/{name}")
+    return r
+
+
+def check_metrics(m, g, r, predicted, where):
+    mean, label = r["probs_mean"], g["label"][...]
+    n = len(label)
+    hit = predicted == label
+    confidence = mean[np.arange(n), predicted]
+    bins = np.clip(np.ceil(confidence * 15).astype(int) - 1, 0, 14)
+    ece = sum(abs(hit[bins == b].sum() - confidence[bins == b].sum()) for b in range(15)) / n
+    onehot = np.eye(mean.shape[1])[label]
+    want = {"accuracy": hit.mean(),
+            "nll": -np.mean(np.log(np.maximum(mean[np.arange(n), label], 1e-300))),
+            "brier": np.mean(np.sum((mean - onehot) ** 2, axis=1)),
+            "ece": ece, "mean_entropy": r["predictive_entropy"].mean(),
+            "mean_aleatoric": r["aleatoric"].mean(), "mean_epistemic": r["epistemic"].mean()}
+    for key, value in want.items():
+        check(f"{where} {key}", m.attrs[key], value, METRIC_ATOL)
+    check(f"{where}/bin_count", m["bin_count"][...], np.bincount(bins, minlength=15), 0)
+
+
+def check_ood(f, in_set, out_set, above_chance):
+    m = f["metrics"]["ood"][out_set]
+    scores_in, scores_out = f["predictions"][in_set]["ood_scores"], f["predictions"][out_set]["ood_scores"]
+    for score in ("entropy", "mutual_information", "max_probability"):
+        pos, neg = scores_out[score][...], scores_in[score][...]
+        for key, value in (("auroc", auroc(pos, neg)), ("aupr_out", average_precision(pos, neg)),
+                           ("aupr_in", average_precision(-neg, -pos))):
+            check(f"/metrics/ood/{out_set} {key}_{score}", m.attrs[f"{key}_{score}"], value,
+                  SCORE_RTOL * max(1.0, abs(value)))
+    if above_chance:
+        n_in, n_out = len(scores_in["entropy"]), len(scores_out["entropy"])
+        floor = 0.5 + CHANCE_SIGMAS * np.sqrt((n_in + n_out + 1) / (12 * n_in * n_out))
+        value = m.attrs["auroc_entropy"]
+        print(f"{out_set}: entropy AUROC {value:.4f} against {in_set}, chance + "
+              f"{CHANCE_SIGMAS} standard errors = {floor:.4f}")
+        if not value > floor:
+            failures.append(f"{out_set}: entropy AUROC {value:.4f} is not above chance "
+                            f"({floor:.4f}): a reversed or meaningless score")
+
+
+def main(argv):
+    if len(argv) not in (2, 4) or (len(argv) == 4 and argv[2] != "--ood-above-chance"):
+        print(__doc__)
+        sys.exit(2)
+    path, above_chance = argv[1], argv[3] if len(argv) == 4 else None
+    with h5py.File(path, "r") as f:
+        sets = [s for s in f["predictions"] if "probs_samples" in f["predictions"][s]]
+        if not sets:
+            failures.append(f"{path}: no /predictions/<set>/probs_samples")
+        for s in sets:
+            check_set(f, s)
+        for out_set in f.get("metrics/ood", {}):
+            in_set = f["metrics"]["ood"][out_set].attrs["in_set"]
+            in_set = in_set.decode() if isinstance(in_set, bytes) else str(in_set)
+            check_ood(f, in_set, out_set, above_chance == out_set)
+        if above_chance and above_chance not in f.get("metrics/ood", {}):
+            failures.append(f"{path}: no /metrics/ood/{above_chance}")
+    if failures:
+        print("FAILED: " + "\n  ".join(failures))
+        sys.exit(1)
+    print(f"PASSED: {path}: {', '.join(sets)} recomputed from probs_samples agree with kbnn")
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Every error in what a user hands kbnn (deck, command line, data files, OOD sets, model
+# and checkpoint files, a layer that does not fit the data, an output file in the way)
+# is seen alike by every rank: on 1 and on 2 ranks it ends with ONE message line from
+# kbnn, exit status 1, through MPI_Finalize: no MPI_Abort banner.
+#   usage: input_errors_test.sh MPIEXEC KBNN DECK
+set -euo pipefail
+mpiexec=$1 kbnn=$2 deck=$3
+source "$(dirname "$0")/common.sh"
+data_dir=$(sed -n 's/^dir *= *//p;T;q' "$deck")
+small=(--data.train_limit=200 --data.test_limit=50 --train.batch_size=50 --train.log_every=2
+       --eval.samples=2 --output.dir="$out/runs")
+
+# What the cases need: a finished run, a deterministic one, a truncated IDX file, a file
+# that is not HDF5, an HDF5 file that kbnn did not write.
+"$kbnn" train "$deck" "${small[@]}" --output.name=run > /dev/null || fail "the first run failed"
+"$kbnn" train "$deck" "${small[@]}" --output.name=det --model.estimator=deterministic > /dev/null ||
+  fail "the deterministic run failed"
+mkdir "$out/truncated"
+cp "$data_dir"/train-* "$out/truncated/"
+(set +o pipefail  # gzip stops early on the closed pipe
+ gzip -dc "$data_dir"/t10k-images-idx3-ubyte.gz | head -c 5000 | gzip > "$out/truncated/t10k-images-idx3-ubyte.gz")
+cp "$data_dir"/t10k-labels-idx1-ubyte.gz "$out/truncated/"
+echo "not hdf5" > "$out/garbage.h5"
+/usr/bin/python3 -c "import h5py, sys; h5py.File(sys.argv[1], 'w')['x'] = [1, 2]" "$out/foreign.h5"
+
+cases=0
+check() {  # check RANKS MESSAGE ARGS...: kbnn ARGS on RANKS ranks ends as it should
+  local ranks=$1 message=$2; shift 2
+  local rc=0
+  run_mpi -n "$ranks" "$kbnn" "$@" > "$out/stdout" 2> "$out/stderr" || rc=$?
+  local context="kbnn $* on $ranks rank(s)"
+  ((rc == 1)) || fail "$context: exit status $rc, expected 1: $(cat "$out/stderr")"
+  local lines
+  lines=$(grep -c "^kbnn" "$out/stderr" || true)
+  ((lines == 1)) || fail "$context: $lines lines from kbnn, expected 1: $(cat "$out/stderr")"
+  grep -q "^kbnn: error: .*$message" "$out/stderr" || fail "$context: no '$message': $(cat "$out/stderr")"
+  if grep -q "MPI_ABORT\|error on rank\|Signal:" "$out/stderr"; then fail "$context: $(cat "$out/stderr")"; fi
+  cases=$((cases + 1))
+}
+
+for n in 1 2; do
+  # The deck and the command line.
+  check $n "train.lr: expected a number > 0, got '-1'" train "$deck" --train.lr=-1
+  check $n "unknown option 'train.epochz'" train "$deck" --train.epochz=2
+  check $n "input deck /nonexistent.cfg: cannot open the file" train /nonexistent.cfg
+  check $n "ood.dir: expected ood.format" train "$deck" "${small[@]}" --ood.dir=/tmp
+  # Data files.
+  check $n "/nonexistent/data: neither train-images" train "$deck" "${small[@]}" --data.dir=/nonexistent/data
+  check $n "t10k-images-idx3-ubyte.gz: truncated" train "$deck" "${small[@]}" --data.dir="$out/truncated"
+  check $n "/nonexistent/ood: neither t10k-images" train "$deck" "${small[@]}" --ood.format=idx \
+    --ood.dir=/nonexistent/ood
+  # A layer that does not fit the data.
+  check $n "conv2d_0: a 40x40 kernel with padding 0 does not fit the 28x28 input" train "$deck" \
+    "${small[@]}" --model.layer="conv2d out=4 kernel=40" --model.layer=flatten --model.layer="dense out=10"
+  check $n "the model ends with 7 outputs but the data has 10 classes" train "$deck" "${small[@]}" \
+    --model.layer=flatten --model.layer="dense out=7"
+  # Model and checkpoint files.
+  check $n "the checkpoint does not match the deck: train.seed was 42, the deck has 3" train "$deck" \
+    "${small[@]}" --train.epochs=3 --restart "$out/runs/run.h5" --train.seed=3
+  check $n "garbage.h5: not an HDF5 file" train "$deck" "${small[@]}" --restart "$out/garbage.h5"
+  check $n "the checkpoint is at step 4 (epoch 1.00), where the deck's train.epochs = 1" train \
+    "$deck" "${small[@]}" --restart "$out/runs/run.h5" --output.name=again
+  check $n "runs/run.h5 holds a finished run" train "$deck" "${small[@]}" --output.name=run
+  check $n "output.dir: cannot create /proc/kbnn: " train "$deck" "${small[@]:0:5}" \
+    --output.dir=/proc/kbnn
+  check $n "garbage.h5: not an HDF5 file" info "$out/garbage.h5"
+  check $n "foreign.h5: an HDF5 file that kbnn did not write" info "$out/foreign.h5"
+  check $n "missing.h5: no such file" info "$out/missing.h5"
+  check $n "missing.h5: no such file" predict "$out/missing.h5"
+  check $n "foreign.h5: no /checkpoint group" predict "$out/foreign.h5"
+  check $n "/nonexistent/data: neither t10k-images" predict "$out/runs/run.h5" --data.dir=/nonexistent/data
+  check $n "/nonexistent/ood: neither t10k-images" predict "$out/runs/run.h5" --ood.format=idx \
+    --ood.dir=/nonexistent/ood
+  check $n "prune: --train.lr: only data.*, eval.* and ood.* options apply" prune "$out/runs/run.h5" \
+    --fractions=0.5 --train.lr=1
+  check $n "det.h5 has no Bayesian weights" prune "$out/runs/det.h5" --fractions=0.5
+done
+# kbnn predict read every input before predicting: the bad OOD set left no file behind.
+[[ ! -e "$out/runs/run.predict.h5" ]] || fail "kbnn predict wrote a file before finding its OOD set missing"
+echo "PASSED: $cases cases, each one message and exit 1"
