@@ -10,7 +10,7 @@
 #   reference.txt   the CPU build's numbers on that slice (run.sh compares against them)
 #   manifest.txt, cuda-libs.txt, sha256sums.txt
 #
-#   scripts/gpu/prepare.sh --kokkos DIR [--arch sm_90] [--train-images 30000]
+#   scripts/gpu/prepare.sh --kokkos DIR [--arch sm_90] [--train-images 20000]
 #                          [--ood-dir DIR] [--kit DIR]
 #
 # DIR (or KBNN_KOKKOS_CUDA) is an installed CUDA build of Kokkos 4 and Kokkos Kernels
@@ -28,7 +28,7 @@ kokkos=${KBNN_KOKKOS_CUDA:-}
 arch=sm_90
 kit=$root/gpu-kit
 build=$root/build-gpu-kit
-train_images=30000
+train_images=20000
 ood_dir=$root/build/tests/ood_data/mnist   # where ctest's predict test fetches MNIST
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -59,8 +59,14 @@ grep -qs 'CUDA' "$kokkos"/lib*/cmake/Kokkos/KokkosConfigCommon.cmake ||
 # ------------------------------------------------------------------ build for the GPU
 build_kbnn() {
   ln -sfn "$root" "$source_link"
-  local launcher=()
-  command -v ccache > /dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  # Device code compressed with zstd (nvcc --compress-mode=size, CUDA >= 12.8 and its
+  # driver): libkbnn's fatbinary shrinks from 10.5 to about 1.5 MB. nvcc_wrapper passes
+  # no such flag on, so nvcc reads it from NVCC_APPEND_FLAGS, set by the launcher; ccache
+  # does not see that variable, so a file naming the flag joins every cache key.
+  mkdir -p "$build"
+  echo "NVCC_APPEND_FLAGS=--compress-mode=size" > "$build/nvcc-append-flags.txt"
+  local launcher="env;NVCC_APPEND_FLAGS=--compress-mode=size"
+  command -v ccache > /dev/null && launcher+=";CCACHE_EXTRAFILES=$build/nvcc-append-flags.txt;ccache"
   # -arch: nvcc_wrapper's own default (sm_70) is gone from CUDA 13, and CMake's
   # compiler check runs before Kokkos adds its flags. No RPATH: the kit's programs find
   # their libraries through LD_LIBRARY_PATH only, which the dry run can then prove.
@@ -68,7 +74,7 @@ build_kbnn() {
     -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER="$kokkos/bin/nvcc_wrapper" \
     -DCMAKE_CXX_FLAGS="-arch=$arch" -DCMAKE_PREFIX_PATH="$kokkos" \
     -DCUDAToolkit_ROOT="$cuda_home" -DKBNN_ENABLE_NATIVE=OFF -DBUILD_SHARED_LIBS=ON \
-    -DCMAKE_SKIP_RPATH=ON "${launcher[@]}"
+    -DCMAKE_SKIP_RPATH=ON "-DCMAKE_CXX_COMPILER_LAUNCHER=$launcher"
   PATH=$cuda_home/bin:$PATH nice -n 19 cmake --build "$build" --parallel "${KBNN_KIT_JOBS:-$(nproc)}"
 }
 
@@ -198,7 +204,7 @@ write_manifest() {
     echo "revision=$(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- src tests CMakeLists.txt cmake || echo +changes)"
     echo "built=$(date -u +%FT%TZ) on $(hostname), $(. /etc/os-release && echo "$PRETTY_NAME"), glibc $(ldd --version | head -1 | awk '{print $NF}')"
     echo "arch=$arch"
-    echo "kokkos=$(sed -n 's/^kbnn: using //p' "$build/configure.log" | head -1) at $kokkos"
+    echo "kokkos=$(sed -n 's/^-- kbnn: using //p' "$build/configure.log" | head -1) at $kokkos"
     echo "nvcc=$("$cuda_home/bin/nvcc" --version | tail -1)"
     echo "source_dir=$source_link"
     echo "test_files=$tests"

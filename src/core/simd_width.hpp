@@ -8,6 +8,8 @@
 // two passes agree on every type built from it (Lanes, the kernels' blocking).
 #pragma once
 
+#include <Kokkos_Macros.hpp>
+
 // A GPU compilation, in its host pass and in every device pass alike. Only macros that
 // the compiler defines in all passes may choose a type's layout: __CUDACC__ (nvcc,
 // clang CUDA), __HIPCC__ (hipcc, clang HIP) and SYCL_LANGUAGE_VERSION (every SYCL
@@ -46,15 +48,16 @@ constexpr int register_bytes = 0;   // no vector unit known: scalar code
 constexpr int registers = 16;
 #endif
 
-// Numbers of type Scalar in one register (1 on the scalar path).
+// Numbers of type Scalar in one register (1 on the scalar path). Callable in kernels
+// outside constant expressions too (nvcc warns on a host-only constexpr call there).
 template <class Scalar>
-constexpr int width() {
+KOKKOS_INLINE_FUNCTION constexpr int width() {
   return register_bytes >= int(sizeof(Scalar)) ? register_bytes / int(sizeof(Scalar)) : 1;
 }
 
 // Registers needed for n numbers of type Scalar.
 template <class Scalar>
-constexpr int vectors_for(int n) {
+KOKKOS_INLINE_FUNCTION constexpr int vectors_for(int n) {
   return (n + width<Scalar>() - 1) / width<Scalar>();
 }
 
