@@ -59,8 +59,8 @@ grep -qs 'CUDA' "$kokkos"/lib*/cmake/Kokkos/KokkosConfigCommon.cmake ||
 # ------------------------------------------------------------------ build for the GPU
 build_kbnn() {
   ln -sfn "$root" "$source_link"
-  # Device code compressed with zstd (nvcc --compress-mode=size, CUDA >= 12.8 and its
-  # driver): libkbnn's fatbinary shrinks from 10.5 to about 1.5 MB. nvcc_wrapper passes
+  # Device code compressed for size (nvcc --compress-mode=size; CUDA 13's driver, 580+,
+  # loads it): libkbnn's fatbinary shrinks from 10.5 to about 1.5 MB. nvcc_wrapper passes
   # no such flag on, so nvcc reads it from NVCC_APPEND_FLAGS, set by the launcher; ccache
   # does not see that variable, so a file naming the flag joins every cache key.
   mkdir -p "$build"
