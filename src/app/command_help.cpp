@@ -34,7 +34,7 @@ const Command commands[] = {
      "                           or optimizer\n"
      "  --dry-run                check the deck and the data, print the model summary and\n"
      "                           the resolved deck; train nothing, write nothing\n"
-     "  --kokkos-threads=N ...   Kokkos' options (kbnn --kokkos-help lists them)\n"
+     "  --kokkos-...             Kokkos' options (kbnn --kokkos-help lists them)\n"
      "\n"
      "A finished run's file is not overwritten unless output.overwrite = true.\n"
      "SIGTERM or SIGUSR1 stops the run after the current step on every rank with a\n"
@@ -120,8 +120,8 @@ std::string overview_help() {
          "  info     summarise any file kbnn writes\n"
          "  deck     print the default input deck with every option documented\n"
          "  help     kbnn help COMMAND: the command's usage and options\n"
-         "Kokkos' options (--kokkos-threads=N, ...) may follow any command; --kokkos-help\n"
-         "lists them.\n";
+         "Kokkos' options (--kokkos-num-threads=N, --kokkos-threads=N before Kokkos 4, ...)\n"
+         "may follow any command; --kokkos-help lists them.\n";
 }
 
 const char* command_help(const std::string& name) {

@@ -65,7 +65,7 @@ void report(const std::string& message) {
   std::fflush(stderr);
 }
 
-// Kokkos' options (--kokkos-threads=4) but --kokkos-help, which Kokkos answers.
+// Kokkos' options (--kokkos-num-threads=4) but --kokkos-help, which Kokkos answers.
 Args without_kokkos_options(const Args& raw) {
   Args args;
   for (const std::string& a : raw)

@@ -13,17 +13,20 @@
 #include <Kokkos_Core.hpp>
 
 #include <cstdint>
-#include <cstring>
+#include <type_traits>
 
 namespace kbnn::math {
 
-// The same bits as another type of the same size (std::bit_cast is C++20).
+// The same bits as another type of the same size (std::bit_cast is C++20). The builtin
+// behind std::bit_cast (GCC >= 11, Clang, nvcc, hipcc, icpx) works in every device pass,
+// where std::memcpy is not allowed (SYCL) or an opaque call; and it is constexpr.
+// (Kokkos::bit_cast is memcpy outside SYCL, and Debian's Kokkos 3.4 lacks it.)
 template <class To, class From>
-KOKKOS_INLINE_FUNCTION To bit_cast(const From& from) {
+KOKKOS_INLINE_FUNCTION constexpr To bit_cast(const From& from) {
   static_assert(sizeof(To) == sizeof(From), "bit_cast between types of different sizes");
-  To to;
-  std::memcpy(&to, &from, sizeof to);
-  return to;
+  static_assert(std::is_trivially_copyable_v<To> && std::is_trivially_copyable_v<From>,
+                "bit_cast needs trivially copyable types");
+  return __builtin_bit_cast(To, from);
 }
 
 }  // namespace kbnn::math

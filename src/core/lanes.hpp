@@ -14,8 +14,9 @@
 
 namespace kbnn {
 
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__) && !defined(__HIPCC__) && \
-    !defined(__SYCL_DEVICE_ONLY__)
+// The same choice in a GPU compilation's host and device passes (KBNN_GPU_COMPILATION,
+// core/simd_width.hpp), so that a kernel's Lanes have one layout in both.
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(KBNN_GPU_COMPILATION)
 #define KBNN_LANES_ARE_VECTORS 1
 #endif
 

@@ -5,13 +5,29 @@
 //
 // Read from the compiler's target macros (Debian's Kokkos 3.4 has no Kokkos SIMD).
 // GPU compilations take one fixed answer in both their host and device passes, so the
-// two passes agree on every type built from it.
+// two passes agree on every type built from it (Lanes, the kernels' blocking).
 #pragma once
+
+#include <Kokkos_Macros.hpp>
+
+// A GPU compilation, in its host pass and in every device pass alike. Only macros that
+// the compiler defines in all passes may choose a type's layout: __CUDACC__ (nvcc,
+// clang CUDA), __HIPCC__ (hipcc, clang HIP) and SYCL_LANGUAGE_VERSION (every SYCL
+// compiler). __CUDA_ARCH__, __HIP_DEVICE_COMPILE__ and __SYCL_DEVICE_ONLY__ are defined
+// in the device pass only: keying on them gave the host pass of a SYCL build AVX-512's
+// 64-byte answer and its device pass 16 bytes, two different kernel types.
+#if defined(__CUDACC__) || defined(__HIPCC__) || defined(SYCL_LANGUAGE_VERSION)
+#define KBNN_GPU_COMPILATION 1
+#endif
+#if (defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__) || \
+     defined(__SYCL_DEVICE_ONLY__)) && !defined(KBNN_GPU_COMPILATION)
+#error "kbnn: a device pass without its compilation's all-pass macro; see core/simd_width.hpp"
+#endif
 
 namespace kbnn {
 namespace simd {
 
-#if defined(__CUDACC__) || defined(__HIPCC__) || defined(__SYCL_DEVICE_ONLY__)
+#if defined(KBNN_GPU_COMPILATION)
 // A GPU thread keeps a small unrolled array in its (many) scalar registers.
 constexpr int register_bytes = 16;
 constexpr int registers = 32;
@@ -32,15 +48,16 @@ constexpr int register_bytes = 0;   // no vector unit known: scalar code
 constexpr int registers = 16;
 #endif
 
-// Numbers of type Scalar in one register (1 on the scalar path).
+// Numbers of type Scalar in one register (1 on the scalar path). Callable in kernels
+// outside constant expressions too (nvcc warns on a host-only constexpr call there).
 template <class Scalar>
-constexpr int width() {
+KOKKOS_INLINE_FUNCTION constexpr int width() {
   return register_bytes >= int(sizeof(Scalar)) ? register_bytes / int(sizeof(Scalar)) : 1;
 }
 
 // Registers needed for n numbers of type Scalar.
 template <class Scalar>
-constexpr int vectors_for(int n) {
+KOKKOS_INLINE_FUNCTION constexpr int vectors_for(int n) {
   return (n + width<Scalar>() - 1) / width<Scalar>();
 }
 

@@ -11,6 +11,7 @@
 #include "parallel/agree.hpp"
 #include "train/kl_divergence.hpp"
 
+#include <deque>
 #include <vector>
 
 namespace kbnn {
@@ -95,11 +96,14 @@ struct BatchTable {
 };
 
 // The step's per-example tables, gathered on every rank: the batch's global indices
-// and ranks, each Flipout layer's signs and each pooling layer's argmax.
+// and ranks, each Flipout layer's signs and each pooling layer's argmax. Deques: a
+// table stays where emplace_back put it while the next one is added (sign_in is read
+// after sign_out; a vector's growth left it dangling, which an OpenMP build's allocator
+// turned into a crash).
 struct StepTables {
-  std::vector<BatchTable<std::int64_t>> indices;
-  std::vector<BatchTable<std::int32_t>> integers;
-  std::vector<BatchTable<Real>> signs;
+  std::deque<BatchTable<std::int64_t>> indices;
+  std::deque<BatchTable<std::int32_t>> integers;
+  std::deque<BatchTable<Real>> signs;
 
   void write(hid_t file, const std::string& group, const std::string& what) const {
     for (const auto& t : indices) t.write(file, group, what);

@@ -22,6 +22,11 @@
 set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
 source "$(dirname "$0")/common.sh"
+# One OpenBLAS thread in every run, as scripts/env.sh sets for jobs. Under
+# OMP_NUM_THREADS=2 OpenBLAS starts as many threads as the cores a rank may use, and
+# Open MPI binds 1 or 2 ranks to a core each but 3 to the whole socket: sgemm on 2
+# threads rounds otherwise than on 1, and the 3-rank files differed from the others.
+export OPENBLAS_NUM_THREADS=1
 python=/usr/bin/python3
 "$python" -c "import h5py, numpy" 2> /dev/null || skip "$python lacks h5py or numpy"
 check() { "$python" "$(dirname "$0")/check_predictions.py" "$@"; }
