@@ -26,17 +26,30 @@ void check_tiling(std::vector<std::pair<std::int64_t, std::int64_t>> ranges, std
 
 }  // namespace
 
-PredictionShare share_of(const Predictions& p, std::int64_t first_row, std::int64_t total) {
-  const std::int64_t n = p.count, k = p.classes;
-  const auto holds = [&](const auto& values, std::int64_t size) {
-    return std::int64_t(values.size()) == size;
-  };
+namespace {
+
+// A share's rows and widths; sizes_ok is the caller's check of its columns.
+PredictionShare share_header(std::int64_t first_row, std::int64_t count, std::int64_t width,
+                             std::int64_t total, int samples) {
   PredictionShare s;
   s.first = first_row;
-  s.count = n;
-  s.classes = k;
+  s.count = count;
+  s.classes = width;
   s.total = total;
-  s.samples = p.samples;
+  s.samples = samples;
+  return s;
+}
+
+template <class Values>
+bool holds(const Values& values, std::int64_t size) {
+  return std::int64_t(values.size()) == size;
+}
+
+}  // namespace
+
+PredictionShare share_of(const Predictions& p, std::int64_t first_row, std::int64_t total) {
+  const std::int64_t n = p.count, k = p.classes;
+  PredictionShare s = share_header(first_row, n, k, total, p.samples);
   s.sizes_ok = n >= 0 && holds(p.probs_mean, n * k) && holds(p.predicted, n) &&
                holds(p.label, n) && holds(p.predictive_entropy, n) &&
                holds(p.aleatoric, n) && holds(p.epistemic, n);
@@ -45,15 +58,7 @@ PredictionShare share_of(const Predictions& p, std::int64_t first_row, std::int6
 
 PredictionShare share_of(const RegressionPredictions& p, std::int64_t first_row, std::int64_t total) {
   const std::int64_t n = p.count, k = p.targets;
-  const auto holds = [&](const auto& values, std::int64_t size) {
-    return std::int64_t(values.size()) == size;
-  };
-  PredictionShare s;
-  s.first = first_row;
-  s.count = n;
-  s.classes = k;
-  s.total = total;
-  s.samples = p.samples;
+  PredictionShare s = share_header(first_row, n, k, total, p.samples);
   s.sizes_ok = n >= 0 && holds(p.mean, n * k) && holds(p.std, n * k) &&
                holds(p.aleatoric, n * k) && holds(p.epistemic, n * k) &&
                holds(p.target, n * k) && holds(p.nll, n);
