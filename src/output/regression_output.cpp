@@ -20,13 +20,12 @@ void RunFile::write_regression_predictions(const std::string& set,
   const std::string where = concat(path_, ": /predictions/", set);
   const std::int64_t targets = check_prediction_shares(
       comm_.allgather(share_of(local, first_row, total)), where);
-  const h5::Group predictions = detail::predictions_group(file_);
-  if (h5::exists(predictions, set)) throw RuntimeError(concat(where, ": already written"));
-  const h5::Group g = h5::create_group(predictions, set);
-  h5::describe(g, "", concat("regression predictions on data set '", set, "': one row per "
-                             "example, in the data set's order; the mixture of ", local.samples,
-                             " Monte-Carlo passes' Gaussians, in the targets' units"));
-  h5::write_attribute(g, "samples", std::int32_t(local.samples));
+  const h5::Group g = detail::new_prediction_set(
+      file_, set, where,
+      concat("regression predictions on data set '", set, "': one row per example, in the "
+             "data set's order; the mixture of ", local.samples, " Monte-Carlo passes' "
+             "Gaussians, in the targets' units"),
+      local.samples);
   const hsize_t first = hsize_t(first_row), count = hsize_t(local.count);
   const auto column = [&](const char* name, const auto& values, std::vector<hsize_t> dims,
                           const char* units, const char* description) {

@@ -207,13 +207,11 @@ void RunFile::write_predictions(const std::string& set, const Predictions& local
   const std::int64_t classes = check_prediction_shares(
       comm_.allgather(share_of(local, first_row, total)), where);
 
-  const h5::Group predictions = predictions_group(file_);
-  if (h5::exists(predictions, set)) throw RuntimeError(concat(where, ": already written"));
-  const h5::Group g = h5::create_group(predictions, set);
-  h5::describe(g, "", concat("predictions on data set '", set, "': one row per example, "
-                             "in the data set's order; mean of ", local.samples,
-                             " Monte-Carlo forward passes"));
-  h5::write_attribute(g, "samples", std::int32_t(local.samples));
+  const h5::Group g = detail::new_prediction_set(
+      file_, set, where,
+      concat("predictions on data set '", set, "': one row per example, in the data set's "
+             "order; mean of ", local.samples, " Monte-Carlo forward passes"),
+      local.samples);
 
   const hsize_t rows = hsize_t(total), first = hsize_t(first_row), count = hsize_t(local.count);
   auto column = [&](const char* name, const auto& values, std::vector<hsize_t> dims,

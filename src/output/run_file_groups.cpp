@@ -30,6 +30,16 @@ h5::Group metrics_group(hid_t file) {
       "scores of the predictive distribution per data set, and its reliability diagram");
 }
 
+h5::Group new_prediction_set(hid_t file, const std::string& set, const std::string& where,
+                             const std::string& description, int samples) {
+  const h5::Group predictions = predictions_group(file);
+  if (h5::exists(predictions, set)) throw RuntimeError(concat(where, ": already written"));
+  h5::Group g = h5::create_group(predictions, set);
+  h5::describe(g, "", description);
+  h5::write_attribute(g, "samples", std::int32_t(samples));
+  return g;
+}
+
 void write_score_columns(hid_t file, const std::string& path, const std::string& set,
                          const std::vector<ScoreColumn>& columns, std::int64_t first_row,
                          std::int64_t total) {

@@ -25,6 +25,11 @@ h5::Group open_or_create_group(hid_t parent, const std::string& name,
 h5::Group predictions_group(hid_t file);
 h5::Group metrics_group(hid_t file);
 
+// /predictions/<set>, new (an existing one is an error naming `where`), with its
+// description and the Monte-Carlo passes it averages as attribute `samples`.
+h5::Group new_prediction_set(hid_t file, const std::string& set, const std::string& where,
+                             const std::string& description, int samples);
+
 // One per-row OOD score of a set: this rank's rows [first_row, first_row + rows->size()).
 struct ScoreColumn {
   std::string name, units, description;
