@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "mpi_files.hpp"
 #include "core/error.hpp"
 #include "output/checkpoint_file.hpp"
 #include "output/history_fields.hpp"
@@ -40,45 +41,9 @@ const kbnn::Communicator& world() {
   return comm;
 }
 
-int world_rank() {
-  int r = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &r);
-  return r;
-}
-
-int world_size() {
-  int n = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &n);
-  return n;
-}
-
-// A directory that every rank sees under the same name: rank 0 picks and creates
-// it and broadcasts the name; it is removed when all ranks are done with it.
-struct SharedTempDir {
-  fs::path path;
-  SharedTempDir() {
-    char name[512] = {};
-    if (world_rank() == 0) {
-      static int serial = 0;
-      const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-      const fs::path p = fs::temp_directory_path() /
-                         ("kbnn_test_hdf5_" + std::to_string(getpid()) + "_" +
-                          std::to_string(stamp) + "_" + std::to_string(serial++));
-      fs::create_directories(p);
-      std::strncpy(name, p.c_str(), sizeof name - 1);
-    }
-    MPI_Bcast(name, int(sizeof name), MPI_CHAR, 0, MPI_COMM_WORLD);
-    path = name;
-  }
-  ~SharedTempDir() {
-    MPI_Barrier(MPI_COMM_WORLD);
-    if (world_rank() == 0) {
-      std::error_code ec;
-      fs::remove_all(path, ec);
-    }
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using kbnn::test::SharedTempDir;
+using kbnn::test::world_rank;
+using kbnn::test::world_size;
 
 // ---- serial readers: plain HDF5 calls, independent of the writer's helpers --------
 
