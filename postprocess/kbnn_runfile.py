@@ -29,6 +29,14 @@ class RunFileError(Exception):
     """The file is not a kbnn run file, or lacks what a tool needs."""
 
 
+def _require_hdf5(path, kind):
+    """RunFileError unless `path` is an HDF5 file; `kind` names what it should be."""
+    if not os.path.exists(path):
+        raise RunFileError(f"{path}: no such file")
+    if os.path.isdir(path) or not h5py.is_hdf5(path):
+        raise RunFileError(f"{path}: not an HDF5 file, so not a {kind}")
+
+
 def _text(value):
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -47,10 +55,7 @@ class RunFile:
     def __init__(self, path):
         self.path = path
         self.name = os.path.splitext(os.path.basename(path))[0]
-        if not os.path.exists(path):
-            raise RunFileError(f"{path}: no such file")
-        if os.path.isdir(path) or not h5py.is_hdf5(path):
-            raise RunFileError(f"{path}: not an HDF5 file, so not a kbnn run file")
+        _require_hdf5(path, "kbnn run file")
         with h5py.File(path, "r") as f:
             has_history = isinstance(f.get("history"), h5py.Group)
             # kbnn predict's file: the run file's /predictions and /metrics, no history.
@@ -199,10 +204,7 @@ class EnsembleFile:
     def __init__(self, path):
         self.path = path
         self.name = os.path.splitext(os.path.basename(path))[0]
-        if not os.path.exists(path):
-            raise RunFileError(f"{path}: no such file")
-        if os.path.isdir(path) or not h5py.is_hdf5(path):
-            raise RunFileError(f"{path}: not an HDF5 file, so not a kbnn ensemble run file")
+        _require_hdf5(path, "kbnn ensemble run file")
         with h5py.File(path, "r") as f:
             if "ensemble_members" not in f.attrs or not isinstance(f.get("members"), h5py.Group):
                 raise RunFileError(
