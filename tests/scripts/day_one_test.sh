@@ -16,7 +16,7 @@
 set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
 source "$(dirname "$0")/common.sh"
-common=(--data.train_limit=1000 --data.test_limit=100 --train.batch_size=50 --train.log_every=2
+common=(--data.train_limit=1000 --data.test_limit=100 --train.batch_size=25 --train.log_every=4
         --eval.samples=2 --eval.every_epochs=1 --ood.shift=invert --output.dir="$out/runs")
 args=("${common[@]}" --train.epochs=2 --output.name=job)
 
@@ -33,16 +33,20 @@ unchanged() {  # unchanged: the run's files are as they were at the last `snapsh
 }
 snapshot() { (cd "$out/runs" && md5sum ./* > "$out/sums"); ls "$out/runs" > "$out/listing"; }
 
-# 1. Stopped by a signal once step 4 is logged (of 40). A Kokkos option that Kokkos 3
+# 1. Stopped by a signal once step 4 is logged (of 80). A Kokkos option that Kokkos 3
 # and 4 both know (4 renamed --kokkos-threads) must come back in the continue command.
+# The rank is found before the wait and the log polled often: a fast machine runs an
+# epoch in a tenth of a second, and the stop must land before the run's end.
 run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --kokkos-disable-warnings > "$out/stop.log" 2>&1 &
 job=$!
-for _ in $(seq 600); do
-  grep -q "^step *4/" "$out/stop.log" && break
-  sleep 0.05
+rank=
+for _ in $(seq 3000); do
+  [[ -n $rank ]] || rank=$(pgrep -f "^$kbnn train .*--output.dir=$out/runs" | tail -1 || true)
+  [[ -n $rank ]] && grep -q "^step *4/" "$out/stop.log" && break
+  kill -0 "$job" 2> /dev/null || break
+  sleep 0.01
 done
-rank=$(pgrep -f "^$kbnn train .*--output.dir=$out/runs" | tail -1 || true)
-[[ -n "$rank" ]] || fail "no rank process found"
+[[ -n "$rank" ]] || { cat "$out/stop.log"; fail "no rank process found"; }
 kill -TERM "$rank"
 rc=0
 wait "$job" || rc=$?
@@ -56,7 +60,7 @@ info_says "$out/runs/job.h5" "job.h5: run file of a run that a signal stopped" "
   "^  conv2d_0 *28x28x6 *flipout *150 *6" "history: .* rows; last at step" \
   "resume: $out/runs/job.checkpoint.h5 at step" "--restart auto"
 info_says "$out/runs/job.checkpoint.h5" "job.checkpoint.h5: checkpoint$" "^  total .* 61470 *236" \
-  "history: .* rows" "checkpoint: step [0-9]* (epoch 0\.[0-9]*), written by 2 rank(s)" \
+  "history: .* rows" "checkpoint: step [0-9]* (epoch [01]\.[0-9]*), written by 2 rank(s)" \
   "resume: kbnn train DECK --restart $out/runs/job.checkpoint.h5 trains on from step"
 
 # 2. The printed command continues the run (it runs in $out: the same words, any folder).
@@ -68,17 +72,17 @@ grep -q "^epoch 2/2 done: nll [0-9.]*  acc [0-9.]* over its 1000 images" "$out/c
   fail "no summary line at the end of the epoch"
 [[ $(tail -1 "$out/continue.log") == "wall time: "*" s in total: training "* ]] ||
   fail "the last line does not give the wall time: $(tail -1 "$out/continue.log")"
-info_says "$out/runs/job.h5" "job.h5: run file of a finished run" "history: 20 rows; last at step 40 " \
+info_says "$out/runs/job.h5" "job.h5: run file of a finished run" "history: 20 rows; last at step 80 " \
   "history/eval: 2 rows; last at epoch 2" "metrics/test: accuracy 0\." \
   "metrics/ood/invert (100) against test (100): AUROC entropy" "predictions/test: probs_mean 100x10" \
-  "weights: conv2d_0 .* dense_11 " "checkpoint: step 40 (epoch 2.00)"
+  "weights: conv2d_0 .* dense_11 " "checkpoint: step 80 (epoch 2.00)"
 
 # 3. Requeued once more after the end: nothing to do, exit 0, every file as it was.
 snapshot
 rc=0
 (cd "$out" && eval "run_mpi -n 2 $command") > "$out/again.log" 2>&1 || rc=$?
 ((rc == 0)) || fail "--restart auto on a finished run exited $rc: $(cat "$out/again.log")"
-grep -q "^restart: auto: .*job.h5 holds the finished run (step 40 of 40): nothing to do" \
+grep -q "^restart: auto: .*job.h5 holds the finished run (step 80 of 80): nothing to do" \
   "$out/again.log" || fail "--restart auto on a finished run does not say so: $(cat "$out/again.log")"
 unchanged
 
@@ -87,7 +91,7 @@ rc=0
 run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --restart "$out/runs/job.h5" > /dev/null \
   2> "$out/err" || rc=$?
 ((rc == 1)) || fail "a restart with nothing to train exited $rc"
-grep -q "job.h5: the checkpoint is at step 40 (epoch 2.00), where the deck's train.epochs = 2 (40 steps) ends: nothing left to train" \
+grep -q "job.h5: the checkpoint is at step 80 (epoch 2.00), where the deck's train.epochs = 2 (80 steps) ends: nothing left to train" \
   "$out/err" || fail "the refusal does not name step, epoch and train.epochs: $(cat "$out/err")"
 rc=0
 run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" > /dev/null 2> "$out/err" || rc=$?
@@ -96,7 +100,7 @@ grep -q "job.h5 holds a finished run" "$out/err" || fail "no message: $(cat "$ou
 unchanged
 run_mpi -n 2 "$kbnn" train "$deck" "${common[@]}" --output.name=job --train.epochs=1 --output.overwrite=true \
   > "$out/overwrite.log" || fail "output.overwrite = true did not replace the run"
-info_says "$out/runs/job.h5" "run file of a finished run" "history: 10 rows; last at step 20 "
+info_says "$out/runs/job.h5" "run file of a finished run" "history: 10 rows; last at step 40 "
 
 # 5. The README's pruning and fine-tuning recipe: prune, then train on from a pruned
 # model with train.epochs beyond the model's epoch, under another name.
@@ -111,7 +115,7 @@ run_mpi -n 2 "$kbnn" train "$deck" "${common[@]}" --restart "$out/runs/job.prune
   --train.epochs=2 --output.name=tuned > "$out/tune.log" || fail "fine-tuning failed: $(cat "$out/tune.log")"
 grep -q "^restart: a pruned model: 30735 of 61470 Bayesian weights stay removed" "$out/tune.log" ||
   fail "fine-tuning did not keep the mask"
-info_says "$out/runs/tuned.h5" "run file of a finished run" "history: 20 rows; last at step 40 "
+info_says "$out/runs/tuned.h5" "run file of a finished run" "history: 20 rows; last at step 80 "
 
 # 6. kbnn predict's file.
 run_mpi -n 2 "$kbnn" predict "$out/runs/tuned.h5" --ood.shift=rot90 --output "$out/runs/p.h5" \
