@@ -24,3 +24,28 @@ if [[ ${deck_data:-yes} == yes && -n ${deck:-} && -f $deck ]]; then
   data_dir=$(sed -n 's/^dir *= *//p;T;q' "$deck")
   [[ -z $data_dir || -d $data_dir ]] || skip "$data_dir (data.dir of $deck) is not installed"
 fi
+# signal_when JOB LOG LINE PROCESS [RANK]: once LOG has a line matching LINE, SIGTERM
+# the process whose command line matches PROCESS (under Open MPI, the one of world rank
+# RANK given one). The pid is found while waiting and LOG is polled every 10 ms, since a
+# fast machine trains these tests' epochs in a tenth of a second and the signal must land
+# before the end; fails if the background JOB ends first or no such process is found.
+signal_when() {
+  local job=$1 log=$2 line=$3 process=$4 rank=${5:-} pid=""
+  for _ in $(seq 6000); do
+    [[ -n $pid ]] || pid=$(rank_pid "$process" "$rank")
+    [[ -n $pid ]] && grep -q -- "$line" "$log" && break
+    kill -0 "$job" 2> /dev/null || { cat "$log"; fail "the job ended before '$line' was logged"; }
+    sleep 0.01
+  done
+  [[ -n $pid ]] || { cat "$log"; fail "no process matches '$process'"; }
+  kill -TERM "$pid"
+}
+rank_pid() {  # rank_pid PROCESS [RANK]: as signal_when, or nothing
+  local candidate
+  for candidate in $(pgrep -f "$1" || true); do
+    [[ -z $2 ]] && { echo "$candidate"; return; }
+    tr '\0' '\n' < "/proc/$candidate/environ" 2> /dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" &&
+      { echo "$candidate"; return; }
+  done
+  return 0
+}

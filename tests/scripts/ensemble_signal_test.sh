@@ -23,17 +23,8 @@ run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --output.name=full > "$out/full.
 
 run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --output.name=run > "$out/run.log" 2>&1 &
 job=$!
-for _ in $(seq 1200); do
-  grep -q "^\[member 0\] step *5/" "$out/run.log" && break
-  sleep 0.05
-done
-# World rank 0 of this job (Open MPI tells each rank its rank in its environment).
-rank0=""
-for pid in $(pgrep -f "^$kbnn train .*--output.dir=$out --output.name=run" || true); do
-  tr '\0' '\n' < "/proc/$pid/environ" | grep -qx "OMPI_COMM_WORLD_RANK=0" && rank0=$pid
-done
-[[ -n $rank0 ]] || fail "no rank 0 process found"
-kill -TERM "$rank0"
+signal_when "$job" "$out/run.log" "^\[member 0\] step *5/" \
+  "^$kbnn train .*--output.dir=$out --output.name=run" 0
 rc=0
 wait "$job" || rc=$?
 cat "$out/run.log"

@@ -14,19 +14,12 @@ args=(--data.train_limit=1200 --data.test_limit=100 --train.batch_size=100 --tra
 run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --output.name=full > "$out/full.log" ||
   fail "the uninterrupted run failed"
 
-# The run to interrupt: signal one rank once step 7 is logged... steps are logged every
-# 5, so wait for step 5 and signal during the next window (steps 6-10).
+# The run to interrupt: one rank is signalled once step 5 (of 24) is logged.
 run_mpi -n 2 "$kbnn" train "$deck" "${args[@]}" --output.name=run > "$out/run.log" 2>&1 &
 job=$!
-for _ in $(seq 600); do
-  grep -q "^step *5/" "$out/run.log" && break
-  sleep 0.05
-done
 # A rank of this job: its command line starts with the kbnn binary (mpiexec's does
 # not) and names this test's own output directory.
-rank=$(pgrep -f "^$kbnn train .*--output.dir=$out --output.name=run" | tail -1 || true)
-[[ -n "$rank" ]] || fail "no rank process found"
-kill -TERM "$rank"
+signal_when "$job" "$out/run.log" "^step *5/" "^$kbnn train .*--output.dir=$out --output.name=run"
 rc=0
 wait "$job" || rc=$?
 cat "$out/run.log"
