@@ -1,24 +1,29 @@
 // Each kernel of layers/affine_*_kernel(s).hpp (and gemm_blocks, col2im) against a plain
 // host loop written from its definition, on random inputs with odd sizes, so that
-// partial vectors and partial row blocks are exercised.
+// partial vectors and partial row blocks are exercised; the elementwise ones in both
+// thread shapes, which must agree bit for bit.
 #include "catch.hpp"
 
 #include "core/gemm.hpp"
 #include "core/im2col.hpp"
 #include "core/simd_width.hpp"
 #include "layers/affine_bias_kernels.hpp"
+#include "layers/affine_local_kernels.hpp"
 #include "layers/affine_narrow_kernel.hpp"
 #include "layers/affine_per_example_kernels.hpp"
 #include "layers/affine_sign_kernels.hpp"
 #include "layers/bayesian_affine.hpp"
+#include "thread_shapes.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <tuple>
 #include <vector>
 
 namespace {
 
+using kbnn::ThreadShape;
 using kbnn::View1;
 using kbnn::View2;
 
@@ -124,36 +129,45 @@ TEST_CASE("Sign kernels equal plain loops", "[kernels]") {
   const auto y0 = random_vector<double>(rows * K, 4);
 
   SECTION("spread_signs") {
-    View2<double> spread("spread", examples, K);
-    kbnn::affine::spread_signs(view2(s_in, examples, C), examples, spread);
     std::vector<double> want(examples * K);
     for (int e = 0; e < examples; ++e)
       for (int k = 0; k < K; ++k) want[e * K + k] = s_in[e * C + k % C];
-    check_equal(host(spread), want);
+    check_equal(same_in_both_shapes([&](ThreadShape shape) {
+                  View2<double> spread("spread", examples, K);
+                  kbnn::affine::spread_signs(view2(s_in, examples, C), examples, spread, shape);
+                  return host(spread);
+                }),
+                want);
   }
   SECTION("fold_signs") {
-    auto r = view2(s_out, examples, O);
-    kbnn::affine::fold_signs(view2(s_in, examples, C), examples, r);
     std::vector<double> want(s_out);
     for (int e = 0; e < examples; ++e)
       for (int o = 0; o < O; ++o) want[e * O + o] *= s_in[e * C];
-    check_equal(host(r), want);
+    check_equal(same_in_both_shapes([&](ThreadShape shape) {
+                  auto r = view2(s_out, examples, O);
+                  kbnn::affine::fold_signs(view2(s_in, examples, C), examples, r, shape);
+                  return host(r);
+                }),
+                want);
   }
   const auto spread_host = random_vector<double>(examples * K, 5, true);
   SECTION("sign_rows and add_signed_rows") {
-    auto xv = view2(x, rows, K);
-    auto y = view2(y0, rows, K);
-    auto z = view2(y0, rows, K);
-    kbnn::affine::sign_rows(cmat(xv), view2(spread_host, examples, K), P, mat(y));
-    kbnn::affine::add_signed_rows(cmat(xv), view2(spread_host, examples, K), P, mat(z));
+    const auto [y, z] = same_in_both_shapes([&](ThreadShape shape) {
+      auto xv = view2(x, rows, K);
+      auto y = view2(y0, rows, K);
+      auto z = view2(y0, rows, K);
+      kbnn::affine::sign_rows(cmat(xv), view2(spread_host, examples, K), P, mat(y), shape);
+      kbnn::affine::add_signed_rows(cmat(xv), view2(spread_host, examples, K), P, mat(z), shape);
+      return std::make_tuple(host(y), host(z));
+    });
     std::vector<double> signed_x(rows * K), added(y0);
     for (int r = 0; r < rows; ++r)
       for (int k = 0; k < K; ++k) {
         signed_x[r * K + k] = x[r * K + k] * spread_host[(r / P) * K + k];
         added[r * K + k] += signed_x[r * K + k];
       }
-    check_equal(host(y), signed_x);
-    check_equal(host(z), added);
+    check_equal(y, signed_x);
+    check_equal(z, added);
   }
 }
 
@@ -164,31 +178,42 @@ TEST_CASE("Elementwise affine kernels equal plain loops", "[kernels]") {
   const auto bias = random_vector<double>(O, 4);
 
   SECTION("add_bias") {
-    auto out = view2(a, rows, O);
-    kbnn::affine::add_bias(view1(bias), mat(out));
     std::vector<double> want(a);
     for (int i = 0; i < rows * O; ++i) want[i] += bias[i % O];
-    check_equal(host(out), want);
+    check_equal(same_in_both_shapes([&](ThreadShape shape) {
+                  auto out = view2(a, rows, O);
+                  kbnn::affine::add_bias(view1(bias), mat(out), shape);
+                  return host(out);
+                }),
+                want);
   }
   SECTION("combine") {
-    View2<double> out("out", rows, O);
-    kbnn::affine::combine<double>(cmat(view2(a, rows, O)), cmat(view2(b, rows, O)),
-                                  view2(r, examples, O), view1(bias), P, mat(out));
     std::vector<double> want(rows * O);
     for (int i = 0; i < rows * O; ++i)
       want[i] = a[i] + b[i] * r[(i / O / P) * O + i % O] + bias[i % O];
-    check_equal(host(out), want);
+    check_equal(same_in_both_shapes([&](ThreadShape shape) {
+                  View2<double> out("out", rows, O);
+                  kbnn::affine::combine<double>(cmat(view2(a, rows, O)), cmat(view2(b, rows, O)),
+                                                view2(r, examples, O), view1(bias), P, mat(out),
+                                                shape);
+                  return host(out);
+                }),
+                want);
   }
   SECTION("stack_dout") {
-    View2<double> stacked("stacked", rows, 2 * O);
-    kbnn::affine::stack_dout(cmat(view2(a, rows, O)), view2(r, examples, O), P, mat(stacked));
+    const auto stacked = same_in_both_shapes([&](ThreadShape shape) {
+      View2<double> stacked("stacked", rows, 2 * O);
+      kbnn::affine::stack_dout(cmat(view2(a, rows, O)), view2(r, examples, O), P, mat(stacked),
+                               shape);
+      return host(stacked);
+    });
     std::vector<double> want(rows * 2 * O);
     for (int row = 0; row < rows; ++row)
       for (int o = 0; o < O; ++o) {
         want[row * 2 * O + o] = a[row * O + o];
         want[row * 2 * O + O + o] = a[row * O + o] * r[(row / P) * O + o];
       }
-    check_equal(host(stacked), want);
+    check_equal(stacked, want);
   }
   SECTION("unstack_gradients and add_to") {
     const int n = 9;
@@ -207,14 +232,70 @@ TEST_CASE("Elementwise affine kernels equal plain loops", "[kernels]") {
   SECTION("column_sums over one block, and over several with a partial last one") {
     for (const int n : {rows, 3 * kbnn::affine::column_block + 17}) {
       const auto x = random_vector<double>(std::size_t(n) * O, 7);
-      View2<double> partial("partial", (n + kbnn::affine::column_block - 1) / kbnn::affine::column_block, O);
-      View1<double> sums("sums", O);
-      kbnn::affine::column_sums(cmat(view2(x, n, O)), partial, sums);
+      const auto got = same_in_both_shapes([&](ThreadShape shape) {
+        const int blocks = (n + kbnn::affine::column_block - 1) / kbnn::affine::column_block;
+        View2<double> partial("partial", blocks, O);
+        View1<double> sums("sums", O);
+        kbnn::affine::column_sums(cmat(view2(x, n, O)), partial, sums, shape);
+        return host(sums);
+      });
       std::vector<double> want(O, 0.0);
       for (int i = 0; i < n * O; ++i) want[i % O] += x[i];
-      const auto got = host(sums);
       for (int o = 0; o < O; ++o) CHECK(got[o] == Approx(want[o]).epsilon(1e-12));
     }
+  }
+}
+
+TEST_CASE("Local reparameterization's kernels equal plain loops, in both thread shapes",
+          "[kernels]") {
+  const int rows = 7, K = 5, O = 3;
+  const auto x = random_vector<double>(rows * K, 1), t = random_vector<double>(rows * K, 2);
+  const auto d0 = random_vector<double>(rows * K, 3), eps = random_vector<double>(rows * O, 4);
+  const auto dout = random_vector<double>(rows * O, 5), out0 = random_vector<double>(rows * O, 6);
+  const auto bias = random_vector<double>(O, 7);
+  auto variance = random_vector<double>(rows * O, 8);
+  for (auto& v : variance) v = std::abs(v);
+  variance[4] = 0;  // a zero row of cols: no variance gradient, not 0 * inf
+
+  SECTION("square and add_variance_input_gradient") {
+    const auto [squared, dcols] = same_in_both_shapes([&](ThreadShape shape) {
+      View2<double> y("y", rows, K);
+      auto d = view2(d0, rows, K);
+      kbnn::affine::square(cmat(view2(x, rows, K)), mat(y), shape);
+      kbnn::affine::add_variance_input_gradient(cmat(view2(x, rows, K)), cmat(view2(t, rows, K)),
+                                                mat(d), shape);
+      return std::make_tuple(host(y), host(d));
+    });
+    std::vector<double> want_squared(rows * K), want_dcols(d0);
+    for (int i = 0; i < rows * K; ++i) {
+      want_squared[i] = x[i] * x[i];
+      want_dcols[i] += 2 * x[i] * t[i];
+    }
+    check_equal(squared, want_squared);
+    check_equal(dcols, want_dcols);
+  }
+  SECTION("add_output_noise and output_variance_gradient") {
+    const auto [stddev, out, d_variance] = same_in_both_shapes([&](ThreadShape shape) {
+      auto s = view2(variance, rows, O);
+      auto o = view2(out0, rows, O);
+      View2<double> g("g", rows, O);
+      kbnn::affine::add_output_noise<double>(mat(s), cmat(view2(eps, rows, O)), view1(bias),
+                                             mat(o), shape);
+      kbnn::affine::output_variance_gradient<double>(cmat(view2(dout, rows, O)),
+                                                     cmat(view2(eps, rows, O)), cmat(s), mat(g),
+                                                     shape);
+      return std::make_tuple(host(s), host(o), host(g));
+    });
+    std::vector<double> want_s(rows * O), want_out(out0), want_g(rows * O);
+    for (int i = 0; i < rows * O; ++i) {
+      want_s[i] = std::sqrt(variance[i]);
+      want_out[i] += want_s[i] * eps[i] + bias[i % O];
+      want_g[i] = variance[i] > 0 ? dout[i] * eps[i] / (2 * want_s[i]) : 0.0;
+    }
+    check_equal(stddev, want_s);
+    check_equal(out, want_out);
+    check_equal(d_variance, want_g);
+    CHECK(d_variance[4] == 0.0);
   }
 }
 
@@ -429,7 +510,6 @@ TEST_CASE("pad_images, im2col and col2im: both thread shapes give the definition
   // The rows shape runs on CPUs, the elements shape on GPUs (core/im2col.hpp); both run
   // here. im2col against its definition, cols((b, oh, ow), (kh, kw, c)) = x(b, oh*s - p
   // + kh, ow*s - p + kw, c) or 0 outside the image; col2im bitwise equal across shapes.
-  using kbnn::ThreadShape;
   struct Case { int h, w, c, k, s, p; };
   for (const Case g : {Case{6, 5, 2, 3, 1, 1}, Case{7, 7, 3, 3, 2, 0}, Case{9, 8, 1, 5, 2, 2},
                        Case{14, 14, 6, 5, 1, 0}, Case{28, 28, 1, 5, 1, 2}, Case{7, 6, 1, 3, 1, 1}}) {

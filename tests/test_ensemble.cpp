@@ -1,5 +1,5 @@
 // Ensembles (docs/design.md, "Ensembles"): the three-way split of the mixture's
-// uncertainty on hand-made members (uq/ensemble.hpp), the ensemble predictor against a
+// uncertainty on hand-made members (uq/ensemble.hpp, in both thread shapes), the ensemble predictor against a
 // single model, rank groups (parallel/rank_groups.hpp) and the members' decks
 // (app/run_ensemble.hpp). The [mpi] cases run again under mpiexec with 2 and 3 ranks.
 #include "catch.hpp"
@@ -10,10 +10,12 @@
 #include "model/build_model.hpp"
 #include "parallel/rank_groups.hpp"
 #include "small_model.hpp"
+#include "thread_shapes.hpp"
 #include "uq/ensemble.hpp"
 
 #include <cmath>
 #include <cstring>
+#include <tuple>
 
 namespace {
 
@@ -109,12 +111,16 @@ TEST_CASE("The three-way split of a hand-made two-member ensemble", "[ensemble]"
   const std::vector<std::vector<std::vector<double>>> b = {
       {{0.2, 0.8}, {0.6, 0.4}, {0.01, 0.99}}, {{0.4, 0.6}, {0.6, 0.4}, {0.01, 0.99}}};
   kbnn::EnsembleSums sums(3, 2);
-  kbnn::add_member(sums_of(a), sums);
-  kbnn::add_member(sums_of(b), sums);
-  REQUIRE(sums.members == 2);
-  REQUIRE(sums.mixture.passes == 4);
-  const kbnn::EpistemicSplit split = kbnn::epistemic_split(sums);
-  REQUIRE(split.within.size() == 3);
+  const auto [within, between] = same_in_both_shapes([&](kbnn::ThreadShape shape) {
+    sums = kbnn::EnsembleSums(3, 2);
+    kbnn::add_member(sums_of(a), sums, shape);
+    kbnn::add_member(sums_of(b), sums, shape);
+    REQUIRE(sums.members == 2);
+    REQUIRE(sums.mixture.passes == 4);
+    const kbnn::EpistemicSplit split = kbnn::epistemic_split(sums);
+    return std::make_tuple(split.within, split.between);
+  });
+  REQUIRE(within.size() == 3);
 
   for (int i = 0; i < 3; ++i) {
     // By the definitions, passes and members named one by one.
@@ -125,19 +131,19 @@ TEST_CASE("The three-way split of a hand-made two-member ensemble", "[ensemble]"
         (entropy(a[0][i]) + entropy(a[1][i]) + entropy(b[0][i]) + entropy(b[1][i])) / 4;
     const double mi_a = entropy(mean_a) - (entropy(a[0][i]) + entropy(a[1][i])) / 2;
     const double mi_b = entropy(mean_b) - (entropy(b[0][i]) + entropy(b[1][i])) / 2;
-    CHECK(split.within[i] == Approx((mi_a + mi_b) / 2).margin(1e-7));
-    CHECK(split.between[i] ==
+    CHECK(within[i] == Approx((mi_a + mi_b) / 2).margin(1e-7));
+    CHECK(between[i] ==
           Approx(entropy(mixture) - (entropy(mean_a) + entropy(mean_b)) / 2).margin(1e-7));
-    CHECK(split.within[i] + split.between[i] ==
+    CHECK(within[i] + between[i] ==
           Approx(entropy(mixture) - aleatoric).margin(1e-6));
   }
-  CHECK(split.within[0] > 0.01);
-  CHECK(split.between[0] > 0.1);
-  CHECK(split.within[1] == Approx(0).margin(1e-7));   // certain members ...
-  CHECK(split.between[1] == Approx(0).margin(1e-7));  // ... that agree
-  CHECK(split.within[2] == Approx(0).margin(1e-7));
+  CHECK(within[0] > 0.01);
+  CHECK(between[0] > 0.1);
+  CHECK(within[1] == Approx(0).margin(1e-7));   // certain members ...
+  CHECK(between[1] == Approx(0).margin(1e-7));  // ... that agree
+  CHECK(within[2] == Approx(0).margin(1e-7));
   // ln 2 - H(0.99, 0.01): all of row 2's uncertainty is the members' disagreement.
-  CHECK(split.between[2] == Approx(0.6931471806 - 0.0560013121).margin(1e-7));
+  CHECK(between[2] == Approx(0.6931471806 - 0.0560013121).margin(1e-7));
 
   const kbnn::PredictiveSums three_passes = sums_of({a[0], a[1], a[0]});
   CHECK_THROWS_WITH(kbnn::add_member(three_passes, sums), Catch::Contains("3 passes"));

@@ -180,38 +180,44 @@ TEST_CASE("Ranks splitting the samples predict the same bits as ranks splitting 
   check_same_bits(added, by_rows);
 }
 
-TEST_CASE("Passes add into the same sums in any grouping, stored or not", "[predict]") {
+TEST_CASE("Passes add into the same sums in any grouping, stored or not, in either thread shape",
+          "[predict]") {
   const kbnn::DeviceDataset rows = kbnn::to_device(synthetic_images());
   auto model = model_for(rows);
   const kbnn::RowRange all{0, 0, rows.count()};
-  const auto passes = [](int first, int count) {
+  const auto passes = [](int first, int count, kbnn::ThreadShape shape) {
     kbnn::McPasses p;
     p.seed = seed;
     p.first = first;
     p.count = count;
     p.batch = batch;
+    p.shape = shape;
     return p;
   };
-  kbnn::PredictiveSums at_once(rows.count(), classes), in_parts(rows.count(), classes),
-      stored(rows.count(), classes);
-  kbnn::add_passes(*model, rows, all, passes(0, samples), at_once);
-  kbnn::add_passes(*model, rows, all, passes(0, 2), in_parts);
-  kbnn::add_passes(*model, rows, all, passes(2, samples - 2), in_parts);
-  const kbnn::PassResults first_two(rows.count(), 2, classes);
-  const kbnn::PassResults rest(rows.count(), samples - 2, classes);
-  kbnn::store_passes(*model, rows, all, passes(0, 2), first_two);
-  kbnn::store_passes(*model, rows, all, passes(2, samples - 2), rest);
-  kbnn::add_stored(first_two, stored);
-  kbnn::add_stored(rest, stored);
-  const kbnn::Predictions a = kbnn::finish(at_once, rows, 0), b = kbnn::finish(in_parts, rows, 0),
-                          c = kbnn::finish(stored, rows, 0);
+  const auto rows_shape = kbnn::ThreadShape::rows;
+  kbnn::PredictiveSums at_once(rows.count(), classes);
+  kbnn::add_passes(*model, rows, all, passes(0, samples, rows_shape), at_once);
+  const kbnn::Predictions a = kbnn::finish(at_once, rows, 0);
   CHECK(a.samples == samples);
-  CHECK(b.samples == samples);
-  CHECK(c.samples == samples);
-  CHECK(same_bits(a.probs_mean, b.probs_mean));
-  CHECK(same_bits(a.aleatoric, b.aleatoric));
-  CHECK(same_bits(a.probs_mean, c.probs_mean));
-  CHECK(same_bits(a.aleatoric, c.aleatoric));
+  for (const auto shape : {kbnn::ThreadShape::rows, kbnn::ThreadShape::elements}) {
+    INFO((shape == rows_shape ? "rows" : "elements") << " shape");
+    kbnn::PredictiveSums in_parts(rows.count(), classes), stored(rows.count(), classes);
+    kbnn::add_passes(*model, rows, all, passes(0, 2, shape), in_parts);
+    kbnn::add_passes(*model, rows, all, passes(2, samples - 2, shape), in_parts);
+    const kbnn::PassResults first_two(rows.count(), 2, classes);
+    const kbnn::PassResults rest(rows.count(), samples - 2, classes);
+    kbnn::store_passes(*model, rows, all, passes(0, 2, shape), first_two);
+    kbnn::store_passes(*model, rows, all, passes(2, samples - 2, shape), rest);
+    kbnn::add_stored(first_two, stored, shape);
+    kbnn::add_stored(rest, stored, shape);
+    const kbnn::Predictions b = kbnn::finish(in_parts, rows, 0), c = kbnn::finish(stored, rows, 0);
+    CHECK(b.samples == samples);
+    CHECK(c.samples == samples);
+    CHECK(same_bits(a.probs_mean, b.probs_mean));
+    CHECK(same_bits(a.aleatoric, b.aleatoric));
+    CHECK(same_bits(a.probs_mean, c.probs_mean));
+    CHECK(same_bits(a.aleatoric, c.aleatoric));
+  }
   // finish() reads the labels of the rows it is given.
   const kbnn::Predictions tail = kbnn::finish(kbnn::PredictiveSums(3, classes), rows, 34);
   CHECK(tail.label == std::vector<std::int32_t>{4, 5, 6});

@@ -123,8 +123,8 @@ struct LossResult {
 };
 
 template <class Scalar>
-LossResult run_loss(const std::vector<double>& logits, const std::vector<int>& labels,
-                    int classes, double grad_scale) {
+LossResult run_loss_in(kbnn::ThreadShape shape, const std::vector<double>& logits,
+                       const std::vector<int>& labels, int classes, double grad_scale) {
   const int rows = int(labels.size());
   auto z = device_vector<Scalar>(logits, "kbnn::test::logits");
   kbnn::View1<std::int32_t> y("kbnn::test::labels", rows);
@@ -136,10 +136,26 @@ LossResult run_loss(const std::vector<double>& logits, const std::vector<int>& l
   LossResult r;
   r.sums = kbnn::softmax_cross_entropy<Scalar>(kbnn::as_matrix(z, rows, classes), y,
                                                Scalar(grad_scale), kbnn::as_matrix(d, rows, classes),
-                                               correct);
+                                               correct, shape);
   r.dlogits = host_matrix(d);
   r.correct = host_vector(correct);
   return r;
+}
+
+// The loss in both thread shapes (core/thread_shape.hpp): the same gradient and counts
+// bit for bit; the NLL, a sum over threads, up to the order of its terms.
+template <class Scalar>
+LossResult run_loss(const std::vector<double>& logits, const std::vector<int>& labels,
+                    int classes, double grad_scale) {
+  using kbnn::ThreadShape;
+  const auto rows = run_loss_in<Scalar>(ThreadShape::rows, logits, labels, classes, grad_scale);
+  const auto elements =
+      run_loss_in<Scalar>(ThreadShape::elements, logits, labels, classes, grad_scale);
+  CHECK(rows.dlogits == elements.dlogits);
+  CHECK(rows.correct == elements.correct);
+  CHECK(rows.sums.correct == elements.sums.correct);
+  CHECK(rows.sums.nll == Approx(elements.sums.nll).epsilon(1e-15));
+  return rows;
 }
 
 }  // namespace

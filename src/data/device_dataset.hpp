@@ -4,6 +4,7 @@
 // features) are copied as they are. No per-step host work or host->device copy.
 #pragma once
 
+#include "core/thread_shape.hpp"
 #include "core/types.hpp"
 #include "data/dataset.hpp"
 
@@ -63,24 +64,25 @@ inline DeviceDataset to_device(const Dataset& d) {
 // float values. `order` is the epoch's permutation (or the identity).
 template <class Scalar>
 void gather_features(const DeviceDataset& data, const View1<const std::int64_t>& order,
-                     std::int64_t first, const Matrix<Scalar>& x) {
-  const std::int64_t features = data.shape.size();
+                     std::int64_t first, const Matrix<Scalar>& x,
+                     ThreadShape shape = native_shape) {
+  const int features = static_cast<int>(data.shape.size());
   const auto pixels = data.pixels;
   const auto values = data.values;
-  if (values.extent(0) == 0) {
-    Kokkos::parallel_for(
-        "kbnn::gather_pixels", Range(0, x.extent(0)), KOKKOS_LAMBDA(const std::int64_t b) {
-          const std::int64_t src = order(first + b);
-          for (std::int64_t f = 0; f < features; ++f)
-            x(b, f) = Scalar(pixels(src, f)) * Scalar(1.0 / 255.0);
-        });
-    return;
-  }
-  Kokkos::parallel_for(
-      "kbnn::gather_values", Range(0, x.extent(0)), KOKKOS_LAMBDA(const std::int64_t b) {
-        const std::int64_t src = order(first + b);
-        for (std::int64_t f = 0; f < features; ++f) x(b, f) = Scalar(values(src, f));
-      });
+  if (values.extent(0) == 0)
+    for_each_element(
+        "kbnn::gather_pixels", x.extent(0), features,
+        KOKKOS_LAMBDA(const std::int64_t b, const int f) {
+          x(b, f) = Scalar(pixels(order(first + b), f)) * Scalar(1.0 / 255.0);
+        },
+        shape);
+  else
+    for_each_element(
+        "kbnn::gather_values", x.extent(0), features,
+        KOKKOS_LAMBDA(const std::int64_t b, const int f) {
+          x(b, f) = Scalar(values(order(first + b), f));
+        },
+        shape);
 }
 
 // x(b, :) = pixels(order(first + b), :) / 255 (or the float features) and y(b) =
@@ -88,39 +90,27 @@ void gather_features(const DeviceDataset& data, const View1<const std::int64_t>&
 // leaves y alone: its targets come from gather_targets.
 template <class Scalar>
 void gather_batch(const DeviceDataset& data, const View1<const std::int64_t>& order,
-                  std::int64_t first, const Matrix<Scalar>& x, const View1<std::int32_t>& y) {
-  const std::int64_t features = data.shape.size();
-  const auto pixels = data.pixels;
+                  std::int64_t first, const Matrix<Scalar>& x, const View1<std::int32_t>& y,
+                  ThreadShape shape = native_shape) {
+  gather_features(data, order, first, x, shape);
   const auto labels = data.labels;
-  if (data.values.extent(0) > 0 || labels.extent(0) == 0) {
-    gather_features(data, order, first, x);
-    if (labels.extent(0) == 0) return;
-    Kokkos::parallel_for(
-        "kbnn::gather_labels", Range(0, x.extent(0)),
-        KOKKOS_LAMBDA(const std::int64_t b) { y(b) = labels(order(first + b)); });
-    return;
-  }
-  // Images and labels (classification): one pass over both.
+  if (labels.extent(0) == 0) return;
   Kokkos::parallel_for(
-      "kbnn::gather_batch", Range(0, x.extent(0)), KOKKOS_LAMBDA(const std::int64_t b) {
-        const std::int64_t src = order(first + b);
-        for (std::int64_t f = 0; f < features; ++f)
-          x(b, f) = Scalar(pixels(src, f)) * Scalar(1.0 / 255.0);
-        y(b) = labels(src);
-      });
+      "kbnn::gather_labels", Range(0, x.extent(0)),
+      KOKKOS_LAMBDA(const std::int64_t b) { y(b) = labels(order(first + b)); });
 }
 
 // t(b, :) = targets(order(first + b), :) for b in [0, t.extent(0)).
 template <class Scalar>
 void gather_targets(const DeviceDataset& data, const View1<const std::int64_t>& order,
-                    std::int64_t first, const Matrix<Scalar>& t) {
-  const int width = data.target_dim();
+                    std::int64_t first, const Matrix<Scalar>& t, ThreadShape shape = native_shape) {
   const auto targets = data.targets;
-  Kokkos::parallel_for(
-      "kbnn::gather_targets", Range(0, t.extent(0)), KOKKOS_LAMBDA(const std::int64_t b) {
-        const std::int64_t src = order(first + b);
-        for (int k = 0; k < width; ++k) t(b, k) = Scalar(targets(src, k));
-      });
+  for_each_element(
+      "kbnn::gather_targets", t.extent(0), data.target_dim(),
+      KOKKOS_LAMBDA(const std::int64_t b, const int k) {
+        t(b, k) = Scalar(targets(order(first + b), k));
+      },
+      shape);
 }
 
 }  // namespace kbnn

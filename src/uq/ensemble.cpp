@@ -10,7 +10,7 @@ namespace kbnn {
 EnsembleSums::EnsembleSums(std::int64_t rows, int classes)
     : mixture(rows, classes), member_entropy("kbnn::ensemble::member_entropy", rows) {}
 
-void add_member(const PredictiveSums& member, EnsembleSums& ensemble) {
+void add_member(const PredictiveSums& member, EnsembleSums& ensemble, ThreadShape shape) {
   if (ensemble.members > 0 && member.passes * ensemble.members != ensemble.mixture.passes)
     throw RuntimeError(concat("add_member: a member of ", member.passes, " passes after ",
                               ensemble.members, " members of ",
@@ -22,17 +22,20 @@ void add_member(const PredictiveSums& member, EnsembleSums& ensemble) {
   const auto member_entropy = ensemble.member_entropy;
   const double passes = member.passes;
   const int classes = static_cast<int>(probs.extent(1));
-  Kokkos::parallel_for(
-      "kbnn::ensemble::add_member", Range(0, probs.extent(0)), KOKKOS_LAMBDA(const std::int64_t i) {
+  for_each_element(
+      "kbnn::ensemble::add_member", probs.extent(0), classes,
+      KOKKOS_LAMBDA(const std::int64_t i, const int k) {
+        mix_probs(i, k) += probs(i, k);
+        if (k > 0) return;
         double h = 0;  // H[pbar_k]
-        for (int k = 0; k < classes; ++k) {
-          const double p = probs(i, k) / passes;
+        for (int c = 0; c < classes; ++c) {
+          const double p = probs(i, c) / passes;
           if (p > 0) h -= p * math::log(p);
-          mix_probs(i, k) += probs(i, k);
         }
         mix_entropy(i) += entropy(i);
         member_entropy(i) += h;
-      });
+      },
+      shape);
   ensemble.mixture.passes += member.passes;
   ensemble.members += 1;
 }

@@ -12,6 +12,7 @@
 // sum_k H[pbar_k], gives the split.
 #pragma once
 
+#include "core/thread_shape.hpp"
 #include "uq/evaluate.hpp"
 
 #include <cstdint>
@@ -30,8 +31,10 @@ struct EnsembleSums {
 
 // Adds one member's sums (all of its passes) into the ensemble's: its probabilities and
 // entropies into the mixture, its predictive entropy H[pbar_k] into member_entropy.
-// Every member must bring the same number of passes.
-void add_member(const PredictiveSums& member, EnsembleSums& ensemble);
+// Every member must bring the same number of passes. Either thread shape gives the same
+// numbers (in the elements shape thread 0 of a row sums the row's entropies).
+void add_member(const PredictiveSums& member, EnsembleSums& ensemble,
+                ThreadShape shape = native_shape);
 
 // The split of the mixture's mutual information, per row (nats), each >= 0 (rounding
 // can leave W + B an ulp from Predictions::epistemic).

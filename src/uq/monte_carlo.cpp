@@ -30,20 +30,43 @@ struct LogSoftmax {
   }
 };
 
-// p = softmax(row b of the logits): each p_k goes to put(k, p_k); returns H[p]. The one
-// place both the adding and the storing kernels compute them, so they agree bit for bit.
-template <class Put>
-KOKKOS_INLINE_FUNCTION double softmax_row(const Matrix<const Real>& logits, std::int64_t b,
-                                          int classes, const Put& put) {
-  const LogSoftmax<Matrix<const Real>> log_softmax(logits, b, classes);
+// H[softmax(row)], summed over the classes in order.
+template <class Logits>
+KOKKOS_INLINE_FUNCTION double row_entropy(const LogSoftmax<Logits>& log_softmax, int classes) {
   double entropy = 0;
   for (int k = 0; k < classes; ++k) {
     const double log_p = log_softmax(k);
-    const double p = math::exp(log_p);
-    put(k, p);
-    entropy -= p * log_p;
+    entropy -= math::exp(log_p) * log_p;
   }
   return entropy;
+}
+
+// p = softmax(each logits row): put(row, k, p_k) for every class and entropy(row, H[p])
+// once per row, in either thread shape. In the elements shape each of a row's threads
+// recomputes the row's log-softmax normaliser (the same arithmetic, so the same
+// numbers) and thread 0 of the row its entropy. The one place the adding and the
+// storing kernels compute them, so they agree bit for bit.
+template <class Put, class Entropy>
+void softmax_rows(const char* name, const Matrix<const Real>& logits, const Put& put,
+                  const Entropy& entropy, ThreadShape shape) {
+  const int classes = static_cast<int>(logits.extent(1));
+  if (shape == ThreadShape::elements) {
+    for_each_element(
+        name, logits.extent(0), classes,
+        KOKKOS_LAMBDA(const std::int64_t b, const int k) {
+          const LogSoftmax<Matrix<const Real>> log_softmax(logits, b, classes);
+          put(b, k, math::exp(log_softmax(k)));
+          if (k == 0) entropy(b, row_entropy(log_softmax, classes));
+        },
+        shape);
+    return;
+  }
+  Kokkos::parallel_for(
+      name, Range(0, logits.extent(0)), KOKKOS_LAMBDA(const std::int64_t b) {
+        const LogSoftmax<Matrix<const Real>> log_softmax(logits, b, classes);
+        for (int k = 0; k < classes; ++k) put(b, k, math::exp(log_softmax(k)));
+        entropy(b, row_entropy(log_softmax, classes));
+      });
 }
 
 // order(i) = i. A free function: nvcc rejects an extended lambda in a constructor.
@@ -121,13 +144,13 @@ void add_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRan
   const auto prob_sum = sums.probs;
   const auto entropy_sum = sums.entropy;
   const auto add_batch = [&](const Matrix<const Real>& logits, std::int64_t first, int) {
-    const int classes = static_cast<int>(logits.extent(1));
-    Kokkos::parallel_for(
-        "kbnn::mc::add_pass", Range(0, logits.extent(0)), KOKKOS_LAMBDA(const std::int64_t b) {
-          const std::int64_t row = first + b;
-          entropy_sum(row) += softmax_row(logits, b, classes,
-                                          [&](int k, double p) { prob_sum(row, k) += p; });
-        });
+    softmax_rows(
+        "kbnn::mc::add_pass", logits,
+        KOKKOS_LAMBDA(const std::int64_t b, const int k, const double p) {
+          prob_sum(first + b, k) += p;
+        },
+        KOKKOS_LAMBDA(const std::int64_t b, const double h) { entropy_sum(first + b) += h; },
+        passes.shape);
   };
   run_passes(model, data, rows, passes, add_batch);
   sums.passes += passes.count;
@@ -138,31 +161,31 @@ void store_passes(Sequential<Real>& model, const DeviceDataset& data, const RowR
   const auto probs = results.probs;
   const auto entropy = results.entropy;
   const auto store_batch = [&](const Matrix<const Real>& logits, std::int64_t first, int j) {
-    const int classes = static_cast<int>(logits.extent(1));
-    Kokkos::parallel_for(
-        "kbnn::mc::store_pass", Range(0, logits.extent(0)), KOKKOS_LAMBDA(const std::int64_t b) {
-          const std::int64_t row = first + b;
-          entropy(row, j) = softmax_row(logits, b, classes,
-                                        [&](int k, double p) { probs(row, j, k) = p; });
-        });
+    softmax_rows(
+        "kbnn::mc::store_pass", logits,
+        KOKKOS_LAMBDA(const std::int64_t b, const int k, const double p) {
+          probs(first + b, j, k) = p;
+        },
+        KOKKOS_LAMBDA(const std::int64_t b, const double h) { entropy(first + b, j) = h; },
+        passes.shape);
   };
   run_passes(model, data, rows, passes, store_batch);
 }
 
-void add_stored(const PassResults& results, PredictiveSums& sums) {
+void add_stored(const PassResults& results, PredictiveSums& sums, ThreadShape shape) {
   const auto probs = results.probs;
   const auto entropy = results.entropy;
   const auto prob_sum = sums.probs;
   const auto entropy_sum = sums.entropy;
   const int passes = static_cast<int>(probs.extent(1));
-  const int classes = static_cast<int>(probs.extent(2));
-  Kokkos::parallel_for(
-      "kbnn::mc::add_stored", Range(0, probs.extent(0)), KOKKOS_LAMBDA(const std::int64_t i) {
-        for (int j = 0; j < passes; ++j) {
-          for (int k = 0; k < classes; ++k) prob_sum(i, k) += probs(i, j, k);
-          entropy_sum(i) += entropy(i, j);
-        }
-      });
+  for_each_element(
+      "kbnn::mc::add_stored", probs.extent(0), static_cast<int>(probs.extent(2)),
+      KOKKOS_LAMBDA(const std::int64_t i, const int k) {
+        for (int j = 0; j < passes; ++j) prob_sum(i, k) += probs(i, j, k);
+        if (k == 0)
+          for (int j = 0; j < passes; ++j) entropy_sum(i) += entropy(i, j);
+      },
+      shape);
   sums.passes += passes;
 }
 
@@ -248,11 +271,12 @@ void add_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRan
 void store_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRange& rows,
                   const McPasses& passes, const PassOutputs& outputs) {
   const auto store_batch = [&](const Matrix<const Real>& out, std::int64_t first, int j) {
-    const int width = static_cast<int>(out.extent(1));
-    Kokkos::parallel_for(
-        "kbnn::mc::store_outputs", Range(0, out.extent(0)), KOKKOS_LAMBDA(const std::int64_t b) {
-          for (int k = 0; k < width; ++k) outputs(first + b, j, k) = double(out(b, k));
-        });
+    for_each_element(
+        "kbnn::mc::store_outputs", out.extent(0), static_cast<int>(out.extent(1)),
+        KOKKOS_LAMBDA(const std::int64_t b, const int k) {
+          outputs(first + b, j, k) = double(out(b, k));
+        },
+        passes.shape);
   };
   run_passes(model, data, rows, passes, store_batch);
 }

@@ -8,6 +8,7 @@
 // any model, add into the same sums; finish() then turns the sums into Predictions.
 #pragma once
 
+#include "core/thread_shape.hpp"
 #include "data/device_dataset.hpp"
 #include "data/standardize.hpp"
 #include "model/sequential.hpp"
@@ -27,6 +28,7 @@ struct McPasses {
   int count = 0;
   std::int64_t batch = 1000;
   bool sample = true;  // false: the posterior-mean network (no noise)
+  ThreadShape shape = native_shape;  // of the kernels that sum or store the passes
 };
 
 // Rows [first, first + count) of a data set on the device whose row 0 is row
@@ -64,8 +66,9 @@ void store_passes(Sequential<Real>& model, const DeviceDataset& data, const RowR
                   const McPasses& passes, const PassResults& results);
 
 // Adds every pass of `results` into the same rows of sums, in pass order: bit for bit
-// what add_passes would have added.
-void add_stored(const PassResults& results, PredictiveSums& sums);
+// what add_passes would have added, in either thread shape (the same numbers).
+void add_stored(const PassResults& results, PredictiveSums& sums,
+                ThreadShape shape = native_shape);
 
 // The per-row predictions of the sums (on the host), with the labels of data's rows
 // [first_row, first_row + sums' rows).
