@@ -29,56 +29,67 @@ namespace po = boost::program_options;
 namespace kbnn {
 namespace {
 
-// Every scalar option, in the order the resolved deck lists them. One list serves
-// registration, reading and writing, so the three cannot drift apart.
-// `model.layer` is not here: it is a repeated option and handled on its own.
+// The scalar options of each deck section, in the order the resolved deck lists them.
+template <class Section, class Visit>
+void for_each_data_option(Section& d, Visit& f) {
+  f("data.format", d.format);
+  f("data.dir", d.dir);
+  f("data.train_file", d.train_file);
+  f("data.test_file", d.test_file);
+  f("data.train_limit", d.train_limit);
+  f("data.test_limit", d.test_limit);
+  f("data.shuffle", d.shuffle);
+  f("data.validation_fraction", d.validation_fraction);
+  f("data.features", d.features);
+  f("data.targets", d.targets);
+  f("data.layout", d.layout);
+  f("data.test_fraction", d.test_fraction);
+  f("data.standardize", d.standardize);
+}
+
+template <class Section, class Visit>
+void for_each_model_option(Section& m, Visit& f) {
+  f("model.estimator", m.estimator);
+  f("model.prior_sigma", m.prior_sigma);
+  f("model.bayesian_bias", m.bayesian_bias);
+  f("model.noise", m.noise);
+  f("model.init_mu_stddev", m.init_mu_stddev);
+  f("model.init_rho_mean", m.init_rho_mean);
+  f("model.init_rho_stddev", m.init_rho_stddev);
+  f("model.init_bias_stddev", m.init_bias_stddev);
+  f("model.init_from", m.init_from);
+  f("model.moped_delta", m.moped_delta);
+  f("model.likelihood", m.likelihood);
+}
+
+template <class Section, class Visit>
+void for_each_train_option(Section& t, Visit& f) {
+  f("train.epochs", t.epochs);
+  f("train.batch_size", t.batch_size);
+  f("train.lr", t.lr);
+  f("train.optimizer", t.optimizer);
+  f("train.momentum", t.momentum);
+  f("train.adam_beta1", t.adam_beta1);
+  f("train.adam_beta2", t.adam_beta2);
+  f("train.adam_epsilon", t.adam_epsilon);
+  f("train.seed", t.seed);
+  f("train.kl_schedule", t.kl_schedule);
+  f("train.kl_beta", t.kl_beta);
+  f("train.kl_warmup_epochs", t.kl_warmup_epochs);
+  f("train.kl_cycles", t.kl_cycles);
+  f("train.kl_ratio", t.kl_ratio);
+  f("train.lr_warmup_epochs", t.lr_warmup_epochs);
+  f("train.lr_schedule", t.lr_schedule);
+  f("train.lr_decay_epochs", t.lr_decay_epochs);
+  f("train.lr_decay_factor", t.lr_decay_factor);
+  f("train.log_every", t.log_every);
+  f("train.max_steps", t.max_steps);
+  f("train.shuffle", t.shuffle);
+}
+
+// eval, ood, output, parallel and debug: how the run is evaluated, written and spread.
 template <class Config, class Visit>
-void for_each_option(Config& c, Visit&& f) {
-  f("data.format", c.data.format);
-  f("data.dir", c.data.dir);
-  f("data.train_file", c.data.train_file);
-  f("data.test_file", c.data.test_file);
-  f("data.train_limit", c.data.train_limit);
-  f("data.test_limit", c.data.test_limit);
-  f("data.shuffle", c.data.shuffle);
-  f("data.validation_fraction", c.data.validation_fraction);
-  f("data.features", c.data.features);
-  f("data.targets", c.data.targets);
-  f("data.layout", c.data.layout);
-  f("data.test_fraction", c.data.test_fraction);
-  f("data.standardize", c.data.standardize);
-  f("model.estimator", c.model.estimator);
-  f("model.prior_sigma", c.model.prior_sigma);
-  f("model.bayesian_bias", c.model.bayesian_bias);
-  f("model.noise", c.model.noise);
-  f("model.init_mu_stddev", c.model.init_mu_stddev);
-  f("model.init_rho_mean", c.model.init_rho_mean);
-  f("model.init_rho_stddev", c.model.init_rho_stddev);
-  f("model.init_bias_stddev", c.model.init_bias_stddev);
-  f("model.init_from", c.model.init_from);
-  f("model.moped_delta", c.model.moped_delta);
-  f("model.likelihood", c.model.likelihood);
-  f("train.epochs", c.train.epochs);
-  f("train.batch_size", c.train.batch_size);
-  f("train.lr", c.train.lr);
-  f("train.optimizer", c.train.optimizer);
-  f("train.momentum", c.train.momentum);
-  f("train.adam_beta1", c.train.adam_beta1);
-  f("train.adam_beta2", c.train.adam_beta2);
-  f("train.adam_epsilon", c.train.adam_epsilon);
-  f("train.seed", c.train.seed);
-  f("train.kl_schedule", c.train.kl_schedule);
-  f("train.kl_beta", c.train.kl_beta);
-  f("train.kl_warmup_epochs", c.train.kl_warmup_epochs);
-  f("train.kl_cycles", c.train.kl_cycles);
-  f("train.kl_ratio", c.train.kl_ratio);
-  f("train.lr_warmup_epochs", c.train.lr_warmup_epochs);
-  f("train.lr_schedule", c.train.lr_schedule);
-  f("train.lr_decay_epochs", c.train.lr_decay_epochs);
-  f("train.lr_decay_factor", c.train.lr_decay_factor);
-  f("train.log_every", c.train.log_every);
-  f("train.max_steps", c.train.max_steps);
-  f("train.shuffle", c.train.shuffle);
+void for_each_run_option(Config& c, Visit& f) {
   f("eval.samples", c.eval.samples);
   f("eval.batch_size", c.eval.batch_size);
   f("eval.every_epochs", c.eval.every_epochs);
@@ -99,6 +110,17 @@ void for_each_option(Config& c, Visit&& f) {
   f("parallel.ensemble_groups", c.parallel.ensemble_groups);
   f("debug.dump_steps", c.debug.dump_steps);
   f("debug.dump_file", c.debug.dump_file);
+}
+
+// Every scalar option, in the order the resolved deck lists them. One list serves
+// registration, reading and writing, so the three cannot drift apart.
+// `model.layer` is not here: it is a repeated option and handled on its own.
+template <class Config, class Visit>
+void for_each_option(Config& c, Visit&& f) {
+  for_each_data_option(c.data, f);
+  for_each_model_option(c.model, f);
+  for_each_train_option(c.train, f);
+  for_each_run_option(c, f);
 }
 
 const char* const kLayerOption = "model.layer";

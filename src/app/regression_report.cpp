@@ -37,12 +37,9 @@ void report_regression_ood(RunFile& file, const std::string& in_set, const Regre
                             "': set ood.name"));
   const RegressionOodScores in_scores = regression_ood_scores_of(in.rows, s);
   const RegressionOodScores out_scores = regression_ood_scores_of(out.rows, s);
-  RegressionOodScores in_all, out_all;
-  for (std::size_t k = 0; k < regression_ood_scores.size(); ++k) {
-    in_all[k] = gather_rows(in_scores[k], in.total, comm);
-    out_all[k] = gather_rows(out_scores[k], out.total, comm);
-  }
-  const RegressionOodMetrics m = regression_ood_metrics(in_all, out_all);
+  const RegressionOodMetrics m =
+      regression_ood_metrics(gather_regression_ood_scores(in_scores, in.total, comm),
+                             gather_regression_ood_scores(out_scores, out.total, comm));
   file.write_regression_ood_scores(in_set, in_scores, in.first, in.total);
   file.write_regression_ood_scores(out_set, out_scores, out.first, out.total);
   file.write_regression_ood_metrics(in_set, out_set, m);

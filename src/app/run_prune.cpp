@@ -67,14 +67,9 @@ void score_regression(Sequential<Real>& model, const ScoredSets& sets, const Eva
   if (sets.ood_name.empty()) return;
   const RegressionEvaluation ood = evaluate_regression(model, sets.ood_rows, sets.ood.first,
                                                        sets.ood.total, options, s, comm);
-  const RegressionOodScores in = regression_ood_scores_of(test.rows, s);
-  const RegressionOodScores out = regression_ood_scores_of(ood.rows, s);
-  RegressionOodScores in_all, out_all;
-  for (std::size_t k = 0; k < regression_ood_scores.size(); ++k) {
-    in_all[k] = gather_rows(in[k], test.total, comm);
-    out_all[k] = gather_rows(out[k], ood.total, comm);
-  }
-  row.regression_ood = regression_ood_metrics(in_all, out_all);
+  row.regression_ood = regression_ood_metrics(
+      gather_regression_ood_scores(regression_ood_scores_of(test.rows, s), test.total, comm),
+      gather_regression_ood_scores(regression_ood_scores_of(ood.rows, s), ood.total, comm));
 }
 
 // The test metrics and, with an OOD set, how well each score tells it from the test set.

@@ -261,4 +261,11 @@ OodScores gather_ood_scores(const Predictions& local, std::int64_t total, const 
   return all;
 }
 
+RegressionOodScores gather_regression_ood_scores(const RegressionOodScores& local,
+                                                 std::int64_t total, const Communicator& comm) {
+  RegressionOodScores all;
+  for (std::size_t k = 0; k < local.size(); ++k) all[k] = gather_rows(local[k], total, comm);
+  return all;
+}
+
 }  // namespace kbnn

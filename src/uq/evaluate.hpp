@@ -17,6 +17,7 @@
 #include "parallel/communicator.hpp"
 #include "uq/monte_carlo.hpp"
 #include "uq/ood.hpp"
+#include "uq/regression_ood.hpp"
 
 #include <array>
 #include <cstdint>
@@ -88,5 +89,10 @@ std::vector<float> gather_rows(const std::vector<float>& local, std::int64_t tot
 // Collective: the OOD scores of all rows (for ood_metrics), from each rank's contiguous shard `local`
 // (ranks in order, as Communicator::shard) of a set of `total` examples.
 OodScores gather_ood_scores(const Predictions& local, std::int64_t total, const Communicator& comm);
+
+// Collective: each regression OOD score of all rows (for regression_ood_metrics), from
+// each rank's scores of its contiguous shard, as gather_ood_scores.
+RegressionOodScores gather_regression_ood_scores(const RegressionOodScores& local,
+                                                 std::int64_t total, const Communicator& comm);
 
 }  // namespace kbnn

@@ -34,7 +34,8 @@ struct RegressionOodMetrics {
   std::int64_t in_count = 0, out_count = 0;
   std::array<OodSeparation, regression_ood_scores.size()> by_score{};
 };
-// From ALL rows of both sets (gather them first: uq/evaluate.hpp, gather_rows).
+// From ALL rows of both sets (gather them first: uq/evaluate.hpp,
+// gather_regression_ood_scores).
 RegressionOodMetrics regression_ood_metrics(const RegressionOodScores& in,
                                             const RegressionOodScores& out);
 
