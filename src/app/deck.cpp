@@ -93,6 +93,7 @@ void for_each_run_option(Config& c, Visit& f) {
   f("eval.samples", c.eval.samples);
   f("eval.batch_size", c.eval.batch_size);
   f("eval.every_epochs", c.eval.every_epochs);
+  f("eval.temperature", c.eval.temperature);
   f("ood.format", c.ood.format);
   f("ood.dir", c.ood.dir);
   f("ood.file", c.ood.file);
@@ -195,6 +196,15 @@ std::string expected(const std::optional<Enum>&) {
   return "one of " + choice_words<Enum>() + ", or empty for none";
 }
 
+// eval.temperature: "fit", or a number (checked > 0 with the other options).
+bool parse_value(const std::string& s, Temperature& out) {
+  if (s == "fit") return out = Temperature{true, 1.0}, true;
+  Temperature fixed;
+  if (!parse_value(s, fixed.value)) return false;
+  return out = fixed, true;
+}
+const char* expected(const Temperature&) { return "a number > 0, or fit"; }
+
 // ---- value -> text, such that parse_value reads back exactly the same value.
 
 std::string format_value(const std::string& v) { return v; }
@@ -219,6 +229,8 @@ std::string format_value(double v) {
     if (std::strtod(os.str().c_str(), nullptr) == v || precision >= 17) return os.str();
   }
 }
+
+std::string format_value(const Temperature& t) { return t.fit ? "fit" : format_value(t.value); }
 
 // ---- layers
 
@@ -476,9 +488,16 @@ void validate_data(const RunConfig& c, const OptionCheck& check) {
         "a number in [0, 1) (0 = the test set is data.test_file)");
   check(c.data.validation_fraction >= 0 && c.data.validation_fraction < 1,
         "data.validation_fraction", "a number in [0, 1) (0 = no validation set)");
-  // Held-out examples that nothing evaluates would only be lost to training.
-  check(c.data.validation_fraction == 0 || c.eval.every_epochs > 0, "data.validation_fraction",
-        "0 unless eval.every_epochs > 0 (the held-out set is evaluated during training)");
+}
+
+// What only a deck to train with must satisfy (not a trained run's deck read back with
+// kbnn predict's options): held-out examples that nothing evaluates would only be lost
+// to training.
+void validate_training(const RunConfig& c, const OptionCheck& check) {
+  check(c.data.validation_fraction == 0 || c.eval.every_epochs > 0 || c.eval.temperature.fit,
+        "data.validation_fraction",
+        "0 unless eval.every_epochs > 0 or eval.temperature = fit (the held-out set is "
+        "evaluated during training, or the temperature fitted to it)");
 }
 
 // A Gaussian likelihood needs real targets (HDF5) and nothing that assumes classes.
@@ -493,6 +512,8 @@ void validate_regression(const RunConfig& c, const OptionCheck& check) {
   // The ensemble's mixture and its epistemic split are written for classes only.
   check(c.parallel.ensemble == 1, "parallel.ensemble",
         "1 with a Gaussian model.likelihood (ensembles of regression models are not built yet)");
+  check(c.eval.temperature == Temperature{}, "eval.temperature",
+        "1 with a Gaussian model.likelihood (a temperature scales class logits)");
 }
 
 void validate_model(const ModelConfig& m, const OptionCheck& check) {
@@ -536,6 +557,9 @@ void validate_eval_and_ood(const RunConfig& c, const OptionCheck& check) {
   check(c.eval.batch_size >= 1, "eval.batch_size", "an integer >= 1");
   check(c.eval.every_epochs >= 0, "eval.every_epochs", "an integer >= 0 (0 = no evaluation "
                                                          "during training)");
+  check(c.eval.temperature.value > 0, "eval.temperature", "a number > 0, or fit");
+  check(!c.eval.temperature.fit || c.data.validation_fraction > 0, "eval.temperature",
+        "a number unless data.validation_fraction > 0 (fit needs held-out examples to fit to)");
 
   check(c.ood.shift == DataShift::none || !c.ood.format, "ood.shift",
         "none when ood.format names a data set (a shift is built from the test set)");
@@ -595,10 +619,11 @@ void validate_parallel(const RunConfig& c, const OptionCheck& check) {
         "1 when debug.dump_steps > 0 (dump one model's steps)");
 }
 
-void validate(const RunConfig& c, const std::map<std::string, Given>& given,
+void validate(const RunConfig& c, bool to_train, const std::map<std::string, Given>& given,
               const std::string& deck_where) {
   const OptionCheck check(given, deck_where);
   validate_data(c, check);
+  if (to_train) validate_training(c, check);
   validate_model(c.model, check);
   validate_train(c.train, check);
   validate_eval_and_ood(c, check);
@@ -608,9 +633,10 @@ void validate(const RunConfig& c, const std::map<std::string, Given>& given,
   validate_regression(c, check);
 }
 
-// The config of a deck source (the file, or a deck's text) with command-line overrides.
+// The config of a deck source (the file, or a deck's text) with command-line overrides;
+// to_train: a deck to train with (else a trained run's, to predict with).
 RunConfig parse_source(const Source& file, const std::vector<std::string>& overrides,
-                       const po::options_description& table) {
+                       const po::options_description& table, bool to_train) {
   const Source command_line = read_command_line(overrides, table);
   RunConfig cfg;
   std::map<std::string, Given> given;
@@ -620,7 +646,7 @@ RunConfig parse_source(const Source& file, const std::vector<std::string>& overr
   // in global mode the rate is not scaled and runs keep the rate they had.
   if (!given.count("train.lr_warmup_epochs") && cfg.parallel.batch_mode == BatchMode::per_rank)
     cfg.train.lr_warmup_epochs = 5;
-  validate(cfg, given, file.where);
+  validate(cfg, to_train, given, file.where);
   cfg.data.real_targets = cfg.model.regression();
 
   // The command line's layers replace the file's (see deck.hpp).
@@ -678,10 +704,13 @@ std::string deck_text(const RunConfig& config, bool documented) {
           os << "layer = " << canonical_line(layer) << "\n";
       }
     }
-    // A single model's resolved deck lists no ensemble options, so that its files are
-    // what they were before ensembles existed (and a member's deck is a single model's).
+    // A single model's resolved deck lists no ensemble options, and T = 1 no temperature,
+    // so that its files are what they were before these options existed (and a member's
+    // deck is a single model's).
     const bool single = config.parallel.ensemble == 1 && config.parallel.ensemble_groups == 0;
     if (!documented && single && key.rfind("parallel.ensemble", 0) == 0) return;
+    if (!documented && key == "eval.temperature" && config.eval.temperature == Temperature{})
+      return;
     doc(key);
     const std::string value =
         key == "output.name" && !documented ? run_name(config) : format_value(field);
@@ -696,7 +725,7 @@ LayerSpec parse_layer(const std::string& line) { return parse_layer_in(line, kLa
 
 RunConfig parse_deck(const std::string& path, const std::vector<std::string>& overrides) {
   const po::options_description table = option_table();
-  RunConfig cfg = parse_source(read_file(path, table), overrides, table);
+  RunConfig cfg = parse_source(read_file(path, table), overrides, table, true);
   cfg.deck_path = path;
   return cfg;
 }
@@ -705,7 +734,7 @@ RunConfig parse_deck_text(const std::string& text, const std::string& where,
                           const std::vector<std::string>& overrides) {
   const po::options_description table = option_table();
   std::istringstream in(text);
-  return parse_source(read_stream(in, where, table), overrides, table);
+  return parse_source(read_stream(in, where, table), overrides, table, false);
 }
 
 std::string ood_set_name(const RunConfig& config) {

@@ -49,7 +49,8 @@ RunConfig parse_deck(const std::string& path, const std::vector<std::string>& ov
 
 // Parses a deck held as text (a checkpoint's resolved deck), then applies overrides as
 // parse_deck does (kbnn predict and prune: another data set, eval.samples); `where`
-// names it in messages.
+// names it in messages. What only matters to training (data.validation_fraction's use)
+// is not checked again.
 RunConfig parse_deck_text(const std::string& text, const std::string& where,
                           const std::vector<std::string>& overrides = {});
 

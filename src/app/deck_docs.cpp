@@ -31,8 +31,8 @@ const Doc docs[] = {
      "1/ranks slice (for sets too big for one node; results depend on the rank count)."},
     {"data.validation_fraction",
      "Hold out the last round(fraction * N) training examples (Keras's validation_split) "
-     "for eval.every_epochs; they are not trained on. 0 = evaluate on the test set. Needs "
-     "eval.every_epochs > 0."},
+     "for eval.every_epochs and eval.temperature = fit; they are not trained on. 0 = "
+     "evaluate on the test set. Needs eval.every_epochs > 0 or eval.temperature = fit."},
     {"data.features",
      "hdf5: the features' dataset: any integer or float type (uint8: pixels, scaled by "
      "1/255); an example of shape [F] is a vector, [H,W] or [H,W,C] an image."},
@@ -119,6 +119,12 @@ const Doc docs[] = {
     {"eval.every_epochs",
      "> 0: every this many epochs, the predictive on the validation examples (or else the "
      "test set): an eval line and a row of /history/eval. 0 = only the final evaluation."},
+    {"eval.temperature",
+     "The predictive's temperature T: each Monte-Carlo pass gives softmax(logits / T). 1 = "
+     "the network as trained; T > 1 softens, T < 1 sharpens. fit: after training, the T "
+     "that minimises the NLL of the predictive (an ensemble's: the mixture's) on the "
+     "validation examples (needs data.validation_fraction > 0), stored in /calibration and "
+     "used for the test and OOD sets and by kbnn predict and prune. Training never sees it."},
     {"ood",
      "An out-of-distribution set scored against the test set after training (and by kbnn "
      "predict): either ood.format with ood.dir (or ood.file), or ood.shift. Options given "

@@ -1,7 +1,9 @@
 #include "app/ensemble_eval.hpp"
 
+#include "app/eval_sets.hpp"
 #include "core/format.hpp"
 #include "output/checkpoint_file.hpp"
+#include "uq/temperature.hpp"
 
 #include <ostream>
 
@@ -41,6 +43,36 @@ void write_evaluation(RunFile& file, const std::string& set, const EnsembleEvalu
   }
   file.write_metrics(set, m.metrics, ensemble ? samples * e.members : samples);
   if (ensemble) file.write_ensemble_metrics(set, e);
+}
+
+EvalOptions final_eval_options(const RunConfig& config,
+                               const std::function<EnsembleEvaluation(const EvalOptions&)>& held_out,
+                               RunFile& file, const Communicator& comm, std::ostream& log) {
+  EvalOptions options = eval_options(config);
+  if (!config.eval.temperature.fit) {
+    if (options.temperature != 1) file.write_calibration(TemperatureFit{options.temperature});
+    return options;
+  }
+  Kokkos::Timer clock;
+  EvalOptions kept = options;
+  kept.keep_samples = true;
+  const EnsembleEvaluation e = held_out(kept);
+  const Evaluation& m = e.mixture;
+  const int passes = options.samples * e.members;
+  const TemperatureFit fit = fit_temperature(
+      TemperedPasses(m.sample_probs, passes, m.rows.classes, m.rows.label), comm);
+  file.write_calibration(fit);
+  log << format("temperature: T = %.4f fitted to the %.0f validation examples (%.0f passes "
+                "each): their NLL %.4f at T = 1, %.4f at T (%.1f s)",
+                fit.temperature, double(fit.examples), double(passes), fit.nll_untempered,
+                fit.nll, clock.seconds())
+      << std::endl;
+  options.temperature = fit.temperature;
+  return options;
+}
+
+std::string temperature_text(const EvalOptions& options) {
+  return options.temperature == 1 ? std::string() : format(", T=%.4f", options.temperature);
 }
 
 void log_epistemic_split(const std::string& set, const EnsembleEvaluation& e, std::ostream& log) {

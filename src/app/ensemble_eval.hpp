@@ -9,6 +9,7 @@
 #include "output/run_file.hpp"
 #include "uq/ensemble.hpp"
 
+#include <functional>
 #include <iosfwd>
 #include <string>
 
@@ -33,6 +34,18 @@ EnsembleEvaluation evaluate_one(Sequential<Real>& model, const DeviceDataset& da
 // ensemble's split and its metrics; `samples` is S per member.
 void write_evaluation(RunFile& file, const std::string& set, const EnsembleEvaluation& e,
                       int samples, bool with_predictions);
+
+// Collective. The options of a trained model's (or ensemble's) final predictions: the
+// deck's (eval_options), at the temperature T that eval.temperature gives. With fit, T
+// is fitted (uq/temperature.hpp) to `held_out(options)`: the evaluation of this rank's
+// shard of the validation rows with every pass kept, at T = 1. Writes /calibration
+// unless T = 1, and logs the fit.
+EvalOptions final_eval_options(const RunConfig& config,
+                               const std::function<EnsembleEvaluation(const EvalOptions&)>& held_out,
+                               RunFile& file, const Communicator& comm, std::ostream& log);
+
+// ", T=<T>" for a log line's parentheses, or "" at T = 1.
+std::string temperature_text(const EvalOptions& options);
 
 // The log line of an ensemble's split (nothing for one model): "<set> uncertainty
 // (nats, mean): epistemic E = within W + between B over K members".

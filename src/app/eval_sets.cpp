@@ -5,6 +5,7 @@
 #include "data/shift.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <ostream>
 
 namespace kbnn {
@@ -29,11 +30,29 @@ EvalOptions eval_options(const RunConfig& config) {
   options.samples = config.eval.samples;
   options.batch = config.eval.batch_size;
   options.seed = config.train.seed;
+  options.temperature = config.eval.temperature.value;
   return options;
 }
 
 Split load_test_rows(const RunConfig& config, const Communicator& comm, PredictSplit split) {
   return load_rows(config.data, comm, split);
+}
+
+std::int64_t held_out_rows(const RunConfig& config, std::int64_t total) {
+  const double fraction = config.data.validation_fraction;
+  const std::int64_t held_out = std::llround(fraction * double(total));
+  if (fraction > 0 && (held_out < 1 || held_out >= total))
+    throw InputError(concat("input deck ", config.deck_path, ": data.validation_fraction ",
+                            fraction, " of ", total, " training examples holds out ", held_out,
+                            ": expected at least 1 and fewer than all"));
+  return held_out;
+}
+
+Split load_validation_rows(const RunConfig& config, const Communicator& comm) {
+  const SplitSource source = open_split(config.data, SplitPart::train, comm);
+  const std::int64_t held_out = held_out_rows(config, source.total);
+  if (held_out == 0) return Split{};
+  return take_rows(source, source.total - held_out, source.total, comm, RankRows::shard);
 }
 
 Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSplit split,

@@ -17,12 +17,22 @@
 namespace kbnn {
 
 // The deck's evaluation settings (eval.samples, eval.batch_size, the train.seed noise
-// key), with ranks splitting the examples.
+// key, eval.temperature's T: 1 while one is still to fit), with ranks splitting the
+// examples.
 EvalOptions eval_options(const RunConfig& config);
 
 // The deck's test split (data.format, data.dir or data.test_file, data.test_limit):
 // the rows this rank needs for `split` (uq/evaluate.hpp, rows_to_load).
 Split load_test_rows(const RunConfig& config, const Communicator& comm, PredictSplit split);
+
+// The deck's held-out rows (data.validation_fraction): the last round(fraction * N)
+// of the N training rows, as Keras's validation_split. Throws InputError unless at least
+// one row and fewer than all are held out (none is fine with fraction 0).
+std::int64_t held_out_rows(const RunConfig& config, std::int64_t total);
+
+// This rank's shard (Communicator::shard) of the held-out rows of the deck's training
+// split; an empty Split with fraction 0.
+Split load_validation_rows(const RunConfig& config, const Communicator& comm);
 
 // The deck's OOD set ([ood]; config.ood.enabled() must hold): the test split of
 // ood.format / ood.dir / ood.file, or the test set under ood.shift (noise keyed by

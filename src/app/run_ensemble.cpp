@@ -200,11 +200,14 @@ RunInfo ensemble_info(const RunConfig& config, const Sequential<Real>& model) {
   return info;
 }
 
-void log_test(const RunConfig& config, const EnsembleEvaluation& e, std::ostream& log) {
+void log_test(const RunConfig& config, const EvalOptions& options, const EnsembleEvaluation& e,
+              std::ostream& log) {
   const Metrics& m = e.mixture.metrics;
-  log << format("test (ensemble of %.0f members x S=%.0f): accuracy %.4f  NLL %.4f  Brier %.4f  "
-                "ECE(15) %.4f",
-                double(e.members), double(config.eval.samples), m.accuracy, m.nll, m.brier, m.ece)
+  log << format("test (ensemble of %.0f members x S=%.0f", double(e.members),
+                double(config.eval.samples))
+      << temperature_text(options)
+      << format("): accuracy %.4f  NLL %.4f  Brier %.4f  ECE(15) %.4f", m.accuracy, m.nll,
+                m.brier, m.ece)
       << std::endl;
   log << format("test uncertainty (nats, mean): predictive entropy %.4f = aleatoric %.4f + "
                 "epistemic %.4f",
@@ -214,12 +217,13 @@ void log_test(const RunConfig& config, const EnsembleEvaluation& e, std::ostream
 }
 
 // The OOD set's mixture, written as the test set's was, and scored against it.
-void evaluate_ood(const RunConfig& config, const TrainedRun& run, Sequential<Real>& model,
-                  const Split& test_split, const EnsembleEvaluation& test, RunFile& file,
-                  const Communicator& comm, std::ostream& log) {
-  const Split ood = load_ood_rows(config, comm, PredictSplit::examples, test_split.rows);
-  const EnsembleEvaluation e = evaluate_trained(run, model, to_device(ood.rows), ood.first,
-                                                ood.total, eval_options(config), comm);
+void evaluate_ood(const RunConfig& config, const EvalOptions& options, const TrainedRun& run,
+                  Sequential<Real>& model, const Split& test_split, const EnsembleEvaluation& test,
+                  RunFile& file, const Communicator& comm, std::ostream& log) {
+  Split ood = load_ood_rows(config, comm, PredictSplit::examples, test_split.rows);
+  apply_standardization(ood, run.checkpoint.standardization);
+  const EnsembleEvaluation e =
+      evaluate_trained(run, model, to_device(ood.rows), ood.first, ood.total, options, comm);
   const std::string set = ood_set_name(config);
   if (config.output.write_predictions) {
     file.write_predictions(set, e.mixture.rows, ood.first, ood.total);
@@ -230,8 +234,9 @@ void evaluate_ood(const RunConfig& config, const TrainedRun& run, Sequential<Rea
              e.mixture.rows, ood.first, ood.total, comm, log);
 }
 
-// Step 3: the members' mixture on the test (and OOD) set, into <run>.h5 with the members;
-// its status "finished" comes last.
+// Step 3: the members' mixture on the test (and OOD) set, into <run>.h5 with the members,
+// at the temperature eval.temperature gives (fit: the mixture's, on the validation rows);
+// its status "finished" comes last. Every set is standardized as the members' data was.
 void write_ensemble_run(const RunConfig& config, const Plan& plan, const Communicator& comm,
                         std::ostream& log) {
   TrainedRun run;
@@ -242,17 +247,26 @@ void write_ensemble_run(const RunConfig& config, const Plan& plan, const Communi
     files.push_back({run.members.back().path, k % plan.groups});
   }
   run.checkpoint = read_checkpoint(run.members[0].path, comm);
-  const Split test = load_test_rows(config, comm, PredictSplit::examples);
+  const Standardization& standardization = run.checkpoint.standardization;
+  Split test = load_test_rows(config, comm, PredictSplit::examples);
+  apply_standardization(test, standardization);
   const auto model = trained_model(run, run.members[0].path, test.rows);
-  const EnsembleEvaluation e = evaluate_trained(run, *model, to_device(test.rows), test.first,
-                                                test.total, eval_options(config), comm);
-  log_test(config, e, log);
 
   const std::string path = run_paths(config).run;
   RunFile file(path, comm, ensemble_info(config, *model));
   file.write_ensemble_attributes(plan.members, plan.groups);
+  const auto held_out = [&](const EvalOptions& options) {
+    Split validation = load_validation_rows(config, comm);
+    apply_standardization(validation, standardization);
+    return evaluate_trained(run, *model, to_device(validation.rows), validation.first,
+                            validation.total, options, comm);
+  };
+  const EvalOptions options = final_eval_options(config, held_out, file, comm, log);
+  const EnsembleEvaluation e = evaluate_trained(run, *model, to_device(test.rows), test.first,
+                                                test.total, options, comm);
+  log_test(config, options, e, log);
   write_evaluation(file, "test", e, config.eval.samples, config.output.write_predictions);
-  if (config.ood.enabled()) evaluate_ood(config, run, *model, test, e, file, comm, log);
+  if (config.ood.enabled()) evaluate_ood(config, options, run, *model, test, e, file, comm, log);
   file.close();
   agree_or_throw(comm.get(), [&] {
     if (comm.is_root()) copy_member_files(path, files);

@@ -134,6 +134,7 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
       << in.run.checkpoint.step << (members > 1 ? concat("; an ensemble of ", members, " members") : "")
       << "), " << comm.size() << " MPI rank(s), ranks split the "
       << word_of(options.split) << ", S = " << config.eval.samples << std::endl;
+  log_temperature(in.run, log);
   const DeviceDataset in_device = to_device(in.set.rows);
 
   EvalOptions eval = eval_options(config);
@@ -150,6 +151,7 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
   RunFile file(in.output, comm, prediction_info(options, config));
   if (members > 1) file.write_ensemble_attributes(members, 0);
   file.write_standardization(in.run.checkpoint.standardization);
+  if (eval.temperature != 1) file.write_calibration(TemperatureFit{eval.temperature});
   write_evaluation(file, options.set_name, ensemble, eval.samples, true);
   if (options.sample_probabilities)
     file.write_sample_probabilities(options.set_name, e.sample_probs, passes, classes, e.first,

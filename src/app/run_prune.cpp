@@ -135,6 +135,7 @@ void log_start(const PruneOptions& options, const TrainedRun& run, const ScoredS
       << (sets.ood_name.empty() ? "" : " against OOD set " + sets.ood_name) << ", S="
       << run.config.eval.samples << ", "
       << comm.size() << " rank(s)" << std::endl;
+  log_temperature(run, log);
 }
 
 // The report's description of the run, before any row.

@@ -1,5 +1,6 @@
 #include "app/run_train.hpp"
 
+#include "app/ensemble_eval.hpp"
 #include "app/eval_sets.hpp"
 #include "app/regression_report.hpp"
 #include "app/training_state.hpp"
@@ -43,12 +44,7 @@ namespace {
 std::pair<Split, Split> load_training(const RunConfig& config, const Communicator& comm,
                                       RankRows train_rows) {
   const SplitSource source = open_split(config.data, SplitPart::train, comm);
-  const double fraction = config.data.validation_fraction;
-  const std::int64_t held_out = std::llround(fraction * double(source.total));
-  if (fraction > 0 && (held_out < 1 || held_out >= source.total))
-    throw InputError(concat("input deck ", config.deck_path, ": data.validation_fraction ",
-                            fraction, " of ", source.total, " training examples holds out ",
-                            held_out, ": expected at least 1 and fewer than all"));
+  const std::int64_t held_out = held_out_rows(config, source.total);
   const std::int64_t trained = source.total - held_out;
   Split validation;
   if (held_out > 0) validation = take_rows(source, trained, source.total, comm, RankRows::shard);
@@ -474,12 +470,23 @@ void write_trained_state(const TrainingRecord& record) {
     write_checkpoint(record.paths.checkpoint, record.comm, final_state);
 }
 
-// Monte-Carlo prediction on this rank's test rows; metrics from sums over ranks.
-Predictions evaluate_test(const RunConfig& config, Sequential<Real>& model, const RunData& d,
+// The options of the final predictions, at eval.temperature's T (fitted to the
+// validation rows with fit).
+EvalOptions final_options(const RunConfig& config, Sequential<Real>& model, const RunData& d,
                           RunFile& file, const Communicator& comm, std::ostream& log) {
+  const Split& v = d.validation_split;
+  const auto held_out = [&](const EvalOptions& options) {
+    return evaluate_one(model, d.validation, v.first, v.total, options, comm);
+  };
+  return final_eval_options(config, held_out, file, comm, log);
+}
+
+// Monte-Carlo prediction on this rank's test rows; metrics from sums over ranks.
+Predictions evaluate_test(const RunConfig& config, const EvalOptions& options,
+                          Sequential<Real>& model, const RunData& d, RunFile& file,
+                          const Communicator& comm, std::ostream& log) {
   const std::int64_t n_test = d.test_split.total;
-  const Evaluation final_test =
-      evaluate(model, d.test, d.test_split.first, n_test, eval_options(config), comm);
+  const Evaluation final_test = evaluate(model, d.test, d.test_split.first, n_test, options, comm);
   const Predictions& predictions = final_test.rows;
   const Metrics& m = final_test.metrics;
   if (config.output.write_predictions)
@@ -488,9 +495,10 @@ Predictions evaluate_test(const RunConfig& config, Sequential<Real>& model, cons
   const double passes_per_second =
       comm.allreduce_sum(predictions.count * predictions.samples / predictions.seconds);
 
-  log << format("test (MC predictive mean, S=%.0f): accuracy %.4f  NLL %.4f  Brier %.4f  "
-                "ECE(15) %.4f",
-                config.eval.samples, m.accuracy, m.nll, m.brier, m.ece) << std::endl;
+  log << format("test (MC predictive mean, S=%.0f", config.eval.samples)
+      << temperature_text(options)
+      << format("): accuracy %.4f  NLL %.4f  Brier %.4f  ECE(15) %.4f", m.accuracy, m.nll,
+                m.brier, m.ece) << std::endl;
   log << format("test uncertainty (nats, mean): predictive entropy %.4f = aleatoric %.4f + "
                 "epistemic %.4f",
                 m.mean_entropy, m.mean_aleatoric, m.mean_epistemic) << std::endl;
@@ -500,12 +508,12 @@ Predictions evaluate_test(const RunConfig& config, Sequential<Real>& model, cons
 
 // The OOD set's shard, predicted as the test set was (ranks split the examples), and
 // scored against the test set.
-void evaluate_ood(const RunConfig& config, Sequential<Real>& model, const RunData& d,
-                  const Predictions& test, RunFile& file, const Communicator& comm,
-                  std::ostream& log) {
+void evaluate_ood(const RunConfig& config, const EvalOptions& options, Sequential<Real>& model,
+                  const RunData& d, const Predictions& test, RunFile& file,
+                  const Communicator& comm, std::ostream& log) {
   const Split& ood = d.ood;
   const Predictions ood_predictions =
-      evaluate(model, to_device(ood.rows), ood.first, ood.total, eval_options(config), comm).rows;
+      evaluate(model, to_device(ood.rows), ood.first, ood.total, options, comm).rows;
   const std::string ood_set = ood_set_name(config);
   if (config.output.write_predictions)
     file.write_predictions(ood_set, ood_predictions, ood.first, ood.total);
@@ -590,8 +598,9 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const TrainOpt
   if (config.model.regression()) {
     evaluate_regression_sets(config, *model, data, file, comm, log);
   } else {
-    const Predictions test = evaluate_test(config, *model, data, file, comm, log);
-    if (config.ood.enabled()) evaluate_ood(config, *model, data, test, file, comm, log);
+    const EvalOptions options = final_options(config, *model, data, file, comm, log);
+    const Predictions test = evaluate_test(config, options, *model, data, file, comm, log);
+    if (config.ood.enabled()) evaluate_ood(config, options, *model, data, test, file, comm, log);
   }
   file.write_status("finished");
   log_wall_time(record, final_clock.seconds());

@@ -1,8 +1,12 @@
 #include "app/trained_run.hpp"
 
 #include "core/error.hpp"
+#include "core/format.hpp"
 #include "model/build_model.hpp"
 #include "output/ensemble_file.hpp"
+#include "output/run_file.hpp"
+
+#include <ostream>
 
 namespace kbnn {
 
@@ -38,6 +42,20 @@ std::vector<std::string> with_ood_reset(std::vector<std::string> overrides) {
   return overrides;
 }
 
+// eval.temperature = fit: the T fitted when the run (or ensemble) finished training.
+void resolve_temperature(const std::string& path, const Communicator& comm, TrainedRun& run) {
+  Temperature& t = run.config.eval.temperature;
+  if (!t.fit) return;
+  const std::optional<double> fitted = stored_temperature(path, comm);
+  t = Temperature{false, fitted.value_or(1.0)};
+  run.temperature_note =
+      fitted ? concat(format("T = %.4f", *fitted), ", fitted to the validation examples (", path,
+                      ": /calibration)")
+             : concat("T = 1: eval.temperature = fit, but ", path, " holds no fitted "
+                      "temperature (/calibration: a checkpoint has none; the finished run's "
+                      "file has it, and --eval.temperature=<T> sets one)");
+}
+
 }  // namespace
 
 TrainedRun read_trained_run(const std::string& path, const std::vector<std::string>& overrides,
@@ -52,7 +70,16 @@ TrainedRun read_trained_run(const std::string& path, const std::vector<std::stri
   run.config = parse_deck_text(run.checkpoint.deck_text, path + ": deck", with_ood_reset(overrides));
   run.config.deck_path = path;
   run.config.parallel.ensemble = members;
+  resolve_temperature(path, comm, run);
   return run;
+}
+
+void log_temperature(const TrainedRun& run, std::ostream& log) {
+  const double t = run.config.eval.temperature.value;
+  if (!run.temperature_note.empty())
+    log << "temperature: " << run.temperature_note << std::endl;
+  else if (t != 1)
+    log << format("temperature: T = %.4f (eval.temperature)", t) << std::endl;
 }
 
 std::unique_ptr<Sequential<Real>> trained_model(const TrainedRun& run, const std::string& path,

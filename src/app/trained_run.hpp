@@ -10,6 +10,7 @@
 #include "model/sequential.hpp"
 #include "parallel/communicator.hpp"
 
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,14 +29,23 @@ struct TrainedRun {
   // the ensemble's train.seed) with parallel.ensemble = the members.
   RunConfig config;
   std::vector<CheckpointSource> members;  // an ensemble's members in order; empty: one model
+  // Where eval.temperature's T comes from, for the log: "" (the deck's number), the
+  // fitted T read from the file's /calibration, or why T = 1 stands in for a fit.
+  std::string temperature_note;
 };
 
-// Collective: reads `path` and its deck with `overrides`. Only what is read and how it
+// Collective: reads `path` and its deck with `overrides`. With eval.temperature = fit,
+// config.eval.temperature becomes the T the file holds in /calibration (or 1 where it
+// holds none: a checkpoint). Only what is read and how it
 // is evaluated may change (data.*, eval.*, ood.*): another option is an InputError
 // naming `command`. Any ood.* option replaces the deck's whole [ood] section, since a
 // new OOD set shares nothing with the one the model was trained with.
 TrainedRun read_trained_run(const std::string& path, const std::vector<std::string>& overrides,
                             const std::string& command, const Communicator& comm);
+
+// The line "temperature: ..." saying which T the run's predictions use; nothing at T = 1
+// from the deck.
+void log_temperature(const TrainedRun& run, std::ostream& log);
 
 // The run's model for images like `data`, with the checkpoint's parameters and keep
 // mask. Throws InputError if the data's classes are not the model's outputs.

@@ -112,12 +112,22 @@ struct TrainConfig {
   bool shuffle = true;
 };
 
+// The temperature T of the predictive: every Monte-Carlo pass gives softmax(logits / T)
+// (uq/temperature.hpp). A fixed T > 0 (1: the network as trained), or fitted after
+// training to the validation examples' NLL ("fit" in the deck).
+struct Temperature {
+  bool fit = false;
+  double value = 1;  // the fixed T; with fit, 1 until fitted
+  bool operator==(const Temperature& o) const { return fit == o.fit && value == o.value; }
+};
+
 struct EvalConfig {
   int samples = 10;                // Monte-Carlo forward passes per prediction
   std::int64_t batch_size = 1000;
   // > 0: every this many epochs, the MC predictive on the validation part of the
   // training set (data.validation_fraction > 0) or else on the test set: /history/eval.
   int every_epochs = 0;
+  Temperature temperature;
 };
 
 // An out-of-distribution set, scored against the test set at the end of training and

@@ -75,6 +75,22 @@ RunFileState run_file_state(const std::string& path) {
   return whole ? RunFileState::finished : RunFileState::unfinished;
 }
 
+std::optional<double> stored_temperature(const std::string& path, const Communicator& comm) {
+  double temperature = 0;  // 0: none stored
+  if (comm.is_root()) {
+    const h5::QuietErrors quiet;
+    const h5::SerialFile file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+    if (file >= 0 && h5::exists(file, "calibration")) {
+      const h5::Group g = h5::open_group(file, "calibration");
+      if (h5::has_attribute(g, "temperature"))
+        temperature = h5::read_attribute<double>(g, "temperature");
+    }
+  }
+  comm.broadcast(&temperature, 1);
+  if (temperature > 0) return temperature;
+  return std::nullopt;
+}
+
 RunFile::RunFile(const std::string& path, const Communicator& comm, const RunInfo& info)
     : path_(path), comm_(comm), uncaught_(std::uncaught_exceptions()) {
   const h5::QuietErrors quiet;
@@ -369,6 +385,22 @@ void RunFile::write_ensemble_attributes(int members, int groups) {
   const h5::QuietErrors quiet;
   h5::write_attribute(file_, "ensemble_members", std::int32_t(members));
   if (groups > 0) h5::write_attribute(file_, "ensemble_groups", std::int32_t(groups));
+}
+
+void RunFile::write_calibration(const TemperatureFit& fit) {
+  const h5::QuietErrors quiet;
+  const h5::Group g = h5::create_group(file_, "calibration");
+  h5::describe(g, "",
+               "the predictive's temperature T (eval.temperature): every Monte-Carlo pass "
+               "gives softmax(logits / T). When this run fitted T: the held-out examples "
+               "(data.validation_fraction) and passes it was fitted on, and their mean NLL "
+               "(nats/example) at T = 1 (validation_nll_untempered) and at T (validation_nll)");
+  h5::write_attribute(g, "temperature", fit.temperature);
+  if (fit.examples == 0) return;
+  h5::write_attribute(g, "validation_examples", fit.examples);
+  h5::write_attribute(g, "passes", std::int32_t(fit.passes));
+  h5::write_attribute(g, "validation_nll_untempered", fit.nll_untempered);
+  h5::write_attribute(g, "validation_nll", fit.nll);
 }
 
 void RunFile::write_standardization(const Standardization& s) {

@@ -21,6 +21,8 @@
 //   /checkpoint/         the final training state (output/checkpoint_file.hpp)
 //   /standardization/    feature_mean, feature_std, target_mean, target_std (float64),
 //                        with data.standardize (data/standardize.hpp)
+//   /calibration         attribute temperature (eval.temperature other than 1) and, when
+//                        the run fitted it, what it was fitted on (uq/temperature.hpp)
 // An ensemble's run file (output/ensemble_file.hpp) has no /history, /weights or
 // /checkpoint of its own: /members/<k>/ holds each member's run file, and the mixture's
 // /predictions/<set> add epistemic_within and epistemic_between.
@@ -46,6 +48,9 @@
 #include "uq/predictive.hpp"
 #include "uq/regression_ood.hpp"
 #include "uq/regression_predictive.hpp"
+#include "uq/temperature.hpp"
+
+#include <optional>
 
 namespace kbnn {
 
@@ -67,6 +72,10 @@ enum class RunFileState { none, finished, stopped, unfinished };
 
 // Reads `path` on this rank alone.
 RunFileState run_file_state(const std::string& path);
+
+// Collective: the temperature stored in /calibration of `path` (a run, ensemble or
+// prediction file), if there is one; rank 0 reads it.
+std::optional<double> stored_temperature(const std::string& path, const Communicator& comm);
 
 class RunFile {
  public:
@@ -162,6 +171,11 @@ class RunFile {
   // /standardization: the means and deviations the data was standardized by
   // (data.standardize; the same on every rank). Nothing when s is empty.
   void write_standardization(const Standardization& s);
+
+  // /calibration: the temperature the predictions were made with and, when fit.examples
+  // > 0 (this run fitted it), the held-out examples and passes it was fitted on and
+  // their NLL at T = 1 and at T.
+  void write_calibration(const TemperatureFit& fit);
 
   // The root attribute status: "finished" (everything written) or "stopped" (a signal
   // stopped training; the checkpoint file holds the state). A run file without it is

@@ -19,6 +19,7 @@ McPasses passes_of(const EvalOptions& options, int first, int count) {
   passes.first = first;
   passes.count = count;
   passes.batch = options.batch;
+  passes.temperature = options.temperature;
   return passes;
 }
 

@@ -32,6 +32,7 @@ struct EvalOptions {
   std::uint64_t seed = 0;           // noise key (the model's training seed)
   PredictSplit split = PredictSplit::examples;
   bool keep_samples = false;        // also return every sample's probabilities
+  double temperature = 1;           // T: each pass gives softmax(logits / T) (classes only)
 };
 
 struct Evaluation {

@@ -11,23 +11,23 @@ namespace {
 // Evaluation passes use their own range of the pass counter, disjoint from training steps.
 constexpr std::uint32_t first_prediction_pass = 1u << 31;
 
-// log softmax of row b of the logits, in double, from the largest logit.
+// log softmax of row b of the logits times `scale` (1 / T), in double, from the largest.
+// x * 1.0 is x, so T = 1 gives the bits of the unscaled softmax.
 template <class Logits>
 struct LogSoftmax {
   const Logits& logits;
   std::int64_t b;
-  double top = 0, log_total = 0;
-  KOKKOS_INLINE_FUNCTION LogSoftmax(const Logits& l, std::int64_t row, int classes)
-      : logits(l), b(row) {
-    top = logits(b, 0);
-    for (int k = 1; k < classes; ++k) top = logits(b, k) > top ? double(logits(b, k)) : top;
+  double scale, top = 0, log_total = 0;
+  KOKKOS_INLINE_FUNCTION LogSoftmax(const Logits& l, std::int64_t row, int classes, double s)
+      : logits(l), b(row), scale(s) {
+    top = z(0);
+    for (int k = 1; k < classes; ++k) top = z(k) > top ? z(k) : top;
     double total = 0;
-    for (int k = 0; k < classes; ++k) total += math::exp(double(logits(b, k)) - top);
+    for (int k = 0; k < classes; ++k) total += math::exp(z(k) - top);
     log_total = math::log(total);
   }
-  KOKKOS_INLINE_FUNCTION double operator()(int k) const {
-    return double(logits(b, k)) - top - log_total;
-  }
+  KOKKOS_INLINE_FUNCTION double z(int k) const { return double(logits(b, k)) * scale; }
+  KOKKOS_INLINE_FUNCTION double operator()(int k) const { return z(k) - top - log_total; }
 };
 
 // H[softmax(row)], summed over the classes in order.
@@ -41,20 +41,21 @@ KOKKOS_INLINE_FUNCTION double row_entropy(const LogSoftmax<Logits>& log_softmax,
   return entropy;
 }
 
-// p = softmax(each logits row): put(row, k, p_k) for every class and entropy(row, H[p])
+// p = softmax(each logits row / temperature): put(row, k, p_k) for every class and entropy(row, H[p])
 // once per row, in either thread shape. In the elements shape each of a row's threads
 // recomputes the row's log-softmax normaliser (the same arithmetic, so the same
 // numbers) and thread 0 of the row its entropy. The one place the adding and the
 // storing kernels compute them, so they agree bit for bit.
 template <class Put, class Entropy>
-void softmax_rows(const char* name, const Matrix<const Real>& logits, const Put& put,
-                  const Entropy& entropy, ThreadShape shape) {
+void softmax_rows(const char* name, const Matrix<const Real>& logits, double temperature,
+                  const Put& put, const Entropy& entropy, ThreadShape shape) {
   const int classes = static_cast<int>(logits.extent(1));
+  const double scale = 1.0 / temperature;
   if (shape == ThreadShape::elements) {
     for_each_element(
         name, logits.extent(0), classes,
         KOKKOS_LAMBDA(const std::int64_t b, const int k) {
-          const LogSoftmax<Matrix<const Real>> log_softmax(logits, b, classes);
+          const LogSoftmax<Matrix<const Real>> log_softmax(logits, b, classes, scale);
           put(b, k, math::exp(log_softmax(k)));
           if (k == 0) entropy(b, row_entropy(log_softmax, classes));
         },
@@ -63,7 +64,7 @@ void softmax_rows(const char* name, const Matrix<const Real>& logits, const Put&
   }
   Kokkos::parallel_for(
       name, Range(0, logits.extent(0)), KOKKOS_LAMBDA(const std::int64_t b) {
-        const LogSoftmax<Matrix<const Real>> log_softmax(logits, b, classes);
+        const LogSoftmax<Matrix<const Real>> log_softmax(logits, b, classes, scale);
         for (int k = 0; k < classes; ++k) put(b, k, math::exp(log_softmax(k)));
         entropy(b, row_entropy(log_softmax, classes));
       });
@@ -145,7 +146,7 @@ void add_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRan
   const auto entropy_sum = sums.entropy;
   const auto add_batch = [&](const Matrix<const Real>& logits, std::int64_t first, int) {
     softmax_rows(
-        "kbnn::mc::add_pass", logits,
+        "kbnn::mc::add_pass", logits, passes.temperature,
         KOKKOS_LAMBDA(const std::int64_t b, const int k, const double p) {
           prob_sum(first + b, k) += p;
         },
@@ -162,7 +163,7 @@ void store_passes(Sequential<Real>& model, const DeviceDataset& data, const RowR
   const auto entropy = results.entropy;
   const auto store_batch = [&](const Matrix<const Real>& logits, std::int64_t first, int j) {
     softmax_rows(
-        "kbnn::mc::store_pass", logits,
+        "kbnn::mc::store_pass", logits, passes.temperature,
         KOKKOS_LAMBDA(const std::int64_t b, const int k, const double p) {
           probs(first + b, j, k) = p;
         },

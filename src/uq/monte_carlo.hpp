@@ -28,6 +28,7 @@ struct McPasses {
   int count = 0;
   std::int64_t batch = 1000;
   bool sample = true;  // false: the posterior-mean network (no noise)
+  double temperature = 1;  // p_s = softmax(logits / T) (eval.temperature; 1 leaves the bits)
   ThreadShape shape = native_shape;  // of the kernels that sum or store the passes
 };
 

@@ -1,0 +1,84 @@
+#include "uq/temperature.hpp"
+
+#include "core/error.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+namespace kbnn {
+
+TemperedPasses::TemperedPasses(const std::vector<float>& probs, int passes, int classes,
+                               std::vector<std::int32_t> labels)
+    : log_probs_(probs.size()), labels_(std::move(labels)), passes_(passes), classes_(classes) {
+  const std::int64_t n = rows();
+  if (std::int64_t(probs.size()) != std::int64_t(passes) * n * classes)
+    throw RuntimeError(concat("tempered passes: ", probs.size(), " probabilities for ", passes,
+                              " passes x ", n, " rows x ", classes, " classes"));
+  // (passes, rows, classes) -> (rows, passes, classes): a row's passes side by side.
+  for (int s = 0; s < passes; ++s)
+    for (std::int64_t i = 0; i < n; ++i)
+      for (int k = 0; k < classes; ++k)
+        log_probs_[(i * passes + s) * classes + k] =
+            std::log(std::max(double(probs[(s * n + i) * classes + k]), 1e-300));
+}
+
+double TemperedPasses::nll_sum(double temperature) const {
+  const double scale = 1.0 / temperature;
+  double sum = 0;
+  std::vector<double> z(classes_);
+  for (std::int64_t i = 0; i < rows(); ++i) {
+    double p_label = 0;  // sum over passes of softmax(log p / T)[y]
+    for (int s = 0; s < passes_; ++s) {
+      const double* log_p = &log_probs_[(i * passes_ + s) * classes_];
+      double top = log_p[0] * scale, total = 0;
+      for (int k = 0; k < classes_; ++k) top = std::max(top, z[k] = log_p[k] * scale);
+      for (int k = 0; k < classes_; ++k) total += std::exp(z[k] - top);
+      p_label += std::exp(z[labels_[i]] - top) / total;
+    }
+    sum -= std::log(std::max(p_label / passes_, 1e-300));
+  }
+  return sum;
+}
+
+TemperatureFit fit_temperature(const TemperedPasses& rows, const Communicator& comm) {
+  TemperatureFit fit;
+  fit.passes = rows.passes();
+  fit.examples = std::int64_t(comm.allreduce_sum(double(rows.rows())));
+  if (fit.examples == 0) throw RuntimeError("fitting a temperature: no held-out examples");
+  const double n = double(fit.examples);
+  // The mean NLL at T = exp(u): one allreduce, the same sum on every rank.
+  const auto nll = [&](double u) { return comm.allreduce_sum(rows.nll_sum(std::exp(u))) / n; };
+
+  // A grid first (the mixture's NLL need not be convex in T), then the golden section
+  // inside the best point's neighbours.
+  const double lo = std::log(1.0 / 20), hi = std::log(20.0);
+  constexpr int grid = 24;
+  const double step = (hi - lo) / grid;
+  int best = 0;
+  double best_nll = nll(lo);
+  for (int g = 1; g <= grid; ++g)
+    if (const double v = nll(lo + g * step); v < best_nll) best = g, best_nll = v;
+  double a = std::max(lo, lo + (best - 1) * step), b = std::min(hi, lo + (best + 1) * step);
+  const double golden = (std::sqrt(5.0) - 1) / 2;
+  double c = b - golden * (b - a), d = a + golden * (b - a);
+  double fc = nll(c), fd = nll(d);
+  while (b - a > 1e-6) {
+    if (fc < fd) {
+      b = d, d = c, fd = fc;
+      c = b - golden * (b - a), fc = nll(c);
+    } else {
+      a = c, c = d, fc = fd;
+      d = a + golden * (b - a), fd = nll(d);
+    }
+  }
+  double u = (a + b) / 2;
+  if (best_nll < nll(u)) u = lo + best * step;  // never worse than the grid's best point
+  comm.broadcast(&u, 1);  // one T everywhere, whatever the reductions' rounding
+  fit.temperature = std::exp(u);
+  fit.nll = nll(u);
+  fit.nll_untempered = nll(0);
+  return fit;
+}
+
+}  // namespace kbnn

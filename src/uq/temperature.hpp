@@ -1,0 +1,48 @@
+// Temperature scaling of the Monte-Carlo predictive (Guo et al. 2017, "On calibration
+// of modern neural networks"; for ensembles "pool, then calibrate": Rahaman & Thiery
+// 2021). Every pass s of every member k is tempered alike,
+//   p_{k,s}(T) = softmax(z_{k,s} / T) = softmax(log p_{k,s} / T),
+// and one T > 0 is chosen to minimise the NLL of the predictive (the mixture of all
+// passes) on held-out examples. T scales logits only, so the predicted class of each
+// pass stays the same; the mixture's may change (rarely). T > 1 softens an overconfident
+// predictive, T < 1 sharpens an underconfident one (an ensemble's average often is).
+#pragma once
+
+#include "parallel/communicator.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace kbnn {
+
+struct TemperatureFit {
+  double temperature = 1;
+  double nll_untempered = 0;  // mean NLL of the held-out examples at T = 1
+  double nll = 0;             // at the fitted T
+  std::int64_t examples = 0;  // held-out examples over all ranks
+  int passes = 0;             // Monte-Carlo passes per example (an ensemble's: all members')
+};
+
+// This rank's rows of the passes' probabilities, log-probabilities kept for tempering.
+class TemperedPasses {
+ public:
+  // probs: (passes, rows, classes) as Evaluation::sample_probs; labels: (rows).
+  TemperedPasses(const std::vector<float>& probs, int passes, int classes,
+                 std::vector<std::int32_t> labels);
+  // sum over this rank's rows of -log p(y|x; T), p the mean of the tempered passes,
+  // each term capped as metrics_from_sums caps it (-log max(p, 1e-300)).
+  double nll_sum(double temperature) const;
+  std::int64_t rows() const { return std::int64_t(labels_.size()); }
+  int passes() const { return passes_; }
+
+ private:
+  std::vector<double> log_probs_;  // (rows, passes, classes)
+  std::vector<std::int32_t> labels_;
+  int passes_, classes_;
+};
+
+// Collective: the T in [1/20, 20] that minimises the mean NLL over every rank's rows
+// (a grid in log T, then golden-section search to 1e-6 in log T), the same on every rank.
+TemperatureFit fit_temperature(const TemperedPasses& rows, const Communicator& comm);
+
+}  // namespace kbnn
