@@ -583,6 +583,42 @@ TEST_CASE("learning-rate schedule and evaluation options: defaults, overrides, r
         kbnn::LrSchedule::cosine);
 }
 
+TEST_CASE("eval.temperature: a number or fit, read back, listed unless 1", "[deck]") {
+  const auto d = parse_text(kMinimal);
+  CHECK(d.eval.temperature == kbnn::Temperature{false, 1.0});
+  CHECK(kbnn::resolved_deck(d).find("temperature") == std::string::npos);  // as before it existed
+  const auto fixed = parse_text(kMinimal, {"--eval.temperature=0.75"});
+  CHECK(fixed.eval.temperature == kbnn::Temperature{false, 0.75});
+  CHECK(kbnn::resolved_deck(fixed).find("\ntemperature = 0.75\n") != std::string::npos);
+  const auto fit =
+      parse_text(kMinimal + "[data]\nvalidation_fraction = 0.1\n[eval]\ntemperature = fit\n");
+  CHECK(fit.eval.temperature.fit);
+  CHECK(fit.eval.every_epochs == 0);  // the fit alone uses the held-out examples
+  const std::string text = kbnn::resolved_deck(fit);
+  CHECK(text.find("\ntemperature = fit\n") != std::string::npos);
+  CHECK(kbnn::parse_deck_text(text, "resolved").eval.temperature == fit.eval.temperature);
+  // kbnn predict may set another T on a run that fitted one: the held-out examples were
+  // used when it trained, so its deck is not refused for them.
+  const auto predict = kbnn::parse_deck_text(text, "a run's deck", {"--eval.temperature=1"});
+  CHECK(predict.eval.temperature == kbnn::Temperature{false, 1.0});
+  CHECK(predict.data.validation_fraction == 0.1);
+}
+
+TEST_CASE("bad eval.temperature values are rejected", "[deck]") {
+  for (const char* bad : {"0", "-1", "abc", "nan", "Fit"}) {
+    INFO(bad);
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {std::string("--eval.temperature=") + bad}),
+                        kbnn::test::contains("eval.temperature: expected a number > 0, or fit"));
+  }
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--eval.temperature=fit"}),
+                      kbnn::test::contains("eval.temperature: expected a number unless "
+                               "data.validation_fraction > 0 (fit needs held-out examples"));
+  REQUIRE_THROWS_WITH(
+      parse_text(kMinimal + "[data]\nformat = hdf5\ntrain_file = a.h5\ntest_file = b.h5\n",
+                 {"--eval.temperature=2", "--model.likelihood=gaussian"}),
+      kbnn::test::contains("eval.temperature: expected 1 with a Gaussian model.likelihood"));
+}
+
 TEST_CASE("bad learning-rate schedule and evaluation options are rejected", "[deck]") {
   using kbnn::test::contains;
   REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.lr_schedule=exponential"}),
@@ -625,7 +661,7 @@ TEST_CASE("bad learning-rate schedule and evaluation options are rejected", "[de
       contains("data.validation_fraction: expected a number in [0, 1)"));
   REQUIRE_THROWS_WITH(parse_text(kMinimal + "[data]\nvalidation_fraction = 0.2\n"),
                       contains(": data.validation_fraction: expected 0 unless "
-                               "eval.every_epochs > 0"));
+                               "eval.every_epochs > 0 or eval.temperature = fit"));
 }
 
 // Where `line` ("key = ") stands in the [section] of `name` ("section.key") in an INI

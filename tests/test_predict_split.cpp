@@ -32,7 +32,8 @@ std::unique_ptr<kbnn::Sequential<kbnn::Real>> model_for(const kbnn::DeviceDatase
   return model;
 }
 
-kbnn::Evaluation run(kbnn::PredictSplit split, bool keep_samples, const kbnn::Communicator& comm) {
+kbnn::Evaluation run(kbnn::PredictSplit split, bool keep_samples, const kbnn::Communicator& comm,
+                     double temperature = 1) {
   const kbnn::Dataset all = synthetic_images();
   const auto [lo, hi] = kbnn::rows_to_load(all.count, split, comm);
   const kbnn::DeviceDataset rows = kbnn::to_device(kbnn::slice(all, lo, hi - lo));
@@ -43,6 +44,7 @@ kbnn::Evaluation run(kbnn::PredictSplit split, bool keep_samples, const kbnn::Co
   options.seed = seed;
   options.split = split;
   options.keep_samples = keep_samples;
+  options.temperature = temperature;
   return kbnn::evaluate(*model, rows, lo, all.count, options, comm);
 }
 
@@ -90,12 +92,12 @@ std::vector<double> logits_of(kbnn::Sequential<kbnn::Real>& model, const kbnn::D
   return out;
 }
 
-// softmax of one row of logits, in double.
-std::vector<double> softmax(const double* logits) {
+// softmax of one row of logits / temperature, in double.
+std::vector<double> softmax(const double* logits, double temperature) {
   const double top = *std::max_element(logits, logits + classes);
   std::vector<double> p(classes);
   double total = 0;
-  for (int k = 0; k < classes; ++k) total += p[k] = std::exp(logits[k] - top);
+  for (int k = 0; k < classes; ++k) total += p[k] = std::exp((logits[k] - top) / temperature);
   for (double& v : p) v /= total;
   return p;
 }
@@ -106,13 +108,13 @@ double entropy_of(const std::vector<double>& p) {
   return h;
 }
 
-// The predictive of this rank's rows [lo, hi) from the model's logits alone, on the
-// host in double. sample_probs is (S, rows, classes).
+// The predictive of this rank's rows [lo, hi) at a temperature from the model's logits
+// alone, on the host in double. sample_probs is (S, rows, classes).
 struct Reference {
   std::vector<double> probs_mean, entropy, aleatoric, sample_probs;
 };
 
-Reference reference(std::int64_t lo, std::int64_t hi) {
+Reference reference(std::int64_t lo, std::int64_t hi, double temperature) {
   const kbnn::DeviceDataset rows = kbnn::to_device(kbnn::slice(synthetic_images(), lo, hi - lo));
   auto model = model_for(rows);
   const std::int64_t n = hi - lo;
@@ -120,7 +122,7 @@ Reference reference(std::int64_t lo, std::int64_t hi) {
   for (int s = 0; s < samples; ++s) {
     const std::vector<double> logits = logits_of(*model, rows, lo, s);
     for (std::int64_t i = 0; i < n; ++i) {
-      const std::vector<double> p = softmax(&logits[i * classes]);
+      const std::vector<double> p = softmax(&logits[i * classes], temperature);
       r.sample_probs.insert(r.sample_probs.end(), p.begin(), p.end());
       for (int k = 0; k < classes; ++k) r.probs_mean[i * classes + k] += p[k] / samples;
       r.aleatoric[i] += entropy_of(p) / samples;
@@ -134,15 +136,18 @@ Reference reference(std::int64_t lo, std::int64_t hi) {
 
 }  // namespace
 
-TEST_CASE("The predictive is the mean of softmax over the passes, keyed by sample and global row",
+TEST_CASE("The predictive is the mean of softmax(logits / T) over the passes, keyed by sample "
+          "and global row",
           "[mpi][predict]") {
   const kbnn::Communicator comm(MPI_COMM_WORLD);
-  const auto e = run(kbnn::PredictSplit::samples, true, comm);
+  const double temperature = GENERATE(1.0, 0.4, 2.5);
+  INFO("temperature " << temperature);
+  const auto e = run(kbnn::PredictSplit::samples, true, comm, temperature);
   const auto [lo, hi] = comm.shard(37);
   REQUIRE(e.first == lo);
   REQUIRE(e.rows.count == hi - lo);
   REQUIRE(e.rows.samples == samples);
-  const Reference r = reference(lo, hi);
+  const Reference r = reference(lo, hi, temperature);
   for (std::size_t i = 0; i < r.probs_mean.size(); ++i)
     CHECK(e.rows.probs_mean[i] == Approx(r.probs_mean[i]).epsilon(1e-6).margin(1e-7));
   for (std::size_t i = 0; i < r.sample_probs.size(); ++i)
@@ -164,8 +169,10 @@ TEST_CASE("The predictive is the mean of softmax over the passes, keyed by sampl
 TEST_CASE("Ranks splitting the samples predict the same bits as ranks splitting the examples",
           "[mpi][predict]") {
   const kbnn::Communicator comm(MPI_COMM_WORLD);
-  const auto by_rows = run(kbnn::PredictSplit::examples, true, comm);
-  const auto by_samples = run(kbnn::PredictSplit::samples, true, comm);
+  const double temperature = GENERATE(1.0, 0.4);
+  INFO("temperature " << temperature);
+  const auto by_rows = run(kbnn::PredictSplit::examples, true, comm, temperature);
+  const auto by_samples = run(kbnn::PredictSplit::samples, true, comm, temperature);
   check_same_bits(by_rows, by_samples);
   CHECK(same_bits(by_rows.sample_probs, by_samples.sample_probs));
   const auto scores_rows = kbnn::gather_ood_scores(by_rows.rows, 37, comm);
@@ -175,7 +182,7 @@ TEST_CASE("Ranks splitting the samples predict the same bits as ranks splitting 
     CHECK(same_bits(scores_rows[score], scores_samples[score]));
   }
   // Passes added as they are made, with no per-sample copy kept: the same bits again.
-  const auto added = run(kbnn::PredictSplit::examples, false, comm);
+  const auto added = run(kbnn::PredictSplit::examples, false, comm, temperature);
   CHECK(added.sample_probs.empty());
   check_same_bits(added, by_rows);
 }

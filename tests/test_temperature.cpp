@@ -1,0 +1,124 @@
+// Temperature scaling (uq/temperature.hpp): the tempered NLL from stored pass
+// probabilities, and the fit: a known optimum, no T on a fine grid does better, the
+// same T whether the rows are on one rank or spread over several ([mpi]).
+#include "catch.hpp"
+
+#include "parallel/communicator.hpp"
+#include "uq/temperature.hpp"
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+namespace {
+
+using Catch::Matchers::Contains;
+
+// (passes, rows, classes) probabilities softmax(z) of random logits of scale `spread`,
+// and random labels: an under- or overconfident stand-in for a model's passes.
+struct Passes {
+  std::vector<float> probs;
+  std::vector<std::int32_t> labels;
+  int passes, classes;
+};
+
+Passes random_passes(std::int64_t rows, int passes, int classes, double spread, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> normal(0, spread);
+  std::uniform_int_distribution<int> label(0, classes - 1);
+  Passes p{std::vector<float>(std::size_t(passes * rows * classes)), {}, passes, classes};
+  for (std::int64_t i = 0; i < rows; ++i) p.labels.push_back(label(rng));
+  for (int s = 0; s < passes; ++s)
+    for (std::int64_t i = 0; i < rows; ++i) {
+      std::vector<double> z(classes);
+      double total = 0;
+      for (int k = 0; k < classes; ++k)  // the label's logit a little ahead: informative
+        total += z[k] = std::exp(normal(rng) + (k == p.labels[i] ? spread : 0));
+      for (int k = 0; k < classes; ++k) p.probs[(s * rows + i) * classes + k] = float(z[k] / total);
+    }
+  return p;
+}
+
+// Rows [lo, hi) of every pass.
+Passes slice(const Passes& all, std::int64_t lo, std::int64_t hi) {
+  const std::int64_t rows = std::int64_t(all.labels.size());
+  Passes p{{}, {all.labels.begin() + lo, all.labels.begin() + hi}, all.passes, all.classes};
+  for (int s = 0; s < all.passes; ++s)
+    p.probs.insert(p.probs.end(), all.probs.begin() + (s * rows + lo) * all.classes,
+                   all.probs.begin() + (s * rows + hi) * all.classes);
+  return p;
+}
+
+kbnn::TemperedPasses tempered(const Passes& p) {
+  return kbnn::TemperedPasses(p.probs, p.passes, p.classes, p.labels);
+}
+
+}  // namespace
+
+TEST_CASE("The tempered NLL at T = 1 is the NLL of the passes' mean", "[temperature]") {
+  const Passes p = random_passes(50, 4, 5, 1.5, 7);
+  double expected = 0;
+  for (int i = 0; i < 50; ++i) {
+    double mean = 0;
+    for (int s = 0; s < 4; ++s) mean += p.probs[(s * 50 + i) * 5 + p.labels[i]] / 4.0;
+    expected -= std::log(mean);
+  }
+  // To the float probabilities' rounding: tempering renormalises each pass.
+  CHECK(tempered(p).nll_sum(1.0) == Approx(expected).epsilon(1e-7));
+  CHECK(tempered(p).nll_sum(0.5) != Approx(expected).epsilon(1e-3));  // and T matters
+}
+
+TEST_CASE("The fitted temperature of a constant two-class predictive is logit(q) / a",
+          "[temperature]") {
+  // Every row: logits (a, 0), so p(class 0) = sigmoid(a / T); a fraction q of the labels
+  // is class 0. The NLL is least where sigmoid(a / T) = q: T = a / log(q / (1 - q)).
+  const double a = 2, q = 0.8;
+  const double p0 = 1 / (1 + std::exp(-a));
+  Passes p{{}, {}, 1, 2};
+  for (int i = 0; i < 100; ++i) {
+    p.probs.push_back(float(p0));
+    p.probs.push_back(float(1 - p0));
+    p.labels.push_back(i < 80 ? 0 : 1);
+  }
+  const kbnn::Communicator self(MPI_COMM_SELF);
+  const kbnn::TemperatureFit fit = kbnn::fit_temperature(tempered(p), self);
+  const double best = a / std::log(q / (1 - q));  // 1.4427
+  CHECK(fit.temperature == Approx(best).epsilon(1e-5));
+  const double nll_best = -(q * std::log(q) + (1 - q) * std::log(1 - q));
+  CHECK(fit.nll == Approx(nll_best).epsilon(1e-9));
+  CHECK(fit.nll_untempered == Approx(-(q * std::log(p0) + (1 - q) * std::log(1 - p0))).epsilon(1e-6));
+  CHECK(fit.examples == 100);
+  CHECK(fit.passes == 1);
+}
+
+TEST_CASE("No temperature on a fine grid beats the fitted one", "[temperature]") {
+  const kbnn::Communicator self(MPI_COMM_SELF);
+  for (const double spread : {0.3, 1.0, 3.0}) {  // under- to overconfident passes
+    INFO("spread " << spread);
+    const Passes p = random_passes(200, 5, 10, spread, 3);
+    const kbnn::TemperedPasses rows = tempered(p);
+    const kbnn::TemperatureFit fit = kbnn::fit_temperature(rows, self);
+    CHECK(fit.nll == Approx(rows.nll_sum(fit.temperature) / 200).epsilon(1e-12));
+    CHECK(fit.nll <= fit.nll_untempered);
+    for (double u = std::log(0.05); u <= std::log(20.0); u += 0.01)
+      CHECK(fit.nll <= rows.nll_sum(std::exp(u)) / 200 + 1e-12);
+  }
+}
+
+TEST_CASE("The temperature fitted over ranks' shards is the one of all rows on one rank",
+          "[mpi][temperature]") {
+  const kbnn::Communicator world(MPI_COMM_WORLD), self(MPI_COMM_SELF);
+  const Passes all = random_passes(101, 3, 10, 2.0, 11);
+  const auto [lo, hi] = world.shard(101);
+  const kbnn::TemperatureFit shards = kbnn::fit_temperature(tempered(slice(all, lo, hi)), world);
+  const kbnn::TemperatureFit whole = kbnn::fit_temperature(tempered(all), self);
+  CHECK(shards.examples == 101);
+  CHECK(shards.temperature == Approx(whole.temperature).epsilon(1e-5));
+  CHECK(shards.nll == Approx(whole.nll).epsilon(1e-12));
+}
+
+TEST_CASE("Tempered passes refuse probabilities of the wrong size", "[temperature]") {
+  REQUIRE_THROWS_WITH(kbnn::TemperedPasses(std::vector<float>(59), 2, 10, {0, 1, 2}),
+                      Contains("tempered passes: 59 probabilities for 2 passes x 3 rows x 10 "
+                               "classes"));
+}
