@@ -6,7 +6,9 @@
 #
 #   bench/ensemble_ood.sh [SEEDS] [EPOCHS] [SAMPLES] [RANKS]   (defaults: "1 2 3", 5, 10, 2)
 #
-# Per seed s and kind (bnn, twin), one 5-member ensemble is trained on RANKS ranks
+# Per seed s and kind (KBNN_BENCH_KINDS, default "bnn twin"; bnnfit and twinfit are the
+# same with a fitted temperature: data.validation_fraction = 0.1, eval.temperature = fit),
+# one 5-member ensemble is trained on RANKS ranks
 # (min(5, RANKS) rank groups, members one after another within a group). A member does
 # not depend on K (member k's seed is member_seed(s, k)), so the 3-member ensemble is
 # its first three members and the 1-member "ensemble" its member 0 (the single model of
@@ -16,7 +18,9 @@
 # DIR/<kind>_k<K>_seed<s>.json (test accuracy, NLL, ECE, the AUROC of each OOD score,
 # the within/between split, the members' own mean metrics; for K = 5 the training
 # images/s per member and the wall time); runs already there are skipped. Then
-# bench/seed_stats.py prints mean +- sd and Welch's t-test against the single BNN.
+# bench/seed_stats.py prints mean +- sd and Welch's t-test against the single BNN. A fit
+# kind's 5-member ensemble and member 0 are also predicted at T = 1 (`kbnn predict
+# --eval.temperature=1`): <kind>raw_k5 and <kind>raw_k1, the same models untempered.
 #
 # An interrupted 5-member ensemble resumes (--restart auto) where it stopped.
 #
@@ -43,7 +47,8 @@ kbnn_train() {  # name seed members kind [more options]
   local name=$1 seed=$2 members=$3 kind=$4
   shift 4
   local kind_args=(--eval.samples="$samples")
-  [[ $kind == twin ]] && kind_args=(--model.estimator=deterministic --eval.samples=1)
+  [[ $kind == twin* ]] && kind_args=(--model.estimator=deterministic --eval.samples=1)
+  [[ $kind == *fit ]] && kind_args+=(--data.validation_fraction=0.1 --eval.temperature=fit)
   mpiexec --oversubscribe -n "$ranks" "$build/src/kbnn" train "$root/input/fashion_mnist_lenet5.cfg" \
     --train.seed="$seed" --train.epochs="$epochs" --ood.format=idx \
     --ood.dir="$ood" --ood.name=mnist --output.dir="$runs" --output.name="$name" \
@@ -77,15 +82,30 @@ first_three() {  # kind seed: the mixture of members 0-2 of the 5-member ensembl
   "$py" "$root/bench/seed_stats.py" extract "$runs/$name.h5" "$dir/${1}_k3_seed$2.json" seed="$2"
 }
 
+untempered() {  # kind seed K file: the model of `file` predicted at T = 1
+  local name=${1}raw_k$3_seed$2
+  mpiexec --oversubscribe -n "$ranks" "$build/src/kbnn" predict "$4" --eval.temperature=1 \
+    --output "$runs/$name.h5" >> "$runs/$name.log"
+  "$py" "$root/bench/seed_stats.py" extract "$runs/$name.h5" "$dir/$name.json" seed="$2"
+}
+
+kinds=${KBNN_BENCH_KINDS:-bnn twin}
+groups=()
+for kind in $kinds; do
+  groups+=("${kind}_k1" "${kind}_k3" "${kind}_k5")
+  [[ $kind == *fit ]] && groups+=("${kind}raw_k1" "${kind}raw_k5")
+done
 for seed in $seeds; do
-  for kind in bnn twin; do
+  for kind in $kinds; do
     [[ -s $dir/${kind}_k5_seed$seed.json ]] || ensemble_of_five "$kind" "$seed"
     [[ -s $dir/${kind}_k3_seed$seed.json ]] || first_three "$kind" "$seed"
+    member_0=$runs/${kind}5_seed$seed.members/member_0.h5
     [[ -s $dir/${kind}_k1_seed$seed.json ]] ||
-      "$py" "$root/bench/seed_stats.py" extract "$runs/${kind}5_seed$seed.members/member_0.h5" \
-        "$dir/${kind}_k1_seed$seed.json" seed="$seed"
+      "$py" "$root/bench/seed_stats.py" extract "$member_0" "$dir/${kind}_k1_seed$seed.json" seed="$seed"
+    [[ $kind != *fit ]] && continue
+    [[ -s $dir/${kind}raw_k5_seed$seed.json ]] || untempered "$kind" "$seed" 5 "$runs/${kind}5_seed$seed.h5"
+    [[ -s $dir/${kind}raw_k1_seed$seed.json ]] || untempered "$kind" "$seed" 1 "$member_0"
   done
 done
 for f in "$peer_dir"/peer_seed*.json; do [[ -e $f ]] && ln -sf "$f" "$dir/"; done
-"$py" "$root/bench/seed_stats.py" table "$dir" bnn_k1 bnn_k3 bnn_k5 twin_k1 twin_k3 twin_k5 peer \
-  --against bnn_k1
+"$py" "$root/bench/seed_stats.py" table "$dir" "${groups[@]}" peer --against "${groups[0]}"

@@ -140,6 +140,7 @@ def extract(run_file, out, extras):
     with h5py.File(run_file, "r") as f:
         row = run_metrics(f)
         row["ensemble_members"] = int(f.attrs.get("ensemble_members", 1))
+        row["temperature"] = float(f["calibration"].attrs["temperature"]) if "calibration" in f else 1.0
         row.update(split_aurocs(f))
         if "members" in f:
             members = [run_metrics(m) for m in f["members"].values()]
@@ -176,7 +177,7 @@ def mean_sd(x):
 
 def table(directory, groups, against):
     data = {g: load_group(directory, g) for g in groups}
-    extra = [("train_images_per_second", "train img/s per member")]
+    extra = [("temperature", "T"), ("train_images_per_second", "train img/s per member")]
     shown = METRICS + [m for m in extra if any(len(values(r, m[0])) for r in data.values())]
     print("| run | seeds | " + " | ".join(label for _, label in shown) + " |")
     print("|---|---|" + "---|" * len(shown))
@@ -185,6 +186,9 @@ def table(directory, groups, against):
         for key, _ in shown:
             m, s = mean_sd(values(rows, key))
             digits = 0 if key == "train_images_per_second" else 4
+            if key == "temperature" and s == 0 and m == 1:
+                cells.append("1")
+                continue
             cells.append(f"{m:.{digits}f} ± {s:.{digits}f}" if m == m else "")
         print(f"| {g} | {' '.join(map(str, rows))} | " + " | ".join(cells) + " |")
     print()
