@@ -278,6 +278,19 @@ void print_standardization(hid_t file, const std::string& path, std::ostream& ou
       << " by the training rows' mean and standard deviation\n";
 }
 
+// eval.temperature: the T the predictions were made with, and what a fit gained.
+void print_calibration(hid_t file, std::ostream& out) {
+  if (!h5::exists(file, "calibration")) return;
+  const h5::Group g = h5::open_group(file, "calibration");
+  out << format("  temperature: T = %.4f", h5::read_attribute<double>(g, "temperature"));
+  if (h5::has_attribute(g, "validation_examples"))
+    out << format(", fitted to %.0f validation examples: NLL %.4f at T = 1, %.4f at T",
+                  double(h5::read_attribute<std::int64_t>(g, "validation_examples")),
+                  h5::read_attribute<double>(g, "validation_nll_untempered"),
+                  h5::read_attribute<double>(g, "validation_nll"));
+  out << "\n";
+}
+
 // Layer names are "<kind>_<position>": order them by position (dense_9 before dense_11),
 // not as HDF5 lists them (by name).
 std::vector<std::string> in_layer_order(std::vector<std::string> names) {
@@ -412,6 +425,7 @@ std::string summary(hid_t file, const std::string& path, bool with_deck) {
   if (checkpoint_file && h5::exists(file, "checkpoint/history"))
     print_history(h5::open_group(file, "checkpoint/history"), path + ": /checkpoint/history", out);
   print_metrics(file, out);
+  print_calibration(file, out);
   print_predictions(file, path, out);
   print_standardization(file, path, out);
   print_weights(file, path, out);

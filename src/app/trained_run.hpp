@@ -34,12 +34,12 @@ struct TrainedRun {
   std::string temperature_note;
 };
 
-// Collective: reads `path` and its deck with `overrides`. With eval.temperature = fit,
-// config.eval.temperature becomes the T the file holds in /calibration (or 1 where it
-// holds none: a checkpoint). Only what is read and how it
+// Collective: reads `path` and its deck with `overrides`. Only what is read and how it
 // is evaluated may change (data.*, eval.*, ood.*): another option is an InputError
 // naming `command`. Any ood.* option replaces the deck's whole [ood] section, since a
-// new OOD set shares nothing with the one the model was trained with.
+// new OOD set shares nothing with the one the model was trained with. With
+// eval.temperature = fit, config.eval.temperature becomes the T the file holds in
+// /calibration (or 1 where it holds none: a checkpoint).
 TrainedRun read_trained_run(const std::string& path, const std::vector<std::string>& overrides,
                             const std::string& command, const Communicator& comm);
 

@@ -37,6 +37,8 @@ grep -q "^temperature: T = [0-9.]* fitted to the 300 validation examples (4 pass
   "$out/single.log" || fail "no fit line: $(grep -i temperature "$out/single.log")"
 grep -q "^test (MC predictive mean, S=4, T=[0-9.]*): accuracy" "$out/single.log" ||
   fail "the test line does not give T: $(grep '^test' "$out/single.log")"
+"$kbnn" info "$out/single.h5" | grep -q "^  temperature: T = [0-9.]*, fitted to 300 validation examples: NLL [0-9.]* at T = 1" ||
+  fail "kbnn info does not show the fitted T: $("$kbnn" info "$out/single.h5" | grep -i temperature)"
 predict 2 single.h5 tempered.h5
 grep -q "^temperature: T = [0-9.]*, fitted to the validation examples (.*single.h5: /calibration)" \
   "$out/tempered.h5.log" || fail "predict does not say which T: $(head -3 "$out/tempered.h5.log")"
