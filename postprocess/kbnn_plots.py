@@ -153,9 +153,10 @@ def plot_reliability(args):
     top.set_ylabel("accuracy")
     top.legend(loc="upper left")
     top.grid(alpha=0.3)
+    tempered = f", T = {run.temperature:.3f}" if run.temperature != 1 else ""
     top.set_title(f"{run.name}: reliability on '{args.set}', ECE = {metrics['ece']:.4f}\n"
                   f"accuracy {metrics['accuracy']:.4f}, {int(count.sum())} examples, "
-                  f"{len(count)} bins")
+                  f"{len(count)} bins{tempered}")
     bottom.bar(centers, count, width=width, color="gray", edgecolor="black", linewidth=0.5)
     for x, n in zip(centers[filled], count[filled]):
         bottom.annotate(str(int(n)), (x, n), ha="center", va="bottom", fontsize=7)

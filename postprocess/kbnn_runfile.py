@@ -47,7 +47,8 @@ class RunFile:
     Attributes: path, name (file name without .h5), attrs (root attributes),
     history (dict field -> 1-D array; empty in a prediction file), eval (the same for
     /history/eval; empty without evaluations during training), deck (dict
-    "section.key" -> text), is_prediction_file.
+    "section.key" -> text), is_prediction_file, temperature (the T its predictions were
+    tempered by, /calibration; 1.0 without).
     metrics(), reliability(), predictions(), ood_sets() and ood_scores() read the
     evaluated sets on demand.
     """
@@ -86,6 +87,8 @@ class RunFile:
                 entry.update({key: group[key][:] for key in group})
                 self._metrics[set_name] = entry
             self._prediction_sets = list(f.get("predictions", {}).keys())
+            calibration = f.get("calibration")
+            self.temperature = float(calibration.attrs["temperature"]) if calibration else 1.0
         self.deck = _parse_deck(_text(self.attrs.get("deck", "")))
 
     @property

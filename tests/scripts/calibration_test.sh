@@ -56,12 +56,14 @@ grep -q "^test (ensemble of 2 members x S=4, T=[0-9.]*): accuracy" "$out/ensembl
   fail "the ensemble's test line: $(grep '^test' "$out/ensemble.log")"
 predict 2 ensemble.h5 ensemble_predict.h5
 
-/usr/bin/python3 - "$out" <<'PY' || fail "calibration numbers disagree"
+/usr/bin/python3 - "$out" "$(dirname "$0")/../../postprocess" <<'PY' || fail "calibration numbers disagree"
 import sys
 import h5py
 import numpy as np
 
 out = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+from kbnn_runfile import RunFile
 
 
 def same_predictions(a, b, sets, what):
@@ -81,6 +83,8 @@ with h5py.File(f"{out}/single.h5", "r") as run:
     assert 0.05 < t < 20 and t != 1, t
     assert cal["validation_examples"] == 300 and cal["passes"] == 4, dict(cal)
     assert cal["validation_nll"] < cal["validation_nll_untempered"], dict(cal)
+    assert RunFile(f"{out}/single.h5").temperature == t  # what the plots' titles show
+    assert RunFile(f"{out}/untempered.h5").temperature == 1.0
     # The evaluation during training after the last epoch: the same rows, passes, noise.
     eval_nll = run["history/eval/nll"][-1]
     assert abs(eval_nll - cal["validation_nll_untempered"]) < 1e-5, (eval_nll, dict(cal))
