@@ -12,7 +12,9 @@ namespace {
 constexpr std::uint32_t first_prediction_pass = 1u << 31;
 
 // log softmax of row b of the logits times `scale` (1 / T), in double, from the largest.
-// x * 1.0 is x, so T = 1 gives the bits of the unscaled softmax.
+// T = 1 takes the logits as they are: even a product by 1.0 lets the compiler contract
+// the arithmetic around it otherwise (FMA), which moved entropies by an ulp. The branch
+// is the same for every thread.
 template <class Logits>
 struct LogSoftmax {
   const Logits& logits;
@@ -26,7 +28,9 @@ struct LogSoftmax {
     for (int k = 0; k < classes; ++k) total += math::exp(z(k) - top);
     log_total = math::log(total);
   }
-  KOKKOS_INLINE_FUNCTION double z(int k) const { return double(logits(b, k)) * scale; }
+  KOKKOS_INLINE_FUNCTION double z(int k) const {
+    return scale == 1.0 ? double(logits(b, k)) : double(logits(b, k)) * scale;
+  }
   KOKKOS_INLINE_FUNCTION double operator()(int k) const { return z(k) - top - log_total; }
 };
 
