@@ -29,6 +29,23 @@ std::vector<double> to_host(const View& v) {
   return std::vector<double>(m.data(), m.data() + m.size());
 }
 
+// The central difference (L(w + h e_i) - L(w - h e_i)) / 2h in element i of `values` (a
+// store's parameters, on the device), loss() computing L from them; w_i is restored.
+template <class Loss>
+double central_difference(const View1<double>& values, std::size_t i, Loss&& loss,
+                          double h = 1e-6) {
+  auto v = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), values);
+  const double saved = v(i);
+  const auto at = [&](double value) {
+    v(i) = value;
+    Kokkos::deep_copy(values, v);
+    return loss();
+  };
+  const double difference = (at(saved + h) - at(saved - h)) / (2 * h);
+  at(saved);
+  return difference;
+}
+
 inline HostMatrix random_values(std::size_t n, std::uint32_t seed, double lo = -1, double hi = 1) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u(lo, hi);
@@ -102,17 +119,7 @@ struct LayerUnderTest {
 
   // Central difference of L in parameter i of the store.
   double parameter_fd(std::size_t i, double h = 1e-6) {
-    auto v = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), store.values());
-    const double saved = v(i);
-    v(i) = saved + h;
-    Kokkos::deep_copy(store.values(), v);
-    const double up = objective();
-    v(i) = saved - h;
-    Kokkos::deep_copy(store.values(), v);
-    const double down = objective();
-    v(i) = saved;
-    Kokkos::deep_copy(store.values(), v);
-    return (up - down) / (2 * h);
+    return central_difference(store.values(), i, [&] { return objective(); }, h);
   }
 
   double input_fd(std::size_t i, double h = 1e-6) {

@@ -134,18 +134,8 @@ struct RegressionProblem {
     return kbnn::test::to_host(store.gradients());
   }
 
-  double finite_difference(std::size_t i, double h = 1e-6) {
-    auto values = model->parameters().values();
-    auto v = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), values);
-    const double saved = v(i);
-    const auto at = [&](double value) {
-      v(i) = value;
-      Kokkos::deep_copy(values, v);
-      return loss();
-    };
-    const double fd = (at(saved + h) - at(saved - h)) / (2 * h);
-    at(saved);
-    return fd;
+  double finite_difference(std::size_t i) {
+    return kbnn::test::central_difference(model->parameters().values(), i, [&] { return loss(); });
   }
 };
 

@@ -56,19 +56,8 @@ struct Problem {
     return kbnn::test::to_host(store.gradients());
   }
 
-  double finite_difference(std::size_t i, double h = 1e-6) {
-    auto values = model->parameters().values();
-    auto v = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), values);
-    const double saved = v(i);
-    v(i) = saved + h;
-    Kokkos::deep_copy(values, v);
-    const double up = loss();
-    v(i) = saved - h;
-    Kokkos::deep_copy(values, v);
-    const double down = loss();
-    v(i) = saved;
-    Kokkos::deep_copy(values, v);
-    return (up - down) / (2 * h);
+  double finite_difference(std::size_t i) {
+    return kbnn::test::central_difference(model->parameters().values(), i, [&] { return loss(); });
   }
 };
 
