@@ -75,6 +75,7 @@ Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSp
     set.test_file = o.file;
     set.test_limit = o.limit;
     set.test_fraction = 0;
+    set.labels_optional = true;  // an OOD set's labels are never used
     out = load_rows(set, comm, split);
   }
   const Dataset& r = out.rows;
@@ -86,6 +87,12 @@ Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSp
     throw InputError(concat("OOD set ", r.source, ": ", r.target_dim, " targets per example, the "
                             "model's data ", like.target_dim));
   return out;
+}
+
+void log_unlabeled(const Split& ood, std::ostream& log) {
+  if (ood.rows.labeled) return;
+  log << "OOD set " << ood.rows.source << ": no labels, none needed (its predictions' label "
+      << "column is -1)" << std::endl;
 }
 
 void apply_standardization(Split& set, const Standardization& s) {

@@ -40,6 +40,10 @@ Split load_validation_rows(const RunConfig& config, const Communicator& comm);
 Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSplit split,
                          const Dataset& like);
 
+// The line saying that an OOD set came without labels (an HDF5 file lacking the targets
+// dataset: they are never used); nothing for a labeled set.
+void log_unlabeled(const Split& ood, std::ostream& log);
+
 // The training set's standardization (data.standardize, from a run's checkpoint)
 // applied to this rank's rows of a set; nothing when s is empty.
 void apply_standardization(Split& set, const Standardization& s);

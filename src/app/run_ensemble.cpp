@@ -222,6 +222,7 @@ void evaluate_ood(const RunConfig& config, const EvalOptions& options, const Tra
                   RunFile& file, const Communicator& comm, std::ostream& log) {
   Split ood = load_ood_rows(config, comm, PredictSplit::examples, test_split.rows);
   apply_standardization(ood, run.checkpoint.standardization);
+  log_unlabeled(ood, log);
   const EnsembleEvaluation e =
       evaluate_trained(run, model, to_device(ood.rows), ood.first, ood.total, options, comm);
   const std::string set = ood_set_name(config);

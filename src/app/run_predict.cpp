@@ -135,6 +135,7 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
       << "), " << comm.size() << " MPI rank(s), ranks split the "
       << word_of(options.split) << ", S = " << config.eval.samples << std::endl;
   log_temperature(in.run, log);
+  log_unlabeled(in.ood, log);
   const DeviceDataset in_device = to_device(in.set.rows);
 
   EvalOptions eval = eval_options(config);

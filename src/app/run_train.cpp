@@ -122,6 +122,7 @@ RunData load_data(const RunConfig& config, const Communicator& comm, std::ostrea
     agree_or_throw(comm.get(), [&] {
       d.ood = load_ood_rows(config, comm, PredictSplit::examples, d.test_split.rows);
     });
+  log_unlabeled(d.ood, log);
   const double seconds = load_clock.seconds();
   if (config.data.standardize) standardize_splits(config, comm, d, log);
   d.train.data = to_device(d.train_split.rows);

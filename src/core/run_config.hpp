@@ -49,6 +49,8 @@ struct DataConfig {
   bool standardize = false;
   // Not a deck option: set from model.likelihood, whether the targets are real values.
   bool real_targets = false;
+  // Not a deck option: an OOD set's (HDF5) labels, never used, may be missing.
+  bool labels_optional = false;
   std::int64_t train_limit = 0;                        // first N examples only; 0 = all
   std::int64_t test_limit = 0;                         // 0 = all
   // How the training set is spread over MPI ranks and shuffled (if train.shuffle):

@@ -74,7 +74,8 @@ void check_finite(const Dataset& d, const SplitSource& source, std::int64_t file
 }  // namespace
 
 Hdf5Fields hdf5_fields(const DataConfig& data) {
-  return Hdf5Fields{data.features, data.targets, data.layout, data.real_targets};
+  return Hdf5Fields{data.features, data.targets, data.layout, data.real_targets,
+                    data.labels_optional};
 }
 
 SplitSource open_split(const DataConfig& d, SplitPart part, const Communicator& comm) {

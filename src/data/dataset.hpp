@@ -23,7 +23,8 @@ struct Dataset {
   std::vector<std::uint8_t> pixels;   // (count, height, width, channels), raw 0..255
   std::vector<float> values;          // (count, height, width, channels), with float_features
   // The targets: class labels, or target_dim > 0 real values per example (regression).
-  std::vector<std::int32_t> labels;   // (count)
+  std::vector<std::int32_t> labels;   // (count); -1 where the set has none (!labeled)
+  bool labeled = true;                // false: an OOD set read without labels (HDF5)
   int target_dim = 0;
   std::vector<float> targets;         // (count, target_dim)
   std::int64_t features() const { return std::int64_t(height) * width * channels; }

@@ -65,6 +65,7 @@ std::int64_t stored_num_classes(hid_t file, const std::string& path) {
 // are bytes and whether they are stored CHW, and the targets per example.
 struct FileLayout {
   std::int64_t n = 0;
+  bool labeled = true;  // false: labels_optional and no targets dataset
   hsize_t height = 1, width = 1, channels = 1;
   bool bytes = false;  // uint8 features
   bool chw = false;    // 3-D examples stored (C, H, W)
@@ -139,22 +140,29 @@ void check_target_type(hid_t file, const std::string& path, const Hdf5Fields& fi
     throw InputError(concat(at, ": expected integer or float targets"));
 }
 
+// A set that may do without labels, and does: they are never read.
+bool without_labels(hid_t file, const Hdf5Fields& fields) {
+  return fields.labels_optional && !fields.real_targets && !h5::exists(file, fields.targets);
+}
+
 FileLayout check_layout(hid_t file, const std::string& path, const Hdf5Fields& fields) {
   const std::string at = concat(path, ": /", fields.features);
   const h5::DataSet features = open_required(file, fields.features, path);
-  const std::vector<hsize_t> targets = target_dims(file, path, fields);
-  check_target_type(file, path, fields);
   FileLayout layout;
   layout.bytes = byte_features(features, at);
   const auto dims = h5::dataset_shape(file, fields.features, at);
   if (dims.empty()) throw InputError(concat(at, ": expected shape (N, ...), got a scalar"));
   layout.n = std::int64_t(dims[0]);
+  set_example_shape(features, std::vector<hsize_t>(dims.begin() + 1, dims.end()), fields.layout,
+                    at, layout);
+  layout.labeled = !without_labels(file, fields);
+  if (!layout.labeled) return layout;
+  const std::vector<hsize_t> targets = target_dims(file, path, fields);
+  check_target_type(file, path, fields);
   if (std::int64_t(targets[0]) != layout.n)
     throw InputError(concat(path, ": /", fields.features, " ", dims_text(dims), " holds ",
                             layout.n, " examples, /", fields.targets, " ", dims_text(targets),
                             " holds ", targets[0]));
-  set_example_shape(features, std::vector<hsize_t>(dims.begin() + 1, dims.end()), fields.layout,
-                    at, layout);
   layout.targets =
       std::accumulate(targets.begin() + 1, targets.end(), hsize_t(1), std::multiplies<>());
   if (layout.targets == 0 || layout.targets > INT_MAX)
@@ -236,6 +244,11 @@ Dataset read_on_this_rank(const std::string& path, std::int64_t first, std::int6
     d.pixels = read_features<std::uint8_t>(file, path, fields, layout, first, count);
   else
     d.values = read_features<float>(file, path, fields, layout, first, count);
+  if (!layout.labeled) {
+    d.labeled = false;
+    d.labels.assign(std::size_t(count), -1);
+    return d;
+  }
   if (!fields.real_targets) {
     read_labels(file, path, fields, n, first, d);
     return d;
@@ -267,7 +280,9 @@ std::int64_t hdf5_dataset_size(const std::string& path, const Communicator& comm
       throw InputError(concat(path, ": no such data file"));
     const h5::SerialFile file(
         KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
-    n = std::int64_t(target_dims(file, path, fields)[0]);
+    n = without_labels(file, fields)
+            ? std::int64_t(h5::dataset_shape(file, fields.features, path)[0])
+            : std::int64_t(target_dims(file, path, fields)[0]);
   });
   return n;
 }

@@ -12,6 +12,8 @@
 //                 regression (real_targets): any numeric type, (N) or (N, ...): the
 //                 product of the trailing extents is the number of targets T.
 //   num_classes   optional: root attribute or scalar dataset; default max label + 1
+// A set read with labels_optional (an OOD set: its labels are never used) may lack the
+// targets dataset: its labels are then -1 and Dataset::labeled false.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +32,7 @@ struct Hdf5Fields {
   std::string targets = "labels";
   DataLayout layout = DataLayout::file;
   bool real_targets = false;
+  bool labels_optional = false;  // class labels that may be missing (an OOD set's)
 };
 
 // Rows [first, first + count) of the set in `path` (count = -1: to the end). Each rank

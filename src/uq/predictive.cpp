@@ -70,6 +70,7 @@ std::vector<double> metric_sums(const Predictions& pr) {
   for (std::int64_t i = 0; i < pr.count; ++i) {
     const float* p = &pr.probs_mean[i * pr.classes];
     const int y = pr.label[i];
+    if (y < 0) continue;  // an unlabeled row (an OOD set without labels) adds to no metric
     const bool hit = pr.predicted[i] == y;
     s[n_rows] += 1;
     s[n_correct] += hit;

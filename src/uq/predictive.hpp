@@ -57,7 +57,8 @@ Predictions predictions_from_sums(const double* prob_sum, const double* entropy_
 
 // Metrics are built from sums, so that ranks holding different rows can add theirs
 // (Communicator::allreduce_sum) before metrics_from_sums. The sums include each
-// calibration bin's count, hits and confidence, so the bins reduce with the rest.
+// calibration bin's count, hits and confidence, so the bins reduce with the rest. Rows
+// labelled -1 (a set without labels) are left out.
 std::vector<double> metric_sums(const Predictions& predictions);
 Metrics metrics_from_sums(const std::vector<double>& sums);
 

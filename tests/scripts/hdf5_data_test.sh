@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Training from HDF5 data sets with each rank reading only its partition
 # (data.format = hdf5, data.shuffle = local): the run completes on 2 ranks and its
-# predictions cover every test example exactly once, in order.
+# predictions cover every test example exactly once, in order. An HDF5 OOD set needs no
+# labels: a file without them scores exactly as the same images with labels (kbnn
+# predict on 2 ranks, its label column -1), and training takes it too; a test set
+# without labels is still refused.
 #   usage: hdf5_data_test.sh MPIEXEC KBNN DECK
 set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
@@ -33,3 +36,42 @@ with h5py.File(sys.argv[1], "r") as f:
     assert f["history/step"][-1] == 30, f["history/step"][:]
     print("PASSED: 97 prediction rows in order, accuracy", f["metrics/test"].attrs["accuracy"])
 PY
+
+# The same images as an OOD set with and without labels (the unlabeled file: images only).
+/usr/bin/python3 - "$out" <<'PY'
+import sys, h5py
+with h5py.File(f"{sys.argv[1]}/test.h5", "r") as f:
+    flipped = f["images"][...][:, ::-1, :]  # upside down: a shifted set
+    with h5py.File(f"{sys.argv[1]}/unlabeled.h5", "w") as g:
+        g["images"] = flipped
+    with h5py.File(f"{sys.argv[1]}/labeled.h5", "w") as g:
+        g["images"], g["labels"] = flipped, f["labels"][...]
+PY
+for set in labeled unlabeled; do
+  run_mpi -n 2 "$kbnn" predict "$out/run.h5" --ood.format=hdf5 --ood.file="$out/$set.h5" \
+    --ood.name=flipped --output "$out/$set.predict.h5" > "$out/$set.log" 2>&1 ||
+    fail "predict with the $set OOD set failed: $(tail -3 "$out/$set.log")"
+done
+grep -q "^OOD set .*unlabeled.h5: no labels, none needed" "$out/unlabeled.log" ||
+  fail "predict does not say the OOD set has no labels: $(head -4 "$out/unlabeled.log")"
+/usr/bin/python3 - "$out" <<'PY' || fail "the unlabeled OOD set scores differently"
+import sys, h5py, numpy as np
+out = sys.argv[1]
+with h5py.File(f"{out}/labeled.predict.h5", "r") as a, h5py.File(f"{out}/unlabeled.predict.h5", "r") as b:
+    assert dict(a["metrics/ood/flipped"].attrs) == dict(b["metrics/ood/flipped"].attrs)
+    for name in ("probs_mean", "predictive_entropy", "epistemic", "ood_scores/mutual_information"):
+        assert a[f"predictions/flipped/{name}"][...].tobytes() == b[f"predictions/flipped/{name}"][...].tobytes(), name
+    assert (b["predictions/flipped/label"][...] == -1).all()
+    print("PASSED: the OOD set without labels scores as with them, AUROC MI",
+          b["metrics/ood/flipped"].attrs["auroc_mutual_information"])
+PY
+run_mpi -n 2 "$kbnn" train "$deck" --data.format=hdf5 --data.train_file="$out/train.h5" \
+  --data.test_file="$out/test.h5" --train.batch_size=32 --train.epochs=1 --eval.samples=2 \
+  --ood.format=hdf5 --ood.file="$out/unlabeled.h5" --output.dir="$out" --output.name=ood_run \
+  > "$out/ood_run.log" 2>&1 || fail "training with an unlabeled OOD set failed: $(tail -3 "$out/ood_run.log")"
+grep -q "^OOD: unlabeled (97) against test (97)" "$out/ood_run.log" || fail "no OOD line: $(grep OOD "$out/ood_run.log")"
+if run_mpi -n 2 "$kbnn" predict "$out/run.h5" --data.test_file="$out/unlabeled.h5" > "$out/bad.log" 2>&1; then
+  fail "a test set without labels was accepted"
+fi
+grep -q "unlabeled.h5.*labels" "$out/bad.log" || fail "the refusal does not name the labels: $(head -3 "$out/bad.log")"
+echo "PASSED: unlabeled OOD sets"
