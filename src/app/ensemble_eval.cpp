@@ -41,6 +41,7 @@ void write_evaluation(RunFile& file, const std::string& set, const EnsembleEvalu
     file.write_predictions(set, m.rows, m.first, m.total);
     if (ensemble) file.write_epistemic_split(set, e.split, m.first, m.total);
   }
+  if (m.metrics.labeled == 0) return;  // a set without labels has no metrics
   file.write_metrics(set, m.metrics, ensemble ? samples * e.members : samples);
   if (ensemble) file.write_ensemble_metrics(set, e);
 }

@@ -31,7 +31,8 @@ EnsembleEvaluation evaluate_one(Sequential<Real>& model, const DeviceDataset& da
                                 const EvalOptions& options, const Communicator& comm);
 
 // Collective: /predictions/<set> (with_predictions) and /metrics/<set> of `e`, with an
-// ensemble's split and its metrics; `samples` is S per member.
+// ensemble's split and its metrics; `samples` is S per member. A set without labels
+// (kbnn predict of new data) gets no /metrics.
 void write_evaluation(RunFile& file, const std::string& set, const EnsembleEvaluation& e,
                       int samples, bool with_predictions);
 

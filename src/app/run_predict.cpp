@@ -47,6 +47,7 @@ Inputs read_inputs(const PredictOptions& options, const Communicator& comm) {
   Inputs in;
   agree_or_throw(comm.get(), [&] {
     in.run = read_trained_run(options.model, options.overrides, "predict", comm);
+    in.run.config.data.labels_optional = true;  // new data to predict may come without
     in.output = options.output.empty() ? default_output(options.model) : options.output;
     in.ood_set = in.run.config.ood.enabled() ? ood_set_name(in.run.config) : "";
     if (in.ood_set == options.set_name)
@@ -84,6 +85,14 @@ RunInfo prediction_info(const PredictOptions& options, const RunConfig& config) 
 
 void log_metrics(const std::string& set, const Evaluation& e, int samples, std::ostream& log) {
   const Metrics& m = e.metrics;
+  if (m.labeled == 0) {
+    log << set
+        << format(" (%.0f examples without labels, S=%.0f): predictions only; entropy %.4f = "
+                  "aleatoric %.4f + epistemic %.4f nats",
+                  double(e.total), samples, m.mean_entropy, m.mean_aleatoric, m.mean_epistemic)
+        << std::endl;
+    return;
+  }
   log << set
       << format(" (%.0f examples, S=%.0f): accuracy %.4f  NLL %.4f  Brier %.4f  ECE(15) %.4f; "
                 "entropy %.4f = aleatoric %.4f + epistemic %.4f nats",

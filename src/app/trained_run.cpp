@@ -90,7 +90,7 @@ std::unique_ptr<Sequential<Real>> trained_model(const TrainedRun& run, const std
   if (config.model.regression()) {
     if (const std::string mismatch = output_mismatch(config.model, classes, data); !mismatch.empty())
       throw InputError(concat(data.source, ": the model ", path, ": ", mismatch));
-  } else if (classes != data.num_classes) {
+  } else if (data.labeled && classes != data.num_classes) {
     throw InputError(concat(data.source, ": the data has ", data.num_classes, " classes, the model ",
                             path, " predicts ", classes));
   }

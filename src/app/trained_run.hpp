@@ -48,7 +48,8 @@ TrainedRun read_trained_run(const std::string& path, const std::vector<std::stri
 void log_temperature(const TrainedRun& run, std::ostream& log);
 
 // The run's model for images like `data`, with the checkpoint's parameters and keep
-// mask. Throws InputError if the data's classes are not the model's outputs.
+// mask. Throws InputError if the data's classes (labeled data) are not the model's
+// outputs.
 std::unique_ptr<Sequential<Real>> trained_model(const TrainedRun& run, const std::string& path,
                                                 const Dataset& data);
 

@@ -56,7 +56,10 @@ std::array<double, calibration_bins + 1> calibration_bin_edges() {
 
 // Layout of the sums: the scalars of Sum, then per calibration bin the fields of BinSum.
 namespace {
-enum Sum { n_rows, n_correct, sum_nll, sum_brier, sum_entropy, sum_aleatoric, sum_epistemic, n_scalars };
+enum Sum {
+  n_rows, n_labeled, n_correct, sum_nll, sum_brier, sum_entropy, sum_aleatoric, sum_epistemic,
+  n_scalars
+};
 enum BinSum { bin_rows, bin_correct, bin_confidence, bin_fields };
 
 template <class Sums>
@@ -69,19 +72,20 @@ std::vector<double> metric_sums(const Predictions& pr) {
   std::vector<double> s(n_scalars + bin_fields * calibration_bins, 0.0);
   for (std::int64_t i = 0; i < pr.count; ++i) {
     const float* p = &pr.probs_mean[i * pr.classes];
-    const int y = pr.label[i];
-    if (y < 0) continue;  // an unlabeled row (an OOD set without labels) adds to no metric
-    const bool hit = pr.predicted[i] == y;
     s[n_rows] += 1;
+    s[sum_entropy] += pr.predictive_entropy[i];
+    s[sum_aleatoric] += pr.aleatoric[i];
+    s[sum_epistemic] += pr.epistemic[i];
+    const int y = pr.label[i];
+    if (y < 0) continue;  // an unlabeled row: no metric that needs the label
+    const bool hit = pr.predicted[i] == y;
+    s[n_labeled] += 1;
     s[n_correct] += hit;
     s[sum_nll] -= std::log(std::max(double(p[y]), 1e-300));
     for (int k = 0; k < pr.classes; ++k) {
       const double diff = p[k] - (k == y ? 1.0 : 0.0);
       s[sum_brier] += diff * diff;
     }
-    s[sum_entropy] += pr.predictive_entropy[i];
-    s[sum_aleatoric] += pr.aleatoric[i];
-    s[sum_epistemic] += pr.epistemic[i];
     // Equal-width confidence bins on (0, 1], as the peer and Guo et al. 2017.
     const double confidence = p[pr.predicted[i]];
     const int bin = std::clamp(int(std::ceil(confidence * calibration_bins)) - 1, 0,
@@ -103,15 +107,21 @@ Metrics metrics_from_sums(const std::vector<double>& s) {
     m.bin_accuracy[b] = count > 0 ? bin_sum(s, b, bin_correct) / count : empty;
     m.bin_confidence[b] = count > 0 ? bin_sum(s, b, bin_confidence) / count : empty;
   }
+  m.labeled = s[n_labeled];
   if (n == 0) return m;
-  m.accuracy = s[n_correct] / n;
-  m.nll = s[sum_nll] / n;
-  m.brier = s[sum_brier] / n;
   m.mean_entropy = s[sum_entropy] / n;
   m.mean_aleatoric = s[sum_aleatoric] / n;
   m.mean_epistemic = s[sum_epistemic] / n;
+  const double labeled = s[n_labeled];
+  if (labeled == 0) {
+    m.accuracy = m.nll = m.brier = m.ece = std::numeric_limits<double>::quiet_NaN();
+    return m;
+  }
+  m.accuracy = s[n_correct] / labeled;
+  m.nll = s[sum_nll] / labeled;
+  m.brier = s[sum_brier] / labeled;
   for (int b = 0; b < calibration_bins; ++b)
-    m.ece += std::abs(bin_sum(s, b, bin_correct) - bin_sum(s, b, bin_confidence)) / n;
+    m.ece += std::abs(bin_sum(s, b, bin_correct) - bin_sum(s, b, bin_confidence)) / labeled;
   return m;
 }
 

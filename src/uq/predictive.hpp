@@ -32,7 +32,10 @@ struct Predictions {
   int samples = 0;
 };
 
+// Over the rows with labels (accuracy to ECE; NaN when none has one) and over all rows
+// (the entropies).
 struct Metrics {
+  double labeled = 0;  // rows with a label
   double accuracy = 0;
   double nll = 0;    // mean -log p(y|x) of the predictive mean
   double brier = 0;  // mean sum_k (p_k - onehot_k)^2
@@ -58,7 +61,7 @@ Predictions predictions_from_sums(const double* prob_sum, const double* entropy_
 // Metrics are built from sums, so that ranks holding different rows can add theirs
 // (Communicator::allreduce_sum) before metrics_from_sums. The sums include each
 // calibration bin's count, hits and confidence, so the bins reduce with the rest. Rows
-// labelled -1 (a set without labels) are left out.
+// labelled -1 (a set without labels) add only to the entropies.
 std::vector<double> metric_sums(const Predictions& predictions);
 Metrics metrics_from_sums(const std::vector<double>& sums);
 
