@@ -2,6 +2,7 @@
 
 #include "core/math.hpp"
 #include "train/gaussian_nll.hpp"
+#include "uq/log_softmax.hpp"
 
 #include <algorithm>
 
@@ -10,29 +11,6 @@ namespace kbnn {
 namespace {
 // Evaluation passes use their own range of the pass counter, disjoint from training steps.
 constexpr std::uint32_t first_prediction_pass = 1u << 31;
-
-// log softmax of row b of the logits times `scale` (1 / T), in double, from the largest.
-// T = 1 takes the logits as they are: even a product by 1.0 lets the compiler contract
-// the arithmetic around it otherwise (FMA), which moved entropies by an ulp. The branch
-// is the same for every thread.
-template <class Logits>
-struct LogSoftmax {
-  const Logits& logits;
-  std::int64_t b;
-  double scale, top = 0, log_total = 0;
-  KOKKOS_INLINE_FUNCTION LogSoftmax(const Logits& l, std::int64_t row, int classes, double s)
-      : logits(l), b(row), scale(s) {
-    top = z(0);
-    for (int k = 1; k < classes; ++k) top = z(k) > top ? z(k) : top;
-    double total = 0;
-    for (int k = 0; k < classes; ++k) total += math::exp(z(k) - top);
-    log_total = math::log(total);
-  }
-  KOKKOS_INLINE_FUNCTION double z(int k) const {
-    return scale == 1.0 ? double(logits(b, k)) : double(logits(b, k)) * scale;
-  }
-  KOKKOS_INLINE_FUNCTION double operator()(int k) const { return z(k) - top - log_total; }
-};
 
 // H[softmax(row)], summed over the classes in order.
 template <class Logits>
@@ -45,8 +23,8 @@ KOKKOS_INLINE_FUNCTION double row_entropy(const LogSoftmax<Logits>& log_softmax,
   return entropy;
 }
 
-// p = softmax(each logits row / temperature): put(row, k, p_k) for every class and entropy(row, H[p])
-// once per row, in either thread shape. In the elements shape each of a row's threads
+// p = softmax(each logits row / temperature): put(row, k, p_k) for every class and
+// entropy(row, H[p]) once per row, in either thread shape. In the elements shape each of a row's threads
 // recomputes the row's log-softmax normaliser (the same arithmetic, so the same
 // numbers) and thread 0 of the row its entropy. The one place the adding and the
 // storing kernels compute them, so they agree bit for bit.

@@ -1,6 +1,7 @@
 #include "uq/temperature.hpp"
 
 #include "core/error.hpp"
+#include "uq/log_softmax.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -23,18 +24,25 @@ TemperedPasses::TemperedPasses(const std::vector<float>& probs, int passes, int 
             std::log(std::max(double(probs[(s * n + i) * classes + k]), 1e-300));
 }
 
+namespace {
+// Row r of a row-major (rows, cols) array, as LogSoftmax reads logits.
+struct RowMajor {
+  const double* values;
+  int cols;
+  KOKKOS_INLINE_FUNCTION double operator()(std::int64_t r, int k) const {
+    return values[r * cols + k];
+  }
+};
+}  // namespace
+
 double TemperedPasses::nll_sum(double temperature) const {
-  const double scale = 1.0 / temperature;
+  const RowMajor passes{log_probs_.data(), classes_};  // row i * passes_ + s: pass s of row i
   double sum = 0;
-  std::vector<double> z(classes_);
   for (std::int64_t i = 0; i < rows(); ++i) {
     double p_label = 0;  // sum over passes of softmax(log p / T)[y]
     for (int s = 0; s < passes_; ++s) {
-      const double* log_p = &log_probs_[(i * passes_ + s) * classes_];
-      double top = log_p[0] * scale, total = 0;
-      for (int k = 0; k < classes_; ++k) top = std::max(top, z[k] = log_p[k] * scale);
-      for (int k = 0; k < classes_; ++k) total += std::exp(z[k] - top);
-      p_label += std::exp(z[labels_[i]] - top) / total;
+      const LogSoftmax<RowMajor> tempered(passes, i * passes_ + s, classes_, 1.0 / temperature);
+      p_label += std::exp(tempered(labels_[i]));
     }
     sum -= std::log(std::max(p_label / passes_, 1e-300));
   }
@@ -72,11 +80,12 @@ TemperatureFit fit_temperature(const TemperedPasses& rows, const Communicator& c
       d = a + golden * (b - a), fd = nll(d);
     }
   }
-  double u = (a + b) / 2;
-  if (best_nll < nll(u)) u = lo + best * step;  // never worse than the grid's best point
+  const double middle = (a + b) / 2, middle_nll = nll(middle);
+  // Never worse than the grid's best point.
+  double u = middle_nll <= best_nll ? middle : lo + best * step;
   comm.broadcast(&u, 1);  // one T everywhere, whatever the reductions' rounding
   fit.temperature = std::exp(u);
-  fit.nll = nll(u);
+  fit.nll = u == middle ? middle_nll : nll(u);
   fit.nll_untempered = nll(0);
   return fit;
 }
