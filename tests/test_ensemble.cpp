@@ -79,26 +79,28 @@ struct TwoMembers {
   }
 };
 
-kbnn::EvalOptions options(kbnn::PredictSplit split) {
+kbnn::EvalOptions options(kbnn::PredictSplit split, double temperature = 1) {
   kbnn::EvalOptions o;
   o.samples = samples;
   o.batch = batch;
   o.split = split;
   o.keep_samples = true;
+  o.temperature = temperature;
   return o;
 }
 
 // An ensemble of `members` of TwoMembers (member k: parameters k % 2, seed k % 2) over
 // this rank's rows for `split`.
 kbnn::EnsembleEvaluation ensemble_run(int members, kbnn::PredictSplit split,
-                                      const kbnn::Communicator& comm, bool same_member = false) {
+                                      const kbnn::Communicator& comm, bool same_member = false,
+                                      double temperature = 1) {
   const kbnn::Dataset all = synthetic_images();
   const auto [lo, hi] = kbnn::rows_to_load(all.count, split, comm);
   const kbnn::DeviceDataset rows = kbnn::to_device(kbnn::slice(all, lo, hi - lo));
   TwoMembers two(rows);
   return kbnn::evaluate_ensemble(
       *two.model, members, [&](int k) { return two.ready(same_member ? 0 : k % 2); }, rows, lo,
-      all.count, options(split), comm);
+      all.count, options(split, temperature), comm);
 }
 
 }  // namespace
@@ -205,6 +207,27 @@ TEST_CASE("An ensemble predicts the same bits with ranks splitting examples or s
   CHECK(same_bits(by_rows.split.between, by_samples.split.between));
   CHECK(same_bits(by_rows.mixture.sample_probs, by_samples.mixture.sample_probs));
   CHECK(by_rows.mean_within == by_samples.mean_within);
+}
+
+TEST_CASE("A tempered ensemble: calibrated probabilities, the untempered three-way split",
+          "[mpi][ensemble]") {
+  const kbnn::Communicator comm(MPI_COMM_WORLD);
+  const auto split = GENERATE(kbnn::PredictSplit::examples, kbnn::PredictSplit::samples);
+  const auto untempered = ensemble_run(2, split, comm);
+  const auto tempered = ensemble_run(2, split, comm, false, 0.5);
+  const auto& t = tempered.mixture.rows;
+  const auto& u = untempered.mixture.rows;
+  CHECK(same_bits(t.predictive_entropy, u.predictive_entropy));
+  CHECK(same_bits(t.aleatoric, u.aleatoric));
+  CHECK(same_bits(t.epistemic, u.epistemic));
+  CHECK(same_bits(tempered.split.within, untempered.split.within));
+  CHECK(same_bits(tempered.split.between, untempered.split.between));
+  CHECK(tempered.mixture.metrics.nll != untempered.mixture.metrics.nll);
+  if (t.count > 0) CHECK_FALSE(same_bits(t.probs_mean, u.probs_mean));
+
+  kbnn::EnsembleSums plain(2, 10);
+  CHECK_THROWS_WITH(kbnn::add_member(kbnn::PredictiveSums(2, 10, true), plain),
+                    Catch::Contains("untempered ensemble sums"));
 }
 
 TEST_CASE("Rank groups: contiguous, sized within one, each with its own communicator",

@@ -109,7 +109,8 @@ double entropy_of(const std::vector<double>& p) {
 }
 
 // The predictive of this rank's rows [lo, hi) at a temperature from the model's logits
-// alone, on the host in double. sample_probs is (S, rows, classes).
+// alone, on the host in double: probs_mean and sample_probs (S, rows, classes) of the
+// tempered passes, the entropies of the untempered ones.
 struct Reference {
   std::vector<double> probs_mean, entropy, aleatoric, sample_probs;
 };
@@ -119,25 +120,30 @@ Reference reference(std::int64_t lo, std::int64_t hi, double temperature) {
   auto model = model_for(rows);
   const std::int64_t n = hi - lo;
   Reference r{std::vector<double>(n * classes), std::vector<double>(n), std::vector<double>(n), {}};
+  std::vector<double> posterior_mean(n * classes);
   for (int s = 0; s < samples; ++s) {
     const std::vector<double> logits = logits_of(*model, rows, lo, s);
     for (std::int64_t i = 0; i < n; ++i) {
       const std::vector<double> p = softmax(&logits[i * classes], temperature);
+      const std::vector<double> q = softmax(&logits[i * classes], 1);
       r.sample_probs.insert(r.sample_probs.end(), p.begin(), p.end());
-      for (int k = 0; k < classes; ++k) r.probs_mean[i * classes + k] += p[k] / samples;
-      r.aleatoric[i] += entropy_of(p) / samples;
+      for (int k = 0; k < classes; ++k) {
+        r.probs_mean[i * classes + k] += p[k] / samples;
+        posterior_mean[i * classes + k] += q[k] / samples;
+      }
+      r.aleatoric[i] += entropy_of(q) / samples;
     }
   }
   for (std::int64_t i = 0; i < n; ++i)
-    r.entropy[i] = entropy_of(std::vector<double>(&r.probs_mean[i * classes],
-                                                  &r.probs_mean[(i + 1) * classes]));
+    r.entropy[i] = entropy_of(std::vector<double>(&posterior_mean[i * classes],
+                                                  &posterior_mean[(i + 1) * classes]));
   return r;
 }
 
 }  // namespace
 
 TEST_CASE("The predictive is the mean of softmax(logits / T) over the passes, keyed by sample "
-          "and global row",
+          "and global row; its uncertainty split is the untempered passes'",
           "[mpi][predict]") {
   const kbnn::Communicator comm(MPI_COMM_WORLD);
   const double temperature = GENERATE(1.0, 0.4, 2.5);
@@ -187,6 +193,33 @@ TEST_CASE("Ranks splitting the samples predict the same bits as ranks splitting 
   check_same_bits(added, by_rows);
 }
 
+TEST_CASE("A temperature calibrates the probabilities and leaves the uncertainty split and its "
+          "OOD scores as they are at T = 1, bit for bit",
+          "[mpi][predict]") {
+  const kbnn::Communicator comm(MPI_COMM_WORLD);
+  const auto split = GENERATE(kbnn::PredictSplit::examples, kbnn::PredictSplit::samples);
+  const bool keep_samples = GENERATE(false, true);
+  INFO("split " << kbnn::word_of(split) << ", keep_samples " << keep_samples);
+  const auto untempered = run(split, keep_samples, comm, 1);
+  const auto tempered = run(split, keep_samples, comm, 0.4);
+  CHECK(same_bits(tempered.rows.predictive_entropy, untempered.rows.predictive_entropy));
+  CHECK(same_bits(tempered.rows.aleatoric, untempered.rows.aleatoric));
+  CHECK(same_bits(tempered.rows.epistemic, untempered.rows.epistemic));
+  CHECK(same_bits(tempered.metrics.mean_epistemic, untempered.metrics.mean_epistemic));
+  CHECK(same_bits(tempered.metrics.mean_entropy, untempered.metrics.mean_entropy));
+  const auto scores_t = kbnn::gather_ood_scores(tempered.rows, 37, comm);
+  const auto scores_1 = kbnn::gather_ood_scores(untempered.rows, 37, comm);
+  CHECK(same_bits(scores_t[kbnn::OodScore::entropy], scores_1[kbnn::OodScore::entropy]));
+  CHECK(same_bits(scores_t[kbnn::OodScore::mutual_information],
+                  scores_1[kbnn::OodScore::mutual_information]));
+  // ... while the probabilities, and all that is read from them, are T's.
+  CHECK_FALSE(same_bits(scores_t[kbnn::OodScore::max_probability],
+                        scores_1[kbnn::OodScore::max_probability]));
+  CHECK(tempered.metrics.nll != untempered.metrics.nll);
+  CHECK(tempered.metrics.ece != untempered.metrics.ece);
+  if (tempered.rows.count > 0) CHECK_FALSE(same_bits(tempered.rows.probs_mean, untempered.rows.probs_mean));
+}
+
 TEST_CASE("Passes add into the same sums in any grouping, stored or not, in either thread shape",
           "[predict]") {
   const kbnn::DeviceDataset rows = kbnn::to_device(synthetic_images());
@@ -201,29 +234,49 @@ TEST_CASE("Passes add into the same sums in any grouping, stored or not, in eith
     p.shape = shape;
     return p;
   };
+  const double temperature = GENERATE(1.0, 0.4);
+  const bool tempered = temperature != 1;
+  INFO("temperature " << temperature);
+  const auto at = [&](kbnn::McPasses p) {
+    p.temperature = temperature;
+    return p;
+  };
   const auto rows_shape = kbnn::ThreadShape::rows;
-  kbnn::PredictiveSums at_once(rows.count(), classes);
-  kbnn::add_passes(*model, rows, all, passes(0, samples, rows_shape), at_once);
+  kbnn::PredictiveSums at_once(rows.count(), classes, tempered);
+  kbnn::add_passes(*model, rows, all, at(passes(0, samples, rows_shape)), at_once);
   const kbnn::Predictions a = kbnn::finish(at_once, rows, 0);
   CHECK(a.samples == samples);
+  const auto same = [&](const kbnn::Predictions& b) {
+    CHECK(b.samples == samples);
+    CHECK(same_bits(a.probs_mean, b.probs_mean));
+    CHECK(same_bits(a.predictive_entropy, b.predictive_entropy));
+    CHECK(same_bits(a.aleatoric, b.aleatoric));
+    CHECK(same_bits(a.epistemic, b.epistemic));
+  };
   for (const auto shape : {kbnn::ThreadShape::rows, kbnn::ThreadShape::elements}) {
     INFO((shape == rows_shape ? "rows" : "elements") << " shape");
-    kbnn::PredictiveSums in_parts(rows.count(), classes), stored(rows.count(), classes);
-    kbnn::add_passes(*model, rows, all, passes(0, 2, shape), in_parts);
-    kbnn::add_passes(*model, rows, all, passes(2, samples - 2, shape), in_parts);
-    const kbnn::PassResults first_two(rows.count(), 2, classes);
-    const kbnn::PassResults rest(rows.count(), samples - 2, classes);
-    kbnn::store_passes(*model, rows, all, passes(0, 2, shape), first_two);
-    kbnn::store_passes(*model, rows, all, passes(2, samples - 2, shape), rest);
+    kbnn::PredictiveSums in_parts(rows.count(), classes, tempered);
+    kbnn::PredictiveSums stored(rows.count(), classes, tempered);
+    kbnn::add_passes(*model, rows, all, at(passes(0, 2, shape)), in_parts);
+    kbnn::add_passes(*model, rows, all, at(passes(2, samples - 2, shape)), in_parts);
+    const kbnn::PassResults first_two(rows.count(), 2, classes, tempered);
+    const kbnn::PassResults rest(rows.count(), samples - 2, classes, tempered);
+    kbnn::store_passes(*model, rows, all, at(passes(0, 2, shape)), first_two);
+    kbnn::store_passes(*model, rows, all, at(passes(2, samples - 2, shape)), rest);
     kbnn::add_stored(first_two, stored, shape);
     kbnn::add_stored(rest, stored, shape);
-    const kbnn::Predictions b = kbnn::finish(in_parts, rows, 0), c = kbnn::finish(stored, rows, 0);
-    CHECK(b.samples == samples);
-    CHECK(c.samples == samples);
-    CHECK(same_bits(a.probs_mean, b.probs_mean));
-    CHECK(same_bits(a.aleatoric, b.aleatoric));
-    CHECK(same_bits(a.probs_mean, c.probs_mean));
-    CHECK(same_bits(a.aleatoric, c.aleatoric));
+    same(kbnn::finish(in_parts, rows, 0));
+    same(kbnn::finish(stored, rows, 0));
+  }
+  if (tempered) {  // tempered passes have nowhere to keep the posterior's probabilities
+    kbnn::PredictiveSums plain(rows.count(), classes);
+    CHECK_THROWS_WITH(kbnn::add_passes(*model, rows, all, at(passes(0, 1, rows_shape)), plain),
+                      Catch::Contains("untempered sums"));
+    const kbnn::PassResults one(rows.count(), 1, classes);
+    CHECK_THROWS_WITH(kbnn::store_passes(*model, rows, all, at(passes(0, 1, rows_shape)), one),
+                      Catch::Contains("untempered sums"));
+    const kbnn::PassResults stored_one(rows.count(), 1, classes, true);
+    CHECK_THROWS_WITH(kbnn::add_stored(stored_one, plain), Catch::Contains("untempered sums"));
   }
   // finish() reads the labels of the rows it is given.
   const kbnn::Predictions tail = kbnn::finish(kbnn::PredictiveSums(3, classes), rows, 34);

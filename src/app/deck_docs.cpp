@@ -120,11 +120,14 @@ const Doc docs[] = {
      "> 0: every this many epochs, the predictive on the validation examples (or else the "
      "test set): an eval line and a row of /history/eval. 0 = only the final evaluation."},
     {"eval.temperature",
-     "The predictive's temperature T: each Monte-Carlo pass gives softmax(logits / T). 1 = "
-     "the network as trained; T > 1 softens, T < 1 sharpens. fit: after training, the T "
-     "that minimises the NLL of the predictive (an ensemble's: the mixture's) on the "
-     "validation examples (needs data.validation_fraction > 0), stored in /calibration and "
-     "used for the test and OOD sets and by kbnn predict and prune. Training never sees it."},
+     "The predictive's temperature T: each Monte-Carlo pass gives softmax(logits / T) to the "
+     "predictive's probabilities. 1 = the network as trained; T > 1 softens, T < 1 "
+     "sharpens. The entropies, their aleatoric / epistemic split and the entropy and "
+     "mutual-information OOD scores stay those of the untempered passes. fit: after "
+     "training, the T that minimises the NLL of the predictive (an ensemble's: the "
+     "mixture's) on the validation examples (needs data.validation_fraction > 0), stored "
+     "in /calibration and used for the test and OOD sets and by kbnn predict and prune. "
+     "Training never sees it."},
     {"ood",
      "An out-of-distribution set scored against the test set after training (and by kbnn "
      "predict): either ood.format with ood.dir (or ood.file), or ood.shift. Options given "

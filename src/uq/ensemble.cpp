@@ -7,29 +7,35 @@
 
 namespace kbnn {
 
-EnsembleSums::EnsembleSums(std::int64_t rows, int classes)
-    : mixture(rows, classes), member_entropy("kbnn::ensemble::member_entropy", rows) {}
+EnsembleSums::EnsembleSums(std::int64_t rows, int classes, bool tempered)
+    : mixture(rows, classes, tempered), member_entropy("kbnn::ensemble::member_entropy", rows) {}
 
 void add_member(const PredictiveSums& member, EnsembleSums& ensemble, ThreadShape shape) {
   if (ensemble.members > 0 && member.passes * ensemble.members != ensemble.mixture.passes)
     throw RuntimeError(concat("add_member: a member of ", member.passes, " passes after ",
                               ensemble.members, " members of ",
                               ensemble.mixture.passes / ensemble.members));
+  if (member.tempered && !ensemble.mixture.tempered)
+    throw RuntimeError("add_member: a tempered member into untempered ensemble sums");
   const auto probs = member.probs;
+  const auto posterior = member.posterior;
   const auto entropy = member.entropy;
   const auto mix_probs = ensemble.mixture.probs;
+  const auto mix_posterior = ensemble.mixture.posterior;
   const auto mix_entropy = ensemble.mixture.entropy;
   const auto member_entropy = ensemble.member_entropy;
+  const bool tempered = ensemble.mixture.tempered;
   const double passes = member.passes;
   const int classes = static_cast<int>(probs.extent(1));
   for_each_element(
       "kbnn::ensemble::add_member", probs.extent(0), classes,
       KOKKOS_LAMBDA(const std::int64_t i, const int k) {
         mix_probs(i, k) += probs(i, k);
+        if (tempered) mix_posterior(i, k) += posterior(i, k);
         if (k > 0) return;
         double h = 0;  // H[pbar_k]
         for (int c = 0; c < classes; ++c) {
-          const double p = probs(i, c) / passes;
+          const double p = posterior(i, c) / passes;
           if (p > 0) h -= p * math::log(p);
         }
         mix_entropy(i) += entropy(i);
@@ -41,7 +47,7 @@ void add_member(const PredictiveSums& member, EnsembleSums& ensemble, ThreadShap
 }
 
 EpistemicSplit epistemic_split(const EnsembleSums& sums) {
-  const auto probs = Kokkos::create_mirror_view_and_copy(HostSpace(), sums.mixture.probs);
+  const auto probs = Kokkos::create_mirror_view_and_copy(HostSpace(), sums.mixture.posterior);
   const auto entropy = Kokkos::create_mirror_view_and_copy(HostSpace(), sums.mixture.entropy);
   const auto member_entropy = Kokkos::create_mirror_view_and_copy(HostSpace(), sums.member_entropy);
   const std::int64_t rows = std::int64_t(probs.extent(0));
@@ -84,7 +90,7 @@ EnsembleEvaluation evaluate_ensemble(Sequential<Real>& model, int members,
                                      const Communicator& comm) {
   const int classes = static_cast<int>(model.output_shape().size());
   const auto [lo, hi] = comm.shard(total);
-  EnsembleSums sums(hi - lo, classes);
+  EnsembleSums sums(hi - lo, classes, options.temperature != 1);
   EnsembleEvaluation e;
   double seconds = 0;
   for (int k = 0; k < members; ++k) {

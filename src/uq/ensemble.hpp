@@ -7,6 +7,8 @@
 //                                                             mutual information
 //   between-member   B = H[pbar] - (1/K) sum_k H[pbar_k]      the members disagree
 // so H[pbar] = A + W + B, and W + B is the mixture's mutual information (epistemic).
+// At a temperature T the predictive averages the tempered passes p_{k,s}(T) and the
+// split stays that of the untempered p_{k,s} (uq/predictive.hpp).
 // Every member's passes go into one PredictiveSums (uq/monte_carlo.hpp), so the mixture's
 // Predictions come from the same finish() as a single model's; one more per-row sum,
 // sum_k H[pbar_k], gives the split.
@@ -23,16 +25,17 @@ namespace kbnn {
 
 // Sums over the members added so far, on the device.
 struct EnsembleSums {
-  PredictiveSums mixture;        // sum_{k,s} p_{k,s} (rows, classes), sum_{k,s} H[p_{k,s}] (rows)
+  PredictiveSums mixture;        // sum_{k,s} p_{k,s}(T) and p_{k,s} (rows, classes), sum_{k,s} H[p_{k,s}] (rows)
   View1<double> member_entropy;  // (rows): sum_k H[pbar_k]
   int members = 0;
-  EnsembleSums(std::int64_t rows, int classes);  // zero sums
+  EnsembleSums(std::int64_t rows, int classes, bool tempered = false);  // zero sums
 };
 
 // Adds one member's sums (all of its passes) into the ensemble's: its probabilities and
 // entropies into the mixture, its predictive entropy H[pbar_k] into member_entropy.
-// Every member must bring the same number of passes. Either thread shape gives the same
-// numbers (in the elements shape thread 0 of a row sums the row's entropies).
+// Every member must bring the same number of passes, and tempered members need
+// tempered ensemble sums. Either thread shape gives the same numbers (in the elements
+// shape thread 0 of a row sums the row's entropies).
 void add_member(const PredictiveSums& member, EnsembleSums& ensemble,
                 ThreadShape shape = native_shape);
 

@@ -26,7 +26,7 @@ McPasses passes_of(const EvalOptions& options, int first, int count) {
 // Split examples, every sample kept: all S passes over this rank's rows, stored.
 PassResults stored_own_rows(Sequential<Real>& model, const DeviceDataset& data,
                             std::int64_t data_first, const EvalOptions& options, int classes) {
-  PassResults all(data.count(), options.samples, classes);
+  PassResults all(data.count(), options.samples, classes, options.temperature != 1);
   store_passes(model, data, RowRange{data_first, 0, data.count()},
                passes_of(options, 0, options.samples), all);
   return all;
@@ -92,22 +92,26 @@ SampleExchange store_shared_samples(std::int64_t total, const EvalOptions& optio
   return e;
 }
 
-// Then one all-to-all (probabilities, then entropies) gives every rank all S samples
-// of its own rows, in sample order.
+// Then all-to-alls (probabilities, the posterior's if tempered, then entropies) give
+// every rank all S samples of its own rows, in sample order.
 PassResults exchanged_samples(Sequential<Real>& model, const DeviceDataset& data,
                               const EvalOptions& options, int classes, const Communicator& comm) {
   const int samples = options.samples;
   const std::int64_t total = data.count();
+  const bool tempered = options.temperature != 1;
   const auto [s0, s1] = shard(samples, comm.rank(), comm.size());
-  PassResults computed(total, int(s1 - s0), classes);
+  PassResults computed(total, int(s1 - s0), classes, tempered);
   const SampleExchange e = store_shared_samples(
       total, options, comm, [&](const RowRange& rows, const McPasses& mine) {
         store_passes(model, data, rows, mine, computed);
       });
   const auto [lo, hi] = comm.shard(total);
-  PassResults all(hi - lo, samples, classes);
+  PassResults all(hi - lo, samples, classes, tempered);
   exchange_values(flat(computed.probs), e.pairs_out, flat(all.probs), e.pairs_in, hi - lo, samples,
                   classes, comm);
+  if (tempered)
+    exchange_values(flat(computed.posterior), e.pairs_out, flat(all.posterior), e.pairs_in,
+                    hi - lo, samples, classes, comm);
   exchange_values(flat(computed.entropy), e.pairs_out, flat(all.entropy), e.pairs_in, hi - lo,
                   samples, 1, comm);
   return all;
@@ -164,7 +168,7 @@ PredictiveSums predictive_sums(Sequential<Real>& model, const DeviceDataset& dat
   const auto [lo, hi] = comm.shard(total);
   const bool by_examples = options.split == PredictSplit::examples;
 
-  PredictiveSums sums(hi - lo, classes);
+  PredictiveSums sums(hi - lo, classes, options.temperature != 1);
   if (by_examples && !options.keep_samples) {
     // The common case: every pass adds straight into the sums, nothing kept.
     add_passes(model, data, RowRange{data_first, 0, data.count()},

@@ -1,5 +1,6 @@
 #include "uq/monte_carlo.hpp"
 
+#include "core/error.hpp"
 #include "core/math.hpp"
 #include "train/gaussian_nll.hpp"
 #include "uq/log_softmax.hpp"
@@ -23,33 +24,53 @@ KOKKOS_INLINE_FUNCTION double row_entropy(const LogSoftmax<Logits>& log_softmax,
   return entropy;
 }
 
-// p = softmax(each logits row / temperature): put(row, k, p_k) for every class and
-// entropy(row, H[p]) once per row, in either thread shape. In the elements shape each of a row's threads
-// recomputes the row's log-softmax normaliser (the same arithmetic, so the same
-// numbers) and thread 0 of the row its entropy. The one place the adding and the
-// storing kernels compute them, so they agree bit for bit.
+// Every row of the logits: put(row, k, p_k(T), p_k) for every class, where
+// p = softmax(row) is the posterior's pass and p(T) = softmax(row / T) the calibrated
+// one (p itself at T = 1), and entropy(row, H[p]) once per row, in either thread shape.
+// In the elements shape each of a row's threads recomputes the row's log-softmax
+// normalisers (the same arithmetic, so the same numbers) and thread 0 of the row its
+// entropy. The one place the adding and the storing kernels compute them, so they agree
+// bit for bit.
 template <class Put, class Entropy>
 void softmax_rows(const char* name, const Matrix<const Real>& logits, double temperature,
                   const Put& put, const Entropy& entropy, ThreadShape shape) {
+  using Row = LogSoftmax<Matrix<const Real>>;
   const int classes = static_cast<int>(logits.extent(1));
   const double scale = 1.0 / temperature;
   if (shape == ThreadShape::elements) {
     for_each_element(
         name, logits.extent(0), classes,
         KOKKOS_LAMBDA(const std::int64_t b, const int k) {
-          const LogSoftmax<Matrix<const Real>> log_softmax(logits, b, classes, scale);
-          put(b, k, math::exp(log_softmax(k)));
-          if (k == 0) entropy(b, row_entropy(log_softmax, classes));
+          const Row posterior(logits, b, classes, 1.0);
+          const double p = math::exp(posterior(k));
+          put(b, k, scale == 1.0 ? p : math::exp(Row(logits, b, classes, scale)(k)), p);
+          if (k == 0) entropy(b, row_entropy(posterior, classes));
         },
         shape);
     return;
   }
   Kokkos::parallel_for(
       name, Range(0, logits.extent(0)), KOKKOS_LAMBDA(const std::int64_t b) {
-        const LogSoftmax<Matrix<const Real>> log_softmax(logits, b, classes, scale);
-        for (int k = 0; k < classes; ++k) put(b, k, math::exp(log_softmax(k)));
-        entropy(b, row_entropy(log_softmax, classes));
+        const Row posterior(logits, b, classes, 1.0);
+        if (scale == 1.0) {
+          for (int k = 0; k < classes; ++k) {
+            const double p = math::exp(posterior(k));
+            put(b, k, p, p);
+          }
+        } else {
+          const Row tempered(logits, b, classes, scale);
+          for (int k = 0; k < classes; ++k)
+            put(b, k, math::exp(tempered(k)), math::exp(posterior(k)));
+        }
+        entropy(b, row_entropy(posterior, classes));
       });
+}
+
+// Passes at T != 1 need somewhere to keep the posterior's probabilities apart.
+void check_tempered(const McPasses& passes, bool tempered, const char* what) {
+  if (passes.temperature != 1 && !tempered)
+    throw RuntimeError(concat(what, ": passes at T = ", passes.temperature,
+                              " into untempered sums (construct them tempered)"));
 }
 
 // order(i) = i. A free function: nvcc rejects an extended lambda in a constructor.
@@ -113,24 +134,36 @@ void run_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRan
 
 }  // namespace
 
-PredictiveSums::PredictiveSums(std::int64_t rows, int classes)
-    : probs("kbnn::mc::prob_sum", rows, classes), entropy("kbnn::mc::entropy_sum", rows) {}
+PredictiveSums::PredictiveSums(std::int64_t rows, int classes, bool tempered)
+    : probs("kbnn::mc::prob_sum", rows, classes),
+      posterior(tempered ? View2<double>("kbnn::mc::posterior_sum", rows, classes) : probs),
+      entropy("kbnn::mc::entropy_sum", rows),
+      tempered(tempered) {}
 
-PassResults::PassResults(std::int64_t rows, int passes, int classes)
+PassResults::PassResults(std::int64_t rows, int passes, int classes, bool tempered)
     : probs(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::mc::pass_probs"), rows,
             passes, classes),
+      posterior(tempered ? Probs(Kokkos::view_alloc(Kokkos::WithoutInitializing,
+                                                    "kbnn::mc::pass_posterior"),
+                                 rows, passes, classes)
+                         : probs),
       entropy(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::mc::pass_entropy"), rows,
-              passes) {}
+              passes),
+      tempered(tempered) {}
 
 void add_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRange& rows,
                 const McPasses& passes, PredictiveSums& sums) {
+  check_tempered(passes, sums.tempered, "add_passes");
   const auto prob_sum = sums.probs;
+  const auto posterior_sum = sums.posterior;
   const auto entropy_sum = sums.entropy;
+  const bool tempered = sums.tempered;
   const auto add_batch = [&](const Matrix<const Real>& logits, std::int64_t first, int) {
     softmax_rows(
         "kbnn::mc::add_pass", logits, passes.temperature,
-        KOKKOS_LAMBDA(const std::int64_t b, const int k, const double p) {
-          prob_sum(first + b, k) += p;
+        KOKKOS_LAMBDA(const std::int64_t b, const int k, const double p_t, const double p) {
+          prob_sum(first + b, k) += p_t;
+          if (tempered) posterior_sum(first + b, k) += p;
         },
         KOKKOS_LAMBDA(const std::int64_t b, const double h) { entropy_sum(first + b) += h; },
         passes.shape);
@@ -141,13 +174,17 @@ void add_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRan
 
 void store_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRange& rows,
                   const McPasses& passes, const PassResults& results) {
+  check_tempered(passes, results.tempered, "store_passes");
   const auto probs = results.probs;
+  const auto posterior = results.posterior;
   const auto entropy = results.entropy;
+  const bool tempered = results.tempered;
   const auto store_batch = [&](const Matrix<const Real>& logits, std::int64_t first, int j) {
     softmax_rows(
         "kbnn::mc::store_pass", logits, passes.temperature,
-        KOKKOS_LAMBDA(const std::int64_t b, const int k, const double p) {
-          probs(first + b, j, k) = p;
+        KOKKOS_LAMBDA(const std::int64_t b, const int k, const double p_t, const double p) {
+          probs(first + b, j, k) = p_t;
+          if (tempered) posterior(first + b, j, k) = p;
         },
         KOKKOS_LAMBDA(const std::int64_t b, const double h) { entropy(first + b, j) = h; },
         passes.shape);
@@ -156,15 +193,22 @@ void store_passes(Sequential<Real>& model, const DeviceDataset& data, const RowR
 }
 
 void add_stored(const PassResults& results, PredictiveSums& sums, ThreadShape shape) {
+  if (results.tempered && !sums.tempered)
+    throw RuntimeError("add_stored: tempered passes into untempered sums");
   const auto probs = results.probs;
+  const auto posterior = results.posterior;
   const auto entropy = results.entropy;
   const auto prob_sum = sums.probs;
+  const auto posterior_sum = sums.posterior;
   const auto entropy_sum = sums.entropy;
+  const bool tempered = sums.tempered;
   const int passes = static_cast<int>(probs.extent(1));
   for_each_element(
       "kbnn::mc::add_stored", probs.extent(0), static_cast<int>(probs.extent(2)),
       KOKKOS_LAMBDA(const std::int64_t i, const int k) {
         for (int j = 0; j < passes; ++j) prob_sum(i, k) += probs(i, j, k);
+        if (tempered)
+          for (int j = 0; j < passes; ++j) posterior_sum(i, k) += posterior(i, j, k);
         if (k == 0)
           for (int j = 0; j < passes; ++j) entropy_sum(i) += entropy(i, j);
       },
@@ -176,11 +220,13 @@ Predictions finish(const PredictiveSums& sums, const DeviceDataset& data, std::i
   const std::int64_t n = std::int64_t(sums.probs.extent(0));
   const int classes = static_cast<int>(sums.probs.extent(1));
   const auto probs = Kokkos::create_mirror_view_and_copy(HostSpace(), sums.probs);
+  const auto posterior =
+      sums.tempered ? Kokkos::create_mirror_view_and_copy(HostSpace(), sums.posterior) : probs;
   const auto entropy = Kokkos::create_mirror_view_and_copy(HostSpace(), sums.entropy);
   const auto labels = Kokkos::create_mirror_view_and_copy(
       HostSpace(), Kokkos::subview(data.labels, Kokkos::make_pair(first_row, first_row + n)));
-  return predictions_from_sums(probs.data(), entropy.data(), labels.data(), n, classes,
-                               sums.passes);
+  return predictions_from_sums(probs.data(), posterior.data(), entropy.data(), labels.data(), n,
+                               classes, sums.passes);
 }
 
 std::vector<float> sample_probabilities(const PassResults& results) {

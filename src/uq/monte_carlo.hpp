@@ -1,8 +1,11 @@
 // The Monte-Carlo predictor that `kbnn train`, `kbnn predict` and `kbnn prune` share
 // (docs/design.md, "Prediction"). Pass s draws fresh weights w_s ~ q(w) and signs,
 // runs the model forward, and gives every row p_s = softmax(f(x; w_s)) and its entropy
-// H[p_s], in double. Passes either add straight into per-row sums on the device
-//   PredictiveSums:  sum_s p_s (rows, classes) and sum_s H[p_s] (rows)
+// H[p_s], in double; at a temperature T != 1 also the calibrated pass
+// p_s(T) = softmax(f(x; w_s) / T), which the predictive's probabilities average, while
+// the entropies (the uncertainty split) stay those of the posterior's own p_s. Passes
+// either add straight into per-row sums on the device
+//   PredictiveSums:  sum_s p_s(T), sum_s p_s (rows, classes) and sum_s H[p_s] (rows)
 // or are stored one by one (PassResults) to be moved between ranks or written out,
 // and added later in pass order, which gives the same bits. Any number of passes, of
 // any model, add into the same sums; finish() then turns the sums into Predictions.
@@ -41,23 +44,30 @@ struct RowRange {
   std::int64_t count = 0;
 };
 
-// Per-row sums over the passes added so far, on the device.
+// Per-row sums over the passes added so far, on the device. Untempered sums hold
+// p_s(1) = p_s once: posterior is probs (the same View).
 struct PredictiveSums {
-  View2<double> probs;    // (rows, classes): sum_s p_s
-  View1<double> entropy;  // (rows): sum_s H[p_s]
-  int passes = 0;         // how many passes the sums hold
-  PredictiveSums(std::int64_t rows, int classes);  // zero sums
+  View2<double> probs;      // (rows, classes): sum_s p_s(T), the predictive
+  View2<double> posterior;  // (rows, classes): sum_s p_s, the uncertainty split's
+  View1<double> entropy;    // (rows): sum_s H[p_s]
+  bool tempered = false;    // for passes at T != 1 (posterior apart from probs)
+  int passes = 0;           // how many passes the sums hold
+  PredictiveSums(std::int64_t rows, int classes, bool tempered = false);  // zero sums
 };
 
 // Passes kept apart, on the device, pass j of a block being sample first + j.
 struct PassResults {
-  Kokkos::View<double***, Kokkos::LayoutRight, MemSpace> probs;  // (rows, passes, classes): p_s
-  View2<double> entropy;                                          // (rows, passes): H[p_s]
-  PassResults(std::int64_t rows, int passes, int classes);        // uninitialised
+  using Probs = Kokkos::View<double***, Kokkos::LayoutRight, MemSpace>;
+  Probs probs;            // (rows, passes, classes): p_s(T)
+  Probs posterior;        // (rows, passes, classes): p_s (probs itself when untempered)
+  View2<double> entropy;  // (rows, passes): H[p_s]
+  bool tempered = false;
+  PassResults(std::int64_t rows, int passes, int classes, bool tempered = false);  // uninitialised
 };
 
 // Runs `passes` over `rows` of data and adds each into rows [rows.first, rows.first +
-// rows.count) of sums (indexed like data's rows).
+// rows.count) of sums (indexed like data's rows). Passes at T != 1 need tempered sums
+// (RuntimeError otherwise), and so do store_passes' results.
 void add_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRange& rows,
                 const McPasses& passes, PredictiveSums& sums);
 
@@ -75,8 +85,8 @@ void add_stored(const PassResults& results, PredictiveSums& sums,
 // [first_row, first_row + sums' rows).
 Predictions finish(const PredictiveSums& sums, const DeviceDataset& data, std::int64_t first_row);
 
-// The stored probabilities on the host, as (passes, rows, classes) floats: the layout
-// of /predictions/<set>/probs_samples.
+// The stored probabilities p_s(T) on the host, as (passes, rows, classes) floats: the
+// layout of /predictions/<set>/probs_samples.
 std::vector<float> sample_probabilities(const PassResults& results);
 
 // ---- Regression (uq/regression_predictive.hpp): the network's rows hold T means and

@@ -16,9 +16,9 @@ double entropy_of_mean(const double* prob_sum, int classes, int samples) {
   return entropy;
 }
 
-Predictions predictions_from_sums(const double* prob_sum, const double* entropy_sum,
-                                  const std::int32_t* labels, std::int64_t n, int classes,
-                                  int samples) {
+Predictions predictions_from_sums(const double* prob_sum, const double* posterior_sum,
+                                  const double* entropy_sum, const std::int32_t* labels,
+                                  std::int64_t n, int classes, int samples) {
   Predictions out;
   out.samples = samples;
   out.count = n;
@@ -37,7 +37,7 @@ Predictions predictions_from_sums(const double* prob_sum, const double* entropy_
       out.probs_mean[i * classes + k] = float(p);
       if (p > probs[best] / samples) best = k;
     }
-    const double entropy = entropy_of_mean(probs, classes, samples);
+    const double entropy = entropy_of_mean(posterior_sum + i * classes, classes, samples);
     const double aleatoric = entropy_sum[i] / samples;
     out.predicted[i] = best;
     out.predictive_entropy[i] = float(entropy);

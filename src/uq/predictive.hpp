@@ -1,9 +1,11 @@
 // The Monte-Carlo predictive and its uncertainty, from sums over the passes
 // (uq/monte_carlo.hpp makes them; docs/design.md, "Prediction"):
-//   p(y|x) ~ (1/S) sum_s softmax(f(x; w_s)),  w_s ~ q(w), fresh weights and signs per pass
-//   predictive entropy  H[p]            (total uncertainty)
+//   p(y|x) ~ (1/S) sum_s softmax(f(x; w_s) / T),  w_s ~ q(w), fresh weights and signs per pass
+// and the uncertainty of the posterior, from its own passes p_s = softmax(f(x; w_s))
+// (the same at T = 1; a temperature calibrates the probabilities, not the split):
+//   predictive entropy  H[pbar], pbar = (1/S) sum_s p_s  (total uncertainty)
 //   aleatoric           (1/S) sum_s H[p_s]  (expected entropy: noise in the data)
-//   epistemic           H[p] - aleatoric    (mutual information: what more data would fix)
+//   epistemic           H[pbar] - aleatoric (mutual information: what more data would fix)
 #pragma once
 
 #include <array>
@@ -22,10 +24,10 @@ std::array<double, calibration_bins + 1> calibration_bin_edges();
 struct Predictions {
   std::int64_t count = 0;
   int classes = 0;
-  std::vector<float> probs_mean;          // (count, classes)
+  std::vector<float> probs_mean;          // (count, classes): (1/S) sum_s p_s(T)
   std::vector<std::int32_t> predicted;    // (count): arg-max of probs_mean
   std::vector<std::int32_t> label;        // (count)
-  std::vector<float> predictive_entropy;  // (count), nats
+  std::vector<float> predictive_entropy;  // (count), nats: H[pbar], untempered
   std::vector<float> aleatoric;           // (count), nats
   std::vector<float> epistemic;           // (count), nats
   double seconds = 0;                     // wall time of the S passes
@@ -53,10 +55,11 @@ struct Metrics {
 double entropy_of_mean(const double* prob_sum, int classes, int samples);
 
 // Per-row predictions from the sums over `samples` passes, on the host: prob_sum
-// (count, classes) = sum_s p_s, entropy_sum (count) = sum_s H[p_s].
-Predictions predictions_from_sums(const double* prob_sum, const double* entropy_sum,
-                                  const std::int32_t* labels, std::int64_t count, int classes,
-                                  int samples);
+// (count, classes) = sum_s p_s(T), posterior_sum (count, classes) = sum_s p_s (prob_sum
+// itself when untempered), entropy_sum (count) = sum_s H[p_s].
+Predictions predictions_from_sums(const double* prob_sum, const double* posterior_sum,
+                                  const double* entropy_sum, const std::int32_t* labels,
+                                  std::int64_t count, int classes, int samples);
 
 // Metrics are built from sums, so that ranks holding different rows can add theirs
 // (Communicator::allreduce_sum) before metrics_from_sums. The sums include each

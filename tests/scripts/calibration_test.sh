@@ -8,6 +8,9 @@
 #     --eval.temperature=1 predicts untempered, and tempering its per-sample
 #     probabilities by T on the host gives the run's predictive; check_predictions.py
 #     recomputes both files from their samples;
+#   - T calibrates the probabilities only: the run's entropies, aleatoric and epistemic
+#     parts and its entropy and mutual-information OOD scores are the untempered
+#     prediction's, bit for bit (and an ensemble's within / between split too);
 #   - a checkpoint holds no T: predict says so and uses 1;
 #   - an ensemble (K = 2, 2 ranks, data.standardize) fits one T to its mixture; kbnn
 #     predict of its file gives its test predictions bit for bit (the mixture reads its
@@ -42,7 +45,7 @@ grep -q "^test (MC predictive mean, S=4, T=[0-9.]*): accuracy" "$out/single.log"
 predict 2 single.h5 tempered.h5
 grep -q "^temperature: T = [0-9.]*, fitted to the validation examples (.*single.h5: /calibration)" \
   "$out/tempered.h5.log" || fail "predict does not say which T: $(head -3 "$out/tempered.h5.log")"
-predict 1 single.h5 untempered.h5 --eval.temperature=1 --sample-probabilities
+predict 2 single.h5 untempered.h5 --eval.temperature=1 --sample-probabilities
 predict 1 single.h5 tempered_samples.h5 --sample-probabilities
 predict 1 single.checkpoint.h5 from_checkpoint.h5
 grep -q "^temperature: T = 1: eval.temperature = fit, but .*single.checkpoint.h5 holds no fitted temperature" \
@@ -55,6 +58,7 @@ train 2 ensemble --parallel.ensemble=2 --data.standardize=true
 grep -q "^test (ensemble of 2 members x S=4, T=[0-9.]*): accuracy" "$out/ensemble.log" ||
   fail "the ensemble's test line: $(grep '^test' "$out/ensemble.log")"
 predict 2 ensemble.h5 ensemble_predict.h5
+predict 2 ensemble.h5 ensemble_untempered.h5 --eval.temperature=1
 
 /usr/bin/python3 - "$out" "$(dirname "$0")/../../postprocess" <<'PY' || fail "calibration numbers disagree"
 import sys
@@ -75,6 +79,21 @@ def same_predictions(a, b, sets, what):
             if a[f"metrics/{s}"].attrs[key] != b[f"metrics/{s}"].attrs[key]:
                 sys.exit(f"FAILED: {what}: /metrics/{s} {key} differs")
     print(f"same bits: {what}")
+
+
+def same_uncertainty(a, b, sets, what):
+    """The split and the scores read from it, bit for bit; the probabilities differ."""
+    for s in sets:
+        g, h = a[f"predictions/{s}"], b[f"predictions/{s}"]
+        names = [n for n in ("predictive_entropy", "aleatoric", "epistemic", "epistemic_within",
+                             "epistemic_between", "ood_scores/entropy",
+                             "ood_scores/mutual_information") if n in g]
+        for name in names:
+            if g[name][...].tobytes() != h[name][...].tobytes():
+                sys.exit(f"FAILED: {what}: /predictions/{s}/{name} differs")
+        if g["probs_mean"][...].tobytes() == h["probs_mean"][...].tobytes():
+            sys.exit(f"FAILED: {what}: /predictions/{s}/probs_mean is the same")
+    print(f"same uncertainty, other probabilities: {what} ({', '.join(names)})")
 
 
 with h5py.File(f"{out}/single.h5", "r") as run:
@@ -107,6 +126,7 @@ with h5py.File(f"{out}/single.h5", "r") as run:
         print(f"the run's predictive = the untempered passes tempered by T on the host (within {worst:.1g})")
         if p["metrics/test"].attrs["nll"] == run["metrics/test"].attrs["nll"]:
             sys.exit("FAILED: --eval.temperature=1 changed nothing")
+        same_uncertainty(run, p, ("test", "invert"), "the run at T / predicted at T = 1")
 
 with h5py.File(f"{out}/ensemble.h5", "r") as e, h5py.File(f"{out}/ensemble_predict.h5", "r") as p:
     cal = e["calibration"].attrs
@@ -115,5 +135,7 @@ with h5py.File(f"{out}/ensemble.h5", "r") as e, h5py.File(f"{out}/ensemble_predi
     members = [e[f"members/{k}/calibration"].attrs["temperature"] for k in "01"]
     assert cal["temperature"] not in members, (cal["temperature"], members)  # the mixture's own
     same_predictions(e, p, ("test", "invert"), "predict of the ensemble / its own mixture")
+    with h5py.File(f"{out}/ensemble_untempered.h5", "r") as u:
+        same_uncertainty(e, u, ("test", "invert"), "the ensemble at T / predicted at T = 1")
 print("PASSED")
 PY

@@ -5,17 +5,20 @@ in float64 and independently of kbnn, and compares them with what kbnn wrote.
 usage: check_predictions.py FILE [--ood-above-chance SET]
 
 FILE comes from `kbnn predict ... --sample-probabilities` (or a training run's file with
-them). For every /predictions/<set> that holds probs_samples (S, N, C), from those alone:
-  probs_mean          (1/S) sum_s p_s
+them). For every /predictions/<set> that holds probs_samples (S, N, C), the passes
+p_s(T) at the file's temperature T (/calibration, else 1), from those alone, with
+q_s = softmax(T log p_s(T)) the untempered passes (the posterior's, T = 1) and
+qbar = (1/S) sum_s q_s:
+  probs_mean          (1/S) sum_s p_s(T)
   predicted           argmax of probs_mean (where two classes are within 1e-6, either)
-  predictive_entropy  H[probs_mean] = -sum_k p_k log p_k
-  aleatoric           (1/S) sum_s H[p_s]
+  predictive_entropy  H[qbar] = -sum_k qbar_k log qbar_k
+  aleatoric           (1/S) sum_s H[q_s]
   epistemic           predictive_entropy - aleatoric (the mutual information)
-  ood_scores          entropy, mutual_information, 1 - max_k p_k
+  ood_scores          entropy, mutual_information, 1 - max_k probs_mean_k
 and, for an ensemble of K members (/metrics/<set> attribute ensemble_members; the S
 samples are K blocks of S/K, member by member), the split of the mutual information
-  epistemic_within    (1/K) sum_k H[mean of member k's samples] - aleatoric
-  epistemic_between   predictive_entropy - (1/K) sum_k H[mean of member k's samples]
+  epistemic_within    (1/K) sum_k H[mean of member k's q_s] - aleatoric
+  epistemic_between   predictive_entropy - (1/K) sum_k H[mean of member k's q_s]
 (and their means, mean_epistemic_within / _between); and from those, /metrics/<set>
 (accuracy, nll, brier, ece over 15 equal-width bins,
 mean_entropy, mean_aleatoric, mean_epistemic) and /metrics/ood/<set> (AUROC with ties
@@ -33,7 +36,8 @@ import numpy as np
 
 # kbnn stores float32 probabilities but works its entropies in double from the logits:
 # per-example numbers agree to float rounding (measured <= 1e-7), means over examples
-# closer still (measured <= 3e-9).
+# closer still (measured <= 3e-9). Untempering float32 passes (q_s from p_s(T)) stays
+# within these for T near 1 (the fitted T of a run: 0.5-2).
 PROBS_ATOL = 5e-7
 PER_EXAMPLE_ATOL = 1e-6
 METRIC_ATOL = 5e-8
@@ -87,13 +91,24 @@ def average_precision(pos, neg):
     return ap
 
 
-def recompute(g, members):
+def untempered(samples, temperature):
+    """q_s = softmax(T log p_s(T)) = softmax(z_s): the passes as the posterior gives them."""
+    if temperature == 1:
+        return samples
+    with np.errstate(divide="ignore"):
+        z = temperature * np.log(samples)
+    q = np.exp(z - z.max(axis=-1, keepdims=True))
+    return q / q.sum(axis=-1, keepdims=True)
+
+
+def recompute(g, members, temperature):
     """Everything about one set, from its probs_samples (K members' blocks of samples)."""
-    samples = g["probs_samples"][...].astype(np.float64)  # (S, N, C)
+    samples = g["probs_samples"][...].astype(np.float64)  # (S, N, C), tempered
     mean = samples.mean(axis=0)
-    h = entropy(mean)
-    aleatoric = entropy(samples).mean(axis=0)
-    per_member = samples.reshape(members, -1, *samples.shape[1:]).mean(axis=1)  # (K, N, C)
+    q = untempered(samples, temperature)
+    h = entropy(q.mean(axis=0))
+    aleatoric = entropy(q).mean(axis=0)
+    per_member = q.reshape(members, -1, *q.shape[1:]).mean(axis=1)  # (K, N, C)
     members_entropy = entropy(per_member).mean(axis=0)
     return {"probs_mean": mean, "predictive_entropy": h, "aleatoric": aleatoric,
             "epistemic": h - aleatoric,
@@ -106,7 +121,8 @@ def recompute(g, members):
 def check_set(f, name):
     g = f["predictions"][name]
     members = int(f.attrs.get("ensemble_members", 1))
-    r = recompute(g, members)
+    temperature = float(f["calibration"].attrs["temperature"]) if "calibration" in f else 1.0
+    r = recompute(g, members, temperature)
     where = f"/predictions/{name}"
     check(f"{where}/probs_mean", g["probs_mean"][...], r["probs_mean"], PROBS_ATOL)
     mean = r["probs_mean"]
