@@ -217,7 +217,8 @@ TEST_CASE("A temperature calibrates the probabilities and leaves the uncertainty
                         scores_1[kbnn::OodScore::max_probability]));
   CHECK(tempered.metrics.nll != untempered.metrics.nll);
   CHECK(tempered.metrics.ece != untempered.metrics.ece);
-  if (tempered.rows.count > 0) CHECK_FALSE(same_bits(tempered.rows.probs_mean, untempered.rows.probs_mean));
+  if (tempered.rows.count > 0)
+    CHECK_FALSE(same_bits(tempered.rows.probs_mean, untempered.rows.probs_mean));
 }
 
 TEST_CASE("Passes add into the same sums in any grouping, stored or not, in either thread shape",

@@ -25,7 +25,8 @@ namespace kbnn {
 
 // Sums over the members added so far, on the device.
 struct EnsembleSums {
-  PredictiveSums mixture;        // sum_{k,s} p_{k,s}(T) and p_{k,s} (rows, classes), sum_{k,s} H[p_{k,s}] (rows)
+  PredictiveSums mixture;        // sum_{k,s} p_{k,s}(T) and p_{k,s} (rows, classes),
+                                 // sum_{k,s} H[p_{k,s}] (rows)
   View1<double> member_entropy;  // (rows): sum_k H[pbar_k]
   int members = 0;
   EnsembleSums(std::int64_t rows, int classes, bool tempered = false);  // zero sums
