@@ -150,7 +150,10 @@ predict_step() {
 }
 
 peer_step() {
-  step peer 180 "$python" "$root/bench/peer_torch_flipout.py" --device "$peer_device" \
+  # glibc keeping freed memory, as bench/run_benchmark.sh runs the peer (its CPU
+  # inference page-faults fresh tensors otherwise; bench/README.md).
+  step peer 180 env MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=4294967296 \
+    "$python" "$root/bench/peer_torch_flipout.py" --device "$peer_device" \
     --data-dir "$KIT/data/fashion-mnist" --epochs 1 --mc-samples 10 --threads 2 \
     "${KIT_PEER_OOD_ARGS[@]}" "${peer_rehearsal[@]}"
 }
