@@ -76,6 +76,10 @@ std::string temperature_text(const EvalOptions& options) {
   return options.temperature == 1 ? std::string() : format(", T=%.4f", options.temperature);
 }
 
+std::string untempered_text(const EvalOptions& options) {
+  return options.temperature == 1 ? std::string() : " (untempered passes)";
+}
+
 void log_epistemic_split(const std::string& set, const EnsembleEvaluation& e, std::ostream& log) {
   if (e.members <= 1) return;
   log << set

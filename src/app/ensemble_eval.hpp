@@ -48,6 +48,10 @@ EvalOptions final_eval_options(const RunConfig& config,
 // ", T=<T>" for a log line's parentheses, or "" at T = 1.
 std::string temperature_text(const EvalOptions& options);
 
+// " (untempered passes)" after a log line's mean entropies at T != 1, which are the
+// posterior's own (uq/predictive.hpp: T calibrates the probabilities only), or "".
+std::string untempered_text(const EvalOptions& options);
+
 // The log line of an ensemble's split (nothing for one model): "<set> uncertainty
 // (nats, mean): epistemic E = within W + between B over K members".
 void log_epistemic_split(const std::string& set, const EnsembleEvaluation& e, std::ostream& log);

@@ -212,7 +212,7 @@ void log_test(const RunConfig& config, const EvalOptions& options, const Ensembl
   log << format("test uncertainty (nats, mean): predictive entropy %.4f = aleatoric %.4f + "
                 "epistemic %.4f",
                 m.mean_entropy, m.mean_aleatoric, m.mean_epistemic)
-      << std::endl;
+      << untempered_text(options) << std::endl;
   log_epistemic_split("test", e, log);
 }
 

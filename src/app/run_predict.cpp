@@ -83,14 +83,15 @@ RunInfo prediction_info(const PredictOptions& options, const RunConfig& config) 
   return info;
 }
 
-void log_metrics(const std::string& set, const Evaluation& e, int samples, std::ostream& log) {
+void log_metrics(const std::string& set, const Evaluation& e, int samples,
+                 const EvalOptions& eval, std::ostream& log) {
   const Metrics& m = e.metrics;
   if (m.labeled == 0) {
     log << set
         << format(" (%.0f examples without labels, S=%.0f): predictions only; entropy %.4f = "
                   "aleatoric %.4f + epistemic %.4f nats",
                   double(e.total), samples, m.mean_entropy, m.mean_aleatoric, m.mean_epistemic)
-        << std::endl;
+        << untempered_text(eval) << std::endl;
     return;
   }
   log << set
@@ -98,7 +99,7 @@ void log_metrics(const std::string& set, const Evaluation& e, int samples, std::
                 "entropy %.4f = aleatoric %.4f + epistemic %.4f nats",
                 double(e.total), samples, m.accuracy, m.nll, m.brier, m.ece,
                 m.mean_entropy, m.mean_aleatoric, m.mean_epistemic)
-      << std::endl;
+      << untempered_text(eval) << std::endl;
 }
 
 // A model with a Gaussian likelihood: the set's (and the OOD set's) regression
@@ -166,7 +167,7 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
   if (options.sample_probabilities)
     file.write_sample_probabilities(options.set_name, e.sample_probs, passes, classes, e.first,
                                     e.rows.count, e.total);
-  log_metrics(options.set_name, e, passes, log);
+  log_metrics(options.set_name, e, passes, eval, log);
   log_epistemic_split(options.set_name, ensemble, log);
 
   if (config.ood.enabled()) {

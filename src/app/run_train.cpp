@@ -502,7 +502,8 @@ Predictions evaluate_test(const RunConfig& config, const EvalOptions& options,
                 m.brier, m.ece) << std::endl;
   log << format("test uncertainty (nats, mean): predictive entropy %.4f = aleatoric %.4f + "
                 "epistemic %.4f",
-                m.mean_entropy, m.mean_aleatoric, m.mean_epistemic) << std::endl;
+                m.mean_entropy, m.mean_aleatoric, m.mean_epistemic)
+      << untempered_text(options) << std::endl;
   log << format("inference: %.0f image-passes/s over all ranks", passes_per_second) << std::endl;
   return predictions;
 }

@@ -40,6 +40,8 @@ grep -q "^temperature: T = [0-9.]* fitted to the 300 validation examples (4 pass
   "$out/single.log" || fail "no fit line: $(grep -i temperature "$out/single.log")"
 grep -q "^test (MC predictive mean, S=4, T=[0-9.]*): accuracy" "$out/single.log" ||
   fail "the test line does not give T: $(grep '^test' "$out/single.log")"
+grep -q "^test uncertainty (nats, mean): .* (untempered passes)$" "$out/single.log" ||
+  fail "the uncertainty line does not say its passes are untempered: $(grep '^test uncertainty' "$out/single.log")"
 "$kbnn" info "$out/single.h5" | grep -q "^  temperature: T = [0-9.]*, fitted to 300 validation examples: NLL [0-9.]* at T = 1" ||
   fail "kbnn info does not show the fitted T: $("$kbnn" info "$out/single.h5" | grep -i temperature)"
 predict 2 single.h5 tempered.h5
@@ -48,6 +50,11 @@ grep -q "^temperature: T = [0-9.]*, fitted to the validation examples (.*single.
 predict 2 single.h5 untempered.h5 --eval.temperature=1 --sample-probabilities
 predict 1 single.h5 tempered_samples.h5 --sample-probabilities
 predict 1 single.checkpoint.h5 from_checkpoint.h5
+grep -q "^test (300 examples, S=4): .* nats (untempered passes)$" "$out/tempered.h5.log" ||
+  fail "predict's test line at T: $(grep '^test' "$out/tempered.h5.log")"
+if grep -q "untempered passes" "$out/untempered.h5.log"; then
+  fail "predict at T = 1 calls its entropies untempered: $(grep '^test' "$out/untempered.h5.log")"
+fi
 grep -q "^temperature: T = 1: eval.temperature = fit, but .*single.checkpoint.h5 holds no fitted temperature" \
   "$out/from_checkpoint.h5.log" || fail "predict from a checkpoint: $(head -3 "$out/from_checkpoint.h5.log")"
 for f in untempered tempered_samples; do
@@ -57,6 +64,8 @@ done
 train 2 ensemble --parallel.ensemble=2 --data.standardize=true
 grep -q "^test (ensemble of 2 members x S=4, T=[0-9.]*): accuracy" "$out/ensemble.log" ||
   fail "the ensemble's test line: $(grep '^test' "$out/ensemble.log")"
+grep -q "^test uncertainty (nats, mean): .* (untempered passes)$" "$out/ensemble.log" ||
+  fail "the ensemble's uncertainty line: $(grep '^test uncertainty' "$out/ensemble.log")"
 predict 2 ensemble.h5 ensemble_predict.h5
 predict 2 ensemble.h5 ensemble_untempered.h5 --eval.temperature=1
 
