@@ -24,9 +24,14 @@ struct Case {
 TEST_CASE("max_pool_forward (both thread shapes) and max_pool_backward give the definition's numbers",
           "[max_pool]") {
   // Odd channel counts (not a vector width), overlapping windows, and inputs drawn from
-  // four levels so that most windows hold ties.
-  const Case cases[] = {{6, 8, 6, 2, 2}, {7, 7, 3, 3, 2}, {5, 6, 17, 3, 1}, {4, 4, 1, 2, 2},
-                        {8, 7, 2, 2, 3}};
+  // four levels so that most windows hold ties. Up to 8 channels of floats take the rows
+  // shape's vector path (8 lanes reading past a pixel's channels) except where the
+  // window's last pixel has fewer than 8 numbers left in the image: both are covered
+  // ({12, 12, 6, 2, 2}: 6x6 windows by the vector path, the last by the other;
+  // {10, 10, 8, 2, 2}: a full 8 lanes).
+  const Case cases[] = {{6, 8, 6, 2, 2}, {7, 7, 3, 3, 2},   {5, 6, 17, 3, 1},
+                        {4, 4, 1, 2, 2}, {8, 7, 2, 2, 3},   {12, 12, 6, 2, 2},
+                        {10, 10, 8, 2, 2}, {9, 9, 5, 3, 3}, {9, 11, 9, 2, 2}};
   for (const Case& k : cases) {
     const int examples = 3;
     const int OH = (k.height - k.size) / k.stride + 1, OW = (k.width - k.size) / k.stride + 1;

@@ -5,8 +5,11 @@
 // compute the same numbers; MaxPool2d::backward routes gradients by argmax.
 #pragma once
 
+#include "core/lanes.hpp"
 #include "core/thread_shape.hpp"
 #include "core/types.hpp"
+
+#include <type_traits>
 
 namespace kbnn {
 
@@ -17,6 +20,61 @@ struct PoolGeometry {
 };
 
 namespace detail {
+
+// One output pixel's C channels in the rows shape: the window's maximum of channel c
+// (of `image`, a NHWC row) into value[c], its index into best[c].
+template <class Scalar, int Size>
+KOKKOS_INLINE_FUNCTION void pool_pixel(const Scalar* KOKKOS_RESTRICT image, int corner, int W,
+                                       int C, int size, Scalar* KOKKOS_RESTRICT value,
+                                       int* KOKKOS_RESTRICT best) {
+  for (int c = 0; c < C; ++c) {
+    Scalar v = image[corner + c];
+    int at = corner + c;
+    for (int dh = 0; dh < (Size > 0 ? Size : size); ++dh)
+      for (int dw = 0; dw < (Size > 0 ? Size : size); ++dw) {
+        const int j = corner + (dh * W + dw) * C + c;
+        const Scalar x = image[j];
+        at = x > v ? j : at;
+        v = x > v ? x : v;
+      }
+    value[c] = v;
+    best[c] = at;
+  }
+}
+
+#if defined(KBNN_LANES_ARE_VECTORS)
+// Images of few channels (C <= 8: LeNet's first pooling has 6) in float: 8 lanes hold a
+// window pixel's channels, reading past them into the rest of the image's row (never
+// beyond it: the caller checks), so the window's compares and selects are vector
+// operations, each lane the same fold as pool_pixel's. The channel loop alone is too
+// short to vectorize; measured on one batch of conv1's output, 4.5x faster on an
+// AVX-512 EPYC, 1.5x on AVX2.
+constexpr int narrow_pool_lanes = 8;
+
+template <int Size>
+inline void pool_narrow_pixel(const float* KOKKOS_RESTRICT image, int corner, int W, int C,
+                              int size, float* KOKKOS_RESTRICT value, int* KOKKOS_RESTRICT best) {
+  typedef float Values __attribute__((vector_size(narrow_pool_lanes * sizeof(float))));
+  typedef int Indices __attribute__((vector_size(narrow_pool_lanes * sizeof(int))));
+  const Indices lane = {0, 1, 2, 3, 4, 5, 6, 7};
+  Values v;
+  __builtin_memcpy(&v, image + corner, sizeof v);
+  Indices at = corner + lane;
+  for (int dh = 0; dh < (Size > 0 ? Size : size); ++dh)
+    for (int dw = 0; dw < (Size > 0 ? Size : size); ++dw) {
+      const int j = corner + (dh * W + dw) * C;
+      Values x;
+      __builtin_memcpy(&x, image + j, sizeof x);
+      const Indices greater = x > v;
+      at = greater ? j + lane : at;
+      v = greater ? x : v;
+    }
+  for (int c = 0; c < C; ++c) {
+    value[c] = v[c];
+    best[c] = at[c];
+  }
+}
+#endif
 // The rows shape: one thread per (example, output row), channels innermost. A window
 // pixel's C channels are contiguous, so with the window size known at compile time
 // (Size > 0; 0 reads g.size) the channel loop is straight selects that vectorize.
@@ -25,6 +83,9 @@ void max_pool_rows(const Matrix<const Scalar>& in, const PoolGeometry& g,
                    const Matrix<Scalar>& out, const View2<int>& argmax) {
   const int W = g.width, C = g.channels, OH = g.out_height, OW = g.out_width;
   const int size = Size > 0 ? Size : g.size, stride = g.stride;
+  // The window's last pixel starts this far after its corner.
+  const int last_pixel = ((size - 1) * W + size - 1) * C;
+  const int row_length = static_cast<int>(in.extent(1));
   const Scalar* in_data = in.data();
   const std::int64_t in_stride = in.stride(0);
   Kokkos::parallel_for(
@@ -37,19 +98,15 @@ void max_pool_rows(const Matrix<const Scalar>& in, const PoolGeometry& g,
           const int corner = (oh * stride * W + ow * stride) * C;
           Scalar* KOKKOS_RESTRICT value = &out(b, (oh * OW + ow) * C);
           int* KOKKOS_RESTRICT best = &argmax(b, (oh * OW + ow) * C);
-          for (int c = 0; c < C; ++c) {
-            Scalar v = image[corner + c];
-            int at = corner + c;
-            for (int dh = 0; dh < size; ++dh)
-              for (int dw = 0; dw < size; ++dw) {
-                const int j = corner + (dh * W + dw) * C + c;
-                const Scalar x = image[j];
-                at = x > v ? j : at;
-                v = x > v ? x : v;
-              }
-            value[c] = v;
-            best[c] = at;
+#if defined(KBNN_LANES_ARE_VECTORS)
+          if constexpr (std::is_same_v<Scalar, float>) {
+            if (C <= narrow_pool_lanes && corner + last_pixel + narrow_pool_lanes <= row_length) {
+              pool_narrow_pixel<Size>(image, corner, W, C, size, value, best);
+              continue;
+            }
           }
+#endif
+          pool_pixel<Scalar, Size>(image, corner, W, C, size, value, best);
         }
       });
 }
