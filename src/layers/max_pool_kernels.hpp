@@ -77,15 +77,19 @@ inline void pool_narrow_pixel(const float* KOKKOS_RESTRICT image, int corner, in
 #endif
 // The rows shape: one thread per (example, output row), channels innermost. A window
 // pixel's C channels are contiguous, so with the window size known at compile time
-// (Size > 0; 0 reads g.size) the channel loop is straight selects that vectorize.
+// (Size > 0; 0 reads g.size) the channel loop is straight selects that vectorize; up to
+// 8 channels of floats take pool_narrow_pixel instead.
 template <class Scalar, int Size>
 void max_pool_rows(const Matrix<const Scalar>& in, const PoolGeometry& g,
                    const Matrix<Scalar>& out, const View2<int>& argmax) {
   const int W = g.width, C = g.channels, OH = g.out_height, OW = g.out_width;
   const int size = Size > 0 ? Size : g.size, stride = g.stride;
-  // The window's last pixel starts this far after its corner.
-  const int last_pixel = ((size - 1) * W + size - 1) * C;
-  const int row_length = static_cast<int>(in.extent(1));
+#if defined(KBNN_LANES_ARE_VECTORS)
+  // The vector path's last read (the window's last pixel, 8 lanes) stays in the image's
+  // row for windows whose corner is at most this.
+  const int narrow_last_corner = static_cast<int>(in.extent(1)) - narrow_pool_lanes -
+                                 ((size - 1) * W + size - 1) * C;
+#endif
   const Scalar* in_data = in.data();
   const std::int64_t in_stride = in.stride(0);
   Kokkos::parallel_for(
@@ -100,7 +104,7 @@ void max_pool_rows(const Matrix<const Scalar>& in, const PoolGeometry& g,
           int* KOKKOS_RESTRICT best = &argmax(b, (oh * OW + ow) * C);
 #if defined(KBNN_LANES_ARE_VECTORS)
           if constexpr (std::is_same_v<Scalar, float>) {
-            if (C <= narrow_pool_lanes && corner + last_pixel + narrow_pool_lanes <= row_length) {
+            if (C <= narrow_pool_lanes && corner <= narrow_last_corner) {
               pool_narrow_pixel<Size>(image, corner, W, C, size, value, best);
               continue;
             }
