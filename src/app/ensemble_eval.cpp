@@ -51,7 +51,7 @@ EvalOptions final_eval_options(const RunConfig& config,
                                RunFile& file, const Communicator& comm, std::ostream& log) {
   EvalOptions options = eval_options(config);
   if (!config.eval.temperature.fit) {
-    if (options.temperature != 1) file.write_calibration(TemperatureFit{options.temperature});
+    if (options.tempered()) file.write_calibration(TemperatureFit{options.temperature});
     return options;
   }
   Kokkos::Timer clock;
@@ -73,11 +73,16 @@ EvalOptions final_eval_options(const RunConfig& config,
 }
 
 std::string temperature_text(const EvalOptions& options) {
-  return options.temperature == 1 ? std::string() : format(", T=%.4f", options.temperature);
+  return options.tempered() ? format(", T=%.4f", options.temperature) : std::string();
+}
+
+std::string mean_entropies_text(const Metrics& m) {
+  return format("entropy %.4f = aleatoric %.4f + epistemic %.4f", m.mean_entropy,
+                m.mean_aleatoric, m.mean_epistemic);
 }
 
 std::string untempered_text(const EvalOptions& options) {
-  return options.temperature == 1 ? std::string() : " (untempered passes)";
+  return options.tempered() ? " (untempered passes)" : std::string();
 }
 
 void log_epistemic_split(const std::string& set, const EnsembleEvaluation& e, std::ostream& log) {

@@ -48,6 +48,10 @@ EvalOptions final_eval_options(const RunConfig& config,
 // ", T=<T>" for a log line's parentheses, or "" at T = 1.
 std::string temperature_text(const EvalOptions& options);
 
+// "entropy H = aleatoric A + epistemic E": the metrics' mean entropies (nats) for a log
+// line.
+std::string mean_entropies_text(const Metrics& m);
+
 // " (untempered passes)" after a log line's mean entropies at T != 1, which are the
 // posterior's own (uq/predictive.hpp: T calibrates the probabilities only), or "".
 std::string untempered_text(const EvalOptions& options);

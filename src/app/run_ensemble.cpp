@@ -209,9 +209,7 @@ void log_test(const RunConfig& config, const EvalOptions& options, const Ensembl
       << format("): accuracy %.4f  NLL %.4f  Brier %.4f  ECE(15) %.4f", m.accuracy, m.nll,
                 m.brier, m.ece)
       << std::endl;
-  log << format("test uncertainty (nats, mean): predictive entropy %.4f = aleatoric %.4f + "
-                "epistemic %.4f",
-                m.mean_entropy, m.mean_aleatoric, m.mean_epistemic)
+  log << "test uncertainty (nats, mean): predictive " << mean_entropies_text(m)
       << untempered_text(options) << std::endl;
   log_epistemic_split("test", e, log);
 }

@@ -86,20 +86,14 @@ RunInfo prediction_info(const PredictOptions& options, const RunConfig& config) 
 void log_metrics(const std::string& set, const Evaluation& e, int samples,
                  const EvalOptions& eval, std::ostream& log) {
   const Metrics& m = e.metrics;
-  if (m.labeled == 0) {
-    log << set
-        << format(" (%.0f examples without labels, S=%.0f): predictions only; entropy %.4f = "
-                  "aleatoric %.4f + epistemic %.4f nats",
-                  double(e.total), samples, m.mean_entropy, m.mean_aleatoric, m.mean_epistemic)
-        << untempered_text(eval) << std::endl;
-    return;
-  }
-  log << set
-      << format(" (%.0f examples, S=%.0f): accuracy %.4f  NLL %.4f  Brier %.4f  ECE(15) %.4f; "
-                "entropy %.4f = aleatoric %.4f + epistemic %.4f nats",
-                double(e.total), samples, m.accuracy, m.nll, m.brier, m.ece,
-                m.mean_entropy, m.mean_aleatoric, m.mean_epistemic)
-      << untempered_text(eval) << std::endl;
+  log << set;
+  if (m.labeled == 0)
+    log << format(" (%.0f examples without labels, S=%.0f): predictions only; ", double(e.total),
+                  samples);
+  else
+    log << format(" (%.0f examples, S=%.0f): accuracy %.4f  NLL %.4f  Brier %.4f  ECE(15) %.4f; ",
+                  double(e.total), samples, m.accuracy, m.nll, m.brier, m.ece);
+  log << mean_entropies_text(m) << " nats" << untempered_text(eval) << std::endl;
 }
 
 // A model with a Gaussian likelihood: the set's (and the OOD set's) regression
@@ -162,7 +156,7 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
   RunFile file(in.output, comm, prediction_info(options, config));
   if (members > 1) file.write_ensemble_attributes(members, 0);
   file.write_standardization(in.run.checkpoint.standardization);
-  if (eval.temperature != 1) file.write_calibration(TemperatureFit{eval.temperature});
+  if (eval.tempered()) file.write_calibration(TemperatureFit{eval.temperature});
   write_evaluation(file, options.set_name, ensemble, eval.samples, true);
   if (options.sample_probabilities)
     file.write_sample_probabilities(options.set_name, e.sample_probs, passes, classes, e.first,

@@ -90,7 +90,7 @@ EnsembleEvaluation evaluate_ensemble(Sequential<Real>& model, int members,
                                      const Communicator& comm) {
   const int classes = static_cast<int>(model.output_shape().size());
   const auto [lo, hi] = comm.shard(total);
-  EnsembleSums sums(hi - lo, classes, options.temperature != 1);
+  EnsembleSums sums(hi - lo, classes, options.tempered());
   EnsembleEvaluation e;
   double seconds = 0;
   for (int k = 0; k < members; ++k) {

@@ -26,7 +26,7 @@ McPasses passes_of(const EvalOptions& options, int first, int count) {
 // Split examples, every sample kept: all S passes over this rank's rows, stored.
 PassResults stored_own_rows(Sequential<Real>& model, const DeviceDataset& data,
                             std::int64_t data_first, const EvalOptions& options, int classes) {
-  PassResults all(data.count(), options.samples, classes, options.temperature != 1);
+  PassResults all(data.count(), options.samples, classes, options.tempered());
   store_passes(model, data, RowRange{data_first, 0, data.count()},
                passes_of(options, 0, options.samples), all);
   return all;
@@ -98,7 +98,7 @@ PassResults exchanged_samples(Sequential<Real>& model, const DeviceDataset& data
                               const EvalOptions& options, int classes, const Communicator& comm) {
   const int samples = options.samples;
   const std::int64_t total = data.count();
-  const bool tempered = options.temperature != 1;
+  const bool tempered = options.tempered();
   const auto [s0, s1] = shard(samples, comm.rank(), comm.size());
   PassResults computed(total, int(s1 - s0), classes, tempered);
   const SampleExchange e = store_shared_samples(
@@ -168,7 +168,7 @@ PredictiveSums predictive_sums(Sequential<Real>& model, const DeviceDataset& dat
   const auto [lo, hi] = comm.shard(total);
   const bool by_examples = options.split == PredictSplit::examples;
 
-  PredictiveSums sums(hi - lo, classes, options.temperature != 1);
+  PredictiveSums sums(hi - lo, classes, options.tempered());
   if (by_examples && !options.keep_samples) {
     // The common case: every pass adds straight into the sums, nothing kept.
     add_passes(model, data, RowRange{data_first, 0, data.count()},

@@ -33,6 +33,7 @@ struct EvalOptions {
   PredictSplit split = PredictSplit::examples;
   bool keep_samples = false;        // also return every sample's probabilities
   double temperature = 1;           // T: each pass gives softmax(logits / T) (classes only)
+  bool tempered() const { return temperature != 1; }  // sums keep the untempered apart
 };
 
 struct Evaluation {

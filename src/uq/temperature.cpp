@@ -81,11 +81,13 @@ TemperatureFit fit_temperature(const TemperedPasses& rows, const Communicator& c
     }
   }
   const double middle = (a + b) / 2, middle_nll = nll(middle);
-  // Never worse than the grid's best point.
-  double u = middle_nll <= best_nll ? middle : lo + best * step;
-  comm.broadcast(&u, 1);  // one T everywhere, whatever the reductions' rounding
-  fit.temperature = std::exp(u);
-  fit.nll = u == middle ? middle_nll : nll(u);
+  // Never worse than the grid's best point. Rank 0's choice and its NLL everywhere,
+  // whatever the reductions' rounding (no rank-dependent branch around a collective).
+  double chosen[2] = {middle, middle_nll};
+  if (best_nll < middle_nll) chosen[0] = lo + best * step, chosen[1] = best_nll;
+  comm.broadcast(chosen, 2);
+  fit.temperature = std::exp(chosen[0]);
+  fit.nll = chosen[1];
   fit.nll_untempered = nll(0);
   return fit;
 }
