@@ -309,8 +309,9 @@ TEST_CASE("narrow_forward equals a plain loop, in both thread shapes", "[kernels
   }
   for (int O : {1, W - 1, W, W + 3, widest}) {
     if (O < 1 || O > widest) continue;
-    // mean only, S folded, S applied, per-example weights W_e (the same numbers as S applied)
-    for (int variant = 0; variant < 4; ++variant) {
+    // mean only, S folded, S applied, per-example weights W_e (the same numbers as S
+    // applied), local reparameterization's output noise (dw as the variances: v = dw^2)
+    for (int variant = 0; variant < 5; ++variant) {
       DYNAMIC_SECTION(O << " outputs, variant " << variant) {
         const int examples = 3, P = 7, K = 19, rows = examples * P;  // 21 rows: partial blocks
         const auto x = random_vector<float>(rows * K, 1);
@@ -318,32 +319,48 @@ TEST_CASE("narrow_forward equals a plain loop, in both thread shapes", "[kernels
         const auto s = random_vector<float>(examples * K, 4, true);
         const auto r = random_vector<float>(examples * O, 5, true);
         const auto bias = random_vector<float>(O, 6);
+        const auto eps = random_vector<float>(rows * O, 7);
+        std::vector<float> variance(O * K);
+        for (int i = 0; i < O * K; ++i) variance[i] = dw[i] * dw[i];
+        const bool local = variant == 4;
         const int padded = kbnn::affine::narrow_vectors<float>(O) * W;
         View2<float> mean_t("mean_t", K, padded), delta_t("delta_t", K, padded);
         kbnn::affine::transpose_padded(view1(mu), O, K, mean_t);
-        kbnn::affine::transpose_padded(view1(dw), O, K, delta_t);
+        kbnn::affine::transpose_padded(view1(local ? variance : dw), O, K, delta_t);
         const auto mt = host(mean_t);
         for (int k = 0; k < K; ++k)
           for (int o = 0; o < padded; ++o)
             CHECK(mt[k * padded + o] == (o < O ? mu[o * K + k] : 0.0f));
-        std::vector<float> want(rows * O);
+        std::vector<float> want(rows * O), want_stddev(rows * O);
         for (int row = 0; row < rows; ++row)
           for (int o = 0; o < O; ++o) {
-            double m = bias[o], q = 0;
+            double m = bias[o], q = 0, v = 0;
             for (int k = 0; k < K; ++k) {
-              m += double(x[row * K + k]) * mu[o * K + k];
-              q += double(x[row * K + k]) * (variant >= 2 ? s[(row / P) * K + k] : 1.0f) *
+              const double xk = x[row * K + k];
+              m += xk * mu[o * K + k];
+              q += xk * (variant == 2 || variant == 3 ? s[(row / P) * K + k] : 1.0f) *
                    dw[o * K + k];
+              v += xk * xk * variance[o * K + k];
             }
-            want[row * O + o] = float(m + (variant > 0 ? q * r[(row / P) * O + o] : 0.0));
+            const int i = row * O + o;
+            want_stddev[i] = float(std::sqrt(v));
+            want[i] = float(m + (local        ? std::sqrt(v) * eps[i]
+                                 : variant > 0 ? q * r[(row / P) * O + o]
+                                               : 0.0));
           }
         // Both thread shapes: rows (CPUs) and elements (GPUs, core/thread_shape.hpp).
         View2<float> example_t("example_t", examples * K, padded);
         kbnn::affine::example_weights_transposed(view1(mu), view1(dw), view2(s, examples, K),
                                                  view2(r, examples, O), examples, O, K, example_t);
         for (auto shape : {kbnn::ThreadShape::rows, kbnn::ThreadShape::elements}) {
-          View2<float> out("out", rows, O);
-          if (variant == 3)
+          View2<float> out("out", rows, O), stddev("stddev", rows, O);
+          if (local) {
+            const auto normals = view2(eps, rows, O);
+            kbnn::affine::narrow_forward<float>(cmat(view2(x, rows, K)), mean_t, delta_t,
+                                                View2<float>(), View2<float>(), view1(bias), P,
+                                                mat(out), shape, {cmat(normals), mat(stddev)});
+            check_equal(host(stddev), want_stddev, 1e-5);
+          } else if (variant == 3)
             kbnn::affine::narrow_forward<float>(cmat(view2(x, rows, K)), example_t, View2<float>(),
                                                 View2<float>(), view2(r, examples, O), view1(bias), P,
                                                 mat(out), shape);
@@ -372,7 +389,8 @@ TEST_CASE("narrow_forward on implicit cols equals it on explicit cols", "[kernel
                        Case{8, 9, 3, 3, 2, 2}, Case{6, 6, 3, 3, 2, 0}}) {
     for (int O : {6, 16}) {
       if (O > widest) continue;
-      for (int variant = 0; variant < 3; ++variant) {  // mean only, S folded, S applied
+      // mean only, S folded, S applied, output noise (local reparameterization)
+      for (int variant = 0; variant < 4; ++variant) {
         DYNAMIC_SECTION(g.h << "x" << g.w << "x" << g.c << " k" << g.k << " s" << g.s << " p"
                             << g.p << ", " << O << " outputs, variant " << variant) {
           const kbnn::ConvGeometry geo{g.h, g.w, g.c, g.k, g.s, g.p};
@@ -394,16 +412,29 @@ TEST_CASE("narrow_forward on implicit cols equals it on explicit cols", "[kernel
           View2<float> mean_t("mean_t", K, padded_o), delta_t("delta_t", K, padded_o);
           kbnn::affine::transpose_padded(view1(random_vector<float>(O * K, 2)), O, K, mean_t);
           kbnn::affine::transpose_padded(view1(random_vector<float>(O * K, 3)), O, K, delta_t);
+          if (variant == 3) {  // variances: dW^2
+            auto variance = random_vector<float>(O * K, 3);
+            for (float& v : variance) v *= v;
+            kbnn::affine::transpose_padded(view1(variance), O, K, delta_t);
+          }
           const auto delta = variant > 0 ? delta_t : View2<float>();
           const auto s = variant == 2 ? view2(random_vector<float>(examples * K, 4, true), examples, K)
                                       : View2<float>();
           const auto r = view2(random_vector<float>(examples * O, 5, true), examples, O);
           const auto bias = view1(random_vector<float>(O, 6));
+          const auto normals = view2(random_vector<float>(rows * O, 7), rows, O);
           View2<float> explicit_out("explicit", rows, O), implicit_out("implicit", rows, O);
-          kbnn::affine::narrow_forward<float>(cmat(cols), mean_t, delta, s, r, bias, P,
-                                              mat(explicit_out));
-          kbnn::affine::narrow_forward<float>(kbnn::patch_rows<float>(geo, source, offsets), rows,
-                                              K, mean_t, delta, s, r, bias, P, mat(implicit_out));
+          View2<float> explicit_s("explicit_s", rows, O), implicit_s("implicit_s", rows, O);
+          using Noise = kbnn::affine::OutputNoise<float>;
+          const bool local = variant == 3;
+          kbnn::affine::narrow_forward<float>(
+              cmat(cols), mean_t, delta, s, r, bias, P, mat(explicit_out), kbnn::native_shape,
+              local ? Noise{cmat(normals), mat(explicit_s)} : Noise{});
+          kbnn::affine::narrow_forward<float>(
+              kbnn::patch_rows<float>(geo, source, offsets), rows, K, mean_t, delta, s, r, bias, P,
+              mat(implicit_out), kbnn::native_shape,
+              local ? Noise{cmat(normals), mat(implicit_s)} : Noise{});
+          CHECK(host(explicit_s) == host(implicit_s));
           const auto want = host(explicit_out), got = host(implicit_out);
           REQUIRE(got.size() == want.size());
           int differing = 0;

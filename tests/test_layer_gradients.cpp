@@ -146,7 +146,9 @@ TEST_CASE("Fused kernels equal the gemm reference path", "[layers][fused]") {
   // target's narrow limit, so every build covers each path: 6x6x3 inputs (P = 36)
   // take the per-example path, its forward pass narrow for `widest` outputs and a
   // per-example gemm for one more; one input channel takes the narrow kernel with S
-  // folded into R, and 3x3x3 inputs (P = 9) the narrow kernel applying S. 20x20x3 and
+  // folded into R, and 3x3x3 inputs (P = 9) the narrow kernel applying S (Flipout);
+  // local reparameterization takes the narrow kernel with its output noise up to
+  // `widest` outputs, gemm beyond. 20x20x3 and
   // 40x40x1 inputs give cols of more than one block of Conv2d's block-wise backward
   // (blocks of 3 and of 2 examples of the 4, the last one partial).
   const int widest = kbnn::affine::narrow_max_outputs<double>();
@@ -154,8 +156,7 @@ TEST_CASE("Fused kernels equal the gemm reference path", "[layers][fused]") {
   for (const Case c : {Case{{6, 6, 3}, widest}, Case{{6, 6, 3}, widest + 1},
                        Case{{6, 6, 1}, widest}, Case{{3, 3, 3}, widest},
                        Case{{20, 20, 3}, widest}, Case{{40, 40, 1}, widest}}) {
-    for (auto estimator : {kbnn::Estimator::flipout, kbnn::Estimator::reparam,
-                           kbnn::Estimator::deterministic}) {
+    for (auto estimator : all_estimators) {
       for (bool sample : {true, false}) {
         DYNAMIC_SECTION(c.in.height << "x" << c.in.width << "x" << c.in.channels << " -> "
                                     << c.out_channels << " outputs, estimator "
@@ -198,8 +199,7 @@ TEST_CASE("Conv2d without a backward pass reads its images in place, same output
   for (const Case c : {Case{{6, 6, 1}, widest, 1, 1}, Case{{6, 6, 3}, widest, 1, 1},
                        Case{{7, 7, 3}, 2, 2, 0}, Case{{9, 9, 1}, 3, 2, 2},
                        Case{{6, 6, 3}, widest + 1, 1, 1}}) {
-    for (auto estimator : {kbnn::Estimator::flipout, kbnn::Estimator::reparam,
-                           kbnn::Estimator::deterministic}) {
+    for (auto estimator : all_estimators) {
       for (bool sample : {true, false}) {
         DYNAMIC_SECTION(c.in.height << "x" << c.in.width << "x" << c.in.channels << " -> "
                                     << c.out_channels << " s" << c.stride << " p" << c.padding

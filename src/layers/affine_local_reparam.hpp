@@ -8,8 +8,11 @@
 //   dL/dmu  += dout^T cols              dL/d(sigma^2) = g^T cols^2
 //   dcols    = dout mu + 2 cols o (g sigma^2)
 //
-// The gemm path only (its second product is cols^2 sigma^2), and no block-wise backward.
-// A pass that does not sample is the mean product alone (OneWeightAffine with W = mu).
+// Two paths: gemm (two products, the reference) and narrow (one fused pass over cols
+// that also reads a convolution's images in place, affine::narrow_forward). The
+// backward pass is gemms either way, and runs in blocks of examples: every term of a
+// row's gradient comes from that row alone. A pass that does not sample is the mean
+// product alone (OneWeightAffine with W = mu).
 #pragma once
 
 #include "layers/affine_one_weight.hpp"
@@ -31,25 +34,37 @@ class LocalReparamAffine final : public OneWeightAffine<Scalar> {
 
   void forward(const Weights& kernel, const Matrix<const Scalar>& cols,
                const Matrix<Scalar>& out, const View1<Scalar>& bias) override;
-  void backward(const Weights& kernel, const Matrix<const Scalar>& cols,
-                const Matrix<const Scalar>& dout, const Matrix<Scalar>& dcols) override;
-  bool backward_in_blocks() const override { return false; }
-  bool pass_in_blocks() const override { return !sampled_; }
+  void forward_patches(const Weights& kernel, const PatchRows<Scalar>& patches, int rows,
+                       const Matrix<Scalar>& out, const View1<Scalar>& bias) override;
+
+  // OneWeightAffine::backward runs these over all rows as one block.
+  void backward_block(const Weights& kernel, const Matrix<const Scalar>& cols,
+                      const Matrix<const Scalar>& dout, const Matrix<Scalar>& dcols,
+                      int first_example) override;
+  void backward_end(const Weights& kernel) override;
 
  private:
   using OneWeightAffine<Scalar>::plan_;
   using OneWeightAffine<Scalar>::weights;
 
+  template <class Rows>  // affine::MatrixRows or PatchRows
+  void forward_narrow(const Weights& kernel, const Rows& source, int rows,
+                      const Matrix<Scalar>& out, const View1<Scalar>& bias);
+  void forward_gemm(const Weights& kernel, const Matrix<const Scalar>& cols,
+                    const Matrix<Scalar>& out, const View1<Scalar>& bias);
+
   bool sampled_ = false;  // the last forward pass drew the output noise
 
   // The workspace (rows = examples * P), allocated by reserve.
-  View2<Scalar> cols_squared_;    // (rows, K): cols o cols, from forward
-  View1<Scalar> variance_;        // (O * K): sigma^2
+  View1<Scalar> variance_;        // (O * K): sigma^2, from forward
   View2<Scalar> output_noise_;    // (rows, O): E, drawn by begin_pass
-  View2<Scalar> output_stddev_;   // (rows, O): s; add_output_noise takes the root of v in place
-  View2<Scalar> d_variance_out_;  // (rows, O): g = dL/dv
-  View1<Scalar> d_variance_;      // (O * K): dL/d(sigma^2)
-  View2<Scalar> dcols_variance_;  // (rows, K): g sigma^2 (dcols += 2 cols o this)
+  View2<Scalar> output_stddev_;   // (rows, O): s, from forward
+  View2<Scalar> cols_squared_;    // (rows, K): cols o cols of the block (forward: gemm path)
+  View2<Scalar> d_variance_out_;  // (rows, O): g = dL/dv of the block
+  View1<Scalar> d_variance_;      // (O * K): dL/d(sigma^2), summed over the blocks
+  View2<Scalar> dcols_variance_;  // (rows, K): g sigma^2 of the block (dcols += 2 cols o this)
+  View2<Scalar> mean_t_, variance_t_;  // (K, whole vectors >= O): mu^T, (sigma^2)^T
+                                       //   zero-padded; narrow path
 };
 
 }  // namespace kbnn

@@ -1,5 +1,6 @@
 // The narrow kernel: for few outputs gemm wastes most of its work on thin shapes, so
-// one pass over cols computes the mean path, the Flipout path and the combine. The
+// one pass over cols computes the mean path, the second path (Flipout's perturbation,
+// or local reparameterization's variance) and the combine. The
 // weights are transposed to (K, V W) with the O outputs zero-padded to V whole
 // vectors of W = simd::width numbers, so each step of the inner loop is V full-width
 // fused multiply-adds per path (docs/design.md, "The affine paths").
@@ -10,9 +11,12 @@
 #pragma once
 
 #include "core/lanes.hpp"
+#include "core/math.hpp"
 #include "core/simd_width.hpp"
 #include "core/thread_shape.hpp"
 #include "core/types.hpp"
+
+#include <type_traits>
 
 namespace kbnn {
 namespace affine {
@@ -81,20 +85,37 @@ struct MatrixRows {
   KOKKOS_INLINE_FUNCTION int column(int k) const { return k; }
 };
 
+// Local reparameterization's output noise: out = cols mu^T + b + s o E with
+// s = sqrt((cols o cols) (sigma^2)^T), one standard normal E per output number; the
+// kernel keeps s for the backward pass. Empty for the other variants.
+template <class Scalar>
+struct OutputNoise {
+  Matrix<const Scalar> normals;  // (rows, O): E
+  Matrix<Scalar> stddev;         // (rows, O): s, written
+};
+
 namespace detail {
 
-// Flipout: 0 = mean path only; 1 = both paths, S folded into R; 2 = both paths, S applied;
-// 3 = one path with per-example weights (mean_t holds W_e^T of every example, from
-// example_weights_transposed; a block of rows never spans two examples).
+// What the kernel computes (its template parameter):
+enum NarrowVariant : int {
+  mean_only,        // cols W^T + b
+  signs_folded,     // Flipout, S folded into R: cols mu^T + (cols dW^T) o R + b
+  signs_applied,    // Flipout: cols mu^T + ((cols o S) dW^T) o R + b
+  example_weights,  // one path, per-example weights: mean_t holds W_e^T of every example
+                    // (example_weights_transposed); a block of rows never spans two examples
+  output_noise,     // local reparameterization: cols mu^T + b + sqrt((cols o cols) v^T) o E
+};
+
 // Rows: MatrixRows, or any type with row(r) and column(k) (core/im2col.hpp: PatchRows).
-template <class Scalar, int V, int Flipout, class Rows>
+template <class Scalar, int V, int Variant, class Rows>
 void narrow_forward(const Rows& source, int rows, int K, const View2<Scalar>& mean_t,
                     const View2<Scalar>& delta_t, const View2<Scalar>& sign_columns,
                     const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
-                    const Matrix<Scalar>& out) {
+                    const Matrix<Scalar>& out, const OutputNoise<Scalar>& noise) {
   if (rows == 0) return;
   constexpr int W = simd::width<Scalar>();
-  constexpr bool two_paths = Flipout == 1 || Flipout == 2;
+  constexpr bool two_paths = Variant == signs_folded || Variant == signs_applied ||
+                             Variant == output_noise;
   constexpr int rows_per_thread = narrow_rows(V, two_paths ? 2 : 1);
   static_assert(rows_per_thread >= 1, "narrow kernel: accumulators exceed the register file");
   const int O = static_cast<int>(out.extent(1));
@@ -103,12 +124,12 @@ void narrow_forward(const Rows& source, int rows, int K, const View2<Scalar>& me
   const Scalar* mt = mean_t.data();
   const Scalar* dt = delta_t.data();
   const Scalar* s_data = sign_columns.data();
-  const std::int64_t s_stride = Flipout == 2 ? sign_columns.stride(0) : 0;
+  const std::int64_t s_stride = Variant == signs_applied ? sign_columns.stride(0) : 0;
   // Blocks of rows_per_thread rows: over all rows, or (per-example weights) over each
   // example's P rows on their own.
-  const int span = Flipout == 3 ? P : rows;  // rows a block may not cross
+  const int span = Variant == example_weights ? P : rows;  // rows a block may not cross
   const int blocks_per_span = (span + rows_per_thread - 1) / rows_per_thread;
-  const std::int64_t weight_stride = Flipout == 3 ? std::int64_t(K) * padded : 0;
+  const std::int64_t weight_stride = Variant == example_weights ? std::int64_t(K) * padded : 0;
   Kokkos::parallel_for(
       "kbnn::affine::narrow_forward", Range(0, (rows / span) * blocks_per_span),
       KOKKOS_LAMBDA(const int b) {
@@ -133,7 +154,9 @@ void narrow_forward(const Rows& source, int rows, int K, const View2<Scalar>& me
             const Scalar xk = x[j][c];
             for (int v = 0; v < V; ++v) m[j][v].fma(xk, wm + v * W);
             if (two_paths) {
-              const Scalar xs = Flipout == 2 ? xk * s[j][k] : xk;
+              const Scalar xs = Variant == signs_applied  ? xk * s[j][k]
+                                : Variant == output_noise ? xk * xk
+                                                          : xk;
               for (int v = 0; v < V; ++v) q[j][v].fma(xs, wd + v * W);
             }
           }
@@ -144,7 +167,13 @@ void narrow_forward(const Rows& source, int rows, int K, const View2<Scalar>& me
           const int e = row / P;
           for (int o = 0; o < O; ++o) {
             Scalar y = m[j][o / W][o % W] + bias(o);
-            if (two_paths) y += q[j][two_paths ? o / W : 0][o % W] * sign_out(e, o);
+            if (Variant == output_noise) {
+              const Scalar s_ro = math::sqrt(q[j][two_paths ? o / W : 0][o % W]);
+              noise.stddev(row, o) = s_ro;
+              y += s_ro * noise.normals(row, o);
+            } else if (two_paths) {
+              y += q[j][two_paths ? o / W : 0][o % W] * sign_out(e, o);
+            }
             out(row, o) = y;
           }
         }
@@ -155,19 +184,22 @@ template <class Scalar, int V, class Rows>
 void narrow_forward_paths(const Rows& source, int rows, int K, const View2<Scalar>& mean_t,
                           const View2<Scalar>& delta_t, const View2<Scalar>& sign_columns,
                           const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
-                          const Matrix<Scalar>& out) {
-  if (delta_t.data() == nullptr && int(mean_t.extent(0)) != K)
-    narrow_forward<Scalar, V, 3>(source, rows, K, mean_t, delta_t, sign_columns, sign_out, bias,
-                                 P, out);
+                          const Matrix<Scalar>& out, const OutputNoise<Scalar>& noise) {
+  const auto run = [&](auto variant) {
+    narrow_forward<Scalar, V, decltype(variant)::value>(source, rows, K, mean_t, delta_t,
+                                                        sign_columns, sign_out, bias, P, out,
+                                                        noise);
+  };
+  if (noise.stddev.data() != nullptr)
+    run(std::integral_constant<int, output_noise>());
+  else if (delta_t.data() == nullptr && int(mean_t.extent(0)) != K)
+    run(std::integral_constant<int, example_weights>());
   else if (delta_t.data() == nullptr)
-    narrow_forward<Scalar, V, 0>(source, rows, K, mean_t, delta_t, sign_columns, sign_out, bias,
-                                 P, out);
+    run(std::integral_constant<int, mean_only>());
   else if (sign_columns.data() == nullptr)
-    narrow_forward<Scalar, V, 1>(source, rows, K, mean_t, delta_t, sign_columns, sign_out, bias,
-                                 P, out);
+    run(std::integral_constant<int, signs_folded>());
   else
-    narrow_forward<Scalar, V, 2>(source, rows, K, mean_t, delta_t, sign_columns, sign_out, bias,
-                                 P, out);
+    run(std::integral_constant<int, signs_applied>());
 }
 
 // Instantiates the kernel for every vector count up to the target's limit.
@@ -175,14 +207,15 @@ template <class Scalar, int V, class Rows>
 void narrow_forward_vectors(int vectors, const Rows& source, int rows, int K,
                             const View2<Scalar>& mean_t, const View2<Scalar>& delta_t,
                             const View2<Scalar>& sign_columns, const View2<Scalar>& sign_out,
-                            const View1<Scalar>& bias, int P, const Matrix<Scalar>& out) {
+                            const View1<Scalar>& bias, int P, const Matrix<Scalar>& out,
+                            const OutputNoise<Scalar>& noise) {
   if constexpr (V * simd::width<Scalar>() <= narrow_max_outputs<Scalar>()) {
     if (vectors == V)
       narrow_forward_paths<Scalar, V>(source, rows, K, mean_t, delta_t, sign_columns, sign_out,
-                                      bias, P, out);
+                                      bias, P, out, noise);
     else
       narrow_forward_vectors<Scalar, V + 1>(vectors, source, rows, K, mean_t, delta_t,
-                                            sign_columns, sign_out, bias, P, out);
+                                            sign_columns, sign_out, bias, P, out, noise);
   }
 }
 
@@ -194,9 +227,10 @@ template <class Scalar, class Rows>
 void narrow_forward_elements(const Rows& source, int rows, int K, const View2<Scalar>& mean_t,
                              const View2<Scalar>& delta_t, const View2<Scalar>& sign_columns,
                              const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
-                             const Matrix<Scalar>& out) {
+                             const Matrix<Scalar>& out, const OutputNoise<Scalar>& noise) {
   const int O = static_cast<int>(out.extent(1));
-  const bool flipout = delta_t.data() != nullptr;
+  const bool local = noise.stddev.data() != nullptr;
+  const bool flipout = delta_t.data() != nullptr && !local;
   const bool apply_s = sign_columns.data() != nullptr;
   const bool per_example = int(mean_t.extent(0)) != K;  // W_e^T of every example
   Kokkos::parallel_for(
@@ -209,9 +243,15 @@ void narrow_forward_elements(const Rows& source, int rows, int K, const View2<Sc
         for (int k = 0; k < K; ++k) {
           const Scalar xk = x[source.column(k)];
           m += xk * mean_t(first_weight + k, o);
+          if (local) q += xk * xk * delta_t(k, o);
           if (flipout) q += (apply_s ? xk * sign_columns(e, k) : xk) * delta_t(k, o);
         }
         Scalar y = m + bias(o);
+        if (local) {
+          const Scalar s = math::sqrt(q);
+          noise.stddev(row, o) = s;
+          y += s * noise.normals(row, o);
+        }
         if (flipout) y += q * sign_out(e, o);
         out(row, o) = y;
       });
@@ -232,33 +272,39 @@ void narrow_forward_elements(const Rows& source, int rows, int K, const View2<Sc
 // O must be <= narrow_max_outputs<Scalar>() and mean_t padded to whole vectors.
 // shape: rows (register-blocked rows per thread, for CPUs) or elements (a thread per
 // output number, for GPUs); the build's memory space picks it.
+//   noise:           local reparameterization (OutputNoise; delta_t then holds
+//                    (sigma^2)^T): out = cols mu^T + b + sqrt((cols o cols) (sigma^2)^T) o E.
 template <class Scalar, class Rows>
 void narrow_forward(const Rows& source, int rows, int K, const View2<Scalar>& mean_t,
                     const View2<Scalar>& delta_t, const View2<Scalar>& sign_columns,
                     const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
-                    const Matrix<Scalar>& out, ThreadShape shape = native_shape) {
+                    const Matrix<Scalar>& out, ThreadShape shape = native_shape,
+                    const OutputNoise<Scalar>& noise = {}) {
   const int vectors = narrow_vectors<Scalar>(static_cast<int>(out.extent(1)));
   if (static_cast<int>(mean_t.extent(1)) != vectors * simd::width<Scalar>())
     Kokkos::abort("kbnn::affine::narrow_forward: weights not padded to whole vectors");
   const int weight_rows = static_cast<int>(mean_t.extent(0));
   if (weight_rows != K && (delta_t.data() != nullptr || weight_rows != rows / P * K || rows % P != 0))
     Kokkos::abort("kbnn::affine::narrow_forward: weights and inputs disagree on K");
+  if (noise.stddev.data() != nullptr && (delta_t.data() == nullptr || weight_rows != K))
+    Kokkos::abort("kbnn::affine::narrow_forward: output noise needs the variances");
   if (shape == ThreadShape::elements)
     detail::narrow_forward_elements<Scalar>(source, rows, K, mean_t, delta_t, sign_columns,
-                                            sign_out, bias, P, out);
+                                            sign_out, bias, P, out, noise);
   else
     detail::narrow_forward_vectors<Scalar, 1>(vectors, source, rows, K, mean_t, delta_t,
-                                              sign_columns, sign_out, bias, P, out);
+                                              sign_columns, sign_out, bias, P, out, noise);
 }
 
 template <class Scalar>
 void narrow_forward(const Matrix<const Scalar>& cols, const View2<Scalar>& mean_t,
                     const View2<Scalar>& delta_t, const View2<Scalar>& sign_columns,
                     const View2<Scalar>& sign_out, const View1<Scalar>& bias, int P,
-                    const Matrix<Scalar>& out, ThreadShape shape = native_shape) {
+                    const Matrix<Scalar>& out, ThreadShape shape = native_shape,
+                    const OutputNoise<Scalar>& noise = {}) {
   narrow_forward<Scalar>(MatrixRows<Scalar>{cols.data(), std::int64_t(cols.stride(0))},
                          static_cast<int>(cols.extent(0)), static_cast<int>(cols.extent(1)),
-                         mean_t, delta_t, sign_columns, sign_out, bias, P, out, shape);
+                         mean_t, delta_t, sign_columns, sign_out, bias, P, out, shape, noise);
 }
 
 }  // namespace affine

@@ -53,9 +53,11 @@ bool BayesianAffine<Scalar>::fits_narrow(const Geometry& g) {
 
 template <class Scalar>
 AffinePath BayesianAffine<Scalar>::choose_path(const Geometry& g, const BayesOptions& options) {
-  // Local reparameterization has gemm kernels only (its extra product is cols^2 sigma^2).
-  if (!options.fused_kernels || options.estimator == Estimator::local_reparam)
-    return AffinePath::gemm;
+  if (!options.fused_kernels) return AffinePath::gemm;
+  // Local reparameterization's fused forward squares cols on the fly (its second product
+  // is cols^2 sigma^2), so it saves a pass over cols and the whole batch's im2col at any K.
+  if (options.estimator == Estimator::local_reparam)
+    return fits_narrow(g) ? AffinePath::narrow : AffinePath::gemm;
   // Per-example weights pay when S varies along a row (more than one input channel;
   // with one, S folds into R) and each example has enough rows to fill a gemm.
   if (host_accessible && options.estimator == Estimator::flipout && g.in_channels > 1 &&
