@@ -323,12 +323,23 @@ def plot_ood(args):
 
 # ---- compare ----------------------------------------------------------------------
 
+def _training_seconds(seconds):
+    """Training time over all of a run's sessions: /history's seconds start again from 0
+    at each restart, so each session adds its last row's time."""
+    total, previous = 0.0, 0.0
+    for s in seconds:
+        if s < previous:
+            total += previous
+        previous = s
+    return total + previous
+
+
 COLUMNS = [  # (header, function of the run, format)
     ("run", lambda r: r.label, "{}"),
     ("ranks", lambda r: r.ranks, "{}"),
     ("estimator", lambda r: r.deck.get("model.estimator", "?"), "{}"),
     ("steps", lambda r: int(r.history["step"][-1]), "{}"),
-    ("train_s", lambda r: r.history["seconds"][-1], "{:.2f}"),
+    ("train_s", lambda r: _training_seconds(r.history["seconds"]), "{:.2f}"),
     ("loss", lambda r: r.history["loss"][-1], "{:.4f}"),
     ("train_nll", lambda r: r.history["nll"][-1], "{:.4f}"),
     ("accuracy", lambda r: r.metrics()["accuracy"], "{:.4f}"),
@@ -499,7 +510,9 @@ def _member_histories(axis, ensemble):
     for m in ensemble.members:
         h = m["history"]
         if len(h.get("step", [])):
-            axis.plot(h["step"], h["nll"], label=f"member {m['member']}", linewidth=1)
+            # A short run logs a row or two: markers show them (a line needs two points).
+            axis.plot(h["step"], h["nll"], label=f"member {m['member']}", linewidth=1,
+                      marker="o" if len(h["step"]) <= 20 else None, markersize=3)
     axis.set_xlabel("optimizer step")
     axis.set_ylabel("training NLL (nats)")
     axis.set_title("each member's training")
@@ -529,9 +542,12 @@ def _member_scores(axis, ensemble, ood_set):
     axis.set_xticks(x)
     axis.set_xticklabels([name for name, _, _ in rows])
     axis.set_xlabel("member")
-    axis.set_ylim(np.floor(lowest * 10) / 10, 1.08)
+    # Room above the bars and their ECE labels for the legend, which covers no bar there.
+    bottom = np.floor(lowest * 10) / 10
+    axis.set_ylim(bottom, 1.3)
+    axis.set_yticks(np.arange(bottom, 1.001, 0.1))
     axis.set_title("members and their mixture" + (f" (OOD: {ood_set})" if ood_set else ""))
-    axis.legend(fontsize=7, loc="lower left")
+    axis.legend(fontsize=7, loc="upper center", ncol=len(series))
     axis.grid(alpha=0.3, axis="y")
 
 

@@ -92,6 +92,9 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.test_out and not 0 < a.test_fraction < 1:
         sys.exit("--test-out needs --test-fraction in (0, 1)")
+    if a.test_fraction and not a.test_out:
+        sys.exit("--test-fraction needs --test-out, the file for the held-out rows (or write "
+                 "every row here and hold rows out in the deck: data.test_fraction)")
     feature_names = [n.strip() for n in a.features.split(",") if n.strip()]
     target_names = [n.strip() for n in a.targets.split(",") if n.strip()]
     header, rows = read_table(a.table, a.delimiter)

@@ -4,7 +4,8 @@
 # (-n, --ppn, --depth, --cpu-bind, --env), records them and runs Open MPI's mpiexec with
 # the PALS rank variables set, and a `qsub` shim that records the resubmission.
 #   usage: pbs_job_test.sh SOURCE_DIR KBNN MPIEXEC WORK_DIR
-#   1. cpu.pbs trains for real on 2 ranks; the run file is complete.
+#   1. cpu.pbs trains for real on 2 ranks, through the PALS shim and through Open MPI's
+#      own mpiexec; the run files are complete.
 #   2. cpu.pbs with a 13 s walltime and a 10 s margin: `timeout` signals mpiexec, the ranks
 #      (a stub that exits 75 on SIGUSR1, as kbnn does) stop, the script resubmits itself
 #      with qsub -W depend=afterany and KBNN_RESUBMIT=1, and exits 75; the resubmitted
@@ -56,9 +57,14 @@ echo "2.pbs-emu"
 EOF
 chmod +x "$work/bin"/*
 hostname -s > "$work/nodefile"
-# run_pbs SCRIPT JOBID: run a job script as PBS would, from the checkout, in a clean job env.
+# The same without the PALS shim: Open MPI's own mpiexec, as a plain CPU cluster has.
+mkdir -p "$work/bin-ompi"
+ln -s "$work/bin/qsub" "$work/bin-ompi/qsub"
+ln -s "$mpiexec" "$work/bin-ompi/mpiexec"
+# run_pbs SCRIPT JOBID: run a job script as PBS would, from the checkout, in a clean job env
+# (PBS_BIN: the folder of the mpiexec and qsub it finds first).
 run_pbs() {
-  (cd / && env PATH="$work/bin:$PATH" PBS_O_WORKDIR="$source_dir" PBS_NODEFILE="$work/nodefile" \
+  (cd / && env PATH="${PBS_BIN:-$work/bin}:$PATH" PBS_O_WORKDIR="$source_dir" PBS_NODEFILE="$work/nodefile" \
      PBS_JOBID="$2" PBS_JOBNAME=kbnn PBS_QUEUE=debug PBS_ENVIRONMENT=PBS_BATCH \
      PBS_O_HOST="$(hostname -s)" bash "$source_dir/jobscripts/$1")
 }
@@ -87,6 +93,18 @@ info=$("$kbnn" info "$work/runs/cpu/cpu.h5") || fail "no readable run file"
 echo "$info"
 grep -q "history: 2 rows; last at step 10 " <<< "$info" || fail "cpu.pbs: the history is not 2 rows up to step 10"
 grep -q "metrics/test: accuracy" <<< "$info" || fail "cpu.pbs: no test metrics"
+
+echo "== cpu.pbs: 2 ranks of kbnn, launched by Open MPI's mpiexec"
+rc=0
+PBS_BIN=$work/bin-ompi KBNN_EXE=$kbnn KBNN_RUN_NAME=cpu_ompi \
+KBNN_ARGS="--data.train_limit=1000 --data.test_limit=100 --train.batch_size=100 --train.log_every=5 --eval.samples=2" \
+  run_pbs cpu.pbs 5.pbs-emu > "$work/cpu_ompi.log" 2>&1 || rc=$?
+cat "$work/cpu_ompi.log"
+((rc == 0)) || fail "cpu.pbs under Open MPI exited $rc"
+grep -q "launching with openmpi's mpiexec: mpiexec -n 2 --map-by ppr:2:node:PE=1" "$work/cpu_ompi.log" ||
+  fail "cpu.pbs did not take Open MPI's flags"
+"$kbnn" info "$work/runs/cpu_ompi/cpu_ompi.h5" | grep -q "metrics/test: accuracy" ||
+  fail "cpu.pbs under Open MPI: no test metrics"
 
 # --- 2. cpu.pbs: the walltime stop and the resubmission -----------------------------------
 echo "== cpu.pbs: stopped 10 s before a 13 s walltime, then resubmitted"

@@ -35,6 +35,12 @@ PY
   --targets y1,y2 --seed 1 --test-out "$out/test.h5" --test-fraction 0.2
 /usr/bin/python3 "$scripts/csv_to_h5.py" "$out/table.csv" "$out/noise.h5" --features x1,x2,x3 \
   --targets noise1 --seed 1 --test-out "$out/noise_test.h5" --test-fraction 0.2 > /dev/null
+# A fraction without a file for it would be ignored: refused.
+if /usr/bin/python3 "$scripts/csv_to_h5.py" "$out/table.csv" "$out/all.h5" --features x1 \
+     --targets y1 --test-fraction 0.2 2> "$out/fraction.txt"; then
+  fail "csv_to_h5.py took --test-fraction without --test-out"
+fi
+grep -q -- "--test-fraction needs --test-out" "$out/fraction.txt" || { cat "$out/fraction.txt"; fail "csv_to_h5.py: no message for --test-fraction alone"; }
 cat > "$out/reg.cfg" <<EOF
 [data]
 format = hdf5
