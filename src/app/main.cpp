@@ -73,6 +73,18 @@ Args without_kokkos_options(const Args& raw) {
   return args;
 }
 
+// Kokkos takes the --kokkos-* options it knows out of argv: one still there is not this
+// Kokkos's (--kokkos-num-threads came with Kokkos 4; 3.x says --kokkos-threads).
+void check_kokkos_options(const Args& args) {
+  for (const std::string& a : args)
+    if (a.rfind("--kokkos-", 0) == 0)
+      throw kbnn::InputError(kbnn::concat(
+          "'", a, "' is not an option of this Kokkos (", KOKKOS_VERSION / 10000, ".",
+          KOKKOS_VERSION / 100 % 100,
+          "): kbnn --kokkos-help lists its options (before Kokkos 4 the thread count is "
+          "--kokkos-threads=N)"));
+}
+
 bool is_help(const std::string& arg) { return arg == "--help" || arg == "-h"; }
 
 // What rank 0 answers before Kokkos starts: help, the version, the default deck.
@@ -323,6 +335,7 @@ int main(int argc, char* argv[]) {
     // --kokkos-help: Kokkos printed its options; nothing else is asked for.
     if (std::find(raw.begin(), raw.end(), "--kokkos-help") != raw.end()) args.clear();
     try {
+      check_kokkos_options(args);
       if (!args.empty()) status = run_command(args, raw, argv[0], rank);
     } catch (const UsageError& e) {
       if (rank == 0) report(std::string(e.what()) + "\n" + kbnn::command_synopsis(e.command()));

@@ -42,6 +42,11 @@ rc=0
 run_mpi -n 1 "$kbnn" train "$deck" --train.epochs=2 --train.epochs=3 > "$out/out" 2> "$out/err" || rc=$?
 expect 1 "option 'train.epochs' is given more than once"
 
+# A --kokkos-* option this Kokkos does not know is named, with where to look.
+rc=0
+run_mpi -n 1 "$kbnn" train "$deck" --dry-run --kokkos-frobnicate=2 > "$out/out" 2> "$out/err" || rc=$?
+expect 1 "'--kokkos-frobnicate=2' is not an option of this Kokkos ([0-9]*\.[0-9]*): kbnn --kokkos-help lists"
+
 rc=0
 run_mpi -n 1 "$kbnn" > "$out/out" 2> "$out/err" || rc=$?
 ((rc == 2)) || fail "kbnn with no arguments exited $rc, expected 2"
