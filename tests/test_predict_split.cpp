@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 
 namespace {
 
@@ -33,7 +34,8 @@ std::unique_ptr<kbnn::Sequential<kbnn::Real>> model_for(const kbnn::DeviceDatase
 }
 
 kbnn::Evaluation run(kbnn::PredictSplit split, bool keep_samples, const kbnn::Communicator& comm,
-                     double temperature = 1) {
+                     double temperature = 1,
+                     const std::function<void(double)>& progress = {}) {
   const kbnn::Dataset all = synthetic_images();
   const auto [lo, hi] = kbnn::rows_to_load(all.count, split, comm);
   const kbnn::DeviceDataset rows = kbnn::to_device(kbnn::slice(all, lo, hi - lo));
@@ -45,6 +47,7 @@ kbnn::Evaluation run(kbnn::PredictSplit split, bool keep_samples, const kbnn::Co
   options.split = split;
   options.keep_samples = keep_samples;
   options.temperature = temperature;
+  options.progress = progress;
   return kbnn::evaluate(*model, rows, lo, all.count, options, comm);
 }
 
@@ -282,6 +285,25 @@ TEST_CASE("Passes add into the same sums in any grouping, stored or not, in eith
   // finish() reads the labels of the rows it is given.
   const kbnn::Predictions tail = kbnn::finish(kbnn::PredictiveSums(3, classes), rows, 34);
   CHECK(tail.label == std::vector<std::int32_t>{4, 5, 6});
+}
+
+TEST_CASE("evaluate() reports its progress as rising fractions up to 1, in either split",
+          "[predict][mpi]") {
+  const kbnn::Communicator comm(MPI_COMM_WORLD);
+  for (auto split : {kbnn::PredictSplit::examples, kbnn::PredictSplit::samples}) {
+    for (bool keep : {false, true}) {
+      DYNAMIC_SECTION("split " << int(split) << ", samples kept " << keep) {
+        std::vector<double> fractions;
+        run(split, keep, comm, 1, [&](double f) { fractions.push_back(f); });
+        INFO(fractions.size() << " reports");
+        // 37 rows in batches of 8 on up to 3 ranks: several batches per pass, 5 passes.
+        REQUIRE(fractions.size() >= std::size_t(samples));
+        CHECK(fractions.front() > 0);
+        for (std::size_t i = 1; i < fractions.size(); ++i) CHECK(fractions[i] > fractions[i - 1]);
+        CHECK(fractions.back() == Approx(1.0).epsilon(1e-12));
+      }
+    }
+  }
 }
 
 TEST_CASE("evaluate() refuses rows that do not match its split", "[predict]") {

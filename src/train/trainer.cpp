@@ -75,16 +75,6 @@ View1<std::int64_t> Trainer::epoch_order_view(int epoch) const {
   return view;
 }
 
-std::string format_duration(double seconds) {
-  char text[32];
-  const long s = std::lround(seconds);
-  if (s >= 3600)
-    std::snprintf(text, sizeof text, "%ldh%02ldm", s / 3600, (s / 60) % 60);
-  else
-    std::snprintf(text, sizeof text, "%ldm%02lds", s / 60, s % 60);
-  return text;
-}
-
 // ---- the loop's pieces
 
 // Scratch for one step's rows, allocated once per run().

@@ -8,6 +8,7 @@
 // they appear, with the same DivergenceError on every rank.
 #pragma once
 
+#include "core/format.hpp"
 #include "core/run_config.hpp"
 #include "data/device_dataset.hpp"
 #include "model/sequential.hpp"
@@ -125,9 +126,6 @@ class Trainer {
   double training_seconds_ = 0;
   std::int64_t images_trained_ = 0;
 };
-
-// "1m05s", or "2h03m" from an hour on: the progress lines' elapsed time and ETA.
-std::string format_duration(double seconds);
 
 std::unique_ptr<Optimizer<Real>> make_optimizer(const TrainConfig& config, std::size_t size);
 

@@ -96,6 +96,8 @@ EnsembleEvaluation evaluate_ensemble(Sequential<Real>& model, int members,
   for (int k = 0; k < members; ++k) {
     EvalOptions member = options;
     member.seed = ready(k);
+    if (options.progress)  // member k is the k-th of `members` parts of the work
+      member.progress = [&](double f) { options.progress((k + f) / members); };
     Kokkos::Timer clock;  // the passes, not ready()'s reading
     std::vector<float> samples;
     add_member(predictive_sums(model, data, data_first, total, member, comm, &samples), sums);

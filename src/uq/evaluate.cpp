@@ -20,6 +20,7 @@ McPasses passes_of(const EvalOptions& options, int first, int count) {
   passes.count = count;
   passes.batch = options.batch;
   passes.temperature = options.temperature;
+  passes.progress = options.progress;
   return passes;
 }
 
@@ -84,7 +85,10 @@ SampleExchange store_shared_samples(std::int64_t total, const EvalOptions& optio
   const auto [lo, hi] = comm.shard(total);
   for (int q = 0; q < ranks; ++q) {
     const auto [q_lo, q_hi] = shard(total, q, ranks);
-    store(RowRange{0, q_lo, q_hi - q_lo}, e.mine);
+    McPasses over_q = e.mine;  // rank q's rows are the q-th of `ranks` parts of the work
+    if (options.progress)
+      over_q.progress = [&](double f) { options.progress((q + f) / ranks); };
+    store(RowRange{0, q_lo, q_hi - q_lo}, over_q);
     const auto [q_s0, q_s1] = shard(samples, q, ranks);
     e.pairs_out[q] = (q_hi - q_lo) * e.mine.count;
     e.pairs_in[q] = (hi - lo) * (q_s1 - q_s0);

@@ -21,6 +21,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -33,6 +34,8 @@ struct EvalOptions {
   PredictSplit split = PredictSplit::examples;
   bool keep_samples = false;        // also return every sample's probabilities
   double temperature = 1;           // T: each pass gives softmax(logits / T) (classes only)
+  std::function<void(double)> progress;  // if set: the fraction of the passes done, now and
+                                         // then (core/progress.hpp's ProgressLine)
   bool tempered() const { return temperature != 1; }  // sums keep the untempered apart
 };
 

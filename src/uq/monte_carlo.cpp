@@ -121,6 +121,7 @@ void run_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRan
   const std::int64_t batch = std::max<std::int64_t>(
       1, std::min<std::int64_t>(passes.batch, model.max_batch()));
   BatchScratch scratch(data, batch);
+  const double work = double(passes.count) * double(rows.count);  // rows to pass
   for (int j = 0; j < passes.count; ++j) {
     PassContext ctx{passes.seed, first_prediction_pass + std::uint32_t(passes.first + j), 0,
                     passes.sample};
@@ -128,6 +129,9 @@ void run_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRan
     forward_rows(model, data, scratch, ctx, rows,
                  [&](const Matrix<const Real>& logits, std::int64_t first) {
                    on_logits(logits, first, j);
+                   const double done = double(j) * double(rows.count) +
+                                       double(first - rows.first + std::int64_t(logits.extent(0)));
+                   if (passes.progress) passes.progress(done / work);
                  });
   }
 }

@@ -19,6 +19,7 @@
 #include "uq/regression_predictive.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace kbnn {
@@ -33,6 +34,7 @@ struct McPasses {
   bool sample = true;  // false: the posterior-mean network (no noise)
   double temperature = 1;  // p_s = softmax(logits / T) (eval.temperature; 1 leaves the bits)
   ThreadShape shape = native_shape;  // of the kernels that sum or store the passes
+  std::function<void(double)> progress;  // if set: the fraction done, after every batch
 };
 
 // Rows [first, first + count) of a data set on the device whose row 0 is row
