@@ -759,3 +759,55 @@ TEST_CASE("an [ood] set given in part is refused, naming what is missing", "[dec
   CHECK(parse_text(kMinimal, {"--ood.format=idx", "--ood.dir=/x", "--ood.limit=5"}).ood.enabled());
   CHECK(parse_text(kMinimal, {"--ood.shift=invert", "--ood.name=inv"}).ood.enabled());
 }
+
+TEST_CASE("set names that would collide in the output are refused up front", "[deck]") {
+  using kbnn::test::contains;
+  const std::string hdf5 =
+      kMinimal + "[data]\nformat = hdf5\ntrain_file = a.h5\ntest_file = b.h5\n";
+  for (const bool regression : {false, true}) {
+    INFO("regression " << regression);
+    const auto parse = [&](std::vector<std::string> args) {
+      if (!regression) return parse_text(kMinimal, args);
+      args.push_back("--model.likelihood=gaussian");
+      return parse_text(hdf5, args);
+    };
+    // A training run writes its test set as /predictions/test: the OOD set's must differ,
+    // or the run would stop after training with "/predictions/test: already written".
+    REQUIRE_THROWS_WITH(parse({"--ood.shift=noise", "--ood.name=test"}),
+                        contains("command line: ood.name must not be 'test', the test set's name"));
+    REQUIRE_THROWS_WITH(
+        parse({"--ood.format=hdf5", "--ood.file=/data/test.h5"}),
+        contains("command line: ood.file names the OOD set 'test' (ood.name is empty), but "
+                 "ood.name must not be 'test'"));
+    // /metrics/ood holds the OOD scores' separations (and a regression's OOD set its own
+    // /metrics/<set>): no set may take the name.
+    REQUIRE_THROWS_WITH(parse({"--ood.shift=noise", "--ood.name=ood"}),
+                        contains("ood.name must not be 'ood', which names /metrics/ood"));
+    // A name kbnn picks steers clear of it.
+    CHECK(kbnn::ood_set_name(parse({"--ood.format=hdf5", "--ood.file=/data/ood.h5"})) == "ood_set");
+    REQUIRE_THROWS_WITH(parse({"--ood.shift=noise", "--ood.name=.."}),
+                        contains("ood.name must not be '..'"));
+    REQUIRE_THROWS_WITH(parse({"--ood.shift=noise", "--ood.name=a/b"}),
+                        contains("ood.name must not contain '/', got 'a/b'"));
+    CHECK(parse({"--ood.shift=noise", "--ood.name=static"}).ood.enabled());
+  }
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--ood.format=idx", "--ood.dir=/data/test/"}),
+                      contains("command line: ood.dir names the OOD set 'test'"));
+  // kbnn predict names its set with --set-name: an OOD set named test is its business.
+  const kbnn::RunConfig trained = parse_text(kMinimal);
+  CHECK_NOTHROW(kbnn::parse_deck_text(kbnn::resolved_deck(trained), "model.h5: deck",
+                                      {"--ood.shift=noise", "--ood.name=test"}));
+  REQUIRE_THROWS_WITH(kbnn::parse_deck_text(kbnn::resolved_deck(trained), "model.h5: deck",
+                                            {"--ood.shift=noise", "--ood.name=ood"}),
+                      contains("ood.name must not be 'ood'"));
+  // A data set's name that says nothing falls back to a name that is free.
+  CHECK(kbnn::ood_set_name(parse_text(kMinimal, {"--ood.format=idx", "--ood.dir=/"})) == "ood_set");
+  CHECK(kbnn::ood_set_name(parse_text(kMinimal, {"--ood.format=idx", "--ood.dir=/data/ood/"})) ==
+        "ood_set");
+
+  CHECK(kbnn::set_name_problem("test").empty());
+  CHECK(kbnn::set_name_problem("") ==
+        "must not be empty: it names /predictions/<set> and /metrics/<set>");
+  CHECK_THAT(kbnn::set_name_problem("ood"), contains("must not be 'ood'"));
+  CHECK_THAT(kbnn::set_name_problem("."), contains("must not be '.'"));
+}

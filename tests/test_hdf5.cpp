@@ -28,6 +28,7 @@
 #include "h5/error.hpp"
 #include "data/hdf5_dataset.hpp"
 #include "output/run_file.hpp"
+#include "app/file_kind.hpp"
 
 namespace fs = std::filesystem;
 using kbnn::test::contains;
@@ -422,6 +423,46 @@ TEST_CASE("RunFile: all ranks write their shares, the file reads back complete",
   CHECK(open_hdf5_objects() == 0);
 }
 
+TEST_CASE("RunFile: a run is 'running' until it says how it ended", "[hdf5][mpi]") {
+  const SharedTempDir dir;
+  const kbnn::Checkpoint checkpoint = sample_checkpoint(8, 40);
+  // What a run that fails in its final evaluation leaves: its state and some metrics
+  // written, no word on how it ended. In files of older versions (no status) these two
+  // groups meant finished; now the status says otherwise, and --restart auto and kbnn
+  // info must not take it for a finished run.
+  const auto write_run = [&](const std::string& path, const std::string& status) {
+    kbnn::RunFile file(path, world(), kbnn::RunInfo{});
+    file.append_history({history_row(0)});
+    file.write_checkpoint(checkpoint);
+    file.write_metrics("test", kbnn::Metrics{}, 2);
+    if (!status.empty()) file.write_status(status);
+  };
+  write_run(dir.file("died.h5"), "");
+  write_run(dir.file("finished.h5"), "finished");
+  write_run(dir.file("stopped.h5"), "stopped");
+  MPI_Barrier(MPI_COMM_WORLD);
+  CHECK(open_hdf5_objects() == 0);
+  if (world_rank() != 0) return;
+  CHECK(kbnn::run_file_state(dir.file("died.h5")) == kbnn::RunFileState::unfinished);
+  CHECK(kbnn::run_file_state(dir.file("finished.h5")) == kbnn::RunFileState::finished);
+  CHECK(kbnn::run_file_state(dir.file("stopped.h5")) == kbnn::RunFileState::stopped);
+  CHECK(kbnn::file_kind(dir.file("died.h5")) == kbnn::FileKind::unfinished_run);
+  CHECK(kbnn::file_kind(dir.file("finished.h5")) == kbnn::FileKind::finished_run);
+  {
+    const hid_t file = H5Fopen(dir.file("died.h5").c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    REQUIRE(file >= 0);
+    CHECK(string_attribute(file, "/", "status") == "running");
+    H5Fclose(file);
+  }
+  // A file of an older version: no status at all, /checkpoint and /metrics: finished.
+  const hid_t file = H5Fopen(dir.file("finished.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  REQUIRE(file >= 0);
+  REQUIRE(H5Adelete(file, "status") >= 0);
+  H5Fclose(file);
+  CHECK(kbnn::run_file_state(dir.file("finished.h5")) == kbnn::RunFileState::finished);
+  CHECK(kbnn::file_kind(dir.file("finished.h5")) == kbnn::FileKind::finished_run);
+}
+
 TEST_CASE("Reliability bins: hand-computed case, reduced over ranks, written to /metrics",
           "[hdf5][mpi]") {
   // Six examples, three classes; confidence = the largest probability. By hand, with
@@ -527,6 +568,7 @@ TEST_CASE("Checkpoint: atomic write, bit-exact read on every rank", "[hdf5][mpi]
   kbnn::Checkpoint first = sample_checkpoint(1001, 500);
   first.history = {history_row(0), history_row(1)};
   first.eval_history = {eval_row(0)};
+  first.train_examples = 3000;
   kbnn::write_checkpoint(path, world(), first);
   CHECK(fs::exists(path));
   CHECK_FALSE(fs::exists(path + ".tmp"));
@@ -542,6 +584,12 @@ TEST_CASE("Checkpoint: atomic write, bit-exact read on every rank", "[hdf5][mpi]
   CHECK(same_bits(c.state[0], first.state[0]));
   CHECK(same_bits(c.state[1], first.state[1]));
   CHECK(c.deck_text == first.deck_text);
+  CHECK(c.train_examples == 3000);
+  if (world_rank() == 0) {  // what a restart reads before it decides where to start
+    const kbnn::CheckpointPlace place = kbnn::read_checkpoint_place(path);
+    CHECK(place.step == 500);
+    CHECK(place.train_examples == 3000);
+  }
   // The rows travel too, so a resumed run file holds the whole history.
   REQUIRE(c.history.size() == 2);
   CHECK(c.history[1].kl == history_row(1).kl);
@@ -558,6 +606,8 @@ TEST_CASE("Checkpoint: atomic write, bit-exact read on every rank", "[hdf5][mpi]
   CHECK_FALSE(fs::exists(path + ".tmp"));
   c = kbnn::read_checkpoint(path, world());
   CHECK(c.step == 900);
+  CHECK(c.train_examples == 0);  // not recorded, as in checkpoints of older versions
+  if (world_rank() == 0) CHECK(kbnn::read_checkpoint_place(path).train_examples == 0);
   CHECK(c.state_names == std::vector<std::string>{"sgd_velocity"});
   REQUIRE(c.state.size() == 1);
   CHECK(same_bits(c.state[0], second.state[0]));
@@ -796,6 +846,7 @@ TEST_CASE("Checkpoint: the group's description names everything written", "[hdf5
   c.window = {std::vector<double>(std::size_t(world_size()), 0.5),
               std::vector<double>(std::size_t(world_size()), 2.0), 12};
   c.history = {history_row(0)};
+  c.train_examples = 100;
   kbnn::write_checkpoint(path, world(), c);
   CHECK(kbnn::read_checkpoint(path, world()).keep == c.keep);
   if (world_rank() != 0) return;
@@ -819,7 +870,7 @@ TEST_CASE("Checkpoint: the group's description names everything written", "[hdf5
     names.push_back(name);
   }
   H5Gclose(group);
-  CHECK(names.size() == 14);  // 8 attributes (description too), 6 members
+  CHECK(names.size() == 15);  // 9 attributes (description too), 6 members
   const std::string description = string_attribute(file, "/checkpoint", "description");
   for (const std::string& name : names) {
     INFO(name);

@@ -582,7 +582,23 @@ void validate_eval_and_ood(const RunConfig& c, const OptionCheck& check) {
         "empty with ood.format = hdf5 (it reads ood.file)");
   check(c.ood.shift == DataShift::none || (c.ood.dir.empty() && c.ood.file.empty()), "ood.shift",
         "none when ood.dir or ood.file names a data set (a shift is built from the test set)");
-  check(c.ood.name.find('/') == std::string::npos, "ood.name", "a name without '/'");
+}
+
+// The OOD set's name keys /predictions/<set> and /metrics/ood/<set> (a regression's
+// /metrics/<set> too), beside the test set's: a clash would end a run after training.
+void validate_ood_name(const RunConfig& c, bool to_train, const OptionCheck& check) {
+  if (!c.ood.enabled()) return;
+  const std::string name = ood_set_name(c);
+  const bool given = !c.ood.name.empty();
+  const char* option = given ? "ood.name" : c.ood.file.empty() ? "ood.dir" : "ood.file";
+  const std::string named_by =
+      given ? "" : concat(option, " names the OOD set '", name, "' (ood.name is empty), but ");
+  const std::string what_to_do = given ? "" : ": set ood.name";
+  if (const std::string problem = set_name_problem(name); !problem.empty())
+    throw InputError(concat(check.where(option), ": ", named_by, "ood.name ", problem, what_to_do));
+  if (to_train && name == "test")
+    throw InputError(concat(check.where(option), ": ", named_by, "ood.name must not be 'test', "
+                            "the test set's name (/predictions/test, /metrics/test)", what_to_do));
 }
 
 void validate_output(const RunConfig& c, const OptionCheck& check) {
@@ -627,6 +643,7 @@ void validate(const RunConfig& c, bool to_train, const std::map<std::string, Giv
   validate_model(c.model, check);
   validate_train(c.train, check);
   validate_eval_and_ood(c, check);
+  validate_ood_name(c, to_train, check);
   validate_output(c, check);
   validate_debug(c, check);
   validate_parallel(c, check);
@@ -744,8 +761,19 @@ std::string ood_set_name(const RunConfig& config) {
   // "/tmp/mnist/" -> "mnist", "digits.h5" -> "digits".
   std::filesystem::path source(o.format == DataFormat::hdf5 ? o.file : o.dir);
   if (!source.has_filename()) source = source.parent_path();
+  // A stem that says nothing, or "ood" (/metrics/ood: set_name_problem), gets a free name.
   const std::string stem = source.stem().string();
-  return stem.empty() || stem == "." || stem == ".." ? "ood" : stem;
+  return stem.empty() || stem == "." || stem == ".." || stem == "ood" ? "ood_set" : stem;
+}
+
+std::string set_name_problem(const std::string& name) {
+  if (name.empty()) return "must not be empty: it names /predictions/<set> and /metrics/<set>";
+  if (name.find('/') != std::string::npos) return concat("must not contain '/', got '", name, "'");
+  if (name == "." || name == "..")
+    return concat("must not be '", name, "': HDF5 cannot name a group so");
+  if (name == "ood")
+    return "must not be 'ood', which names /metrics/ood (the OOD scores' AUROC and AUPR)";
+  return "";
 }
 
 std::string run_name(const RunConfig& config) {

@@ -55,8 +55,14 @@ RunConfig parse_deck_text(const std::string& text, const std::string& where,
                           const std::vector<std::string>& overrides = {});
 
 // The OOD set's name in the output: ood.name, else the shift ("noise"), else the last
-// part of ood.dir or the stem of ood.file ("mnist"), else "ood".
+// part of ood.dir or the stem of ood.file ("mnist") unless that is empty or "ood" (see
+// set_name_problem), else "ood_set".
 std::string ood_set_name(const RunConfig& config);
+
+// Why `name` cannot name a data set in an output file, as /predictions/<name> and
+// /metrics/<name>, said after the option that gave it ("must not be empty: ..."); ""
+// if it can. "ood" is kept for /metrics/ood, the OOD scores' separations.
+std::string set_name_problem(const std::string& name);
 
 // What a restart must not change, compared between the deck a checkpoint was trained
 // with and the deck of the run that resumes it: the model, the seed, the batch and the

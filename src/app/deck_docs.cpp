@@ -138,7 +138,9 @@ const Doc docs[] = {
     {"ood.limit", "Use only its first N examples; 0 = all."},
     {"ood.shift", "noise, invert or rot90: the test set under that shift; none = no shift."},
     {"ood.name",
-     "Its name in the output; empty = the shift, or the last part of ood.dir / ood.file."},
+     "Its name in the output; empty = the shift, or the last part of ood.dir / ood.file "
+     "(ood_set where that would be ood). "
+     "Not ood (/metrics/ood), nor test in training (the test set's)."},
     {"output", "The run file <dir>/<name>.h5 and its checkpoints <dir>/<name>.checkpoint.h5."},
     {"output.dir", "Where the run's files go; created if missing."},
     {"output.name", "The run's name (no '/'); empty = the deck's file name without .cfg."},

@@ -219,10 +219,8 @@ void predict(const Args& args) {
       options.overrides.push_back(args[i]);
     }
   }
-  if (options.set_name.empty() || options.set_name.find('/') != std::string::npos)
-    throw UsageError("predict: --set-name: expected a name without '/', got '" +
-                         options.set_name + "'",
-                     "predict");
+  if (const std::string problem = kbnn::set_name_problem(options.set_name); !problem.empty())
+    throw UsageError("predict: --set-name " + problem, "predict");
   kbnn::Communicator comm(MPI_COMM_WORLD);
   NullBuffer null_buffer;
   std::ostream null_stream(&null_buffer);

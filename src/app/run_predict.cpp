@@ -3,6 +3,7 @@
 #include "app/deck.hpp"
 #include "app/ensemble_eval.hpp"
 #include "app/eval_sets.hpp"
+#include "app/output_guard.hpp"
 #include "app/regression_report.hpp"
 #include "app/trained_run.hpp"
 #include "core/error.hpp"
@@ -45,10 +46,15 @@ struct Inputs {
 // read in an agreement of its own (parallel/agree.hpp).
 Inputs read_inputs(const PredictOptions& options, const Communicator& comm) {
   Inputs in;
+  in.output = options.output.empty() ? default_output(options.model) : options.output;
+  agree_or_throw(comm.get(), [&] {
+    if (comm.is_root())
+      refuse_to_replace("predict", "--output " + in.output, in.output, options.model,
+                        {FileKind::predictions});
+  });
   agree_or_throw(comm.get(), [&] {
     in.run = read_trained_run(options.model, options.overrides, "predict", comm);
     in.run.config.data.labels_optional = true;  // new data to predict may come without
-    in.output = options.output.empty() ? default_output(options.model) : options.output;
     in.ood_set = in.run.config.ood.enabled() ? ood_set_name(in.run.config) : "";
     if (in.ood_set == options.set_name)
       throw InputError(concat("predict: the OOD set and --set-name are both '", in.ood_set,

@@ -2,6 +2,7 @@
 
 #include "app/ensemble_eval.hpp"
 #include "app/eval_sets.hpp"
+#include "app/output_guard.hpp"
 #include "app/regression_report.hpp"
 #include "app/trained_run.hpp"
 #include "core/error.hpp"
@@ -247,6 +248,20 @@ void log_row(const PruningRow& row, double kl, const std::string& ood_name, std:
       << (row.checkpoint.empty() ? "" : "  -> " + row.checkpoint) << std::endl;
 }
 
+// The pruning file and the pruned checkpoints go where --output says: never over the
+// run that is pruned, nor over a file of another kind (app/output_guard.hpp).
+void refuse_to_replace_files(const PruneOptions& options, const std::string& output) {
+  refuse_to_replace("prune", "--output " + output, output, options.run, {FileKind::pruning});
+  if (!options.checkpoints) return;
+  for (const double fraction : options.fractions) {
+    if (fraction == 0) continue;  // the unpruned model gets no checkpoint
+    const std::string checkpoint = checkpoint_name(output, fraction);
+    refuse_to_replace("prune", concat("the pruned checkpoint ", checkpoint),
+                      checkpoint, options.run,
+                      {FileKind::pruned_checkpoint, FileKind::ensemble_checkpoint});
+  }
+}
+
 }  // namespace
 
 std::vector<double> parse_fractions(const std::string& text) {
@@ -271,6 +286,10 @@ std::vector<double> parse_fractions(const std::string& text) {
 }
 
 void run_prune(const PruneOptions& options, Communicator& comm, std::ostream& log) {
+  const std::string output = options.output.empty() ? default_output(options.run) : options.output;
+  agree_or_throw(comm.get(), [&] {
+    if (comm.is_root()) refuse_to_replace_files(options, output);
+  });
   TrainedRun run;
   ScoredSets sets;
   std::unique_ptr<Sequential<Real>> model;
@@ -285,7 +304,6 @@ void run_prune(const PruneOptions& options, Communicator& comm, std::ostream& lo
   });
   agree_or_throw(comm.get(),
                  [&] { load_scored_sets(run.config, run.checkpoint.standardization, comm, sets); });
-  const std::string output = options.output.empty() ? default_output(options.run) : options.output;
   log_start(options, run, sets, comm, log);
 
   PruningReport report = empty_report(options, run, model->parameters(), sets);

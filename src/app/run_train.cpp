@@ -211,7 +211,11 @@ void log_model(const RunConfig& config, const Sequential<Real>& model, const Tra
 
 // What the restart options decided, when there is something to say.
 void log_start(const TrainOptions& options, const StartPoint& start, const RunPaths& paths,
-               const Trainer& trainer, std::ostream& log) {
+               const Trainer& trainer, std::int64_t n_train, std::ostream& log) {
+  if (start.train_examples > 0 && start.train_examples != n_train)
+    log << "warning: --restart-force: " << start.from << " was trained on "
+        << start.train_examples << " training examples, the data now has " << n_train
+        << ": its steps count other epochs" << std::endl;
   if (start.finished) {
     log << "restart: auto: " << start.from << " holds the finished run (step " << start.step
         << " of " << trainer.total_steps() << "): nothing to do; kbnn info " << paths.run
@@ -326,6 +330,7 @@ struct TrainingRecord {
   Checkpoint checkpoint() const {
     Checkpoint c = make_checkpoint(config, comm, trainer, model.parameters(), progress);
     c.input = model.input_shape();
+    c.train_examples = n_train;
     return c;
   }
 
@@ -566,9 +571,9 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const TrainOpt
   Trainer trainer(config.train, config.parallel.batch_mode, config.model.prior_sigma, *model,
                   data.train, comm, log);
   const RunPaths paths = run_paths(config);
-  const StartPoint start = choose_start(config, options.restart, paths,
-                                        {trainer.total_steps(), trainer.steps_per_epoch()}, comm);
-  log_start(options, start, paths, trainer, log);
+  const StepSpan span{trainer.total_steps(), trainer.steps_per_epoch(), data.train.global_count};
+  const StartPoint start = choose_start(config, options.restart, paths, span, comm);
+  log_start(options, start, paths, trainer, data.train.global_count, log);
   if (start.finished) return RunOutcome::up_to_date;
   Progress progress = resume_or_initialise(config, start, options.restart.force, comm, trainer,
                                            model->parameters(), log);

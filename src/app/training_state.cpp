@@ -41,17 +41,42 @@ void refuse_overwrite(const RunConfig& config, const RunPaths& paths, RunFileSta
                             "--restart auto, or set output.overwrite = true to start afresh"));
 }
 
-// --restart auto: the later of the checkpoint file and the finished run's own file.
-StartPoint auto_start(const RunPaths& paths, RunFileState state, StepSpan span) {
+// The checkpoint in `from` (a checkpoint or run file) as the place to start from.
+StartPoint start_at(const std::string& from) {
+  const CheckpointPlace place = read_checkpoint_place(from);
+  return {from, place.step, false, place.train_examples};
+}
+
+// --restart auto: the later of the checkpoint file and the finished run's own file. A
+// stopped run without its checkpoint is refused unless output.overwrite: a fresh start
+// would replace its file and history, which a plain run refuses too.
+StartPoint auto_start(const RunConfig& config, const RunPaths& paths, RunFileState state,
+                      StepSpan span) {
   StartPoint start;
-  if (std::filesystem::exists(paths.checkpoint))
-    start = StartPoint{paths.checkpoint, read_checkpoint_step(paths.checkpoint), false};
+  if (std::filesystem::exists(paths.checkpoint)) start = start_at(paths.checkpoint);
+  if (state == RunFileState::stopped && start.from.empty() && !config.output.overwrite)
+    throw InputError(concat("--restart auto: ", paths.run, " holds a run that a signal stopped, "
+                            "but its checkpoint ", paths.checkpoint, " is missing: put it back "
+                            "to continue the run, or start over with output.overwrite = true "
+                            "or another output.name"));
   if (state == RunFileState::finished) {
-    const std::int64_t step = read_checkpoint_step(paths.run);
-    if (start.from.empty() || step >= start.step) start = StartPoint{paths.run, step, false};
+    const StartPoint finished = start_at(paths.run);
+    if (start.from.empty() || finished.step >= start.step) start = finished;
   }
   start.finished = state == RunFileState::finished && start.step >= span.total;
   return start;
+}
+
+// A checkpoint's steps count epochs of its training set: on a set of another size every
+// epoch's steps and shuffle would differ, and "step 72" would mean another point of
+// training. Checkpoints of older versions do not record the size.
+void check_training_size(const StartPoint& start, StepSpan span, bool force) {
+  if (start.train_examples == 0 || start.train_examples == span.examples || force) return;
+  throw InputError(concat(start.from, ": the checkpoint was trained on ", start.train_examples,
+                          " training examples, the data now has ", span.examples,
+                          " (data.train_limit, data.validation_fraction or the data set "
+                          "changed): an epoch's steps and shuffle depend on it, so train on "
+                          "as many (--restart-force continues anyway)"));
 }
 
 // Rank 0's decision (see choose_start).
@@ -62,14 +87,19 @@ StartPoint start_on_root(const RunConfig& config, const RestartOptions& restart,
     refuse_overwrite(config, paths, state);
     return {};
   }
-  if (restart.from == "auto") return auto_start(paths, state, span);
-  const std::int64_t step = read_checkpoint_step(restart.from);
-  if (step >= span.total)
-    throw InputError(concat(restart.from, ": the checkpoint is at step ", step, " (epoch ",
-                            epoch_of(step, span), "), where the deck's ", deck_limit(config, span),
-                            " ends: nothing left to train. A restart trains up to "
-                            "train.epochs, not that many more: raise it to train on"));
-  return {restart.from, step, false};
+  if (restart.from == "auto") {
+    const StartPoint start = auto_start(config, paths, state, span);
+    check_training_size(start, span, restart.force);
+    return start;
+  }
+  const StartPoint start = start_at(restart.from);
+  check_training_size(start, span, restart.force);
+  if (start.step >= span.total)
+    throw InputError(concat(restart.from, ": the checkpoint is at step ", start.step, " (epoch ",
+                            epoch_of(start.step, span), "), where the deck's ",
+                            deck_limit(config, span), " ends: nothing left to train. A restart "
+                            "trains up to train.epochs, not that many more: raise it to train on"));
+  return start;
 }
 
 // Refuses a checkpoint trained with another model, seed, batch or optimizer (unless forced).
@@ -155,6 +185,7 @@ StartPoint choose_start(const RunConfig& config, const RestartOptions& restart,
   });
   comm.broadcast(start.from);
   comm.broadcast(&start.step, 1);
+  comm.broadcast(&start.train_examples, 1);
   int finished = start.finished;
   comm.broadcast(&finished, 1);
   start.finished = finished != 0;

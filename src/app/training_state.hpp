@@ -39,11 +39,13 @@ struct StartPoint {
   std::string from;        // the checkpoint or run file to resume from; "" = a fresh start
   std::int64_t step = 0;   // its step
   bool finished = false;   // --restart auto on a run that has finished: nothing to do
+  std::int64_t train_examples = 0;  // the training set's size it was trained on; 0: not recorded
 };
 
-// How far the deck trains: the total steps and the steps of an epoch (Trainer's).
+// How far the deck trains: the total steps and the steps of an epoch (Trainer's), and
+// the training set's size (examples, all ranks' together), in whose epochs they count.
 struct StepSpan {
-  std::int64_t total = 0, per_epoch = 1;
+  std::int64_t total = 0, per_epoch = 1, examples = 0;
 };
 
 // Decides where the run starts, on rank 0, agreed and broadcast (collective):
@@ -52,8 +54,11 @@ struct StepSpan {
 //   - --restart FILE: FILE's checkpoint, refused if it has reached span.total (nothing
 //     left to train; the message names its step and epoch and train.epochs);
 //   - --restart auto: the later of the run's checkpoint file and, when the run finished,
-//     its run file; none: a fresh start. At span.total a finished run is left as it is
-//     (StartPoint::finished); an unfinished one resumes to write its results.
+//     its run file; none: a fresh start, but refused where a stopped run's checkpoint is
+//     missing. At span.total a finished run is left as it is (StartPoint::finished); an
+//     unfinished one resumes to write its results.
+// A restart from a checkpoint trained on another number of examples than span.examples
+// is refused unless restart.force (checkpoints of older versions do not record it).
 StartPoint choose_start(const RunConfig& config, const RestartOptions& restart,
                         const RunPaths& paths, StepSpan span, const Communicator& comm);
 

@@ -51,7 +51,8 @@ constexpr const char* kGroupDescription =
     "key; noise is keyed by seed and step), ranks (rank count that wrote it), "
     "optimizer_steps (Adam's t), state_names (optimizer buffers in state/, in order), deck "
     "(the resolved input deck), input_shape (height, width, channels of the images the "
-    "model takes), window_images (examples trained on since the last history "
+    "model takes), train_examples (the training set's size, which an epoch's steps "
+    "depend on), window_images (examples trained on since the last history "
     "row, whose per-rank sums are window_nll_sum and window_correct); parameters; keep (the "
     "pruning mask, only in a pruned model); history/ (the rows logged up to step)";
 
@@ -77,6 +78,7 @@ void write_attributes(hid_t g, const Checkpoint& c) {
   h5::write_attribute(g, "deck", c.deck_text);
   h5::write_attribute(g, "window_images", c.window.images);
   if (c.input.channels > 0) h5::write_attribute(g, "input_shape", input_shape_of(c.input));
+  if (c.train_examples > 0) h5::write_attribute(g, "train_examples", c.train_examples);
 }
 
 // parameters and state/<name>: float32, all as long as the parameters.
@@ -255,6 +257,8 @@ void read_attributes(hid_t g, const std::string& where, Checkpoint& c) {
       throw InputError(concat(where, ": attribute input_shape: expected height, width, channels"));
     c.input = Shape{int(shape[0]), int(shape[1]), int(shape[2])};
   }
+  if (h5::has_attribute(g, "train_examples"))  // nor this
+    c.train_examples = h5::read_attribute<std::int64_t>(g, "train_examples");
 }
 
 // The window of sums since the last row (older checkpoints: an empty window).
@@ -336,6 +340,7 @@ void broadcast(Checkpoint& c, const Communicator& comm) {
   comm.broadcast(&c.input.height, 1);
   comm.broadcast(&c.input.width, 1);
   comm.broadcast(&c.input.channels, 1);
+  comm.broadcast(&c.train_examples, 1);
   broadcast_vector(c.parameters);
   broadcast_vector(c.keep);
   std::uint64_t buffers = c.state.size();
@@ -395,10 +400,14 @@ void write_checkpoint(const std::string& path, const Communicator& comm, const C
   });
 }
 
-std::int64_t read_checkpoint_step(const std::string& path) {
+CheckpointPlace read_checkpoint_place(const std::string& path) {
   const h5::QuietErrors quiet;
   const OpenCheckpoint open = open_checkpoint(path, "checkpoint");
-  return required_attribute<std::int64_t>(open.group, "step", path + ": /checkpoint");
+  CheckpointPlace place;
+  place.step = required_attribute<std::int64_t>(open.group, "step", path + ": /checkpoint");
+  if (h5::has_attribute(open.group, "train_examples"))
+    place.train_examples = h5::read_attribute<std::int64_t>(open.group, "train_examples");
+  return place;
 }
 
 Checkpoint read_checkpoint(const std::string& path, const Communicator& comm,

@@ -8,7 +8,8 @@
 //
 // Layout (the same in a checkpoint file and in a run file's /checkpoint group):
 //   /checkpoint                 attributes step, seed, ranks, optimizer_steps,
-//                               state_names (in order), deck, window_images
+//                               state_names (in order), deck, window_images,
+//                               train_examples (the training set's size; newer files)
 //   /checkpoint/parameters      float32 (n): the flat parameter buffer
 //   /checkpoint/state/<name>    float32 (n): one per optimizer buffer, e.g. adam_m
 //   /checkpoint/history/<field> the run's history rows up to `step` (as /history, one
@@ -50,9 +51,13 @@ void write_checkpoint(const std::string& path, const Communicator& comm, const C
 Checkpoint read_checkpoint(const std::string& path, const Communicator& comm,
                            const std::string& group = "checkpoint");
 
-// The step of the checkpoint in `path` (a checkpoint or run file), read on this rank
-// alone; InputError if there is none.
-std::int64_t read_checkpoint_step(const std::string& path);
+// Where the checkpoint in `path` (a checkpoint or run file) stands: its step, and the
+// size of the training set its epochs count (0: not recorded, older versions). Read on
+// this rank alone; InputError if there is none.
+struct CheckpointPlace {
+  std::int64_t step = 0, train_examples = 0;
+};
+CheckpointPlace read_checkpoint_place(const std::string& path);
 
 namespace detail {
 // Throws RuntimeError if the state buffers do not match the names and parameters.

@@ -111,6 +111,9 @@ RunFile::RunFile(const std::string& path, const Communicator& comm, const RunInf
                                                   info.input.channels});
 
   if (!info.with_history) return;
+  // "running" until the run writes how it ended: a run that dies, even in its final
+  // evaluation with /checkpoint and /metrics written, never looks finished.
+  h5::write_attribute(file_, "status", std::string("running"));
   // The history exists from the start, empty, so a run that dies early still has it.
   h5::Group history = h5::create_group(file_, "history");
   h5::describe(history, "", "one row per logged training step; all datasets have equal length "
@@ -135,6 +138,8 @@ void RunFile::close() {
 
 void RunFile::write_status(const std::string& status) {
   const h5::QuietErrors quiet;
+  if (h5::has_attribute(file_, "status"))  // "running", since the file was created
+    KBNN_H5_CHECK_AT(H5Adelete(file_, "status"), path_ + ": attribute status");
   h5::write_attribute(file_, "status", status);
   KBNN_H5_CHECK_AT(H5Fflush(file_, H5F_SCOPE_GLOBAL), path_);
 }

@@ -4,7 +4,8 @@
 //
 //   /                    kbnn_version, git_revision, ranks, kokkos_backend, deck_path,
 //                        deck (the full resolved deck), created (UTC), input_shape;
-//                        status ("finished", or "stopped" by a signal) once training ends
+//                        status: "running" from the start, then "finished" or
+//                        "stopped" (by a signal)
 //   /history/<field>     extendible 1-D datasets, one row per logged step
 //   /history/eval/<field>  the same, one row per evaluation during training (if any)
 //   /weights/<layer>/<name>
@@ -66,8 +67,9 @@ struct RunInfo {
 
 // What lies at a run file's path before a run writes it: nothing; a run (or an
 // ensemble, output/ensemble_file.hpp) that finished (status "finished"; in files of
-// older versions, /checkpoint and /metrics); one that a signal stopped; or anything else
-// (a run being written or one that died, another file).
+// older versions, without a status, /checkpoint and /metrics); one that a signal
+// stopped; or anything else (status "running": a run being written or one that died,
+// even after training; another file).
 enum class RunFileState { none, finished, stopped, unfinished };
 
 // Reads `path` on this rank alone.
@@ -80,7 +82,7 @@ std::optional<double> stored_temperature(const std::string& path, const Communic
 class RunFile {
  public:
   // Creates (truncates) `path` with the MPI-IO driver and writes the root attributes
-  // and the empty /history datasets.
+  // and, for a run (info.with_history), status "running" and the empty /history datasets.
   // `comm` must outlive the RunFile.
   RunFile(const std::string& path, const Communicator& comm, const RunInfo& info);
   // Closes the file. If an exception is unwinding through it the file is left open
@@ -178,8 +180,9 @@ class RunFile {
   void write_calibration(const TemperatureFit& fit);
 
   // The root attribute status: "finished" (everything written) or "stopped" (a signal
-  // stopped training; the checkpoint file holds the state). A run file without it is
-  // being written, or its run died. Flushes.
+  // stopped training; the checkpoint file holds the state). A run file is created
+  // "running", so one that stays so is being written, or its run died, whenever that
+  // was (files of older versions had no status until the end). Flushes.
   void write_status(const std::string& status);
 
   // Closes the file now, checked (collective). The destructor does it otherwise.

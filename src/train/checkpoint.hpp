@@ -29,6 +29,9 @@ struct Checkpoint {
   // (empty: none), which kbnn predict and prune apply to their data.
   Standardization standardization;
   Shape input{1, 1, 0};              // the images the model takes; 0 channels: not recorded
+  // The training set's size, which an epoch's steps and shuffle depend on: a restart
+  // must train on as many examples. 0: not recorded (checkpoints of older versions).
+  std::int64_t train_examples = 0;
 };
 
 // Loads c's parameters and keep mask (all ones when c.keep is empty) into `store`;
