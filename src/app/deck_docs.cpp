@@ -38,7 +38,9 @@ const Doc docs[] = {
      "1/255); an example of shape [F] is a vector, [H,W] or [H,W,C] an image."},
     {"data.targets",
      "hdf5: the labels' dataset [N], integers in [0, classes), or with a Gaussian "
-     "model.likelihood the real targets [N] or [N,T]."},
+     "model.likelihood the real targets [N] or [N,T]. The training set's classes (its "
+     "num_classes attribute, else its largest label + 1) are the model's; a test or OOD "
+     "set may hold some of them, but no label at or beyond them."},
     {"data.layout",
      "hdf5, examples of 3 dimensions: hwc or chw; file = the dataset's layout attribute "
      "(a shape that looks like CHW without either is refused)."},

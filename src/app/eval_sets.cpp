@@ -55,6 +55,19 @@ Split load_validation_rows(const RunConfig& config, const Communicator& comm) {
   return take_rows(source, source.total - held_out, source.total, comm, RankRows::shard);
 }
 
+void take_model_classes(Split& set, int classes) {
+  Dataset& rows = set.rows;
+  rows.num_classes = classes;
+  if (!rows.labeled) return;
+  const auto outside = std::find_if(rows.labels.begin(), rows.labels.end(),
+                                    [&](std::int32_t y) { return y < 0 || y >= classes; });
+  if (outside == rows.labels.end()) return;
+  throw InputError(concat(rows.source, ": label ", *outside, " of example ",
+                          set.first + (outside - rows.labels.begin()), " is outside [0, ",
+                          classes, "): the model predicts ", classes,
+                          " classes, those of its training set: a set to evaluate must use its labels"));
+}
+
 Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSplit split,
                          const Dataset& like) {
   const OodConfig& o = config.ood;
@@ -86,6 +99,7 @@ Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSp
   if (r.target_dim != like.target_dim)
     throw InputError(concat("OOD set ", r.source, ": ", r.target_dim, " targets per example, the "
                             "model's data ", like.target_dim));
+  if (like.num_classes > 0) take_model_classes(out, like.num_classes);
   return out;
 }
 

@@ -34,9 +34,17 @@ std::int64_t held_out_rows(const RunConfig& config, std::int64_t total);
 // split; an empty Split with fraction 0.
 Split load_validation_rows(const RunConfig& config, const Communicator& comm);
 
+// A set evaluated by a classifier of `classes` outputs takes the model's class count: it
+// may hold only some of the classes, but every label must lie in [0, classes), or the
+// metrics would read past a row's probabilities. Throws InputError naming the file, the
+// first label outside and the count. A set without labels only takes the count.
+void take_model_classes(Split& set, int classes);
+
 // The deck's OOD set ([ood]; config.ood.enabled() must hold): the test split of
 // ood.format / ood.dir / ood.file, or the test set under ood.shift (noise keyed by
-// train.seed). Throws InputError if its images differ in shape from `like`'s.
+// train.seed). Throws InputError if its images differ in shape from `like`'s, or if
+// `like` has taken a classifier's classes (take_model_classes) and its labels do not fit
+// them.
 Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSplit split,
                          const Dataset& like);
 

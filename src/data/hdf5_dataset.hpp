@@ -11,7 +11,9 @@
 //   targets       classification: integers (N), each in [0, num_classes);
 //                 regression (real_targets): any numeric type, (N) or (N, ...): the
 //                 product of the trailing extents is the number of targets T.
-//   num_classes   optional: root attribute or scalar dataset; default max label + 1
+//   num_classes   optional: root attribute or scalar dataset; default max label + 1 (only
+//                 a training set's counts: it is the model's, and the labels of the
+//                 sets evaluated against the model need only lie below it)
 // A set read with labels_optional (an OOD set: its labels are never used) may lack the
 // targets dataset: its labels are then -1 and Dataset::labeled false.
 #pragma once

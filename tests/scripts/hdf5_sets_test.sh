@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The HDF5 sets a model is evaluated on, held against the model before anything runs,
+# by kbnn train and kbnn predict alike, on 1 and 2 ranks (a 3-class classifier of four
+# features, 30 test rows):
+#   - a test or OOD set's labels must lie below the model's class count (its training
+#     set's): a label at or beyond it, or a negative one, ends with one message naming
+#     the file, the label and the count, exit 1;
+#   - a test set of only some of the classes is evaluated against all of the model's.
+#   usage: hdf5_sets_test.sh MPIEXEC KBNN DECK
+set -euo pipefail
+mpiexec=$1 kbnn=$2 deck=$3
+deck_data=no  # it writes its own HDF5 data sets
+source "$(dirname "$0")/common.sh"
+
+/usr/bin/python3 - "$out" <<'PY'
+import sys, h5py, numpy as np
+out = sys.argv[1]
+rng = np.random.default_rng(0)
+def blobs(n):  # labels 0, 1, 2 in turn, each class a shifted blob
+    y = (np.arange(n) % 3).astype(np.int64)
+    return rng.normal(size=(n, 4)).astype(np.float32) + 2 * y[:, None], y
+def write(name, x, labels):
+    with h5py.File(f"{out}/{name}.h5", "w") as f:
+        f["features"], f["labels"] = x, labels
+write("train", *blobs(120))
+x, y = blobs(30)
+write("test", x, y)
+write("huge_labels", x, np.full(30, 1000000))
+for name, row, label in [("label_5", 20, 5), ("label_3", 7, 3), ("negative", 4, -1)]:
+    bad = y.copy()
+    bad[row] = label
+    write(name, x, bad)
+write("two_classes", x[y < 2], y[y < 2])
+PY
+cat > "$out/classes.cfg" <<EOF
+[data]
+format = hdf5
+train_file = $out/train.h5
+test_file = $out/test.h5
+features = features
+targets = labels
+[model]
+layer = dense out=16
+layer = relu
+layer = dense out=3
+[train]
+epochs = 2
+batch_size = 16
+log_every = 100
+[eval]
+samples = 4
+[output]
+dir = $out/runs
+EOF
+cfg=$out/classes.cfg
+"$kbnn" train "$cfg" --output.name=model > /dev/null || fail "training the 3-class model failed"
+model=$out/runs/model.h5
+
+cases=0
+check() {  # check RANKS MESSAGE ARGS...: kbnn ARGS on RANKS ranks ends with MESSAGE, exit 1
+  local ranks=$1 message=$2; shift 2
+  local rc=0
+  run_mpi -n "$ranks" "$kbnn" "$@" > "$out/stdout" 2> "$out/stderr" || rc=$?
+  local context="kbnn $* on $ranks rank(s)"
+  ((rc == 1)) || fail "$context: exit status $rc, expected 1: $(tail -3 "$out/stderr")"
+  local lines
+  lines=$(grep -c "^kbnn" "$out/stderr" || true)
+  ((lines == 1)) || fail "$context: $lines lines from kbnn, expected 1: $(cat "$out/stderr")"
+  grep -qF -- "$message" "$out/stderr" || fail "$context: no '$message': $(cat "$out/stderr")"
+  cases=$((cases + 1))
+}
+
+# Labels the model cannot score: refused before training (no run file) and by predict.
+outside="is outside [0, 3): the model predicts 3 classes"
+for n in 1 2; do
+  for command in "train $cfg --output.name=bad" "predict $model --output=$out/bad.predict.h5"; do
+    # shellcheck disable=SC2086  # the command's words
+    set -- $command
+    check $n "huge_labels.h5: label 1000000 of example 0 $outside" "$@" --data.test_file="$out/huge_labels.h5"
+    check $n "label_5.h5: label 5 of example 20 $outside" "$@" --data.test_file="$out/label_5.h5"
+    check $n "label_3.h5: label 3 of example 7 $outside" "$@" --data.test_file="$out/label_3.h5"
+    check $n "negative.h5: /labels: label -1 at row 4 outside [0, " "$@" --data.test_file="$out/negative.h5"
+    check $n "label_5.h5: label 5 of example 20 $outside" "$@" --ood.format=hdf5 --ood.file="$out/label_5.h5"
+  done
+done
+[[ ! -e $out/runs/bad.h5 && ! -e $out/bad.predict.h5 ]] || fail "a refused set left an output file"
+echo "PASSED: $cases refusals of labels outside the model's classes, each one message and exit 1"
+
+# A test set of classes 0 and 1 only: scored against the model's three.
+"$kbnn" train "$cfg" --data.test_file="$out/two_classes.h5" --output.name=two > "$out/two.log" 2>&1 ||
+  fail "training with a test set of two of the three classes failed: $(tail -3 "$out/two.log")"
+run_mpi -n 2 "$kbnn" predict "$model" --data.test_file="$out/two_classes.h5" \
+  --output="$out/two.predict.h5" > "$out/two_predict.log" 2>&1 ||
+  fail "predict on a set of two of the three classes failed: $(tail -3 "$out/two_predict.log")"
+/usr/bin/python3 - "$out" <<'PY'
+import sys, h5py, numpy as np
+out = sys.argv[1]
+for name in ("runs/two.h5", "two.predict.h5"):
+    with h5py.File(f"{out}/{name}", "r") as f:
+        probs = f["predictions/test/probs_mean"][...]
+        assert probs.shape == (20, 3), (name, probs.shape)
+        assert np.array_equal(f["predictions/test/label"][...], np.arange(20) % 2), name
+        assert 0 <= f["metrics/test"].attrs["accuracy"] <= 1, name
+print("PASSED: a test set of two of the model's three classes, by train and predict")
+PY
