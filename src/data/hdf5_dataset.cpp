@@ -280,9 +280,15 @@ std::int64_t hdf5_dataset_size(const std::string& path, const Communicator& comm
       throw InputError(concat(path, ": no such data file"));
     const h5::SerialFile file(
         KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
-    n = without_labels(file, fields)
-            ? std::int64_t(h5::dataset_shape(file, fields.features, path)[0])
-            : std::int64_t(target_dims(file, path, fields)[0]);
+    const bool unlabeled = without_labels(file, fields);
+    n = unlabeled ? std::int64_t(h5::dataset_shape(file, fields.features, path)[0])
+                  : std::int64_t(target_dims(file, path, fields)[0]);
+    // Refused here, before anything is read: an empty set would train nothing, report
+    // metrics of nothing, and have no rows to standardize by.
+    if (n == 0)
+      throw InputError(concat(path, ": /", unlabeled ? fields.features : fields.targets,
+                              " holds no examples: a set to train on or predict needs at "
+                              "least one"));
   });
   return n;
 }

@@ -47,7 +47,7 @@ Dataset read_hdf5_dataset(const std::string& path, const Communicator& comm, std
                           std::int64_t count = -1, const Hdf5Fields& fields = {});
 
 // The number of examples in the set at `path` (the length of the targets); collective
-// in the same way.
+// in the same way. A file of none is refused (InputError naming it and the dataset).
 std::int64_t hdf5_dataset_size(const std::string& path, const Communicator& comm,
                                const Hdf5Fields& fields = {});
 

@@ -5,7 +5,9 @@
 #   - a test or OOD set's labels must lie below the model's class count (its training
 #     set's): a label at or beyond it, or a negative one, ends with one message naming
 #     the file, the label and the count, exit 1;
-#   - a test set of only some of the classes is evaluated against all of the model's.
+#   - a test set of only some of the classes is evaluated against all of the model's;
+#   - an empty set (training, test or OOD file of 0 rows; classes or a regression's real
+#     targets, standardized) is refused with the file and the dataset.
 #   usage: hdf5_sets_test.sh MPIEXEC KBNN DECK
 set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
@@ -31,6 +33,12 @@ for name, row, label in [("label_5", 20, 5), ("label_3", 7, 3), ("negative", 4, 
     bad[row] = label
     write(name, x, bad)
 write("two_classes", x[y < 2], y[y < 2])
+write("empty", x[:0], y[:0])
+# A regression: one real target, a linear function of the four features.
+for name, n in [("reg_train", 120), ("reg_test", 30), ("reg_empty", 0)]:
+    x = rng.normal(size=(n, 4)).astype(np.float32)
+    with h5py.File(f"{out}/{name}.h5", "w") as f:
+        f["features"], f["targets"] = x, x @ np.array([1, 2, -1, 0.5], np.float32)
 PY
 cat > "$out/classes.cfg" <<EOF
 [data]
@@ -52,9 +60,32 @@ samples = 4
 [output]
 dir = $out/runs
 EOF
-cfg=$out/classes.cfg
+cat > "$out/regression.cfg" <<EOF
+[data]
+format = hdf5
+train_file = $out/reg_train.h5
+test_file = $out/reg_test.h5
+features = features
+targets = targets
+standardize = true
+[model]
+likelihood = gaussian
+layer = dense out=16
+layer = relu
+layer = dense out=1
+[train]
+epochs = 2
+batch_size = 16
+log_every = 100
+[eval]
+samples = 4
+[output]
+dir = $out/runs
+EOF
+cfg=$out/classes.cfg reg_cfg=$out/regression.cfg
 "$kbnn" train "$cfg" --output.name=model > /dev/null || fail "training the 3-class model failed"
-model=$out/runs/model.h5
+"$kbnn" train "$reg_cfg" --output.name=reg > /dev/null || fail "training the regression failed"
+model=$out/runs/model.h5 reg_model=$out/runs/reg.h5
 
 cases=0
 check() {  # check RANKS MESSAGE ARGS...: kbnn ARGS on RANKS ranks ends with MESSAGE, exit 1
@@ -103,3 +134,17 @@ for name in ("runs/two.h5", "two.predict.h5"):
         assert 0 <= f["metrics/test"].attrs["accuracy"] <= 1, name
 print("PASSED: a test set of two of the model's three classes, by train and predict")
 PY
+
+# Empty sets, refused before anything is read or trained.
+none="holds no examples: a set to train on or predict needs at least one"
+for n in 1 2; do
+  check $n "empty.h5: /labels $none" train "$cfg" --data.test_file="$out/empty.h5"
+  check $n "empty.h5: /labels $none" train "$cfg" --data.train_file="$out/empty.h5"
+  check $n "empty.h5: /labels $none" train "$cfg" --ood.format=hdf5 --ood.file="$out/empty.h5"
+  check $n "empty.h5: /labels $none" predict "$model" --data.test_file="$out/empty.h5"
+  check $n "reg_empty.h5: /targets $none" train "$reg_cfg" --data.test_file="$out/reg_empty.h5"
+  check $n "reg_empty.h5: /targets $none" train "$reg_cfg" --data.train_file="$out/reg_empty.h5"
+  check $n "reg_empty.h5: /targets $none" predict "$reg_model" --data.test_file="$out/reg_empty.h5"
+done
+[[ ! -e $out/runs/bad.h5 && ! -e $out/runs/reg.predict.h5 ]] || fail "a refused set left an output file"
+echo "PASSED: empty training, test and OOD sets refused"
