@@ -6,6 +6,8 @@
 #     set's): a label at or beyond it, or a negative one, ends with one message naming
 #     the file, the label and the count, exit 1;
 #   - a test set of only some of the classes is evaluated against all of the model's;
+#   - a model tested on the tail of its training file (data.test_fraction) predicts on a
+#     test file given alone;
 #   - an empty set (training, test or OOD file of 0 rows; classes or a regression's real
 #     targets, standardized) is refused with the file and the dataset.
 #   usage: hdf5_sets_test.sh MPIEXEC KBNN DECK
@@ -134,6 +136,17 @@ for name in ("runs/two.h5", "two.predict.h5"):
         assert 0 <= f["metrics/test"].attrs["accuracy"] <= 1, name
 print("PASSED: a test set of two of the model's three classes, by train and predict")
 PY
+
+# data.test_fraction held out the test rows in training; predict takes a test file as given.
+"$kbnn" train "$cfg" --data.test_file "" --data.test_fraction=0.25 --output.name=tail > /dev/null ||
+  fail "training with data.test_fraction failed"
+"$kbnn" predict "$out/runs/tail.h5" --data.test_file="$out/test.h5" --output="$out/tail.predict.h5" \
+  > "$out/tail.log" 2>&1 || fail "predict on a test file, model trained with data.test_fraction: $(tail -3 "$out/tail.log")"
+/usr/bin/python3 -c "
+import sys, h5py
+with h5py.File(sys.argv[1], 'r') as f:
+    assert f['predictions/test/label'].shape == (30,), f['predictions/test/label'].shape
+print('PASSED: a model trained with data.test_fraction predicts on a test file')" "$out/tail.predict.h5"
 
 # Empty sets, refused before anything is read or trained.
 none="holds no examples: a set to train on or predict needs at least one"
