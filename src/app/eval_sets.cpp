@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <ostream>
 
 namespace kbnn {
@@ -68,6 +69,14 @@ void take_model_classes(Split& set, int classes) {
                           " classes, those of its training set: a set to evaluate must use its labels"));
 }
 
+void take_model_targets(Split& set, int targets) {
+  Dataset& rows = set.rows;
+  if (rows.labeled) return;
+  rows.target_dim = targets;
+  rows.targets.assign(std::size_t(rows.count) * std::size_t(targets),
+                      std::numeric_limits<float>::quiet_NaN());
+}
+
 Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSplit split,
                          const Dataset& like) {
   const OodConfig& o = config.ood;
@@ -91,6 +100,7 @@ Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSp
     set.labels_optional = true;  // an OOD set's labels are never used
     out = load_rows(set, comm, split);
   }
+  if (like.target_dim > 0) take_model_targets(out, like.target_dim);
   const Dataset& r = out.rows;
   if (r.height != like.height || r.width != like.width || r.channels != like.channels)
     throw InputError(concat("OOD set ", r.source, ": images are ", r.height, "x", r.width, "x",
@@ -105,8 +115,9 @@ Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSp
 
 void log_unlabeled(const Split& ood, std::ostream& log) {
   if (ood.rows.labeled) return;
-  log << "OOD set " << ood.rows.source << ": no labels, none needed (its predictions' label "
-      << "column is -1)" << std::endl;
+  log << "OOD set " << ood.rows.source << ": no labels, none needed (its predictions' "
+      << (ood.rows.target_dim > 0 ? "target column is NaN)" : "label column is -1)")
+      << std::endl;
 }
 
 void apply_standardization(Split& set, const Standardization& s) {

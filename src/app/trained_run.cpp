@@ -91,9 +91,10 @@ std::unique_ptr<Sequential<Real>> trained_model(const TrainedRun& run, const std
   const auto outputs = model->output_shape().size();
   if (!config.model.regression()) {
     take_model_classes(set, int(outputs));
-  } else if (const std::string mismatch = output_mismatch(config.model, outputs, data);
-             !mismatch.empty()) {
-    throw InputError(concat(data.source, ": the model ", path, ": ", mismatch));
+  } else {
+    take_model_targets(set, int(outputs / 2));  // a mean and a variance per target
+    if (const std::string mismatch = output_mismatch(config.model, outputs, data); !mismatch.empty())
+      throw InputError(concat(data.source, ": the model ", path, ": ", mismatch));
   }
   model->finalize(config.train.seed, int(config.eval.batch_size));
   load_parameters(run.checkpoint, path, model->parameters());

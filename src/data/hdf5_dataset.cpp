@@ -140,9 +140,9 @@ void check_target_type(hid_t file, const std::string& path, const Hdf5Fields& fi
     throw InputError(concat(at, ": expected integer or float targets"));
 }
 
-// A set that may do without labels, and does: they are never read.
+// A set that may do without labels (or real targets), and does: they are never read.
 bool without_labels(hid_t file, const Hdf5Fields& fields) {
-  return fields.labels_optional && !fields.real_targets && !h5::exists(file, fields.targets);
+  return fields.labels_optional && !h5::exists(file, fields.targets);
 }
 
 FileLayout check_layout(hid_t file, const std::string& path, const Hdf5Fields& fields) {
@@ -246,7 +246,7 @@ Dataset read_on_this_rank(const std::string& path, std::int64_t first, std::int6
     d.values = read_features<float>(file, path, fields, layout, first, count);
   if (!layout.labeled) {
     d.labeled = false;
-    d.labels.assign(std::size_t(count), -1);
+    if (!fields.real_targets) d.labels.assign(std::size_t(count), -1);
     return d;
   }
   if (!fields.real_targets) {

@@ -14,8 +14,9 @@
 //   num_classes   optional: root attribute or scalar dataset; default max label + 1 (only
 //                 a training set's counts: it is the model's, and the labels of the
 //                 sets evaluated against the model need only lie below it)
-// A set read with labels_optional (an OOD set: its labels are never used) may lack the
-// targets dataset: its labels are then -1 and Dataset::labeled false.
+// A set read with labels_optional (an OOD set, whose labels are never used, or new data
+// to predict) may lack the targets dataset: Dataset::labeled is then false, and its
+// labels -1 (classification) or its real targets none (target_dim 0).
 #pragma once
 
 #include <cstdint>
@@ -34,7 +35,7 @@ struct Hdf5Fields {
   std::string targets = "labels";
   DataLayout layout = DataLayout::file;
   bool real_targets = false;
-  bool labels_optional = false;  // class labels that may be missing (an OOD set's)
+  bool labels_optional = false;  // labels or targets that may be missing (new data, OOD)
 };
 
 // Rows [first, first + count) of the set in `path` (count = -1: to the end). Each rank

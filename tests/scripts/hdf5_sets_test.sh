@@ -9,7 +9,9 @@
 #   - a model tested on the tail of its training file (data.test_fraction) predicts on a
 #     test file given alone;
 #   - an empty set (training, test or OOD file of 0 rows; classes or a regression's real
-#     targets, standardized) is refused with the file and the dataset.
+#     targets, standardized) is refused with the file and the dataset;
+#   - a regression predicts on features alone (test and OOD sets): the predictions of
+#     the same rows with targets, NaN target and nll columns, and no metrics.
 #   usage: hdf5_sets_test.sh MPIEXEC KBNN DECK
 set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
@@ -41,6 +43,9 @@ for name, n in [("reg_train", 120), ("reg_test", 30), ("reg_empty", 0)]:
     x = rng.normal(size=(n, 4)).astype(np.float32)
     with h5py.File(f"{out}/{name}.h5", "w") as f:
         f["features"], f["targets"] = x, x @ np.array([1, 2, -1, 0.5], np.float32)
+    if name == "reg_test":
+        with h5py.File(f"{out}/reg_features.h5", "w") as f:
+            f["features"] = x
 PY
 cat > "$out/classes.cfg" <<EOF
 [data]
@@ -161,3 +166,25 @@ for n in 1 2; do
 done
 [[ ! -e $out/runs/bad.h5 && ! -e $out/runs/reg.predict.h5 ]] || fail "a refused set left an output file"
 echo "PASSED: empty training, test and OOD sets refused"
+
+# Features without targets: a regression predicts them as it does the same rows with them.
+for set in test features; do
+  run_mpi -n 2 "$kbnn" predict "$reg_model" --data.test_file="$out/reg_$set.h5" --ood.format=hdf5 \
+    --ood.file="$out/reg_features.h5" --ood.name=new --output="$out/reg_$set.predict.h5" \
+    > "$out/reg_$set.log" 2>&1 || fail "regression predict on reg_$set.h5: $(tail -3 "$out/reg_$set.log")"
+done
+grep -q "^test (30 examples, S=4): no targets, predictions only" "$out/reg_features.log" ||
+  fail "predict does not say the set has no targets: $(cat "$out/reg_features.log")"
+/usr/bin/python3 - "$out" <<'PY' || fail "the regression's predictions without targets differ"
+import sys, h5py, numpy as np
+out = sys.argv[1]
+with h5py.File(f"{out}/reg_test.predict.h5", "r") as a, h5py.File(f"{out}/reg_features.predict.h5", "r") as b:
+    for name in ("mean", "std", "aleatoric_variance", "epistemic_variance"):
+        assert a[f"predictions/test/{name}"][...].tobytes() == b[f"predictions/test/{name}"][...].tobytes(), name
+    for name in ("target", "nll"):
+        assert np.isnan(b[f"predictions/test/{name}"][...]).all(), name
+        assert np.isfinite(a[f"predictions/test/{name}"][...]).all(), name
+    assert "test" in a["metrics"] and "test" not in b.get("metrics", {}), "metrics of a set without targets"
+    assert "new" in b["metrics/ood"], "no OOD metrics for the OOD set without targets"
+print("PASSED: a regression predicts features without targets as with them, without metrics")
+PY
