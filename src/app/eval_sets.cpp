@@ -65,8 +65,8 @@ void take_model_classes(Split& set, int classes) {
   if (outside == rows.labels.end()) return;
   throw InputError(concat(rows.source, ": label ", *outside, " of example ",
                           set.first + (outside - rows.labels.begin()), " is outside [0, ",
-                          classes, "): the model predicts ", classes,
-                          " classes, those of its training set: a set to evaluate must use its labels"));
+                          classes, "): the model predicts ", classes, " classes, those of its "
+                          "training set: a set to evaluate must use its labels"));
 }
 
 void take_model_targets(Split& set, int targets) {

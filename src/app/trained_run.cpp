@@ -93,7 +93,8 @@ std::unique_ptr<Sequential<Real>> trained_model(const TrainedRun& run, const std
     take_model_classes(set, int(outputs));
   } else {
     take_model_targets(set, int(outputs / 2));  // a mean and a variance per target
-    if (const std::string mismatch = output_mismatch(config.model, outputs, data); !mismatch.empty())
+    const std::string mismatch = output_mismatch(config.model, outputs, data);
+    if (!mismatch.empty())
       throw InputError(concat(data.source, ": the model ", path, ": ", mismatch));
   }
   model->finalize(config.train.seed, int(config.eval.batch_size));
