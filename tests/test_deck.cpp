@@ -465,6 +465,31 @@ TEST_CASE("bad data, output and parallel options are rejected", "[deck]") {
     REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--data.format=hdf5", "--data.test_file=t.h5"}),
                         contains("data.train_file is not set"));
   }
+  SECTION("a trained run's deck (kbnn predict) needs only a test file") {
+    const std::string where = "m.h5: deck";
+    // A model trained on IDX data, predicting on an HDF5 file: no training file needed.
+    const kbnn::RunConfig hdf5 =
+        kbnn::parse_deck_text(kMinimal, where, {"--data.format=hdf5", "--data.test_file=n.h5"});
+    CHECK(hdf5.data.test_file == "n.h5");
+    REQUIRE_THROWS_WITH(kbnn::parse_deck_text(kMinimal, where, {"--data.format=hdf5"}),
+                        contains("command line: data.format = hdf5 needs data.test_file, the "
+                                 "HDF5 file to predict on"));
+    // A model tested on the tail of its training file: a test file replaces the tail ...
+    const std::string split = kMinimal + "[data]\nformat = hdf5\ntrain_file = a.h5\n"
+                                         "test_fraction = 0.2\n";
+    CHECK(kbnn::parse_deck_text(split, where).data.test_fraction == 0.2);
+    const kbnn::RunConfig file = kbnn::parse_deck_text(split, where, {"--data.test_file=n.h5"});
+    CHECK(file.data.test_file == "n.h5");
+    CHECK(file.data.test_fraction == 0);
+    // ... unless the command line asks for both.
+    REQUIRE_THROWS_WITH(
+        kbnn::parse_deck_text(split, where, {"--data.test_file=n.h5", "--data.test_fraction=0.2"}),
+        contains("command line: data.test_fraction: expected 0 when data.test_file names the "
+                 "test set"));
+    // Training still needs both.
+    REQUIRE_THROWS_WITH(parse_text(split, {"--data.test_file=n.h5"}),
+                        contains("data.test_fraction: expected 0 when data.test_file names"));
+  }
   SECTION("data.dir is needed unless hdf5") {
     REQUIRE_THROWS_WITH(parse_text(kMinimal + "[data]\ndir =\n"),
                         contains(": data.dir: expected a directory, got ''"));

@@ -9,6 +9,7 @@
 #include "uq/regression_predictive.hpp"
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -122,6 +123,38 @@ TEST_CASE("Regression metrics: coverage and width per level, RMSE, NLL, on hand-
   const kbnn::RegressionMetrics halves = kbnn::regression_metrics_from_sums(sums);
   CHECK(halves.rmse == Approx(m.rmse));
   CHECK(halves.coverage == m.coverage);
+}
+
+TEST_CASE("Regression metrics: rows without targets (NaN) add only their uncertainty", "[uq]") {
+  const float none = std::numeric_limits<float>::quiet_NaN();
+  kbnn::RegressionPredictions p;
+  p.count = 3;
+  p.targets = 2;
+  p.samples = 1;
+  p.mean = {0, 0, 5, 5, 0, 0};
+  p.std = {1, 1, 9, 9, 1, 1};
+  p.aleatoric = {0.5, 0.5, 80, 80, 0.5, 0.5};
+  p.epistemic = {0.5, 0.5, 1, 1, 0.5, 0.5};
+  p.target = {1, -1, none, none, 3, 0};  // row 1 has none: new data
+  p.nll = {2, std::nan(""), 4};
+  const kbnn::RegressionMetrics m =
+      kbnn::regression_metrics_from_sums(kbnn::regression_metric_sums(p));
+  CHECK(m.labeled == 2);
+  CHECK(m.rmse == Approx(std::sqrt((1 + 1 + 9 + 0) / 4.0)));  // rows 0 and 2
+  CHECK(m.nll == Approx(3.0));
+  CHECK(m.coverage_at(0.95) == Approx(0.75));  // |error| <= 1.96: all but the 3
+  CHECK(m.width_at(0.95) == Approx(2 * 1.959963984540054));
+  CHECK(m.mean_std == Approx((4 + 18) / 6.0));  // every row's uncertainty
+  CHECK(m.mean_aleatoric == Approx((2 + 160) / 6.0));
+  // A set without any targets: the uncertainty, and no number that needs a target.
+  for (float& t : p.target) t = none;
+  const kbnn::RegressionMetrics unlabeled =
+      kbnn::regression_metrics_from_sums(kbnn::regression_metric_sums(p));
+  CHECK(unlabeled.labeled == 0);
+  CHECK(unlabeled.mean_epistemic == Approx(4 / 6.0));
+  for (const double v : {unlabeled.rmse, unlabeled.nll, unlabeled.calibration_error,
+                         unlabeled.coverage_at(0.5), unlabeled.width_at(0.95)})
+    CHECK(std::isnan(v));
 }
 
 TEST_CASE("Interval levels: targets drawn from the predictive Gaussian are covered at each level",

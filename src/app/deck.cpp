@@ -464,17 +464,29 @@ class OptionCheck {
   std::string deck_where_;
 };
 
-void validate_data(const RunConfig& c, const OptionCheck& check) {
+// Training reads data.train_file and a test set: data.test_file, or the tail of the
+// training file that data.test_fraction cuts off. A trained model (to_train false)
+// predicts on the test set alone.
+void validate_hdf5_files(const DataConfig& d, const OptionCheck& check, bool to_train) {
+  const bool test_set = !d.test_file.empty() || d.test_fraction > 0;
+  if (!to_train && d.test_file.empty() && (d.test_fraction == 0 || d.train_file.empty()))
+    throw InputError(concat(check.where("data.format"),
+                            ": data.format = hdf5 needs data.test_file, the HDF5 file to "
+                            "predict on (with the datasets images and labels, or those "
+                            "data.features and data.targets name; labels are optional)"));
+  if (to_train && (d.train_file.empty() || !test_set))
+    throw InputError(concat(check.where("data.format"),
+                            ": data.format = hdf5 requires data.train_file and "
+                            "data.test_file (HDF5 files with datasets images and labels, "
+                            "or those data.features and data.targets name), or "
+                            "data.test_fraction to split the training file",
+                            d.train_file.empty() ? "; data.train_file is not set" : "",
+                            !test_set ? "; data.test_file is not set" : ""));
+}
+
+void validate_data(const RunConfig& c, const OptionCheck& check, bool to_train) {
   if (c.data.format == DataFormat::hdf5) {
-    const bool test_set = !c.data.test_file.empty() || c.data.test_fraction > 0;
-    if (c.data.train_file.empty() || !test_set)
-      throw InputError(concat(check.where("data.format"),
-                              ": data.format = hdf5 requires data.train_file and "
-                              "data.test_file (HDF5 files with datasets images and labels, "
-                              "or those data.features and data.targets name), or "
-                              "data.test_fraction to split the training file",
-                              c.data.train_file.empty() ? "; data.train_file is not set" : "",
-                              !test_set ? "; data.test_file is not set" : ""));
+    validate_hdf5_files(c.data, check, to_train);
     check(c.data.test_file.empty() || c.data.test_fraction == 0, "data.test_fraction",
           "0 when data.test_file names the test set");
     check(!c.data.features.empty(), "data.features", "a dataset name");
@@ -638,7 +650,7 @@ void validate_parallel(const RunConfig& c, const OptionCheck& check) {
 void validate(const RunConfig& c, bool to_train, const std::map<std::string, Given>& given,
               const std::string& deck_where) {
   const OptionCheck check(given, deck_where);
-  validate_data(c, check);
+  validate_data(c, check, to_train);
   if (to_train) validate_training(c, check);
   validate_model(c.model, check);
   validate_train(c.train, check);
@@ -659,6 +671,11 @@ RunConfig parse_source(const Source& file, const std::vector<std::string>& overr
   std::map<std::string, Given> given;
   apply(file, cfg, given);
   apply(command_line, cfg, given);  // later wins
+  // A test file given to predict with is the set to predict on, in place of the rows
+  // that data.test_fraction cut off the training file when the model was trained.
+  const auto& command = command_line.values;
+  if (!to_train && command.count("data.test_file") && !command.count("data.test_fraction"))
+    cfg.data.test_fraction = 0;
   // Horovod's scaled learning rate warms up by default (Goyal et al. 2017's 5 epochs);
   // in global mode the rate is not scaled and runs keep the rate they had.
   if (!given.count("train.lr_warmup_epochs") && cfg.parallel.batch_mode == BatchMode::per_rank)

@@ -21,8 +21,13 @@ const Doc docs[] = {
      "batches in data.dir; hdf5: data.train_file and data.test_file, each with the datasets "
      "data.features and data.targets name, the examples along dimension 0."},
     {"data.dir", "Where the idx or cifar10 files are."},
-    {"data.train_file", "hdf5: the training set's file (required with data.format = hdf5)."},
-    {"data.test_file", "hdf5: the test set's file (required with data.format = hdf5)."},
+    {"data.train_file",
+     "hdf5: the training set's file (required to train with data.format = hdf5; kbnn "
+     "predict needs only data.test_file)."},
+    {"data.test_file",
+     "hdf5: the test set's file (required to train with data.format = hdf5 unless "
+     "data.test_fraction; given to kbnn predict, the file to predict on, in place of "
+     "the rows data.test_fraction held out)."},
     {"data.train_limit", "Use only the first N training examples; 0 = all."},
     {"data.test_limit", "Use only the first N test examples; 0 = all."},
     {"data.shuffle",
@@ -38,7 +43,9 @@ const Doc docs[] = {
      "1/255); an example of shape [F] is a vector, [H,W] or [H,W,C] an image."},
     {"data.targets",
      "hdf5: the labels' dataset [N], integers in [0, classes), or with a Gaussian "
-     "model.likelihood the real targets [N] or [N,T]."},
+     "model.likelihood the real targets [N] or [N,T]. The training set's classes (its "
+     "num_classes attribute, else its largest label + 1) are the model's; a test or OOD "
+     "set may hold some of them, but no label at or beyond them."},
     {"data.layout",
      "hdf5, examples of 3 dimensions: hwc or chw; file = the dataset's layout attribute "
      "(a shape that looks like CHW without either is refused)."},

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <ostream>
 
 namespace kbnn {
@@ -55,6 +56,27 @@ Split load_validation_rows(const RunConfig& config, const Communicator& comm) {
   return take_rows(source, source.total - held_out, source.total, comm, RankRows::shard);
 }
 
+void take_model_classes(Split& set, int classes) {
+  Dataset& rows = set.rows;
+  rows.num_classes = classes;
+  if (!rows.labeled) return;
+  const auto outside = std::find_if(rows.labels.begin(), rows.labels.end(),
+                                    [&](std::int32_t y) { return y < 0 || y >= classes; });
+  if (outside == rows.labels.end()) return;
+  throw InputError(concat(rows.source, ": label ", *outside, " of example ",
+                          set.first + (outside - rows.labels.begin()), " is outside [0, ",
+                          classes, "): the model predicts ", classes, " classes, those of its "
+                          "training set: a set to evaluate must use its labels"));
+}
+
+void take_model_targets(Split& set, int targets) {
+  Dataset& rows = set.rows;
+  if (rows.labeled) return;
+  rows.target_dim = targets;
+  rows.targets.assign(std::size_t(rows.count) * std::size_t(targets),
+                      std::numeric_limits<float>::quiet_NaN());
+}
+
 Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSplit split,
                          const Dataset& like) {
   const OodConfig& o = config.ood;
@@ -78,6 +100,7 @@ Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSp
     set.labels_optional = true;  // an OOD set's labels are never used
     out = load_rows(set, comm, split);
   }
+  if (like.target_dim > 0) take_model_targets(out, like.target_dim);
   const Dataset& r = out.rows;
   if (r.height != like.height || r.width != like.width || r.channels != like.channels)
     throw InputError(concat("OOD set ", r.source, ": images are ", r.height, "x", r.width, "x",
@@ -86,13 +109,15 @@ Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSp
   if (r.target_dim != like.target_dim)
     throw InputError(concat("OOD set ", r.source, ": ", r.target_dim, " targets per example, the "
                             "model's data ", like.target_dim));
+  if (like.num_classes > 0) take_model_classes(out, like.num_classes);
   return out;
 }
 
 void log_unlabeled(const Split& ood, std::ostream& log) {
   if (ood.rows.labeled) return;
-  log << "OOD set " << ood.rows.source << ": no labels, none needed (its predictions' label "
-      << "column is -1)" << std::endl;
+  log << "OOD set " << ood.rows.source << ": no labels, none needed (its predictions' "
+      << (ood.rows.target_dim > 0 ? "target column is NaN)" : "label column is -1)")
+      << std::endl;
 }
 
 void apply_standardization(Split& set, const Standardization& s) {

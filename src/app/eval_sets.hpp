@@ -34,14 +34,28 @@ std::int64_t held_out_rows(const RunConfig& config, std::int64_t total);
 // split; an empty Split with fraction 0.
 Split load_validation_rows(const RunConfig& config, const Communicator& comm);
 
+// A set evaluated by a classifier of `classes` outputs takes the model's class count: it
+// may hold only some of the classes, but every label must lie in [0, classes), or the
+// metrics would read past a row's probabilities. Throws InputError naming the file, the
+// first label outside and the count. A set without labels only takes the count.
+void take_model_classes(Split& set, int classes);
+
+// A regression set without targets (new data to predict, an OOD set) takes the model's
+// `targets` per example, all NaN: the Monte-Carlo passes score a value, and no metric
+// counts a row whose target is NaN (uq/regression_predictive.hpp). Nothing for a set
+// with targets.
+void take_model_targets(Split& set, int targets);
+
 // The deck's OOD set ([ood]; config.ood.enabled() must hold): the test split of
 // ood.format / ood.dir / ood.file, or the test set under ood.shift (noise keyed by
-// train.seed). Throws InputError if its images differ in shape from `like`'s.
+// train.seed). Throws InputError if its images differ in shape from `like`'s, or if
+// `like` has taken a classifier's classes (take_model_classes) and its labels do not fit
+// them. Without targets, a regression's OOD set takes `like`'s (take_model_targets).
 Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSplit split,
                          const Dataset& like);
 
-// The line saying that an OOD set came without labels (an HDF5 file lacking the targets
-// dataset: they are never used); nothing for a labeled set.
+// The line saying that an OOD set came without labels or real targets (an HDF5 file
+// lacking the targets dataset: they are never used); nothing for a labeled set.
 void log_unlabeled(const Split& ood, std::ostream& log);
 
 // The training set's standardization (data.standardize, from a run's checkpoint)

@@ -19,9 +19,13 @@ void write_regression_set(RunFile& file, const std::string& name, const Regressi
                           bool write_predictions, int samples, const std::string& label,
                           std::ostream& log) {
   if (write_predictions) file.write_regression_predictions(name, e.rows, e.first, e.total);
-  file.write_regression_metrics(name, e.metrics, samples);
   const RegressionMetrics& m = e.metrics;
-  log << label << ": " << regression_metrics_text(m) << std::endl;
+  if (m.labeled == 0) {  // a set without targets: nothing to score the predictions by
+    log << label << ": no targets, predictions only" << std::endl;
+  } else {
+    file.write_regression_metrics(name, m, samples);
+    log << label << ": " << regression_metrics_text(m) << std::endl;
+  }
   log << label
       << format(" uncertainty (target units, mean): std %.5g; variance = aleatoric %.5g + "
                 "epistemic %.5g",

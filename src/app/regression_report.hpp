@@ -19,7 +19,8 @@ std::string regression_metrics_text(const RegressionMetrics& m);
 
 // A whole set's evaluation, written to `file` as set `name` (its predictions if
 // `write_predictions`, its metrics) and logged as "<label>: <metrics>" plus the
-// uncertainty split.
+// uncertainty split. A set without targets has no metrics: "<label>: no targets,
+// predictions only".
 void write_regression_set(RunFile& file, const std::string& name, const RegressionEvaluation& e,
                           bool write_predictions, int samples, const std::string& label,
                           std::ostream& log);

@@ -116,6 +116,10 @@ RunData load_data(const RunConfig& config, const Communicator& comm, std::ostrea
   d.train.global_count = d.train_split.total;
   agree_or_throw(comm.get(), [&] {
     d.test_split = load_split(config.data, SplitPart::test, comm, RankRows::shard);
+    // The training set's classes are the model's (checked when it is built); the
+    // validation rows, of the same file, have them already.
+    if (!config.model.regression())
+      take_model_classes(d.test_split, d.train_split.rows.num_classes);
   });
   // The OOD set ([ood]) is read now, so a bad one stops the run before training.
   if (config.ood.enabled())

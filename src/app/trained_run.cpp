@@ -1,5 +1,6 @@
 #include "app/trained_run.hpp"
 
+#include "app/eval_sets.hpp"
 #include "core/error.hpp"
 #include "core/format.hpp"
 #include "model/build_model.hpp"
@@ -83,16 +84,18 @@ void log_temperature(const TrainedRun& run, std::ostream& log) {
 }
 
 std::unique_ptr<Sequential<Real>> trained_model(const TrainedRun& run, const std::string& path,
-                                                const Dataset& data) {
+                                                Split& set) {
   const RunConfig& config = run.config;
+  const Dataset& data = set.rows;
   auto model = build_model<Real>(config.model, Shape{data.height, data.width, data.channels});
-  const auto classes = model->output_shape().size();
-  if (config.model.regression()) {
-    if (const std::string mismatch = output_mismatch(config.model, classes, data); !mismatch.empty())
+  const auto outputs = model->output_shape().size();
+  if (!config.model.regression()) {
+    take_model_classes(set, int(outputs));
+  } else {
+    take_model_targets(set, int(outputs / 2));  // a mean and a variance per target
+    const std::string mismatch = output_mismatch(config.model, outputs, data);
+    if (!mismatch.empty())
       throw InputError(concat(data.source, ": the model ", path, ": ", mismatch));
-  } else if (data.labeled && classes != data.num_classes) {
-    throw InputError(concat(data.source, ": the data has ", data.num_classes, " classes, the model ",
-                            path, " predicts ", classes));
   }
   model->finalize(config.train.seed, int(config.eval.batch_size));
   load_parameters(run.checkpoint, path, model->parameters());

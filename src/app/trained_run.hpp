@@ -6,7 +6,7 @@
 
 #include "app/deck.hpp"
 #include "output/checkpoint_file.hpp"
-#include "data/dataset.hpp"
+#include "data/data_split.hpp"
 #include "model/sequential.hpp"
 #include "parallel/communicator.hpp"
 
@@ -47,10 +47,11 @@ TrainedRun read_trained_run(const std::string& path, const std::vector<std::stri
 // from the deck.
 void log_temperature(const TrainedRun& run, std::ostream& log);
 
-// The run's model for images like `data`, with the checkpoint's parameters and keep
-// mask. Throws InputError if the data's classes (labeled data) are not the model's
-// outputs.
+// The run's model for examples like the set's, with the checkpoint's parameters and keep
+// mask. A classifier's set takes the model's classes (take_model_classes: InputError if a
+// label does not fit them); a regression set's targets must be the model's (InputError),
+// and a set without targets takes them (take_model_targets).
 std::unique_ptr<Sequential<Real>> trained_model(const TrainedRun& run, const std::string& path,
-                                                const Dataset& data);
+                                                Split& set);
 
 }  // namespace kbnn

@@ -140,9 +140,9 @@ void check_target_type(hid_t file, const std::string& path, const Hdf5Fields& fi
     throw InputError(concat(at, ": expected integer or float targets"));
 }
 
-// A set that may do without labels, and does: they are never read.
+// A set that may do without labels (or real targets), and does: they are never read.
 bool without_labels(hid_t file, const Hdf5Fields& fields) {
-  return fields.labels_optional && !fields.real_targets && !h5::exists(file, fields.targets);
+  return fields.labels_optional && !h5::exists(file, fields.targets);
 }
 
 FileLayout check_layout(hid_t file, const std::string& path, const Hdf5Fields& fields) {
@@ -246,7 +246,7 @@ Dataset read_on_this_rank(const std::string& path, std::int64_t first, std::int6
     d.values = read_features<float>(file, path, fields, layout, first, count);
   if (!layout.labeled) {
     d.labeled = false;
-    d.labels.assign(std::size_t(count), -1);
+    if (!fields.real_targets) d.labels.assign(std::size_t(count), -1);
     return d;
   }
   if (!fields.real_targets) {
@@ -280,9 +280,15 @@ std::int64_t hdf5_dataset_size(const std::string& path, const Communicator& comm
       throw InputError(concat(path, ": no such data file"));
     const h5::SerialFile file(
         KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
-    n = without_labels(file, fields)
-            ? std::int64_t(h5::dataset_shape(file, fields.features, path)[0])
-            : std::int64_t(target_dims(file, path, fields)[0]);
+    const bool unlabeled = without_labels(file, fields);
+    n = unlabeled ? std::int64_t(h5::dataset_shape(file, fields.features, path)[0])
+                  : std::int64_t(target_dims(file, path, fields)[0]);
+    // Refused here, before anything is read: an empty set would train nothing, report
+    // metrics of nothing, and have no rows to standardize by.
+    if (n == 0)
+      throw InputError(concat(path, ": /", unlabeled ? fields.features : fields.targets,
+                              " holds no examples: a set to train on or predict needs at "
+                              "least one"));
   });
   return n;
 }

@@ -11,9 +11,12 @@
 //   targets       classification: integers (N), each in [0, num_classes);
 //                 regression (real_targets): any numeric type, (N) or (N, ...): the
 //                 product of the trailing extents is the number of targets T.
-//   num_classes   optional: root attribute or scalar dataset; default max label + 1
-// A set read with labels_optional (an OOD set: its labels are never used) may lack the
-// targets dataset: its labels are then -1 and Dataset::labeled false.
+//   num_classes   optional: root attribute or scalar dataset; default max label + 1 (only
+//                 a training set's counts: it is the model's, and the labels of the
+//                 sets evaluated against the model need only lie below it)
+// A set read with labels_optional (an OOD set, whose labels are never used, or new data
+// to predict) may lack the targets dataset: Dataset::labeled is then false, and its
+// labels -1 (classification) or its real targets none (target_dim 0).
 #pragma once
 
 #include <cstdint>
@@ -32,7 +35,7 @@ struct Hdf5Fields {
   std::string targets = "labels";
   DataLayout layout = DataLayout::file;
   bool real_targets = false;
-  bool labels_optional = false;  // class labels that may be missing (an OOD set's)
+  bool labels_optional = false;  // labels or targets that may be missing (new data, OOD)
 };
 
 // Rows [first, first + count) of the set in `path` (count = -1: to the end). Each rank
@@ -45,7 +48,7 @@ Dataset read_hdf5_dataset(const std::string& path, const Communicator& comm, std
                           std::int64_t count = -1, const Hdf5Fields& fields = {});
 
 // The number of examples in the set at `path` (the length of the targets); collective
-// in the same way.
+// in the same way. A file of none is refused (InputError naming it and the dataset).
 std::int64_t hdf5_dataset_size(const std::string& path, const Communicator& comm,
                                const Hdf5Fields& fields = {});
 

@@ -136,7 +136,7 @@ void standardize(Dataset& d, const Standardization& s) {
     }
     shift_and_scale(d.values, s.feature_mean, s.feature_std, d.source);
   }
-  if (!s.target_mean.empty()) {
+  if (!s.target_mean.empty() && d.labeled) {  // a set without targets has none to scale
     if (std::size_t(d.target_dim) != s.target_mean.size())
       throw InputError(concat(d.source, ": ", d.target_dim, " targets per example, the "
                               "standardization has ", s.target_mean.size()));

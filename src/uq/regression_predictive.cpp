@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace kbnn {
 
@@ -64,8 +65,8 @@ RegressionPredictions regression_predictions_from_sums(const double* moments, co
 
 // Layout of the sums: the scalars of Sum, then per level the fields of LevelSum.
 namespace {
-enum Sum { n_rows, n_values, sum_squared_error, sum_nll, sum_std, sum_aleatoric, sum_epistemic,
-           n_scalars };
+enum Sum { n_rows, n_values, n_labeled, n_labeled_values, sum_squared_error, sum_nll, sum_std,
+           sum_aleatoric, sum_epistemic, n_scalars };
 enum LevelSum { level_covered, level_width, level_fields };
 
 template <class Sums>
@@ -78,17 +79,26 @@ std::vector<double> regression_metric_sums(const RegressionPredictions& p) {
   std::vector<double> s(n_scalars + level_fields * interval_levels, 0.0);
   const auto z = interval_z_values();
   s[n_rows] = double(p.count);
-  for (std::int64_t i = 0; i < p.count; ++i) s[sum_nll] += p.nll[i];
-  for (std::size_t v = 0; v < p.mean.size(); ++v) {
-    const double error = double(p.target[v]) - p.mean[v], std = p.std[v];
-    s[n_values] += 1;
-    s[sum_squared_error] += error * error;
-    s[sum_std] += std;
-    s[sum_aleatoric] += p.aleatoric[v];
-    s[sum_epistemic] += p.epistemic[v];
-    for (int k = 0; k < interval_levels; ++k) {
-      level_sum(s, k, level_covered) += std::abs(error) <= z[k] * std ? 1 : 0;
-      level_sum(s, k, level_width) += 2 * z[k] * std;
+  for (std::int64_t i = 0; i < p.count; ++i) {
+    // A row without targets (NaN) has only its uncertainty to add.
+    const bool labeled = !std::isnan(p.target[std::size_t(i) * p.targets]);
+    if (labeled) {
+      s[n_labeled] += 1;
+      s[sum_nll] += p.nll[i];
+    }
+    for (std::size_t v = std::size_t(i) * p.targets; v < std::size_t(i + 1) * p.targets; ++v) {
+      const double error = double(p.target[v]) - p.mean[v], std = p.std[v];
+      s[n_values] += 1;
+      s[sum_std] += std;
+      s[sum_aleatoric] += p.aleatoric[v];
+      s[sum_epistemic] += p.epistemic[v];
+      if (!labeled) continue;
+      s[n_labeled_values] += 1;
+      s[sum_squared_error] += error * error;
+      for (int k = 0; k < interval_levels; ++k) {
+        level_sum(s, k, level_covered) += std::abs(error) <= z[k] * std ? 1 : 0;
+        level_sum(s, k, level_width) += 2 * z[k] * std;
+      }
     }
   }
   return s;
@@ -96,17 +106,25 @@ std::vector<double> regression_metric_sums(const RegressionPredictions& p) {
 
 RegressionMetrics regression_metrics_from_sums(const std::vector<double>& s) {
   RegressionMetrics m;
-  const double rows = s[n_rows], values = s[n_values];
-  if (rows == 0 || values == 0) return m;
-  m.rmse = std::sqrt(s[sum_squared_error] / values);
-  m.nll = s[sum_nll] / rows;
+  const double values = s[n_values], labeled_values = s[n_labeled_values];
+  m.labeled = s[n_labeled];
+  if (s[n_rows] == 0 || values == 0) return m;
   m.mean_std = s[sum_std] / values;
   m.mean_aleatoric = s[sum_aleatoric] / values;
   m.mean_epistemic = s[sum_epistemic] / values;
+  if (labeled_values == 0) {
+    constexpr double none = std::numeric_limits<double>::quiet_NaN();
+    m.rmse = m.nll = m.calibration_error = none;
+    m.coverage.fill(none);
+    m.width.fill(none);
+    return m;
+  }
+  m.rmse = std::sqrt(s[sum_squared_error] / labeled_values);
+  m.nll = s[sum_nll] / m.labeled;
   const auto levels = interval_level_values();
   for (int k = 0; k < interval_levels; ++k) {
-    m.coverage[k] = level_sum(s, k, level_covered) / values;
-    m.width[k] = level_sum(s, k, level_width) / values;
+    m.coverage[k] = level_sum(s, k, level_covered) / labeled_values;
+    m.width[k] = level_sum(s, k, level_width) / labeled_values;
     m.calibration_error += std::abs(m.coverage[k] - levels[k]) / interval_levels;
   }
   return m;

@@ -35,13 +35,16 @@ struct RegressionPredictions {
   std::vector<float> std;        // (count, targets): sqrt(aleatoric + epistemic)
   std::vector<float> aleatoric;  // (count, targets): variance, targets' units squared
   std::vector<float> epistemic;  // (count, targets): variance
-  std::vector<float> target;     // (count, targets): the observed values
+  std::vector<float> target;     // (count, targets): the observed values; NaN: none
   std::vector<double> nll;       // (count): -log p(y|x) of the mixture, targets' units
   double seconds = 0;            // wall time of the S passes
   int samples = 0;
 };
 
+// Over the rows with targets: rmse, nll, calibration_error, coverage and width (NaN in a
+// set without any); over every row: the uncertainty's means.
 struct RegressionMetrics {
+  double labeled = 0;             // rows with targets (a set without them: 0)
   double rmse = 0;                // of the predictive mean, over every row and target
   double nll = 0;                 // mean over rows of -log p(y|x) of the mixture
   double mean_std = 0;            // mean predictive standard deviation

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# The HDF5 sets a model is evaluated on, held against the model before anything runs,
+# by kbnn train and kbnn predict alike, on 1 and 2 ranks (a 3-class classifier of four
+# features, 30 test rows):
+#   - a test or OOD set's labels must lie below the model's class count (its training
+#     set's): a label at or beyond it, or a negative one, ends with one message naming
+#     the file, the label and the count, exit 1;
+#   - a test set of only some of the classes is evaluated against all of the model's;
+#   - a model tested on the tail of its training file (data.test_fraction) predicts on a
+#     test file given alone;
+#   - an empty set (training, test or OOD file of 0 rows; classes or a regression's real
+#     targets, standardized) is refused with the file and the dataset;
+#   - a regression predicts on features alone (test and OOD sets): the predictions of
+#     the same rows with targets, NaN target and nll columns, and no metrics.
+#   usage: hdf5_sets_test.sh MPIEXEC KBNN DECK
+set -euo pipefail
+mpiexec=$1 kbnn=$2 deck=$3
+deck_data=no  # it writes its own HDF5 data sets
+source "$(dirname "$0")/common.sh"
+
+/usr/bin/python3 - "$out" <<'PY'
+import sys, h5py, numpy as np
+out = sys.argv[1]
+rng = np.random.default_rng(0)
+def blobs(n):  # labels 0, 1, 2 in turn, each class a shifted blob
+    y = (np.arange(n) % 3).astype(np.int64)
+    return rng.normal(size=(n, 4)).astype(np.float32) + 2 * y[:, None], y
+def write(name, x, labels):
+    with h5py.File(f"{out}/{name}.h5", "w") as f:
+        f["features"], f["labels"] = x, labels
+write("train", *blobs(120))
+x, y = blobs(30)
+write("test", x, y)
+write("huge_labels", x, np.full(30, 1000000))
+for name, row, label in [("label_5", 20, 5), ("label_3", 7, 3), ("negative", 4, -1)]:
+    bad = y.copy()
+    bad[row] = label
+    write(name, x, bad)
+write("two_classes", x[y < 2], y[y < 2])
+write("empty", x[:0], y[:0])
+# A regression: one real target, a linear function of the four features.
+for name, n in [("reg_train", 120), ("reg_test", 30), ("reg_empty", 0)]:
+    x = rng.normal(size=(n, 4)).astype(np.float32)
+    with h5py.File(f"{out}/{name}.h5", "w") as f:
+        f["features"], f["targets"] = x, x @ np.array([1, 2, -1, 0.5], np.float32)
+    if name == "reg_test":
+        with h5py.File(f"{out}/reg_features.h5", "w") as f:
+            f["features"] = x
+PY
+cat > "$out/classes.cfg" <<EOF
+[data]
+format = hdf5
+train_file = $out/train.h5
+test_file = $out/test.h5
+features = features
+targets = labels
+[model]
+layer = dense out=16
+layer = relu
+layer = dense out=3
+[train]
+epochs = 2
+batch_size = 16
+log_every = 100
+[eval]
+samples = 4
+[output]
+dir = $out/runs
+EOF
+cat > "$out/regression.cfg" <<EOF
+[data]
+format = hdf5
+train_file = $out/reg_train.h5
+test_file = $out/reg_test.h5
+features = features
+targets = targets
+standardize = true
+[model]
+likelihood = gaussian
+layer = dense out=16
+layer = relu
+layer = dense out=1
+[train]
+epochs = 2
+batch_size = 16
+log_every = 100
+[eval]
+samples = 4
+[output]
+dir = $out/runs
+EOF
+cfg=$out/classes.cfg reg_cfg=$out/regression.cfg
+"$kbnn" train "$cfg" --output.name=model > /dev/null || fail "training the 3-class model failed"
+"$kbnn" train "$reg_cfg" --output.name=reg > /dev/null || fail "training the regression failed"
+model=$out/runs/model.h5 reg_model=$out/runs/reg.h5
+
+cases=0
+check() {  # check RANKS MESSAGE ARGS...: kbnn ARGS on RANKS ranks ends with MESSAGE, exit 1
+  local ranks=$1 message=$2; shift 2
+  local rc=0
+  run_mpi -n "$ranks" "$kbnn" "$@" > "$out/stdout" 2> "$out/stderr" || rc=$?
+  local context="kbnn $* on $ranks rank(s)"
+  ((rc == 1)) || fail "$context: exit status $rc, expected 1: $(tail -3 "$out/stderr")"
+  local lines
+  lines=$(grep -c "^kbnn" "$out/stderr" || true)
+  ((lines == 1)) || fail "$context: $lines lines from kbnn, expected 1: $(cat "$out/stderr")"
+  grep -qF -- "$message" "$out/stderr" || fail "$context: no '$message': $(cat "$out/stderr")"
+  cases=$((cases + 1))
+}
+
+# Labels the model cannot score: refused before training (no run file) and by predict.
+outside="is outside [0, 3): the model predicts 3 classes"
+for n in 1 2; do
+  for command in "train $cfg --output.name=bad" "predict $model --output=$out/bad.predict.h5"; do
+    # shellcheck disable=SC2086  # the command's words
+    set -- $command
+    check $n "huge_labels.h5: label 1000000 of example 0 $outside" "$@" --data.test_file="$out/huge_labels.h5"
+    check $n "label_5.h5: label 5 of example 20 $outside" "$@" --data.test_file="$out/label_5.h5"
+    check $n "label_3.h5: label 3 of example 7 $outside" "$@" --data.test_file="$out/label_3.h5"
+    check $n "negative.h5: /labels: label -1 at row 4 outside [0, " "$@" --data.test_file="$out/negative.h5"
+    check $n "label_5.h5: label 5 of example 20 $outside" "$@" --ood.format=hdf5 --ood.file="$out/label_5.h5"
+  done
+done
+[[ ! -e $out/runs/bad.h5 && ! -e $out/bad.predict.h5 ]] || fail "a refused set left an output file"
+echo "PASSED: $cases refusals of labels outside the model's classes, each one message and exit 1"
+
+# A test set of classes 0 and 1 only: scored against the model's three.
+"$kbnn" train "$cfg" --data.test_file="$out/two_classes.h5" --output.name=two > "$out/two.log" 2>&1 ||
+  fail "training with a test set of two of the three classes failed: $(tail -3 "$out/two.log")"
+run_mpi -n 2 "$kbnn" predict "$model" --data.test_file="$out/two_classes.h5" \
+  --output="$out/two.predict.h5" > "$out/two_predict.log" 2>&1 ||
+  fail "predict on a set of two of the three classes failed: $(tail -3 "$out/two_predict.log")"
+/usr/bin/python3 - "$out" <<'PY'
+import sys, h5py, numpy as np
+out = sys.argv[1]
+for name in ("runs/two.h5", "two.predict.h5"):
+    with h5py.File(f"{out}/{name}", "r") as f:
+        probs = f["predictions/test/probs_mean"][...]
+        assert probs.shape == (20, 3), (name, probs.shape)
+        assert np.array_equal(f["predictions/test/label"][...], np.arange(20) % 2), name
+        assert 0 <= f["metrics/test"].attrs["accuracy"] <= 1, name
+print("PASSED: a test set of two of the model's three classes, by train and predict")
+PY
+
+# data.test_fraction held out the test rows in training; predict takes a test file as given.
+"$kbnn" train "$cfg" --data.test_file "" --data.test_fraction=0.25 --output.name=tail > /dev/null ||
+  fail "training with data.test_fraction failed"
+"$kbnn" predict "$out/runs/tail.h5" --data.test_file="$out/test.h5" --output="$out/tail.predict.h5" \
+  > "$out/tail.log" 2>&1 || fail "predict on a test file, model trained with data.test_fraction: $(tail -3 "$out/tail.log")"
+/usr/bin/python3 -c "
+import sys, h5py
+with h5py.File(sys.argv[1], 'r') as f:
+    assert f['predictions/test/label'].shape == (30,), f['predictions/test/label'].shape
+print('PASSED: a model trained with data.test_fraction predicts on a test file')" "$out/tail.predict.h5"
+
+# Empty sets, refused before anything is read or trained.
+none="holds no examples: a set to train on or predict needs at least one"
+for n in 1 2; do
+  check $n "empty.h5: /labels $none" train "$cfg" --data.test_file="$out/empty.h5"
+  check $n "empty.h5: /labels $none" train "$cfg" --data.train_file="$out/empty.h5"
+  check $n "empty.h5: /labels $none" train "$cfg" --ood.format=hdf5 --ood.file="$out/empty.h5"
+  check $n "empty.h5: /labels $none" predict "$model" --data.test_file="$out/empty.h5"
+  check $n "reg_empty.h5: /targets $none" train "$reg_cfg" --data.test_file="$out/reg_empty.h5"
+  check $n "reg_empty.h5: /targets $none" train "$reg_cfg" --data.train_file="$out/reg_empty.h5"
+  check $n "reg_empty.h5: /targets $none" predict "$reg_model" --data.test_file="$out/reg_empty.h5"
+done
+[[ ! -e $out/runs/bad.h5 && ! -e $out/runs/reg.predict.h5 ]] || fail "a refused set left an output file"
+echo "PASSED: empty training, test and OOD sets refused"
+
+# Features without targets: a regression predicts them as it does the same rows with them.
+for set in test features; do
+  run_mpi -n 2 "$kbnn" predict "$reg_model" --data.test_file="$out/reg_$set.h5" --ood.format=hdf5 \
+    --ood.file="$out/reg_features.h5" --ood.name=new --output="$out/reg_$set.predict.h5" \
+    > "$out/reg_$set.log" 2>&1 || fail "regression predict on reg_$set.h5: $(tail -3 "$out/reg_$set.log")"
+done
+grep -q "^test (30 examples, S=4): no targets, predictions only" "$out/reg_features.log" ||
+  fail "predict does not say the set has no targets: $(cat "$out/reg_features.log")"
+/usr/bin/python3 - "$out" <<'PY' || fail "the regression's predictions without targets differ"
+import sys, h5py, numpy as np
+out = sys.argv[1]
+with h5py.File(f"{out}/reg_test.predict.h5", "r") as a, h5py.File(f"{out}/reg_features.predict.h5", "r") as b:
+    for name in ("mean", "std", "aleatoric_variance", "epistemic_variance"):
+        assert a[f"predictions/test/{name}"][...].tobytes() == b[f"predictions/test/{name}"][...].tobytes(), name
+    for name in ("target", "nll"):
+        assert np.isnan(b[f"predictions/test/{name}"][...]).all(), name
+        assert np.isfinite(a[f"predictions/test/{name}"][...]).all(), name
+    assert "test" in a["metrics"] and "test" not in b.get("metrics", {}), "metrics of a set without targets"
+    assert "new" in b["metrics/ood"], "no OOD metrics for the OOD set without targets"
+print("PASSED: a regression predicts features without targets as with them, without metrics")
+PY
