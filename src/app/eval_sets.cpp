@@ -56,12 +56,30 @@ Split load_validation_rows(const RunConfig& config, const Communicator& comm) {
   return take_rows(source, source.total - held_out, source.total, comm, RankRows::shard);
 }
 
+namespace {
+
+std::vector<std::int32_t>::const_iterator first_label_outside(const Dataset& rows, int classes) {
+  return std::find_if(rows.labels.begin(), rows.labels.end(),
+                      [&](std::int32_t y) { return y < 0 || y >= classes; });
+}
+
+bool labels_within(const Dataset& rows, int classes) {
+  return !rows.labeled || first_label_outside(rows, classes) == rows.labels.end();
+}
+
+// The set as one without labels: label -1 on every row, which no metric counts.
+void forget_labels(Dataset& rows) {
+  rows.labeled = false;
+  rows.labels.assign(rows.labels.size(), -1);
+}
+
+}  // namespace
+
 void take_model_classes(Split& set, int classes) {
   Dataset& rows = set.rows;
   rows.num_classes = classes;
   if (!rows.labeled) return;
-  const auto outside = std::find_if(rows.labels.begin(), rows.labels.end(),
-                                    [&](std::int32_t y) { return y < 0 || y >= classes; });
+  const auto outside = first_label_outside(rows, classes);
   if (outside == rows.labels.end()) return;
   throw InputError(concat(rows.source, ": label ", *outside, " of example ",
                           set.first + (outside - rows.labels.begin()), " is outside [0, ",
@@ -109,14 +127,23 @@ Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSp
   if (r.target_dim != like.target_dim)
     throw InputError(concat("OOD set ", r.source, ": ", r.target_dim, " targets per example, the "
                             "model's data ", like.target_dim));
-  if (like.num_classes > 0) take_model_classes(out, like.num_classes);
+  if (like.num_classes > 0) {
+    // An OOD set's labels score nothing, and another data set's (CIFAR-100 against a
+    // CIFAR-10 model) need not be the model's classes: such labels are dropped, on every
+    // rank if one rank's rows hold one.
+    const double outside = labels_within(out.rows, like.num_classes) ? 0 : 1;
+    if (comm.allreduce_sum(outside) > 0) forget_labels(out.rows);
+    take_model_classes(out, like.num_classes);
+  }
   return out;
 }
 
 void log_unlabeled(const Split& ood, std::ostream& log) {
   if (ood.rows.labeled) return;
-  log << "OOD set " << ood.rows.source << ": no labels, none needed (its predictions' "
-      << (ood.rows.target_dim > 0 ? "target column is NaN)" : "label column is -1)")
+  log << "OOD set " << ood.rows.source
+      << (ood.rows.target_dim > 0 ? ": no targets, none needed (its predictions' target column is NaN)"
+                                  : ": no labels of the model's classes, none needed (its "
+                                    "predictions' label column is -1)")
       << std::endl;
 }
 

@@ -48,9 +48,10 @@ void take_model_targets(Split& set, int targets);
 
 // The deck's OOD set ([ood]; config.ood.enabled() must hold): the test split of
 // ood.format / ood.dir / ood.file, or the test set under ood.shift (noise keyed by
-// train.seed). Throws InputError if its images differ in shape from `like`'s, or if
-// `like` has taken a classifier's classes (take_model_classes) and its labels do not fit
-// them. Without targets, a regression's OOD set takes `like`'s (take_model_targets).
+// train.seed). Throws InputError if its images differ in shape from `like`'s. A
+// classifier's OOD set takes `like`'s classes (take_model_classes), and labels that are
+// not among them (another data set's) are dropped: label -1, as a set without labels.
+// Without targets, a regression's OOD set takes `like`'s (take_model_targets).
 Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSplit split,
                          const Dataset& like);
 

@@ -2,9 +2,10 @@
 # The HDF5 sets a model is evaluated on, held against the model before anything runs,
 # by kbnn train and kbnn predict alike, on 1 and 2 ranks (a 3-class classifier of four
 # features, 30 test rows):
-#   - a test or OOD set's labels must lie below the model's class count (its training
-#     set's): a label at or beyond it, or a negative one, ends with one message naming
-#     the file, the label and the count, exit 1;
+#   - a test set's labels must lie below the model's class count (its training set's):
+#     a label at or beyond it, or a negative one, ends with one message naming the file,
+#     the label and the count, exit 1; an OOD set's labels (which score nothing) that are
+#     not the model's classes are dropped, with a line that says so;
 #   - a test set of only some of the classes is evaluated against all of the model's;
 #   - a model tested on the tail of its training file (data.test_fraction) predicts on a
 #     test file given alone;
@@ -118,9 +119,17 @@ for n in 1 2; do
     check $n "label_5.h5: label 5 of example 20 $outside" "$@" --data.test_file="$out/label_5.h5"
     check $n "label_3.h5: label 3 of example 7 $outside" "$@" --data.test_file="$out/label_3.h5"
     check $n "negative.h5: /labels: label -1 at row 4 outside [0, " "$@" --data.test_file="$out/negative.h5"
-    check $n "label_5.h5: label 5 of example 20 $outside" "$@" --ood.format=hdf5 --ood.file="$out/label_5.h5"
   done
 done
+# An OOD set's labels score nothing: another data set's classes are dropped, not refused.
+run_mpi -n 2 "$kbnn" predict "$model" --ood.format=hdf5 --ood.file="$out/label_5.h5" \
+  --output="$out/foreign.predict.h5" > "$out/foreign.log" 2>&1 ||
+  fail "an OOD set with labels beyond the model's classes was refused: $(tail -3 "$out/foreign.log")"
+grep -q "OOD set .*label_5.h5: no labels of the model's classes, none needed" "$out/foreign.log" ||
+  fail "no line saying the OOD set's labels were dropped: $(cat "$out/foreign.log")"
+/usr/bin/python3 -c "import h5py, sys; f = h5py.File(sys.argv[1]); assert (f['predictions/label_5/label'][:] == -1).all()" \
+  "$out/foreign.predict.h5" || fail "the OOD set's foreign labels were written"
+rm -f "$out/foreign.predict.h5"
 [[ ! -e $out/runs/bad.h5 && ! -e $out/bad.predict.h5 ]] || fail "a refused set left an output file"
 echo "PASSED: $cases refusals of labels outside the model's classes, each one message and exit 1"
 
