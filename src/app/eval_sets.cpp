@@ -2,11 +2,13 @@
 
 #include "core/error.hpp"
 #include "core/format.hpp"
+#include "core/progress.hpp"
 #include "data/shift.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <ostream>
 
 namespace kbnn {
@@ -32,6 +34,14 @@ EvalOptions eval_options(const RunConfig& config) {
   options.batch = config.eval.batch_size;
   options.seed = config.train.seed;
   options.temperature = config.eval.temperature.value;
+  return options;
+}
+
+EvalOptions with_progress(EvalOptions options, const std::string& set, const Communicator& comm,
+                          std::ostream& log) {
+  const auto line =
+      std::make_shared<ProgressLine>(comm.is_root() ? &log : nullptr, "predicting " + set);
+  options.progress = [line](double fraction) { (*line)(fraction); };
   return options;
 }
 

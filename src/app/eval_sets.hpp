@@ -21,6 +21,11 @@ namespace kbnn {
 // examples.
 EvalOptions eval_options(const RunConfig& config);
 
+// `options` with a progress line for `set` (core/progress.hpp) on the rank that logs:
+// Monte-Carlo prediction of a large set runs minutes without other output.
+EvalOptions with_progress(EvalOptions options, const std::string& set, const Communicator& comm,
+                          std::ostream& log);
+
 // The deck's test split (data.format, data.dir or data.test_file, data.test_limit):
 // the rows this rank needs for `split` (uq/evaluate.hpp, rows_to_load).
 Split load_test_rows(const RunConfig& config, const Communicator& comm, PredictSplit split);

@@ -222,7 +222,8 @@ void evaluate_ood(const RunConfig& config, const EvalOptions& options, const Tra
   apply_standardization(ood, run.checkpoint.standardization);
   log_unlabeled(ood, log);
   const EnsembleEvaluation e =
-      evaluate_trained(run, model, to_device(ood.rows), ood.first, ood.total, options, comm);
+      evaluate_trained(run, model, to_device(ood.rows), ood.first, ood.total,
+                       with_progress(options, ood_set_name(config), comm, log), comm);
   const std::string set = ood_set_name(config);
   if (config.output.write_predictions) {
     file.write_predictions(set, e.mixture.rows, ood.first, ood.total);
@@ -261,8 +262,9 @@ void write_ensemble_run(const RunConfig& config, const Plan& plan, const Communi
                             validation.total, options, comm);
   };
   const EvalOptions options = final_eval_options(config, held_out, file, comm, log);
-  const EnsembleEvaluation e = evaluate_trained(run, *model, to_device(test.rows), test.first,
-                                                test.total, options, comm);
+  const EnsembleEvaluation e =
+      evaluate_trained(run, *model, to_device(test.rows), test.first, test.total,
+                       with_progress(options, "test", comm, log), comm);
   log_test(config, options, e, log);
   write_evaluation(file, "test", e, config.eval.samples, config.output.write_predictions);
   if (config.ood.enabled()) evaluate_ood(config, options, run, *model, test, e, file, comm, log);

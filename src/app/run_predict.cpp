@@ -110,7 +110,8 @@ void predict_regression(const PredictOptions& options, const Inputs& in, const E
   const Standardization& s = in.run.checkpoint.standardization;
   const int targets = rows.target_dim();
   const RegressionEvaluation e =
-      evaluate_regression(*in.model, rows, in.set.first, in.set.total, eval, s, comm);
+      evaluate_regression(*in.model, rows, in.set.first, in.set.total,
+                          with_progress(eval, options.set_name, comm, log), s, comm);
   create_parent_dir(in.output, comm);
   RunFile file(in.output, comm, prediction_info(options, config));
   file.write_standardization(s);
@@ -123,7 +124,8 @@ void predict_regression(const PredictOptions& options, const Inputs& in, const E
   if (config.ood.enabled()) {
     const Split& out = in.ood;
     const RegressionEvaluation o =
-        evaluate_regression(*in.model, to_device(out.rows), out.first, out.total, eval, s, comm);
+        evaluate_regression(*in.model, to_device(out.rows), out.first, out.total,
+                            with_progress(eval, in.ood_set, comm, log), s, comm);
     write_regression_set(file, in.ood_set, o, true, eval.samples, "OOD set " + in.ood_set, log);
     if (options.sample_probabilities)
       file.write_sample_gaussians(in.ood_set, o.sample_gaussians, eval.samples, targets, o.first,
@@ -153,7 +155,8 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
   eval.keep_samples = options.sample_probabilities;
   if (config.model.regression()) return predict_regression(options, in, eval, in_device, comm, log);
   const EnsembleEvaluation ensemble =
-      evaluate_trained(in.run, *in.model, in_device, in.set.first, in.set.total, eval, comm);
+      evaluate_trained(in.run, *in.model, in_device, in.set.first, in.set.total,
+                       with_progress(eval, options.set_name, comm, log), comm);
   const Evaluation& e = ensemble.mixture;
 
   const int classes = int(in.model->output_shape().size());
@@ -173,7 +176,8 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
   if (config.ood.enabled()) {
     const Split& out = in.ood;
     const EnsembleEvaluation ood =
-        evaluate_trained(in.run, *in.model, to_device(out.rows), out.first, out.total, eval, comm);
+        evaluate_trained(in.run, *in.model, to_device(out.rows), out.first, out.total,
+                         with_progress(eval, in.ood_set, comm, log), comm);
     const Evaluation& o = ood.mixture;
     file.write_predictions(in.ood_set, o.rows, o.first, o.total);
     if (members > 1) file.write_epistemic_split(in.ood_set, ood.split, o.first, o.total);

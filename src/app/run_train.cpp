@@ -496,7 +496,8 @@ Predictions evaluate_test(const RunConfig& config, const EvalOptions& options,
                           Sequential<Real>& model, const RunData& d, RunFile& file,
                           const Communicator& comm, std::ostream& log) {
   const std::int64_t n_test = d.test_split.total;
-  const Evaluation final_test = evaluate(model, d.test, d.test_split.first, n_test, options, comm);
+  const Evaluation final_test = evaluate(model, d.test, d.test_split.first, n_test,
+                                         with_progress(options, "test", comm, log), comm);
   const Predictions& predictions = final_test.rows;
   const Metrics& m = final_test.metrics;
   if (config.output.write_predictions)
@@ -521,9 +522,11 @@ void evaluate_ood(const RunConfig& config, const EvalOptions& options, Sequentia
                   const RunData& d, const Predictions& test, RunFile& file,
                   const Communicator& comm, std::ostream& log) {
   const Split& ood = d.ood;
-  const Predictions ood_predictions =
-      evaluate(model, to_device(ood.rows), ood.first, ood.total, options, comm).rows;
   const std::string ood_set = ood_set_name(config);
+  const Predictions ood_predictions =
+      evaluate(model, to_device(ood.rows), ood.first, ood.total,
+               with_progress(options, ood_set, comm, log), comm)
+          .rows;
   if (config.output.write_predictions)
     file.write_predictions(ood_set, ood_predictions, ood.first, ood.total);
   report_ood(file, "test", test, d.test_split.first, d.test_split.total, ood_set,
@@ -536,8 +539,9 @@ void evaluate_regression_sets(const RunConfig& config, Sequential<Real>& model, 
                               RunFile& file, const Communicator& comm, std::ostream& log) {
   const EvalOptions options = eval_options(config);
   const int samples = config.eval.samples;
-  const RegressionEvaluation test = evaluate_regression(
-      model, d.test, d.test_split.first, d.test_split.total, options, d.standardization, comm);
+  const RegressionEvaluation test =
+      evaluate_regression(model, d.test, d.test_split.first, d.test_split.total,
+                          with_progress(options, "test", comm, log), d.standardization, comm);
   write_regression_set(file, "test", test, config.output.write_predictions, samples,
                        format("test (MC predictive mixture, S=%.0f)", samples), log);
   const double passes_per_second =
@@ -546,8 +550,9 @@ void evaluate_regression_sets(const RunConfig& config, Sequential<Real>& model, 
   if (!config.ood.enabled()) return;
   const Split& ood = d.ood;
   const std::string name = ood_set_name(config);
-  const RegressionEvaluation out = evaluate_regression(model, to_device(ood.rows), ood.first,
-                                                       ood.total, options, d.standardization, comm);
+  const RegressionEvaluation out =
+      evaluate_regression(model, to_device(ood.rows), ood.first, ood.total,
+                          with_progress(options, name, comm, log), d.standardization, comm);
   write_regression_set(file, name, out, config.output.write_predictions, samples,
                        "OOD set " + name, log);
   report_regression_ood(file, "test", test, name, out, d.standardization, comm, log);
