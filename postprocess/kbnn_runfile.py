@@ -37,6 +37,22 @@ def _require_hdf5(path, kind):
         raise RunFileError(f"{path}: not an HDF5 file, so not a {kind}")
 
 
+def _other_kind(path, f):
+    """What a kbnn file that is neither a run file nor a prediction file is, and what reads
+    it instead (src/app/file_kind.cpp tells the kinds apart the same way); None if unknown."""
+    if isinstance(f.get("pruning"), h5py.Group):
+        return (f"a pruning file of kbnn prune, not a run file: "
+                f"'kbnn_plots.py pruning {path}' plots it")
+    if isinstance(f.get("steps"), h5py.Group) and isinstance(f.get("initial"), h5py.Group):
+        return ("a step dump (debug.dump_file), not a run file: nothing here plots it; "
+                "tests/scripts/torch_replay.py replays it")
+    pruned_ensemble = isinstance(f.get("members"), h5py.Group) and "deck" not in f.attrs
+    if isinstance(f.get("checkpoint"), h5py.Group) or pruned_ensemble:
+        return ("a checkpoint, not a run file: it holds no history or predictions; the run "
+                "file beside it has them, and 'kbnn predict' makes a prediction file from it")
+    return None
+
+
 def _text(value):
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -61,6 +77,9 @@ class RunFile:
             has_history = isinstance(f.get("history"), h5py.Group)
             # kbnn predict's file: the run file's /predictions and /metrics, no history.
             self.is_prediction_file = not has_history and isinstance(f.get("predictions"), h5py.Group)
+            other = None if has_history or self.is_prediction_file else _other_kind(path, f)
+            if other:
+                raise RunFileError(f"{path}: {other}")
             if "kbnn_version" not in f.attrs or not (has_history or self.is_prediction_file):
                 raise RunFileError(
                     f"{path}: an HDF5 file but not a kbnn run file "
@@ -115,8 +134,9 @@ class RunFile:
             raise RunFileError(f"{self.path}: an ensemble's run file has no training history "
                                "of its own: 'kbnn_plots.py members' draws its members' training")
         if self.is_prediction_file:
-            raise RunFileError(f"{self.path}: a file of kbnn predict has no training history; "
-                               "give the run file")
+            raise RunFileError(f"{self.path}: a prediction file of kbnn predict has no training "
+                               "history: give the run file; 'kbnn_plots.py reliability', "
+                               "'uncertainty' and 'ood' plot a prediction file")
         missing = [key for key in fields if key not in self.history]
         if missing:
             raise RunFileError(f"{self.path}: /history lacks {', '.join(missing)}")

@@ -2,7 +2,8 @@
 # The postprocess tools on small real run files (2 ranks and 1 rank), a prediction file
 # and a pruning file: every PNG exists, has the size its --help promises and is not
 # blank, and shows what it should (check_plots.py reads the figures); compare prints the
-# table; a file that is not a run file is refused with a message naming it; a Python
+# table; a file that is not a run file is refused with a message naming it (a pruning or
+# prediction file as such, with the subcommands that plot it); a Python
 # without matplotlib gets one line saying so, not a traceback.
 #   usage: postprocess_test.sh MPIEXEC KBNN DECK
 set -euo pipefail
@@ -111,5 +112,17 @@ done
 cat "$out/err"
 grep -q "not a kbnn run file" <(plots history "$out/other.h5" 2>&1) ||
   fail "an HDF5 file that is not a run file is not called one"
+# kbnn's other files: named for what they are, with the subcommands that plot them.
+status=0
+plots history "$out/two.pruning.h5" -o "$out/bad.png" > "$out/err" 2>&1 || status=$?
+pruning="two.pruning.h5: a pruning file of kbnn prune, not a run file: 'kbnn_plots.py pruning "
+[[ $status -eq 1 ]] && grep -q "$pruning.*two.pruning.h5' plots it" "$out/err" ||
+  fail "history on a pruning file: status $status, $(cat "$out/err")"
+status=0
+plots history "$out/predicted.h5" -o "$out/bad.png" > "$out/err" 2>&1 || status=$?
+predictions="predicted.h5: a prediction file of kbnn predict has no training history: give the "
+predictions+="run file; 'kbnn_plots.py reliability', 'uncertainty' and 'ood' plot a prediction file"
+[[ $status -eq 1 ]] && grep -q "$predictions" "$out/err" ||
+  fail "history on a prediction file: status $status, $(cat "$out/err")"
 [[ ! -e "$out/bad.png" && ! -e "$out/bad" ]] || fail "a picture was written for a bad input"
 echo "PASSED"
