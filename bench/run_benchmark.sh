@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kbnn against its PyTorch Flipout LeNet-5 peer (bench/peer_torch_flipout.py), back to
-# back on this machine: training images/s, GFLOP/s in the conv+dense products (579.6
-# MFLOP per batch-128 step), MC-inference image-passes/s and test accuracy.
+# back on this machine: training images/s, GFLOP/s in the conv+dense products (4.53
+# MFLOP per image, 579.6 per batch-128 step), MC-inference image-passes/s and test accuracy.
 #
 #   bench/run_benchmark.sh [EPOCHS] [SAMPLES]        (defaults: 1 epoch, S = 10)
 #

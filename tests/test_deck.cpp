@@ -275,6 +275,21 @@ TEST_CASE("bad decks are rejected with a message naming the problem", "[deck]") 
     REQUIRE_THROWS_WITH(parse_text(kMinimal + "[train]\nseed = -1\n"),
                         contains("train.seed: expected a non-negative integer, got '-1'"));
   }
+  SECTION("an integer too large for its type names the type's bound") {
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--eval.samples=1000000000000"}),
+                        contains("command line: eval.samples: expected an integer >= 1 and at "
+                                 "most 2147483647, got '1000000000000'"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal + "[train]\nmax_steps = 99999999999999999999\n"),
+                        contains(".cfg: train.max_steps: expected an integer >= 0 (0 = no "
+                                 "limit) and at most 9223372036854775807, got "
+                                 "'99999999999999999999'"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.seed=99999999999999999999"}),
+                        contains("command line: train.seed: expected an integer at most "
+                                 "18446744073709551615, got '99999999999999999999'"));
+    REQUIRE_THROWS_WITH(parse_text("[model]\nlayer = flatten\nlayer = dense out=3000000000\n"),
+                        contains("out: expected an integer >= 1 and at most 2147483647, got "
+                                 "'3000000000'"));
+  }
   SECTION("malformed double") {
     REQUIRE_THROWS_WITH(parse_text(kMinimal + "[train]\nlr = 1e-3x\n"),
                         contains("train.lr: expected a number, got '1e-3x'"));
@@ -504,9 +519,14 @@ TEST_CASE("bad data, output and parallel options are rejected", "[deck]") {
         parse_text(kMinimal, {"--output.checkpoint_every=150"}),
         contains("command line: output.checkpoint_every: expected a multiple of "
                  "train.log_every (100), got '150'"));
+    // The command line gave one of the two options: it is blamed, the deck's value named.
     REQUIRE_THROWS_WITH(
         parse_text(kMinimal + "[output]\ncheckpoint_every = 200\n", {"--train.log_every=300"}),
-        contains(": output.checkpoint_every: expected a multiple of train.log_every (300), "
+        contains("command line: output.checkpoint_every: expected a multiple of train.log_every "
+                 "(300), got '200' (from input deck "));
+    REQUIRE_THROWS_WITH(
+        parse_text(kMinimal + "[output]\ncheckpoint_every = 200\n[train]\nlog_every = 300\n"),
+        contains(".cfg: output.checkpoint_every: expected a multiple of train.log_every (300), "
                  "got '200'"));
     REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--output.checkpoint_every=ten"}),
                         contains("output.checkpoint_every: expected an integer, got 'ten'"));
@@ -540,6 +560,18 @@ TEST_CASE("bad data, output and parallel options are rejected", "[deck]") {
         parse_text(kMinimal, {"--parallel.ensemble=2", "--debug.dump_steps=2",
                               "--debug.dump_file=d.h5"}),
         contains("parallel.ensemble: expected 1 when debug.dump_steps > 0"));
+    // A combination that lacks an option says which, and blames where the other came from.
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--debug.dump_steps=2"}),
+                        contains("command line: debug.dump_steps = 2 needs debug.dump_file, the "
+                                 "HDF5 file to write the steps to"));
+    REQUIRE_THROWS_WITH(parse_text(kMinimal + "[debug]\ndump_steps = 3\n"),
+                        contains(".cfg: debug.dump_steps = 3 needs debug.dump_file"));
+    REQUIRE_THROWS_WITH(
+        parse_text(kMinimal + "[debug]\ndump_steps = 2\ndump_file = d.h5\n",
+                   {"--train.lr_schedule=cosine"}),
+        contains("command line: debug.dump_steps = 2 needs train.lr_schedule = constant and "
+                 "train.lr_warmup_epochs = 0 (the dump records one learning rate), got cosine "
+                 "and 0"));
     // The mixture and its split are written for classes only: no silent classifier output.
     REQUIRE_THROWS_WITH(
         parse_text(kMinimal + "[data]\nformat = hdf5\ntrain_file = a.h5\ntest_file = b.h5\n",

@@ -75,7 +75,7 @@ const Command commands[] = {
      "metrics (and OOD AUROC with an [ood] set) in <run>.pruning.h5. A run without\n"
      "Bayesian weights is refused.\n"
      "\n"
-     "options:\n"
+     "options (--name=value or --name value):\n"
      "  --fractions=F1,F2,...    fractions in [0, 1) (0, the unpruned model, is added)\n"
      "  --scope=global           rank all layers' weights together (the default: small\n"
      "                           layers keep the weights they cannot spare)\n"
@@ -87,14 +87,14 @@ const Command commands[] = {
      "                           fine-tunes with kbnn train DECK --restart FILE)\n"
      "  --data.*, --eval.*, --ood.*   change the run's deck as kbnn predict does\n"},
     {"info",
-     "usage: kbnn info FILE [--deck]\n",
+     "usage: kbnn info FILE [--deck]     (or kbnn info --deck FILE)\n",
      "\n"
      "Summarises any file kbnn writes: a finished or stopped run file, a checkpoint, a\n"
-     "pruning file, a pruned model, a prediction file. It names the kind, then what the\n"
-     "file holds: the model (layers, output shapes, estimators, weights, FLOPs), the last\n"
-     "history rows and evaluation, test and OOD metrics, the pruning table, and where to\n"
-     "resume from. --deck also prints the resolved deck. A file that is not kbnn's is\n"
-     "refused with one line (exit 1).\n"},
+     "pruning file, a pruned model, a prediction file, a step dump (debug.dump_file). It\n"
+     "names the kind, then what the file holds: the model (layers, output shapes,\n"
+     "estimators, weights, FLOPs), the last history rows and evaluation, test and OOD\n"
+     "metrics, the pruning table, and where to resume from. --deck also prints the\n"
+     "resolved deck. A file that is not kbnn's is refused with one line (exit 1).\n"},
     {"deck",
      "usage: kbnn deck\n",
      "\n"

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -143,6 +144,17 @@ bool parse_integer(const std::string& s, Int& out) {
   out = v;
   return true;
 }
+// Why an integer's text does not fit Int: "at most 2147483647" (or "at least ...") when
+// it is an integer too large for the type, "" when it is something else or fits.
+template <class Int>
+std::string integer_bound(const std::string& s) {
+  Int v{};
+  const char* end = s.data() + s.size();
+  const auto [ptr, ec] = std::from_chars(s.data(), end, v);
+  if (ec != std::errc::result_out_of_range || ptr != end) return "";
+  return s[0] == '-' ? concat("at least ", std::numeric_limits<Int>::min())
+                     : concat("at most ", std::numeric_limits<Int>::max());
+}
 bool parse_value(const std::string& s, int& out) { return parse_integer(s, out); }
 bool parse_value(const std::string& s, std::int64_t& out) { return parse_integer(s, out); }
 bool parse_value(const std::string& s, std::uint64_t& out) { return parse_integer(s, out); }
@@ -270,8 +282,11 @@ std::string set_layer_key(LayerSpec& spec, const std::string& key, const std::st
   // Every other key is a size; only padding may be zero.
   const int min = key == "padding" ? 0 : 1;
   int v = 0;
-  if (!parse_integer(value, v) || v < min)
-    return concat(key, ": expected an integer >= ", min, ", got '", value, "'");
+  if (!parse_integer(value, v) || v < min) {
+    const std::string bound = integer_bound<int>(value);
+    return concat(key, ": expected an integer >= ", min, bound.empty() ? "" : " and ", bound,
+                  ", got '", value, "'");
+  }
   if (key == "out") spec.out = v;
   if (key == "kernel") spec.kernel = v;
   if (key == "stride") spec.stride = v;
@@ -426,32 +441,70 @@ Source read_command_line(const std::vector<std::string>& args,
 // Where each applied value came from, so that a range error names the right source.
 struct Given {
   std::string where, text;
+  // "at most 2147483647" when the text is an integer too large for the option's type
+  // (the value is clamped to it): the range check then names both bounds.
+  std::string bound;
 };
+
+// An integer option's text beyond its type: the value clamped to the bound it passed.
+template <class Field>
+std::string clamp_integer(const std::string& text, Field& field) {
+  if constexpr (std::is_integral_v<Field> && !std::is_same_v<Field, bool>) {
+    const std::string bound = integer_bound<Field>(text);
+    if (!bound.empty())
+      field = text[0] == '-' ? std::numeric_limits<Field>::min()
+                             : std::numeric_limits<Field>::max();
+    return bound;
+  }
+  return "";
+}
 
 void apply(const Source& src, RunConfig& cfg, std::map<std::string, Given>& given) {
   for_each_option(cfg, [&](const char* name, auto& field) {
     const auto it = src.values.find(name);
     if (it == src.values.end()) return;
-    if (!parse_value(it->second, field))
+    std::string bound;
+    if (!parse_value(it->second, field) && (bound = clamp_integer(it->second, field)).empty())
       throw InputError(concat(src.where, ": ", name, ": expected ", expected(field), ", got '",
                               it->second, "'"));
-    given[name] = Given{src.where, it->second};
+    given[name] = Given{src.where, it->second, bound};
   });
 }
 
 // Checks option values against their ranges; a failing one throws an InputError that
 // names the source that gave it (defaults always pass, so a failing option was given;
-// the fallback to the deck is only defensive).
+// the fallback to the deck is only defensive). An integer beyond its type fails its
+// check whatever the clamped value, and finally fails anyway (beyond_type).
 class OptionCheck {
  public:
   OptionCheck(const std::map<std::string, Given>& given, std::string deck_where)
       : given_(given), deck_where_(std::move(deck_where)) {}
 
-  void operator()(bool ok, const char* name, const std::string& what) const {
-    if (ok) return;
+  // `related`: the options that `what` holds `name` against; the message blames the
+  // command line when it gave any of them (it overrides the deck).
+  void operator()(bool ok, const char* name, const std::string& what,
+                  std::initializer_list<const char*> related = {}) const {
     const auto it = given_.find(name);
-    const Given g = it != given_.end() ? it->second : Given{deck_where_, "(default)"};
-    throw InputError(concat(g.where, ": ", name, ": expected ", what, ", got '", g.text, "'"));
+    const bool given = it != given_.end(), beyond = given && !it->second.bound.empty();
+    if (ok && !beyond) return;
+    const Given g = given ? it->second : Given{deck_where_, "(default)", ""};
+    const std::string source = blamed(name, related);
+    throw InputError(concat(source, ": ", name, ": expected ", what,
+                            beyond ? " and " + g.bound : "", ", got '", g.text, "'",
+                            given && source != g.where ? concat(" (from ", g.where, ")") : ""));
+  }
+  // A combination that lacks an option: `problem` says what is missing
+  // ("debug.dump_steps = 2 needs debug.dump_file"), blamed as operator() blames.
+  void combination(bool ok, const char* name, std::initializer_list<const char*> related,
+                   const std::string& problem) const {
+    if (!ok) throw InputError(concat(blamed(name, related), ": ", problem));
+  }
+  // An integer beyond its type that no range check looked at.
+  void beyond_type() const {
+    for (const auto& [name, g] : given_)
+      if (!g.bound.empty())
+        throw InputError(concat(g.where, ": ", name, ": expected an integer ", g.bound, ", got '",
+                                g.text, "'"));
   }
   // The file or command line that gave the option.
   std::string where(const char* name) const {
@@ -460,6 +513,16 @@ class OptionCheck {
   }
 
  private:
+  // The source that gave `name`, unless the deck did and another source (the command
+  // line) gave one of `related`.
+  std::string blamed(const char* name, std::initializer_list<const char*> related) const {
+    const std::string source = where(name);
+    if (source != deck_where_) return source;
+    for (const char* option : related)
+      if (where(option) != deck_where_) return where(option);
+    return source;
+  }
+
   const std::map<std::string, Given>& given_;
   std::string deck_where_;
 };
@@ -488,7 +551,7 @@ void validate_data(const RunConfig& c, const OptionCheck& check, bool to_train) 
   if (c.data.format == DataFormat::hdf5) {
     validate_hdf5_files(c.data, check, to_train);
     check(c.data.test_file.empty() || c.data.test_fraction == 0, "data.test_fraction",
-          "0 when data.test_file names the test set");
+          "0 when data.test_file names the test set", {"data.test_file"});
     check(!c.data.features.empty(), "data.features", "a dataset name");
     check(!c.data.targets.empty(), "data.targets", "a dataset name");
   } else {
@@ -509,23 +572,27 @@ void validate_training(const RunConfig& c, const OptionCheck& check) {
   check(c.data.validation_fraction == 0 || c.eval.every_epochs > 0 || c.eval.temperature.fit,
         "data.validation_fraction",
         "0 unless eval.every_epochs > 0 or eval.temperature = fit (the held-out set is "
-        "evaluated during training, or the temperature fitted to it)");
+        "evaluated during training, or the temperature fitted to it)",
+        {"eval.every_epochs", "eval.temperature"});
 }
 
 // A Gaussian likelihood needs real targets (HDF5) and nothing that assumes classes.
 void validate_regression(const RunConfig& c, const OptionCheck& check) {
   if (!c.model.regression()) return;
+  const std::initializer_list<const char*> likelihood = {"model.likelihood"};
   check(c.data.format == DataFormat::hdf5, "model.likelihood",
-        "categorical unless data.format = hdf5 (real-valued targets come from HDF5 files)");
+        "categorical unless data.format = hdf5 (real-valued targets come from HDF5 files)",
+        {"data.format"});
   check(!c.ood.format || c.ood.format == DataFormat::hdf5, "ood.format",
-        "hdf5 (or empty) with a Gaussian model.likelihood");
+        "hdf5 (or empty) with a Gaussian model.likelihood", likelihood);
   check(c.debug.dump_steps == 0, "debug.dump_steps",
-        "0 with a Gaussian model.likelihood (the step dump replays classifiers)");
+        "0 with a Gaussian model.likelihood (the step dump replays classifiers)", likelihood);
   // The ensemble's mixture and its epistemic split are written for classes only.
   check(c.parallel.ensemble == 1, "parallel.ensemble",
-        "1 with a Gaussian model.likelihood (ensembles of regression models are not built yet)");
+        "1 with a Gaussian model.likelihood (ensembles of regression models are not built yet)",
+        likelihood);
   check(c.eval.temperature == Temperature{}, "eval.temperature",
-        "1 with a Gaussian model.likelihood (a temperature scales class logits)");
+        "1 with a Gaussian model.likelihood (a temperature scales class logits)", likelihood);
 }
 
 void validate_model(const ModelConfig& m, const OptionCheck& check) {
@@ -535,7 +602,7 @@ void validate_model(const ModelConfig& m, const OptionCheck& check) {
   check(m.init_bias_stddev >= 0, "model.init_bias_stddev", "a number >= 0");
   check(m.moped_delta >= 0, "model.moped_delta", "a number >= 0 (0 = off)");
   check(m.moped_delta == 0 || !m.init_from.empty(), "model.moped_delta",
-        "0 unless model.init_from names a run file whose weights set mu");
+        "0 unless model.init_from names a run file whose weights set mu", {"model.init_from"});
 }
 
 void validate_train(const TrainConfig& t, const OptionCheck& check) {
@@ -556,9 +623,10 @@ void validate_train(const TrainConfig& t, const OptionCheck& check) {
         "a number in [0, 1]");
   if (t.lr_schedule == LrSchedule::step) {
     check(t.lr_decay_epochs > 0, "train.lr_decay_epochs",
-          "a number > 0 with train.lr_schedule = step (epochs between decays)");
+          "a number > 0 with train.lr_schedule = step (epochs between decays)",
+          {"train.lr_schedule"});
     check(t.lr_decay_factor > 0, "train.lr_decay_factor",
-          "a number in (0, 1] with train.lr_schedule = step");
+          "a number in (0, 1] with train.lr_schedule = step", {"train.lr_schedule"});
   }
   check(t.log_every >= 1, "train.log_every", "an integer >= 1");
   check(t.max_steps >= 0, "train.max_steps", "an integer >= 0 (0 = no limit)");
@@ -571,29 +639,33 @@ void validate_eval_and_ood(const RunConfig& c, const OptionCheck& check) {
                                                          "during training)");
   check(c.eval.temperature.value > 0, "eval.temperature", "a number > 0, or fit");
   check(!c.eval.temperature.fit || c.data.validation_fraction > 0, "eval.temperature",
-        "a number unless data.validation_fraction > 0 (fit needs held-out examples to fit to)");
+        "a number unless data.validation_fraction > 0 (fit needs held-out examples to fit to)",
+        {"data.validation_fraction"});
 
   check(c.ood.shift == DataShift::none || !c.ood.format, "ood.shift",
-        "none when ood.format names a data set (a shift is built from the test set)");
+        "none when ood.format names a data set (a shift is built from the test set)",
+        {"ood.format"});
   check(c.ood.format != DataFormat::hdf5 || !c.ood.file.empty(), "ood.format",
-        "ood.file to be set with ood.format = hdf5");
+        "ood.file to be set with ood.format = hdf5", {"ood.file"});
   check(!c.ood.format || c.ood.format == DataFormat::hdf5 || !c.ood.dir.empty(), "ood.format",
-        "ood.dir to be set with ood.format = idx or cifar10");
+        "ood.dir to be set with ood.format = idx or cifar10", {"ood.dir"});
   check(c.ood.limit >= 0, "ood.limit", "an integer >= 0 (0 = all)");
   // An OOD set given in part would be no OOD set at all, silently.
   const bool named = c.ood.enabled();
   const char* needs = "ood.format (idx, cifar10 or hdf5) or ood.shift beside it: without "
                       "either there is no OOD set";
-  check(named || c.ood.dir.empty(), "ood.dir", needs);
-  check(named || c.ood.file.empty(), "ood.file", needs);
-  check(named || c.ood.limit == 0, "ood.limit", needs);
-  check(named || c.ood.name.empty(), "ood.name", needs);
+  const std::initializer_list<const char*> namers = {"ood.format", "ood.shift"};
+  check(named || c.ood.dir.empty(), "ood.dir", needs, namers);
+  check(named || c.ood.file.empty(), "ood.file", needs, namers);
+  check(named || c.ood.limit == 0, "ood.limit", needs, namers);
+  check(named || c.ood.name.empty(), "ood.name", needs, namers);
   check(!c.ood.format || c.ood.format == DataFormat::hdf5 || c.ood.file.empty(), "ood.file",
-        "empty unless ood.format = hdf5 (idx and cifar10 read ood.dir)");
+        "empty unless ood.format = hdf5 (idx and cifar10 read ood.dir)", {"ood.format"});
   check(c.ood.format != DataFormat::hdf5 || c.ood.dir.empty(), "ood.dir",
-        "empty with ood.format = hdf5 (it reads ood.file)");
+        "empty with ood.format = hdf5 (it reads ood.file)", {"ood.format"});
   check(c.ood.shift == DataShift::none || (c.ood.dir.empty() && c.ood.file.empty()), "ood.shift",
-        "none when ood.dir or ood.file names a data set (a shift is built from the test set)");
+        "none when ood.dir or ood.file names a data set (a shift is built from the test set)",
+        {"ood.dir", "ood.file"});
 }
 
 // The OOD set's name keys /predictions/<set> and /metrics/ood/<set> (a regression's
@@ -621,18 +693,26 @@ void validate_output(const RunConfig& c, const OptionCheck& check) {
         "an integer >= 0 (0 = only at the end)");
   // Checkpoints are written at progress-line steps.
   check(c.output.checkpoint_every % c.train.log_every == 0, "output.checkpoint_every",
-        concat("a multiple of train.log_every (", c.train.log_every, ")"));
+        concat("a multiple of train.log_every (", c.train.log_every, ")"), {"train.log_every"});
 }
 
 void validate_debug(const RunConfig& c, const OptionCheck& check) {
   check(c.debug.dump_steps >= 0, "debug.dump_steps", "an integer >= 0 (0 = no dump)");
-  if (c.debug.dump_steps > 0) {
-    check(!c.debug.dump_file.empty(), "debug.dump_file",
-          "a file name when debug.dump_steps > 0");
-    // The dump records one learning rate, which the replay's Adam keeps.
-    check(c.train.lr_schedule == LrSchedule::constant && c.train.lr_warmup_epochs == 0,
-          "train.lr_schedule", "constant with train.lr_warmup_epochs = 0 when debug.dump_steps > 0");
-  }
+  if (c.debug.dump_steps == 0) return;
+  const std::string dump = concat("debug.dump_steps = ", c.debug.dump_steps, " needs ");
+  check.combination(!c.debug.dump_file.empty(), "debug.dump_steps", {"debug.dump_file"},
+                    concat(dump, "debug.dump_file, the HDF5 file to write the steps to "
+                                 "(--debug.dump_file=dump.h5)"));
+  // The dump records one learning rate, which the replay's Adam keeps.
+  check.combination(
+      c.train.lr_schedule == LrSchedule::constant && c.train.lr_warmup_epochs == 0,
+      "debug.dump_steps", {"train.lr_schedule", "train.lr_warmup_epochs", "parallel.batch_mode"},
+      concat(dump, "train.lr_schedule = constant and train.lr_warmup_epochs = 0 (the dump "
+                   "records one learning rate), got ", word_of(c.train.lr_schedule), " and ",
+             format_value(c.train.lr_warmup_epochs),
+             c.parallel.batch_mode == BatchMode::per_rank
+                 ? " (parallel.batch_mode = per_rank warms up for 5 epochs by default)"
+                 : ""));
 }
 
 // Every range and every contradiction between options, section by section.
@@ -644,7 +724,7 @@ void validate_parallel(const RunConfig& c, const OptionCheck& check) {
                "] (0 = one group per member, as far as the ranks go)"));
   // Members run concurrently and would write one dump file at once.
   check(p.ensemble == 1 || c.debug.dump_steps == 0, "parallel.ensemble",
-        "1 when debug.dump_steps > 0 (dump one model's steps)");
+        "1 when debug.dump_steps > 0 (dump one model's steps)", {"debug.dump_steps"});
 }
 
 void validate(const RunConfig& c, bool to_train, const std::map<std::string, Given>& given,
@@ -660,6 +740,7 @@ void validate(const RunConfig& c, bool to_train, const std::map<std::string, Giv
   validate_debug(c, check);
   validate_parallel(c, check);
   validate_regression(c, check);
+  check.beyond_type();
 }
 
 // The config of a deck source (the file, or a deck's text) with command-line overrides;

@@ -25,12 +25,20 @@ const char* kind_text(FileKind k) {
              "died before the end)";
     case FileKind::ensemble_checkpoint:
       return "checkpoint of an ensemble (kbnn prune: every member pruned)";
+    case FileKind::step_dump:
+      return "step dump (debug.dump_file: the first training steps, to replay elsewhere)";
   }
   return "";
 }
 
+bool is_step_dump(hid_t file) {
+  return h5::exists(file, "initial") && h5::exists(file, "steps") &&
+         h5::has_attribute(file, "steps");
+}
+
 // What kind of kbnn file it is, from what it holds (files of older versions included).
 FileKind kind_of(hid_t file, const std::string& path) {
+  if (is_step_dump(file)) return FileKind::step_dump;
   if (h5::exists(file, "pruning")) return FileKind::pruning;
   if (h5::has_attribute(file, "ensemble_groups")) {  // a trained ensemble's run file
     const bool finished =
@@ -53,14 +61,16 @@ FileKind kind_of(hid_t file, const std::string& path) {
     return h5::exists(file, "checkpoint/keep") ? FileKind::pruned_checkpoint : FileKind::checkpoint;
   throw InputError(concat(path,
                           ": a kbnn file of no kind kbnn info knows (no /history, "
-                          "/checkpoint, /pruning or /predictions)"));
+                          "/checkpoint, /pruning, /predictions or /steps)"));
 }
 
 std::optional<FileKind> file_kind(const std::string& path) {
   const h5::QuietErrors quiet;
   if (H5Fis_hdf5(path.c_str()) <= 0) return std::nullopt;
   const h5::SerialFile file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
-  if (file < 0 || !h5::has_attribute(file, "kbnn_version")) return std::nullopt;
+  if (file < 0) return std::nullopt;
+  if (!h5::has_attribute(file, "kbnn_version"))  // an older kbnn's step dump had none
+    return is_step_dump(file) ? std::optional(FileKind::step_dump) : std::nullopt;
   try {
     return kind_of(file, path);
   } catch (const InputError&) {

@@ -20,11 +20,16 @@ enum class FileKind {
   pruned_checkpoint,
   finished_ensemble,
   unfinished_ensemble,
-  ensemble_checkpoint
+  ensemble_checkpoint,
+  step_dump  // debug.dump_file (train/step_dump.hpp)
 };
 
 // "run file of a finished run", "prediction file (kbnn predict)", ...
 const char* kind_text(FileKind k);
+
+// Whether the open file has the layout of a step dump (/initial, /steps and the root
+// attribute steps); dumps of an older kbnn have it without kbnn_version.
+bool is_step_dump(hid_t file);
 
 // The kind of the open kbnn file `file` (it has a kbnn_version attribute); InputError
 // naming `path` for a kbnn file of no kind this version knows.

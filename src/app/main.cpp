@@ -33,6 +33,7 @@
 #include <cctype>
 #include <cstdio>
 #include <iostream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -186,29 +187,40 @@ int train(const Args& args, const std::string& continue_with) {
   return outcome == kbnn::RunOutcome::stopped ? kbnn::exit_status_stopped : 0;
 }
 
+// A command's own options, as "--name value" or "--name=value" (predict's and prune's).
+class CommandOptions {
+ public:
+  CommandOptions(const Args& args, std::string command)
+      : args_(args), command_(std::move(command)) {}
+  bool is(std::size_t i, const std::string& name) const {
+    return args_[i] == name || args_[i].rfind(name + "=", 0) == 0;
+  }
+  // The value of the option at i; on "--name value" i moves to the value.
+  std::string value(std::size_t& i, const std::string& name) const {
+    if (args_[i] != name) return args_[i].substr(name.size() + 1);
+    if (i + 1 == args_.size())
+      throw UsageError(command_ + ": " + name + " needs a value", command_);
+    return args_[++i];
+  }
+
+ private:
+  const Args& args_;
+  std::string command_;
+};
+
 void predict(const Args& args) {
   if (args.empty() || args[0].rfind("--", 0) == 0)
     throw UsageError("predict: missing the model (a run file or checkpoint)", "predict");
   kbnn::PredictOptions options;
   options.model = args[0];
-  // "--name value" or "--name=value".
-  const auto value_of = [&](std::size_t& i, const std::string& name) -> std::string {
-    if (args[i] == name) {
-      if (i + 1 == args.size()) throw UsageError("predict: " + name + " needs a value", "predict");
-      return args[++i];
-    }
-    return args[i].substr(name.size() + 1);
-  };
-  const auto is = [&](std::size_t i, const std::string& name) {
-    return args[i] == name || args[i].rfind(name + "=", 0) == 0;
-  };
+  const CommandOptions own(args, "predict");
   for (std::size_t i = 1; i < args.size(); ++i) {
-    if (is(i, "--output")) {
-      options.output = value_of(i, "--output");
-    } else if (is(i, "--set-name")) {
-      options.set_name = value_of(i, "--set-name");
-    } else if (is(i, "--split")) {
-      const std::string word = value_of(i, "--split");
+    if (own.is(i, "--output")) {
+      options.output = own.value(i, "--output");
+    } else if (own.is(i, "--set-name")) {
+      options.set_name = own.value(i, "--set-name");
+    } else if (own.is(i, "--split")) {
+      const std::string word = own.value(i, "--split");
       if (!kbnn::parse_choice(word, options.split))
         throw UsageError("predict: --split: expected one of " +
                              kbnn::choice_words<kbnn::PredictSplit>() + ", got '" + word + "'",
@@ -233,24 +245,21 @@ void prune(const Args& args) {
   kbnn::PruneOptions options;
   options.run = args[0];
   std::string fractions;
+  const CommandOptions own(args, "prune");
   for (std::size_t i = 1; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    const auto value = [&](const std::string& flag) {
-      return a.rfind(flag + "=", 0) == 0 ? a.substr(flag.size() + 1) : std::string();
-    };
-    if (!value("--fractions").empty()) {
-      fractions = value("--fractions");
-    } else if (!value("--scope").empty()) {
-      const std::string scope = value("--scope");
+    if (own.is(i, "--fractions")) {
+      fractions = own.value(i, "--fractions");
+    } else if (own.is(i, "--scope")) {
+      const std::string scope = own.value(i, "--scope");
       if (scope != "layer" && scope != "global")
         throw UsageError("prune: --scope must be layer or global, not '" + scope + "'", "prune");
       options.scope = scope == "layer" ? kbnn::PruneScope::layer : kbnn::PruneScope::global;
-    } else if (!value("--output").empty()) {
-      options.output = value("--output");
-    } else if (a == "--no-checkpoints") {
+    } else if (own.is(i, "--output")) {
+      options.output = own.value(i, "--output");
+    } else if (args[i] == "--no-checkpoints") {
       options.checkpoints = false;
     } else {
-      options.overrides.push_back(a);  // data.*, eval.*, ood.*: checked with the deck
+      options.overrides.push_back(args[i]);  // data.*, eval.*, ood.*: checked with the deck
     }
   }
   if (fractions.empty()) throw UsageError("prune: --fractions=F1,F2,... is required", "prune");
@@ -264,12 +273,16 @@ void prune(const Args& args) {
 // Rank 0 reads the file; the agreement makes its error every rank's, so that the job
 // ends with one message and exit 1. The summary is printed only when it is whole.
 void info(const Args& args, int rank) {
-  if (args.empty() || args.size() > 2 || (args.size() == 2 && args[1] != "--deck") ||
-      args[0].rfind("--", 0) == 0)
-    throw UsageError("info: expected a file and optionally --deck", "info");
+  // The file and --deck, in either order.
+  const bool with_deck = std::find(args.begin(), args.end(), "--deck") != args.end();
+  Args files;
+  std::copy_if(args.begin(), args.end(), std::back_inserter(files),
+               [](const std::string& a) { return a != "--deck"; });
+  if (files.size() != 1 || files[0].rfind("--", 0) == 0 || args.size() > 2)
+    throw UsageError("info: expected a file and optionally --deck, before or after it", "info");
   std::string summary;
   kbnn::agree_or_throw(MPI_COMM_WORLD, [&] {
-    if (rank == 0) summary = kbnn::file_info(args[0], args.size() == 2);
+    if (rank == 0) summary = kbnn::file_info(files[0], with_deck);
   });
   if (rank == 0) std::fputs(summary.c_str(), stdout);
 }

@@ -354,10 +354,31 @@ void print_pruning(hid_t file, const std::string& path, std::ostream& out) {
   }
 }
 
+// A step dump (train/step_dump.hpp): its steps, what each holds, and what replays it.
+void print_step_dump(hid_t file, const std::string& path, std::ostream& out) {
+  const auto steps = h5::member_names(h5::open_group(file, "steps"), path + ": /steps");
+  const auto attribute = [&](const char* name) { return h5::read_attribute<double>(file, name); };
+  out << format("  steps: %.0f recorded of debug.dump_steps = %.0f; global batch %.0f of %.0f "
+                "training examples, lr %g, seed ",
+                double(steps.size()), attribute("steps"), attribute("global_batch"),
+                attribute("n_train"), attribute("lr"))
+      << h5::read_attribute<std::uint64_t>(file, "seed") << "\n"
+      << "  holds: /initial (the parameters before step 0); per /steps/<k> the batch's "
+         "example indices, each layer's weight noise and Flipout signs, the pooling argmax, "
+         "the loss, the gradients and the parameters after the step\n"
+      << "  replay: python3 tests/scripts/torch_replay.py replay " << path
+      << " (the steps again in PyTorch, compared step by step)\n";
+}
+
 std::string summary(hid_t file, const std::string& path, bool with_deck) {
   const FileKind kind = kind_of(file, path);
   std::ostringstream out;
   print_header(file, path, kind, out);
+  if (kind == FileKind::step_dump) {
+    print_step_dump(file, path, out);
+    if (with_deck) out << "\n" << deck_of(file) << "\n";
+    return out.str();
+  }
   if (kind != FileKind::pruning && kind != FileKind::predictions) print_model(file, path, out);
   if (h5::has_attribute(file, "ensemble_members")) print_ensemble_members(file, path, out);
   if (h5::exists(file, "history"))
@@ -389,7 +410,7 @@ std::string file_info(const std::string& path, bool with_deck) {
     throw InputError(concat(path, ": not an HDF5 file, so not a file kbnn wrote"));
   const h5::SerialFile file(
       KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
-  if (!h5::has_attribute(file, "kbnn_version"))
+  if (!h5::has_attribute(file, "kbnn_version") && !is_step_dump(file))
     throw InputError(concat(path,
                             ": an HDF5 file that kbnn did not write (no kbnn_version "
                             "attribute on /)"));

@@ -460,10 +460,13 @@ void log_training_speed(const TrainingRecord& record) {
   const double images_per_second = seconds > 0 ? trainer.images_trained() / seconds : 0;
   const double flops = training_flops_per_example(record.model);
   std::ostream& log = record.log;
+  // Per example and per step of this run's global batch (bench/README.md's cost model).
+  const auto batch = trainer.global_batch();
   log << format("training: %.0f images in %.2f s = %.0f images/s, %.2f GFLOP/s in gemms "
-                "(%.1f MFLOP per batch-128 step)",
+                "(%.2f MFLOP per example, %.1f per batch-%.0f step)",
                 double(trainer.images_trained()), seconds, images_per_second,
-                images_per_second * flops * 1e-9, flops * 128 * 1e-6);
+                images_per_second * flops * 1e-9, flops * 1e-6, flops * double(batch) * 1e-6,
+                double(batch));
   if (record.eval_seconds > 0)
     log << format("; evaluations during training %.2f s", record.eval_seconds);
   log << std::endl;

@@ -1,11 +1,13 @@
 #include "app/trained_run.hpp"
 
 #include "app/eval_sets.hpp"
+#include "app/file_kind.hpp"
 #include "core/error.hpp"
 #include "core/format.hpp"
 #include "model/build_model.hpp"
 #include "output/ensemble_file.hpp"
 #include "output/run_file.hpp"
+#include "parallel/agree.hpp"
 
 #include <ostream>
 
@@ -22,6 +24,19 @@ void check_overrides(const std::vector<std::string>& overrides, const std::strin
                               ": only data.*, eval.* and ood.* options apply to a trained "
                               "model"));
   }
+}
+
+// A file kbnn wrote that holds no model (a prediction or pruning file, a step dump) is
+// named for what it is, rather than for the /checkpoint group it lacks.
+void refuse_modelless_kinds(const std::string& path, const std::string& command,
+                            const Communicator& comm) {
+  agree_or_throw(comm.get(), [&] {
+    if (!comm.is_root()) return;
+    const std::optional<FileKind> kind = file_kind(path);
+    if (kind == FileKind::predictions || kind == FileKind::pruning || kind == FileKind::step_dump)
+      throw InputError(concat(path, " is a ", kind_text(*kind), ", not a model (kbnn info ", path,
+                              "): ", command, " reads a run file or a checkpoint"));
+  });
 }
 
 // The ood.* options not given go back to their defaults when any is given.
@@ -62,6 +77,7 @@ void resolve_temperature(const std::string& path, const Communicator& comm, Trai
 TrainedRun read_trained_run(const std::string& path, const std::vector<std::string>& overrides,
                             const std::string& command, const Communicator& comm) {
   check_overrides(overrides, command);
+  refuse_modelless_kinds(path, command, comm);
   TrainedRun run;
   const int members = stored_ensemble_members(path, comm);
   for (int k = 0; members > 1 && k < members; ++k)

@@ -167,6 +167,9 @@ StepDump::StepDump(const std::string& path, std::int64_t steps, const StepDumpRu
   const hid_t f = file_->id;
   h5::describe(f, "", "kbnn step dump: the first training steps, to replay them elsewhere "
                       "(src/train/step_dump.hpp)");
+#ifdef KBNN_VERSION
+  h5::write_attribute(f, "kbnn_version", KBNN_VERSION);  // kbnn info tells it by its layout
+#endif
   h5::write_attribute(f, "seed", run.seed);
   h5::write_attribute(f, "n_train", run.n_train);
   h5::write_attribute(f, "global_batch", run.global_batch);

@@ -3,7 +3,9 @@
 // file. tests/scripts/torch_replay.py replays it in PyTorch and compares step by step.
 //
 //   /                          seed, n_train, global_batch, lr, prior_sigma, adam_*,
-//                              ranks, steps (how many /steps/<k> there are)
+//                              ranks, steps (how many /steps/<k> there are), deck,
+//                              kbnn_version (older dumps lack it: kbnn info tells them
+//                              by this layout)
 //   /initial/<block>/mu, rho   a Gaussian block of the store ("conv2d_0/kernel"), or
 //   /initial/<block>/value     a point block ("conv2d_0/bias"); shapes as the store's
 //   /steps/<k>/                k = the optimizer step (0-based); attributes loss (the

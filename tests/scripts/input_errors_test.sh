@@ -11,8 +11,8 @@ data_dir=$(sed -n 's/^dir *= *//p;T;q' "$deck")
 small=(--data.train_limit=200 --data.test_limit=50 --train.batch_size=50 --train.log_every=2
        --eval.samples=2 --output.dir="$out/runs")
 
-# What the cases need: a finished run, a deterministic one, a truncated IDX file, a file
-# that is not HDF5, an HDF5 file that kbnn did not write.
+# What the cases need: a finished run, a deterministic one, a prediction file, a truncated
+# IDX file, a file that is not HDF5, an HDF5 file that kbnn did not write.
 "$kbnn" train "$deck" "${small[@]}" --output.name=run > /dev/null || fail "the first run failed"
 "$kbnn" train "$deck" "${small[@]}" --output.name=det --model.estimator=deterministic > /dev/null ||
   fail "the deterministic run failed"
@@ -21,6 +21,8 @@ cp "$data_dir"/train-* "$out/truncated/"
 (set +o pipefail  # gzip stops early on the closed pipe
  gzip -dc "$data_dir"/t10k-images-idx3-ubyte.gz | head -c 5000 | gzip > "$out/truncated/t10k-images-idx3-ubyte.gz")
 cp "$data_dir"/t10k-labels-idx1-ubyte.gz "$out/truncated/"
+"$kbnn" predict "$out/runs/run.h5" --output "$out/predicted.h5" > /dev/null ||
+  fail "the prediction file failed"
 echo "not hdf5" > "$out/garbage.h5"
 /usr/bin/python3 -c "import h5py, sys; h5py.File(sys.argv[1], 'w')['x'] = [1, 2]" "$out/foreign.h5"
 
@@ -45,6 +47,12 @@ for n in 1 2; do
   check $n "unknown option 'train.epochz'" train "$deck" --train.epochz=2
   check $n "input deck /nonexistent.cfg: cannot open the file" train /nonexistent.cfg
   check $n "ood.dir: expected ood.format" train "$deck" "${small[@]}" --ood.dir=/tmp
+  # A combination blames the command line that gave one of its options; an integer too
+  # large for its type says so.
+  check $n "command line: debug.dump_steps = 2 needs debug.dump_file, the HDF5 file" train \
+    "$deck" --debug.dump_steps=2
+  check $n "command line: eval.samples: expected an integer >= 1 and at most 2147483647, got" \
+    train "$deck" --eval.samples=1000000000000
   # Data files.
   check $n "/nonexistent/data: neither train-images" train "$deck" "${small[@]}" --data.dir=/nonexistent/data
   check $n "t10k-images-idx3-ubyte.gz: truncated" train "$deck" "${small[@]}" --data.dir="$out/truncated"
@@ -69,6 +77,10 @@ for n in 1 2; do
   check $n "missing.h5: no such file" info "$out/missing.h5"
   check $n "missing.h5: no such file" predict "$out/missing.h5"
   check $n "foreign.h5: no /checkpoint group" predict "$out/foreign.h5"
+  predictions="predicted.h5 is a prediction file (kbnn predict), not a model (kbnn info .*predicted.h5)"
+  check $n "$predictions: predict reads a run file or a checkpoint" predict "$out/predicted.h5"
+  check $n "$predictions: prune reads a run file or a checkpoint" prune "$out/predicted.h5" \
+    --fractions=0.5
   check $n "/nonexistent/data: neither t10k-images" predict "$out/runs/run.h5" --data.dir=/nonexistent/data
   check $n "/nonexistent/ood: neither t10k-images" predict "$out/runs/run.h5" --ood.format=idx \
     --ood.dir=/nonexistent/ood

@@ -17,7 +17,8 @@
 #   - kbnn train --restart from a pruned checkpoint keeps the mask: after another epoch
 #     every removed weight still has mu = 0 and its rho untouched, and the KL counts
 #     only the kept weights;
-#   - bad arguments end with one clear message.
+#   - its options take "--name value" as well as "--name=value"; bad arguments, and a
+#     pruning file in place of the run, end with one clear message.
 #   usage: prune_test.sh MPIEXEC KBNN DECK
 set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
@@ -26,7 +27,9 @@ small=(--data.train_limit=6000 --data.test_limit=1000 --train.batch_size=100 --t
        --eval.samples=3 --output.dir="$out")
 run_mpi -n 2 "$kbnn" train "$deck" "${small[@]}" --ood.shift=invert --output.name=run \
   > "$out/train.log"
-run_mpi -n 2 "$kbnn" prune "$out/run.h5" --fractions=0.5,0.9 --scope=layer > "$out/prune.log"
+# Its options as "--name value", as kbnn predict takes them (postprocess_test.sh uses '=').
+run_mpi -n 2 "$kbnn" prune "$out/run.h5" --fractions 0.5,0.9 --scope layer \
+  --output "$out/run.pruning.h5" > "$out/prune.log"
 cat "$out/prune.log"
 [[ -f "$out/run.pruning.h5" && -f "$out/run.pruned_0.9.h5" ]] || fail "prune wrote no files"
 # kbnn predict on a pruned checkpoint keeps its mask: the same numbers as the table's row.
@@ -133,4 +136,9 @@ expect_error "--fractions=F1,F2,... is required" "$out/run.h5"
 expect_error "missing.h5: no such file" "$out/missing.h5" --fractions=0.5
 expect_error "kbnn: error: prune: --train.lr: only data.*, eval.* and ood.* options apply" "$out/run.h5" \
   --fractions=0.5 --train.lr=1
+expect_error "kbnn: error: prune: --train.lr: only data.*, eval.* and ood.* options apply" "$out/run.h5" \
+  --fractions 0.5 --train.lr 1
+expect_error "prune: --scope needs a value" "$out/run.h5" --fractions 0.5 --scope
+pruning="run.pruning.h5 is a pruning file (kbnn prune), not a model (kbnn info $out/run.pruning.h5)"
+expect_error "$pruning: prune reads a run file or a checkpoint" "$out/run.pruning.h5" --fractions=0.5
 echo "prune test passed"
