@@ -10,7 +10,7 @@
 #   reference.txt   the CPU build's numbers on that slice (run.sh compares against them)
 #   manifest.txt, cuda-libs.txt, sha256sums.txt
 #
-#   scripts/gpu/prepare.sh --kokkos DIR [--arch sm_90] [--train-images 20000]
+#   scripts/gpu/prepare.sh --kokkos DIR [--arch sm_90] [--train-images 16000]
 #                          [--ood-dir DIR] [--kit DIR]
 #
 # DIR (or KBNN_KOKKOS_CUDA) is an installed CUDA build of Kokkos 4 and Kokkos Kernels
@@ -28,7 +28,7 @@ kokkos=${KBNN_KOKKOS_CUDA:-}
 arch=sm_90
 kit=$root/gpu-kit
 build=$root/build-gpu-kit
-train_images=20000
+train_images=16000  # 20000 made a 61 MiB kit at f4c875a
 ood_dir=$root/build/tests/ood_data/mnist   # where ctest's predict test fetches MNIST
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -242,4 +242,4 @@ echo "== kit: $size MiB in $kit"; cat "$kit/manifest.txt" "$kit/reference.txt"
 (( size <= 60 )) || die "the kit is $size MiB, over 60: fewer --train-images?"
 
 echo "== dry run"
-"$here/run.sh" --dry-run "${KBNN_KIT_DRY_RUN_OUT:-$root/build-gpu-kit/dry-run}"
+KBNN_GPU_KIT=$kit "$here/run.sh" --dry-run "${KBNN_KIT_DRY_RUN_OUT:-$root/build-gpu-kit/dry-run}"
