@@ -106,6 +106,23 @@ enum NarrowVariant : int {
   output_noise,     // local reparameterization: cols mu^T + b + sqrt((cols o cols) v^T) o E
 };
 
+// Output (row, o) of example e from the paths' sums m (cols W^T) and q (the second
+// path's), in either thread shape: the variant's combine.
+template <class Scalar>
+KOKKOS_FORCEINLINE_FUNCTION Scalar combine_paths(int variant, Scalar m, Scalar q, Scalar bias,
+                                                 int row, int o, int e,
+                                                 const View2<Scalar>& sign_out,
+                                                 const OutputNoise<Scalar>& noise) {
+  const Scalar y = m + bias;
+  if (variant == output_noise) {
+    const Scalar s = math::sqrt(q);
+    noise.stddev(row, o) = s;
+    return y + s * noise.normals(row, o);
+  }
+  if (variant == signs_folded || variant == signs_applied) return y + q * sign_out(e, o);
+  return y;
+}
+
 // Rows: MatrixRows, or any type with row(r) and column(k) (core/im2col.hpp: PatchRows).
 template <class Scalar, int V, int Variant, class Rows>
 void narrow_forward(const Rows& source, int rows, int K, const View2<Scalar>& mean_t,
@@ -161,22 +178,11 @@ void narrow_forward(const Rows& source, int rows, int K, const View2<Scalar>& me
             }
           }
         }
-        for (int j = 0; j < rows_per_thread; ++j) {
-          const int row = first + j;
-          if (row > last) break;
-          const int e = row / P;
-          for (int o = 0; o < O; ++o) {
-            Scalar y = m[j][o / W][o % W] + bias(o);
-            if (Variant == output_noise) {
-              const Scalar s_ro = math::sqrt(q[j][two_paths ? o / W : 0][o % W]);
-              noise.stddev(row, o) = s_ro;
-              y += s_ro * noise.normals(row, o);
-            } else if (two_paths) {
-              y += q[j][two_paths ? o / W : 0][o % W] * sign_out(e, o);
-            }
-            out(row, o) = y;
-          }
-        }
+        for (int j = 0; j < rows_per_thread && first + j <= last; ++j)
+          for (int o = 0; o < O; ++o)
+            out(first + j, o) = combine_paths<Scalar>(
+                Variant, m[j][o / W][o % W], two_paths ? q[j][two_paths ? o / W : 0][o % W] : 0,
+                bias(o), first + j, o, (first + j) / P, sign_out, noise);
       });
 }
 
@@ -232,6 +238,8 @@ void narrow_forward_elements(const Rows& source, int rows, int K, const View2<Sc
   const bool local = noise.stddev.data() != nullptr;
   const bool flipout = delta_t.data() != nullptr && !local;
   const bool apply_s = sign_columns.data() != nullptr;
+  // S is applied while summing q here, so Flipout combines as signs_folded does.
+  const int variant = local ? output_noise : flipout ? signs_folded : mean_only;
   const bool per_example = int(mean_t.extent(0)) != K;  // W_e^T of every example
   Kokkos::parallel_for(
       "kbnn::affine::narrow_forward(elements)", Range(0, std::int64_t(rows) * O),
@@ -246,14 +254,7 @@ void narrow_forward_elements(const Rows& source, int rows, int K, const View2<Sc
           if (local) q += xk * xk * delta_t(k, o);
           if (flipout) q += (apply_s ? xk * sign_columns(e, k) : xk) * delta_t(k, o);
         }
-        Scalar y = m + bias(o);
-        if (local) {
-          const Scalar s = math::sqrt(q);
-          noise.stddev(row, o) = s;
-          y += s * noise.normals(row, o);
-        }
-        if (flipout) y += q * sign_out(e, o);
-        out(row, o) = y;
+        out(row, o) = combine_paths<Scalar>(variant, m, q, bias(o), row, o, e, sign_out, noise);
       });
 }
 

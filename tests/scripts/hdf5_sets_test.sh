@@ -48,6 +48,15 @@ for name, n in [("reg_train", 120), ("reg_test", 30), ("reg_empty", 0)]:
         with h5py.File(f"{out}/reg_features.h5", "w") as f:
             f["features"] = x
 PY
+# Both decks train alike; they differ in their data and their last layer.
+training="[train]
+epochs = 2
+batch_size = 16
+log_every = 100
+[eval]
+samples = 4
+[output]
+dir = $out/runs"
 cat > "$out/classes.cfg" <<EOF
 [data]
 format = hdf5
@@ -59,14 +68,7 @@ targets = labels
 layer = dense out=16
 layer = relu
 layer = dense out=3
-[train]
-epochs = 2
-batch_size = 16
-log_every = 100
-[eval]
-samples = 4
-[output]
-dir = $out/runs
+$training
 EOF
 cat > "$out/regression.cfg" <<EOF
 [data]
@@ -81,14 +83,7 @@ likelihood = gaussian
 layer = dense out=16
 layer = relu
 layer = dense out=1
-[train]
-epochs = 2
-batch_size = 16
-log_every = 100
-[eval]
-samples = 4
-[output]
-dir = $out/runs
+$training
 EOF
 cfg=$out/classes.cfg reg_cfg=$out/regression.cfg
 "$kbnn" train "$cfg" --output.name=model > /dev/null || fail "training the 3-class model failed"
