@@ -18,7 +18,7 @@ struct PruneOptions {
   std::vector<double> fractions;      // each in [0, 1); 0 (the unpruned model) is added
   PruneScope scope = PruneScope::global;  // README, "Pruning": the one to use
   std::string output;                 // the pruning file; "" -> <run stem>.pruning.h5 beside it
-  bool checkpoints = true;            // write <output stem>.f<fraction>.h5 per fraction
+  bool checkpoints = true;            // write <output stem>.pruned_<fraction>.h5 per fraction
   std::vector<std::string> overrides;  // --data.*, --eval.*, --ood.* for the run's deck
 };
 

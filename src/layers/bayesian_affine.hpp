@@ -13,7 +13,7 @@
 //            k % in_channels (NHWC im2col puts the channel last).
 //   local_reparam: out = cols * mu^T + sqrt(cols^2 * (sigma^2)^T) o E, with one
 //            standard normal E per output element (row of cols and output channel),
-//            keyed by the GLOBAL row index like the Flipout signs. gemm path only.
+//            keyed by the GLOBAL row index like the Flipout signs.
 //   deterministic: W is a point tensor (no rho, no noise, no KL): out = cols * W^T + b.
 // Each estimator computes its products in files of its own (affine_estimator.hpp lists
 // them); this class keeps what they share: the parameters (declare, bind, initialize),
