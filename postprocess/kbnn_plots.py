@@ -54,6 +54,35 @@ def _default(run, suffix, out_dir="."):
     return os.path.join(out_dir, f"{run.name}_{suffix}.png")
 
 
+def _finish(figure, path, title=None):
+    """The figure's title, if any, its layout, and the PNG."""
+    if title is not None:
+        figure.suptitle(title)
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def _label(axis, title=None, x=None, y=None, legend=None, grid="both"):
+    """A panel's title and axis labels, its legend (legend()'s arguments; None: no
+    legend) and the light grid of every panel; the legend lists what is drawn by now."""
+    if title is not None:
+        axis.set_title(title)
+    if x is not None:
+        axis.set_xlabel(x)
+    if y is not None:
+        axis.set_ylabel(y)
+    if legend is not None:
+        axis.legend(**legend)
+    axis.grid(alpha=0.3, axis=grid)
+
+
+def _write_values(axis, x, y, text, **style):
+    """Each point's value, written just above it."""
+    for xi, yi in zip(x, y):
+        axis.annotate(text.format(yi), (xi, yi), textcoords="offset points", xytext=(0, 6),
+                      ha="center", fontsize=8, **style)
+
+
 # ---- history ----------------------------------------------------------------------
 
 def _constant(values):
@@ -104,13 +133,9 @@ def plot_history(args):
             style = {"marker": "o" if rows <= 3 else "." if rows < 50 else None, **style}
             axis.plot(x, y, label=label, **style)
             if rows <= 3:  # a few points: their values, readable
-                for xi, yi in zip(x, y):
-                    axis.annotate(f"{yi:.4g}", (xi, yi), textcoords="offset points",
-                                  xytext=(0, 6), ha="center", fontsize=8)
-        if any(label for _, _, label, _ in curves):
-            axis.legend(fontsize=8)
-        axis.set_title(title)
-        axis.grid(alpha=0.3)
+                _write_values(axis, x, y, "{:.4g}")
+        labelled = any(label for _, _, label, _ in curves)
+        _label(axis, title, legend={"fontsize": 8} if labelled else None)
     for axis in axes.flat[len(panels):]:
         axis.set_visible(False)
     for column in range(columns):  # the lowest panel drawn in each column gets the x axis
@@ -125,9 +150,7 @@ def plot_history(args):
     note = ", ".join([f"{run.ranks} rank(s)"] + ([estimator] if estimator else []) +
                      [f"{rows} row(s)"] +
                      ([("" if rows == 1 else "constant: ") + ", ".join(constants)] if constants else []))
-    figure.suptitle(f"{run.name}: training history ({note})")
-    figure.tight_layout()
-    _save(figure, args.output or _default(run, "history"))
+    _finish(figure, args.output or _default(run, "history"), f"{run.name}: training history ({note})")
 
 
 # ---- reliability ------------------------------------------------------------------
@@ -150,22 +173,16 @@ def plot_reliability(args):
     top.plot([0, 1], [0, 1], "k--", linewidth=1, label="perfect calibration")
     top.set_xlim(0, 1)
     top.set_ylim(0, 1)
-    top.set_ylabel("accuracy")
-    top.legend(loc="upper left")
-    top.grid(alpha=0.3)
     tempered = f", T = {run.temperature:.3f}" if run.temperature != 1 else ""
-    top.set_title(f"{run.name}: reliability on '{args.set}', ECE = {metrics['ece']:.4f}\n"
-                  f"accuracy {metrics['accuracy']:.4f}, {int(count.sum())} examples, "
-                  f"{len(count)} bins{tempered}")
+    _label(top, f"{run.name}: reliability on '{args.set}', ECE = {metrics['ece']:.4f}\n"
+                f"accuracy {metrics['accuracy']:.4f}, {int(count.sum())} examples, "
+                f"{len(count)} bins{tempered}", y="accuracy", legend={"loc": "upper left"})
     bottom.bar(centers, count, width=width, color="gray", edgecolor="black", linewidth=0.5)
     for x, n in zip(centers[filled], count[filled]):
         bottom.annotate(str(int(n)), (x, n), ha="center", va="bottom", fontsize=7)
     bottom.set_yscale("log" if count.max() > 50 * max(1, count[filled].min()) else "linear")
-    bottom.set_ylabel("examples")
-    bottom.set_xlabel("confidence (largest predictive probability)")
-    bottom.grid(alpha=0.3)
-    figure.tight_layout()
-    _save(figure, args.output or _default(run, "reliability"))
+    _label(bottom, x="confidence (largest predictive probability)", y="examples")
+    _finish(figure, args.output or _default(run, "reliability"))
 
 
 # ---- uncertainty ------------------------------------------------------------------
@@ -181,38 +198,29 @@ def plot_uncertainty(args):
     if len(names) != classes:
         raise RunFileError(f"--class-names gives {len(names)} names, {run.path} has {classes} classes")
     prefix = os.path.join(args.out_dir, f"{run.name}_")
-    written = []
+    groups = [(right, CORRECT, "correct"), (~right, WRONG, "wrong")]
 
     # Predictive entropy, correct vs wrong predictions.
     figure, axis = plt.subplots(figsize=(7, 5))
     bins = np.linspace(0, max(float(entropy.max()), np.log(classes)) * 1.001, 41)
-    for mask, color, label in [(right, CORRECT, "correct"), (~right, WRONG, "wrong")]:
+    for mask, color, label in groups:
         if mask.any():
             axis.hist(entropy[mask], bins=bins, color=color, alpha=0.6, density=True,
                       label=f"{label} ({int(mask.sum())}, mean {entropy[mask].mean():.3f})")
     axis.axvline(np.log(classes), color="black", linestyle=":", label=f"log {classes} (uniform)")
-    axis.set_xlabel("predictive entropy (nats)")
-    axis.set_ylabel("density")
-    axis.set_title(f"{run.name}: predictive entropy on '{args.set}'")
-    axis.legend()
-    axis.grid(alpha=0.3)
-    figure.tight_layout()
-    written.append(prefix + "entropy.png")
-    _save(figure, written[-1])
+    _label(axis, f"{run.name}: predictive entropy on '{args.set}'", "predictive entropy (nats)",
+           "density", legend={})
+    _finish(figure, prefix + "entropy.png")
 
     # Aleatoric against epistemic, coloured by correctness.
     figure, axis = plt.subplots(figsize=(7, 6))
-    for mask, color, label in [(right, CORRECT, "correct"), (~right, WRONG, "wrong")]:
+    for mask, color, label in groups:
         axis.scatter(aleatoric[mask], epistemic[mask], s=6, alpha=0.5, color=color,
                      label=label, linewidths=0)
-    axis.set_xlabel("aleatoric: expected entropy (nats)")
-    axis.set_ylabel("epistemic: mutual information (nats)")
-    axis.set_title(f"{run.name}: aleatoric vs epistemic uncertainty on '{args.set}'")
-    axis.legend(markerscale=3)
-    axis.grid(alpha=0.3)
-    figure.tight_layout()
-    written.append(prefix + "aleatoric_epistemic.png")
-    _save(figure, written[-1])
+    _label(axis, f"{run.name}: aleatoric vs epistemic uncertainty on '{args.set}'",
+           "aleatoric: expected entropy (nats)", "epistemic: mutual information (nats)",
+           legend={"markerscale": 3})
+    _finish(figure, prefix + "aleatoric_epistemic.png")
 
     # Mean uncertainty per true class: aleatoric and epistemic stacked (sum = entropy).
     label = p["label"]
@@ -231,14 +239,9 @@ def plot_uncertainty(args):
                           ha="center", va="bottom", fontsize=8)
     axis.set_xticks(x)
     axis.set_xticklabels(names, rotation=30, ha="right")
-    axis.set_xlabel("true class")
-    axis.set_ylabel("mean predictive entropy (nats)")
-    axis.set_title(f"{run.name}: uncertainty per class on '{args.set}'")
-    axis.legend()
-    axis.grid(alpha=0.3, axis="y")
-    figure.tight_layout()
-    written.append(prefix + "uncertainty_per_class.png")
-    _save(figure, written[-1])
+    _label(axis, f"{run.name}: uncertainty per class on '{args.set}'", "true class",
+           "mean predictive entropy (nats)", legend={}, grid="y")
+    _finish(figure, prefix + "uncertainty_per_class.png")
 
 
 # ---- ood --------------------------------------------------------------------------
@@ -297,10 +300,8 @@ def plot_ood(args):
                   label=f"{in_set} ({len(inside[score])}, in)")
         axis.hist(outside[score], bins=bins, density=True, color=OUT_SET, alpha=0.55,
                   label=f"{name} ({len(outside[score])}, OOD)")
-        axis.set_xlabel(label)
-        axis.set_title(title)
-        axis.legend(title=f"AUROC {float(m['auroc_' + score]):.3f}", fontsize=8, title_fontsize=9)
-        axis.grid(alpha=0.3)
+        _label(axis, title, label, legend={"title": f"AUROC {float(m['auroc_' + score]):.3f}",
+                                           "fontsize": 8, "title_fontsize": 9})
     axes[0].set_ylabel("density")
     roc = axes[-1]
     for score, title, _, color in scores:
@@ -310,15 +311,12 @@ def plot_ood(args):
     roc.set_xlim(0, 1)
     roc.set_ylim(0, 1.01)
     roc.set_aspect("equal")
-    roc.set_xlabel(f"false positive rate ({in_set} called OOD)")
-    roc.set_ylabel(f"true positive rate ({name} called OOD)")
-    roc.set_title("ROC curves, OOD as positive")
-    roc.legend(title="AUROC", fontsize=8, title_fontsize=9, loc="lower right")
-    roc.grid(alpha=0.3)
-    figure.suptitle(f"{run.name}: telling {name} (OOD) from {in_set} by each uncertainty score; "
-                    f"higher scores are called OOD")
-    figure.tight_layout()
-    _save(figure, args.output or _default(run, "ood"))
+    _label(roc, "ROC curves, OOD as positive", f"false positive rate ({in_set} called OOD)",
+           f"true positive rate ({name} called OOD)",
+           legend={"title": "AUROC", "fontsize": 8, "title_fontsize": 9, "loc": "lower right"})
+    _finish(figure, args.output or _default(run, "ood"),
+            f"{run.name}: telling {name} (OOD) from {in_set} by each uncertainty score; "
+            f"higher scores are called OOD")
 
 
 # ---- compare ----------------------------------------------------------------------
@@ -389,13 +387,9 @@ def compare_runs(args):
         for run in runs:
             axis.plot(run.history["step"], run.history[field], label=run.label,
                       marker="." if len(run.history["step"]) < 50 else None)
-        axis.set_title(title)
-        axis.set_xlabel("optimizer step")
-        axis.grid(alpha=0.3)
+        _label(axis, title, "optimizer step")
     axes[1].legend()
-    figure.suptitle("kbnn runs compared")
-    figure.tight_layout()
-    _save(figure, args.output)
+    _finish(figure, args.output, "kbnn runs compared")
 
     header = [name for name, _, _ in columns]
     rows = [[fmt.format(value(run)) for _, value, fmt in columns] for run in runs]
@@ -431,9 +425,7 @@ def _classes(deck):
 
 def _pruned_accuracy(axis, fraction, table, classes):
     axis.plot(fraction, 100 * table["accuracy"], marker="o")
-    for x, y in zip(fraction, 100 * table["accuracy"]):
-        axis.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(0, 6),
-                      ha="center", fontsize=8)
+    _write_values(axis, fraction, 100 * table["accuracy"], "{:.1f}")
     if classes:
         axis.axhline(100 / classes, color="gray", linestyle=":", label=f"chance (1/{classes})")
         axis.legend(fontsize=8)
@@ -445,9 +437,7 @@ def _pruned_accuracy(axis, fraction, table, classes):
 def _pruned_regression(axis, fraction, table):
     """A regression's test RMSE (target units) and, on a second axis, its 95 % coverage."""
     axis.plot(fraction, table["rmse"], marker="o", color="C0", label="RMSE")
-    for x, y in zip(fraction, table["rmse"]):
-        axis.annotate(f"{y:.4g}", (x, y), textcoords="offset points", xytext=(0, 6),
-                      ha="center", fontsize=8, color="C0")
+    _write_values(axis, fraction, table["rmse"], "{:.4g}", color="C0")
     axis.set_ylim(0, 1.15 * float(np.nanmax(table["rmse"])))
     axis.set_ylabel("test RMSE (target units)", color="C0")
     coverage = axis.twinx()
@@ -458,22 +448,38 @@ def _pruned_regression(axis, fraction, table):
     axis.set_title("test RMSE and 95 % coverage after pruning")
 
 
-def plot_pruning(args):
+def _pruned_auroc(axis, fraction, table, auroc, scope, ood_set):
+    for score, title, _, color in auroc:
+        axis.plot(fraction, table["auroc_" + score], marker="o", color=color, label=title)
+    axis.axhline(0.5, color="gray", linestyle=":", label="chance (0.5)")
+    axis.set_ylim(0, 1)
+    _label(axis, f"telling {ood_set} from the test set after pruning",
+           f"weights removed ({scope} scope, %)", f"AUROC, {ood_set} (OOD) against the test set",
+           legend={"fontsize": 8})
+
+
+def _read_pruning(path):
+    """The pruning file's table {column: values} and its attributes scope, source and
+    ood_set, and the model's class count."""
     import h5py
     try:
-        f = h5py.File(args.pruning, "r")
+        f = h5py.File(path, "r")
     except OSError as error:
-        raise RunFileError(f"{args.pruning}: cannot be read as a kbnn pruning file: {error}") from None
+        raise RunFileError(f"{path}: cannot be read as a kbnn pruning file: {error}") from None
     with f:
         if "pruning" not in f or "fraction" not in f["pruning"]:
-            raise RunFileError(f"{args.pruning}: not a kbnn pruning file (no /pruning/fraction); "
+            raise RunFileError(f"{path}: not a kbnn pruning file (no /pruning/fraction); "
                                "kbnn prune writes one")
         table = {name: f["pruning"][name][:] for name in f["pruning"]
                  if isinstance(f["pruning"][name], h5py.Dataset)}
         text = lambda key, default: (lambda v: v.decode() if isinstance(v, bytes) else str(v))(
             f.attrs.get(key, default))
-        scope, source, ood_set = text("scope", "layer"), text("source", "?"), text("ood_set", "")
-        classes = _classes(text("deck", ""))
+        return (table, text("scope", "layer"), text("source", "?"), text("ood_set", ""),
+                _classes(text("deck", "")))
+
+
+def plot_pruning(args):
+    table, scope, source, ood_set, classes = _read_pruning(args.run)
     fraction = 100 * table["fraction"]
     # The OOD plot's scores, in its order and colours.
     auroc = [entry for entry in OOD_SCORES if "auroc_" + entry[0] in table]
@@ -483,25 +489,13 @@ def plot_pruning(args):
         _pruned_regression(axis, fraction, table)
     else:
         _pruned_accuracy(axis, fraction, table, classes)
-    axis.set_xlabel(f"weights removed, lowest |mu|/sigma first ({scope} scope, %)")
-    axis.grid(alpha=0.3)
+    _label(axis, x=f"weights removed, lowest |mu|/sigma first ({scope} scope, %)")
     if auroc:
-        axis = axes[0][1]
-        for score, title, _, color in auroc:
-            axis.plot(fraction, table["auroc_" + score], marker="o", color=color, label=title)
-        axis.axhline(0.5, color="gray", linestyle=":", label="chance (0.5)")
-        axis.set_ylim(0, 1)
-        axis.set_xlabel(f"weights removed ({scope} scope, %)")
-        axis.set_ylabel(f"AUROC, {ood_set} (OOD) against the test set")
-        axis.set_title(f"telling {ood_set} from the test set after pruning")
-        axis.legend(fontsize=8)
-        axis.grid(alpha=0.3)
-    figure.suptitle(f"kbnn prune of {source}: {scope} scope"
-                    + (f", OOD set {ood_set}" if ood_set else ""))
-    figure.tight_layout()
-    stem = os.path.basename(args.pruning)
+        _pruned_auroc(axes[0][1], fraction, table, auroc, scope, ood_set)
+    stem = os.path.basename(args.run)
     stem = stem[:-len(".pruning.h5")] if stem.endswith(".pruning.h5") else os.path.splitext(stem)[0]
-    _save(figure, args.output or f"{stem}_pruning.png")
+    _finish(figure, args.output or f"{stem}_pruning.png",
+            f"kbnn prune of {source}: {scope} scope" + (f", OOD set {ood_set}" if ood_set else ""))
 
 
 # ---- members (ensembles) -----------------------------------------------------------
@@ -513,11 +507,8 @@ def _member_histories(axis, ensemble):
             # A short run logs a row or two: markers show them (a line needs two points).
             axis.plot(h["step"], h["nll"], label=f"member {m['member']}", linewidth=1,
                       marker="o" if len(h["step"]) <= 20 else None, markersize=3)
-    axis.set_xlabel("optimizer step")
-    axis.set_ylabel("training NLL (nats)")
-    axis.set_title("each member's training")
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=7)
+    _label(axis, "each member's training", "optimizer step", "training NLL (nats)",
+           legend={"fontsize": 7})
 
 
 def _member_scores(axis, ensemble, ood_set):
@@ -541,14 +532,12 @@ def _member_scores(axis, ensemble, ood_set):
                       fontsize=7)
     axis.set_xticks(x)
     axis.set_xticklabels([name for name, _, _ in rows])
-    axis.set_xlabel("member")
     # Room above the bars and their ECE labels for the legend, which covers no bar there.
     bottom = np.floor(lowest * 10) / 10
     axis.set_ylim(bottom, 1.3)
     axis.set_yticks(np.arange(bottom, 1.001, 0.1))
-    axis.set_title("members and their mixture" + (f" (OOD: {ood_set})" if ood_set else ""))
-    axis.legend(fontsize=7, loc="upper center", ncol=len(series))
-    axis.grid(alpha=0.3, axis="y")
+    _label(axis, "members and their mixture" + (f" (OOD: {ood_set})" if ood_set else ""),
+           "member", legend={"fontsize": 7, "loc": "upper center", "ncol": len(series)}, grid="y")
 
 
 def _split_histograms(axis, ensemble, ood_set):
@@ -568,11 +557,8 @@ def _split_histograms(axis, ensemble, ood_set):
         axis.hist(between, bins=bins, histtype="step", linestyle=style, color=EPISTEMIC,
                   linewidth=1.5, label=f"{name}: between-member")
     axis.set_yscale("log")
-    axis.set_xlabel("epistemic uncertainty per example (nats)")
-    axis.set_ylabel("examples")
-    axis.set_title("the mixture's mutual information, split")
-    axis.legend(fontsize=7)
-    axis.grid(alpha=0.3)
+    _label(axis, "the mixture's mutual information, split",
+           "epistemic uncertainty per example (nats)", "examples", legend={"fontsize": 7})
 
 
 def plot_members(args):
@@ -582,12 +568,27 @@ def plot_members(args):
     _member_histories(axes[0], ensemble)
     _member_scores(axes[1], ensemble, ood_set)
     _split_histograms(axes[2], ensemble, ood_set)
-    figure.suptitle(f"{ensemble.name}: an ensemble of {len(ensemble.members)} members")
-    figure.tight_layout()
-    _save(figure, args.output or _default(ensemble, "members"))
+    _finish(figure, args.output or _default(ensemble, "members"),
+            f"{ensemble.name}: an ensemble of {len(ensemble.members)} members")
 
 
 # ---- command line -----------------------------------------------------------------
+
+def _subcommand(sub, name, func, summary, description, input_help, metavar="FILE.h5", png=None):
+    """A subcommand that reads one kbnn file (args.run); png: the default of -o, which
+    its help names."""
+    p = sub.add_parser(name, help=summary, description=description)
+    p.add_argument("run", metavar=metavar, help=input_help)
+    if png:
+        p.add_argument("-o", "--output", metavar="PNG",
+                       help=f"output image (default: {png} in the current folder)")
+    p.set_defaults(func=func)
+    return p
+
+
+def _set_option(p):
+    p.add_argument("--set", default="test", help="evaluated data set (default: test)")
+
 
 def parser():
     top = argparse.ArgumentParser(
@@ -597,63 +598,47 @@ def parser():
                     "Run 'kbnn_plots.py SUBCOMMAND --help' for each one's inputs and outputs.",
         epilog="A file that is not a kbnn run file is reported by name; the exit status is 1.")
     sub = top.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
+    either = "kbnn run file or prediction file"
 
-    p = sub.add_parser("history", help="loss, NLL, accuracy, KL, beta and lr against step",
-                       description="Input: a run file's /history and /history/eval. Output: "
-                                   "one PNG against optimizer step: the loss; the NLL and the "
-                                   "accuracy in training and, with evaluations during "
-                                   "training, on the evaluated set; the KL, beta and the "
-                                   "learning rate, each unless it stayed constant (the title "
-                                   "gives its value then). Up to four panels: 1000x700 pixels; "
-                                   "five or six: 1500x700. A history of a few rows shows each "
-                                   "row's value.")
-    p.add_argument("run", metavar="RUN.h5", help="kbnn run file")
-    p.add_argument("-o", "--output", metavar="PNG",
-                   help="output image (default: RUN_history.png in the current folder)")
-    p.set_defaults(func=plot_history)
+    _subcommand(sub, "history", plot_history, "loss, NLL, accuracy, KL, beta and lr against step",
+                "Input: a run file's /history and /history/eval. Output: one PNG against "
+                "optimizer step: the loss; the NLL and the accuracy in training and, with "
+                "evaluations during training, on the evaluated set; the KL, beta and the "
+                "learning rate, each unless it stayed constant (the title gives its value "
+                "then). Up to four panels: 1000x700 pixels; five or six: 1500x700. A history "
+                "of a few rows shows each row's value.",
+                "kbnn run file", metavar="RUN.h5", png="RUN_history.png")
 
-    p = sub.add_parser("reliability", help="reliability diagram with ECE",
-                       description="Input: a run file's or prediction file's /metrics/SET (the "
-                                   "attributes and the "
-                                   "bin_* datasets). Output: one PNG (600x700 pixels): accuracy "
-                                   "against confidence per bin with the diagonal and ECE in "
-                                   "the title, and the examples per bin below.")
-    p.add_argument("run", metavar="FILE.h5", help="kbnn run file or prediction file")
-    p.add_argument("-o", "--output", metavar="PNG",
-                   help="output image (default: FILE_reliability.png in the current folder)")
-    p.add_argument("--set", default="test", help="evaluated data set (default: test)")
-    p.set_defaults(func=plot_reliability)
+    p = _subcommand(sub, "reliability", plot_reliability, "reliability diagram with ECE",
+                    "Input: a run file's or prediction file's /metrics/SET (the attributes and "
+                    "the bin_* datasets). Output: one PNG (600x700 pixels): accuracy against "
+                    "confidence per bin with the diagonal and ECE in the title, and the "
+                    "examples per bin below.", either, png="FILE_reliability.png")
+    _set_option(p)
 
-    p = sub.add_parser("uncertainty", help="entropy histograms, aleatoric vs epistemic, per class",
-                       description="Input: a run file's /predictions/SET (written when "
-                                   "output.write_predictions = true) or a prediction file's. "
-                                   "Outputs, in OUT_DIR: "
-                                   "RUN_entropy.png (700x500: predictive entropy of correct and "
-                                   "wrong predictions), RUN_aleatoric_epistemic.png (700x600: "
-                                   "scatter), RUN_uncertainty_per_class.png (900x500: mean "
-                                   "aleatoric and epistemic entropy per true class, stacked).")
-    p.add_argument("run", metavar="FILE.h5", help="kbnn run file or prediction file")
+    p = _subcommand(sub, "uncertainty", plot_uncertainty,
+                    "entropy histograms, aleatoric vs epistemic, per class",
+                    "Input: a run file's /predictions/SET (written when "
+                    "output.write_predictions = true) or a prediction file's. Outputs, in "
+                    "OUT_DIR: RUN_entropy.png (700x500: predictive entropy of correct and wrong "
+                    "predictions), RUN_aleatoric_epistemic.png (700x600: scatter), "
+                    "RUN_uncertainty_per_class.png (900x500: mean aleatoric and epistemic "
+                    "entropy per true class, stacked).", either)
     p.add_argument("--out-dir", default=".", help="folder for the PNGs (default: .)")
-    p.add_argument("--set", default="test", help="evaluated data set (default: test)")
+    _set_option(p)
     p.add_argument("--class-names", metavar="A,B,...",
                    help="class names, comma-separated (default: Fashion-MNIST or CIFAR-10 "
                         "names when the deck's data.dir says so, otherwise 0, 1, ...)")
-    p.set_defaults(func=plot_uncertainty)
 
-    p = sub.add_parser("ood", help="OOD scores: histograms in and out, AUROC, ROC curves",
-                       description="Input: a run file or a prediction file that scored an OOD "
-                                   "set (/metrics/ood/SET and both sets' /predictions/*/"
-                                   "ood_scores). Output: one PNG (1800x440 pixels): for each "
-                                   "score (predictive entropy, mutual information, 1 - max "
-                                   "probability) the histograms of the in-distribution and the "
-                                   "OOD set with the AUROC in the legend, and the ROC curves "
-                                   "of the three scores with chance marked.")
-    p.add_argument("run", metavar="FILE.h5", help="kbnn run file or prediction file")
-    p.add_argument("-o", "--output", metavar="PNG",
-                   help="output image (default: FILE_ood.png in the current folder)")
+    p = _subcommand(sub, "ood", plot_ood, "OOD scores: histograms in and out, AUROC, ROC curves",
+                    "Input: a run file or a prediction file that scored an OOD set "
+                    "(/metrics/ood/SET and both sets' /predictions/*/ood_scores). Output: one "
+                    "PNG (1800x440 pixels): for each score (predictive entropy, mutual "
+                    "information, 1 - max probability) the histograms of the in-distribution "
+                    "and the OOD set with the AUROC in the legend, and the ROC curves of the "
+                    "three scores with chance marked.", either, png="FILE_ood.png")
     p.add_argument("--ood-set", metavar="NAME",
                    help="the OOD set, when the file scored several (default: its only one)")
-    p.set_defaults(func=plot_ood)
 
     p = sub.add_parser("compare", help="several runs: curves overlaid and a table of final metrics",
                        description="Inputs: two or more run files (e.g. 1 vs 2 ranks, flipout vs "
@@ -669,34 +654,25 @@ def parser():
     p.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
     p.set_defaults(func=compare_runs)
 
-    p = sub.add_parser("pruning", help="accuracy and OOD AUROC against the pruned fraction",
-                       description="Input: the pruning file of kbnn prune (/pruning). Output: "
-                                   "one PNG (700x500, or 1200x500 with OOD AUROC columns), "
-                                   "titled with the pruned run, the scope and the OOD set: "
-                                   "test accuracy, and each OOD score's AUROC when the file "
-                                   "has them, against the fraction of weights removed, with "
-                                   "chance marked (1/classes, AUROC 0.5).")
-    p.add_argument("pruning", metavar="RUN.pruning.h5", help="kbnn pruning file")
-    p.add_argument("-o", "--output", metavar="PNG",
-                   help="output image (default: RUN_pruning.png in the current folder)")
-    p.set_defaults(func=plot_pruning)
+    _subcommand(sub, "pruning", plot_pruning, "accuracy and OOD AUROC against the pruned fraction",
+                "Input: the pruning file of kbnn prune (/pruning). Output: one PNG (700x500, "
+                "or 1200x500 with OOD AUROC columns), titled with the pruned run, the scope "
+                "and the OOD set: test accuracy, and each OOD score's AUROC when the file has "
+                "them, against the fraction of weights removed, with chance marked "
+                "(1/classes, AUROC 0.5).",
+                "kbnn pruning file", metavar="RUN.pruning.h5", png="RUN_pruning.png")
 
-    p = sub.add_parser("members", help="an ensemble's members against their mixture",
-                       description="Input: an ensemble's run file (kbnn train with "
-                                   "parallel.ensemble > 1: /members/<k> and the mixture's "
-                                   "/metrics and /predictions). Output: one PNG (1500x450) "
-                                   "with three panels: each member's training NLL against "
-                                   "step; test accuracy and OOD AUROC (mutual information, "
-                                   "entropy) of every member and of the mixture, ECE above "
-                                   "each; histograms of the per-example within- and "
-                                   "between-member epistemic uncertainty on the test and OOD "
-                                   "sets.")
-    p.add_argument("run", metavar="ENSEMBLE.h5", help="kbnn ensemble run file")
-    p.add_argument("-o", "--output", metavar="PNG",
-                   help="output image (default: RUN_members.png in the current folder)")
+    p = _subcommand(sub, "members", plot_members, "an ensemble's members against their mixture",
+                    "Input: an ensemble's run file (kbnn train with parallel.ensemble > 1: "
+                    "/members/<k> and the mixture's /metrics and /predictions). Output: one "
+                    "PNG (1500x450) with three panels: each member's training NLL against "
+                    "step; test accuracy and OOD AUROC (mutual information, entropy) of every "
+                    "member and of the mixture, ECE above each; histograms of the per-example "
+                    "within- and between-member epistemic uncertainty on the test and OOD "
+                    "sets.", "kbnn ensemble run file", metavar="ENSEMBLE.h5",
+                    png="RUN_members.png")
     p.add_argument("--ood-set", default="",
                    help="the OOD set to show (default: the first in /metrics/ood)")
-    p.set_defaults(func=plot_members)
     kbnn_regression.add_parser(sub)
     return top
 
