@@ -150,7 +150,8 @@ def plot_history(args):
     note = ", ".join([f"{run.ranks} rank(s)"] + ([estimator] if estimator else []) +
                      [f"{rows} row(s)"] +
                      ([("" if rows == 1 else "constant: ") + ", ".join(constants)] if constants else []))
-    _finish(figure, args.output or _default(run, "history"), f"{run.name}: training history ({note})")
+    _finish(figure, args.output or _default(run, "history"),
+            f"{run.name}: training history ({note})")
 
 
 # ---- reliability ------------------------------------------------------------------
