@@ -488,6 +488,7 @@ TEST_CASE("Reliability bins: hand-computed case, reduced over ranks, written to 
     local.probs_mean.insert(local.probs_mean.end(), p.begin(), p.end());
     local.predicted.push_back(std::int32_t(std::max_element(p.begin(), p.end()) - p.begin()));
     local.label.push_back(labels[std::size_t(i)]);
+    local.label_nll.push_back(-std::log(double(p[std::size_t(labels[std::size_t(i)])])));
     local.predictive_entropy.push_back(0.f);
     local.aleatoric.push_back(0.f);
     local.epistemic.push_back(0.f);

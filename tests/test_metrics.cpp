@@ -20,6 +20,8 @@ kbnn::Predictions rows(const std::vector<float>& p0, const std::vector<std::int3
     p.probs_mean.push_back(1 - p0[i]);
     p.predicted.push_back(p0[i] >= 0.5f ? 0 : 1);
     p.label.push_back(labels[i]);
+    const float p_label = labels[i] == 0 ? p0[i] : 1 - p0[i];
+    p.label_nll.push_back(labels[i] < 0 ? std::nan("") : -std::log(double(p_label)));
     p.predictive_entropy.push_back(0.5f + float(i));
     p.aleatoric.push_back(0.25f + float(i));
     p.epistemic.push_back(0.25f);
@@ -64,4 +66,20 @@ TEST_CASE("Rows without labels add to the entropies only", "[metrics]") {
   CHECK(std::isnan(none.ece));
   CHECK(none.mean_entropy == Approx(1.0).epsilon(1e-7));
   CHECK(none.mean_epistemic == Approx(0.25).epsilon(1e-7));
+}
+
+TEST_CASE("NLL of a label below float's range: -log p(y|x) from the double sums", "[metrics]") {
+  // Sharp passes (or a small temperature) give the label p = 1e-50 in double; probs_mean,
+  // float, holds 0 there, whose floor 1e-300 would have made the NLL 690.8.
+  const int samples = 4;
+  const std::vector<double> prob_sum = {samples * (1 - 1e-50), samples * 1e-50,   // row 0: y = 1
+                                        samples * 0.25, samples * 0.75};          // row 1: y = 1
+  const std::vector<double> entropy_sum = {0, 0};
+  const std::vector<std::int32_t> labels = {1, 1};
+  const kbnn::Predictions p = kbnn::predictions_from_sums(
+      prob_sum.data(), prob_sum.data(), entropy_sum.data(), labels.data(), 2, 2, samples);
+  CHECK(p.probs_mean[1] == 0.0f);  // the float column: underflowed
+  CHECK(p.label_nll[0] == Approx(50 * std::log(10.0)).epsilon(1e-12));
+  const kbnn::Metrics m = metrics(p);
+  CHECK(m.nll == Approx((50 * std::log(10.0) - std::log(0.75)) / 2).epsilon(1e-12));
 }

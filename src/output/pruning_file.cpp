@@ -149,10 +149,10 @@ void write_pruning_file(const std::string& path, const Communicator& comm, const
   h5::write_attribute(file, "ood_set", r.ood_set);
   {  // the group closes at the end of this block, before the file
     const h5::Group table = h5::create_group(file, "pruning");
+    const char* of = r.scope == "layer" ? "of each layer's kernel weights" : "of all kernel weights";
     h5::describe(table, "", concat("one row per pruned fraction (", r.scope,
-                                   " scope: the fraction of each layer's kernel weights, or of "
-                                   "all of them); attribute checkpoints: the file of each row "
-                                   "to fine-tune from with kbnn train --restart"));
+                                   " scope: the fraction ", of, "); attribute checkpoints: the "
+                                   "file of each row to fine-tune from with kbnn train --restart"));
     std::vector<std::string> checkpoints;
     for (const auto& row : r.rows) checkpoints.push_back(row.checkpoint);
     h5::write_attribute(table, "checkpoints", checkpoints);

@@ -128,7 +128,7 @@ void RunFile::write_sample_gaussians(const std::string& set, const std::vector<f
   const std::vector<hsize_t> dims = {hsize_t(samples), hsize_t(total), hsize_t(2 * targets)};
   const h5::DataSet d = h5::create_dataset<float>(g, "gaussian_samples", dims, what);
   h5::describe(d, "target units", "every Monte-Carlo pass's Gaussian per target, (samples, "
-                                  "examples, 2 targets): the means mu_s, then the variances "
+                                  "examples, 2 x targets): the means mu_s, then the variances "
                                   "sigma_s^2 (target units squared)");
   h5::write_slab(d, local.data(), 1, hsize_t(first_row), hsize_t(count), what);
 }

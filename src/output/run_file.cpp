@@ -244,12 +244,13 @@ void RunFile::write_predictions(const std::string& set, const Predictions& local
     h5::write_rows(d, values.data(), first, count, what);
   };
   column("probs_mean", local.probs_mean, {rows, hsize_t(classes)}, "1",
-         "predictive distribution p(y|x) = mean over samples of softmax(f(x; w_s)), "
-         "(examples, classes)");
+         "predictive distribution p(y|x) = mean over samples of softmax(f(x; w_s) / T), "
+         "(examples, classes); T = 1 unless /calibration");
   column("predicted", local.predicted, {rows}, "class", "arg-max class of probs_mean");
   column("label", local.label, {rows}, "class", "true class of the example");
   column("predictive_entropy", local.predictive_entropy, {rows}, "nats",
-         "total uncertainty H[probs_mean]");
+         "total uncertainty H[pbar], pbar = (1/S) sum_s p_s, p_s = softmax(f(x; w_s)): the "
+         "untempered passes (probs_mean at T = 1)");
   column("aleatoric", local.aleatoric, {rows}, "nats",
          "expected entropy (1/S) sum_s H[p_s]: noise in the data");
   column("epistemic", local.epistemic, {rows}, "nats",
@@ -279,7 +280,7 @@ void RunFile::write_sample_probabilities(const std::string& set, const std::vect
   const h5::Group g = open_or_create_group(predictions, set, concat("data set '", set, "'"));
   const std::vector<hsize_t> dims = {hsize_t(samples), hsize_t(total), hsize_t(classes)};
   const h5::DataSet d = h5::create_dataset<float>(g, "probs_samples", dims, what);
-  h5::describe(d, "1", "softmax(f(x; w_s)) of every Monte-Carlo sample s, (samples, "
+  h5::describe(d, "1", "softmax(f(x; w_s) / T) of every Monte-Carlo sample s, (samples, "
                        "examples, classes); probs_mean is their mean");
   // This rank's block: all samples, its rows (dimension 1), all classes.
   h5::write_slab(d, local.data(), 1, hsize_t(first_row), hsize_t(count), what);

@@ -23,9 +23,10 @@ const char* ood_score_units(OodScore score) {
 
 const char* ood_score_description(OodScore score) {
   switch (score) {
-    case OodScore::entropy: return "predictive entropy H[probs_mean]";
+    case OodScore::entropy:
+      return "predictive entropy H[pbar], pbar the mean of the untempered passes p_s";
     case OodScore::mutual_information:
-      return "mutual information (epistemic): H[probs_mean] - mean_s H[p_s]";
+      return "mutual information (epistemic): H[pbar] - mean_s H[p_s], untempered passes p_s";
     case OodScore::max_probability: return "1 - max_k probs_mean";
   }
   return "?";

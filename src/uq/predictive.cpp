@@ -1,5 +1,7 @@
 #include "uq/predictive.hpp"
 
+#include "core/error.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -29,8 +31,12 @@ Predictions predictions_from_sums(const double* prob_sum, const double* posterio
   out.predictive_entropy.resize(n);
   out.aleatoric.resize(n);
   out.epistemic.resize(n);
+  out.label_nll.resize(n);
   for (std::int64_t i = 0; i < n; ++i) {
     const double* probs = prob_sum + i * classes;
+    const std::int32_t y = labels[i];
+    out.label_nll[i] = y < 0 ? std::numeric_limits<double>::quiet_NaN()
+                             : -std::log(std::max(probs[y] / samples, 1e-300));
     int best = 0;
     for (int k = 0; k < classes; ++k) {
       const double p = probs[k] / samples;
@@ -69,6 +75,9 @@ auto& bin_sum(Sums& sums, int bin, BinSum field) {
 }  // namespace
 
 std::vector<double> metric_sums(const Predictions& pr) {
+  if (std::int64_t(pr.label_nll.size()) != pr.count)
+    throw RuntimeError(concat("metric_sums: ", pr.label_nll.size(), " label NLLs for ",
+                              pr.count, " rows"));
   std::vector<double> s(n_scalars + bin_fields * calibration_bins, 0.0);
   for (std::int64_t i = 0; i < pr.count; ++i) {
     const float* p = &pr.probs_mean[i * pr.classes];
@@ -81,7 +90,7 @@ std::vector<double> metric_sums(const Predictions& pr) {
     const bool hit = pr.predicted[i] == y;
     s[n_labeled] += 1;
     s[n_correct] += hit;
-    s[sum_nll] -= std::log(std::max(double(p[y]), 1e-300));
+    s[sum_nll] += pr.label_nll[i];
     for (int k = 0; k < pr.classes; ++k) {
       const double diff = p[k] - (k == y ? 1.0 : 0.0);
       s[sum_brier] += diff * diff;

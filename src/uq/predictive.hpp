@@ -30,6 +30,9 @@ struct Predictions {
   std::vector<float> predictive_entropy;  // (count), nats: H[pbar], untempered
   std::vector<float> aleatoric;           // (count), nats
   std::vector<float> epistemic;           // (count), nats
+  // (count), nats: -log p(y|x) of the label from the double sums, so a probability
+  // below float's range (sharp passes, a small T) keeps its value; NaN without a label.
+  std::vector<double> label_nll;
   double seconds = 0;                     // wall time of the S passes
   int samples = 0;
 };
@@ -39,7 +42,7 @@ struct Predictions {
 struct Metrics {
   double labeled = 0;  // rows with a label
   double accuracy = 0;
-  double nll = 0;    // mean -log p(y|x) of the predictive mean
+  double nll = 0;    // mean -log p(y|x) of the predictive mean (Predictions::label_nll)
   double brier = 0;  // mean sum_k (p_k - onehot_k)^2
   double ece = 0;    // expected calibration error, 15 equal-width confidence bins
   double mean_entropy = 0, mean_aleatoric = 0, mean_epistemic = 0;

@@ -102,6 +102,13 @@ def same_uncertainty(a, b, sets, what):
                 sys.exit(f"FAILED: {what}: /predictions/{s}/{name} differs")
         if g["probs_mean"][...].tobytes() == h["probs_mean"][...].tobytes():
             sys.exit(f"FAILED: {what}: /predictions/{s}/probs_mean is the same")
+        # Their descriptions (h5dump -A) must not define them by probs_mean, which T moves.
+        for name in names:
+            text = g[name].attrs["description"]
+            if "probs_mean" in text and "probs_mean at T = 1" not in text:
+                sys.exit(f"FAILED: /predictions/{s}/{name} is described by probs_mean: {text}")
+        if "/ T" not in g["probs_mean"].attrs["description"]:
+            sys.exit(f"FAILED: /predictions/{s}/probs_mean's description has no T")
     print(f"same uncertainty, other probabilities: {what} ({', '.join(names)})")
 
 

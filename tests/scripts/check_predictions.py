@@ -20,10 +20,10 @@ samples are K blocks of S/K, member by member), the split of the mutual informat
   epistemic_within    (1/K) sum_k H[mean of member k's q_s] - aleatoric
   epistemic_between   predictive_entropy - (1/K) sum_k H[mean of member k's q_s]
 (and their means, mean_epistemic_within / _between); and from those, /metrics/<set>
-(accuracy, nll, brier, ece over 15 equal-width bins,
-mean_entropy, mean_aleatoric, mean_epistemic) and /metrics/ood/<set> (AUROC with ties
-counting 1/2, average precision with the OOD set positive and, ranked by -score, with the
-in-distribution set positive). --ood-above-chance SET also requires SET's entropy AUROC
+(accuracy, nll, brier, ece over 15 equal-width bins and its reliability diagram bin_*,
+mean_entropy, mean_aleatoric, mean_epistemic, samples) and /metrics/ood/<set> (AUROC with
+ties counting 1/2, average precision with the OOD set positive and, ranked by -score, with
+the in-distribution set positive). --ood-above-chance SET also requires SET's entropy AUROC
 against the in-distribution set to exceed 0.5 by five of its standard errors under
 chance, sqrt((n_in + n_out + 1) / (12 n_in n_out)) (Hanley & McNeil 1982): a score that
 ranked the examples at random exceeds that with probability below 3e-7, and a reversed
@@ -165,7 +165,18 @@ def check_metrics(m, g, r, predicted, where):
         want["mean_epistemic_between"] = r["epistemic_between"].mean()
     for key, value in want.items():
         check(f"{where} {key}", m.attrs[key], value, METRIC_ATOL)
-    check(f"{where}/bin_count", m["bin_count"][...], np.bincount(bins, minlength=15), 0)
+    check(f"{where} samples", m.attrs["samples"], g.attrs["samples"], 0)
+    # The reliability diagram: bin b is (b/15, (b+1)/15], its mean confidence and accuracy.
+    count = np.bincount(bins, minlength=15)
+    check(f"{where}/bin_edges", m["bin_edges"][...], np.arange(16) / 15, 1e-15)
+    check(f"{where}/bin_count", m["bin_count"][...], count, 0)
+    for key, values in (("bin_confidence", confidence), ("bin_accuracy", hit)):
+        with np.errstate(invalid="ignore"):
+            want_bins = np.bincount(bins, values, minlength=15) / count  # NaN where empty
+        got = m[key][...]
+        if not np.array_equal(np.isnan(got), np.isnan(want_bins)):
+            failures.append(f"{where}/{key}: NaN in other bins than the empty ones")
+        check(f"{where}/{key}", np.nan_to_num(got), np.nan_to_num(want_bins), METRIC_ATOL)
 
 
 def check_ood(f, in_set, out_set, above_chance):

@@ -8,15 +8,20 @@ in the targets' units) it recomputes, in float64, each row's predictive mean, al
 variance (mean of the variances), epistemic variance (variance of the means), standard
 deviation and mixture NLL -log (1/S) sum_s prod_t N(y_t; mu_s,t, sigma_s,t^2); from the
 stored rows it recomputes /metrics (RMSE, NLL, coverage and width of the central
-intervals, the calibration curve) and the OOD scores. The test set's predictions must
-equal RUN_FILE's bit for bit (the same model, noise keys and rows), and its metrics
-within rounding (sums over another number of ranks).
+intervals, the calibration curve, the uncertainty means) and the OOD scores with their
+AUROC and AUPR (/metrics/ood). The test set's predictions must equal RUN_FILE's bit for
+bit (the same model, noise keys and rows), and its metrics within rounding (sums over
+another number of ranks).
 """
+import os
 import sys
 from statistics import NormalDist
 
 import h5py
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_predictions import auroc, average_precision  # noqa: E402  (the classes' check)
 
 prediction_path, run_path = sys.argv[1], sys.argv[2]
 failures = []
@@ -68,6 +73,12 @@ def check_metrics(f, name):
         close(f"metrics/{name}/width_{percent}", m.attrs[f"width_{percent}"], width[k], rtol=1e-6)
     close(f"metrics/{name}/calibration_error", m.attrs["calibration_error"],
           np.mean(np.abs(coverage - levels)), rtol=1e-9)
+    # The uncertainty means: over every (row, target) value, with a target or not.
+    aleatoric, epistemic = (p[k][:].astype(np.float64) for k in ("aleatoric_variance", "epistemic_variance"))
+    for key, values in (("mean_std", std), ("mean_aleatoric_variance", aleatoric),
+                        ("mean_epistemic_variance", epistemic)):
+        close(f"metrics/{name}/{key}", m.attrs[key], values.mean(), rtol=1e-9, atol=0)
+    close(f"metrics/{name}/samples", m.attrs["samples"], p.attrs["samples"], rtol=0, atol=0)
 
 
 def check_ood_scores(f, name):
@@ -80,6 +91,23 @@ def check_ood_scores(f, name):
           np.sqrt(np.mean(epistemic / scale ** 2, axis=1)), atol=1e-4)
 
 
+def check_ood_metrics(f, out_set):
+    """AUROC and AUPR of both scores, the OOD set positive (AUPR-in: the in-distribution set,
+    ranked by -score), by check_predictions.py's Mann-Whitney and average precision."""
+    m = f["metrics/ood/" + out_set]
+    in_set = m.attrs["in_set"]
+    in_set = in_set.decode() if isinstance(in_set, bytes) else str(in_set)
+    scores_in, scores_out = f[f"predictions/{in_set}/ood_scores"], f[f"predictions/{out_set}/ood_scores"]
+    close(f"metrics/ood/{out_set} counts", [m.attrs["in_count"], m.attrs["out_count"]],
+          [len(scores_in["predictive_std"]), len(scores_out["predictive_std"])], rtol=0, atol=0)
+    for score in ("predictive_std", "epistemic_std"):
+        pos, neg = scores_out[score][:], scores_in[score][:]
+        for key, value in (("auroc", auroc(pos, neg)), ("aupr_out", average_precision(pos, neg)),
+                           ("aupr_in", average_precision(-neg, -pos))):
+            close(f"metrics/ood/{out_set} {key}_{score}", m.attrs[f"{key}_{score}"], value,
+                  rtol=1e-9, atol=0)
+
+
 with h5py.File(prediction_path, "r") as f, h5py.File(run_path, "r") as run:
     sets = [s for s in f["predictions"]]
     for name in sets:
@@ -87,6 +115,8 @@ with h5py.File(prediction_path, "r") as f, h5py.File(run_path, "r") as run:
         check_metrics(f, name)
         if "ood_scores" in f["predictions/" + name]:
             check_ood_scores(f, name)
+    for out_set in f.get("metrics/ood", {}):
+        check_ood_metrics(f, out_set)
     for column in ["mean", "std", "aleatoric_variance", "epistemic_variance", "target", "nll"]:
         a, b = f["predictions/test/" + column][:], run["predictions/test/" + column][:]
         if not np.array_equal(a, b):

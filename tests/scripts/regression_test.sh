@@ -122,6 +122,47 @@ with h5py.File(f"{out}/noise_test.h5") as n, h5py.File(f"{out}/hetero.h5") as r:
 print(f"PASSED: heteroscedastic aleatoric std follows the true noise (correlation {correlation:.2f})")
 PY
 
+# Every number in the targets' units, against a forward pass in numpy: a deterministic
+# network (its predictive is its one Gaussian) on the test rows standardized by
+# /standardization, its mean and log-variance outputs (the noise layer's, or the
+# network's last T columns) scaled back by the training targets' mean and std.
+for likelihood in gaussian gaussian_heteroscedastic; do
+  width=2; [[ $likelihood == gaussian ]] || width=4
+  run_mpi -n 2 "$kbnn" train "$out/reg.cfg" --model.estimator=deterministic --train.epochs=5 \
+    --model.likelihood=$likelihood --model.layer="dense out=32" --model.layer=relu \
+    --model.layer="dense out=$width" --eval.samples=2 --output.dir="$out" \
+    --output.name=forward_$likelihood > /dev/null
+  /usr/bin/python3 - "$out/forward_$likelihood.h5" "$out/test.h5" <<'PY'
+import sys, h5py, numpy as np
+from statistics import NormalDist
+with h5py.File(sys.argv[1]) as f, h5py.File(sys.argv[2]) as data:
+    s, w, p, m = f["standardization"], f["weights"], f["predictions/test"], f["metrics/test"].attrs
+    h = (data["features"][:].astype(np.float64) - s["feature_mean"][:]) / s["feature_std"][:]
+    y = data["targets"][:].astype(np.float32).astype(np.float64)
+    h = np.maximum(h @ w["dense_0/kernel"][:].T.astype(np.float64) + w["dense_0/bias"][:], 0)
+    h = h @ w["dense_2/kernel"][:].T.astype(np.float64) + w["dense_2/bias"][:]
+    t = y.shape[1]
+    log_variance = h[:, t:] if h.shape[1] == 2 * t else w["noise_3/log_variance"][:]
+    mean = s["target_mean"][:] + s["target_std"][:] * h[:, :t]
+    variance = np.exp(log_variance) * s["target_std"][:] ** 2 * np.ones_like(mean)
+    nll = 0.5 * (np.log(2 * np.pi * variance) + (y - mean) ** 2 / variance).sum(axis=1)
+    z = NormalDist().inv_cdf(0.975)
+    covered = np.mean(np.abs(y - mean) <= z * np.sqrt(variance))
+    for name, got, want, rtol in [
+            ("mean", p["mean"][:], mean, 1e-5),
+            ("aleatoric_variance", p["aleatoric_variance"][:], variance, 1e-5),
+            ("epistemic_variance", p["epistemic_variance"][:] + 1, 1, 0),
+            ("nll", p["nll"][:], nll, 1e-4), ("metrics nll", m["nll"], nll.mean(), 1e-4),
+            ("rmse", m["rmse"], np.sqrt(np.mean((y - mean) ** 2)), 1e-5),
+            # a value on an interval's edge may fall either side in float32
+            ("coverage_95", m["coverage_95"], covered, 1 / y.size),
+            ("width_95", m["width_95"], np.mean(2 * z * np.sqrt(variance)), 1e-5)]:
+        worst = np.max(np.abs(np.asarray(got, np.float64) - want) / np.maximum(np.abs(want), 1))
+        assert worst <= rtol, (sys.argv[1], name, worst)
+print(f"PASSED: {sys.argv[1]}: predictions and metrics in the targets' units, as numpy's forward pass")
+PY
+done
+
 # NaN in the features: one message with the count and the first row, exit status 1.
 /usr/bin/python3 - "$out" <<'PY'
 import sys, h5py, numpy as np
@@ -140,11 +181,27 @@ grep -q "nan.h5: /features: 2 values are NaN or Inf; the first is at row 17, fea
 echo "PASSED: NaN stops the run: $(grep -o 'nan.h5: .*' "$out/nan.log" | head -1)"
 
 run_mpi -n 2 "$kbnn" prune "$out/run.h5" --fractions=0.5 --output="$out/run.pruning.h5" | grep -E "^fraction"
-/usr/bin/python3 -c "
+# Each row is the metrics of its model: the run's own (fraction 0), and kbnn predict's on
+# the pruned checkpoint (the same passes, 2 ranks as prune).
+run_mpi -n 2 "$kbnn" predict "$out/run.pruned_0.5.h5" --output "$out/pruned.predict.h5" > /dev/null
+/usr/bin/python3 - "$out" <<'PY'
 import sys, h5py
-with h5py.File(sys.argv[1]) as f:
-    assert f['pruning/rmse'].shape == (2,) and 'auroc_predictive_std' in f['pruning']
-print('PASSED: prune scores a regression run')" "$out/run.pruning.h5"
+out = sys.argv[1]
+with h5py.File(f"{out}/run.pruning.h5") as p, h5py.File(f"{out}/run.h5") as run, \
+     h5py.File(f"{out}/pruned.predict.h5") as pruned:
+    table = p["pruning"]
+    assert list(table["fraction"][:]) == [0, 0.5], table["fraction"][:]
+    columns = [c for c in table if c not in ("fraction", "removed", "kept", "masks")]
+    assert {"rmse", "nll", "coverage_95", "width_95", "calibration_error", "mean_std",
+            "mean_epistemic_variance", "auroc_predictive_std", "aupr_out_epistemic_std"} <= set(columns)
+    for row, model in enumerate((run, pruned)):
+        for c in columns:
+            ood = c.startswith(("auroc_", "aupr_"))
+            want = model["metrics/ood/noise" if ood else "metrics/test"].attrs[c]
+            assert abs(table[c][row] - want) <= 1e-12 * abs(want), (row, c, table[c][row], want)
+print(f"PASSED: prune scores a regression run: its rows ({len(columns)} columns) are the run's "
+      "and kbnn predict's on the pruned checkpoint")
+PY
 # kbnn info on each kind of file a regression writes: no classification column (a NaN
 # accuracy) anywhere, the regression's metrics, predictions, standardization and noise.
 "$kbnn" predict "$out/run.h5" --output "$out/info_predict.h5" > /dev/null
