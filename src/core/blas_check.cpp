@@ -26,11 +26,17 @@ std::string blas_description() {
                       : ")");
 }
 
+int blas_threads(int host_threads) {
+  if (const char* text = std::getenv("OPENBLAS_NUM_THREADS")) {
+    char* end = nullptr;
+    const long asked = std::strtol(text, &end, 10);
+    if (end != text && *end == '\0' && asked > 0 && asked <= 1024) return int(asked);
+  }
+  return host_threads > 0 ? host_threads : 1;
+}
+
 void match_blas_threads(int host_threads) {
-  if (openblas_set_num_threads == nullptr || std::getenv("OPENBLAS_NUM_THREADS") != nullptr ||
-      std::getenv("OMP_NUM_THREADS") != nullptr)
-    return;
-  openblas_set_num_threads(host_threads > 0 ? host_threads : 1);
+  if (openblas_set_num_threads != nullptr) openblas_set_num_threads(blas_threads(host_threads));
 }
 
 std::string blas_warning() {

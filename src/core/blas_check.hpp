@@ -17,9 +17,14 @@ std::string blas_description();
 // OpenBLAS starts one thread per core unless told otherwise, and every MPI rank starts
 // its own: on a node full of ranks, ranks x cores threads spin on the same cores (a
 // 1-rank run on 2 cores spent a third of its time in the kernel and trained 20% slower).
-// Unless OPENBLAS_NUM_THREADS or OMP_NUM_THREADS is set, OpenBLAS gets the thread count
-// of the Kokkos host space (1 for Serial, which calls gemm from one thread per rank).
+// So OpenBLAS gets OPENBLAS_NUM_THREADS threads when that is set, otherwise the thread
+// count of the Kokkos host space (1 for Serial, which calls gemm from one thread per
+// rank). The count is always set, never left to OpenBLAS: it would start min(its
+// variable, the cores the launcher's binding leaves the rank), and sgemm rounds
+// differently with another count, so the same run launched with another binding (Open
+// MPI binds 2 ranks to a core each, 4 to the socket) gave other bits.
 // Other BLAS libraries are left alone.
+int blas_threads(int host_threads);
 void match_blas_threads(int host_threads);
 
 }  // namespace kbnn
