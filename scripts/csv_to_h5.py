@@ -4,10 +4,15 @@
     scripts/csv_to_h5.py table.csv out.h5 --features age,bmi,bp --targets y
     scripts/csv_to_h5.py table.csv out.h5 --features age,bmi --targets y \
         --test-out test.h5 --test-fraction 0.1 --seed 3
+    scripts/csv_to_h5.py table.csv out.h5 --features age,bmi --labels species
 
-The file holds /features (N, F) and /targets (N, T), float64, rows in the order of the
-table (or shuffled with --seed), with the column names as attributes feature_names and
-target_names. A deck reads it with
+The file holds /features (N, F), float64, and /targets (N, T), float64, or with
+--labels COLUMN (classification) /labels (N), int64 class indices 0..K-1, with the
+classes' names (the column's distinct values, sorted: numbers by value, else as text) in
+the root attribute class_names and K in num_classes; a column that holds 0..K-1 already
+keeps its values. Rows are in the order of the table (or shuffled with --seed), the
+column names in the attributes feature_names and target_names. Folders are created. A
+deck reads it with
 
     [data]
     format = hdf5
@@ -17,13 +22,15 @@ target_names. A deck reads it with
     targets = targets
     standardize = true
     [model]
-    likelihood = gaussian
+    likelihood = gaussian       # with --labels: targets = labels and no likelihood
 
-Empty cells and text that is not a number are refused with their row and column, as
-kbnn refuses NaN and Inf. Needs h5py and numpy (Debian: python3-h5py python3-numpy).
+Empty cells and text that is not a number (in a feature or target column) are refused
+with their row and column, as kbnn refuses NaN and Inf; so is a column named both a
+feature and a target or label. Needs h5py and numpy (Debian: python3-h5py python3-numpy).
 """
 import argparse
 import csv
+import os
 import sys
 
 import h5py
@@ -32,49 +39,110 @@ import numpy as np
 
 def read_table(path, delimiter):
     """The header and the rows of a CSV file, as text."""
-    with open(path, newline="") as f:
+    # utf-8-sig: a spreadsheet's "CSV UTF-8" starts with a byte-order mark, which would
+    # otherwise stick to the first column's name.
+    with open(path, newline="", encoding="utf-8-sig") as f:
         rows = list(csv.reader(f, delimiter=delimiter))
     if not rows:
         sys.exit(f"{path}: empty file, expected a header row")
     return [name.strip() for name in rows[0]], rows[1:]
 
 
-def columns(table_path, header, rows, names, what):
-    """The named columns as an (N, len(names)) float64 array; exits naming a bad cell."""
+def column_index(table_path, header, names, what):
+    """The header positions of the named columns; exits naming those not in the header."""
     missing = [n for n in names if n not in header]
     if missing:
         sys.exit(f"{table_path}: no {what} column(s) {', '.join(missing)}; the header has "
                  f"{', '.join(header)}")
-    index = [header.index(n) for n in names]
+    return [header.index(n) for n in names]
+
+
+def cell_text(row, c):
+    return row[c].strip() if c < len(row) else ""
+
+
+def columns(table_path, header, rows, names, what):
+    """The named columns as an (N, len(names)) float64 array; exits naming a bad cell."""
+    index = column_index(table_path, header, names, what)
     out = np.empty((len(rows), len(names)))
     for r, row in enumerate(rows):
         for k, c in enumerate(index):
-            cell = row[c].strip() if c < len(row) else ""
+            cell = cell_text(row, c)
             try:
                 out[r, k] = float(cell)
             except ValueError:
                 out[r, k] = np.nan
             if not np.isfinite(out[r, k]):
+                why = ("an empty cell (a missing value: kbnn takes none; drop or fill the row)"
+                       if not cell else f"'{cell}' is not a finite number")
                 sys.exit(f"{table_path}: line {r + 2} (data row {r + 1}), column {names[k]}: "
-                         f"'{cell}' is not a finite number")
+                         f"{why}")
     return out
 
 
-def write(path, features, targets, feature_names, target_names, source):
+def number(text):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def class_labels(table_path, header, rows, name):
+    """Column `name` as class indices 0..K-1 (int64) and the K classes' names.
+
+    A column of the integers 0..K-1 keeps them; any other (1..K, text, codes) maps its
+    sorted distinct values to 0..K-1, numbers sorted by value, text as text."""
+    c = column_index(table_path, header, [name], "label")[0]
+    cells = [cell_text(row, c) for row in rows]
+    for r, cell in enumerate(cells):
+        if not cell:
+            sys.exit(f"{table_path}: line {r + 2} (data row {r + 1}), column {name}: an empty "
+                     f"label (drop the row)")
+    values = [number(cell) for cell in cells]
+    numeric = all(v is not None and np.isfinite(v) for v in values)
+    if numeric:
+        by_value = {}
+        for cell, v in zip(cells, values):
+            by_value.setdefault(v, cell)
+        classes = [by_value[v] for v in sorted(by_value)]
+        keys = values
+        distinct = sorted(by_value)
+    else:
+        classes = sorted(set(cells))
+        keys = cells
+        distinct = classes
+    index = {key: k for k, key in enumerate(distinct)}
+    labels = np.array([index[key] for key in keys], dtype=np.int64)
+    return labels, classes
+
+
+def write(path, features, targets, feature_names, target_names, source, classes=None):
+    """/features and /targets, or with `classes` (a list of names) /labels."""
+    if os.path.dirname(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
     with h5py.File(path, "w") as f:
         f["features"] = features
-        f["targets"] = targets
         f["features"].attrs["description"] = "one row per example, columns feature_names"
-        f["targets"].attrs["description"] = "one row per example, columns target_names"
         f.attrs["feature_names"] = feature_names
         f.attrs["target_names"] = target_names
         f.attrs["source"] = source
+        if classes is None:
+            f["targets"] = targets
+            f["targets"].attrs["description"] = "one row per example, columns target_names"
+            return
+        f["labels"] = targets
+        f["labels"].attrs["description"] = "class index 0..num_classes-1, named by class_names"
+        f.attrs["class_names"] = classes
+        f.attrs["num_classes"] = len(classes)
 
 
 def split_rows(n, test_fraction, seed):
     """Row indices of the training and the test file: the table's order, or shuffled."""
     order = np.arange(n) if seed is None else np.random.default_rng(seed).permutation(n)
     held_out = int(round(test_fraction * n))
+    if test_fraction and not 0 < held_out < n:
+        sys.exit(f"--test-fraction {test_fraction} of {n} rows holds out {held_out}: the "
+                 f"training and the test file each need at least one row")
     return order[: n - held_out], order[n - held_out:]
 
 
@@ -83,7 +151,10 @@ def main(argv=None):
     p.add_argument("table", help="CSV file with a header row")
     p.add_argument("out", help="HDF5 file to write (the training rows with --test-out)")
     p.add_argument("--features", required=True, help="comma-separated feature columns")
-    p.add_argument("--targets", required=True, help="comma-separated target columns")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--targets", help="comma-separated target columns (regression)")
+    what.add_argument("--labels", help="the class label column (classification): /labels "
+                      "0..K-1, the classes' names in the attribute class_names")
     p.add_argument("--delimiter", default=",")
     p.add_argument("--seed", type=int, default=None,
                    help="shuffle the rows with this seed (default: keep the table's order)")
@@ -96,15 +167,28 @@ def main(argv=None):
         sys.exit("--test-fraction needs --test-out, the file for the held-out rows (or write "
                  "every row here and hold rows out in the deck: data.test_fraction)")
     feature_names = [n.strip() for n in a.features.split(",") if n.strip()]
-    target_names = [n.strip() for n in a.targets.split(",") if n.strip()]
+    target_names = [n.strip() for n in (a.labels or a.targets).split(",") if n.strip()]
+    both = [n for n in target_names if n in feature_names]
+    if both:  # the answer among the inputs: a model that looks perfect and is useless
+        sys.exit(f"column(s) {', '.join(both)} named both as feature(s) and as "
+                 f"{'label' if a.labels else 'target(s)'}")
+    if a.labels and len(target_names) != 1:
+        sys.exit(f"--labels takes one column, got {', '.join(target_names)}")
     header, rows = read_table(a.table, a.delimiter)
     x = columns(a.table, header, rows, feature_names, "feature")
-    y = columns(a.table, header, rows, target_names, "target")
+    classes = None
+    if a.labels:
+        y, classes = class_labels(a.table, header, rows, target_names[0])
+    else:
+        y = columns(a.table, header, rows, target_names, "target")
     train, test = split_rows(len(rows), a.test_fraction if a.test_out else 0.0, a.seed)
-    write(a.out, x[train], y[train], feature_names, target_names, a.table)
-    print(f"{a.out}: {len(train)} rows, {len(feature_names)} features, {len(target_names)} targets")
+    write(a.out, x[train], y[train], feature_names, target_names, a.table, classes)
+    what = (f"labels of {len(classes)} classes" if a.labels else f"{len(target_names)} targets")
+    print(f"{a.out}: {len(train)} rows, {len(feature_names)} features, {what}")
+    if a.labels and classes != [str(k) for k in range(len(classes))]:
+        print("classes: " + ", ".join(f"{k} = {name}" for k, name in enumerate(classes)))
     if a.test_out:
-        write(a.test_out, x[test], y[test], feature_names, target_names, a.table)
+        write(a.test_out, x[test], y[test], feature_names, target_names, a.table, classes)
         print(f"{a.test_out}: {len(test)} rows")
 
 
