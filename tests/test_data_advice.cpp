@@ -73,3 +73,20 @@ TEST_CASE("data_advice: without data.standardize, targets and features far from 
                        "1, and may not reach them; set data.standardize = true", 0) == 0);
   CHECK(advice(r, true).empty());
 }
+
+TEST_CASE("data_advice: a column float32 barely resolves is named, standardized or not",
+          "[data][mpi]") {
+  // Timestamps of about 1.7e9 s over 64 s: float32 keeps steps of 128 s.
+  kbnn::Dataset d = classes({0, 1, 2, 0, 1, 2}, 1);
+  for (std::size_t i = 0; i < d.values.size(); ++i) d.values[i] = float(1.7e9 + 64.0 * double(i % 2));
+  for (const bool standardized : {true, false}) {
+    const std::vector<std::string> lines = advice(d, standardized);
+    REQUIRE(lines.size() == (standardized ? 1 : 2));
+    CHECK(lines[0].rfind("data: warning: feature 0 varies little for its size (mean 1.7e+09, "
+                         "standard deviation ", 0) == 0);
+    CHECK(lines[0].find("subtract an offset (e.g. its first value) before writing the file") !=
+          std::string::npos);
+  }
+  for (float& v : d.values) v -= 1.7e9f;  // the offset taken off: fine
+  CHECK(advice(d, true).empty());
+}

@@ -38,19 +38,38 @@ std::string labels_advice(const AdviceInput& in, const Communicator& comm) {
                 "0..K-1)");
 }
 
-// The first column far from unit scale, described, or "" if none is.
-std::string far_column(const std::vector<float>& values, std::int64_t width, const AdviceInput& in,
-                       const Communicator& comm, const std::string& what) {
-  if (width == 0) return "";
+// What the advice says of a set of columns: the first one far from unit scale, and the
+// first one whose spread float32 barely resolves ("" where none is).
+struct ColumnNotes {
+  std::string far, coarse;
+};
+
+// float32, kbnn's working precision, resolves about 6e-8 of a number: a column whose
+// spread is below this fraction of its mean keeps fewer than ~170 distinct values per
+// standard deviation once read (timestamps of 1.7e9 s vary in steps of 128 s).
+constexpr double kCoarse = 1e-5;
+
+ColumnNotes column_notes(const std::vector<float>& values, std::int64_t width,
+                         const AdviceInput& in, const Communicator& comm,
+                         const std::string& what, const std::string& order = "") {
+  ColumnNotes notes;
+  if (width == 0) return notes;
   const ColumnMoments m =
       column_moments(values.data() + in.first * width, in.count, width, in.total, comm);
   // column_moments gives a constant column a deviation of 1: only its mean is named.
   for (std::size_t c = 0; c < m.mean.size(); ++c) {
-    if (std::abs(m.mean[c]) > kFar) return concat(what, " ", c, " has mean ", m.mean[c]);
-    if (m.std[c] > kFar)
-      return concat(what, " ", c, " has standard deviation ", m.std[c]);
+    const double mean = m.mean[c], std = m.std[c];
+    if (notes.far.empty() && std::abs(mean) > kFar)
+      notes.far = concat(what, " ", c, order, " has mean ", mean);
+    else if (notes.far.empty() && std > kFar)
+      notes.far = concat(what, " ", c, order, " has standard deviation ", std);
+    if (notes.coarse.empty() && std < kCoarse * std::abs(mean))
+      notes.coarse = concat("data: warning: ", what, " ", c, order, " varies little for its size (mean ",
+                            mean, ", standard deviation ", std, ", or constant), below what "
+                            "float32, kbnn's precision, resolves (7 digits): subtract an "
+                            "offset (e.g. its first value) before writing the file");
   }
-  return "";
+  return notes;
 }
 
 }  // namespace
@@ -61,24 +80,25 @@ std::vector<std::string> data_advice(const AdviceInput& in, const Communicator& 
   const Dataset& d = *in.rows;
   if (d.target_dim == 0 && d.labeled && !d.labels.empty())
     if (std::string line = labels_advice(in, comm); !line.empty()) lines.push_back(line);
-  if (in.standardized) return lines;
   const std::string fix = "; set data.standardize = true (predictions and metrics stay in the "
                           "data's own units)";
   if (d.target_dim > 0 && d.labeled) {
-    const std::string far = far_column(d.targets, d.target_dim, in, comm, "target");
-    if (!far.empty())
-      lines.push_back(concat("data: warning: ", far, " while data.standardize = false: the "
-                             "network starts with outputs near 0 and a noise variance near 1, "
-                             "and may not reach them", fix));
+    const ColumnNotes notes = column_notes(d.targets, d.target_dim, in, comm, "target");
+    if (!notes.coarse.empty()) lines.push_back(notes.coarse);
+    if (!in.standardized && !notes.far.empty())
+      lines.push_back(concat("data: warning: ", notes.far, " while data.standardize = false: "
+                             "the network starts with outputs near 0 and a noise variance near "
+                             "1, and may not reach them", fix));
   }
   if (d.float_features) {
     const bool image = d.height * d.width > 1;
-    const std::string far = far_column(d.values, d.features(), in, comm,
-                                       image ? "feature (HWC order)" : "feature");
-    if (!far.empty())
-      lines.push_back(concat("data: warning: ", far, " while data.standardize = "
-                             "false: features far from unit scale train slowly and drown the "
-                             "others", fix));
+    const ColumnNotes notes =
+        column_notes(d.values, d.features(), in, comm, "feature", image ? " (HWC order)" : "");
+    if (!notes.coarse.empty()) lines.push_back(notes.coarse);
+    if (!in.standardized && !notes.far.empty())
+      lines.push_back(concat("data: warning: ", notes.far, " while data.standardize = false: "
+                             "features far from unit scale train slowly and drown the others",
+                             fix));
   }
   return lines;
 }
