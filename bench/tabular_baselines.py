@@ -1,15 +1,16 @@
 #!/usr/bin/python3
 """kbnn's Flipout MLP against a linear baseline on scikit-learn's small tables, over seeds.
 
-    KBNN=build/src/kbnn SEEDS=0,1,2,3,4 bench/tabular_baselines.py DATA NAME [--deck.option=v ...]
+    KBNN=build/src/kbnn SEEDS=0,1,2,3,4 OUT=tabular_runs \
+        bench/tabular_baselines.py DATA NAME [--section.option=value ...]
 
 DATA is wine, iris, breast_cancer, digits (64 flat features) or diabetes (regression).
-Each seed makes a random 80/20 split (stratified for classes) in ./bench/, trains the
+Each seed makes a random 80/20 split (stratified for classes) in OUT, trains the
 deck below (dense 50, relu, dense; data.standardize = true; the options given on top)
 with train.seed = the seed, and fits scikit-learn on the same standardized rows:
 LogisticRegression (classes; accuracy and NLL) or BayesianRidge (regression; RMSE and
 the NLL of its Gaussian predictive). Prints mean +- standard deviation over the seeds
-(README, "Regression on your own data") and appends the rows to bench/results.jsonl.
+(README, "Regression on your own data") and appends the rows to OUT/results.jsonl.
 Needs h5py, numpy and scikit-learn (Debian: python3-h5py python3-sklearn).
 """
 import json
@@ -30,7 +31,8 @@ SEEDS = [int(s) for s in os.environ.get("SEEDS", "0,1,2,3,4").split(",")]
 name, variant, overrides = sys.argv[1], sys.argv[2], sys.argv[3:]
 d = getattr(datasets, "load_" + name)()
 regression = name == "diabetes"
-os.makedirs("bench", exist_ok=True)
+OUT = os.environ.get("OUT", "tabular_runs")
+os.makedirs(OUT, exist_ok=True)
 
 CLS = """[data]
 format = hdf5
@@ -42,7 +44,7 @@ layer = dense out=50
 layer = relu
 layer = dense out={k}
 [output]
-dir = bench
+dir = {out}
 overwrite = true
 """
 REG = """[data]
@@ -58,7 +60,7 @@ layer = dense out=50
 layer = relu
 layer = dense out=1
 [output]
-dir = bench
+dir = {out}
 overwrite = true
 """
 
@@ -67,22 +69,22 @@ for seed in SEEDS:
     strat = None if regression else d.target
     xtr, xte, ytr, yte = train_test_split(d.data, d.target, test_size=0.2, random_state=seed,
                                           stratify=strat)
-    tr, te = f"bench/{name}_{seed}_train.h5", f"bench/{name}_{seed}_test.h5"
+    tr, te = f"{OUT}/{name}_{seed}_train.h5", f"{OUT}/{name}_{seed}_test.h5"
     for path, x, y in [(tr, xtr, ytr), (te, xte, yte)]:
         with h5py.File(path, "w") as f:
             if regression:
                 f["features"] = x; f["targets"] = y[:, None]
             else:
                 f["images"] = x; f["labels"] = y
-    deck = f"bench/{name}.cfg"
+    deck = f"{OUT}/{name}.cfg"
     with open(deck, "w") as f:
-        f.write((REG if regression else CLS).format(tr=tr, te=te, k=len(np.unique(d.target))))
+        f.write((REG if regression else CLS).format(out=OUT, tr=tr, te=te, k=len(np.unique(d.target))))
     run = f"{name}_{variant}_{seed}"
     cmd = [K, "train", deck, f"--output.name={run}", f"--train.seed={seed}"] + overrides
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode:
         sys.exit(r.stdout[-2000:] + r.stderr)
-    with h5py.File(f"bench/{run}.h5") as f:
+    with h5py.File(f"{OUT}/{run}.h5") as f:
         m = dict(f["metrics/test"].attrs)
     sc = StandardScaler().fit(xtr)
     if regression:
@@ -102,6 +104,6 @@ cols = (["kbnn_rmse", "kbnn_nll", "kbnn_cov95", "bayesridge_rmse", "bayesridge_n
 print(f"{name} {variant} ({len(SEEDS)} seeds, mean +- sd) " + " ".join(overrides))
 for c, mean, sd in zip(cols, a.mean(0), a.std(0, ddof=1)):
     print(f"  {c:16s} {mean:8.4f} +- {sd:.4f}")
-with open("bench/results.jsonl", "a") as f:
+with open(f"{OUT}/results.jsonl", "a") as f:
     f.write(json.dumps({"name": name, "variant": variant, "overrides": overrides,
                         "cols": cols, "rows": a.tolist()}) + "\n")
