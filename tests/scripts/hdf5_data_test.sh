@@ -135,6 +135,34 @@ with h5py.File(f"{out}/new/train.h5") as f, h5py.File(f"{out}/plants.h5") as r:
 print("PASSED: a CSV table with text labels trains, accuracy",
       h5py.File(f"{out}/plants.h5")["metrics/test"].attrs["accuracy"])
 PY
+# A table of two of the three classes, converted apart: --classes-from numbers them as the
+# training file does (on its own, versicolor would be 0); a class it lacks is refused.
+# Without labels only /features is written, and kbnn predict takes it.
+/usr/bin/python3 - "$out" <<'PY'
+import sys
+out = sys.argv[1]
+lines = open(f"{out}/plants.csv", encoding="utf-8-sig").read().splitlines()
+with open(f"{out}/later.csv", "w") as f:
+    f.write("\n".join([lines[0]] + [l for l in lines[1:] if not l.endswith("setosa")]) + "\n")
+with open(f"{out}/roses.csv", "w") as f:
+    f.write("\n".join([lines[0]] + [l.replace("setosa", "rose") for l in lines[1:]]) + "\n")
+PY
+/usr/bin/python3 "$csv" "$out/later.csv" "$out/later.h5" --features length,width,height \
+  --labels species --classes-from "$out/new/train.h5" > /dev/null
+/usr/bin/python3 "$csv" "$out/later.csv" "$out/unlabeled_rows.h5" --features length,width,height > /dev/null
+/usr/bin/python3 - "$out" <<'PY' || fail "--classes-from or a table without labels converted wrongly"
+import sys, h5py, numpy as np
+out = sys.argv[1]
+with h5py.File(f"{out}/later.h5") as f, h5py.File(f"{out}/unlabeled_rows.h5") as g:
+    species = [l.rsplit(",", 1)[1] for l in open(f"{out}/later.csv").read().splitlines()[1:]]
+    want = [["setosa", "versicolor", "virginica"].index(s) for s in species]
+    assert list(f["labels"][...]) == want and f.attrs["num_classes"] == 3
+    assert list(g) == ["features"] and np.array_equal(g["features"][...], f["features"][...])
+print("PASSED: --classes-from numbers a later table's classes as the training file's")
+PY
+run_mpi -n 2 "$kbnn" predict "$out/plants.h5" --data.test_file="$out/unlabeled_rows.h5" \
+  --output "$out/later.predict.h5" > "$out/later.log" 2>&1 ||
+  fail "predict on a converted table without labels failed: $(tail -3 "$out/later.log")"
 # What the converter refuses: the label among the features (the answer as an input), a
 # test fraction that holds out no row, an empty cell (a missing value).
 refused() {  # refused MESSAGE ARGS...: csv_to_h5.py ARGS exits 1 with MESSAGE
@@ -151,4 +179,6 @@ refused "line 3 (data row 2), column b: an empty cell (a missing value" "$out/mi
   "$out/x.h5" --features a,b --targets y
 refused "--test-fraction 0.1 of 2 rows holds out 0: the training and the test file each need" \
   "$out/missing.csv" "$out/x.h5" --features a --targets y --test-out "$out/t.h5" --test-fraction 0.1
+refused "column species: 'rose' is none of the classes of $out/new/train.h5 (setosa, versicolor, virginica)" \
+  "$out/roses.csv" "$out/x.h5" --features length --labels species --classes-from "$out/new/train.h5"
 echo "PASSED: csv_to_h5.py"
