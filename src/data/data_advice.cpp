@@ -20,8 +20,10 @@ constexpr double kFar = 10;
 // The smallest label over all ranks' counted rows (INT_MAX where there are none).
 int smallest_label(const AdviceInput& in, const Communicator& comm) {
   int mine = INT_MAX;
-  for (std::int64_t i = in.first; i < in.first + in.count; ++i)
-    if (in.rows->labels[std::size_t(i)] >= 0) mine = std::min(mine, in.rows->labels[std::size_t(i)]);
+  for (std::int64_t i = in.first; i < in.first + in.count; ++i) {
+    const int label = in.rows->labels[std::size_t(i)];
+    if (label >= 0) mine = std::min(mine, label);
+  }
   const std::vector<int> all = comm.allgather(mine);
   return *std::min_element(all.begin(), all.end());
 }
@@ -64,8 +66,9 @@ ColumnNotes column_notes(const std::vector<float>& values, std::int64_t width,
     else if (notes.far.empty() && std > kFar)
       notes.far = concat(what, " ", c, order, " has standard deviation ", std);
     if (notes.coarse.empty() && std < kCoarse * std::abs(mean))
-      notes.coarse = concat("data: warning: ", what, " ", c, order, " varies little for its size (mean ",
-                            mean, ", standard deviation ", std, ", or constant), below what "
+      notes.coarse = concat("data: warning: ", what, " ", c, order,
+                            " varies little for its size (mean ", mean, ", standard deviation ",
+                            std, ", or constant), below what "
                             "float32, kbnn's precision, resolves (7 digits): subtract an "
                             "offset (e.g. its first value) before writing the file");
   }
