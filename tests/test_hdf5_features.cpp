@@ -243,6 +243,11 @@ TEST_CASE("HDF5 class labels as a column (N, 1) read as (N); text labels named",
   CHECK(column.labels == flat.labels);
   CHECK(column.num_classes == 3);
   CHECK(kbnn::hdf5_dataset_size(path, world(), fields("x", "column")) == 5);
+  // The deck's default names on a file of other names: what the file holds is named.
+  REQUIRE_THROWS_WITH(kbnn::read_hdf5_dataset(path, world(), 0, -1, fields("images", "flat")),
+                      contains(path + ": dataset /images missing (the file holds /column, "
+                                      "/flat, /text, /x; data.features and data.targets name "
+                                      "the datasets)"));
   REQUIRE_THROWS_WITH(kbnn::read_hdf5_dataset(path, world(), 0, -1, fields("x", "text")),
                       contains(path + ": /text: expected integer class labels 0..K-1, got "
                                       "strings (scripts/csv_to_h5.py --labels numbers text "

@@ -25,9 +25,18 @@ std::string dims_text(const std::vector<hsize_t>& dims) {
   return text + ")";
 }
 
-// Dataset /name of the file, or an InputError naming it when it is missing.
+// Dataset /name of the file, or an InputError naming it, what the file holds and the
+// options that name datasets when it is missing (the deck's default names are images and
+// labels; scripts/csv_to_h5.py writes features and targets).
 h5::DataSet open_required(hid_t file, const std::string& name, const std::string& path) {
-  if (!h5::exists(file, name)) throw InputError(concat(path, ": dataset /", name, " missing"));
+  if (!h5::exists(file, name)) {
+    std::string held;
+    for (const std::string& member : h5::member_names(file, path))
+      held += concat(held.empty() ? " /" : ", /", member);
+    throw InputError(concat(path, ": dataset /", name, " missing (the file holds",
+                            held.empty() ? " nothing" : held,
+                            "; data.features and data.targets name the datasets)"));
+  }
   return h5::open_dataset(file, name, concat(path, ": /", name));
 }
 
