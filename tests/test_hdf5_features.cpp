@@ -207,11 +207,51 @@ TEST_CASE("HDF5 real targets of any numeric type and shape; counts that differ n
   REQUIRE_THROWS_WITH(
       kbnn::read_hdf5_dataset(path, world(), 0, -1, fields("x", "short", kbnn::DataLayout::file, true)),
       contains(path + ": /x (5, 3) holds 5 examples, /short (4, 2) holds 4"));
-  // Classification needs integer labels of shape (N).
+  // Classification needs integer labels of shape (N) or (N, 1).
   REQUIRE_THROWS_WITH(kbnn::read_hdf5_dataset(path, world(), 0, -1, fields("x", "y2")),
-                      contains(path + ": /y2: expected shape (N), got (5, 2)"));
+                      contains(path + ": /y2: expected class labels of shape (N) or (N, 1), got "
+                                      "(5, 2): one integer class per example (one-hot rows: "
+                                      "store their argmax"));
   REQUIRE_THROWS_WITH(kbnn::read_hdf5_dataset(path, world(), 0, -1, fields("x", "y")),
-                      contains(path + ": /y: expected integer class labels"));
+                      contains(path + ": /y: expected integer class labels 0..K-1, got "
+                                      "floating-point numbers (store them as integers"));
+}
+
+TEST_CASE("HDF5 class labels as a column (N, 1) read as (N); text labels named", "[data][mpi]") {
+  const SharedTempDir dir("kbnn_test_label_column");
+  const std::string path = dir.file("labels.h5");
+  if (world_rank() == 0) {
+    write_array(path, "x", H5T_IEEE_F32LE, {5, 2}, iota(10));
+    write_array(path, "column", H5T_STD_I64LE, {5, 1}, {2, 0, 1, 2, 1});
+    write_array(path, "flat", H5T_STD_I32LE, {5}, {2, 0, 1, 2, 1});
+    const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hid_t text = H5Tcopy(H5T_C_S1);
+    H5Tset_size(text, 4);
+    const hsize_t n = 5;
+    const hid_t space = H5Screate_simple(1, &n, nullptr);
+    const hid_t d = H5Dcreate2(file, "text", text, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    REQUIRE(H5Dwrite(d, text, H5S_ALL, H5S_ALL, H5P_DEFAULT, "cat dog cat fox bee ") >= 0);
+    H5Dclose(d);
+    H5Sclose(space);
+    H5Tclose(text);
+    H5Fclose(file);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  const kbnn::Dataset column = kbnn::read_hdf5_dataset(path, world(), 1, 3, fields("x", "column"));
+  const kbnn::Dataset flat = kbnn::read_hdf5_dataset(path, world(), 1, 3, fields("x", "flat"));
+  CHECK(column.labels == std::vector<std::int32_t>{0, 1, 2});
+  CHECK(column.labels == flat.labels);
+  CHECK(column.num_classes == 3);
+  CHECK(kbnn::hdf5_dataset_size(path, world(), fields("x", "column")) == 5);
+  // The deck's default names on a file of other names: what the file holds is named.
+  REQUIRE_THROWS_WITH(kbnn::read_hdf5_dataset(path, world(), 0, -1, fields("images", "flat")),
+                      contains(path + ": dataset /images missing (the file holds /column, "
+                                      "/flat, /text, /x; data.features and data.targets name "
+                                      "the datasets)"));
+  REQUIRE_THROWS_WITH(kbnn::read_hdf5_dataset(path, world(), 0, -1, fields("x", "text")),
+                      contains(path + ": /text: expected integer class labels 0..K-1, got "
+                                      "strings (scripts/csv_to_h5.py --labels numbers text "
+                                      "classes 0..K-1)"));
 }
 
 namespace {

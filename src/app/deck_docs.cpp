@@ -40,9 +40,11 @@ const Doc docs[] = {
      "evaluate on the test set. Needs eval.every_epochs > 0 or eval.temperature = fit."},
     {"data.features",
      "hdf5: the features' dataset: any integer or float type (uint8: pixels, scaled by "
-     "1/255); an example of shape [F] is a vector, [H,W] or [H,W,C] an image."},
+     "1/255, so store small counts as another type); an example of shape [F] is a vector, "
+     "[H,W] or [H,W,C] an image."},
     {"data.targets",
-     "hdf5: the labels' dataset [N], integers in [0, classes), or with a Gaussian "
+     "hdf5: the labels' dataset [N] (or [N,1]), integers in [0, classes) (scripts/csv_to_h5.py "
+     "--labels numbers a table's classes so), or with a Gaussian "
      "model.likelihood the real targets [N] or [N,T]. The training set's classes (its "
      "num_classes attribute, else its largest label + 1) are the model's; a test or OOD "
      "set may hold some of them, but no label at or beyond them."},

@@ -131,9 +131,8 @@ Split load_ood_rows(const RunConfig& config, const Communicator& comm, PredictSp
   if (like.target_dim > 0) take_model_targets(out, like.target_dim);
   const Dataset& r = out.rows;
   if (r.height != like.height || r.width != like.width || r.channels != like.channels)
-    throw InputError(concat("OOD set ", r.source, ": images are ", r.height, "x", r.width, "x",
-                            r.channels, ", the model's are ", like.height, "x", like.width, "x",
-                            like.channels));
+    throw InputError(concat("OOD set ", r.source, ": examples of ", shape_text(r),
+                            ", the model's of ", shape_text(like)));
   if (r.target_dim != like.target_dim)
     throw InputError(concat("OOD set ", r.source, ": ", r.target_dim, " targets per example, the "
                             "model's data ", like.target_dim));

@@ -249,8 +249,8 @@ void write_ensemble_run(const RunConfig& config, const Plan& plan, const Communi
   run.checkpoint = read_checkpoint(run.members[0].path, comm);
   const Standardization& standardization = run.checkpoint.standardization;
   Split test = load_test_rows(config, comm, PredictSplit::examples);
-  apply_standardization(test, standardization);
   const auto model = trained_model(run, run.members[0].path, test);
+  apply_standardization(test, standardization);
 
   const std::string path = run_paths(config).run;
   RunFile file(path, comm, ensemble_info(config, *model));

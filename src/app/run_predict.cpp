@@ -62,8 +62,8 @@ Inputs read_inputs(const PredictOptions& options, const Communicator& comm) {
   });
   agree_or_throw(comm.get(), [&] {
     in.set = load_test_rows(in.run.config, comm, options.split);
-    apply_standardization(in.set, in.run.checkpoint.standardization);
     in.model = trained_model(in.run, options.model, in.set);
+    apply_standardization(in.set, in.run.checkpoint.standardization);
   });
   if (!in.ood_set.empty())
     agree_or_throw(comm.get(), [&] {

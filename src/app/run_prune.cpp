@@ -299,8 +299,8 @@ void run_prune(const PruneOptions& options, Communicator& comm, std::ostream& lo
   });
   agree_or_throw(comm.get(), [&] {
     sets.test = load_test_rows(run.config, comm, PredictSplit::examples);
-    apply_standardization(sets.test, run.checkpoint.standardization);
     model = trained_model(run, options.run, sets.test);
+    apply_standardization(sets.test, run.checkpoint.standardization);
   });
   agree_or_throw(comm.get(),
                  [&] { load_scored_sets(run.config, run.checkpoint.standardization, comm, sets); });

@@ -8,6 +8,7 @@
 #include "core/format.hpp"
 #include "core/stop_signal.hpp"
 #include "core/types.hpp"
+#include "data/data_advice.hpp"
 #include "data/data_split.hpp"
 #include "data/device_dataset.hpp"
 #include "data/standardize.hpp"
@@ -70,13 +71,19 @@ struct RunData {
   Standardization standardization;  // empty without data.standardize
 };
 
+// The training rows this rank counts in a sum over all ranks (each row on one rank): its
+// partition, or its shard of the rows every rank holds.
+std::pair<std::int64_t, std::int64_t> counted_rows(const RunData& d, const Communicator& comm) {
+  return d.train.local ? std::pair<std::int64_t, std::int64_t>{0, d.train_split.rows.count}
+                       : comm.shard(d.train_split.total);
+}
+
 // data.standardize: the training rows' moments (over all ranks, each row once), applied
 // to every split as it is held on the host.
 void standardize_splits(const RunConfig& config, const Communicator& comm, RunData& d,
                         std::ostream& log) {
   const Split& t = d.train_split;
-  const auto [lo, hi] = d.train.local ? std::pair<std::int64_t, std::int64_t>{0, t.rows.count}
-                                      : comm.shard(t.total);
+  const auto [lo, hi] = counted_rows(d, comm);
   d.standardization =
       fit_standardization(t.rows, lo, hi - lo, t.total, config.model.regression(), comm);
   for (Split* split : {&d.train_split, &d.validation_split, &d.test_split, &d.ood})
@@ -128,6 +135,11 @@ RunData load_data(const RunConfig& config, const Communicator& comm, std::ostrea
     });
   log_unlabeled(d.ood, log);
   const double seconds = load_clock.seconds();
+  const auto [lo, hi] = counted_rows(d, comm);
+  for (const std::string& line :
+       data_advice({&d.train_split.rows, lo, hi - lo, d.train_split.total, config.data.standardize},
+                   comm))
+    log << line << std::endl;
   if (config.data.standardize) standardize_splits(config, comm, d, log);
   d.train.data = to_device(d.train_split.rows);
   d.train.target_std = d.standardization.target_std;

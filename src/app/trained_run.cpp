@@ -103,6 +103,14 @@ std::unique_ptr<Sequential<Real>> trained_model(const TrainedRun& run, const std
                                                 Split& set) {
   const RunConfig& config = run.config;
   const Dataset& data = set.rows;
+  // Data of another shape would fail later as a layer that does not fit, or as
+  // parameters that do not match the checkpoint's: name the shapes instead.
+  const Shape trained = run.checkpoint.input;
+  if (trained.channels > 0 && (trained.height != data.height || trained.width != data.width ||
+                               trained.channels != data.channels))
+    throw InputError(concat(data.source, ": examples of ", shape_text(data), ", but the model ",
+                            path, " was trained on examples of ",
+                            shape_text(trained.height, trained.width, trained.channels)));
   auto model = build_model<Real>(config.model, Shape{data.height, data.width, data.channels});
   const auto outputs = model->output_shape().size();
   if (!config.model.regression()) {

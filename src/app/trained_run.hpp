@@ -48,9 +48,12 @@ TrainedRun read_trained_run(const std::string& path, const std::vector<std::stri
 void log_temperature(const TrainedRun& run, std::ostream& log);
 
 // The run's model for examples like the set's, with the checkpoint's parameters and keep
-// mask. A classifier's set takes the model's classes (take_model_classes: InputError if a
-// label does not fit them); a regression set's targets must be the model's (InputError),
-// and a set without targets takes them (take_model_targets).
+// mask. The set's examples must have the shape the model was trained on (InputError naming
+// both; call it before apply_standardization, whose own check names only the
+// standardization's width). A classifier's set takes the model's classes
+// (take_model_classes: InputError if a label does not fit them); a regression set's
+// targets must be the model's (InputError), and a set without targets takes them
+// (take_model_targets).
 std::unique_ptr<Sequential<Real>> trained_model(const TrainedRun& run, const std::string& path,
                                                 Split& set);
 

@@ -27,6 +27,11 @@ void truncate(Dataset& d, std::int64_t n) {
   d = slice(d, 0, n);
 }
 
+std::string shape_text(int height, int width, int channels) {
+  if (height == 1 && width == 1) return concat(channels, " features");
+  return concat(height, "x", width, "x", channels);
+}
+
 Dataset slice(const Dataset& d, std::int64_t first, std::int64_t count) {
   if (first < 0 || count < 0 || first + count > d.count)
     throw InputError(concat(d.source, ": rows [", first, ", ", first + count,

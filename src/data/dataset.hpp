@@ -30,6 +30,12 @@ struct Dataset {
   std::int64_t features() const { return std::int64_t(height) * width * channels; }
 };
 
+// One example's shape for messages: "13 features" (a vector) or "12x20x3" (an image).
+std::string shape_text(int height, int width, int channels);
+inline std::string shape_text(const Dataset& d) {
+  return shape_text(d.height, d.width, d.channels);
+}
+
 // The two splits every data set comes in.
 enum class SplitPart { train, test };
 

@@ -25,21 +25,43 @@ std::string dims_text(const std::vector<hsize_t>& dims) {
   return text + ")";
 }
 
-// Dataset /name of the file, or an InputError naming it when it is missing.
+// Dataset /name of the file, or an InputError naming it, what the file holds and the
+// options that name datasets when it is missing (the deck's default names are images and
+// labels; scripts/csv_to_h5.py writes features and targets).
 h5::DataSet open_required(hid_t file, const std::string& name, const std::string& path) {
-  if (!h5::exists(file, name)) throw InputError(concat(path, ": dataset /", name, " missing"));
+  if (!h5::exists(file, name)) {
+    std::string held;
+    for (const std::string& member : h5::member_names(file, path))
+      held += concat(held.empty() ? " /" : ", /", member);
+    throw InputError(concat(path, ": dataset /", name, " missing (the file holds",
+                            held.empty() ? " nothing" : held,
+                            "; data.features and data.targets name the datasets)"));
+  }
   return h5::open_dataset(file, name, concat(path, ": /", name));
 }
 
-// The shape of the targets: (N) for labels, (N, ...) for real targets.
+// The shape of the targets: (N) or a column (N, 1) for labels, (N, ...) for real targets.
 std::vector<hsize_t> target_dims(hid_t file, const std::string& path, const Hdf5Fields& fields) {
   const std::string at = concat(path, ": /", fields.targets);
   open_required(file, fields.targets, path);  // an InputError if it is missing
   const auto dims = h5::dataset_shape(file, fields.targets, at);
-  if (dims.empty() || (!fields.real_targets && dims.size() != 1))
-    throw InputError(concat(at, ": expected shape ", fields.real_targets ? "(N, ...)" : "(N)",
-                            ", got ", dims_text(dims)));
+  if (dims.empty()) throw InputError(concat(at, ": expected shape (N, ...), got a scalar"));
+  const bool one_label_each = dims.size() == 1 || (dims.size() == 2 && dims[1] == 1);
+  if (!fields.real_targets && !one_label_each)
+    throw InputError(concat(at, ": expected class labels of shape (N) or (N, 1), got ",
+                            dims_text(dims), ": one integer class per example (one-hot rows: "
+                            "store their argmax; real targets: model.likelihood = gaussian)"));
   return dims;
+}
+
+// What a dataset of this type class holds, for messages.
+const char* type_words(H5T_class_t type_class) {
+  switch (type_class) {
+    case H5T_FLOAT: return "floating-point numbers";
+    case H5T_STRING: return "strings";
+    case H5T_ENUM: return "an enum";
+    default: return "neither integers nor floats";
+  }
 }
 
 // num_classes from a root attribute or a scalar (or one-element) dataset; 0 if neither.
@@ -135,7 +157,11 @@ void check_target_type(hid_t file, const std::string& path, const Hdf5Fields& fi
   const h5::Type t(KBNN_H5_CHECK_AT(H5Dget_type(open_required(file, fields.targets, path)), at));
   const H5T_class_t type_class = H5Tget_class(t);
   if (!fields.real_targets && type_class != H5T_INTEGER)
-    throw InputError(concat(at, ": expected integer class labels"));
+    throw InputError(concat(
+        at, ": expected integer class labels 0..K-1, got ", type_words(type_class),
+        type_class == H5T_FLOAT ? " (store them as integers, e.g. labels.astype(int); real "
+                                  "targets to fit need model.likelihood = gaussian)"
+                                : " (scripts/csv_to_h5.py --labels numbers text classes 0..K-1)"));
   if (fields.real_targets && type_class != H5T_INTEGER && type_class != H5T_FLOAT)
     throw InputError(concat(at, ": expected integer or float targets"));
 }

@@ -5,6 +5,8 @@
 # labels: a file without them scores exactly as the same images with labels (kbnn
 # predict on 2 ranks, its label column -1), and training takes it too. kbnn predict also
 # takes new data without labels (predictions, no metrics); kbnn prune refuses it.
+# scripts/csv_to_h5.py --labels turns a spreadsheet's CSV with text classes into a
+# classification set kbnn trains on, and refuses a label among the features.
 #   usage: hdf5_data_test.sh MPIEXEC KBNN DECK
 set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
@@ -96,3 +98,87 @@ if run_mpi -n 2 "$kbnn" prune "$out/run.h5" --fractions=0.5 --data.test_file="$o
 fi
 grep -q "unlabeled.h5: dataset /labels missing" "$out/bad.log" || fail "the refusal does not name the labels: $(head -3 "$out/bad.log")"
 echo "PASSED: unlabeled data"
+
+# Classification from a CSV table as a spreadsheet writes it (a byte-order mark, CRLF,
+# the class as text): scripts/csv_to_h5.py --labels into a folder that does not exist
+# yet gives /labels 0..K-1 with the classes' names, and kbnn trains on it.
+csv=$(dirname "$0")/../../scripts/csv_to_h5.py
+/usr/bin/python3 - "$out" <<'PY'
+import sys, numpy as np
+rng = np.random.default_rng(1)
+names = np.array(["setosa", "versicolor", "virginica"])
+y = rng.integers(0, 3, 240)
+x = rng.normal(size=(240, 3)) + 3 * y[:, None]
+with open(f"{sys.argv[1]}/plants.csv", "w", encoding="utf-8-sig", newline="") as f:
+    f.write("length,width,height,species\r\n")
+    for row, k in zip(x, y):
+        f.write(",".join(f"{v:.6g}" for v in row) + f",{names[k]}\r\n")
+PY
+/usr/bin/python3 "$csv" "$out/plants.csv" "$out/new/train.h5" --features length,width,height \
+  --labels species --seed 2 --test-out "$out/new/test.h5" --test-fraction 0.25 > "$out/csv.log"
+grep -q "^classes: 0 = setosa, 1 = versicolor, 2 = virginica$" "$out/csv.log" ||
+  fail "csv_to_h5.py --labels: no class map: $(cat "$out/csv.log")"
+run_mpi -n 2 "$kbnn" train "$deck" --data.format=hdf5 --data.train_file="$out/new/train.h5" \
+  --data.test_file="$out/new/test.h5" --data.features=features --data.targets=labels \
+  --data.standardize=true --model.layer="dense out=16" --model.layer=relu \
+  --model.layer="dense out=3" --train.batch_size=16 --train.epochs=20 --train.lr=0.01 \
+  --eval.samples=4 --output.dir="$out" --output.name=plants > "$out/plants.log" 2>&1 ||
+  fail "training on the converted table failed: $(tail -3 "$out/plants.log")"
+/usr/bin/python3 - "$out" <<'PY' || fail "the converted table's labels are wrong"
+import sys, h5py, numpy as np
+out = sys.argv[1]
+with h5py.File(f"{out}/new/train.h5") as f, h5py.File(f"{out}/plants.h5") as r:
+    assert f["labels"].dtype == np.int64 and f["labels"].shape == (180,), f["labels"]
+    assert list(f.attrs["class_names"]) == ["setosa", "versicolor", "virginica"]
+    assert f.attrs["num_classes"] == 3 and list(f.attrs["feature_names"]) == ["length", "width", "height"]
+    assert r["metrics/test"].attrs["accuracy"] > 0.9, r["metrics/test"].attrs["accuracy"]
+print("PASSED: a CSV table with text labels trains, accuracy",
+      h5py.File(f"{out}/plants.h5")["metrics/test"].attrs["accuracy"])
+PY
+# A table of two of the three classes, converted apart: --classes-from numbers them as the
+# training file does (on its own, versicolor would be 0); a class it lacks is refused.
+# Without labels only /features is written, and kbnn predict takes it.
+/usr/bin/python3 - "$out" <<'PY'
+import sys
+out = sys.argv[1]
+lines = open(f"{out}/plants.csv", encoding="utf-8-sig").read().splitlines()
+with open(f"{out}/later.csv", "w") as f:
+    f.write("\n".join([lines[0]] + [l for l in lines[1:] if not l.endswith("setosa")]) + "\n")
+with open(f"{out}/roses.csv", "w") as f:
+    f.write("\n".join([lines[0]] + [l.replace("setosa", "rose") for l in lines[1:]]) + "\n")
+PY
+/usr/bin/python3 "$csv" "$out/later.csv" "$out/later.h5" --features length,width,height \
+  --labels species --classes-from "$out/new/train.h5" > /dev/null
+/usr/bin/python3 "$csv" "$out/later.csv" "$out/unlabeled_rows.h5" --features length,width,height > /dev/null
+/usr/bin/python3 - "$out" <<'PY' || fail "--classes-from or a table without labels converted wrongly"
+import sys, h5py, numpy as np
+out = sys.argv[1]
+with h5py.File(f"{out}/later.h5") as f, h5py.File(f"{out}/unlabeled_rows.h5") as g:
+    species = [l.rsplit(",", 1)[1] for l in open(f"{out}/later.csv").read().splitlines()[1:]]
+    want = [["setosa", "versicolor", "virginica"].index(s) for s in species]
+    assert list(f["labels"][...]) == want and f.attrs["num_classes"] == 3
+    assert list(g) == ["features"] and np.array_equal(g["features"][...], f["features"][...])
+print("PASSED: --classes-from numbers a later table's classes as the training file's")
+PY
+run_mpi -n 2 "$kbnn" predict "$out/plants.h5" --data.test_file="$out/unlabeled_rows.h5" \
+  --output "$out/later.predict.h5" > "$out/later.log" 2>&1 ||
+  fail "predict on a converted table without labels failed: $(tail -3 "$out/later.log")"
+# What the converter refuses: the label among the features (the answer as an input), a
+# test fraction that holds out no row, an empty cell (a missing value).
+refused() {  # refused MESSAGE ARGS...: csv_to_h5.py ARGS exits 1 with MESSAGE
+  local message=$1; shift
+  if /usr/bin/python3 "$csv" "$@" > "$out/refused.txt" 2>&1; then fail "csv_to_h5.py $* succeeded"; fi
+  grep -qF -- "$message" "$out/refused.txt" || fail "csv_to_h5.py $*: no '$message': $(cat "$out/refused.txt")"
+}
+refused "column(s) species named both as feature(s) and as label" "$out/plants.csv" \
+  "$out/x.h5" --features length,species --labels species
+refused "column(s) height named both as feature(s) and as target(s)" "$out/plants.csv" \
+  "$out/x.h5" --features length,height --targets height,width
+printf 'a,b,y\n1,2,3\n4,,5\n' > "$out/missing.csv"
+refused "line 3 (data row 2), column b: an empty cell (a missing value" "$out/missing.csv" \
+  "$out/x.h5" --features a,b --targets y
+refused "--test-fraction 0.1 of 2 rows holds out 0: the training and the test file each need" \
+  "$out/missing.csv" "$out/x.h5" --features a --targets y --test-out "$out/t.h5" --test-fraction 0.1
+refused "column species: 'rose' is none of the classes of $out/new/train.h5 (setosa, versicolor, virginica)" \
+  "$out/roses.csv" "$out/x.h5" --features length --labels species --classes-from "$out/new/train.h5"
+echo "PASSED: csv_to_h5.py"

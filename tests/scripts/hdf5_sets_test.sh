@@ -12,7 +12,9 @@
 #   - an empty set (training, test or OOD file of 0 rows; classes or a regression's real
 #     targets, standardized) is refused with the file and the dataset;
 #   - a regression predicts on features alone (test and OOD sets): the predictions of
-#     the same rows with targets, NaN target and nll columns, and no metrics.
+#     the same rows with targets, NaN target and nll columns, and no metrics;
+#   - a set of another example shape is refused naming both shapes;
+#   - labels 1..K and, without data.standardize, targets far from unit scale are warned of.
 #   usage: hdf5_sets_test.sh MPIEXEC KBNN DECK
 set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
@@ -192,3 +194,52 @@ with h5py.File(f"{out}/reg_test.predict.h5", "r") as a, h5py.File(f"{out}/reg_fe
     assert "new" in b["metrics/ood"], "no OOD metrics for the OOD set without targets"
 print("PASSED: a regression predicts features without targets as with them, without metrics")
 PY
+
+# A set of another example shape is refused by predict naming both shapes (not a layer
+# that does not fit, nor the checkpoint's parameter count, nor the standardization's
+# width), with or without standardization; an OOD set likewise.
+/usr/bin/python3 - "$out" <<'PY'
+import sys, h5py, numpy as np
+out = sys.argv[1]
+rng = np.random.default_rng(5)
+with h5py.File(f"{out}/five_features.h5", "w") as f:
+    f["features"], f["labels"] = rng.normal(size=(30, 5)).astype(np.float32), np.arange(30) % 3
+    f["targets"] = rng.normal(size=30)
+# Classes numbered 1..3; a regression whose target is in units far from 1 (mean 150).
+with h5py.File(f"{out}/train.h5", "r") as f, h5py.File(f"{out}/one_based.h5", "w") as g:
+    g["features"], g["labels"] = f["features"][...], f["labels"][...] + 1
+with h5py.File(f"{out}/reg_train.h5", "r") as f, h5py.File(f"{out}/reg_units.h5", "w") as g:
+    g["features"], g["targets"] = f["features"][...], 150 + 50 * f["targets"][...]
+PY
+shape="five_features.h5: examples of 5 features, but the model"
+for n in 1 2; do
+  check $n "$shape $model was trained on examples of 4 features" predict "$model" \
+    --data.test_file="$out/five_features.h5"
+  check $n "$shape $reg_model was trained on examples of 4 features" predict "$reg_model" \
+    --data.test_file="$out/five_features.h5"
+  check $n "OOD set $out/five_features.h5: examples of 5 features, the model's of 4 features" \
+    predict "$model" --ood.format=hdf5 --ood.file="$out/five_features.h5"
+done
+echo "PASSED: sets of another shape refused naming both shapes"
+
+# Data kbnn would train on badly is named before training: labels 1..K (class 0 never
+# seen), and without data.standardize targets far from unit scale.
+run_mpi -n 2 "$kbnn" train "$cfg" --data.train_file="$out/one_based.h5" --data.test_file="$out/one_based.h5" \
+  --model.layer="dense out=16" --model.layer=relu --model.layer="dense out=4" --output.name=one_based \
+  > "$out/one_based.log" 2>&1 || fail "training on labels 1..3 failed: $(tail -3 "$out/one_based.log")"
+grep -q "^data: warning: no training example has label 0 (the smallest is 1): classes count from 0" \
+  "$out/one_based.log" || fail "no warning about labels 1..K: $(grep '^data' "$out/one_based.log")"
+check 2 "the model ends with 3 outputs but the data has 4 classes" train "$cfg" \
+  --data.train_file="$out/one_based.h5" --data.test_file="$out/one_based.h5"
+grep -q "^data: warning: no training example has label 0" "$out/stdout" ||
+  fail "the refusal of labels 1..K does not follow the warning: $(cat "$out/stdout")"
+run_mpi -n 2 "$kbnn" train "$reg_cfg" --data.train_file="$out/reg_units.h5" --data.standardize=false \
+  --data.test_file="$out/reg_units.h5" --output.name=units > "$out/units.log" 2>&1 ||
+  fail "training on unstandardized targets failed: $(tail -3 "$out/units.log")"
+grep -q "^data: warning: target 0 has mean 1[0-9.]* while data.standardize = false: the network starts" \
+  "$out/units.log" || fail "no warning about unstandardized targets: $(grep '^data' "$out/units.log")"
+# Standardized, the same targets need no warning.
+"$kbnn" train "$reg_cfg" --data.train_file="$out/reg_units.h5" --data.test_file="$out/reg_units.h5" \
+  --output.name=units_standardized > "$out/units_standardized.log" 2>&1 || fail "standardized training failed"
+if grep "warning" "$out/units_standardized.log"; then fail "a warning about standardized data"; fi
+echo "PASSED: warnings about labels 1..K and unstandardized targets"
