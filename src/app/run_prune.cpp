@@ -132,7 +132,7 @@ void log_start(const PruneOptions& options, const TrainedRun& run, const ScoredS
                                             " members, each pruned by its own SNR"))
       << "), "
       << (options.scope == PruneScope::layer ? "per layer" : "globally") << ", "
-      << sets.test.total << " test images"
+      << sets.test.total << " test " << example_noun(sets.test.rows)
       << (sets.ood_name.empty() ? "" : " against OOD set " + sets.ood_name) << ", S="
       << run.config.eval.samples << ", "
       << comm.size() << " rank(s)" << std::endl;

@@ -147,12 +147,11 @@ RunData load_data(const RunConfig& config, const Communicator& comm, std::ostrea
   d.test = to_device(d.test_split.rows);
   const Dataset& train_host = d.train_split.rows;
   const std::string example = example_text(train_host);
-  const std::string noun = example.rfind("images", 0) == 0 ? "images" : "examples";
   log << "data: " << d.train.global_count << " training and " << d.test_split.total << " test "
       << example << " (" << seconds << " s), training set "
       << (d.train.local ? "partitioned" : "replicated") << " over ranks";
   if (d.validation_split.total > 0)
-    log << "; the last " << d.validation_split.total << " training " << noun
+    log << "; the last " << d.validation_split.total << " training " << example_noun(train_host)
         << " held out for validation";
   log << std::endl;
   return d;
@@ -336,6 +335,7 @@ struct TrainingRecord {
   const RunPaths& paths;
   const EvalSet& eval;
   std::int64_t n_train;
+  const char* noun;  // "images" or "examples" (example_noun)
   const Kokkos::Timer& wall;  // since the run started
   std::ostream& log;
   Progress progress;
@@ -378,9 +378,9 @@ struct TrainingRecord {
         EvalRow{step, double(epoch), m.accuracy, m.nll, m.ece, m.mean_entropy});
     file.append_eval({progress.eval_history.back()});
     log << "eval   epoch " << epoch << " on " << eval.name
-        << format(" (%.0f images, S=%.0f): accuracy %.4f  nll %.4f  ece %.4f  entropy %.4f",
-                  double(eval.split.total), config.eval.samples, m.accuracy, m.nll, m.ece,
-                  m.mean_entropy)
+        << format(" (%.0f ", double(eval.split.total)) << noun
+        << format(", S=%.0f): accuracy %.4f  nll %.4f  ece %.4f  entropy %.4f",
+                  config.eval.samples, m.accuracy, m.nll, m.ece, m.mean_entropy)
         << std::endl;
   }
   void evaluate_regression_epoch(std::int64_t step, std::int64_t epoch);
@@ -409,7 +409,7 @@ struct TrainingRecord {
     log << format("epoch %.0f/%.0f ", std::ceil(last.epoch - 1e-9), std::ceil(total_epochs - 1e-9))
         << (whole ? "done" : "cut short by train.max_steps")
         << format(": nll %.4f  ", nll / images) << fit_text
-        << format(" over its %.0f ", images) << (regression ? "examples" : "images")
+        << format(" over its %.0f ", images) << noun
         << format(", loss %.4f at its end; %.1f s", last.loss, epoch_clock.seconds())
         << ", elapsed " << format_duration(wall.seconds()) << std::endl;
     epoch_clock.reset();
@@ -474,9 +474,10 @@ void log_training_speed(const TrainingRecord& record) {
   std::ostream& log = record.log;
   // Per example and per step of this run's global batch (bench/README.md's cost model).
   const auto batch = trainer.global_batch();
-  log << format("training: %.0f images in %.2f s = %.0f images/s, %.2f GFLOP/s in gemms "
-                "(%.2f MFLOP per example, %.1f per batch-%.0f step)",
-                double(trainer.images_trained()), seconds, images_per_second,
+  const std::string noun = record.noun;
+  log << format("training: %.0f ", double(trainer.images_trained())) << noun
+      << format(" in %.2f s = %.0f ", seconds, images_per_second) << noun
+      << format("/s, %.2f GFLOP/s in gemms (%.2f MFLOP per example, %.1f per batch-%.0f step)",
                 images_per_second * flops * 1e-9, flops * 1e-6, flops * double(batch) * 1e-6,
                 double(batch));
   if (record.eval_seconds > 0)
@@ -527,7 +528,9 @@ Predictions evaluate_test(const RunConfig& config, const EvalOptions& options,
                 m.brier, m.ece) << std::endl;
   log << "test uncertainty (nats, mean): predictive " << mean_entropies_text(m)
       << untempered_text(options) << std::endl;
-  log << format("inference: %.0f image-passes/s over all ranks", passes_per_second) << std::endl;
+  const std::string noun = example_noun(d.test_split.rows);  // image-passes, example-passes
+  log << format("inference: %.0f ", passes_per_second) << noun.substr(0, noun.size() - 1)
+      << "-passes/s over all ranks" << std::endl;
   return predictions;
 }
 
@@ -615,7 +618,8 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const TrainOpt
   file.write_standardization(data.standardization);
 
   TrainingRecord record{config, comm, trainer, *model, file, paths, eval,
-                        data.train.global_count, wall, log, std::move(progress)};
+                        data.train.global_count, example_noun(data.train_split.rows), wall,
+                        log, std::move(progress)};
   trainer.on_log = [&record](const HistoryRow& row) { record.on_row(row); };
   trainer.seconds_before = wall.seconds();
   train(record);

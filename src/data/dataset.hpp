@@ -36,6 +36,12 @@ inline std::string shape_text(const Dataset& d) {
   return shape_text(d.height, d.width, d.channels);
 }
 
+// What the log calls its examples: "images" for uint8 images with class labels (IDX,
+// CIFAR-10, uint8 HDF5), "examples" for float features or real targets (a table).
+inline const char* example_noun(const Dataset& d) {
+  return d.target_dim == 0 && !d.float_features ? "images" : "examples";
+}
+
 // The two splits every data set comes in.
 enum class SplitPart { train, test };
 
