@@ -90,3 +90,22 @@ TEST_CASE("data_advice: a column float32 barely resolves is named, standardized 
   for (float& v : d.values) v -= 1.7e9f;  // the offset taken off: fine
   CHECK(advice(d, true).empty());
 }
+
+TEST_CASE("data_advice: uint8 features of a vector are pixels to kbnn, unless standardized",
+          "[data][mpi]") {
+  kbnn::Dataset d = classes({0, 1, 2, 0, 1, 2}, 1);
+  d.float_features = false;
+  d.values.clear();
+  d.channels = 2;
+  d.pixels = {0, 16, 3, 9, 0, 12, 5, 7, 16, 1, 2, 2};  // counts 0..16, as sklearn's digits
+  const std::vector<std::string> lines = advice(d, false);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] == "data: warning: the 2 features are uint8, which kbnn reads as pixels and "
+                    "scales by 1/255, while data.standardize = false; set data.standardize = "
+                    "true (predictions and metrics stay in the data's own units)");
+  CHECK(advice(d, true).empty());
+  d.height = 2;  // 2x1x2: an image, whose bytes are pixels indeed
+  d.count = 3;
+  d.labels.resize(3);
+  CHECK(advice(d, false).empty());
+}

@@ -103,6 +103,13 @@ std::vector<std::string> data_advice(const AdviceInput& in, const Communicator& 
                              "features far from unit scale train slowly and drown the others",
                              fix));
   }
+  // uint8 features are pixels to kbnn, scaled by 1/255 into [0, 1]: a table's byte
+  // columns (counts 0..16 in sklearn's digits) shrink to a few hundredths and train
+  // slowly (digits: accuracy 0.53 against 0.90 standardized).
+  if (!d.float_features && d.height * d.width == 1 && !in.standardized)
+    lines.push_back(concat("data: warning: the ", d.channels, " features are uint8, which kbnn "
+                           "reads as pixels and scales by 1/255, while data.standardize = false",
+                           fix));
   return lines;
 }
 

@@ -3,7 +3,8 @@
 // data.standardize, real targets or float features far from unit scale (the network
 // starts with outputs near 0 and a noise variance near 1, so a target of mean 150 and
 // spread 77 ends far worse than a linear fit; a feature in the thousands beside ones
-// near 1 drowns them); and, standardized or not, float columns whose spread is too small
+// near 1 drowns them; uint8 features of a vector, which are scaled as pixels); and,
+// standardized or not, float columns whose spread is too small
 // for their size for float32 to keep (timestamps in seconds). Each is one line for the
 // log, the same on every rank.
 #pragma once
