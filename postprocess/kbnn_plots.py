@@ -37,7 +37,7 @@ from kbnn_runfile import RunFileError, open_ensemble, open_run  # noqa: E402
 import kbnn_regression  # noqa: E402  (the regression subcommand)
 
 DPI = 100  # figure sizes below are in inches: pixels = inches * DPI
-CORRECT, WRONG = "#2a7ab9", "#d9534f"
+CORRECT, WRONG, UNLABELED = "#2a7ab9", "#d9534f", "#7f7f7f"
 ALEATORIC, EPISTEMIC = "#7fb3d5", "#e67e22"
 
 
@@ -192,14 +192,16 @@ def plot_uncertainty(args):
     run = open_run(args.run)
     run.refuse_regression("entropies of classes")
     p = run.predictions(args.set)
-    right = p["predicted"] == p["label"]
+    labeled = p["label"] >= 0  # new data for kbnn predict, or an OOD set, may have none
+    right = labeled & (p["predicted"] == p["label"])
     entropy, aleatoric, epistemic = p["predictive_entropy"], p["aleatoric"], p["epistemic"]
     classes = p["probs_mean"].shape[1]
     names = args.class_names.split(",") if args.class_names else run.class_names(classes)
     if len(names) != classes:
         raise RunFileError(f"--class-names gives {len(names)} names, {run.path} has {classes} classes")
     prefix = os.path.join(args.out_dir, f"{run.name}_")
-    groups = [(right, CORRECT, "correct"), (~right, WRONG, "wrong")]
+    groups = [(right, CORRECT, "correct"), (labeled & ~right, WRONG, "wrong"),
+              (~labeled, UNLABELED, "no label")]
 
     # Predictive entropy, correct vs wrong predictions.
     figure, axis = plt.subplots(figsize=(7, 5))
@@ -216,31 +218,34 @@ def plot_uncertainty(args):
     # Aleatoric against epistemic, coloured by correctness.
     figure, axis = plt.subplots(figsize=(7, 6))
     for mask, color, label in groups:
-        axis.scatter(aleatoric[mask], epistemic[mask], s=6, alpha=0.5, color=color,
-                     label=label, linewidths=0)
+        if mask.any():
+            axis.scatter(aleatoric[mask], epistemic[mask], s=6, alpha=0.5, color=color,
+                         label=label, linewidths=0)
     _label(axis, f"{run.name}: aleatoric vs epistemic uncertainty on '{args.set}'",
            "aleatoric: expected entropy (nats)", "epistemic: mutual information (nats)",
            legend={"markerscale": 3})
     _finish(figure, prefix + "aleatoric_epistemic.png")
 
-    # Mean uncertainty per true class: aleatoric and epistemic stacked (sum = entropy).
-    label = p["label"]
-    present = np.array([np.any(label == k) for k in range(classes)])
-    mean_of = lambda v: np.array([v[label == k].mean() if present[k] else 0.0 for k in range(classes)])
+    # Mean uncertainty per true class (per predicted class for a set without labels):
+    # aleatoric and epistemic stacked (sum = entropy).
+    by, by_text = (p["label"], "true class") if labeled.any() else \
+        (p["predicted"], "predicted class (the set has no labels)")
+    present = np.array([np.any(by == k) for k in range(classes)])
+    mean_of = lambda v: np.array([v[by == k].mean() if present[k] else 0.0 for k in range(classes)])
     mean_aleatoric, mean_epistemic = mean_of(aleatoric), mean_of(epistemic)
-    error = np.array([1 - right[label == k].mean() if present[k] else 0.0 for k in range(classes)])
+    error = np.array([1 - right[by == k].mean() if present[k] else 0.0 for k in range(classes)])
     figure, axis = plt.subplots(figsize=(9, 5))
     x = np.arange(classes)
     axis.bar(x, mean_aleatoric, color=ALEATORIC, label="aleatoric", edgecolor="black", linewidth=0.5)
     axis.bar(x, mean_epistemic, bottom=mean_aleatoric, color=EPISTEMIC, label="epistemic",
              edgecolor="black", linewidth=0.5)
     for k in range(classes):
-        if present[k]:
+        if present[k] and labeled.any():
             axis.annotate(f"err {error[k]:.0%}", (k, mean_aleatoric[k] + mean_epistemic[k]),
                           ha="center", va="bottom", fontsize=8)
     axis.set_xticks(x)
     axis.set_xticklabels(names, rotation=30, ha="right")
-    _label(axis, f"{run.name}: uncertainty per class on '{args.set}'", "true class",
+    _label(axis, f"{run.name}: uncertainty per class on '{args.set}'", by_text,
            "mean predictive entropy (nats)", legend={}, grid="y")
     _finish(figure, prefix + "uncertainty_per_class.png")
 

@@ -146,6 +146,11 @@ class RunFile:
     def metrics(self, set_name="test"):
         """The scalar metrics of /metrics/<set> (attributes) and its bin_* datasets."""
         if set_name not in self._metrics:
+            if set_name in self._prediction_sets:  # predicted, but nothing to score it by
+                raise RunFileError(
+                    f"{self.path}: no /metrics/{set_name}: the set '{set_name}' has no labels "
+                    "or targets, so it has predictions only ('kbnn_plots.py uncertainty' "
+                    "draws them)")
             raise RunFileError(
                 f"{self.path}: no /metrics/{set_name}: the run did not reach evaluation")
         return self._metrics[set_name]

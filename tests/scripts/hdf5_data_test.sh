@@ -93,6 +93,28 @@ with h5py.File(f"{out}/new_labeled.h5", "r") as a, h5py.File(f"{out}/new_unlabel
     assert "new" in a["metrics"] and "metrics" not in b, "metrics of a set without labels"
 print("PASSED: unlabeled data predicted as labeled, without metrics")
 PY
+# The plots of a set without labels: reliability says why it has nothing to draw; the
+# uncertainty plots show the rows as unlabeled (not as wrong) and group by predicted class.
+plots=$(dirname "$0")/../../postprocess/kbnn_plots.py
+status=0
+/usr/bin/python3 "$plots" reliability "$out/new_unlabeled.h5" --set new > "$out/plot.txt" 2>&1 || status=$?
+((status == 1)) && grep -q "the set 'new' has no labels or targets, so it has predictions only" "$out/plot.txt" ||
+  fail "reliability of a set without labels: status $status, $(cat "$out/plot.txt")"
+/usr/bin/python3 - "$plots" "$out/new_unlabeled.h5" <<'PY' || fail "the uncertainty plots of unlabeled data"
+import os, sys
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
+import kbnn_plots
+figures = []
+kbnn_plots._save = lambda figure, path: figures.append(figure)
+assert kbnn_plots.main(["uncertainty", sys.argv[2], "--set", "new", "--out-dir", "."]) == 0
+entropy, scatter, per_class = (figure.axes[0] for figure in figures)
+legend = [t.get_text() for t in entropy.get_legend().get_texts()]
+assert legend[0].startswith("no label (97, mean") and len(legend) == 2, legend
+assert [t.get_text() for t in scatter.get_legend().get_texts()] == ["no label"]
+assert per_class.get_xlabel() == "predicted class (the set has no labels)", per_class.get_xlabel()
+assert not per_class.texts, "error rates drawn for a set without labels"
+print("PASSED: the plots of a set without labels")
+PY
 if run_mpi -n 2 "$kbnn" prune "$out/run.h5" --fractions=0.5 --data.test_file="$out/unlabeled.h5" > "$out/bad.log" 2>&1; then
   fail "kbnn prune took a test set without labels"
 fi
