@@ -13,10 +13,13 @@ using kbnn::test::world;
 
 namespace {
 
-// The advice on all of d's rows, each rank counting its shard.
+// The advice on all of d's rows, each rank counting its shard, with their moments as a
+// run computes them.
 std::vector<std::string> advice(const kbnn::Dataset& d, bool standardized) {
   const auto [first, last] = world().shard(d.count);
-  return kbnn::data_advice({&d, first, last - first, d.count, standardized}, world());
+  const kbnn::Standardization moments =
+      kbnn::fit_standardization(d, first, last - first, d.count, d.target_dim > 0, world());
+  return kbnn::data_advice({&d, first, last - first, d.count, standardized, &moments}, world());
 }
 
 // n rows of one feature x_i = scale * (i % 2), labels given.

@@ -80,12 +80,9 @@ std::pair<std::int64_t, std::int64_t> counted_rows(const RunData& d, const Commu
 
 // data.standardize: the training rows' moments (over all ranks, each row once), applied
 // to every split as it is held on the host.
-void standardize_splits(const RunConfig& config, const Communicator& comm, RunData& d,
-                        std::ostream& log) {
+void standardize_splits(Standardization moments, RunData& d, std::ostream& log) {
   const Split& t = d.train_split;
-  const auto [lo, hi] = counted_rows(d, comm);
-  d.standardization =
-      fit_standardization(t.rows, lo, hi - lo, t.total, config.model.regression(), comm);
+  d.standardization = std::move(moments);
   for (Split* split : {&d.train_split, &d.validation_split, &d.test_split, &d.ood})
     if (split->rows.count > 0) standardize(split->rows, d.standardization);
   log << "data: " << d.standardization.feature_mean.size() << " features"
@@ -98,7 +95,7 @@ void standardize_splits(const RunConfig& config, const Communicator& comm, RunDa
 
 // What one example of the data is: an image, or a vector of features with targets.
 std::string example_text(const Dataset& rows) {
-  if (rows.target_dim == 0 && !rows.float_features)
+  if (example_noun(rows) == std::string("images"))
     return concat("images of ", rows.height, "x", rows.width, "x", rows.channels);
   const std::string shape = rows.height * rows.width == 1
                                 ? concat(rows.channels, " features")
@@ -135,12 +132,19 @@ RunData load_data(const RunConfig& config, const Communicator& comm, std::ostrea
     });
   log_unlabeled(d.ood, log);
   const double seconds = load_clock.seconds();
+  // The training rows' moments, computed once (two passes and four allreduces over the
+  // rows): data_advice judges float features and real targets by them, and
+  // data.standardize applies them.
+  const Dataset& rows = d.train_split.rows;
   const auto [lo, hi] = counted_rows(d, comm);
-  for (const std::string& line :
-       data_advice({&d.train_split.rows, lo, hi - lo, d.train_split.total, config.data.standardize},
-                   comm))
+  Standardization moments;
+  if (config.data.standardize || rows.float_features || rows.target_dim > 0)
+    moments = fit_standardization(rows, lo, hi - lo, d.train_split.total,
+                                  config.model.regression(), comm);
+  for (const std::string& line : data_advice(
+           {&rows, lo, hi - lo, d.train_split.total, config.data.standardize, &moments}, comm))
     log << line << std::endl;
-  if (config.data.standardize) standardize_splits(config, comm, d, log);
+  if (config.data.standardize) standardize_splits(std::move(moments), d, log);
   d.train.data = to_device(d.train_split.rows);
   d.train.target_std = d.standardization.target_std;
   d.validation = to_device(d.validation_split.rows);

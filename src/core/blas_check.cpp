@@ -26,6 +26,8 @@ std::string blas_description() {
                       : ")");
 }
 
+namespace {
+// OPENBLAS_NUM_THREADS when it holds a count, else the host space's (at least 1).
 int blas_threads(int host_threads) {
   if (const char* text = std::getenv("OPENBLAS_NUM_THREADS")) {
     char* end = nullptr;
@@ -34,6 +36,7 @@ int blas_threads(int host_threads) {
   }
   return host_threads > 0 ? host_threads : 1;
 }
+}  // namespace
 
 void match_blas_threads(int host_threads) {
   if (openblas_set_num_threads != nullptr) openblas_set_num_threads(blas_threads(host_threads));

@@ -24,7 +24,6 @@ std::string blas_description();
 // differently with another count, so the same run launched with another binding (Open
 // MPI binds 2 ranks to a core each, 4 to the socket) gave other bits.
 // Other BLAS libraries are left alone.
-int blas_threads(int host_threads);
 void match_blas_threads(int host_threads);
 
 }  // namespace kbnn

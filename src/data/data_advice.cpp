@@ -51,16 +51,12 @@ struct ColumnNotes {
 // standard deviation once read (timestamps of 1.7e9 s vary in steps of 128 s).
 constexpr double kCoarse = 1e-5;
 
-ColumnNotes column_notes(const std::vector<float>& values, std::int64_t width,
-                         const AdviceInput& in, const Communicator& comm,
+ColumnNotes column_notes(const std::vector<double>& means, const std::vector<double>& stds,
                          const std::string& what, const std::string& order = "") {
   ColumnNotes notes;
-  if (width == 0) return notes;
-  const ColumnMoments m =
-      column_moments(values.data() + in.first * width, in.count, width, in.total, comm);
   // column_moments gives a constant column a deviation of 1: only its mean is named.
-  for (std::size_t c = 0; c < m.mean.size(); ++c) {
-    const double mean = m.mean[c], std = m.std[c];
+  for (std::size_t c = 0; c < means.size(); ++c) {
+    const double mean = means[c], std = stds[c];
     if (notes.far.empty() && std::abs(mean) > kFar)
       notes.far = concat(what, " ", c, order, " has mean ", mean);
     else if (notes.far.empty() && std > kFar)
@@ -78,15 +74,17 @@ ColumnNotes column_notes(const std::vector<float>& values, std::int64_t width,
 }  // namespace
 
 std::vector<std::string> data_advice(const AdviceInput& in, const Communicator& comm) {
-  if (in.rows == nullptr || in.total < 1) throw RuntimeError("data_advice: no training rows");
+  if (in.rows == nullptr || in.moments == nullptr || in.total < 1)
+    throw RuntimeError("data_advice: no training rows or no moments");
   std::vector<std::string> lines;
+  const Standardization& m = *in.moments;
   const Dataset& d = *in.rows;
   if (d.target_dim == 0 && d.labeled && !d.labels.empty())
     if (std::string line = labels_advice(in, comm); !line.empty()) lines.push_back(line);
   const std::string fix = "; set data.standardize = true (predictions and metrics stay in the "
                           "data's own units)";
   if (d.target_dim > 0 && d.labeled) {
-    const ColumnNotes notes = column_notes(d.targets, d.target_dim, in, comm, "target");
+    const ColumnNotes notes = column_notes(m.target_mean, m.target_std, "target");
     if (!notes.coarse.empty()) lines.push_back(notes.coarse);
     if (!in.standardized && !notes.far.empty())
       lines.push_back(concat("data: warning: ", notes.far, " while data.standardize = false: "
@@ -96,7 +94,7 @@ std::vector<std::string> data_advice(const AdviceInput& in, const Communicator& 
   if (d.float_features) {
     const bool image = d.height * d.width > 1;
     const ColumnNotes notes =
-        column_notes(d.values, d.features(), in, comm, "feature", image ? " (HWC order)" : "");
+        column_notes(m.feature_mean, m.feature_std, "feature", image ? " (HWC order)" : "");
     if (!notes.coarse.empty()) lines.push_back(notes.coarse);
     if (!in.standardized && !notes.far.empty())
       lines.push_back(concat("data: warning: ", notes.far, " while data.standardize = false: "
