@@ -167,7 +167,7 @@ TEST_CASE("An ensemble of one member predicts what the model alone does, bit for
   CHECK(same_bits(one.mixture.rows.probs_mean, alone.rows.probs_mean));
   CHECK(same_bits(one.mixture.rows.aleatoric, alone.rows.aleatoric));
   CHECK(same_bits(one.mixture.rows.epistemic, alone.rows.epistemic));
-  CHECK(same_bits(one.mixture.sample_probs, alone.sample_probs));
+  CHECK(same_bits(one.mixture.sample_log_probs, alone.sample_log_probs));
   CHECK(one.mixture.metrics.nll == alone.metrics.nll);
   // One member: all of the mutual information is within it.
   CHECK(same_bits(one.split.within, alone.rows.epistemic));
@@ -189,11 +189,11 @@ TEST_CASE("Two copies of one member never disagree; two members do", "[mpi][ense
   CHECK(two.mixture.metrics.mean_epistemic ==
         Approx(two.mean_within + two.mean_between).epsilon(1e-5));
   // The mixture's samples are member 0's S passes, then member 1's.
-  REQUIRE(two.mixture.sample_probs.size() == std::size_t(2 * samples * two.mixture.rows.count * 10));
-  const std::size_t per_member = two.mixture.sample_probs.size() / 2;
-  CHECK(same_bits(std::vector<float>(two.mixture.sample_probs.begin(),
-                                     two.mixture.sample_probs.begin() + per_member),
-                  alone.mixture.sample_probs));
+  const std::vector<double>& passes = two.mixture.sample_log_probs;
+  REQUIRE(passes.size() == std::size_t(2 * samples * two.mixture.rows.count * 10));
+  const std::size_t per_member = passes.size() / 2;
+  CHECK(same_bits(std::vector<double>(passes.begin(), passes.begin() + per_member),
+                  alone.mixture.sample_log_probs));
 }
 
 TEST_CASE("An ensemble predicts the same bits with ranks splitting examples or samples",
@@ -205,7 +205,7 @@ TEST_CASE("An ensemble predicts the same bits with ranks splitting examples or s
   CHECK(same_bits(by_rows.mixture.rows.epistemic, by_samples.mixture.rows.epistemic));
   CHECK(same_bits(by_rows.split.within, by_samples.split.within));
   CHECK(same_bits(by_rows.split.between, by_samples.split.between));
-  CHECK(same_bits(by_rows.mixture.sample_probs, by_samples.mixture.sample_probs));
+  CHECK(same_bits(by_rows.mixture.sample_log_probs, by_samples.mixture.sample_log_probs));
   CHECK(by_rows.mean_within == by_samples.mean_within);
 }
 

@@ -1,9 +1,14 @@
 // Temperature scaling (uq/temperature.hpp): the tempered NLL from stored pass
-// probabilities, and the fit: a known optimum, no T on a fine grid does better, the
-// same T whether the rows are on one rank or spread over several ([mpi]).
+// log-probabilities, and the fit: a known optimum (also where a class trails by more
+// than a float probability can hold), no T on a fine grid does better, the same T
+// whether the rows are on one rank or spread over several ([mpi]).
 #include "catch.hpp"
 
+#include "app/deck.hpp"
+#include "data/device_dataset.hpp"
+#include "model/build_model.hpp"
 #include "parallel/communicator.hpp"
+#include "uq/evaluate.hpp"
 #include "uq/temperature.hpp"
 
 #include <cmath>
@@ -14,10 +19,10 @@ namespace {
 
 using Catch::Matchers::Contains;
 
-// (passes, rows, classes) probabilities softmax(z) of random logits of scale `spread`,
-// and random labels: an under- or overconfident stand-in for a model's passes.
+// (passes, rows, classes) log-probabilities log softmax(z) of random logits of scale
+// `spread`, and random labels: an under- or overconfident stand-in for a model's passes.
 struct Passes {
-  std::vector<float> probs;
+  std::vector<double> log_probs;
   std::vector<std::int32_t> labels;
   int passes, classes;
 };
@@ -26,7 +31,7 @@ Passes random_passes(std::int64_t rows, int passes, int classes, double spread, 
   std::mt19937 rng(seed);
   std::normal_distribution<double> normal(0, spread);
   std::uniform_int_distribution<int> label(0, classes - 1);
-  Passes p{std::vector<float>(std::size_t(passes * rows * classes)), {}, passes, classes};
+  Passes p{std::vector<double>(std::size_t(passes * rows * classes)), {}, passes, classes};
   for (std::int64_t i = 0; i < rows; ++i) p.labels.push_back(label(rng));
   for (int s = 0; s < passes; ++s)
     for (std::int64_t i = 0; i < rows; ++i) {
@@ -34,7 +39,8 @@ Passes random_passes(std::int64_t rows, int passes, int classes, double spread, 
       double total = 0;
       for (int k = 0; k < classes; ++k)  // the label's logit a little ahead: informative
         total += z[k] = std::exp(normal(rng) + (k == p.labels[i] ? spread : 0));
-      for (int k = 0; k < classes; ++k) p.probs[(s * rows + i) * classes + k] = float(z[k] / total);
+      for (int k = 0; k < classes; ++k)
+        p.log_probs[(s * rows + i) * classes + k] = std::log(z[k] / total);
     }
   return p;
 }
@@ -44,13 +50,43 @@ Passes slice(const Passes& all, std::int64_t lo, std::int64_t hi) {
   const std::int64_t rows = std::int64_t(all.labels.size());
   Passes p{{}, {all.labels.begin() + lo, all.labels.begin() + hi}, all.passes, all.classes};
   for (int s = 0; s < all.passes; ++s)
-    p.probs.insert(p.probs.end(), all.probs.begin() + (s * rows + lo) * all.classes,
-                   all.probs.begin() + (s * rows + hi) * all.classes);
+    p.log_probs.insert(p.log_probs.end(), all.log_probs.begin() + (s * rows + lo) * all.classes,
+                       all.log_probs.begin() + (s * rows + hi) * all.classes);
   return p;
 }
 
 kbnn::TemperedPasses tempered(const Passes& p) {
-  return kbnn::TemperedPasses(p.probs, p.passes, p.classes, p.labels);
+  return kbnn::TemperedPasses(p.log_probs, p.passes, p.classes, p.labels);
+}
+
+// A classifier whose every row has logits (a, 0): a deterministic dense layer on one
+// feature of value 1. `wrong` of `rows` rows are labelled 1, the rest 0.
+kbnn::Evaluation confident_passes(double a, int rows, int wrong) {
+  kbnn::Dataset d;
+  d.source = "ones";
+  d.count = rows;
+  d.height = d.width = d.channels = 1;
+  d.float_features = true;
+  d.num_classes = 2;
+  d.values.assign(std::size_t(rows), 1.0f);
+  for (int i = 0; i < rows; ++i) d.labels.push_back(i < rows - wrong ? 0 : 1);
+  const kbnn::DeviceDataset data = kbnn::to_device(d);
+  kbnn::ModelConfig config;
+  config.layers.push_back(kbnn::parse_layer("dense out=2 estimator=deterministic"));
+  auto model = kbnn::build_model<kbnn::Real>(config, data.shape);
+  model->finalize(1, 64);
+  // Kernel (2, 1) and bias (2), in either order: logits (a, 0) for the input 1.
+  const auto values = model->parameters().values();
+  REQUIRE(values.extent(0) == 4);
+  auto host = Kokkos::create_mirror_view(values);
+  for (int i = 0; i < 4; ++i) host(i) = i == 0 ? kbnn::Real(a) : kbnn::Real(0);
+  Kokkos::deep_copy(values, host);
+  kbnn::EvalOptions options;
+  options.samples = 2;
+  options.batch = 64;
+  options.keep_samples = true;
+  const kbnn::Communicator self(MPI_COMM_SELF);
+  return kbnn::evaluate(*model, data, 0, rows, options, self);
 }
 
 }  // namespace
@@ -60,11 +96,11 @@ TEST_CASE("The tempered NLL at T = 1 is the NLL of the passes' mean", "[temperat
   double expected = 0;
   for (int i = 0; i < 50; ++i) {
     double mean = 0;
-    for (int s = 0; s < 4; ++s) mean += p.probs[(s * 50 + i) * 5 + p.labels[i]] / 4.0;
+    for (int s = 0; s < 4; ++s) mean += std::exp(p.log_probs[(s * 50 + i) * 5 + p.labels[i]]) / 4.0;
     expected -= std::log(mean);
   }
-  // To the float probabilities' rounding: tempering renormalises each pass.
-  CHECK(tempered(p).nll_sum(1.0) == Approx(expected).epsilon(1e-7));
+  // To rounding: tempering renormalises each pass.
+  CHECK(tempered(p).nll_sum(1.0) == Approx(expected).epsilon(1e-12));
   CHECK(tempered(p).nll_sum(0.5) != Approx(expected).epsilon(1e-3));  // and T matters
 }
 
@@ -76,8 +112,8 @@ TEST_CASE("The fitted temperature of a constant two-class predictive is logit(q)
   const double p0 = 1 / (1 + std::exp(-a));
   Passes p{{}, {}, 1, 2};
   for (int i = 0; i < 100; ++i) {
-    p.probs.push_back(float(p0));
-    p.probs.push_back(float(1 - p0));
+    p.log_probs.push_back(std::log(p0));
+    p.log_probs.push_back(std::log(1 - p0));
     p.labels.push_back(i < 80 ? 0 : 1);
   }
   const kbnn::Communicator self(MPI_COMM_SELF);
@@ -118,7 +154,27 @@ TEST_CASE("The temperature fitted over ranks' shards is the one of all rows on o
 }
 
 TEST_CASE("Tempered passes refuse probabilities of the wrong size", "[temperature]") {
-  REQUIRE_THROWS_WITH(kbnn::TemperedPasses(std::vector<float>(59), 2, 10, {0, 1, 2}),
-                      Contains("tempered passes: 59 probabilities for 2 passes x 3 rows x 10 "
+  REQUIRE_THROWS_WITH(kbnn::TemperedPasses(std::vector<double>(59), 2, 10, {0, 1, 2}),
+                      Contains("tempered passes: 59 log-probabilities for 2 passes x 3 rows x 10 "
                                "classes"));
+}
+
+TEST_CASE("A fitted temperature reads classes that trail by more than a float can hold",
+          "[temperature]") {
+  // Every row's logits (a, 0) with a = 120: p(class 1) = exp(-120) = 8e-53, 0 as a float,
+  // whose log (capped) would weigh the class as trailing by 690. Two of 1000 rows are
+  // class 1: the NLL is least where sigmoid(a / T) = 998 / 1000.
+  const double a = 120;
+  const kbnn::Evaluation e = confident_passes(a, 1000, 2);
+  REQUIRE(e.sample_log_probs.size() == 2 * 1000 * 2);
+  CHECK(e.sample_log_probs[1] == Approx(-a).epsilon(1e-12));
+  const kbnn::Communicator self(MPI_COMM_SELF);
+  const kbnn::TemperatureFit fit =
+      kbnn::fit_temperature(kbnn::TemperedPasses(e.sample_log_probs, 2, 2, e.rows.label), self);
+  const double q = 0.998;
+  CHECK(fit.temperature == Approx(a / std::log(q / (1 - q))).epsilon(1e-5));  // 19.3156
+  CHECK(fit.nll == Approx(-(q * std::log(q) + (1 - q) * std::log(1 - q))).epsilon(1e-9));
+  // The probabilities written out (probs_samples) are still those of the passes.
+  CHECK(kbnn::probabilities_of(e.sample_log_probs)[0] == 1.0f);
+  CHECK(kbnn::probabilities_of(e.sample_log_probs)[1] == 0.0f);
 }

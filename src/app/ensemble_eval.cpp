@@ -61,7 +61,7 @@ EvalOptions final_eval_options(const RunConfig& config,
   const Evaluation& m = e.mixture;
   const int passes = options.samples * e.members;
   const TemperatureFit fit = fit_temperature(
-      TemperedPasses(m.sample_probs, passes, m.rows.classes, m.rows.label), comm);
+      TemperedPasses(m.sample_log_probs, passes, m.rows.classes, m.rows.label), comm);
   file.write_calibration(fit);
   log << format("temperature: T = %.4f fitted to the %.0f validation examples (%.0f passes "
                 "each): their NLL %.4f at T = 1, %.4f at T (%.1f s)",

@@ -168,8 +168,8 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
   if (eval.tempered()) file.write_calibration(TemperatureFit{eval.temperature});
   write_evaluation(file, options.set_name, ensemble, eval.samples, true);
   if (options.sample_probabilities)
-    file.write_sample_probabilities(options.set_name, e.sample_probs, passes, classes, e.first,
-                                    e.rows.count, e.total);
+    file.write_sample_probabilities(options.set_name, probabilities_of(e.sample_log_probs), passes,
+                                    classes, e.first, e.rows.count, e.total);
   log_metrics(options.set_name, e, passes, eval, log);
   log_epistemic_split(options.set_name, ensemble, log);
 
@@ -182,8 +182,8 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
     file.write_predictions(in.ood_set, o.rows, o.first, o.total);
     if (members > 1) file.write_epistemic_split(in.ood_set, ood.split, o.first, o.total);
     if (options.sample_probabilities)
-      file.write_sample_probabilities(in.ood_set, o.sample_probs, passes, classes, o.first,
-                                      o.rows.count, o.total);
+      file.write_sample_probabilities(in.ood_set, probabilities_of(o.sample_log_probs), passes,
+                                      classes, o.first, o.rows.count, o.total);
     log_epistemic_split(in.ood_set, ood, log);
     report_ood(file, options.set_name, e.rows, e.first, e.total, in.ood_set, o.rows, o.first,
                o.total, comm, log);

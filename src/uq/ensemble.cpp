@@ -99,11 +99,12 @@ EnsembleEvaluation evaluate_ensemble(Sequential<Real>& model, int members,
     if (options.progress)  // member k is the k-th of `members` parts of the work
       member.progress = [&](double f) { options.progress((k + f) / members); };
     Kokkos::Timer clock;  // the passes, not ready()'s reading
-    std::vector<float> samples;
+    std::vector<double> samples;
     add_member(predictive_sums(model, data, data_first, total, member, comm, &samples), sums);
     ExecSpace().fence();
     seconds += clock.seconds();
-    e.mixture.sample_probs.insert(e.mixture.sample_probs.end(), samples.begin(), samples.end());
+    e.mixture.sample_log_probs.insert(e.mixture.sample_log_probs.end(), samples.begin(),
+                                      samples.end());
   }
   e.members = members;
   e.mixture.first = lo;

@@ -96,7 +96,7 @@ SampleExchange store_shared_samples(std::int64_t total, const EvalOptions& optio
   return e;
 }
 
-// Then all-to-alls (probabilities, the posterior's if tempered, then entropies) give
+// Then all-to-alls (log-probabilities, the posterior's if tempered, then entropies) give
 // every rank all S samples of its own rows, in sample order.
 PassResults exchanged_samples(Sequential<Real>& model, const DeviceDataset& data,
                               const EvalOptions& options, int classes, const Communicator& comm) {
@@ -111,10 +111,10 @@ PassResults exchanged_samples(Sequential<Real>& model, const DeviceDataset& data
       });
   const auto [lo, hi] = comm.shard(total);
   PassResults all(hi - lo, samples, classes, tempered);
-  exchange_values(flat(computed.probs), e.pairs_out, flat(all.probs), e.pairs_in, hi - lo, samples,
-                  classes, comm);
+  exchange_values(flat(computed.log_probs), e.pairs_out, flat(all.log_probs), e.pairs_in, hi - lo,
+                  samples, classes, comm);
   if (tempered)
-    exchange_values(flat(computed.posterior), e.pairs_out, flat(all.posterior), e.pairs_in,
+    exchange_values(flat(computed.log_posterior), e.pairs_out, flat(all.log_posterior), e.pairs_in,
                     hi - lo, samples, classes, comm);
   exchange_values(flat(computed.entropy), e.pairs_out, flat(all.entropy), e.pairs_in, hi - lo,
                   samples, 1, comm);
@@ -166,7 +166,7 @@ std::pair<std::int64_t, std::int64_t> rows_to_load(std::int64_t total, PredictSp
 PredictiveSums predictive_sums(Sequential<Real>& model, const DeviceDataset& data,
                                std::int64_t data_first, std::int64_t total,
                                const EvalOptions& options, const Communicator& comm,
-                               std::vector<float>* sample_probs) {
+                               std::vector<double>* sample_log_probs) {
   check_rows(data, data_first, total, options.split, comm);
   const int classes = static_cast<int>(model.output_shape().size());
   const auto [lo, hi] = comm.shard(total);
@@ -181,7 +181,8 @@ PredictiveSums predictive_sums(Sequential<Real>& model, const DeviceDataset& dat
     const PassResults all = by_examples ? stored_own_rows(model, data, data_first, options, classes)
                                         : exchanged_samples(model, data, options, classes, comm);
     add_stored(all, sums);
-    if (options.keep_samples && sample_probs != nullptr) *sample_probs = sample_probabilities(all);
+    if (options.keep_samples && sample_log_probs != nullptr)
+      *sample_log_probs = sample_log_probabilities(all);
   }
   return sums;
 }
@@ -191,7 +192,7 @@ Evaluation evaluate(Sequential<Real>& model, const DeviceDataset& data, std::int
   Kokkos::Timer clock;
   Evaluation e;
   const PredictiveSums sums =
-      predictive_sums(model, data, data_first, total, options, comm, &e.sample_probs);
+      predictive_sums(model, data, data_first, total, options, comm, &e.sample_log_probs);
   ExecSpace().fence();
   const double seconds = clock.seconds();
 

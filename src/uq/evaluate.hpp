@@ -32,7 +32,7 @@ struct EvalOptions {
   std::int64_t batch = 1000;        // rows per forward pass
   std::uint64_t seed = 0;           // noise key (the model's training seed)
   PredictSplit split = PredictSplit::examples;
-  bool keep_samples = false;        // also return every sample's probabilities
+  bool keep_samples = false;        // also return every sample's log-probabilities
   double temperature = 1;           // T: each pass gives softmax(logits / T) (classes only)
   std::function<void(double)> progress;  // if set: the fraction of the passes done, now and
                                          // then (core/progress.hpp's ProgressLine)
@@ -43,7 +43,9 @@ struct Evaluation {
   Predictions rows;                 // this rank's shard of the rows, all S samples
   std::int64_t first = 0;           // global index of rows' first example
   std::int64_t total = 0;           // examples over all ranks
-  std::vector<float> sample_probs;  // (S, rows.count, classes) if keep_samples, else empty
+  // (S, rows.count, classes) if keep_samples, else empty: log p_s(T), in double (a
+  // temperature fit needs them where a float probability would underflow to 0)
+  std::vector<double> sample_log_probs;
   Metrics metrics;                  // over all rows of all ranks
 };
 
@@ -54,12 +56,12 @@ std::pair<std::int64_t, std::int64_t> rows_to_load(std::int64_t total, PredictSp
 
 // Collective: this rank's shard of the rows (Communicator::shard), summed over all S
 // passes on the device (what evaluate() finishes); with options.keep_samples and
-// `sample_probs`, also every pass's probabilities, (S, shard rows, classes). An ensemble
+// `sample_log_probs`, also every pass's log-probabilities, (S, shard rows, classes). An ensemble
 // adds each member's sums into its own (uq/ensemble.hpp). `data` as for evaluate().
 PredictiveSums predictive_sums(Sequential<Real>& model, const DeviceDataset& data,
                                std::int64_t data_first, std::int64_t total,
                                const EvalOptions& options, const Communicator& comm,
-                               std::vector<float>* sample_probs = nullptr);
+                               std::vector<double>* sample_log_probs = nullptr);
 
 // Collective: the metrics of every rank's rows (metric_sums, reduced over ranks).
 Metrics reduced_metrics(const Predictions& rows, const Communicator& comm);

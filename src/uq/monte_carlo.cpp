@@ -24,9 +24,11 @@ KOKKOS_INLINE_FUNCTION double row_entropy(const LogSoftmax<Logits>& log_softmax,
   return entropy;
 }
 
-// Every row of the logits: put(row, k, p_k(T), p_k) for every class, where
+// Every row of the logits: put(row, k, log p_k(T), log p_k) for every class, where
 // p = softmax(row) is the posterior's pass and p(T) = softmax(row / T) the calibrated
 // one (p itself at T = 1), and entropy(row, H[p]) once per row, in either thread shape.
+// Log-probabilities, in double, from the row's largest logit: they never underflow,
+// and exp of them is the probability the sums add, the same bits wherever it is taken.
 // In the elements shape each of a row's threads recomputes the row's log-softmax
 // normalisers (the same arithmetic, so the same numbers) and thread 0 of the row its
 // entropy. The one place the adding and the storing kernels compute them, so they agree
@@ -42,8 +44,8 @@ void softmax_rows(const char* name, const Matrix<const Real>& logits, double tem
         name, logits.extent(0), classes,
         KOKKOS_LAMBDA(const std::int64_t b, const int k) {
           const Row posterior(logits, b, classes, 1.0);
-          const double p = math::exp(posterior(k));
-          put(b, k, scale == 1.0 ? p : math::exp(Row(logits, b, classes, scale)(k)), p);
+          const double log_p = posterior(k);
+          put(b, k, scale == 1.0 ? log_p : Row(logits, b, classes, scale)(k), log_p);
           if (k == 0) entropy(b, row_entropy(posterior, classes));
         },
         shape);
@@ -54,13 +56,12 @@ void softmax_rows(const char* name, const Matrix<const Real>& logits, double tem
         const Row posterior(logits, b, classes, 1.0);
         if (scale == 1.0) {
           for (int k = 0; k < classes; ++k) {
-            const double p = math::exp(posterior(k));
-            put(b, k, p, p);
+            const double log_p = posterior(k);
+            put(b, k, log_p, log_p);
           }
         } else {
           const Row tempered(logits, b, classes, scale);
-          for (int k = 0; k < classes; ++k)
-            put(b, k, math::exp(tempered(k)), math::exp(posterior(k)));
+          for (int k = 0; k < classes; ++k) put(b, k, tempered(k), posterior(k));
         }
         entropy(b, row_entropy(posterior, classes));
       });
@@ -145,12 +146,12 @@ PredictiveSums::PredictiveSums(std::int64_t rows, int classes, bool tempered)
       tempered(tempered) {}
 
 PassResults::PassResults(std::int64_t rows, int passes, int classes, bool tempered)
-    : probs(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::mc::pass_probs"), rows,
-            passes, classes),
-      posterior(tempered ? Probs(Kokkos::view_alloc(Kokkos::WithoutInitializing,
-                                                    "kbnn::mc::pass_posterior"),
-                                 rows, passes, classes)
-                         : probs),
+    : log_probs(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::mc::pass_log_probs"), rows,
+                passes, classes),
+      log_posterior(tempered ? LogProbs(Kokkos::view_alloc(Kokkos::WithoutInitializing,
+                                                           "kbnn::mc::pass_log_posterior"),
+                                        rows, passes, classes)
+                             : log_probs),
       entropy(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::mc::pass_entropy"), rows,
               passes),
       tempered(tempered) {}
@@ -165,9 +166,9 @@ void add_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRan
   const auto add_batch = [&](const Matrix<const Real>& logits, std::int64_t first, int) {
     softmax_rows(
         "kbnn::mc::add_pass", logits, passes.temperature,
-        KOKKOS_LAMBDA(const std::int64_t b, const int k, const double p_t, const double p) {
-          prob_sum(first + b, k) += p_t;
-          if (tempered) posterior_sum(first + b, k) += p;
+        KOKKOS_LAMBDA(const std::int64_t b, const int k, const double log_p_t, const double log_p) {
+          prob_sum(first + b, k) += math::exp(log_p_t);
+          if (tempered) posterior_sum(first + b, k) += math::exp(log_p);
         },
         KOKKOS_LAMBDA(const std::int64_t b, const double h) { entropy_sum(first + b) += h; },
         passes.shape);
@@ -179,16 +180,16 @@ void add_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRan
 void store_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRange& rows,
                   const McPasses& passes, const PassResults& results) {
   check_tempered(passes, results.tempered, "store_passes");
-  const auto probs = results.probs;
-  const auto posterior = results.posterior;
+  const auto log_probs = results.log_probs;
+  const auto log_posterior = results.log_posterior;
   const auto entropy = results.entropy;
   const bool tempered = results.tempered;
   const auto store_batch = [&](const Matrix<const Real>& logits, std::int64_t first, int j) {
     softmax_rows(
         "kbnn::mc::store_pass", logits, passes.temperature,
-        KOKKOS_LAMBDA(const std::int64_t b, const int k, const double p_t, const double p) {
-          probs(first + b, j, k) = p_t;
-          if (tempered) posterior(first + b, j, k) = p;
+        KOKKOS_LAMBDA(const std::int64_t b, const int k, const double log_p_t, const double log_p) {
+          log_probs(first + b, j, k) = log_p_t;
+          if (tempered) log_posterior(first + b, j, k) = log_p;
         },
         KOKKOS_LAMBDA(const std::int64_t b, const double h) { entropy(first + b, j) = h; },
         passes.shape);
@@ -199,20 +200,20 @@ void store_passes(Sequential<Real>& model, const DeviceDataset& data, const RowR
 void add_stored(const PassResults& results, PredictiveSums& sums, ThreadShape shape) {
   if (results.tempered && !sums.tempered)
     throw RuntimeError("add_stored: tempered passes into untempered sums");
-  const auto probs = results.probs;
-  const auto posterior = results.posterior;
+  const auto log_probs = results.log_probs;
+  const auto log_posterior = results.log_posterior;
   const auto entropy = results.entropy;
   const auto prob_sum = sums.probs;
   const auto posterior_sum = sums.posterior;
   const auto entropy_sum = sums.entropy;
   const bool tempered = sums.tempered;
-  const int passes = static_cast<int>(probs.extent(1));
+  const int passes = static_cast<int>(log_probs.extent(1));
   for_each_element(
-      "kbnn::mc::add_stored", probs.extent(0), static_cast<int>(probs.extent(2)),
+      "kbnn::mc::add_stored", log_probs.extent(0), static_cast<int>(log_probs.extent(2)),
       KOKKOS_LAMBDA(const std::int64_t i, const int k) {
-        for (int j = 0; j < passes; ++j) prob_sum(i, k) += probs(i, j, k);
+        for (int j = 0; j < passes; ++j) prob_sum(i, k) += math::exp(log_probs(i, j, k));
         if (tempered)
-          for (int j = 0; j < passes; ++j) posterior_sum(i, k) += posterior(i, j, k);
+          for (int j = 0; j < passes; ++j) posterior_sum(i, k) += math::exp(log_posterior(i, j, k));
         if (k == 0)
           for (int j = 0; j < passes; ++j) entropy_sum(i) += entropy(i, j);
       },
@@ -233,15 +234,20 @@ Predictions finish(const PredictiveSums& sums, const DeviceDataset& data, std::i
                                classes, sums.passes);
 }
 
-std::vector<float> sample_probabilities(const PassResults& results) {
-  const auto p = Kokkos::create_mirror_view_and_copy(HostSpace(), results.probs);
-  const std::size_t rows = p.extent(0), passes = p.extent(1), classes = p.extent(2);
-  std::vector<float> out(p.size());
+std::vector<double> sample_log_probabilities(const PassResults& results) {
+  const auto log_p = Kokkos::create_mirror_view_and_copy(HostSpace(), results.log_probs);
+  const std::size_t rows = log_p.extent(0), passes = log_p.extent(1), classes = log_p.extent(2);
+  std::vector<double> out(log_p.size());
   for (std::size_t i = 0; i < rows; ++i)
     for (std::size_t j = 0; j < passes; ++j)
-      for (std::size_t k = 0; k < classes; ++k)
-        out[(j * rows + i) * classes + k] = float(p(i, j, k));
+      for (std::size_t k = 0; k < classes; ++k) out[(j * rows + i) * classes + k] = log_p(i, j, k);
   return out;
+}
+
+std::vector<float> probabilities_of(const std::vector<double>& log_probs) {
+  std::vector<float> p(log_probs.size());
+  for (std::size_t e = 0; e < p.size(); ++e) p[e] = float(std::exp(log_probs[e]));
+  return p;
 }
 
 // ---- regression

@@ -57,12 +57,14 @@ struct PredictiveSums {
   PredictiveSums(std::int64_t rows, int classes, bool tempered = false);  // zero sums
 };
 
-// Passes kept apart, on the device, pass j of a block being sample first + j.
+// Passes kept apart, on the device, pass j of a block being sample first + j: their
+// log-probabilities, which never underflow (a temperature fit reads them; the sums add
+// their exp, which is what add_passes adds).
 struct PassResults {
-  using Probs = Kokkos::View<double***, Kokkos::LayoutRight, MemSpace>;
-  Probs probs;            // (rows, passes, classes): p_s(T)
-  Probs posterior;        // (rows, passes, classes): p_s (probs itself when untempered)
-  View2<double> entropy;  // (rows, passes): H[p_s]
+  using LogProbs = Kokkos::View<double***, Kokkos::LayoutRight, MemSpace>;
+  LogProbs log_probs;      // (rows, passes, classes): log p_s(T)
+  LogProbs log_posterior;  // (rows, passes, classes): log p_s (log_probs itself when untempered)
+  View2<double> entropy;   // (rows, passes): H[p_s]
   bool tempered = false;
   PassResults(std::int64_t rows, int passes, int classes, bool tempered = false);  // uninitialised
 };
@@ -73,7 +75,7 @@ struct PassResults {
 void add_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRange& rows,
                 const McPasses& passes, PredictiveSums& sums);
 
-// The same passes, stored: results(rows.first + i, j, :) = p_{passes.first + j} of
+// The same passes, stored: results(rows.first + i, j, :) = log p_{passes.first + j} of
 // row rows.first + i (results indexed like data's rows).
 void store_passes(Sequential<Real>& model, const DeviceDataset& data, const RowRange& rows,
                   const McPasses& passes, const PassResults& results);
@@ -87,9 +89,10 @@ void add_stored(const PassResults& results, PredictiveSums& sums,
 // [first_row, first_row + sums' rows).
 Predictions finish(const PredictiveSums& sums, const DeviceDataset& data, std::int64_t first_row);
 
-// The stored probabilities p_s(T) on the host, as (passes, rows, classes) floats: the
-// layout of /predictions/<set>/probs_samples.
-std::vector<float> sample_probabilities(const PassResults& results);
+// The stored log-probabilities log p_s(T) on the host, as (passes, rows, classes): the
+// layout of /predictions/<set>/probs_samples, which holds probabilities_of them.
+std::vector<double> sample_log_probabilities(const PassResults& results);
+std::vector<float> probabilities_of(const std::vector<double>& log_probs);  // exp, as floats
 
 // ---- Regression (uq/regression_predictive.hpp): the network's rows hold T means and
 // then T log-variances; pass s adds N(mu_s, sigma_s^2) of every target into running

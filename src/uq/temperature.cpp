@@ -9,19 +9,18 @@
 
 namespace kbnn {
 
-TemperedPasses::TemperedPasses(const std::vector<float>& probs, int passes, int classes,
+TemperedPasses::TemperedPasses(const std::vector<double>& log_probs, int passes, int classes,
                                std::vector<std::int32_t> labels)
-    : log_probs_(probs.size()), labels_(std::move(labels)), passes_(passes), classes_(classes) {
+    : log_probs_(log_probs.size()), labels_(std::move(labels)), passes_(passes), classes_(classes) {
   const std::int64_t n = rows();
-  if (std::int64_t(probs.size()) != std::int64_t(passes) * n * classes)
-    throw RuntimeError(concat("tempered passes: ", probs.size(), " probabilities for ", passes,
-                              " passes x ", n, " rows x ", classes, " classes"));
+  if (std::int64_t(log_probs.size()) != std::int64_t(passes) * n * classes)
+    throw RuntimeError(concat("tempered passes: ", log_probs.size(), " log-probabilities for ",
+                              passes, " passes x ", n, " rows x ", classes, " classes"));
   // (passes, rows, classes) -> (rows, passes, classes): a row's passes side by side.
   for (int s = 0; s < passes; ++s)
     for (std::int64_t i = 0; i < n; ++i)
       for (int k = 0; k < classes; ++k)
-        log_probs_[(i * passes + s) * classes + k] =
-            std::log(std::max(double(probs[(s * n + i) * classes + k]), 1e-300));
+        log_probs_[(i * passes + s) * classes + k] = log_probs[(s * n + i) * classes + k];
 }
 
 namespace {
@@ -39,7 +38,9 @@ double TemperedPasses::nll_sum(double temperature) const {
   const RowMajor passes{log_probs_.data(), classes_};  // row i * passes_ + s: pass s of row i
   double sum = 0;
   for (std::int64_t i = 0; i < rows(); ++i) {
-    double p_label = 0;  // sum over passes of softmax(log p / T)[y]
+    // sum over passes of softmax(log p / T)[y]: a term can underflow only below
+    // exp(-745), where the row's mean is below the cap of 1e-300 anyway.
+    double p_label = 0;
     for (int s = 0; s < passes_; ++s) {
       const LogSoftmax<RowMajor> tempered(passes, i * passes_ + s, classes_, 1.0 / temperature);
       p_label += std::exp(tempered(labels_[i]));

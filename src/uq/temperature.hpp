@@ -23,11 +23,14 @@ struct TemperatureFit {
   int passes = 0;             // Monte-Carlo passes per example (an ensemble's: all members')
 };
 
-// This rank's rows of the passes' probabilities, log-probabilities kept for tempering.
+// This rank's rows of the passes' log-probabilities, kept for tempering. They come in
+// double, as the passes computed them from the logits: a float probability underflows
+// to 0 (or loses digits as a subnormal) once a class trails the top logit by more than
+// about 87, and its log would then weigh the class as trailing by far more.
 class TemperedPasses {
  public:
-  // probs: (passes, rows, classes) as Evaluation::sample_probs; labels: (rows).
-  TemperedPasses(const std::vector<float>& probs, int passes, int classes,
+  // log_probs: (passes, rows, classes) as Evaluation::sample_log_probs; labels: (rows).
+  TemperedPasses(const std::vector<double>& log_probs, int passes, int classes,
                  std::vector<std::int32_t> labels);
   // sum over this rank's rows of -log p(y|x; T), p the mean of the tempered passes,
   // each term capped as metrics_from_sums caps it (-log max(p, 1e-300)).
