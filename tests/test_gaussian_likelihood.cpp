@@ -1,6 +1,8 @@
 // The regression likelihoods (train/gaussian_nll.hpp, layers/noise_variance.hpp): the
 // NLL against -log N(y; mu, sigma^2) written out, its gradients with respect to the mean
-// and the log-variance against central finite differences, and whole models with either
+// and the log-variance against central finite differences (also past the log-variance's
+// bound, train/log_variance_bound.hpp, where in float the mean kept no gradient before
+// it), and whole models with either
 // Gaussian likelihood and every estimator, the learned noise variance included, against
 // finite differences of the negative ELBO.
 #include "catch.hpp"
@@ -10,6 +12,7 @@
 #include "model/build_model.hpp"
 #include "train/gaussian_nll.hpp"
 #include "train/kl_divergence.hpp"
+#include "train/log_variance_bound.hpp"
 
 #include <cmath>
 #include <string>
@@ -80,6 +83,90 @@ TEST_CASE("Gaussian NLL gradients in the mean and the log-variance match finite 
       INFO("row " << b << (k < c.targets ? " mean " : " log-variance ") << k % c.targets);
       CHECK(analytic[b * 4 + k] == Approx(fd).epsilon(1e-7).margin(1e-9));
     }
+}
+
+TEST_CASE("The log-variance bound: the identity up to |s| = 40, then a bend towards 50",
+          "[train]") {
+  // Where models live the bits stay: float and double alike.
+  for (const double v : {-40.0, -17.25, -1e-30, 0.0, 1e-7, 3.7, 39.999, 40.0}) {
+    CHECK(kbnn::bounded_log_variance(v) == v);
+    CHECK(kbnn::bounded_log_variance(float(v)) == float(v));
+    CHECK(kbnn::bounded_log_variance_slope(v) == 1.0);
+  }
+  // Beyond: 40 + d / (1 + d / 10) for d = |s| - 40, odd, rising, below 50.
+  CHECK(kbnn::bounded_log_variance(188.0) == Approx(40 + 148 / 15.8).epsilon(1e-15));
+  CHECK(kbnn::bounded_log_variance(-45.0) == Approx(-(40 + 5 / 1.5)).epsilon(1e-15));
+  double last = 40;
+  for (const double v : {40.001, 41.0, 50.0, 188.0, 800.0, 1e6, 1e12}) {
+    const double b = kbnn::bounded_log_variance(v);
+    INFO("s = " << v);
+    CHECK(b > last);
+    CHECK(b < 50);
+    CHECK(kbnn::bounded_log_variance(-v) == -b);
+    const double h = 1e-4 * (v - 40);
+    if (v < 1e4)  // further out the slope (1e-22 at 1e12) is below the difference's rounding
+      CHECK(kbnn::bounded_log_variance_slope(v) ==
+            Approx((kbnn::bounded_log_variance(v + h) - kbnn::bounded_log_variance(v - h)) /
+                   (2 * h))
+                .epsilon(1e-6));
+    last = b;
+  }
+  CHECK(kbnn::bounded_log_variance(40 + 1e-9) == Approx(40 + 1e-9).epsilon(1e-15));  // no step
+  CHECK(kbnn::bounded_log_variance(3e38f) == 50.0f);  // float's largest: the bound, rounded
+}
+
+TEST_CASE("Past the bound: the NLL of the bounded variance, gradients by finite differences, "
+          "and in float the mean keeps a gradient",
+          "[train][gradient]") {
+  LossCase c;
+  auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), c.out);
+  const auto y = kbnn::test::to_host(c.y);
+  // Below -40 the precision is e^40 and more: those rows' means sit on their targets,
+  // or the sum would be too large for finite differences to see the other terms.
+  const double far[4][2] = {{45, 188}, {41, 800}, {-47, 0.3}, {-120, 60}};
+  for (int b = 0; b < c.rows; ++b)
+    for (int t = 0; t < c.targets; ++t) {
+      host(b, c.targets + t) = far[b][t];
+      if (far[b][t] < 0) host(b, t) = y[b * 2 + t];
+    }
+  Kokkos::deep_copy(c.out, host);
+  const kbnn::LossSums sums = c.sums();
+  double nll = 0;
+  for (int b = 0; b < c.rows; ++b)
+    for (int t = 0; t < c.targets; ++t) {
+      const double s = kbnn::bounded_log_variance(far[b][t]), r = y[b * 2 + t] - host(b, t);
+      nll += 0.5 * std::log(2 * pi) + 0.5 * s + 0.5 * r * r * std::exp(-s);
+    }
+  CHECK(sums.nll == Approx(nll).epsilon(1e-12));  // 800 alone would add 400
+  const auto analytic = kbnn::test::to_host(c.dout);
+  const auto mean_nll = [&] {
+    Kokkos::deep_copy(c.out, host);
+    return c.sums().nll / c.rows;
+  };
+  for (int b = 0; b < c.rows; ++b)
+    for (int k = 0; k < 2 * c.targets; ++k) {
+      if (k < c.targets && far[b][k] < 0) continue;  // a mean on its target, precision e^48
+      const double saved = host(b, k), h = 1e-6;
+      host(b, k) = saved + h;
+      const double up = mean_nll();
+      host(b, k) = saved - h;
+      const double down = mean_nll();
+      host(b, k) = saved;
+      INFO("row " << b << (k < c.targets ? " mean " : " log-variance ") << k % c.targets);
+      // The margin: the sum's rounding over 2h (its terms reach 400 nats).
+      CHECK(analytic[b * 4 + k] == Approx((up - down) / (2 * h)).epsilon(1e-6).margin(1e-8));
+    }
+  // float: exp(-188) is 0, which left the mean no gradient; exp(-bound(188)) is 3.6e-22.
+  const kbnn::View2<float> out("out", 1, 2), target("y", 1, 1), dout("dout", 1, 2);
+  Kokkos::deep_copy(Kokkos::subview(out, 0, 1), 188.0f);
+  Kokkos::deep_copy(target, 2.0f);
+  kbnn::View1<double> scale("scale", 1);
+  Kokkos::deep_copy(scale, 1.0);
+  kbnn::View1<double> squared_error("se", 1);
+  kbnn::gaussian_nll<float>(out, target, scale, 1.0f, dout, squared_error);
+  const auto d = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), dout);
+  CHECK(d(0, 0) == Approx(-2 * std::exp(-(40 + 148 / 15.8))).epsilon(1e-5));
+  CHECK(d(0, 1) == Approx(0.5 / (15.8 * 15.8)).epsilon(1e-5));
 }
 
 namespace {

@@ -1,11 +1,13 @@
 // The regression predictive (uq/monte_carlo.hpp, uq/regression_predictive.hpp): the
 // mixture's mean and its variance split into aleatoric and epistemic parts, and its
-// log-density, on a hand-made case computed here in long double in the targets' units;
+// log-density, on a hand-made case computed here in long double in the targets' units,
+// and past the log-variance's bound, where it once overflowed into variances of inf;
 // the metrics' coverage, widths and RMSE on hand-picked errors; the intervals' levels
 // against draws from the Gaussian they describe.
 #include "catch.hpp"
 
 #include "uq/monte_carlo.hpp"
+#include "train/log_variance_bound.hpp"
 #include "uq/regression_predictive.hpp"
 
 #include <cmath>
@@ -84,6 +86,52 @@ TEST_CASE("Regression predictive: mean, aleatoric + epistemic variance and mixtu
       CHECK(p.target[at] == Approx(y[i][t] * scale + s.target_mean[t]).epsilon(1e-6));
     }
   }
+}
+
+TEST_CASE("Regression predictive: log-variances far past the bound give finite variances at it",
+          "[uq]") {
+  // One target, 2 rows, 2 passes: log-variances 188 (exp: 3e81, inf as a float) and 800
+  // (inf even in double), and an ordinary row. Targets' std 77, as diabetes'.
+  const double s_of[2][2] = {{188, 800}, {0.5, -1.0}};
+  kbnn::Standardization st;
+  st.target_mean = {152};
+  st.target_std = {77};
+  kbnn::Dataset d;
+  d.count = 2;
+  d.height = d.width = d.channels = 1;
+  d.float_features = true;
+  d.values = {0, 0};
+  d.target_dim = 1;
+  d.targets = {0.3f, -0.2f};
+  const kbnn::DeviceDataset data = kbnn::to_device(d);
+  kbnn::PassOutputs outputs("outputs", 2, 2, 2);
+  auto host = Kokkos::create_mirror_view(outputs);
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 2; ++j) {
+      host(i, j, 0) = 0.1 * j;
+      host(i, j, 1) = s_of[i][j];
+    }
+  Kokkos::deep_copy(outputs, host);
+  kbnn::RegressionSums sums(2, 1);
+  kbnn::add_stored(outputs, data, 0, sums);
+  const kbnn::RegressionPredictions p = kbnn::finish(sums, data, 0, st);
+  const double square = 77.0 * 77.0;
+  const double far = (std::exp(kbnn::bounded_log_variance(188.0)) +
+                      std::exp(kbnn::bounded_log_variance(800.0))) / 2 * square;
+  CHECK(p.aleatoric[0] == Approx(far).epsilon(1e-6));  // 1.5e25, below e^50 * 77^2
+  CHECK(std::isfinite(p.std[0]));
+  CHECK(std::isfinite(p.nll[0]));
+  CHECK(p.aleatoric[1] == Approx((std::exp(0.5) + std::exp(-1.0)) / 2 * square).epsilon(1e-6));
+  CHECK(p.bounded == 1);  // the first row only
+  const kbnn::RegressionMetrics m =
+      kbnn::regression_metrics_from_sums(kbnn::regression_metric_sums(p));
+  CHECK(std::isfinite(m.mean_std));
+  CHECK(std::isfinite(m.width_at(0.95)));
+  CHECK(m.bounded == 1);
+  // Every pass's Gaussians, as --sample-probabilities writes them.
+  const std::vector<float> g = kbnn::sample_gaussians(outputs, st);  // (passes, rows, 2)
+  CHECK(g[1] == Approx(std::exp(kbnn::bounded_log_variance(188.0)) * square).epsilon(1e-6));
+  CHECK(g[2 * 2 + 1] == Approx(std::exp(kbnn::bounded_log_variance(800.0)) * square).epsilon(1e-6));
 }
 
 TEST_CASE("Regression metrics: coverage and width per level, RMSE, NLL, on hand-picked errors",

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/format.hpp"
+#include "train/log_variance_bound.hpp"
 #include "uq/regression_ood.hpp"
 
 #include <ostream>
@@ -31,6 +32,16 @@ void write_regression_set(RunFile& file, const std::string& name, const Regressi
                 "epistemic %.5g",
                 m.mean_std, m.mean_aleatoric, m.mean_epistemic)
       << std::endl;
+  if (m.bounded > 0)
+    log << "warning: " << label
+        << format(": %.0f of %.0f rows have a variance past e^%.0f in the network's units, "
+                  "where their log-variance bends towards its bound of %.0f "
+                  "(docs/design.md, \"Regression\"): such rows lie far from the training data, "
+                  "and their variance says only that; targets in their own units want "
+                  "data.standardize = true",
+                  m.bounded, double(e.total), log_variance_linear,
+                  log_variance_linear + log_variance_bend)
+        << std::endl;
 }
 
 void report_regression_ood(RunFile& file, const std::string& in_set, const RegressionEvaluation& in,

@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/math.hpp"
 #include "train/gaussian_nll.hpp"
+#include "train/log_variance_bound.hpp"
 #include "uq/log_softmax.hpp"
 
 #include <algorithm>
@@ -263,7 +264,8 @@ KOKKOS_INLINE_FUNCTION void add_gaussian_pass(const Out& out, const Targets& y, 
                                               const View2<double>& density, std::int64_t row) {
   double log_density = 0;
   for (int t = 0; t < targets; ++t) {
-    const double mu = out(t), s = out(targets + t), variance = math::exp(s);
+    const double mu = out(t), s = bounded_log_variance(out(targets + t));
+    const double variance = math::exp(s);
     const double delta = mu - moments(row, t);
     moments(row, t) += delta / n;
     moments(row, targets + t) += delta * (mu - moments(row, t));
@@ -361,7 +363,8 @@ std::vector<float> sample_gaussians(const PassOutputs& outputs, const Standardiz
         const double scale = target_scale(s, t);
         float* row = &out[(j * rows + i) * width];
         row[t] = float(target_value(s, t, o(i, j, t)));
-        row[targets + t] = float(std::exp(o(i, j, targets + t)) * scale * scale);
+        const double s_t = bounded_log_variance(o(i, j, targets + t));
+        row[targets + t] = float(std::exp(s_t) * scale * scale);
       }
   return out;
 }

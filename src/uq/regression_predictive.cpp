@@ -1,5 +1,7 @@
 #include "uq/regression_predictive.hpp"
 
+#include "train/log_variance_bound.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -43,8 +45,10 @@ RegressionPredictions regression_predictions_from_sums(const double* moments, co
   out.nll.resize(std::size_t(n));
   double log_scale = 0;  // sum_t log std_t: the density in the targets' units
   for (int t = 0; t < target_dim; ++t) log_scale += std::log(target_scale(s, t));
+  const double linear_variance = std::exp(log_variance_linear);
   for (std::int64_t i = 0; i < n; ++i) {
     const double* m = moments + i * 3 * target_dim;
+    bool bounded = false;
     for (int t = 0; t < target_dim; ++t) {
       const std::size_t at = std::size_t(i) * target_dim + t;
       const double scale = target_scale(s, t), square = scale * scale;
@@ -55,7 +59,9 @@ RegressionPredictions regression_predictions_from_sums(const double* moments, co
       out.aleatoric[at] = float(aleatoric);
       out.epistemic[at] = float(epistemic);
       out.std[at] = float(std::sqrt(aleatoric + epistemic));
+      bounded = bounded || m[2 * target_dim + t] > linear_variance;
     }
+    out.bounded += bounded ? 1 : 0;
     // log (1/S) sum_s exp(l_s) = m + log(sum_s exp(l_s - m)) - log S.
     const double log_p = density[2 * i] + std::log(density[2 * i + 1]) - std::log(double(samples));
     out.nll[i] = log_scale - log_p;
@@ -66,7 +72,7 @@ RegressionPredictions regression_predictions_from_sums(const double* moments, co
 // Layout of the sums: the scalars of Sum, then per level the fields of LevelSum.
 namespace {
 enum Sum { n_rows, n_values, n_labeled, n_labeled_values, sum_squared_error, sum_nll, sum_std,
-           sum_aleatoric, sum_epistemic, n_scalars };
+           sum_aleatoric, sum_epistemic, n_bounded, n_scalars };
 enum LevelSum { level_covered, level_width, level_fields };
 
 template <class Sums>
@@ -79,6 +85,7 @@ std::vector<double> regression_metric_sums(const RegressionPredictions& p) {
   std::vector<double> s(n_scalars + level_fields * interval_levels, 0.0);
   const auto z = interval_z_values();
   s[n_rows] = double(p.count);
+  s[n_bounded] = double(p.bounded);
   for (std::int64_t i = 0; i < p.count; ++i) {
     // A row without targets (NaN) has only its uncertainty to add.
     const bool labeled = !std::isnan(p.target[std::size_t(i) * p.targets]);
@@ -108,6 +115,7 @@ RegressionMetrics regression_metrics_from_sums(const std::vector<double>& s) {
   RegressionMetrics m;
   const double values = s[n_values], labeled_values = s[n_labeled_values];
   m.labeled = s[n_labeled];
+  m.bounded = s[n_bounded];
   if (s[n_rows] == 0 || values == 0) return m;
   m.mean_std = s[sum_std] / values;
   m.mean_aleatoric = s[sum_aleatoric] / values;

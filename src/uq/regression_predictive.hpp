@@ -1,7 +1,7 @@
 // The Monte-Carlo predictive of a regression (docs/design.md, "Regression"), from sums
 // over the passes (uq/monte_carlo.hpp makes them). Pass s draws weights w_s ~ q(w) and
 // gives every target t of a row a Gaussian N(mu_s, sigma_s^2) (the network's mean and
-// exp(log-variance)). The predictive is their equal mixture over the S passes:
+// exp(log-variance), the log-variance bounded: train/log_variance_bound.hpp). The predictive is their equal mixture over the S passes:
 //   mean        E[y] = (1/S) sum_s mu_s
 //   aleatoric   (1/S) sum_s sigma_s^2       the noise the model sees in the data
 //   epistemic   (1/S) sum_s (mu_s - mean)^2  what the weights' uncertainty adds
@@ -37,6 +37,9 @@ struct RegressionPredictions {
   std::vector<float> epistemic;  // (count, targets): variance
   std::vector<float> target;     // (count, targets): the observed values; NaN: none
   std::vector<double> nll;       // (count): -log p(y|x) of the mixture, targets' units
+  // Rows with a target whose mean sigma_s^2 exceeds e^40 in the network's units: some
+  // pass's log-variance went past the linear part of its bound (log_variance_bound.hpp).
+  std::int64_t bounded = 0;
   double seconds = 0;            // wall time of the S passes
   int samples = 0;
 };
@@ -51,6 +54,7 @@ struct RegressionMetrics {
   double mean_aleatoric = 0;      // mean aleatoric variance
   double mean_epistemic = 0;      // mean epistemic variance
   double calibration_error = 0;   // mean over the levels of |observed - expected|
+  double bounded = 0;             // rows of RegressionPredictions::bounded, all ranks
   // Per level of interval_level_values(): the fraction of targets inside the interval
   // (the calibration curve) and the interval's mean width.
   std::array<double, interval_levels> coverage{};

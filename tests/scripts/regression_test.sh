@@ -121,6 +121,31 @@ with h5py.File(f"{out}/noise_test.h5") as n, h5py.File(f"{out}/hetero.h5") as r:
     assert "noise_3" not in r["weights"], "a heteroscedastic model learns no shared noise"
 print(f"PASSED: heteroscedastic aleatoric std follows the true noise (correlation {correlation:.2f})")
 PY
+# Far from the training data (the test rows' features times +-1000) the log-variance goes
+# past its bound (train/log_variance_bound.hpp): the variances and metrics stay finite
+# (unbounded they were inf and NaN), and the log says how many rows went there.
+/usr/bin/python3 - "$out" <<'PY'
+import sys, h5py, numpy as np
+out = sys.argv[1]
+with h5py.File(f"{out}/test.h5") as f, h5py.File(f"{out}/far.h5", "w") as g:
+    sign = np.where(np.arange(len(f["features"])) % 2 == 0, 1.0, -1.0)[:, None]
+    g["features"], g["targets"] = 1000 * sign * f["features"][:], f["targets"][:]
+PY
+run_mpi -n 2 "$kbnn" predict "$out/hetero.h5" --data.test_file="$out/far.h5" \
+  --output "$out/far.predict.h5" --sample-probabilities > "$out/far.log" 2>&1 ||
+  fail "predict far from the data failed: $(tail -3 "$out/far.log")"
+grep -q "^warning: test (140 examples, S=[0-9]*): [1-9][0-9]* of 140 rows have a variance past e^40" \
+  "$out/far.log" || fail "no warning of the bounded variances: $(grep -E '^(test|warning)' "$out/far.log")"
+/usr/bin/python3 - "$out/far.predict.h5" <<'PY' || fail "variances far from the data are not finite"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1]) as f:
+    p, m = f["predictions/test"], f["metrics/test"].attrs
+    for name in ("std", "aleatoric_variance", "nll", "gaussian_samples"):
+        assert np.isfinite(p[name][...]).all(), name
+    for name in ("nll", "mean_std", "mean_aleatoric_variance", "width_95"):
+        assert np.isfinite(m[name]), (name, m[name])
+    print("PASSED: far from the data the variances stay finite, up to", p["std"][...].max())
+PY
 
 # Every number in the targets' units, against a forward pass in numpy: a deterministic
 # network (its predictive is its one Gaussian) on the test rows standardized by
