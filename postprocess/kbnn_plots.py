@@ -633,8 +633,9 @@ def parser():
     p.add_argument("--out-dir", default=".", help="folder for the PNGs (default: .)")
     _set_option(p)
     p.add_argument("--class-names", metavar="A,B,...",
-                   help="class names, comma-separated (default: Fashion-MNIST or CIFAR-10 "
-                        "names when the deck's data.dir says so, otherwise 0, 1, ...)")
+                   help="class names, comma-separated (default: the file's class_names, "
+                        "which kbnn keeps from an HDF5 file's or CIFAR-10's; else "
+                        "Fashion-MNIST names when the deck's data.dir says so; else 0, 1, ...)")
 
     p = _subcommand(sub, "ood", plot_ood, "OOD scores: histograms in and out, AUROC, ROC curves",
                     "Input: a run file or a prediction file that scored an OOD set "

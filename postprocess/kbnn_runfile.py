@@ -191,7 +191,12 @@ class RunFile:
             return {key: group[key][:] for key in group}
 
     def class_names(self, classes):
-        """Names of the classes if the deck's data set is a known one, else their indices."""
+        """Names of the classes: the file's own (the root attribute class_names, which kbnn
+        writes where the training data names its classes: an HDF5 file's class_names,
+        CIFAR-10), else those of a known data set the deck reads, else their indices."""
+        stored = [_text(name) for name in self.attrs.get("class_names", [])]
+        if len(stored) == classes:
+            return stored
         where = self.deck.get("data.dir", "").lower() + self.deck.get("data.format", "").lower()
         for key, names in CLASS_NAMES.items():
             if key in where and len(names) == classes:

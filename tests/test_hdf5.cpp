@@ -215,6 +215,22 @@ void write_dataset_file(const std::string& path, const kbnn::Dataset& d) {
   H5Fclose(file);
 }
 
+// The root attribute class_names of `path`: variable-length strings, as h5py writes a list.
+void write_class_names(const std::string& path, const std::vector<const char*>& names) {
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  REQUIRE(file >= 0);
+  const hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, H5T_VARIABLE);
+  const hsize_t n = names.size();
+  const hid_t space = H5Screate_simple(1, &n, nullptr);
+  const hid_t a = H5Acreate2(file, "class_names", type, space, H5P_DEFAULT, H5P_DEFAULT);
+  REQUIRE(H5Awrite(a, type, names.data()) >= 0);
+  H5Aclose(a);
+  H5Sclose(space);
+  H5Tclose(type);
+  H5Fclose(file);
+}
+
 }  // namespace
 
 TEST_CASE("KBNN_H5_CHECK names the call, the place and the object", "[hdf5]") {
@@ -570,6 +586,7 @@ TEST_CASE("Checkpoint: atomic write, bit-exact read on every rank", "[hdf5][mpi]
   first.history = {history_row(0), history_row(1)};
   first.eval_history = {eval_row(0)};
   first.train_examples = 3000;
+  first.class_names = {"setosa", "versicolor", "virginica"};
   kbnn::write_checkpoint(path, world(), first);
   CHECK(fs::exists(path));
   CHECK_FALSE(fs::exists(path + ".tmp"));
@@ -586,6 +603,7 @@ TEST_CASE("Checkpoint: atomic write, bit-exact read on every rank", "[hdf5][mpi]
   CHECK(same_bits(c.state[1], first.state[1]));
   CHECK(c.deck_text == first.deck_text);
   CHECK(c.train_examples == 3000);
+  CHECK(c.class_names == first.class_names);
   if (world_rank() == 0) {  // what a restart reads before it decides where to start
     const kbnn::CheckpointPlace place = kbnn::read_checkpoint_place(path);
     CHECK(place.step == 500);
@@ -608,6 +626,7 @@ TEST_CASE("Checkpoint: atomic write, bit-exact read on every rank", "[hdf5][mpi]
   c = kbnn::read_checkpoint(path, world());
   CHECK(c.step == 900);
   CHECK(c.train_examples == 0);  // not recorded, as in checkpoints of older versions
+  CHECK(c.class_names.empty());   // nor names: data that names no classes
   if (world_rank() == 0) CHECK(kbnn::read_checkpoint_place(path).train_examples == 0);
   CHECK(c.state_names == std::vector<std::string>{"sgd_velocity"});
   REQUIRE(c.state.size() == 1);
@@ -669,7 +688,9 @@ TEST_CASE("read_hdf5_dataset: each rank reads its slice", "[hdf5][mpi]") {
   const int rank = world_rank(), ranks = world_size();
   const SharedTempDir dir;
   const std::string gray = dir.file("gray.h5"), color = dir.file("color.h5"),
-                    no_labels = dir.file("no_labels.h5"), negative = dir.file("negative.h5");
+                    no_labels = dir.file("no_labels.h5"), negative = dir.file("negative.h5"),
+                    named = dir.file("named.h5"), few_names = dir.file("few_names.h5"),
+                    not_ten = dir.file("not_ten.h5");
 
   // 7 examples; pixel (n, y, x, c) = 50 n + 10 y + 3 x + c, label (3 n) % 5: the
   // largest label, 4, is at row 3, so a slice's maximum is not the set's.
@@ -701,6 +722,14 @@ TEST_CASE("read_hdf5_dataset: each rank reads its slice", "[hdf5][mpi]") {
     kbnn::Dataset bad = gray_set;
     bad.labels[5] = -2;
     write_dataset_file(negative, bad);
+    // class_names: six for labels up to 4 (they count the classes), four (too few for
+    // label 4), three beside num_classes = 10.
+    write_dataset_file(named, gray_set);
+    write_class_names(named, {"a", "b", "c", "d", "e", "f"});
+    write_dataset_file(few_names, gray_set);
+    write_class_names(few_names, {"a", "b", "c", "d"});
+    write_dataset_file(not_ten, color_set);
+    write_class_names(not_ten, {"a", "b", "c"});
   }
   MPI_Barrier(MPI_COMM_WORLD);
 
@@ -726,8 +755,19 @@ TEST_CASE("read_hdf5_dataset: each rank reads its slice", "[hdf5][mpi]") {
   d = kbnn::read_hdf5_dataset(color, world(), first, -1);
   check_slice(d, color_set, first, 7 - first);
   CHECK(d.num_classes == 10);  // from the attribute
+  CHECK(d.class_names.empty());
   d = kbnn::read_hdf5_dataset(color, world(), 7, 0);
   CHECK(d.count == 0);
+  d = kbnn::read_hdf5_dataset(named, world(), first, 2);
+  check_slice(d, gray_set, first, 2);
+  CHECK(d.num_classes == 6);  // the names' count, not max label + 1
+  CHECK(d.class_names == std::vector<std::string>{"a", "b", "c", "d", "e", "f"});
+  REQUIRE_THROWS_WITH(kbnn::read_hdf5_dataset(few_names, world()),
+                      contains("/labels: label 4 at row 3 outside [0, 4) (the classes "
+                               "class_names names)"));
+  REQUIRE_THROWS_WITH(kbnn::read_hdf5_dataset(not_ten, world(), 0, 1),
+                      contains(not_ten + ": attribute class_names holds 3 names, but "
+                               "num_classes is 10: one name per class"));
 
   REQUIRE_THROWS_WITH(kbnn::read_hdf5_dataset(no_labels, world()),
                       contains(no_labels + ": dataset /labels missing"));
@@ -848,6 +888,7 @@ TEST_CASE("Checkpoint: the group's description names everything written", "[hdf5
               std::vector<double>(std::size_t(world_size()), 2.0), 12};
   c.history = {history_row(0)};
   c.train_examples = 100;
+  c.class_names = {"cat", "dog"};
   kbnn::write_checkpoint(path, world(), c);
   CHECK(kbnn::read_checkpoint(path, world()).keep == c.keep);
   if (world_rank() != 0) return;
@@ -871,7 +912,7 @@ TEST_CASE("Checkpoint: the group's description names everything written", "[hdf5
     names.push_back(name);
   }
   H5Gclose(group);
-  CHECK(names.size() == 15);  // 9 attributes (description too), 6 members
+  CHECK(names.size() == 16);  // 10 attributes (description too), 6 members
   const std::string description = string_attribute(file, "/checkpoint", "description");
   for (const std::string& name : names) {
     INFO(name);

@@ -238,6 +238,10 @@ TEST_CASE("load_dataset cifar10 looks in cifar-10-batches-bin", "[io]") {
       kbnn::load_dataset(kbnn::DataFormat::cifar10, tmp.path.string(), kbnn::SplitPart::test);
   CHECK(d.count == 1);
   CHECK(d.labels == std::vector<std::int32_t>{5});
+  // The format's classes, named as its batches.meta.txt does; a slice keeps them.
+  REQUIRE(d.class_names.size() == 10);
+  CHECK(d.class_names[5] == "dog");
+  CHECK(kbnn::slice(d, 0, 1).class_names == d.class_names);
   REQUIRE_THROWS_WITH(
       kbnn::load_dataset(kbnn::DataFormat::cifar10, tmp.path.string(), kbnn::SplitPart::train),
       kbnn::test::contains("data_batch_1.bin not found"));

@@ -97,6 +97,22 @@ void take_model_classes(Split& set, int classes) {
                           "training set: a set to evaluate must use its labels"));
 }
 
+void check_class_names(const Dataset& set, const std::vector<std::string>& names,
+                       const std::string& model) {
+  const std::vector<std::string>& own = set.class_names;
+  const std::size_t shared = std::min(own.size(), names.size());
+  if (std::equal(own.begin(), own.begin() + shared, names.begin())) return;
+  const auto listed = [](const std::vector<std::string>& v) {
+    std::string text;
+    for (std::size_t k = 0; k < v.size(); ++k) text += concat(k ? ", " : "", k, " = ", v[k]);
+    return text;
+  };
+  throw InputError(concat(set.source, ": its classes (class_names: ", listed(own),
+                          ") are numbered otherwise than those of ", model, " (", listed(names),
+                          "): its labels would mean other classes; convert it with "
+                          "scripts/csv_to_h5.py --classes-from <the training file>"));
+}
+
 void take_model_targets(Split& set, int targets) {
   Dataset& rows = set.rows;
   if (rows.labeled) return;

@@ -45,6 +45,14 @@ Split load_validation_rows(const RunConfig& config, const Communicator& comm);
 // first label outside and the count. A set without labels only takes the count.
 void take_model_classes(Split& set, int classes);
 
+// A set evaluated by a classifier whose classes have names (`names`, its training set's,
+// from `model`: "the training set <file>" or "the model <file>") must number them alike:
+// where both name class k, the names agree. Otherwise its labels mean other classes (a
+// table converted apart from the training table without csv_to_h5.py --classes-from):
+// InputError naming both lists. Nothing where either names none.
+void check_class_names(const Dataset& set, const std::vector<std::string>& names,
+                       const std::string& model);
+
 // A regression set without targets (new data to predict, an OOD set) takes the model's
 // `targets` per example, all NaN: the Monte-Carlo passes score a value, and no metric
 // counts a row whose target is NaN (uq/regression_predictive.hpp). Nothing for a set

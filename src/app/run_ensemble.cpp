@@ -188,11 +188,13 @@ std::vector<int> all_done(const RunConfig& config, const GroupOutcome& outcome, 
   return states;
 }
 
-RunInfo ensemble_info(const RunConfig& config, const Sequential<Real>& model) {
+RunInfo ensemble_info(const RunConfig& config, const TrainedRun& run,
+                      const Sequential<Real>& model) {
   RunInfo info{KBNN_VERSION, KBNN_GIT_REVISION, ExecSpace::name(), config.deck_path,
                resolved_deck(config)};
   info.with_history = false;
   info.input = model.input_shape();
+  info.class_names = run.checkpoint.class_names;  // member 0's: the members' data is one
   info.description = concat(
       "kbnn ensemble run: the Monte-Carlo predictive of ", config.parallel.ensemble,
       " independently trained Bayesian neural networks (the mixture over members x samples), "
@@ -253,7 +255,7 @@ void write_ensemble_run(const RunConfig& config, const Plan& plan, const Communi
   apply_standardization(test, standardization);
 
   const std::string path = run_paths(config).run;
-  RunFile file(path, comm, ensemble_info(config, *model));
+  RunFile file(path, comm, ensemble_info(config, run, *model));
   file.write_ensemble_attributes(plan.members, plan.groups);
   const auto held_out = [&](const EvalOptions& options) {
     Split validation = load_validation_rows(config, comm);

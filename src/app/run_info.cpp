@@ -88,6 +88,23 @@ void print_model(hid_t file, const std::string& path, std::ostream& out) {
   out << "  model:\n" << model_summary(*model, config.model);
 }
 
+// The model's classes' names (the root's class_names, else its checkpoint's), where its
+// training data named them: what a label k means.
+void print_classes(hid_t file, std::ostream& out) {
+  std::vector<std::string> names;
+  if (h5::has_attribute(file, "class_names")) {
+    names = h5::read_string_attribute_array(file, "class_names");
+  } else if (const std::string checkpoint = checkpoint_of(file); !checkpoint.empty()) {
+    const h5::Group c = h5::open_group(file, checkpoint);
+    if (h5::has_attribute(c, "class_names"))
+      names = h5::read_string_attribute_array(c, "class_names");
+  }
+  if (names.empty()) return;
+  out << "  classes:";
+  for (std::size_t k = 0; k < names.size(); ++k) out << (k ? ", " : " ") << k << " = " << names[k];
+  out << "\n";
+}
+
 // A regression's rows have no accuracy (NaN): their line leaves it out.
 std::string history_line(const HistoryRow& r) {
   return format("    step %7.0f  epoch %6.2f  loss %.4f  nll %.4f  kl %.4g  beta %.3g  lr %.3g  ",
@@ -380,6 +397,7 @@ std::string summary(hid_t file, const std::string& path, bool with_deck) {
     return out.str();
   }
   if (kind != FileKind::pruning && kind != FileKind::predictions) print_model(file, path, out);
+  print_classes(file, out);
   if (h5::has_attribute(file, "ensemble_members")) print_ensemble_members(file, path, out);
   if (h5::exists(file, "history"))
     print_history(h5::open_group(file, "history"), path + ": /history", out);

@@ -79,10 +79,11 @@ void create_parent_dir(const std::string& output, const Communicator& comm) {
   comm.barrier();
 }
 
-RunInfo prediction_info(const PredictOptions& options, const RunConfig& config) {
+RunInfo prediction_info(const PredictOptions& options, const TrainedRun& run) {
   RunInfo info{KBNN_VERSION, KBNN_GIT_REVISION, ExecSpace::name(), options.model,
-               resolved_deck(config)};
+               resolved_deck(run.config)};
   info.with_history = false;
+  info.class_names = run.checkpoint.class_names;  // the model's classes, as the file has them
   info.description = concat("kbnn predict: Monte-Carlo predictions of the model in ",
                             options.model, " (deck attribute: its resolved deck with this "
                             "prediction's options)");
@@ -113,7 +114,7 @@ void predict_regression(const PredictOptions& options, const Inputs& in, const E
       evaluate_regression(*in.model, rows, in.set.first, in.set.total,
                           with_progress(eval, options.set_name, comm, log), s, comm);
   create_parent_dir(in.output, comm);
-  RunFile file(in.output, comm, prediction_info(options, config));
+  RunFile file(in.output, comm, prediction_info(options, in.run));
   file.write_standardization(s);
   const std::string label =
       format(" (%.0f examples, S=%.0f)", double(e.total), double(eval.samples));
@@ -162,7 +163,7 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
   const int classes = int(in.model->output_shape().size());
   const int passes = eval.samples * members;  // an ensemble's: S of every member
   create_parent_dir(in.output, comm);
-  RunFile file(in.output, comm, prediction_info(options, config));
+  RunFile file(in.output, comm, prediction_info(options, in.run));
   if (members > 1) file.write_ensemble_attributes(members, 0);
   file.write_standardization(in.run.checkpoint.standardization);
   if (eval.tempered()) file.write_calibration(TemperatureFit{eval.temperature});

@@ -122,8 +122,12 @@ RunData load_data(const RunConfig& config, const Communicator& comm, std::ostrea
     d.test_split = load_split(config.data, SplitPart::test, comm, RankRows::shard);
     // The training set's classes are the model's (checked when it is built); the
     // validation rows, of the same file, have them already.
-    if (!config.model.regression())
-      take_model_classes(d.test_split, d.train_split.rows.num_classes);
+    if (!config.model.regression()) {
+      const Dataset& train = d.train_split.rows;
+      take_model_classes(d.test_split, train.num_classes);
+      check_class_names(d.test_split.rows, train.class_names,
+                        concat("the training set ", train.source));
+    }
   });
   // The OOD set ([ood]) is read now, so a bad one stops the run before training.
   if (config.ood.enabled())
@@ -302,10 +306,11 @@ void create_output_dir(const RunPaths& paths, const Communicator& comm) {
   });
 }
 
-RunInfo run_info(const RunConfig& config, const Sequential<Real>& model) {
+RunInfo run_info(const RunConfig& config, const Sequential<Real>& model, const RunData& d) {
   RunInfo info{KBNN_VERSION, KBNN_GIT_REVISION, ExecSpace::name(), config.deck_path,
                resolved_deck(config)};
   info.input = model.input_shape();
+  info.class_names = d.train_split.rows.class_names;
   return info;
 }
 
@@ -340,6 +345,7 @@ struct TrainingRecord {
   const EvalSet& eval;
   std::int64_t n_train;
   const char* noun;  // "images" or "examples" (example_noun)
+  const std::vector<std::string>& class_names;  // the training set's (Dataset::class_names)
   const Kokkos::Timer& wall;  // since the run started
   std::ostream& log;
   Progress progress;
@@ -351,6 +357,7 @@ struct TrainingRecord {
     Checkpoint c = make_checkpoint(config, comm, trainer, model.parameters(), progress);
     c.input = model.input_shape();
     c.train_examples = n_train;
+    c.class_names = class_names;
     return c;
   }
 
@@ -617,13 +624,13 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const TrainOpt
   // The run file is created before training, with the history so far, so that a run
   // that dies keeps its history.
   create_output_dir(paths, comm);
-  RunFile file(paths.run, comm, run_info(config, *model));
+  RunFile file(paths.run, comm, run_info(config, *model, data));
   write_history_so_far(file, config, eval, progress);
   file.write_standardization(data.standardization);
 
   TrainingRecord record{config, comm, trainer, *model, file, paths, eval,
-                        data.train.global_count, example_noun(data.train_split.rows), wall,
-                        log, std::move(progress)};
+                        data.train.global_count, example_noun(data.train_split.rows),
+                        data.train_split.rows.class_names, wall, log, std::move(progress)};
   trainer.on_log = [&record](const HistoryRow& row) { record.on_row(row); };
   trainer.seconds_before = wall.seconds();
   train(record);

@@ -115,6 +115,7 @@ std::unique_ptr<Sequential<Real>> trained_model(const TrainedRun& run, const std
   const auto outputs = model->output_shape().size();
   if (!config.model.regression()) {
     take_model_classes(set, int(outputs));
+    check_class_names(data, run.checkpoint.class_names, concat("the model ", path));
   } else {
     take_model_targets(set, int(outputs / 2));  // a mean and a variance per target
     const std::string mismatch = output_mismatch(config.model, outputs, data);

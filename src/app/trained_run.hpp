@@ -51,7 +51,8 @@ void log_temperature(const TrainedRun& run, std::ostream& log);
 // mask. The set's examples must have the shape the model was trained on (InputError naming
 // both; call it before apply_standardization, whose own check names only the
 // standardization's width). A classifier's set takes the model's classes
-// (take_model_classes: InputError if a label does not fit them); a regression set's
+// (take_model_classes: InputError if a label does not fit them), and names them as the
+// model does where both name them (check_class_names); a regression set's
 // targets must be the model's (InputError), and a set without targets takes them
 // (take_model_targets).
 std::unique_ptr<Sequential<Real>> trained_model(const TrainedRun& run, const std::string& path,

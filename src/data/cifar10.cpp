@@ -49,6 +49,9 @@ Dataset read_cifar10(const std::vector<std::string>& files) {
   d.width = kSide;
   d.channels = kChannels;
   d.num_classes = kClasses;
+  // batches.meta.txt's names, in label order: the format's own classes.
+  d.class_names = {"airplane", "automobile", "bird", "cat",  "deer",
+                   "dog",      "frog",       "horse", "ship", "truck"};
 
   for (const auto& path : files) {
     const auto raw = read_file(path);

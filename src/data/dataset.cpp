@@ -42,6 +42,7 @@ Dataset slice(const Dataset& d, std::int64_t first, std::int64_t count) {
   out.width = d.width;
   out.channels = d.channels;
   out.num_classes = d.num_classes;
+  out.class_names = d.class_names;
   out.labeled = d.labeled;
   out.float_features = d.float_features;
   out.target_dim = d.target_dim;

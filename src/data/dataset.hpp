@@ -17,6 +17,9 @@ struct Dataset {
   // The shape of one example, NHWC: an image, or 1 x 1 x F for a vector of F features.
   int height = 0, width = 0, channels = 0;
   int num_classes = 0;                // classification: labels lie in [0, num_classes)
+  // The classes' names, class k first (an HDF5 file's class_names, CIFAR-10's own);
+  // empty where the data does not name them.
+  std::vector<std::string> class_names;
   // The features: uint8 bytes (images, scaled by 1/255 when batched) or, with
   // float_features, float values used as they are.
   bool float_features = false;

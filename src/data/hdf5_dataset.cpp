@@ -83,6 +83,18 @@ std::int64_t stored_num_classes(hid_t file, const std::string& path) {
   return k;
 }
 
+// The root attribute class_names (scripts/csv_to_h5.py --labels writes it), one string
+// per class; empty without it.
+std::vector<std::string> stored_class_names(hid_t file, const std::string& path) {
+  if (!h5::has_attribute(file, "class_names")) return {};
+  const std::string what = path + ": attribute class_names";
+  const h5::Attribute a(KBNN_H5_CHECK_AT(H5Aopen(file, "class_names", H5P_DEFAULT), what));
+  const h5::Type type(KBNN_H5_CHECK_AT(H5Aget_type(a), what));
+  if (H5Tget_class(type) != H5T_STRING)
+    throw InputError(concat(what, ": expected strings, the classes' names in label order"));
+  return h5::read_string_attribute_array(file, "class_names");
+}
+
 // What the file holds, checked: the examples' count and HWC shape, whether the features
 // are bytes and whether they are stored CHW, and the targets per example.
 struct FileLayout {
@@ -196,13 +208,20 @@ FileLayout check_layout(hid_t file, const std::string& path, const Hdf5Fields& f
   return layout;
 }
 
-// d.labels (rows [first, first + d.count)) and d.num_classes. Labels are read as int64
+// d.labels (rows [first, first + d.count)), d.num_classes and d.class_names (checked
+// against num_classes, or counting the classes without it). Labels are read as int64
 // whatever their stored type, then range-checked into int32. Without a stored
 // num_classes all labels are read: the maximum must not depend on the slice.
 void read_labels(hid_t file, const std::string& path, const Hdf5Fields& fields, std::int64_t n,
                  std::int64_t first, Dataset& d) {
   const std::string labels_at = concat(path, ": /", fields.targets);
   std::int64_t classes = stored_num_classes(file, path);
+  d.class_names = stored_class_names(file, path);
+  const std::int64_t named = std::int64_t(d.class_names.size());
+  if (named > 0 && classes > 0 && named != classes)
+    throw InputError(concat(path, ": attribute class_names holds ", named, " names, but "
+                            "num_classes is ", classes, ": one name per class"));
+  if (classes == 0) classes = named;  // the names count the classes, as num_classes would
   const bool all_labels = classes == 0;
   const std::int64_t from = all_labels ? 0 : first;  // file row of wide[0]
   std::vector<std::int64_t> wide(std::size_t(all_labels ? n : d.count));
@@ -217,7 +236,8 @@ void read_labels(hid_t file, const std::string& path, const Hdf5Fields& fields, 
                                 [&](std::int64_t y) { return y < 0 || y >= classes; });
   if (bad != wide.end())
     throw InputError(concat(labels_at, ": label ", *bad, " at row ", from + (bad - wide.begin()),
-                            " outside [0, ", classes, ")"));
+                            " outside [0, ", classes, ")",
+                            named > 0 ? " (the classes class_names names)" : ""));
   d.num_classes = int(classes);
   const auto slice = wide.begin() + (first - from);
   d.labels.assign(slice, slice + d.count);

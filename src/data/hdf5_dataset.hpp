@@ -11,9 +11,12 @@
 //   targets       classification: integers (N), each in [0, num_classes);
 //                 regression (real_targets): any numeric type, (N) or (N, ...): the
 //                 product of the trailing extents is the number of targets T.
-//   num_classes   optional: root attribute or scalar dataset; default max label + 1 (only
-//                 a training set's counts: it is the model's, and the labels of the
-//                 sets evaluated against the model need only lie below it)
+//   num_classes   optional: root attribute or scalar dataset; default the count of
+//                 class_names, else max label + 1 (only a training set's counts: it is
+//                 the model's, and the labels of the sets evaluated against the model
+//                 need only lie below it)
+//   class_names   optional root attribute, strings (scripts/csv_to_h5.py --labels): the
+//                 name of class 0, 1, ...; one per class (num_classes, if stored)
 // A set read with labels_optional (an OOD set, whose labels are never used, or new data
 // to predict) may lack the targets dataset: Dataset::labeled is then false, and its
 // labels -1 (classification) or its real targets none (target_dim 0).

@@ -71,7 +71,10 @@ std::vector<std::string> read_string_attribute_array(hid_t object,
   const hssize_t n = KBNN_H5_CHECK_AT(H5Sget_simple_extent_npoints(space), name);
   std::vector<std::string> out;
   if (KBNN_H5_CHECK_AT(H5Tis_variable_str(stored), name) > 0) {
+    // Read in the stored character set: HDF5 converts none into another (ASCII strings,
+    // as C code or h5py's bytes write them, would not read as UTF-8).
     const Type type = string_type();
+    KBNN_H5_CHECK_AT(H5Tset_cset(type, KBNN_H5_CHECK_AT(H5Tget_cset(stored), name)), name);
     std::vector<char*> texts(std::size_t(n), nullptr);
     KBNN_H5_CHECK_AT(H5Aread(a, type, texts.data()), name);
     for (char* t : texts) out.emplace_back(t ? t : "");

@@ -69,7 +69,8 @@ std::vector<T> read_attribute_array(hid_t object, const std::string& name) {
   return values;
 }
 
-// String attributes, fixed or variable length as stored (other tools write either).
+// String attributes, fixed or variable length, ASCII or UTF-8, as stored (other tools
+// write any of them).
 std::vector<std::string> read_string_attribute_array(hid_t object, const std::string& name);
 std::string read_string_attribute(hid_t object, const std::string& name);
 

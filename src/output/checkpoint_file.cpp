@@ -56,20 +56,22 @@ constexpr const char* kGroupDescription =
     "row, whose per-rank sums are window_nll_sum and window_correct); parameters; keep (the "
     "pruning mask, only in a pruned model); history/ (the rows logged up to step)";
 
-// Named only where present, so a run without standardization describes its checkpoint
-// as before.
+// Named only where present, so a run without standardization or class names describes
+// its checkpoint as before.
 constexpr const char* kStandardizationDescription =
     "; standardization/ (data.standardize: the training rows' feature_mean, feature_std "
     "and, for real targets, target_mean, target_std, which prediction applies)";
+constexpr const char* kClassNamesDescription =
+    "; class_names (the classes' names, class 0 first, as the training data names them)";
 
 std::vector<std::int64_t> input_shape_of(const Shape& s) {
   return {s.height, s.width, s.channels};
 }
 
 void write_attributes(hid_t g, const Checkpoint& c) {
-  h5::describe(g, "", c.standardization.empty()
-                          ? std::string(kGroupDescription)
-                          : std::string(kGroupDescription) + kStandardizationDescription);
+  h5::describe(g, "", std::string(kGroupDescription) +
+                          (c.standardization.empty() ? "" : kStandardizationDescription) +
+                          (c.class_names.empty() ? "" : kClassNamesDescription));
   h5::write_attribute(g, "step", c.step);
   h5::write_attribute(g, "seed", c.seed);
   h5::write_attribute(g, "ranks", std::int32_t(c.ranks));
@@ -79,6 +81,7 @@ void write_attributes(hid_t g, const Checkpoint& c) {
   h5::write_attribute(g, "window_images", c.window.images);
   if (c.input.channels > 0) h5::write_attribute(g, "input_shape", input_shape_of(c.input));
   if (c.train_examples > 0) h5::write_attribute(g, "train_examples", c.train_examples);
+  if (!c.class_names.empty()) h5::write_attribute(g, "class_names", c.class_names);
 }
 
 // parameters and state/<name>: float32, all as long as the parameters.
@@ -259,6 +262,8 @@ void read_attributes(hid_t g, const std::string& where, Checkpoint& c) {
   }
   if (h5::has_attribute(g, "train_examples"))  // nor this
     c.train_examples = h5::read_attribute<std::int64_t>(g, "train_examples");
+  if (h5::has_attribute(g, "class_names"))  // only where the training data named them
+    c.class_names = h5::read_string_attribute_array(g, "class_names");
 }
 
 // The window of sums since the last row (older checkpoints: an empty window).
@@ -352,6 +357,10 @@ void broadcast(Checkpoint& c, const Communicator& comm) {
     broadcast_vector(c.state[i]);
   }
   comm.broadcast(c.deck_text);
+  std::uint64_t names = c.class_names.size();
+  comm.broadcast(&names, 1);
+  c.class_names.resize(names);
+  for (std::string& name : c.class_names) comm.broadcast(name);
   broadcast_vector(c.window.nll_sum);
   broadcast_vector(c.window.correct);
   comm.broadcast(&c.window.images, 1);

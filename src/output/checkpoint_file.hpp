@@ -9,7 +9,8 @@
 // Layout (the same in a checkpoint file and in a run file's /checkpoint group):
 //   /checkpoint                 attributes step, seed, ranks, optimizer_steps,
 //                               state_names (in order), deck, window_images,
-//                               train_examples (the training set's size; newer files)
+//                               train_examples (the training set's size; newer files),
+//                               class_names (where the training data names its classes)
 //   /checkpoint/parameters      float32 (n): the flat parameter buffer
 //   /checkpoint/state/<name>    float32 (n): one per optimizer buffer, e.g. adam_m
 //   /checkpoint/history/<field> the run's history rows up to `step` (as /history, one

@@ -109,6 +109,7 @@ RunFile::RunFile(const std::string& path, const Communicator& comm, const RunInf
     h5::write_attribute(file_, "input_shape",
                         std::vector<std::int64_t>{info.input.height, info.input.width,
                                                   info.input.channels});
+  if (!info.class_names.empty()) h5::write_attribute(file_, "class_names", info.class_names);
 
   if (!info.with_history) return;
   // "running" until the run writes how it ended: a run that dies, even in its final

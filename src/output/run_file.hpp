@@ -3,7 +3,8 @@
 // arguments, except write_predictions, where each rank passes its own rows.
 //
 //   /                    kbnn_version, git_revision, ranks, kokkos_backend, deck_path,
-//                        deck (the full resolved deck), created (UTC), input_shape;
+//                        deck (the full resolved deck), created (UTC), input_shape,
+//                        class_names (where the training data names its classes);
 //                        status: "running" from the start, then "finished" or
 //                        "stopped" (by a signal)
 //   /history/<field>     extendible 1-D datasets, one row per logged step
@@ -60,6 +61,7 @@ struct RunInfo {
   // false: a prediction file (`kbnn predict`), which has no training history.
   bool with_history = true;
   Shape input{1, 1, 0};  // the images the model takes (root attribute input_shape if known)
+  std::vector<std::string> class_names = {};  // the model's classes' names (root attribute if any)
   std::string description =
       "kbnn run: training history, final weights, Monte-Carlo predictions and metrics of "
       "a Bayesian neural network (mean-field Gaussian VI)";

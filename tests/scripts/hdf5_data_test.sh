@@ -190,6 +190,69 @@ PY
 run_mpi -n 2 "$kbnn" predict "$out/plants.h5" --data.test_file="$out/unlabeled_rows.h5" \
   --output "$out/later.predict.h5" > "$out/later.log" 2>&1 ||
   fail "predict on a converted table without labels failed: $(tail -3 "$out/later.log")"
+# The classes' names travel from the data file into the run file (root and checkpoint),
+# the prediction file, kbnn info and the plots' labels; a set whose names number the
+# classes otherwise (later.csv converted on its own: versicolor 0, virginica 1) is
+# refused by train and predict, and so is a file whose names do not count its classes.
+run_mpi -n 2 "$kbnn" predict "$out/plants.h5" --data.test_file="$out/later.h5" \
+  --output "$out/named.predict.h5" > "$out/named.log" 2>&1 ||
+  fail "predict on a table numbered as the training file failed: $(tail -3 "$out/named.log")"
+"$kbnn" info "$out/plants.h5" > "$out/plants.info"
+grep -q "^  classes: 0 = setosa, 1 = versicolor, 2 = virginica$" "$out/plants.info" ||
+  fail "kbnn info names no classes: $(head -5 "$out/plants.info")"
+/usr/bin/python3 - "$out" "$plots" <<'PY' || fail "the classes' names did not travel"
+import os, sys, h5py
+out = sys.argv[1]
+names = ["setosa", "versicolor", "virginica"]
+text = lambda values: [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+with h5py.File(f"{out}/plants.h5") as r:
+    assert text(r.attrs["class_names"]) == names, r.attrs["class_names"]
+    assert text(r["checkpoint"].attrs["class_names"]) == names
+for predicted in ("later.predict.h5", "named.predict.h5"):
+    with h5py.File(f"{out}/{predicted}") as p:
+        assert text(p.attrs["class_names"]) == names, (predicted, p.attrs.get("class_names"))
+sys.path.insert(0, os.path.dirname(sys.argv[2]))
+import kbnn_plots
+figures = []
+kbnn_plots._save = lambda figure, path: figures.append(figure)
+assert kbnn_plots.main(["uncertainty", f"{out}/plants.h5", "--out-dir", out]) == 0
+per_class = figures[2].axes[0]
+assert [t.get_text() for t in per_class.get_xticklabels()] == names, per_class.get_xticklabels()
+print("PASSED: the classes' names reach the run, prediction and info, and the plots' labels")
+PY
+/usr/bin/python3 "$csv" "$out/later.csv" "$out/apart.h5" --features length,width,height \
+  --labels species > /dev/null
+for command in train predict; do
+  if [[ $command == train ]]; then
+    args=(train "$deck" --data.format=hdf5 --data.train_file="$out/new/train.h5"
+          --data.test_file="$out/apart.h5" --data.features=features --data.targets=labels
+          --model.layer="dense out=3" --output.dir="$out" --output.name=apart)
+  else
+    args=(predict "$out/plants.h5" --data.test_file="$out/apart.h5" --output "$out/apart.predict.h5")
+  fi
+  if run_mpi -n 2 "$kbnn" "${args[@]}" > "$out/apart.log" 2>&1; then
+    fail "$command took a set whose classes are numbered otherwise"
+  fi
+  grep -qF "apart.h5: its classes (class_names: 0 = versicolor, 1 = virginica) are numbered otherwise than those of" \
+    "$out/apart.log" || fail "$command: no message naming the classes: $(grep -i error "$out/apart.log")"
+  grep -qF "(0 = setosa, 1 = versicolor, 2 = virginica): its labels would mean other classes; convert it with scripts/csv_to_h5.py --classes-from" \
+    "$out/apart.log" || fail "$command: the message lacks the model's classes: $(grep -i error "$out/apart.log")"
+done
+/usr/bin/python3 - "$out" <<'PY'
+import sys, h5py, shutil
+out = sys.argv[1]
+shutil.copy(f"{out}/new/train.h5", f"{out}/four_names.h5")
+with h5py.File(f"{out}/four_names.h5", "a") as f:
+    f.attrs["class_names"] = ["setosa", "versicolor", "virginica", "rose"]
+PY
+if run_mpi -n 2 "$kbnn" train "$deck" --data.format=hdf5 --data.train_file="$out/four_names.h5" \
+     --data.test_file="$out/new/test.h5" --data.features=features --data.targets=labels \
+     --model.layer="dense out=4" --output.dir="$out" --output.name=four > "$out/four.log" 2>&1; then
+  fail "a file of 3 classes and 4 class names was taken"
+fi
+grep -qF "four_names.h5: attribute class_names holds 4 names, but num_classes is 3: one name per class" \
+  "$out/four.log" || fail "no message for 4 names of 3 classes: $(grep -i error "$out/four.log")"
+echo "PASSED: class names checked against the classes and the model's"
 # What the converter refuses: the label among the features (the answer as an input), a
 # test fraction that holds out no row, an empty cell (a missing value).
 refused() {  # refused MESSAGE ARGS...: csv_to_h5.py ARGS exits 1 with MESSAGE
