@@ -28,8 +28,8 @@ KOKKOS_INLINE_FUNCTION double row_entropy(const LogSoftmax<Logits>& log_softmax,
 // Every row of the logits: put(row, k, log p_k(T), log p_k) for every class, where
 // p = softmax(row) is the posterior's pass and p(T) = softmax(row / T) the calibrated
 // one (p itself at T = 1), and entropy(row, H[p]) once per row, in either thread shape.
-// Log-probabilities, in double, from the row's largest logit: they never underflow,
-// and exp of them is the probability the sums add, the same bits wherever it is taken.
+// Log-probabilities, in double, from the row's largest logit: they never underflow, and
+// the adding and the storing kernels add math::exp of the same doubles, so the same bits.
 // In the elements shape each of a row's threads recomputes the row's log-softmax
 // normalisers (the same arithmetic, so the same numbers) and thread 0 of the row its
 // entropy. The one place the adding and the storing kernels compute them, so they agree
