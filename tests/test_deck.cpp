@@ -349,13 +349,14 @@ TEST_CASE("bad layer lines are rejected with the line in the message", "[deck]")
   SECTION("unknown kind") {
     REQUIRE_THROWS_WITH(parse_text("[model]\nlayer = flatten\nlayer = lstm out=3\n"),
                         contains("model.layer 2 'lstm out=3': unknown layer kind 'lstm', "
-                                 "expected one of conv2d, dense, relu, maxpool2d, flatten"));
+                                 "expected one of conv2d, dense, relu, maxpool2d, flatten, conv1d, "
+                                 "maxpool1d"));
     // Kinds are words of the deck, matched exactly.
     REQUIRE_THROWS_WITH(kbnn::parse_layer("Dense out=3"),
                         contains("unknown layer kind 'Dense', expected one of conv2d, dense"));
     REQUIRE_THROWS_WITH(kbnn::parse_layer("   "),
                         contains("expected a layer kind (conv2d, dense, relu, maxpool2d, "
-                                 "flatten)"));
+                                 "flatten, conv1d, maxpool1d)"));
   }
   SECTION("unknown key for the kind") {
     REQUIRE_THROWS_WITH(parse_text("[model]\nlayer = conv2d out=6 kernle=5\n"),
