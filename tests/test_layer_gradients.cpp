@@ -174,7 +174,7 @@ TEST_CASE("First-layer Conv1d parameter gradients (no input gradient)", "[layers
   }
 }
 
-TEST_CASE("ReLU and MaxPool2d gradients match finite differences", "[layers][gradient]") {
+TEST_CASE("ReLU, MaxPool2d and MaxPool1d gradients match finite differences", "[layers][gradient]") {
   SECTION("ReLU, inputs away from the kink") {
     LayerUnderTest t(std::make_unique<kbnn::ReLU<double>>("relu", kbnn::Shape{2, 2, 3}), 3, 12);
     for (auto& v : t.x) v += v > 0 ? 0.1 : -0.1;
