@@ -46,20 +46,23 @@ void Convolution<Scalar>::reserve(int max_batch) {
     padded_ = View2<Scalar>("kbnn::Convolution::padded", max_batch, padded_size);  // zero border
   }
   if (affine_.forward_is_narrow()) {
-    offsets_ = View1<int>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Convolution::offsets"),
-                          geometry_.patch());
+    offsets_ = View1<int>(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Convolution::offsets"),
+        geometry_.patch());
     patch_offsets(geometry_, offsets_);
   }
   const std::size_t rows = std::size_t(block_examples_) * geometry_.positions();
-  cols_ = View2<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Convolution::cols"),
-                        rows, geometry_.patch());
-  dcols_ = View2<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::Convolution::dcols"),
-                         rows, geometry_.patch());
+  const auto scratch = [&](const std::string& label) {
+    return View2<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, label), rows,
+                         geometry_.patch());
+  };
+  cols_ = scratch("kbnn::Convolution::cols");
+  dcols_ = scratch("kbnn::Convolution::dcols");
 }
 
 template <class Scalar>
 void Convolution<Scalar>::forward(const Matrix<const Scalar>& in, const Matrix<Scalar>& out,
-                             const PassContext& ctx) {
+                                  const PassContext& ctx) {
   const std::size_t rows = in.extent(0) * geometry_.positions();
   Matrix<const Scalar> padded = in;
   if (geometry_.padded()) {
@@ -82,7 +85,7 @@ void Convolution<Scalar>::forward(const Matrix<const Scalar>& in, const Matrix<S
 
 template <class Scalar>
 void Convolution<Scalar>::backward(const Matrix<const Scalar>& in, const Matrix<const Scalar>&,
-                              const Matrix<const Scalar>& dout, const Matrix<Scalar>& din) {
+                                   const Matrix<const Scalar>& dout, const Matrix<Scalar>& din) {
   const int examples = static_cast<int>(in.extent(0)), P = geometry_.positions();
   const Matrix<const Scalar> dout_rows(dout.data(), std::size_t(examples) * P, out_channels_);
   if (!in_blocks_) {  // cols of the whole batch, from forward
