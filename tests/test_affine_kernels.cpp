@@ -17,6 +17,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
+#include <ostream>
 #include <random>
 #include <tuple>
 #include <vector>
@@ -53,6 +55,22 @@ View1<T> view1(const std::vector<T>& host) {
   Kokkos::deep_copy(v, m);
   return v;
 }
+
+// A convolution's window over h x w x c images: kernel kh x kw, stride (sh, sw), zero
+// padding (ph, pw); conv2d's are square, conv1d's 1 x k over signals (h = 1).
+struct Window {
+  int h, w, c, kh, kw, sh, sw, ph, pw;
+  kbnn::ConvGeometry geometry() const { return {h, w, c, kh, kw, sh, sw, ph, pw}; }
+  int padded_size() const { return (h + 2 * ph) * (w + 2 * pw) * c; }
+};
+Window square(int h, int w, int c, int k, int s, int p) { return {h, w, c, k, k, s, s, p, p}; }
+std::ostream& operator<<(std::ostream& os, const Window& g) {
+  return os << g.h << "x" << g.w << "x" << g.c << " k" << g.kh << "x" << g.kw << " s" << g.sh
+            << "," << g.sw << " p" << g.ph << "," << g.pw;
+}
+// Signals (1 x L x C) under conv1d's windows, and a window that is neither.
+const Window rectangular_windows[] = {{1, 21, 1, 1, 5, 1, 1, 0, 2}, {1, 19, 3, 1, 3, 1, 2, 0, 1},
+                                 {1, 16, 6, 1, 4, 1, 3, 0, 0}, {6, 7, 2, 2, 3, 1, 2, 1, 0}};
 
 template <class V>
 std::vector<typename V::non_const_value_type> host(const V& v) {
@@ -384,23 +402,24 @@ TEST_CASE("narrow_forward on implicit cols equals it on explicit cols", "[kernel
     CHECK_FALSE(takes_per_example_or_narrow(25, 6, 1, 784));
     return;
   }
-  struct Case { int h, w, c, k, s, p; };
-  for (const Case g : {Case{28, 28, 1, 5, 1, 2}, Case{9, 8, 1, 5, 2, 2}, Case{7, 7, 3, 3, 1, 0},
-                       Case{8, 9, 3, 3, 2, 2}, Case{6, 6, 3, 3, 2, 0}}) {
+  std::vector<Window> windows = {square(28, 28, 1, 5, 1, 2), square(9, 8, 1, 5, 2, 2),
+                                 square(7, 7, 3, 3, 1, 0), square(8, 9, 3, 3, 2, 2),
+                                 square(6, 6, 3, 3, 2, 0)};
+  windows.insert(windows.end(), std::begin(rectangular_windows), std::end(rectangular_windows));
+  for (const Window& g : windows) {
     for (int O : {6, 16}) {
       if (O > widest) continue;
       // mean only, S folded, S applied, output noise (local reparameterization)
       for (int variant = 0; variant < 4; ++variant) {
-        DYNAMIC_SECTION(g.h << "x" << g.w << "x" << g.c << " k" << g.k << " s" << g.s << " p"
-                            << g.p << ", " << O << " outputs, variant " << variant) {
-          const kbnn::ConvGeometry geo{g.h, g.w, g.c, g.k, g.s, g.p};
+        DYNAMIC_SECTION(g << ", " << O << " outputs, variant " << variant) {
+          const kbnn::ConvGeometry geo = g.geometry();
           const int examples = 3, image = g.h * g.w * g.c, P = geo.positions(), K = geo.patch();
           const int rows = examples * P;
-          const int padded_size = (g.h + 2 * g.p) * (g.w + 2 * g.p) * g.c;
+          const int padded_size = g.padded_size();
           auto images = view2(random_vector<float>(examples * image, 1), examples, image);
           View2<float> padded("padded", examples, padded_size), cols("cols", rows, K);
           kbnn::Matrix<const float> source = cmat(images);
-          if (g.p > 0) {
+          if (geo.padded()) {
             kbnn::pad_images<float>(geo, cmat(images), mat(padded));
             source = cmat(padded);
           }
@@ -512,13 +531,14 @@ TEST_CASE("gemm_blocks multiplies each row block on its own", "[kernels]") {
 TEST_CASE("col2im is the adjoint of im2col", "[kernels]") {
   // <im2col(x), y> = <x, col2im(y)> for every x, y: checked on random ones, for
   // padding, stride and a window that does not tile the image.
-  struct Case { int h, w, c, k, s, p; };
-  for (const Case g : {Case{6, 5, 2, 3, 1, 1}, Case{7, 7, 3, 3, 2, 0}, Case{9, 8, 1, 5, 2, 2},
-                       Case{14, 14, 6, 5, 1, 0}}) {
-    DYNAMIC_SECTION(g.h << "x" << g.w << "x" << g.c << " k" << g.k << " s" << g.s << " p" << g.p) {
-      const kbnn::ConvGeometry geo{g.h, g.w, g.c, g.k, g.s, g.p};
+  std::vector<Window> windows = {square(6, 5, 2, 3, 1, 1), square(7, 7, 3, 3, 2, 0),
+                                 square(9, 8, 1, 5, 2, 2), square(14, 14, 6, 5, 1, 0)};
+  windows.insert(windows.end(), std::begin(rectangular_windows), std::end(rectangular_windows));
+  for (const Window& g : windows) {
+    DYNAMIC_SECTION(g) {
+      const kbnn::ConvGeometry geo = g.geometry();
       const int batch = 2, image = g.h * g.w * g.c, rows = batch * geo.positions();
-      const int padded_size = (g.h + 2 * g.p) * (g.w + 2 * g.p) * g.c;
+      const int padded_size = g.padded_size();
       const auto x = random_vector<double>(batch * image, 1);
       const auto y = random_vector<double>(rows * geo.patch(), 2);
       View2<double> padded("padded", batch, padded_size), cols("cols", rows, geo.patch());
@@ -539,23 +559,25 @@ TEST_CASE("col2im is the adjoint of im2col", "[kernels]") {
 TEST_CASE("pad_images, im2col and col2im: both thread shapes give the definition's numbers",
           "[kernels]") {
   // The rows shape runs on CPUs, the elements shape on GPUs (core/im2col.hpp); both run
-  // here. im2col against its definition, cols((b, oh, ow), (kh, kw, c)) = x(b, oh*s - p
-  // + kh, ow*s - p + kw, c) or 0 outside the image; col2im bitwise equal across shapes.
-  struct Case { int h, w, c, k, s, p; };
-  for (const Case g : {Case{6, 5, 2, 3, 1, 1}, Case{7, 7, 3, 3, 2, 0}, Case{9, 8, 1, 5, 2, 2},
-                       Case{14, 14, 6, 5, 1, 0}, Case{28, 28, 1, 5, 1, 2}, Case{7, 6, 1, 3, 1, 1}}) {
-    DYNAMIC_SECTION(g.h << "x" << g.w << "x" << g.c << " k" << g.k << " s" << g.s << " p" << g.p) {
-      const kbnn::ConvGeometry geo{g.h, g.w, g.c, g.k, g.s, g.p};
+  // here. im2col against its definition, cols((b, oh, ow), (kh, kw, c)) = x(b, oh*sh -
+  // ph + kh, ow*sw - pw + kw, c) or 0 outside the image; col2im bitwise equal across shapes.
+  std::vector<Window> windows = {square(6, 5, 2, 3, 1, 1),  square(7, 7, 3, 3, 2, 0),
+                                 square(9, 8, 1, 5, 2, 2),  square(14, 14, 6, 5, 1, 0),
+                                 square(28, 28, 1, 5, 1, 2), square(7, 6, 1, 3, 1, 1)};
+  windows.insert(windows.end(), std::begin(rectangular_windows), std::end(rectangular_windows));
+  for (const Window& g : windows) {
+    DYNAMIC_SECTION(g) {
+      const kbnn::ConvGeometry geo = g.geometry();
       const int batch = 3, image = g.h * g.w * g.c, P = geo.positions(), K = geo.patch();
       const int rows = batch * P, OW = geo.out_width();
-      const int padded_size = (g.h + 2 * g.p) * (g.w + 2 * g.p) * g.c;
+      const int padded_size = g.padded_size();
       const auto x = random_vector<float>(batch * image, 1);
       std::vector<float> want(std::size_t(rows) * K, 0.0f);
       for (int r = 0; r < rows; ++r)
         for (int col = 0; col < K; ++col) {
           const int b = r / P, oh = (r % P) / OW, ow = (r % P) % OW;
-          const int kh = col / (g.k * g.c), kw = (col / g.c) % g.k, c = col % g.c;
-          const int h = oh * g.s - g.p + kh, w = ow * g.s - g.p + kw;
+          const int kh = col / (g.kw * g.c), kw = (col / g.c) % g.kw, c = col % g.c;
+          const int h = oh * g.sh - g.ph + kh, w = ow * g.sw - g.pw + kw;
           if (h >= 0 && h < g.h && w >= 0 && w < g.w)
             want[std::size_t(r) * K + col] = x[std::size_t(b) * image + (h * g.w + w) * g.c + c];
         }

@@ -173,6 +173,37 @@ TEST_CASE("layer lines: defaults and the deck's estimator", "[deck]") {
   CHECK(d.model.layers[2].estimator == kbnn::Estimator::local_reparam);
 }
 
+TEST_CASE("conv1d and maxpool1d lines; the waveform deck reads signals", "[deck]") {
+  using K = kbnn::LayerKind;
+  const auto c = kbnn::parse_deck(kInput + "waveform_conv1d.cfg");
+  CHECK(c.data.format == kbnn::DataFormat::hdf5);
+  CHECK(c.data.layout == kbnn::DataLayout::signal);
+  std::vector<K> kinds;
+  for (const auto& l : c.model.layers) kinds.push_back(l.kind);
+  CHECK(kinds == std::vector<K>{K::conv1d, K::relu, K::maxpool1d, K::conv1d, K::relu,
+                                K::maxpool1d, K::flatten, K::dense});
+  const auto& conv = c.model.layers[0];
+  CHECK((conv.out == 8 && conv.kernel == 5 && conv.stride == 1 && conv.padding == 2));
+  CHECK(conv.estimator == kbnn::Estimator::flipout);
+  CHECK((c.model.layers[2].size == 2 && c.model.layers[2].stride == 2));  // stride = size
+  CHECK(kbnn::parse_layer("maxpool1d size=3 stride=1").stride == 1);
+  const std::string text = kbnn::resolved_deck(c);
+  for (const char* line : {"layout = signal", "layer = conv1d out=8 kernel=5 stride=1 padding=2 "
+                           "estimator=flipout", "layer = maxpool1d size=2 stride=2"}) {
+    INFO(line);
+    CHECK(text.find(line) != std::string::npos);
+  }
+  const auto b = kbnn::parse_deck_text(text, "resolved");
+  REQUIRE(b.model.layers.size() == c.model.layers.size());
+  for (std::size_t i = 0; i < b.model.layers.size(); ++i)
+    require_same_layer(b.model.layers[i], c.model.layers[i]);
+  REQUIRE_THROWS_WITH(kbnn::parse_layer("conv1d out=4"),
+                      kbnn::test::contains("'conv1d out=4': conv1d requires kernel="));
+  REQUIRE_THROWS_WITH(kbnn::parse_layer("maxpool1d size=2 padding=1"),
+                      kbnn::test::contains("unknown key 'padding' for maxpool1d, expected one of "
+                                           "size, stride"));
+}
+
 TEST_CASE("model.init_from and model.moped_delta", "[deck]") {
   const auto c = parse_text(kMinimal, {"--model.init_from=det.h5", "--model.moped_delta=0.1"});
   CHECK(c.model.init_from == "det.h5");
@@ -349,13 +380,14 @@ TEST_CASE("bad layer lines are rejected with the line in the message", "[deck]")
   SECTION("unknown kind") {
     REQUIRE_THROWS_WITH(parse_text("[model]\nlayer = flatten\nlayer = lstm out=3\n"),
                         contains("model.layer 2 'lstm out=3': unknown layer kind 'lstm', "
-                                 "expected one of conv2d, dense, relu, maxpool2d, flatten"));
+                                 "expected one of conv2d, dense, relu, maxpool2d, flatten, conv1d, "
+                                 "maxpool1d"));
     // Kinds are words of the deck, matched exactly.
     REQUIRE_THROWS_WITH(kbnn::parse_layer("Dense out=3"),
                         contains("unknown layer kind 'Dense', expected one of conv2d, dense"));
     REQUIRE_THROWS_WITH(kbnn::parse_layer("   "),
                         contains("expected a layer kind (conv2d, dense, relu, maxpool2d, "
-                                 "flatten)"));
+                                 "flatten, conv1d, maxpool1d)"));
   }
   SECTION("unknown key for the kind") {
     REQUIRE_THROWS_WITH(parse_text("[model]\nlayer = conv2d out=6 kernle=5\n"),

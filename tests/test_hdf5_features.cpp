@@ -183,6 +183,37 @@ TEST_CASE("HDF5 examples of any rank: vectors, images HWC, and CHW turned into H
   }
 }
 
+TEST_CASE("data.layout = signal reads examples (L) and (L, C) as signals 1 x L x C", "[data][mpi]") {
+  const SharedTempDir dir("kbnn_test_signal");
+  const std::string path = dir.file("signals.h5");
+  if (world_rank() == 0) {
+    write_array(path, "mono", H5T_IEEE_F32LE, {3, 7}, iota(21));
+    write_array(path, "stereo", H5T_IEEE_F64LE, {3, 5, 2}, iota(30));
+    write_array(path, "scalar", H5T_IEEE_F32LE, {3}, iota(3));
+    write_array(path, "images", H5T_IEEE_F32LE, {3, 2, 3, 4}, iota(72), "HWC");
+    write_labels(path, 3);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  const auto read = [&](const std::string& name, std::int64_t first = 0, std::int64_t count = -1) {
+    return kbnn::read_hdf5_dataset(path, world(), first, count,
+                                   fields(name, "labels", kbnn::DataLayout::signal));
+  };
+  const kbnn::Dataset mono = read("mono");
+  CHECK(std::vector<int>{mono.height, mono.width, mono.channels} == std::vector<int>{1, 7, 1});
+  // Channels last, as stored: (L, C) rows need no reordering.
+  const kbnn::Dataset stereo = read("stereo", 1, 2);
+  CHECK(std::vector<int>{stereo.height, stereo.width, stereo.channels} ==
+        std::vector<int>{1, 5, 2});
+  CHECK(std::vector<double>(stereo.values.begin(), stereo.values.end()) == iota(20, 10));
+  // Without the option the same datasets are a vector and a one-channel image.
+  const kbnn::Dataset image = kbnn::read_hdf5_dataset(path, world(), 0, -1, fields("stereo", "labels"));
+  CHECK(std::vector<int>{image.height, image.width, image.channels} == std::vector<int>{5, 2, 1});
+  const std::string refused = ": data.layout = signal needs examples of shape (L) or (L, C) "
+                              "(channels last), got ";
+  REQUIRE_THROWS_WITH(read("scalar"), contains(path + ": /scalar" + refused + "()"));
+  REQUIRE_THROWS_WITH(read("images"), contains(path + ": /images" + refused + "(2, 3, 4)"));
+}
+
 TEST_CASE("HDF5 real targets of any numeric type and shape; counts that differ name both shapes",
           "[data][mpi]") {
   const SharedTempDir dir("kbnn_test_targets");

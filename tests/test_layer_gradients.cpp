@@ -6,8 +6,10 @@
 #include "layer_harness.hpp"
 
 #include "layers/affine_narrow_kernel.hpp"
+#include "layers/conv1d.hpp"
 #include "layers/conv2d.hpp"
 #include "layers/dense.hpp"
+#include "layers/maxpool1d.hpp"
 #include "layers/maxpool2d.hpp"
 #include "layers/relu.hpp"
 
@@ -52,6 +54,15 @@ kbnn::BayesOptions options(kbnn::Estimator estimator, bool bayesian_bias = false
   o.bayesian_bias = bayesian_bias;
   o.fused_kernels = fused_kernels;
   return o;
+}
+
+// A convolution of out_channels with a kernel of 3: conv1d on signals (height 1),
+// conv2d on images.
+std::unique_ptr<kbnn::Layer<double>> conv3(kbnn::Shape in, int out_channels, int stride, int padding,
+                                           const kbnn::BayesOptions& o) {
+  if (in.height == 1)
+    return std::make_unique<kbnn::Conv1d<double>>("conv", 1, in, out_channels, 3, stride, padding, o);
+  return std::make_unique<kbnn::Conv2d<double>>("conv", 1, in, out_channels, 3, stride, padding, o);
 }
 
 }  // namespace
@@ -103,6 +114,31 @@ TEST_CASE("Conv2d gradients match finite differences", "[layers][gradient]") {
   }
 }
 
+TEST_CASE("Conv1d gradients match finite differences", "[layers][gradient]") {
+  struct Case { int length, c, out, kernel, stride, padding; };
+  // Signals 1 x L x C through the same three forward paths as Conv2d's: the narrow
+  // kernel, the per-example batched gemm (Flipout, >= 16 positions, more outputs) and
+  // plain gemm; strides that leave points unread.
+  for (const Case k : {Case{21, 1, 3, 5, 1, 2}, Case{19, 3, 2, 3, 2, 0}, Case{30, 3, 20, 3, 1, 1},
+                       Case{25, 4, 18, 5, 1, 0}, Case{40, 2, 5, 7, 3, 3}}) {
+    for (auto estimator : all_estimators) {
+      for (bool fused : {true, false}) {
+        DYNAMIC_SECTION("1x" << k.length << "x" << k.c << " -> " << k.out << " k" << k.kernel
+                             << " s" << k.stride << " p" << k.padding << " estimator "
+                             << int(estimator) << " fused kernels " << fused) {
+          const kbnn::Shape in{1, k.length, k.c};
+          LayerUnderTest t(std::make_unique<kbnn::Conv1d<double>>(
+                               "conv1d", 1, in, k.out, k.kernel, k.stride, k.padding,
+                               options(estimator, estimator == kbnn::Estimator::reparam, fused)),
+                           3, in.size());
+          t.set_rho(-1.0);
+          check_layer(t);
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("First-layer Conv2d parameter gradients (no input gradient)", "[layers][gradient]") {
   // A first layer is called without din, which takes its own paths (one input
   // channel: both weight gradients from one stacked gemm). 40x40 images span several
@@ -122,7 +158,23 @@ TEST_CASE("First-layer Conv2d parameter gradients (no input gradient)", "[layers
   }
 }
 
-TEST_CASE("ReLU and MaxPool2d gradients match finite differences", "[layers][gradient]") {
+TEST_CASE("First-layer Conv1d parameter gradients (no input gradient)", "[layers][gradient]") {
+  // Signals long enough (L x k x C > 16384 cols numbers each) that the block-wise
+  // backward on CPUs takes one example per block.
+  for (const kbnn::Shape in : {kbnn::Shape{1, 3000, 1}, kbnn::Shape{1, 1500, 3}}) {
+    for (auto estimator : all_estimators) {
+      DYNAMIC_SECTION("1x" << in.width << "x" << in.channels << " input, estimator " << int(estimator)) {
+        LayerUnderTest t(std::make_unique<kbnn::Conv1d<double>>("conv1d", 0, in, 5, 7, 1, 3,
+                                                                options(estimator)),
+                         3, in.size());
+        t.set_rho(-1.0);
+        check_layer(t, false);
+      }
+    }
+  }
+}
+
+TEST_CASE("ReLU, MaxPool2d and MaxPool1d gradients match finite differences", "[layers][gradient]") {
   SECTION("ReLU, inputs away from the kink") {
     LayerUnderTest t(std::make_unique<kbnn::ReLU<double>>("relu", kbnn::Shape{2, 2, 3}), 3, 12);
     for (auto& v : t.x) v += v > 0 ? 0.1 : -0.1;
@@ -138,6 +190,16 @@ TEST_CASE("ReLU and MaxPool2d gradients match finite differences", "[layers][gra
                      2, 50);
     check_layer(t);
   }
+  SECTION("MaxPool1d size 2, distinct inputs") {
+    LayerUnderTest t(std::make_unique<kbnn::MaxPool1d<double>>("pool", kbnn::Shape{1, 13, 3}, 2, 2),
+                     2, 39);
+    check_layer(t);
+  }
+  SECTION("MaxPool1d size 3 stride 1 (overlapping windows)") {
+    LayerUnderTest t(std::make_unique<kbnn::MaxPool1d<double>>("pool", kbnn::Shape{1, 10, 2}, 3, 1),
+                     2, 20);
+    check_layer(t);
+  }
 }
 
 TEST_CASE("Fused kernels equal the gemm reference path", "[layers][fused]") {
@@ -150,12 +212,17 @@ TEST_CASE("Fused kernels equal the gemm reference path", "[layers][fused]") {
   // local reparameterization takes the narrow kernel with its output noise up to
   // `widest` outputs, gemm beyond. 20x20x3 and
   // 40x40x1 inputs give cols of more than one block of Conv2d's block-wise backward
-  // (blocks of 3 and of 2 examples of the 4, the last one partial).
+  // (blocks of 3 and of 2 examples of the 4, the last one partial). Signals (Conv1d)
+  // take the same paths: 30 positions of 3 channels, 9 positions, one channel, and
+  // 1200 x 3 (blocks of 3 examples).
   const int widest = kbnn::affine::narrow_max_outputs<double>();
   struct Case { kbnn::Shape in; int out_channels; };
   for (const Case c : {Case{{6, 6, 3}, widest}, Case{{6, 6, 3}, widest + 1},
                        Case{{6, 6, 1}, widest}, Case{{3, 3, 3}, widest},
-                       Case{{20, 20, 3}, widest}, Case{{40, 40, 1}, widest}}) {
+                       Case{{20, 20, 3}, widest}, Case{{40, 40, 1}, widest},
+                       Case{{1, 30, 3}, widest}, Case{{1, 30, 3}, widest + 1},
+                       Case{{1, 30, 1}, widest}, Case{{1, 9, 3}, widest},
+                       Case{{1, 1200, 3}, widest}}) {
     for (auto estimator : all_estimators) {
       for (bool sample : {true, false}) {
         DYNAMIC_SECTION(c.in.height << "x" << c.in.width << "x" << c.in.channels << " -> "
@@ -165,9 +232,7 @@ TEST_CASE("Fused kernels equal the gemm reference path", "[layers][fused]") {
           const int out_channels = c.out_channels;
           auto make = [&](bool fused) {
             return std::make_unique<LayerUnderTest>(
-                std::make_unique<kbnn::Conv2d<double>>("conv", 1, in, out_channels, 3, 1, 1,
-                                                       options(estimator, false, fused)),
-                4, in.size());
+                conv3(in, out_channels, 1, 1, options(estimator, false, fused)), 4, in.size());
           };
           auto fused = make(true), reference = make(false);
           fused->set_rho(-1.0);
@@ -188,25 +253,25 @@ TEST_CASE("Fused kernels equal the gemm reference path", "[layers][fused]") {
   }
 }
 
-TEST_CASE("Conv2d without a backward pass reads its images in place, same outputs",
+TEST_CASE("Conv1d and Conv2d without a backward pass read their inputs in place, same outputs",
           "[layers][fused]") {
   // backward_follows = false lets a narrow-kernel Conv2d skip im2col (prediction); the
   // outputs must be the same numbers, bitwise. Covers the narrow path (one input
   // channel), the narrow forward of the per_example path (P = 36), padding 0 with
-  // stride 2, and a layer too wide for the narrow kernel (unchanged: gemm).
+  // stride 2, and a layer too wide for the narrow kernel (unchanged: gemm); Conv1d on
+  // signals likewise.
   const int widest = kbnn::affine::narrow_max_outputs<double>();
   struct Case { kbnn::Shape in; int out_channels, stride, padding; };
   for (const Case c : {Case{{6, 6, 1}, widest, 1, 1}, Case{{6, 6, 3}, widest, 1, 1},
                        Case{{7, 7, 3}, 2, 2, 0}, Case{{9, 9, 1}, 3, 2, 2},
-                       Case{{6, 6, 3}, widest + 1, 1, 1}}) {
+                       Case{{6, 6, 3}, widest + 1, 1, 1}, Case{{1, 20, 1}, widest, 1, 1},
+                       Case{{1, 36, 3}, widest, 2, 1}, Case{{1, 21, 3}, widest + 1, 1, 0}}) {
     for (auto estimator : all_estimators) {
       for (bool sample : {true, false}) {
         DYNAMIC_SECTION(c.in.height << "x" << c.in.width << "x" << c.in.channels << " -> "
                                     << c.out_channels << " s" << c.stride << " p" << c.padding
                                     << ", estimator " << int(estimator) << ", sample " << sample) {
-          LayerUnderTest t(std::make_unique<kbnn::Conv2d<double>>(
-                               "conv", 1, c.in, c.out_channels, 3, c.stride, c.padding,
-                               options(estimator, true)),
+          LayerUnderTest t(conv3(c.in, c.out_channels, c.stride, c.padding, options(estimator, true)),
                            4, c.in.size());
           t.set_rho(-1.0);
           t.ctx.sample = sample;

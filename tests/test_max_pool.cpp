@@ -1,6 +1,7 @@
 // max_pool_forward in both thread shapes and max_pool_backward against plain loops over
 // the definition: the same maxima and argmax, ties (first in window order) included, and
-// the same input gradient, for windows that tile, overlap, or leave gaps.
+// the same input gradient, for windows that tile, overlap, or leave gaps: square ones
+// (maxpool2d) and 1 x size ones along signals (maxpool1d, height 1).
 #include "catch.hpp"
 
 #include "layers/max_pool_kernels.hpp"
@@ -16,8 +17,13 @@ using HostMatrix = Kokkos::View<float**, Kokkos::LayoutRight, Kokkos::HostSpace>
 using HostInts = Kokkos::View<int**, Kokkos::LayoutRight, Kokkos::HostSpace>;
 
 struct Case {
-  int height, width, channels, size, stride;
+  int height, width, channels;
+  int size_h, size_w, stride_h, stride_w;  // the window
 };
+
+Case square(int height, int width, int channels, int size, int stride) {
+  return {height, width, channels, size, size, stride, stride};
+}
 
 }  // namespace
 
@@ -28,13 +34,17 @@ TEST_CASE("max_pool_forward (both thread shapes) and max_pool_backward give the 
   // shape's vector path (8 lanes reading past a pixel's channels) except where the
   // window's last pixel has fewer than 8 numbers left in the image: both are covered
   // ({12, 12, 6, 2, 2}: 6x6 windows by the vector path, the last by the other;
-  // {10, 10, 8, 2, 2}: a full 8 lanes).
-  const Case cases[] = {{6, 8, 6, 2, 2}, {7, 7, 3, 3, 2},   {5, 6, 17, 3, 1},
-                        {4, 4, 1, 2, 2}, {8, 7, 2, 2, 3},   {12, 12, 6, 2, 2},
-                        {10, 10, 8, 2, 2}, {9, 9, 5, 3, 3}, {9, 11, 9, 2, 2}};
+  // {10, 10, 8, 2, 2}: a full 8 lanes). Signals: tiling, overlapping, with gaps, and
+  // one whose last windows leave fewer than 8 numbers for the vector path.
+  const Case cases[] = {square(6, 8, 6, 2, 2),   square(7, 7, 3, 3, 2), square(5, 6, 17, 3, 1),
+                        square(4, 4, 1, 2, 2),   square(8, 7, 2, 2, 3), square(12, 12, 6, 2, 2),
+                        square(10, 10, 8, 2, 2), square(9, 9, 5, 3, 3), square(9, 11, 9, 2, 2),
+                        {1, 21, 4, 1, 2, 1, 2},  {1, 20, 3, 1, 3, 1, 1}, {1, 23, 1, 1, 3, 1, 4},
+                        {1, 12, 8, 1, 2, 1, 2},  {1, 9, 16, 1, 4, 1, 2}};
   for (const Case& k : cases) {
     const int examples = 3;
-    const int OH = (k.height - k.size) / k.stride + 1, OW = (k.width - k.size) / k.stride + 1;
+    const int OH = (k.height - k.size_h) / k.stride_h + 1;
+    const int OW = (k.width - k.size_w) / k.stride_w + 1;
     const int in_cols = k.height * k.width * k.channels, out_cols = OH * OW * k.channels;
     HostMatrix x("x", examples, in_cols);
     std::uint32_t state = 12345;
@@ -52,9 +62,10 @@ TEST_CASE("max_pool_forward (both thread shapes) and max_pool_backward give the 
           for (int c = 0; c < k.channels; ++c) {
             const int o = (oh * OW + ow) * k.channels + c;
             int best = -1;
-            for (int dh = 0; dh < k.size; ++dh)
-              for (int dw = 0; dw < k.size; ++dw) {
-                const int j = ((oh * k.stride + dh) * k.width + ow * k.stride + dw) * k.channels + c;
+            for (int dh = 0; dh < k.size_h; ++dh)
+              for (int dw = 0; dw < k.size_w; ++dw) {
+                const int j =
+                    ((oh * k.stride_h + dh) * k.width + ow * k.stride_w + dw) * k.channels + c;
                 if (best < 0 || x(b, j) > x(b, best)) best = j;
               }
             want(b, o) = x(b, best);
@@ -64,9 +75,10 @@ TEST_CASE("max_pool_forward (both thread shapes) and max_pool_backward give the 
     kbnn::View2<float> in("in", examples, in_cols), out("out", examples, out_cols);
     kbnn::View2<int> argmax("argmax", examples, out_cols);
     Kokkos::deep_copy(in, x);
-    const kbnn::PoolGeometry g{k.width, k.channels, OH, OW, k.size, k.stride};
+    const kbnn::PoolGeometry g{k.width,  k.channels, OH,         OW,
+                               k.size_h, k.size_w,   k.stride_h, k.stride_w};
     for (const auto shape : {kbnn::ThreadShape::rows, kbnn::ThreadShape::elements}) {
-      CAPTURE(k.height, k.width, k.channels, k.size, k.stride, int(shape));
+      CAPTURE(k.height, k.width, k.channels, k.size_h, k.size_w, k.stride_h, k.stride_w, int(shape));
       Kokkos::deep_copy(out, 0.0f);
       Kokkos::deep_copy(argmax, -1);
       kbnn::max_pool_forward(kbnn::Matrix<const float>(in), g, kbnn::Matrix<float>(out), argmax, shape);
@@ -90,7 +102,7 @@ TEST_CASE("max_pool_forward (both thread shapes) and max_pool_backward give the 
     kbnn::View2<float> dout("dout", examples, out_cols), din("din", examples, in_cols);
     Kokkos::deep_copy(dout, dout_host);
     kbnn::max_pool_forward(kbnn::Matrix<const float>(in), g, kbnn::Matrix<float>(out), argmax);
-    CAPTURE(k.height, k.width, k.channels, k.size, k.stride);
+    CAPTURE(k.height, k.width, k.channels, k.size_h, k.size_w, k.stride_h, k.stride_w);
     Kokkos::deep_copy(din, 99.0f);  // every number must be written
     kbnn::max_pool_backward(kbnn::Matrix<const float>(dout), argmax, g, kbnn::Matrix<float>(din));
     auto got = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), din);

@@ -1,7 +1,7 @@
 // End-to-end gradient check: a whole Sequential model (conv, relu, maxpool, flatten,
-// dense, every estimator) with the softmax cross-entropy and the KL term, in double,
-// against central finite differences of the negative ELBO. Catches errors in how
-// layers are chained that per-layer checks cannot see.
+// dense, every estimator; on images and on signals) with the softmax cross-entropy and
+// the KL term, in double, against central finite differences of the negative ELBO.
+// Catches errors in how layers are chained that per-layer checks cannot see.
 #include "catch.hpp"
 #include "layer_harness.hpp"
 
@@ -24,11 +24,12 @@ struct Problem {
   double prior_sigma = 0.7, kl_scale = 1.0 / 50;
   int batch = 5;
 
-  explicit Problem(std::initializer_list<const char*> lines) {
+  // input: 72 numbers per example, an image (6x6x2) or a signal (1x18x4).
+  explicit Problem(std::initializer_list<const char*> lines, kbnn::Shape input = {6, 6, 2}) {
     kbnn::ModelConfig config;
     for (const char* line : lines) config.layers.push_back(kbnn::parse_layer(line));
     config.init_rho_mean = -1.5;  // sigma ~ 0.2: the noise paths matter
-    model = kbnn::build_model<double>(config, kbnn::Shape{6, 6, 2});
+    model = kbnn::build_model<double>(config, input);
     model->finalize(5, batch);
     x = kbnn::test::device_matrix(kbnn::test::random_values(std::size_t(batch) * 72, 3), batch, 72);
     y = kbnn::View1<std::int32_t>("y", batch);
@@ -88,5 +89,13 @@ TEST_CASE("Whole-model gradient with local_reparam and deterministic layers",
              "maxpool2d size=2", "conv2d out=4 kernel=2 estimator=deterministic", "relu",
              "flatten", "dense out=6 estimator=local_reparam", "relu",
              "dense out=3 estimator=deterministic"});
+  check_model_gradient(p);
+}
+
+TEST_CASE("Whole-model gradient of a 1-D CNN on signals, every estimator", "[model][gradient]") {
+  Problem p({"conv1d out=3 kernel=3 padding=1 estimator=flipout", "relu", "maxpool1d size=2",
+             "conv1d out=4 kernel=3 stride=2 estimator=local_reparam", "relu", "flatten",
+             "dense out=6 estimator=reparam", "relu", "dense out=3 estimator=deterministic"},
+            kbnn::Shape{1, 18, 4});
   check_model_gradient(p);
 }

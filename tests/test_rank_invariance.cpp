@@ -28,8 +28,7 @@ kbnn::RunConfig small_config() {
   return c;
 }
 
-kbnn::TrainingData synthetic_data() {
-  const kbnn::Dataset d = kbnn::test::synthetic_images();
+kbnn::TrainingData synthetic_data(const kbnn::Dataset& d = kbnn::test::synthetic_images()) {
   kbnn::TrainingData t;
   t.data = kbnn::to_device(d);
   t.global_count = d.count;
@@ -70,8 +69,8 @@ double relative_difference(const std::vector<double>& a, const std::vector<doubl
 
 // One epoch (4 steps, the last short) on all ranks and on one: the same history and
 // the same parameters.
-void check_epoch_is_rank_invariant(const kbnn::RunConfig& config) {
-  const auto data = synthetic_data();
+void check_epoch_is_rank_invariant(const kbnn::RunConfig& config,
+                                   const kbnn::TrainingData& data = synthetic_data()) {
   const Result all = train(MPI_COMM_WORLD, config, data);
   const Result one = train(MPI_COMM_SELF, config, data);
   REQUIRE(all.history.size() == 4);
@@ -115,6 +114,28 @@ TEST_CASE("local_reparam and deterministic layers do not depend on the rank coun
                            "dense out=10 estimator=local_reparam"})
     config.model.layers.push_back(kbnn::parse_layer(line));
   check_epoch_is_rank_invariant(config);
+}
+
+TEST_CASE("A 1-D CNN on signals does not depend on the rank count", "[mpi]") {
+  // 37 float signals of 24 points and 2 channels (data.layout = signal), every estimator.
+  kbnn::Dataset d;
+  d.source = "synthetic signals";
+  d.count = 37;
+  d.height = 1;
+  d.width = 24;
+  d.channels = 2;
+  d.float_features = true;
+  d.num_classes = 10;
+  for (std::int64_t i = 0; i < d.count * 48; ++i) d.values.push_back(std::sin(0.37f * float(i)));
+  for (std::int64_t i = 0; i < d.count; ++i) d.labels.push_back(std::int32_t(i % 10));
+  auto config = small_config();
+  config.model.layers.clear();
+  for (const char* line : {"conv1d out=4 kernel=5 padding=2", "relu", "maxpool1d size=2",
+                           "conv1d out=6 kernel=3 stride=2 estimator=local_reparam", "relu",
+                           "conv1d out=5 kernel=3 estimator=deterministic", "relu", "flatten",
+                           "dense out=12 estimator=reparam", "relu", "dense out=10"})
+    config.model.layers.push_back(kbnn::parse_layer(line));
+  check_epoch_is_rank_invariant(config, synthetic_data(d));
 }
 
 TEST_CASE("Broadcast gives every rank rank 0's parameters", "[mpi]") {

@@ -259,6 +259,8 @@ const std::vector<LayerRule>& layer_rules() {
       {LayerKind::relu, {}, {}},
       {LayerKind::maxpool2d, {"size", "stride"}, {}},
       {LayerKind::flatten, {}, {}},
+      {LayerKind::conv1d, {"out", "kernel", "stride", "padding", "estimator"}, {"out", "kernel"}},
+      {LayerKind::maxpool1d, {"size", "stride"}, {}},
   };
   return rules;
 }
@@ -335,9 +337,9 @@ LayerSpec parse_layer_in(const std::string& line, const std::string& context) {
     if (std::find(seen.begin(), seen.end(), key) == seen.end())
       throw fail(concat(kind, " requires ", key, "=<integer>"));
   }
-  // Non-overlapping windows unless asked otherwise, as in every framework's MaxPool2d.
+  // Non-overlapping windows unless asked otherwise, as in every framework's max pooling.
   const bool has_stride = std::find(seen.begin(), seen.end(), "stride") != seen.end();
-  if (spec.kind == LayerKind::maxpool2d && !has_stride) spec.stride = spec.size;
+  if (spec.is_pooling() && !has_stride) spec.stride = spec.size;
   return spec;
 }
 
@@ -345,9 +347,9 @@ LayerSpec parse_layer_in(const std::string& line, const std::string& context) {
 std::string canonical_line(const LayerSpec& l) {
   std::string s = word_of(l.kind);
   if (l.has_weights()) s += concat(" out=", l.out);
-  if (l.kind == LayerKind::conv2d)
+  if (l.is_convolution())
     s += concat(" kernel=", l.kernel, " stride=", l.stride, " padding=", l.padding);
-  if (l.kind == LayerKind::maxpool2d) s += concat(" size=", l.size, " stride=", l.stride);
+  if (l.is_pooling()) s += concat(" size=", l.size, " stride=", l.stride);
   if (l.estimator) s += concat(" estimator=", word_of(*l.estimator));
   return s;
 }

@@ -41,7 +41,7 @@ const Doc docs[] = {
     {"data.features",
      "hdf5: the features' dataset: any integer or float type (uint8: pixels, scaled by "
      "1/255, so store small counts as another type); an example of shape [F] is a vector, "
-     "[H,W] or [H,W,C] an image."},
+     "[H,W] or [H,W,C] an image; with data.layout = signal, [L] or [L,C] is a signal."},
     {"data.targets",
      "hdf5: the labels' dataset [N] (or [N,1]), integers in [0, classes) (scripts/csv_to_h5.py "
      "--labels numbers a table's classes so), or with a Gaussian "
@@ -50,7 +50,8 @@ const Doc docs[] = {
      "set may hold some of them, but no label at or beyond them."},
     {"data.layout",
      "hdf5, examples of 3 dimensions: hwc or chw; file = the dataset's layout attribute "
-     "(a shape that looks like CHW without either is refused)."},
+     "(a shape that looks like CHW without either is refused). signal: examples [L] or [L,C] "
+     "are signals of L points and C channels (1 x L x C), for conv1d and maxpool1d."},
     {"data.test_fraction",
      "hdf5 without data.test_file: the last round(fraction * N) rows of data.train_file "
      "are the test set; 0 = none."},
@@ -62,7 +63,9 @@ const Doc docs[] = {
     {"model.layer",
      "One line per layer, input to output: conv2d out=C kernel=K [stride=1] [padding=0] "
      "[estimator=...]; dense out=F [estimator=...]; maxpool2d [size=2] [stride=size]; relu; "
-     "flatten. --model.layer on the command line replaces the whole list (give it once per "
+     "flatten; on signals (data.layout = signal) conv1d out=C kernel=K [stride=1] "
+     "[padding=0] [estimator=...] and maxpool1d [size=2] [stride=size]. "
+     "--model.layer on the command line replaces the whole list (give it once per "
      "layer). The default deck's list is LeNet-5 for 28x28 images."},
     {"model.estimator",
      "How a layer without estimator= perturbs its weights: flipout (Wen et al. 2018), "

@@ -10,13 +10,15 @@
 namespace kbnn {
 
 // A line of the model (`model.layer = <kind> key=value ...`; model/build_model.hpp).
-enum class LayerKind { conv2d, dense, relu, maxpool2d, flatten };
+// conv1d and maxpool1d take signals (1 x L x C; layers/signal_shape.hpp).
+enum class LayerKind { conv2d, dense, relu, maxpool2d, flatten, conv1d, maxpool1d };
 // How a data set is stored: IDX files (MNIST's, .gz or plain) or CIFAR-10 .bin files in
 // a directory, or an HDF5 file of images and labels (data/dataset.hpp).
 enum class DataFormat { idx, cifar10, hdf5 };
 // How an HDF5 data set's 3-D examples are laid out: as the dataset's `layout` attribute
-// says (HWC without one), or HWC / CHW as the deck says (data/hdf5_dataset.hpp).
-enum class DataLayout { file, hwc, chw };
+// says (HWC without one), or HWC / CHW as the deck says; or signal: examples of shape
+// (L) or (L, C) are signals 1 x L x C (data/hdf5_dataset.hpp).
+enum class DataLayout { file, hwc, chw, signal };
 // The data term of the ELBO (docs/design.md, "Regression"): softmax over classes, or a
 // Gaussian over real targets with one learned noise variance per target (gaussian) or
 // a variance per example from the last layer (gaussian_heteroscedastic).
@@ -57,7 +59,9 @@ struct ChoiceTable<LayerKind> {
                                                   {"dense", LayerKind::dense},
                                                   {"relu", LayerKind::relu},
                                                   {"maxpool2d", LayerKind::maxpool2d},
-                                                  {"flatten", LayerKind::flatten}};
+                                                  {"flatten", LayerKind::flatten},
+                                                  {"conv1d", LayerKind::conv1d},
+                                                  {"maxpool1d", LayerKind::maxpool1d}};
 };
 template <>
 struct ChoiceTable<DataFormat> {
@@ -69,7 +73,8 @@ template <>
 struct ChoiceTable<DataLayout> {
   static constexpr Choice<DataLayout> entries[] = {{"file", DataLayout::file},
                                                    {"hwc", DataLayout::hwc},
-                                                   {"chw", DataLayout::chw}};
+                                                   {"chw", DataLayout::chw},
+                                                   {"signal", DataLayout::signal}};
 };
 template <>
 struct ChoiceTable<Likelihood> {

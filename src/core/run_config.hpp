@@ -15,17 +15,19 @@ namespace kbnn {
 // One line of the model: "conv2d out=6 kernel=5 padding=2 estimator=flipout".
 struct LayerSpec {
   LayerKind kind = LayerKind::dense;
-  int out = 0;               // conv2d: output channels; dense: output features
-  int kernel = 0;            // conv2d: square kernel size
-  int stride = 1;            // conv2d stride; maxpool2d: defaults to size
-  int padding = 0;           // conv2d zero padding on each side
-  int size = 2;              // maxpool2d window
-  std::optional<Estimator> estimator;  // conv2d/dense; unset -> model.estimator
+  int out = 0;               // conv1d/conv2d: output channels; dense: output features
+  int kernel = 0;            // conv2d: square kernel size; conv1d: its length
+  int stride = 1;            // conv1d/conv2d stride; maxpool1d/maxpool2d: defaults to size
+  int padding = 0;           // conv1d/conv2d zero padding on each side (conv1d: of L only)
+  int size = 2;              // maxpool2d window (size x size); maxpool1d: its length
+  std::optional<Estimator> estimator;  // conv1d/conv2d/dense; unset -> model.estimator
                                        // (parse_deck fills it in: a parsed deck always has one)
   std::string text;          // the original line, for messages and the resolved deck
 
-  // conv2d and dense: the layers with weights, an estimator and out=.
-  bool has_weights() const { return kind == LayerKind::conv2d || kind == LayerKind::dense; }
+  // conv1d, conv2d and dense: the layers with weights, an estimator and out=.
+  bool has_weights() const { return is_convolution() || kind == LayerKind::dense; }
+  bool is_convolution() const { return kind == LayerKind::conv1d || kind == LayerKind::conv2d; }
+  bool is_pooling() const { return kind == LayerKind::maxpool1d || kind == LayerKind::maxpool2d; }
 };
 
 struct DataConfig {
@@ -40,7 +42,8 @@ struct DataConfig {
   // values with a Gaussian model.likelihood), each with the examples along dimension 0.
   std::string features = "images";
   std::string targets = "labels";
-  DataLayout layout = DataLayout::file;  // 3-D examples: the file's `layout` attribute, hwc, chw
+  // 3-D examples: the file's `layout` attribute, hwc, chw; signal: (L) or (L, C) examples
+  DataLayout layout = DataLayout::file;
   // hdf5 without test_file: the last round(test_fraction * N) rows of train_file are
   // the test set (before train_limit, test_limit and validation_fraction apply).
   double test_fraction = 0;
@@ -67,7 +70,7 @@ struct DataConfig {
 
 struct ModelConfig {
   std::vector<LayerSpec> layers;
-  Estimator estimator = Estimator::flipout;  // default for conv2d/dense lines that do not name one
+  Estimator estimator = Estimator::flipout;  // default for layer lines with weights that name none
   double prior_sigma = 1.0;            // prior N(0, prior_sigma^2) on every Bayesian weight
   bool bayesian_bias = false;          // false: point-estimate biases with no KL (TFP default)
   // Weight noise: philox (our Philox streams, keyed by seed, step and layer) or

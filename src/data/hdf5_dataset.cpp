@@ -132,13 +132,25 @@ bool stored_chw(hid_t features, const std::vector<hsize_t>& example, DataLayout 
   return false;
 }
 
+// data.layout = signal: an example of shape (L) is a signal 1 x L x 1, (L, C) 1 x L x C.
+void set_signal_shape(const std::vector<hsize_t>& example, const std::string& at,
+                      FileLayout& layout) {
+  if (example.empty() || example.size() > 2)
+    throw InputError(concat(at, ": data.layout = signal needs examples of shape (L) or (L, C) "
+                            "(channels last), got ", dims_text(example)));
+  layout.width = example[0];
+  layout.channels = example.size() == 2 ? example[1] : 1;
+}
+
 // The HWC shape of one example of dimensions `example` (dims after the first).
 void set_example_shape(hid_t features, const std::vector<hsize_t>& example, DataLayout deck,
                        const std::string& at, FileLayout& layout) {
   if (deck == DataLayout::chw && example.size() != 3)
     throw InputError(concat(at, ": data.layout = chw needs examples of shape (C, H, W), got ",
                             dims_text(example)));
-  if (example.size() == 2) {
+  if (deck == DataLayout::signal) {
+    set_signal_shape(example, at, layout);
+  } else if (example.size() == 2) {
     layout.height = example[0];
     layout.width = example[1];
   } else if (example.size() == 3) {

@@ -7,7 +7,9 @@
 //                 of F features (1 x 1 x F), (H, W) an image of one channel, (a, b, c)
 //                 an image HWC or CHW (the dataset's `layout` attribute, "HWC" or
 //                 "CHW", or data.layout; CHW is turned into HWC as it is read), and one
-//                 of 4 or more dimensions a vector of all its numbers.
+//                 of 4 or more dimensions a vector of all its numbers. With data.layout
+//                 = signal, (L) is a signal 1 x L x 1 and (L, C) one of 1 x L x C
+//                 (channels last); other shapes are refused.
 //   targets       classification: integers (N), each in [0, num_classes);
 //                 regression (real_targets): any numeric type, (N) or (N, ...): the
 //                 product of the trailing extents is the number of targets T.

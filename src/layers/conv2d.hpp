@@ -1,49 +1,16 @@
-// 2-D convolution as a Bayesian layer: im2col, the Bayesian affine map (reparam,
-// Flipout with signs per example and channel broadcast over positions, local
-// reparameterization, or deterministic), col2im for the
-// input gradient. Images are NHWC; the kernel is stored (out, kh, kw, in).
+// conv2d: a convolution with a square kernel x kernel window, the same stride and
+// padding along both axes (layers/convolution.hpp); its kernel is stored (out, kh, kw, in).
 #pragma once
 
-#include "core/im2col.hpp"
-#include "layers/bayesian_affine.hpp"
-#include "layers/layer.hpp"
+#include "layers/convolution.hpp"
 
 namespace kbnn {
 
 template <class Scalar>
-class Conv2d : public Layer<Scalar> {
+class Conv2d : public Convolution<Scalar> {
  public:
-  Conv2d(std::string name, std::uint32_t layer_index, Shape input, int out_channels,
+  Conv2d(const std::string& name, std::uint32_t layer_index, Shape input, int out_channels,
          int kernel, int stride, int padding, BayesOptions options);
-
-  std::string name() const override { return name_; }
-  Shape output_shape() const override;
-  void declare(ParameterStore<Scalar>& store) override { affine_.declare(store); }
-  void bind(const ParameterStore<Scalar>& store) override { affine_.bind(store); }
-  void initialize(std::uint64_t seed) override { affine_.initialize(seed); }
-  double forward_macs() const override { return affine_.forward_macs(); }
-  const BayesianAffine<Scalar>* bayesian_affine() const override { return &affine_; }
-  void reserve(int max_batch) override;
-
-  void forward(const Matrix<const Scalar>& in, const Matrix<Scalar>& out,
-               const PassContext& ctx) override;
-  void backward(const Matrix<const Scalar>& in, const Matrix<const Scalar>& out,
-                const Matrix<const Scalar>& dout, const Matrix<Scalar>& din) override;
-
- private:
-  std::string name_;
-  ConvGeometry geometry_;
-  int out_channels_;
-  BayesianAffine<Scalar> affine_;
-  View2<Scalar> padded_; // (batch, (H+2p)*(W+2p)*C): zero-bordered input (when p > 0)
-  View1<int> offsets_;   // (patch): where column k of a row sits in a padded image
-  // Backward in blocks of block_examples_ examples (CPUs, see reserve), so that cols
-  // and dcols hold one block: about cols_block_numbers numbers, 128 KiB of floats.
-  static constexpr std::int64_t cols_block_numbers = 32768;
-  bool in_blocks_ = false;
-  int block_examples_ = 0;
-  View2<Scalar> cols_;   // (block_examples_ * positions, patch): im2col of the input
-  View2<Scalar> dcols_;  // (block_examples_ * positions, patch): its gradient
 };
 
 }  // namespace kbnn

@@ -1,9 +1,11 @@
 #include "model/build_model.hpp"
 
 #include "core/error.hpp"
+#include "layers/conv1d.hpp"
 #include "layers/conv2d.hpp"
 #include "layers/dense.hpp"
 #include "layers/flatten.hpp"
+#include "layers/maxpool1d.hpp"
 #include "layers/maxpool2d.hpp"
 #include "layers/noise_variance.hpp"
 #include "layers/relu.hpp"
@@ -34,12 +36,17 @@ std::unique_ptr<Layer<Scalar>> make_layer(const LayerSpec& spec, std::uint32_t i
     case LayerKind::conv2d:
       return std::make_unique<Conv2d<Scalar>>(name, index, in, spec.out, spec.kernel, spec.stride,
                                               spec.padding, bayes());
+    case LayerKind::conv1d:
+      return std::make_unique<Conv1d<Scalar>>(name, index, in, spec.out, spec.kernel, spec.stride,
+                                              spec.padding, bayes());
     case LayerKind::dense:
       return std::make_unique<Dense<Scalar>>(name, index, int(in.size()), spec.out, bayes());
     case LayerKind::relu:
       return std::make_unique<ReLU<Scalar>>(name, in);
     case LayerKind::maxpool2d:
       return std::make_unique<MaxPool2d<Scalar>>(name, in, spec.size, spec.stride);
+    case LayerKind::maxpool1d:
+      return std::make_unique<MaxPool1d<Scalar>>(name, in, spec.size, spec.stride);
     case LayerKind::flatten:
       return std::make_unique<Flatten<Scalar>>(name, in);
   }

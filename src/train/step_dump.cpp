@@ -7,7 +7,7 @@
 #include "h5/rows.hpp"
 #include "h5/types.hpp"
 #include "layers/bayesian_affine.hpp"
-#include "layers/maxpool2d.hpp"
+#include "layers/max_pool.hpp"
 #include "parallel/agree.hpp"
 #include "train/kl_divergence.hpp"
 
@@ -126,7 +126,7 @@ StepTables gather_tables(const Sequential<Real>& model, const View1<std::int64_t
     t.integers[0].at(e, 0) = comm.rank();
   }
   for (const auto& layer : model.layers()) {
-    if (const auto* pool = dynamic_cast<const MaxPool2d<Real>*>(layer.get())) {
+    if (const auto* pool = dynamic_cast<const MaxPool<Real>*>(layer.get())) {
       auto& argmax = t.integers.emplace_back(concat("layers/", pool->name(), "/argmax"), rows,
                                              std::int64_t(pool->output_shape().size()));
       argmax.fill(pool->argmax(), lo, hi);

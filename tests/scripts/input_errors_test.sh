@@ -25,6 +25,14 @@ cp "$data_dir"/t10k-labels-idx1-ubyte.gz "$out/truncated/"
   fail "the prediction file failed"
 echo "not hdf5" > "$out/garbage.h5"
 /usr/bin/python3 -c "import h5py, sys; h5py.File(sys.argv[1], 'w')['x'] = [1, 2]" "$out/foreign.h5"
+# 40 signals of 21 points (N, L), and a dataset of 3-D examples, for the 1-D layers' cases.
+/usr/bin/python3 -c "
+import h5py, numpy as np, sys
+with h5py.File(sys.argv[1], 'w') as f:
+    f['images'] = np.random.default_rng(0).normal(size=(40, 21)).astype('f4')
+    f['labels'] = np.arange(40, dtype='i4') % 3
+    f['cube'] = np.zeros((40, 3, 4, 5), 'f4')" "$out/signals.h5"
+signals=(--data.format=hdf5 --data.train_file="$out/signals.h5" --data.test_fraction=0.25)
 
 cases=0
 check() {  # check RANKS MESSAGE ARGS...: kbnn ARGS on RANKS ranks ends as it should
@@ -61,6 +69,23 @@ for n in 1 2; do
   # A layer that does not fit the data.
   check $n "conv2d_0: a 40x40 kernel with padding 0 does not fit the 28x28 input" train "$deck" \
     "${small[@]}" --model.layer="conv2d out=4 kernel=40" --model.layer=flatten --model.layer="dense out=10"
+  # conv1d and maxpool1d take signals: neither images nor HDF5 rows read as vectors;
+  # data.layout = signal reads only examples (L) or (L, C); conv2d names signals.
+  check $n "conv1d_0: takes a signal (1 x L x C), got an image of 28x28x1; images take conv2d" \
+    train "$deck" "${small[@]}" --model.layer="conv1d out=4 kernel=3" --model.layer=flatten \
+    --model.layer="dense out=10"
+  check $n "conv1d_0: takes a signal (1 x L x C), got a vector of 21 features; HDF5 examples of shape (L) or (L, C) are read as signals with data.layout = signal" \
+    train "$deck" "${small[@]}" "${signals[@]}" --model.layer="conv1d out=4 kernel=3" \
+    --model.layer=flatten --model.layer="dense out=3"
+  check $n "maxpool1d_1: a window of 30 with stride 30 does not fit the signal of length 19" \
+    train "$deck" "${small[@]}" "${signals[@]}" --data.layout=signal \
+    --model.layer="conv1d out=4 kernel=3" --model.layer="maxpool1d size=30" \
+    --model.layer=flatten --model.layer="dense out=3"
+  check $n "conv2d_0: a 3x3 kernel with padding 0 does not fit the 1x21 input (a signal: use conv1d)" \
+    train "$deck" "${small[@]}" "${signals[@]}" --data.layout=signal \
+    --model.layer="conv2d out=4 kernel=3" --model.layer=flatten --model.layer="dense out=3"
+  check $n "signals.h5: /cube: data.layout = signal needs examples of shape (L) or (L, C) (channels last), got (3, 4, 5)" \
+    train "$deck" "${small[@]}" "${signals[@]}" --data.layout=signal --data.features=cube
   check $n "the model ends with 7 outputs but the data has 10 classes" train "$deck" "${small[@]}" \
     --model.layer=flatten --model.layer="dense out=7"
   # Model and checkpoint files.

@@ -19,7 +19,9 @@ DUMP comes from `kbnn train DECK --debug.dump_steps=N --debug.dump_file=DUMP`
 (src/train/step_dump.hpp describes its layout). The PyTorch side is written from the
 math, independently of kbnn's kernels:
   layout     kbnn images are NHWC, kernels (out, kh, kw, in): both are permuted to
-             torch's NCHW and (out, in, kh, kw); Flatten flattens NHWC order
+             torch's NCHW and (out, in, kh, kw); Flatten flattens NHWC order. Signals
+             (HDF5 data with data.layout = signal) are NLC rows and conv1d kernels (out,
+             k, in): permuted to torch's NCL and (out, in, k) for F.conv1d
   Flipout    y = conv(x, mu) + b + conv(x o S, softplus(rho) o eps) o R, S and R per
              example and channel (reparam: W = mu + softplus(rho) o eps)
   max pool   each window's value where kbnn's recorded argmax says (torch's own argmax
@@ -98,23 +100,65 @@ def read_idx(path):
 
 
 def training_set(options):
-    if options["data.format"] != "idx":
-        fail(f"the replay reads idx data only, the deck has data.format = {options['data.format']}")
-    d = options["data.dir"]
-    images = read_idx(os.path.join(d, "train-images-idx3-ubyte"))
-    labels = read_idx(os.path.join(d, "train-labels-idx1-ubyte"))
-    return images.reshape(len(images), -1), labels.astype(np.int64)  # (N, H*W*C) NHWC rows
+    """The training rows (N, H*W*C) in NHWC order, the factor that turns them into
+    kbnn's float32 batches, the labels, and the example's shape (H, W, C): IDX images
+    (bytes, scaled by 1/255) or HDF5 signals (data.layout = signal: (N, L) or (N, L, C)
+    float values as stored)."""
+    if options["data.format"] == "idx":
+        d = options["data.dir"]
+        images = read_idx(os.path.join(d, "train-images-idx3-ubyte"))
+        labels = read_idx(os.path.join(d, "train-labels-idx1-ubyte"))
+        rows, scale = images.reshape(len(images), -1), np.float32(1.0 / 255.0)
+        return rows, scale, labels.astype(np.int64), (images.shape[1], images.shape[2], 1)
+    if options["data.format"] != "hdf5" or options["data.layout"] != "signal":
+        fail(f"the replay reads idx images and hdf5 signals (data.layout = signal), not "
+             f"data.format = {options['data.format']}, data.layout = {options['data.layout']}")
+    if options["data.standardize"] != "false":
+        fail("the replay reads the features as stored: data.standardize must be false")
+    with h5py.File(options["data.train_file"], "r") as f:
+        x, labels = f[options["data.features"]][...], f[options["data.targets"]][...]
+    if x.dtype == np.uint8:
+        fail("the replay reads float signals, not uint8 ones")
+    shape = (1, x.shape[1], x.shape[2] if x.ndim == 3 else 1)
+    rows = x.reshape(len(x), -1).astype(np.float32)
+    return rows, np.float32(1.0), labels.astype(np.int64).reshape(-1), shape
+
+
+def channels_last(x):
+    """A batch of torch tensors, NCHW images or NCL signals, as kbnn's rows (NHWC / NLC)."""
+    return (x.permute(0, 2, 3, 1) if x.dim() == 4 else x.permute(0, 2, 1)).reshape(x.shape[0], -1)
+
+
+def from_channels_last(rows, shape, signal):
+    """kbnn's rows of examples of shape (H, W, C) as torch's NCHW images or NCL signals."""
+    n = rows.shape[0]
+    if signal:
+        return rows.reshape(n, shape[1], shape[2]).permute(0, 2, 1)
+    return rows.reshape(n, *shape).permute(0, 3, 1, 2)
 
 
 # ------------------------------------------------------------------------- the model
-def build(torch, layers, dump, options):
-    """The network as a list of steps; Bayesian layers as dicts of torch tensors."""
+def conv1d_layer(torch, keys, kernel, shape, name):
+    """conv1d's pieces: the kernel's converters, F.conv1d, the output shape (1, L', out)."""
     F = torch.nn.functional
-    shape = (28, 28, 1)  # (H, W, C) of Fashion-MNIST, as kbnn's idx reader gives
+    k, stride, pad = int(keys["kernel"]), int(keys.get("stride", 1)), int(keys.get("padding", 0))
+    out = int(keys["out"])
+    if kernel["mu"].shape != (out, k, shape[2]):
+        fail(f"{name}: kernel shape {kernel['mu'].shape} in the dump, expected {(out, k, shape[2])}")
+    to_torch = lambda a: torch.from_numpy(np.ascontiguousarray(np.transpose(a, (0, 2, 1))))
+    from_torch = lambda t: np.transpose(t.detach().numpy(), (0, 2, 1))
+    op = lambda x, w, b: F.conv1d(x, w, b, stride=stride, padding=pad)
+    return to_torch, from_torch, op, (1, (shape[1] + 2 * pad - k) // stride + 1, out), (1,)
+
+
+def build(torch, layers, dump, options, shape):
+    """The network as a list of steps; Bayesian layers as dicts of torch tensors. shape:
+    the input's (H, W, C)."""
+    F = torch.nn.functional
     steps = []
     for index, (kind, keys) in enumerate(layers):
         name = f"{kind}_{index}"
-        if kind in ("conv2d", "dense"):
+        if kind in ("conv2d", "dense", "conv1d"):
             if keys.get("estimator") not in ("flipout", "reparam"):
                 fail(f"{name}: the replay knows flipout and reparam, not {keys.get('estimator')}")
             block = dump["initial"][name]
@@ -130,6 +174,8 @@ def build(torch, layers, dump, options):
                 size = lambda h: (h + 2 * pad - k) // stride + 1
                 shape = (size(shape[0]), size(shape[1]), out)
                 sign_view = (1, 1)
+            elif kind == "conv1d":
+                to_torch, from_torch, op, shape, sign_view = conv1d_layer(torch, keys, kernel, shape, name)
             else:
                 out = int(keys["out"])
                 to_torch = lambda a: torch.from_numpy(np.array(a))
@@ -150,14 +196,16 @@ def build(torch, layers, dump, options):
             steps.append(layer)
         elif kind == "relu":
             steps.append({"kind": "fn", "fn": F.relu})
-        elif kind == "maxpool2d":
+        elif kind in ("maxpool2d", "maxpool1d"):
             size, stride = int(keys.get("size", 2)), int(keys.get("stride", keys.get("size", 2)))
-            shape = ((shape[0] - size) // stride + 1, (shape[1] - size) // stride + 1, shape[2])
+            signal = kind == "maxpool1d"
+            height = 1 if signal else (shape[0] - size) // stride + 1
+            shape = (height, (shape[1] - size) // stride + 1, shape[2])
             steps.append({"kind": "pool", "name": name, "size": size, "stride": stride,
-                          "out": shape})
+                          "out": shape, "signal": signal})
         elif kind == "flatten":
-            # kbnn's rows are NHWC: flatten in (h, w, c) order.
-            steps.append({"kind": "fn", "fn": lambda x: x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)})
+            # kbnn's rows are NHWC (NLC): flatten in (h, w, c) order.
+            steps.append({"kind": "fn", "fn": channels_last})
             shape = (1, 1, shape[0] * shape[1] * shape[2])
         else:
             fail(f"layer {index}: the replay does not know '{kind}'")
@@ -180,26 +228,30 @@ def parameters(steps):
     return out
 
 
-def pool_at(torch, x, argmax, out):
+def pool_at(torch, x, argmax, out, signal):
     """Max pooling that takes each window's value where kbnn's argmax says: argmax (N,
-    OH*OW*C) indexes kbnn's NHWC input rows. The gradient goes there too."""
-    n = x.shape[0]
-    rows = x.permute(0, 2, 3, 1).reshape(n, -1)
-    pooled = rows.gather(1, torch.from_numpy(argmax.astype(np.int64)))
-    return pooled.reshape(n, *out).permute(0, 3, 1, 2)
+    OH*OW*C) indexes kbnn's NHWC (NLC) input rows. The gradient goes there too."""
+    pooled = channels_last(x).gather(1, torch.from_numpy(argmax.astype(np.int64)))
+    return from_channels_last(pooled, out, signal)
 
 
 def argmax_disagreement(torch, x, argmax, size, stride):
-    """Where torch's own max pooling of x picks another input than kbnn's argmax: the
-    count, and the largest gap (torch's value at its choice minus at kbnn's) relative to
-    the input's largest |value|. Fails the replay if a kbnn argmax leaves its window."""
+    """Where torch's own max pooling of x (F.max_pool2d of NCHW images, F.max_pool1d of
+    NCL signals) picks another input than kbnn's argmax: the count, and the largest gap
+    (torch's value at its choice minus at kbnn's) relative to the input's largest |value|.
+    Fails the replay if a kbnn argmax leaves its window."""
     F = torch.nn.functional
-    n, c, h, w = x.shape
+    signal = x.dim() == 3
+    n, c, h, w = (x.shape[0], x.shape[1], 1, x.shape[2]) if signal else x.shape
     with torch.no_grad():
-        pooled, index = F.max_pool2d(x, size, stride, return_indices=True)  # index: h W + w
+        if signal:  # index: l; as an image of height 1, (oh, ow) = (0, l)
+            pooled, index = F.max_pool1d(x, size, stride, return_indices=True)
+            pooled, index = pooled.unsqueeze(2), index.unsqueeze(2)
+        else:
+            pooled, index = F.max_pool2d(x, size, stride, return_indices=True)  # index: h W + w
         oh, ow = pooled.shape[2:]
         ours = (index * c + torch.arange(c).view(1, c, 1, 1)).permute(0, 2, 3, 1).reshape(n, -1)
-        rows = x.permute(0, 2, 3, 1).reshape(n, -1)
+        rows = channels_last(x)
         theirs = torch.from_numpy(argmax.astype(np.int64))
         gap = (rows.gather(1, ours) - rows.gather(1, theirs)) / rows.abs().max()
     # kbnn's argmax of output (oh, ow, c) must be channel c of a pixel in that window.
@@ -207,7 +259,7 @@ def argmax_disagreement(torch, x, argmax, size, stride):
     pixel, channel = argmax // c, argmax % c
     dh = pixel // w - (j // c // ow) * stride
     dw = pixel % w - (j // c % ow) * stride
-    inside = (channel == j % c) & (dh >= 0) & (dh < size) & (dw >= 0) & (dw < size)
+    inside = (channel == j % c) & (dh >= 0) & (dh < (1 if signal else size)) & (dw >= 0) & (dw < size)
     if not inside.all():
         fail(f"kbnn's max-pooling argmax leaves its window at {np.count_nonzero(~inside)} places")
     differ = (ours != theirs).numpy()
@@ -226,7 +278,7 @@ def forward(torch, steps, x, record, pools=None):
             argmax = record["layers"][s["name"]]["argmax"][...]
             if pools is not None:
                 pools.append((s["name"], *argmax_disagreement(torch, x, argmax, s["size"], s["stride"])))
-            x = pool_at(torch, x, argmax, s["out"])
+            x = pool_at(torch, x, argmax, s["out"], s["signal"])
             continue
         noise = record["layers"][s["name"]]
         sigma = F.softplus(s["rho"])
@@ -287,8 +339,9 @@ def replay(path):
     failures = []
     with h5py.File(path, "r") as dump:
         options, layers = parse_deck(dump.attrs["deck"])
-        images, labels = training_set(options)
-        steps = build(torch, layers, dump, options)
+        images, scale, labels, shape = training_set(options)
+        signal = options["data.format"] == "hdf5"
+        steps = build(torch, layers, dump, options, shape)
         params = parameters(steps)
         tensors = [t for _, t, _, _ in params]
         lr = float(dump.attrs["lr"])
@@ -305,7 +358,7 @@ def replay(path):
         initial = {(name, field): dump["initial"][name][field][...] for name, _, _, field in params}
         recorded = sorted(int(k) for k in dump["steps"])
         print(f"{path}: {len(recorded)} steps, {len(params)} tensors, batch {batch_size}, "
-              f"{n_train} training images, {dump.attrs['ranks']} rank(s)")
+              f"{n_train} training {'signals' if signal else 'images'}, {dump.attrs['ranks']} rank(s)")
         print(f"{'step':>4} {'rows':>4} {'nll kbnn':>10} {'nll torch':>10} {'kl kbnn':>10} "
               f"{'kl torch':>10} {'max grad rel':>12} {'max param rel':>13} {'ties':>6}")
         worst = {"nll": 0.0, "kl": 0.0, "argmax": 0.0}
@@ -313,8 +366,8 @@ def replay(path):
         for k in recorded:
             record = dump["steps"][str(k)]
             batch = record["batch"][...]
-            pixels = images[batch].astype(np.float32) * np.float32(1.0 / 255.0)
-            x = torch.from_numpy(pixels.reshape(len(batch), 28, 28, 1)).permute(0, 3, 1, 2)
+            rows = images[batch].astype(np.float32) * scale
+            x = from_channels_last(torch.from_numpy(rows), shape, signal)
             y = torch.from_numpy(labels[batch])
             beta = kl_beta(options, k, steps_per_epoch)
             if abs(beta - record.attrs["beta"]) > 1e-12:
