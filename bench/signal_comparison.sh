@@ -11,7 +11,7 @@
 # a Markdown table of the test accuracy, NLL and ECE, the mean predictive entropy on the
 # test and the noise signals and the mutual information's AUROC (noise against test), mean
 # ± standard deviation over the seeds (README, "Signals: 1-D convolutions").
-#   usage: [SET=waveform|pulses] [TRAIN=n] [EPOCHS=e] bench/waveform_comparison.sh [KBNN [WORKDIR [SEEDS]]]
+#   usage: [SET=waveform|pulses] [TRAIN=n] [EPOCHS=e] bench/signal_comparison.sh [KBNN [WORKDIR [SEEDS]]]
 #   defaults: waveform, build/src/kbnn, /tmp/kbnn-SET, 5; TRAIN 5000; EPOCHS the deck's (20)
 # Needs python3-numpy and python3-h5py (Debian). One process, one thread.
 set -euo pipefail
