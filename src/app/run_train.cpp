@@ -151,6 +151,7 @@ RunData load_data(const RunConfig& config, const Communicator& comm, std::ostrea
   if (config.data.standardize) standardize_splits(std::move(moments), d, log);
   d.train.data = to_device(d.train_split.rows);
   d.train.target_std = d.standardization.target_std;
+  d.train.rate_unit = example_noun(d.train_split.rows) == std::string("images") ? "img/s" : "ex/s";
   d.validation = to_device(d.validation_split.rows);
   d.test = to_device(d.test_split.rows);
   const Dataset& train_host = d.train_split.rows;

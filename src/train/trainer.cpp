@@ -297,7 +297,7 @@ void Trainer::print_row(const HistoryRow& row, double eta_seconds) const {
   const char* fit = regression_ ? "rmse %.4g" : "acc %.4f";
   const std::string format =
       std::string("step %6lld/%lld  epoch %6.2f  loss %.4f  nll %.4f  kl %.4g  beta %.3g  "
-                  "lr %.3g  ") + fit + "  %7.0f img/s  elapsed %s  ETA %s";
+                  "lr %.3g  ") + fit + "  %7.0f " + train_.rate_unit + "  elapsed %s  ETA %s";
   std::snprintf(line, sizeof line, format.c_str(), static_cast<long long>(row.step),
                 static_cast<long long>(total_steps_), row.epoch, row.loss, row.nll, row.kl,
                 row.beta, row.lr, regression_ ? row.train_rmse : row.train_accuracy,

@@ -36,6 +36,8 @@ struct TrainingData {
   // Regression with standardized targets: each target's standard deviation, by which
   // the logged NLL and RMSE return to the targets' units (empty: units unchanged).
   std::vector<double> target_std;
+  // The progress line's rate: "img/s", or "ex/s" for other examples (data/example_noun).
+  std::string rate_unit = "img/s";
 };
 
 class Trainer {

@@ -148,6 +148,7 @@ run_mpi -n 2 "$kbnn" train "$deck" --data.format=hdf5 --data.train_file="$out/ne
   fail "training on the converted table failed: $(tail -3 "$out/plants.log")"
 # A table's rows are examples, not images, in every line that counts them.
 for line in "^training: 3600 examples in .* examples/s" "^epoch 20/20 done: .* over its 180 examples" \
+  "^step .* [0-9]* ex/s  elapsed" \
   "^data: 180 training and 60 test examples of 3 features" "^inference: [0-9]* example-passes/s"; do
   grep -q "$line" "$out/plants.log" || fail "no '$line' in the log: $(grep -E '^(training|epoch 20|data):' "$out/plants.log")"
 done
