@@ -132,6 +132,12 @@ TEST_CASE("1-D layers refuse images and vectors; 2-D layers name signals", "[lay
   // A signal flattened is a vector.
   CHECK_THAT(model_error({"conv1d out=2 kernel=3", "flatten", "maxpool1d"}, signal),
              contains("maxpool1d_2: takes a signal (1 x L x C), got a vector of 38 features"));
+  // A window as long as the signal leaves one point: 1 x 1 x C, a vector as well.
+  CHECK_THAT(model_error({"maxpool1d size=21", "conv1d out=2 kernel=1"}, signal),
+             contains("conv1d_1: takes a signal (1 x L x C), got a vector of 4 features; "));
+  CHECK_THAT(model_error({"maxpool1d size=21", "conv1d out=2 kernel=1"}, signal),
+             contains("; a signal of one point (L = 1, or what a window as long as the signal "
+                      "leaves) is such a vector too: dense takes it"));
   CHECK_THAT(model_error({"conv1d out=4 kernel=22"}, signal),
              contains("conv1d_0: a kernel of 22 with padding 0 does not fit the signal of length 21"));
   CHECK(model_error({"conv1d out=4 kernel=22 padding=1"}, signal) == "(no error)");

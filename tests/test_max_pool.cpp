@@ -35,12 +35,17 @@ TEST_CASE("max_pool_forward (both thread shapes) and max_pool_backward give the 
   // window's last pixel has fewer than 8 numbers left in the image: both are covered
   // ({12, 12, 6, 2, 2}: 6x6 windows by the vector path, the last by the other;
   // {10, 10, 8, 2, 2}: a full 8 lanes). Signals: tiling, overlapping, with gaps, and
-  // one whose last windows leave fewer than 8 numbers for the vector path.
+  // one whose last windows leave fewer than 8 numbers for the vector path. Windows that
+  // are neither (no deck kind makes them, but the kernels take any): size and stride
+  // differing between the axes, overlapping along one axis only (w, then h: a size_h /
+  // size_w or stride_h / stride_w mixed up anywhere, the choice of atomics included,
+  // gives other numbers), and one through the vector path.
   const Case cases[] = {square(6, 8, 6, 2, 2),   square(7, 7, 3, 3, 2), square(5, 6, 17, 3, 1),
                         square(4, 4, 1, 2, 2),   square(8, 7, 2, 2, 3), square(12, 12, 6, 2, 2),
                         square(10, 10, 8, 2, 2), square(9, 9, 5, 3, 3), square(9, 11, 9, 2, 2),
                         {1, 21, 4, 1, 2, 1, 2},  {1, 20, 3, 1, 3, 1, 1}, {1, 23, 1, 1, 3, 1, 4},
-                        {1, 12, 8, 1, 2, 1, 2},  {1, 9, 16, 1, 4, 1, 2}};
+                        {1, 12, 8, 1, 2, 1, 2},  {1, 9, 16, 1, 4, 1, 2}, {8, 11, 2, 2, 3, 3, 2},
+                        {11, 8, 3, 3, 2, 2, 3},  {9, 7, 5, 3, 1, 2, 1},  {6, 13, 8, 2, 4, 1, 3}};
   for (const Case& k : cases) {
     const int examples = 3;
     const int OH = (k.height - k.size_h) / k.stride_h + 1;
