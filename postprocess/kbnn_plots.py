@@ -293,12 +293,11 @@ def _ood_set(run, wanted):
 
 def _score_histograms(axis, inside, in_label, outside, out_label, unbounded):
     """Both sets' histograms of one score on 40 shared bins. A regression's standard
-    deviations are unbounded (unbounded): a few huge ones (a heteroscedastic model's) would
-    leave the rest in the first bin, so the bins stop at 1.5 times the 99th percentile and
-    what lies past it is counted in the last, as the legend says."""
+    deviations have no bound: a few huge ones (a heteroscedastic model's) would leave the
+    rest in the first bin, so the bins stop at 1.5 times the 99th percentile and what lies
+    past it is counted in the last, as the legend says."""
     values = np.concatenate([inside, outside])
-    top, beyond = (kbnn_regression.view_limit(values) if unbounded
-                   else (values.max() + 1e-12, 0))
+    top = kbnn_regression.view_limit(values)[0] if unbounded else values.max() + 1e-12
     bins = np.linspace(values.min(), top, 41)
     for scores, color, label in ((inside, IN_SET, in_label), (outside, OUT_SET, out_label)):
         past = int(np.sum(scores > top))

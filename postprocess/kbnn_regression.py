@@ -13,11 +13,11 @@ targets' units; docs/output.md, "Regression").
                                  points lie under the z * std lines in the stated
                                  fractions; binned RMSE against binned std on the
                                  diagonal; one row per target
-A heteroscedastic model may give a few signals it cannot place a huge variance: the
+A heteroscedastic model may give a few examples it cannot place a huge variance: the
 residual panel's axes then stop at 1.5 times the 99th percentile, and the legend counts
 the points beyond; the binned panel turns logarithmic when its values span more than two
-decades, and says so. Targets are named by the deck's
-data.targets ("positions"; "positions[1]" for the second of several).
+decades, and says so. Targets are named by the deck's data.targets ("positions";
+"positions[1]" for the second of several).
 """
 import os
 from statistics import NormalDist
@@ -174,8 +174,8 @@ def interval_calibration(r, path):
 def _residuals(axis, std, residual, name):
     """|residual| against the predicted std of one target, with the z * std lines that
     calibrated residuals stay under in the stated fractions."""
-    (right, beyond_x), (top, beyond_y) = view_limit(std), view_limit(residual)
-    beyond = np.sum((std > right) | (residual > top))
+    right, top = view_limit(std)[0], view_limit(residual)[0]
+    beyond = int(np.sum((std > right) | (residual > top)))
     axis.scatter(std, residual, s=8, color=COVERED, alpha=0.6,
                  label="test examples" + (f" ({beyond} beyond the axes)" if beyond else ""))
     grid = np.linspace(0, right * 1.05, 50)
