@@ -294,8 +294,8 @@ def _ood_set(run, wanted):
 def _score_histograms(axis, inside, in_label, outside, out_label, unbounded):
     """Both sets' histograms of one score on 40 shared bins. A regression's standard
     deviations have no bound: a few huge ones (a heteroscedastic model's) would leave the
-    rest in the first bin, so the bins stop at 1.5 times the 99th percentile and what lies
-    past it is counted in the last, as the legend says."""
+    rest in the first bin, so beyond 10 times the 99th percentile the bins stop at 1.5 times
+    it and what lies past is counted in the last, as the legend says."""
     values = np.concatenate([inside, outside])
     top = kbnn_regression.view_limit(values)[0] if unbounded else values.max() + 1e-12
     bins = np.linspace(values.min(), top, 41)

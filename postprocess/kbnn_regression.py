@@ -13,9 +13,9 @@ targets' units; docs/output.md, "Regression").
                                  points lie under the z * std lines in the stated
                                  fractions; binned RMSE against binned std on the
                                  diagonal; one row per target
-A heteroscedastic model may give a few examples it cannot place a huge variance: the
-residual panel's axes then stop at 1.5 times the 99th percentile, and the legend counts
-the points beyond; the binned panel turns logarithmic when its values span more than two
+A heteroscedastic model may give a few examples it cannot place a huge variance: for
+values more than 10 times the 99th percentile out, the residual panel's axes stop at 1.5
+times it, and the legend counts the points beyond; the binned panel turns logarithmic when its values span more than two
 decades, and says so. Targets are named by the deck's data.targets ("positions";
 "positions[1]" for the second of several).
 """
@@ -85,12 +85,14 @@ def spans_decades(values, decades=2):
     return v.size > 0 and v.max() > 10.0 ** decades * np.median(v)
 
 
-def view_limit(values, quantile=99, room=1.5):
-    """The top of an axis that shows the bulk of the values: their maximum, or room times
-    their 99th percentile when some lie farther out, and how many lie past it."""
+def view_limit(values, quantile=99, room=1.5, far=10):
+    """The top of an axis that shows the bulk of the values: their maximum, unless it lies
+    more than `far` times their 99th percentile out (one huge variance, not a tail worth
+    seeing): then room times that percentile. And how many values lie past it."""
     v = np.asarray(values, np.float64).ravel()
     v = v[np.isfinite(v)]
-    top = min(v.max(), room * np.percentile(v, quantile))
+    bulk = np.percentile(v, quantile)
+    top = v.max() if v.max() <= far * bulk else room * bulk
     return top, int(np.sum(v > top))
 
 
