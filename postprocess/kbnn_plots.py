@@ -291,6 +291,20 @@ def _ood_set(run, wanted):
     return next(iter(sets))
 
 
+def _score_histograms(axis, inside, in_label, outside, out_label, unbounded):
+    """Both sets' histograms of one score on 40 shared bins. A regression's standard
+    deviations have no bound: a few huge ones (a heteroscedastic model's) would leave the
+    rest in the first bin, so beyond 10 times the 99th percentile the bins stop at 1.5 times
+    it and what lies past is counted in the last, as the legend says."""
+    values = np.concatenate([inside, outside])
+    top = kbnn_regression.view_limit(values)[0] if unbounded else values.max() + 1e-12
+    bins = np.linspace(values.min(), top, 41)
+    for scores, color, label in ((inside, IN_SET, in_label), (outside, OUT_SET, out_label)):
+        past = int(np.sum(scores > top))
+        axis.hist(np.minimum(scores, top), bins=bins, density=True, color=color, alpha=0.55,
+                  label=label + (f"; {past} past {top:.3g}, in the last bin" if past else ""))
+
+
 def plot_ood(args):
     run = open_run(args.run)
     name = _ood_set(run, args.ood_set)
@@ -300,12 +314,9 @@ def plot_ood(args):
     scores = [entry for entry in OOD_SCORES if entry[0] in inside and entry[0] in outside]
     figure, axes = plt.subplots(1, len(scores) + 1, figsize=(4.5 * (len(scores) + 1), 4.4))
     for axis, (score, title, label, _) in zip(axes, scores):
-        values = np.concatenate([inside[score], outside[score]])
-        bins = np.linspace(values.min(), values.max() + 1e-12, 41)
-        axis.hist(inside[score], bins=bins, density=True, color=IN_SET, alpha=0.55,
-                  label=f"{in_set} ({len(inside[score])}, in)")
-        axis.hist(outside[score], bins=bins, density=True, color=OUT_SET, alpha=0.55,
-                  label=f"{name} ({len(outside[score])}, OOD)")
+        _score_histograms(axis, inside[score], f"{in_set} ({len(inside[score])}, in)",
+                          outside[score], f"{name} ({len(outside[score])}, OOD)",
+                          run.is_regression)
         _label(axis, title, label, legend={"title": f"AUROC {float(m['auroc_' + score]):.3f}",
                                            "fontsize": 8, "title_fontsize": 9})
     axes[0].set_ylabel("density")

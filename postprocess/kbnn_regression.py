@@ -4,7 +4,8 @@ targets' units; docs/output.md, "Regression").
 
   RUN_predicted_vs_true.png      predicted mean against the true value, with the central
                                  95 % interval as error bars, blue where it holds the
-                                 truth and red where not; one panel per target
+                                 truth and red where not; one panel per target, framing
+                                 the points (an interval past the frame runs off it)
   RUN_interval_calibration.png   observed against expected coverage of the central
                                  intervals (the diagonal is perfect calibration; the grey
                                  band is +-2 binomial standard errors), and their widths
@@ -12,14 +13,20 @@ targets' units; docs/output.md, "Regression").
                                  points lie under the z * std lines in the stated
                                  fractions; binned RMSE against binned std on the
                                  diagonal; one row per target
+A heteroscedastic model may give a few examples it cannot place a huge variance: for
+values more than 10 times the 99th percentile out, the residual panel's axes stop at 1.5
+times it, and the legend counts the points beyond; the binned panel turns logarithmic when its values span more than two
+decades, and says so. Targets are named by the deck's data.targets ("positions";
+"positions[1]" for the second of several).
 """
 import os
+from statistics import NormalDist
 
 import h5py
 import matplotlib.pyplot as plt
 import numpy as np
 
-from kbnn_runfile import RunFileError
+from kbnn_runfile import RunFileError, _parse_deck
 
 COVERED, MISSED = "#2a7ab9", "#d9534f"
 Z95 = 1.959963984540054
@@ -42,18 +49,55 @@ class RegressionSet:
                     "written with output.write_predictions = false")
             self.mean, self.std, self.target = (group[k][:].astype(np.float64)
                                                 for k in ("mean", "std", "target"))
+            if not np.isfinite(self.target).any():
+                raise RunFileError(
+                    f"{path}: /predictions/{set_name} has no targets (new data, or an OOD "
+                    "set of noise, predicted without them): these plots compare predictions "
+                    "with the truth (an OOD set's uncertainty: 'kbnn_plots.py ood')")
             metrics = f[f"metrics/{set_name}"]
             self.metrics = {k: float(metrics.attrs[k]) for k in metrics.attrs if k != "description"}
             self.levels = metrics["interval_level"][:]
             self.coverage = metrics["interval_coverage"][:]
             self.width = metrics["interval_width"][:]
+            deck = _parse_deck(str(f.attrs.get("deck", "")))
         self.targets = self.mean.shape[1]
-        self.target_names = [f"target {t}" for t in range(self.targets)]
+        self.target_names = target_names(deck.get("data.targets", "targets"), self.targets)
 
     def title(self):
         m = self.metrics
         return (f"{self.name} on '{self.set}': RMSE {m['rmse']:.4g}, NLL {m['nll']:.3f}, "
                 f"95% coverage {m['coverage_95']:.3f}")
+
+
+def target_names(dataset, count):
+    """What the axes call each target: the targets' dataset ("positions", or
+    "positions[1]" for the second of several); "target 1" for a dataset named targets."""
+    if dataset == "targets":
+        return [f"target {t}" for t in range(count)]
+    return [dataset] if count == 1 else [f"{dataset}[{t}]" for t in range(count)]
+
+
+def spans_decades(values, decades=2):
+    """Whether the positive values reach past 10^decades times their median: a linear axis
+    would squeeze most of them into its first few percent."""
+    v = np.asarray(values, np.float64).ravel()
+    v = v[np.isfinite(v) & (v > 0)]
+    return v.size > 0 and v.max() > 10.0 ** decades * np.median(v)
+
+
+def view_limit(values, quantile=99, room=1.5, far=10):
+    """The top of an axis that shows the bulk of the values: their maximum, unless it lies
+    more than `far` times their 99th percentile out (one huge variance, not a tail worth
+    seeing): then room times that percentile. And how many values lie past it."""
+    v = np.asarray(values, np.float64).ravel()
+    v = v[np.isfinite(v)]
+    bulk = np.percentile(v, quantile)
+    top = v.max() if v.max() <= far * bulk else room * bulk
+    return top, int(np.sum(v > top))
+
+
+def _scale_note(log):
+    return " (log scale)" if log else ""
 
 
 def _save(figure, path):
@@ -76,8 +120,13 @@ def predicted_vs_true(r, path):
             axis.errorbar(y[mask], mean[mask], yerr=half[mask], fmt="o", markersize=3,
                           color=color, ecolor=color, alpha=0.7, elinewidth=0.8,
                           label=f"{label} ({mask.sum()})")
-        low, high = min(y.min(), (mean - half).min()), max(y.max(), (mean + half).max())
+        # The frame holds the points: one huge interval must not shrink the rest to a dot.
+        low, high = min(y.min(), mean.min()), max(y.max(), mean.max())
+        margin = 0.08 * (high - low) or 1.0
+        low, high = low - margin, high + margin
         axis.plot([low, high], [low, high], "k--", linewidth=1, label="predicted = true")
+        axis.set_xlim(low, high)
+        axis.set_ylim(low, high)
         axis.set_xlabel(f"true {r.target_names[t]}")
         axis.set_ylabel(f"predicted {r.target_names[t]} (mean +- 1.96 std)")
         axis.grid(alpha=0.3)
@@ -92,13 +141,15 @@ def interval_calibration(r, path):
     n = r.mean.size
     band = 2 * np.sqrt(r.levels * (1 - r.levels) / n)
     left.fill_between(r.levels, r.levels - band, r.levels + band, color="gray", alpha=0.25,
-                      label=f"+-2 standard errors ({n} targets)")
+                      label=f"+-2 standard errors ({n} target values)")
     left.plot([0, 1], [0, 1], "k--", linewidth=1, label="perfect calibration")
     left.plot(r.levels, r.coverage, "o-", color=COVERED, label="observed")
     for p in (0.5, 0.9, 0.95):
         k = int(round(p / 0.05)) - 1
+        below = r.coverage[k] > 0.9  # above it, the number would leave the panel
         left.annotate(f"{r.coverage[k]:.2f}", (r.levels[k], r.coverage[k]),
-                      textcoords="offset points", xytext=(-22, 6), fontsize=8)
+                      textcoords="offset points", xytext=(6, -12) if below else (-22, 6),
+                      fontsize=8)
     left.set_xlim(0, 1)
     left.set_ylim(0, 1)
     left.set_xlabel("expected coverage of the central interval")
@@ -107,10 +158,15 @@ def interval_calibration(r, path):
                    "(mean |observed - expected|)")
     left.grid(alpha=0.3)
     left.legend(loc="upper left", fontsize=8)
-    right.plot(r.levels, r.width, "o-", color="gray")
+    # The median beside the mean: a few huge variances can make the mean no row's width.
+    z = np.array([NormalDist().inv_cdf((1 + p) / 2) for p in r.levels])
+    median = 2 * z * np.median(r.std[np.isfinite(r.target)])
+    right.plot(r.levels, r.width, "o-", color="gray", label="mean (/metrics)")
+    right.plot(r.levels, median, "s--", color=COVERED, label="median")
     right.set_xlabel("expected coverage of the central interval")
-    right.set_ylabel("mean interval width (target units)")
+    right.set_ylabel("interval width (target units)")
     right.set_title("how wide the intervals are")
+    right.legend(loc="upper left", fontsize=8)
     right.grid(alpha=0.3)
     figure.suptitle(r.title())
     figure.tight_layout()
@@ -120,13 +176,18 @@ def interval_calibration(r, path):
 def _residuals(axis, std, residual, name):
     """|residual| against the predicted std of one target, with the z * std lines that
     calibrated residuals stay under in the stated fractions."""
-    axis.scatter(std, residual, s=8, color=COVERED, alpha=0.6, label="test examples")
-    grid = np.linspace(0, std.max() * 1.05, 50)
+    right, top = view_limit(std)[0], view_limit(residual)[0]
+    beyond = int(np.sum((std > right) | (residual > top)))
+    axis.scatter(std, residual, s=8, color=COVERED, alpha=0.6,
+                 label="test examples" + (f" ({beyond} beyond the axes)" if beyond else ""))
+    grid = np.linspace(0, right * 1.05, 50)
     for p, z, style in [(0.5, 0.6744897501960817, ":"), (0.9, 1.6448536269514715, "--"),
                         (0.95, Z95, "-")]:
         inside = np.mean(residual <= z * std)
         axis.plot(grid, z * grid, "k" + style, linewidth=1,
                   label=f"|r| = {z:.2f} std: {inside:.2f} below (expected {p})")
+    axis.set_xlim(0, right * 1.05)
+    axis.set_ylim(0, top * 1.05)
     axis.set_xlabel(f"predicted std of {name}")
     axis.set_ylabel(f"|true - predicted mean| of {name}")
     axis.set_title(f"{name}: residuals against the predicted spread")
@@ -142,12 +203,17 @@ def _binned_error(axis, std, residual, name):
     rms_std = [np.sqrt(np.mean(std[b] ** 2)) for b in bins]
     rmse = [np.sqrt(np.mean(residual[b] ** 2)) for b in bins]
     top = max(max(rms_std), max(rmse)) * 1.1
-    axis.plot([0, top], [0, top], "k--", linewidth=1, label="calibrated")
+    log = spans_decades(rms_std + rmse)
+    bottom = min(min(rms_std), min(rmse)) / 1.1 if log else 0
+    axis.plot([bottom, top], [bottom, top], "k--", linewidth=1, label="calibrated")
     axis.plot(rms_std, rmse, "o-", color=COVERED, label=f"{len(bins)} bins of equal count")
-    axis.set_xlim(0, top)
-    axis.set_ylim(0, top)
-    axis.set_xlabel(f"RMS predicted std in the bin ({name})")
-    axis.set_ylabel("RMSE in the bin")
+    if log:
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+    axis.set_xlim(bottom, top)
+    axis.set_ylim(bottom, top)
+    axis.set_xlabel(f"RMS predicted std in the bin ({name})" + _scale_note(log))
+    axis.set_ylabel("RMSE in the bin" + _scale_note(log))
     axis.set_title(f"{name}: error against predicted spread, binned")
     axis.grid(alpha=0.3)
     axis.legend(loc="upper left", fontsize=8)

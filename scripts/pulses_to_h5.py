@@ -24,8 +24,8 @@ every centre in steps of 1/2 names the class of 91 % of 2000 such signals.
 
 The files have csv_to_h5.py's layout: /features (N, 128) float64, one signal per row (kbnn
 reads it as 1 x 128 x 1 with data.layout = signal), /labels (N) int64 with the attributes
-class_names and num_classes; and /positions (N) float64, each pulse's centre c (kbnn does
-not read it). The test file's rows come from the same stream after the training rows:
+class_names and num_classes; and /positions (N) float64, each pulse's centre c, which a
+regression reads as its target (data.targets = positions: input/pulses_position.cfg). The test file's rows come from the same stream after the training rows:
 another seed gives other files. Needs numpy and h5py (Debian: python3-numpy python3-h5py).
 """
 import argparse

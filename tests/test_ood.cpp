@@ -117,7 +117,8 @@ TEST_CASE("OOD scores come from the predictions, and metrics rank the OOD set", 
   }
 }
 
-TEST_CASE("Synthetic shifts: invert and rot90 by hand, noise keyed by the global row", "[ood]") {
+TEST_CASE("Synthetic shifts by hand; noise keyed by the global row, without real targets",
+          "[ood]") {
   using kbnn::DataShift;
   const kbnn::Dataset d = image_set(6, 3, 3, 2);
   const kbnn::Dataset inverted = kbnn::shifted(d, DataShift::invert, 1);
@@ -156,6 +157,20 @@ TEST_CASE("Synthetic shifts: invert and rot90 by hand, noise keyed by the global
     }
     CHECK(std::abs(after - before) / f < 60);
   }
+  CHECK(noise.labels == d.labels);  // no metric reads them
+
+  // A regression's noise holds nothing its targets measured: a set without targets
+  // (NaN), predicted and not scored; invert and rot90 keep them.
+  kbnn::Dataset real = d;
+  real.target_dim = 2;
+  real.targets.assign(std::size_t(d.count) * 2, 3.5f);
+  const kbnn::Dataset real_noise = kbnn::shifted(real, DataShift::noise, 5);
+  CHECK_FALSE(real_noise.labeled);
+  REQUIRE(real_noise.targets.size() == real.targets.size());
+  for (float t : real_noise.targets) CHECK(std::isnan(t));
+  CHECK(real_noise.pixels == noise.pixels);
+  CHECK(kbnn::shifted(real, DataShift::rot90, 0).targets == real.targets);
+  CHECK(kbnn::shifted(real, DataShift::rot90, 0).labeled);
 }
 
 TEST_CASE("[ood] deck options are read, named and checked", "[ood]") {

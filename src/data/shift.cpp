@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 
 namespace kbnn {
@@ -33,6 +34,15 @@ void noise_image(T* image, std::int64_t features, std::uint64_t seed, std::int64
   std::mt19937_64 generator(key);
   std::normal_distribution<double> normal(mean, stddev);
   for (std::int64_t f = 0; f < features; ++f) image[f] = noise_value(normal(generator), T{});
+}
+
+// Noise holds nothing a target measured (a pulse's position, a line's width): a
+// regression's noise set is scored by its uncertainty alone, as a set read without targets,
+// not against the targets of the examples it replaced. Labels stay (no metric reads an OOD
+// set's labels; docs/design.md, "Out-of-distribution scores").
+void forget_targets(Dataset& d) {
+  d.labeled = false;
+  d.targets.assign(d.targets.size(), std::numeric_limits<float>::quiet_NaN());
 }
 
 // Counter-clockwise: out(y, x) = in(x, n - 1 - y), NHWC.
@@ -67,6 +77,7 @@ Dataset shifted(const Dataset& d, DataShift shift, std::uint64_t seed, std::int6
       else
         noise_image(out.pixels.data() + i * features, features, seed, first_row + i);
     }
+    if (d.target_dim > 0) forget_targets(out);
   } else if (shift == DataShift::rot90) {
     if (d.height != d.width)
       throw InputError(concat(d.source, ": shift rot90 needs square images, got ", d.height,

@@ -6,8 +6,9 @@
 //           structure
 //   invert  255 - v: the same shapes, dark on light (uint8 images only)
 //   rot90   the image turned 90 degrees counter-clockwise (square images only)
-// Labels and targets are kept (they are only meaningful for invert and rot90, and OOD scores do
-// not use them).
+// Labels are kept (they are only meaningful for invert and rot90, and OOD scores do not use
+// them); so are real targets, but noise drops them (NaN, a set without targets): a
+// regression would otherwise be scored against what the noise replaced.
 #pragma once
 
 #include "core/choices.hpp"

@@ -75,6 +75,8 @@ with h5py.File(sys.argv[1], "r") as f:
     assert 0.85 <= m["coverage_95"] <= 1.0, m["coverage_95"]
     assert len(f["history/eval/nll"]) == 2 and np.isfinite(f["history/eval/nll"][:]).all()
     assert f["weights/noise_3/log_variance"].shape == (2,)
+    # noise holds nothing the targets measured: predicted, not scored against them
+    assert np.isnan(f["predictions/noise/target"][:]).all() and "noise" not in f["metrics"]
     assert "standardization/target_std" in f and "checkpoint/standardization/feature_mean" in f
     print(f"PASSED: trained, RMSE per target {rmse} (targets' spread {spread}), 95% coverage "
           f"{m['coverage_95']:.3f}")
