@@ -28,7 +28,6 @@ class_names and num_classes; and /positions (N) float64, each pulse's centre c, 
 regression reads as its target (data.targets = positions: input/pulses_position.cfg). The test file's rows come from the same stream after the training rows:
 another seed gives other files. Needs numpy and h5py (Debian: python3-numpy python3-h5py).
 """
-import argparse
 import os
 import sys
 
@@ -37,6 +36,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import csv_to_h5  # noqa: E402  (its writer: the same file layout)
+import waveform_to_h5  # noqa: E402  (its command line)
 
 POINTS = 128
 HALF = 8  # every pulse lies within [c - HALF, c + HALF]
@@ -76,14 +76,7 @@ def pulses(n, rng, noise=NOISE):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("dir", help="where train.h5 and test.h5 go (created if missing)")
-    p.add_argument("--train", type=int, default=5000, help="training examples")
-    p.add_argument("--test", type=int, default=5000, help="test examples")
-    p.add_argument("--seed", type=int, default=0)
-    a = p.parse_args(argv)
-    if a.train < 1 or a.test < 1:
-        sys.exit("--train and --test need at least one example each")
+    a = waveform_to_h5.split_arguments(__doc__, argv)
     rng = np.random.default_rng(a.seed)
     names = [f"x{i}" for i in range(POINTS)]
     source = f"pulses_to_h5.py --seed {a.seed}"

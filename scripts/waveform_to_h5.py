@@ -55,8 +55,9 @@ def waveforms(n, rng):
     return x, labels.astype(np.int64)
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def split_arguments(doc, argv):
+    """The command line of a synthetic set's script: DIR, --train, --test, --seed, checked."""
+    p = argparse.ArgumentParser(description=doc.split("\n")[0])
     p.add_argument("dir", help="where train.h5 and test.h5 go (created if missing)")
     p.add_argument("--train", type=int, default=5000, help="training examples")
     p.add_argument("--test", type=int, default=5000, help="test examples")
@@ -64,6 +65,11 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.train < 1 or a.test < 1:
         sys.exit("--train and --test need at least one example each")
+    return a
+
+
+def main(argv=None):
+    a = split_arguments(__doc__, argv)
     rng = np.random.default_rng(a.seed)
     names = [f"x{i}" for i in range(1, POINTS + 1)]
     classes = ["h1+h2", "h1+h3", "h2+h3"]
