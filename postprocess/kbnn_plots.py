@@ -583,7 +583,7 @@ def _split_histograms(axis, ensemble, ood_set):
     axis.set_yscale("log")
     regression = "rmse" in ensemble.metrics.get("test", {})
     _label(axis, "the mixture's " + ("epistemic variance" if regression else "mutual information")
-           + ", split", "epistemic variance per example and target (target units squared)"
+           + ", split", "epistemic variance (target units squared)"
            if regression else "epistemic uncertainty per example (nats)", "examples",
            legend={"fontsize": 7})
 

@@ -10,7 +10,8 @@
 #     from the K*S per-pass Gaussians; kbnn prune scores the ensemble (fraction 0: its own
 #     numbers); kbnn info lists the members;
 #   - --dry-run writes nothing; --restart auto with more epochs continues every member
-#     and equals the ensemble trained so long at once, bit for bit;
+#     and equals the ensemble trained so long at once, bit for bit; an unfinished
+#     ensemble (a member never run) resumes to the same mixture;
 #   - data.validation_fraction: the members evaluate the held-out rows during training,
 #     and the mixture says it fits nothing to them;
 #   - kbnn_plots.py regression and members draw the ensemble's file.
@@ -161,6 +162,21 @@ with h5py.File(f"{out}/ens.h5") as a, h5py.File(f"{out}/ens_8.h5") as b:
                               b[f"members/{k}/checkpoint/parameters"][:]), k
         assert a[f"members/{k}/checkpoint"].attrs["step"] == b[f"members/{k}/checkpoint"].attrs["step"]
 print("PASSED: --restart auto continues the members bit for bit")
+PY
+# An unfinished ensemble (member 1 never ran, no ensemble file): --restart auto leaves
+# member 0 as it is, trains member 1 and writes the same mixture.
+rm "$out/ens_8.h5" "$out"/ens_8.members/member_1.*
+train 2 ens_8 --parallel.ensemble=2 --train.epochs=8 --restart auto
+grep -q "^\[member 0\] restart: auto: .*nothing to do" "$out/ens_8.log" ||
+  fail "member 0 was not left as it was: $(grep -E '^\[member 0\] restart' "$out/ens_8.log")"
+/usr/bin/python3 - "$out" <<'PY' || fail "the resumed unfinished ensemble differs"
+import sys, h5py, numpy as np
+out = sys.argv[1]
+with h5py.File(f"{out}/ens.h5") as a, h5py.File(f"{out}/ens_8.h5") as b:
+    assert b.attrs["status"] == "finished"
+    for name in ("mean", "std", "nll", "epistemic_within", "epistemic_between"):
+        assert np.array_equal(a[f"predictions/test/{name}"][:], b[f"predictions/test/{name}"][:]), name
+print("PASSED: an unfinished ensemble resumes: member 1 trained, the same mixture")
 PY
 
 # Held-out rows: each member evaluates them during training; the mixture fits nothing.
