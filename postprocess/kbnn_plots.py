@@ -529,14 +529,20 @@ def _member_histories(axis, ensemble):
 
 
 def _member_scores(axis, ensemble, ood_set):
-    """Test accuracy and OOD AUROC per member and for the mixture; ECE above each."""
+    """Test accuracy (a regression's: 95 % coverage) and OOD AUROC per member and for the
+    mixture; ECE (RMSE) above each."""
     rows = [(f"{m['member']}", m["metrics"].get("test", {}), m["ood"].get(ood_set, {}))
             for m in ensemble.members]
     rows.append(("mixture", ensemble.metrics.get("test", {}), ensemble.ood.get(ood_set, {})))
-    series = [("accuracy", "test accuracy", lambda t, o: t.get("accuracy", np.nan))]
+    regression = "rmse" in ensemble.metrics.get("test", {})
+    fit, fit_label = ("coverage_95", "95% coverage") if regression else ("accuracy", "test accuracy")
+    above, above_format = ("rmse", "RMSE\n{:.4g}") if regression else ("ece", "ECE\n{:.3f}")
+    scores = ((("epistemic_std", "epistemic std"), ("predictive_std", "predictive std"))
+              if regression else (("mutual_information", "MI"), ("entropy", "entropy")))
+    series = [(fit, fit_label, lambda t, o: t.get(fit, np.nan))]
     if ood_set:
         series += [(s, f"AUROC {label}", lambda t, o, s=s: o.get(f"auroc_{s}", np.nan))
-                   for s, label in (("mutual_information", "MI"), ("entropy", "entropy"))]
+                   for s, label in scores]
     x = np.arange(len(rows))
     width = 0.8 / len(series)
     lowest = 0.5
@@ -545,8 +551,8 @@ def _member_scores(axis, ensemble, ood_set):
         lowest = min([lowest] + [h for h in heights if h == h])
         axis.bar(x + (i - (len(series) - 1) / 2) * width, heights, width=width, label=label)
     for xi, (_, t, _) in zip(x, rows):
-        axis.annotate(f"ECE\n{t.get('ece', np.nan):.3f}", (xi, 1.0), ha="center", va="bottom",
-                      fontsize=7)
+        axis.annotate(above_format.format(t.get(above, np.nan)), (xi, 1.0), ha="center",
+                      va="bottom", fontsize=7)
     axis.set_xticks(x)
     axis.set_xticklabels([name for name, _, _ in rows])
     # Room above the bars and their ECE labels for the legend, which covers no bar there.
@@ -558,13 +564,14 @@ def _member_scores(axis, ensemble, ood_set):
 
 
 def _split_histograms(axis, ensemble, ood_set):
-    """Per-example within- and between-member epistemic uncertainty, test vs OOD set."""
+    """Per-example within- and between-member epistemic uncertainty, test vs OOD set (a
+    regression's: variances, one value per example and target)."""
     sets = [("test", "-")] + ([(ood_set, ":")] if ood_set else [])
     top = 0.0
     values = {}
     for name, _ in sets:
         p = ensemble.predictions(name)
-        values[name] = (p["epistemic_within"], p["epistemic_between"])
+        values[name] = (p["epistemic_within"].ravel(), p["epistemic_between"].ravel())
         top = max(top, max(v.max() for v in values[name]))
     bins = np.linspace(0, top if top > 0 else 1, 40)
     for name, style in sets:
@@ -574,8 +581,11 @@ def _split_histograms(axis, ensemble, ood_set):
         axis.hist(between, bins=bins, histtype="step", linestyle=style, color=EPISTEMIC,
                   linewidth=1.5, label=f"{name}: between-member")
     axis.set_yscale("log")
-    _label(axis, "the mixture's mutual information, split",
-           "epistemic uncertainty per example (nats)", "examples", legend={"fontsize": 7})
+    regression = "rmse" in ensemble.metrics.get("test", {})
+    _label(axis, "the mixture's " + ("epistemic variance" if regression else "mutual information")
+           + ", split", "epistemic variance (target units squared)"
+           if regression else "epistemic uncertainty per example (nats)", "examples",
+           legend={"fontsize": 7})
 
 
 def plot_members(args):
@@ -685,9 +695,11 @@ def parser():
                     "/members/<k> and the mixture's /metrics and /predictions). Output: one "
                     "PNG (1500x450) with three panels: each member's training NLL against "
                     "step; test accuracy and OOD AUROC (mutual information, entropy) of every "
-                    "member and of the mixture, ECE above each; histograms of the per-example "
-                    "within- and between-member epistemic uncertainty on the test and OOD "
-                    "sets.", "kbnn ensemble run file", metavar="ENSEMBLE.h5",
+                    "member and of the mixture, ECE above each (a regression's: 95% coverage "
+                    "and AUROC of the epistemic and predictive std, RMSE above each); "
+                    "histograms of the per-example within- and between-member epistemic "
+                    "uncertainty (a regression's: variances) on the test and OOD sets.",
+                    "kbnn ensemble run file", metavar="ENSEMBLE.h5",
                     png="RUN_members.png")
     p.add_argument("--ood-set", default="",
                    help="the OOD set to show (default: the first in /metrics/ood)")

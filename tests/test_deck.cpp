@@ -604,11 +604,13 @@ TEST_CASE("bad data, output and parallel options are rejected", "[deck]") {
         contains("command line: debug.dump_steps = 2 needs train.lr_schedule = constant and "
                  "train.lr_warmup_epochs = 0 (the dump records one learning rate), got cosine "
                  "and 0"));
-    // The mixture and its split are written for classes only: no silent classifier output.
-    REQUIRE_THROWS_WITH(
+    // A regression ensemble: the mixture of its members' Gaussians
+    // (uq/regression_ensemble.hpp), once refused.
+    const kbnn::RunConfig regression =
         parse_text(kMinimal + "[data]\nformat = hdf5\ntrain_file = a.h5\ntest_file = b.h5\n",
-                   {"--parallel.ensemble=3", "--model.likelihood=gaussian"}),
-        contains("parallel.ensemble: expected 1 with a Gaussian model.likelihood"));
+                   {"--parallel.ensemble=3", "--model.likelihood=gaussian"});
+    CHECK(regression.parallel.ensemble == 3);
+    CHECK(regression.model.regression());
     const kbnn::RunConfig five = parse_text(kMinimal, {"--parallel.ensemble=5"});
     CHECK(five.parallel.ensemble_groups == 0);
     CHECK_NOTHROW(kbnn::check_deck_for_ranks(five, 2));  // 2 groups of 1 rank

@@ -589,10 +589,6 @@ void validate_regression(const RunConfig& c, const OptionCheck& check) {
         "hdf5 (or empty) with a Gaussian model.likelihood", likelihood);
   check(c.debug.dump_steps == 0, "debug.dump_steps",
         "0 with a Gaussian model.likelihood (the step dump replays classifiers)", likelihood);
-  // The ensemble's mixture and its epistemic split are written for classes only.
-  check(c.parallel.ensemble == 1, "parallel.ensemble",
-        "1 with a Gaussian model.likelihood (ensembles of regression models are not built yet)",
-        likelihood);
   check(c.eval.temperature == Temperature{}, "eval.temperature",
         "1 with a Gaussian model.likelihood (a temperature scales class logits)", likelihood);
 }

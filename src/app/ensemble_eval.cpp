@@ -18,19 +18,47 @@ EnsembleEvaluation evaluate_one(Sequential<Real>& model, const DeviceDataset& da
   return one;
 }
 
-EnsembleEvaluation evaluate_trained(const TrainedRun& run, Sequential<Real>& model,
-                                    const DeviceDataset& data, std::int64_t data_first,
-                                    std::int64_t total, const EvalOptions& options,
-                                    const Communicator& comm) {
-  if (run.members.empty()) return evaluate_one(model, data, data_first, total, options, comm);
-  const auto ready = [&](int k) {
+namespace {
+
+// An ensemble evaluation's ready(k): member k's checkpoint read and loaded into `model`;
+// its seed.
+std::function<std::uint64_t(int)> member_loader(const TrainedRun& run, Sequential<Real>& model,
+                                                const Communicator& comm) {
+  return [&run, &model, &comm](int k) {
     const CheckpointSource& source = run.members[k];
     const Checkpoint c = read_checkpoint(source.path, comm, source.group);
     load_parameters(c, concat(source.path, ": /", source.group), model.parameters());
     return c.seed;
   };
-  return evaluate_ensemble(model, int(run.members.size()), ready, data, data_first, total, options,
-                           comm);
+}
+
+}  // namespace
+
+EnsembleEvaluation evaluate_trained(const TrainedRun& run, Sequential<Real>& model,
+                                    const DeviceDataset& data, std::int64_t data_first,
+                                    std::int64_t total, const EvalOptions& options,
+                                    const Communicator& comm) {
+  if (run.members.empty()) return evaluate_one(model, data, data_first, total, options, comm);
+  return evaluate_ensemble(model, int(run.members.size()), member_loader(run, model, comm), data,
+                           data_first, total, options, comm);
+}
+
+RegressionEnsembleEvaluation evaluate_trained_regression(const TrainedRun& run,
+                                                         Sequential<Real>& model,
+                                                         const DeviceDataset& data,
+                                                         std::int64_t data_first,
+                                                         std::int64_t total,
+                                                         const EvalOptions& options,
+                                                         const Communicator& comm) {
+  const Standardization& s = run.checkpoint.standardization;
+  if (!run.members.empty())
+    return evaluate_regression_ensemble(model, int(run.members.size()),
+                                        member_loader(run, model, comm), data, data_first, total,
+                                        options, s, comm);
+  RegressionEnsembleEvaluation one;
+  one.mixture = evaluate_regression(model, data, data_first, total, options, s, comm);
+  one.members = 1;
+  return one;
 }
 
 void write_evaluation(RunFile& file, const std::string& set, const EnsembleEvaluation& e,
@@ -43,7 +71,7 @@ void write_evaluation(RunFile& file, const std::string& set, const EnsembleEvalu
   }
   if (m.metrics.labeled == 0) return;  // a set without labels has no metrics
   file.write_metrics(set, m.metrics, ensemble ? samples * e.members : samples);
-  if (ensemble) file.write_ensemble_metrics(set, e);
+  if (ensemble) file.write_ensemble_metrics(set, e.members, e.mean_within, e.mean_between);
 }
 
 EvalOptions final_eval_options(const RunConfig& config,

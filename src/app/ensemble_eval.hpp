@@ -8,6 +8,7 @@
 #include "app/trained_run.hpp"
 #include "output/run_file.hpp"
 #include "uq/ensemble.hpp"
+#include "uq/regression_ensemble.hpp"
 
 #include <functional>
 #include <iosfwd>
@@ -23,6 +24,18 @@ EnsembleEvaluation evaluate_trained(const TrainedRun& run, Sequential<Real>& mod
                                     const DeviceDataset& data, std::int64_t data_first,
                                     std::int64_t total, const EvalOptions& options,
                                     const Communicator& comm);
+
+// Collective, for a model with a Gaussian likelihood: evaluate_regression() of one model
+// (run.members empty) as it is loaded, as an ensemble of one member with an empty split;
+// or evaluate_regression_ensemble over run.members, read as evaluate_trained's. In the
+// targets' units of the run's standardization (member 0's: the members' data is one).
+RegressionEnsembleEvaluation evaluate_trained_regression(const TrainedRun& run,
+                                                         Sequential<Real>& model,
+                                                         const DeviceDataset& data,
+                                                         std::int64_t data_first,
+                                                         std::int64_t total,
+                                                         const EvalOptions& options,
+                                                         const Communicator& comm);
 
 // Collective: evaluate() of one model as it is loaded, as an EnsembleEvaluation of one
 // member (an empty split).

@@ -16,7 +16,8 @@ namespace kbnn {
 
 namespace {
 
-// "; OOD <set> AUROC entropy x MI y max-prob z" for each OOD set of a /metrics group.
+// "; OOD <set> AUROC entropy x MI y max-prob z" (a regression's: "AUROC predictive_std x
+// epistemic_std y") for each OOD set of a /metrics group.
 std::string ood_text(hid_t metrics, const std::string& path) {
   if (!h5::exists(metrics, "ood")) return "";
   const h5::Group ood = h5::open_group(metrics, "ood");
@@ -27,17 +28,24 @@ std::string ood_text(hid_t metrics, const std::string& path) {
       return h5::read_attribute<double>(g, std::string("auroc_") + score);
     };
     text += "; OOD " + set +
-            format(" AUROC entropy %.4f MI %.4f max-prob %.4f", auroc("entropy"),
-                   auroc("mutual_information"), auroc("max_probability"));
+            (h5::has_attribute(g, "auroc_predictive_std")
+                 ? format(" AUROC predictive_std %.4f epistemic_std %.4f",
+                          auroc("predictive_std"), auroc("epistemic_std"))
+                 : format(" AUROC entropy %.4f MI %.4f max-prob %.4f", auroc("entropy"),
+                          auroc("mutual_information"), auroc("max_probability")));
   }
   return text;
 }
 
-// "test accuracy a nll n ece e" of /metrics/test in `parent`, if there is one.
+// "test accuracy a nll n ece e" (a regression's: "test rmse r nll n coverage 95% c") of
+// /metrics/test in `parent`, if there is one.
 std::string test_text(hid_t parent) {
   if (!h5::exists(parent, "metrics/test")) return "no test metrics";
   const h5::Group g = h5::open_group(parent, "metrics/test");
   const auto get = [&](const char* name) { return h5::read_attribute<double>(g, name); };
+  if (h5::has_attribute(g, "rmse"))
+    return format("test rmse %.5g nll %.4f coverage 95%% %.3f", get("rmse"), get("nll"),
+                  get("coverage_95"));
   return format("test accuracy %.4f nll %.4f ece %.4f", get("accuracy"), get("nll"), get("ece"));
 }
 
@@ -84,8 +92,14 @@ void print_ensemble_members(hid_t file, const std::string& path, std::ostream& o
   const h5::Group test = h5::open_group(file, "metrics/test");
   const auto get = [&](const char* name) { return h5::read_attribute<double>(test, name); };
   out << "  mixture: " << test_text(file)
-      << format("; epistemic %.4f = within-member %.4f + between-member %.4f nats",
-                get("mean_epistemic"), get("mean_epistemic_within"), get("mean_epistemic_between"))
+      << (h5::has_attribute(test, "rmse")
+              ? format("; epistemic variance %.5g = within-member %.5g + between-member %.5g "
+                       "(target units squared)",
+                       get("mean_epistemic_variance"), get("mean_epistemic_within"),
+                       get("mean_epistemic_between"))
+              : format("; epistemic %.4f = within-member %.4f + between-member %.4f nats",
+                       get("mean_epistemic"), get("mean_epistemic_within"),
+                       get("mean_epistemic_between")))
       << ood_text(h5::open_group(file, "metrics"), path) << "\n";
 }
 

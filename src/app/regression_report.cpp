@@ -44,6 +44,22 @@ void write_regression_set(RunFile& file, const std::string& name, const Regressi
         << std::endl;
 }
 
+void write_regression_evaluation(RunFile& file, const std::string& name,
+                                 const RegressionEnsembleEvaluation& e, bool write_predictions,
+                                 int samples, const std::string& label, std::ostream& log) {
+  const RegressionEvaluation& m = e.mixture;
+  write_regression_set(file, name, m, write_predictions, samples * e.members, label, log);
+  if (e.members <= 1) return;
+  if (write_predictions) file.write_regression_epistemic_split(name, e.split, m.first, m.total);
+  if (m.metrics.labeled > 0)
+    file.write_ensemble_metrics(name, e.members, e.mean_within, e.mean_between);
+  log << label
+      << format(" epistemic variance (target units, mean over the %.0f members' mixture): "
+                "%.5g = within-member %.5g + between-member %.5g",
+                double(e.members), m.metrics.mean_epistemic, e.mean_within, e.mean_between)
+      << std::endl;
+}
+
 void report_regression_ood(RunFile& file, const std::string& in_set, const RegressionEvaluation& in,
                            const std::string& out_set, const RegressionEvaluation& out,
                            const Standardization& s, const Communicator& comm, std::ostream& log) {

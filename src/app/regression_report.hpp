@@ -7,6 +7,7 @@
 #include "output/run_file.hpp"
 #include "parallel/communicator.hpp"
 #include "uq/evaluate.hpp"
+#include "uq/regression_ensemble.hpp"
 
 #include <iosfwd>
 #include <string>
@@ -24,6 +25,15 @@ std::string regression_metrics_text(const RegressionMetrics& m);
 void write_regression_set(RunFile& file, const std::string& name, const RegressionEvaluation& e,
                           bool write_predictions, int samples, const std::string& label,
                           std::ostream& log);
+
+// write_regression_set of an evaluation that may be an ensemble's mixture (`samples`: S
+// per member); an ensemble's adds its split (/predictions/<set>/epistemic_within and
+// epistemic_between when `write_predictions`; /metrics/<set>'s ensemble_members and the
+// split's means, for a set with targets) and a log line "<label> epistemic variance
+// (...): E = within-member W + between-member B".
+void write_regression_evaluation(RunFile& file, const std::string& name,
+                                 const RegressionEnsembleEvaluation& e, bool write_predictions,
+                                 int samples, const std::string& label, std::ostream& log);
 
 // The regression OOD scores of both sets (this rank's shards), /metrics/ood/<out_set>,
 // and one log line.

@@ -4,6 +4,7 @@
 #include "app/ensemble_eval.hpp"
 #include "app/ensemble_info.hpp"
 #include "app/eval_sets.hpp"
+#include "app/regression_report.hpp"
 #include "app/trained_run.hpp"
 #include "core/format.hpp"
 #include "core/stop_signal.hpp"
@@ -236,8 +237,69 @@ void evaluate_ood(const RunConfig& config, const EvalOptions& options, const Tra
              e.mixture.rows, ood.first, ood.total, comm, log);
 }
 
-// Step 3: the members' mixture on the test (and OOD) set, into <run>.h5 with the members,
-// at the temperature eval.temperature gives (fit: the mixture's, on the validation rows);
+// A classifier's mixture on the test (and OOD) set, at the temperature eval.temperature
+// gives (fit: the mixture's, on the validation rows).
+void write_class_mixture(const RunConfig& config, const TrainedRun& run, Sequential<Real>& model,
+                         const Split& test, RunFile& file, const Communicator& comm,
+                         std::ostream& log) {
+  const auto held_out = [&](const EvalOptions& options) {
+    Split validation = load_validation_rows(config, comm);
+    apply_standardization(validation, run.checkpoint.standardization);
+    return evaluate_trained(run, model, to_device(validation.rows), validation.first,
+                            validation.total, options, comm);
+  };
+  const EvalOptions options = final_eval_options(config, held_out, file, comm, log);
+  const EnsembleEvaluation e =
+      evaluate_trained(run, model, to_device(test.rows), test.first, test.total,
+                       with_progress(options, "test", comm, log), comm);
+  log_test(config, options, e, log);
+  write_evaluation(file, "test", e, config.eval.samples, config.output.write_predictions);
+  if (config.ood.enabled()) evaluate_ood(config, options, run, model, test, e, file, comm, log);
+}
+
+// A regression's held-out rows (data.validation_fraction) are what each member evaluated
+// during training (eval.every_epochs); the mixture of classifiers fits its temperature to
+// them, but a temperature scales class logits: a regression's mixture fits nothing.
+void note_held_out_rows(const RunConfig& config, std::ostream& log) {
+  if (config.data.validation_fraction > 0)
+    log << format("ensemble: data.validation_fraction = %g: the held-out rows were each "
+                  "member's evaluation set during training (its history/eval); the mixture "
+                  "fits nothing to them (eval.temperature is for classes)",
+                  config.data.validation_fraction)
+        << std::endl;
+}
+
+// A regression's mixture of the members' Gaussians on the test (and OOD) set, written and
+// reported as a single regression's sets (app/regression_report.hpp), with the split.
+void write_regression_mixture(const RunConfig& config, const TrainedRun& run,
+                              Sequential<Real>& model, const Split& test, RunFile& file,
+                              const Communicator& comm, std::ostream& log) {
+  note_held_out_rows(config, log);
+  const Standardization& s = run.checkpoint.standardization;
+  file.write_standardization(s);
+  const EvalOptions options = eval_options(config);
+  const int samples = config.eval.samples;
+  const RegressionEnsembleEvaluation e =
+      evaluate_trained_regression(run, model, to_device(test.rows), test.first, test.total,
+                                  with_progress(options, "test", comm, log), comm);
+  write_regression_evaluation(file, "test", e, config.output.write_predictions, samples,
+                              format("test (ensemble of %.0f members x S=%.0f)",
+                                     double(e.members), double(samples)),
+                              log);
+  if (!config.ood.enabled()) return;
+  Split ood = load_ood_rows(config, comm, PredictSplit::examples, test.rows);
+  apply_standardization(ood, s);
+  log_unlabeled(ood, log);
+  const std::string name = ood_set_name(config);
+  const RegressionEnsembleEvaluation o =
+      evaluate_trained_regression(run, model, to_device(ood.rows), ood.first, ood.total,
+                                  with_progress(options, name, comm, log), comm);
+  write_regression_evaluation(file, name, o, config.output.write_predictions, samples,
+                              "OOD set " + name, log);
+  report_regression_ood(file, "test", e.mixture, name, o.mixture, s, comm, log);
+}
+
+// Step 3: the members' mixture on the test (and OOD) set, into <run>.h5 with the members;
 // its status "finished" comes last. Every set is standardized as the members' data was.
 void write_ensemble_run(const RunConfig& config, const Plan& plan, const Communicator& comm,
                         std::ostream& log) {
@@ -249,27 +311,17 @@ void write_ensemble_run(const RunConfig& config, const Plan& plan, const Communi
     files.push_back({run.members.back().path, k % plan.groups});
   }
   run.checkpoint = read_checkpoint(run.members[0].path, comm);
-  const Standardization& standardization = run.checkpoint.standardization;
   Split test = load_test_rows(config, comm, PredictSplit::examples);
   const auto model = trained_model(run, run.members[0].path, test);
-  apply_standardization(test, standardization);
+  apply_standardization(test, run.checkpoint.standardization);
 
   const std::string path = run_paths(config).run;
   RunFile file(path, comm, ensemble_info(config, run, *model));
   file.write_ensemble_attributes(plan.members, plan.groups);
-  const auto held_out = [&](const EvalOptions& options) {
-    Split validation = load_validation_rows(config, comm);
-    apply_standardization(validation, standardization);
-    return evaluate_trained(run, *model, to_device(validation.rows), validation.first,
-                            validation.total, options, comm);
-  };
-  const EvalOptions options = final_eval_options(config, held_out, file, comm, log);
-  const EnsembleEvaluation e =
-      evaluate_trained(run, *model, to_device(test.rows), test.first, test.total,
-                       with_progress(options, "test", comm, log), comm);
-  log_test(config, options, e, log);
-  write_evaluation(file, "test", e, config.eval.samples, config.output.write_predictions);
-  if (config.ood.enabled()) evaluate_ood(config, options, run, *model, test, e, file, comm, log);
+  if (config.model.regression())
+    write_regression_mixture(config, run, *model, test, file, comm, log);
+  else
+    write_class_mixture(config, run, *model, test, file, comm, log);
   file.close();
   agree_or_throw(comm.get(), [&] {
     if (comm.is_root()) copy_member_files(path, files);

@@ -103,35 +103,41 @@ void log_metrics(const std::string& set, const Evaluation& e, int samples,
   log << mean_entropies_text(m) << " nats" << untempered_text(eval) << std::endl;
 }
 
-// A model with a Gaussian likelihood: the set's (and the OOD set's) regression
-// predictive, in the targets' units; --sample-probabilities keeps every pass's Gaussians.
+// A model with a Gaussian likelihood, or an ensemble of them: the set's (and the OOD
+// set's) regression predictive, in the targets' units; --sample-probabilities keeps every
+// pass's Gaussians (an ensemble's: every member's S, member after member).
 void predict_regression(const PredictOptions& options, const Inputs& in, const EvalOptions& eval,
                         const DeviceDataset& rows, Communicator& comm, std::ostream& log) {
   const RunConfig& config = in.run.config;
   const Standardization& s = in.run.checkpoint.standardization;
   const int targets = rows.target_dim();
-  const RegressionEvaluation e =
-      evaluate_regression(*in.model, rows, in.set.first, in.set.total,
-                          with_progress(eval, options.set_name, comm, log), s, comm);
+  const int members = std::max<int>(1, int(in.run.members.size()));
+  const int passes = eval.samples * members;
+  const RegressionEnsembleEvaluation e =
+      evaluate_trained_regression(in.run, *in.model, rows, in.set.first, in.set.total,
+                                  with_progress(eval, options.set_name, comm, log), comm);
+  const RegressionEvaluation& m = e.mixture;
   create_parent_dir(in.output, comm);
   RunFile file(in.output, comm, prediction_info(options, in.run));
+  if (members > 1) file.write_ensemble_attributes(members, 0);
   file.write_standardization(s);
-  const std::string label =
-      format(" (%.0f examples, S=%.0f)", double(e.total), double(eval.samples));
-  write_regression_set(file, options.set_name, e, true, eval.samples, options.set_name + label, log);
+  const std::string label = format(" (%.0f examples, S=%.0f)", double(m.total), double(passes));
+  write_regression_evaluation(file, options.set_name, e, true, eval.samples,
+                              options.set_name + label, log);
   if (options.sample_probabilities)
-    file.write_sample_gaussians(options.set_name, e.sample_gaussians, eval.samples, targets,
-                                e.first, e.rows.count, e.total);
+    file.write_sample_gaussians(options.set_name, m.sample_gaussians, passes, targets, m.first,
+                                m.rows.count, m.total);
   if (config.ood.enabled()) {
     const Split& out = in.ood;
-    const RegressionEvaluation o =
-        evaluate_regression(*in.model, to_device(out.rows), out.first, out.total,
-                            with_progress(eval, in.ood_set, comm, log), s, comm);
-    write_regression_set(file, in.ood_set, o, true, eval.samples, "OOD set " + in.ood_set, log);
+    const RegressionEnsembleEvaluation o =
+        evaluate_trained_regression(in.run, *in.model, to_device(out.rows), out.first, out.total,
+                                    with_progress(eval, in.ood_set, comm, log), comm);
+    write_regression_evaluation(file, in.ood_set, o, true, eval.samples, "OOD set " + in.ood_set,
+                                log);
     if (options.sample_probabilities)
-      file.write_sample_gaussians(in.ood_set, o.sample_gaussians, eval.samples, targets, o.first,
-                                  o.rows.count, o.total);
-    report_regression_ood(file, options.set_name, e, in.ood_set, o, s, comm, log);
+      file.write_sample_gaussians(in.ood_set, o.mixture.sample_gaussians, passes, targets,
+                                  o.mixture.first, o.mixture.rows.count, o.mixture.total);
+    report_regression_ood(file, options.set_name, m, in.ood_set, o.mixture, s, comm, log);
   }
   file.close();
   log << "output: " << in.output << std::endl;

@@ -58,16 +58,19 @@ struct ScoredSets {
 using SetEvaluation =
     std::function<EnsembleEvaluation(const DeviceDataset&, std::int64_t, std::int64_t)>;
 
+// How the pruned regression model is evaluated on a set: one model as it is loaded, or
+// an ensemble's mixture (uq/regression_ensemble.hpp).
+using RegressionSetEvaluation =
+    std::function<RegressionEvaluation(const DeviceDataset&, std::int64_t, std::int64_t)>;
+
 // A regression's test metrics and, with an OOD set, how well each regression score tells
 // it from the test set.
-void score_regression(Sequential<Real>& model, const ScoredSets& sets, const EvalOptions& options,
+void score_regression(const RegressionSetEvaluation& evaluate_set, const ScoredSets& sets,
                       const Standardization& s, const Communicator& comm, PruningRow& row) {
-  const RegressionEvaluation test = evaluate_regression(model, sets.test_rows, sets.test.first,
-                                                        sets.test.total, options, s, comm);
+  const RegressionEvaluation test = evaluate_set(sets.test_rows, sets.test.first, sets.test.total);
   row.regression = test.metrics;
   if (sets.ood_name.empty()) return;
-  const RegressionEvaluation ood = evaluate_regression(model, sets.ood_rows, sets.ood.first,
-                                                       sets.ood.total, options, s, comm);
+  const RegressionEvaluation ood = evaluate_set(sets.ood_rows, sets.ood.first, sets.ood.total);
   row.regression_ood = regression_ood_metrics(
       gather_regression_ood_scores(regression_ood_scores_of(test.rows, s), test.total, comm),
       gather_regression_ood_scores(regression_ood_scores_of(ood.rows, s), ood.total, comm));
@@ -169,7 +172,12 @@ PruningRow prune_and_score(double fraction, const PruneOptions& options, const T
   count_kept(store, row.keep, row);
   const EvalOptions eval = eval_options(run.config);
   if (run.config.model.regression())
-    score_regression(model, sets, eval, trained.standardization, comm, row);
+    score_regression(
+        [&](const DeviceDataset& data, std::int64_t first, std::int64_t total) {
+          return evaluate_regression(model, data, first, total, eval, trained.standardization,
+                                     comm);
+        },
+        sets, trained.standardization, comm, row);
   else
     score([&](const DeviceDataset& data, std::int64_t first, std::int64_t total) {
             return evaluate_one(model, data, first, total, eval, comm);
@@ -209,11 +217,21 @@ PruningRow prune_ensemble_and_score(double fraction, const PruneOptions& options
     return members[k].seed;
   };
   const EvalOptions eval = eval_options(run.config);
-  score([&](const DeviceDataset& data, std::int64_t first, std::int64_t total) {
-          return evaluate_ensemble(model, int(members.size()), ready, data, first, total, eval,
-                                   comm);
+  const Standardization& s = run.checkpoint.standardization;
+  if (run.config.model.regression())
+    score_regression(
+        [&](const DeviceDataset& data, std::int64_t first, std::int64_t total) {
+          return evaluate_regression_ensemble(model, int(members.size()), ready, data, first,
+                                              total, eval, s, comm)
+              .mixture;
         },
-        sets, comm, row);
+        sets, s, comm, row);
+  else
+    score([&](const DeviceDataset& data, std::int64_t first, std::int64_t total) {
+            return evaluate_ensemble(model, int(members.size()), ready, data, first, total, eval,
+                                     comm);
+          },
+          sets, comm, row);
   if (options.checkpoints && fraction > 0) {
     row.checkpoint = checkpoint_name(output, fraction);
     write_ensemble_checkpoint(row.checkpoint, comm, members);

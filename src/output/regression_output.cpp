@@ -114,6 +114,40 @@ void RunFile::write_regression_ood_metrics(const std::string& in_set, const std:
       m.in_count, m.out_count, scores);
 }
 
+void RunFile::write_regression_epistemic_split(const std::string& set,
+                                               const RegressionSplit& local,
+                                               std::int64_t first_row, std::int64_t total) {
+  const h5::QuietErrors quiet;
+  detail::check_name(path_, "prediction set", set);
+  const std::string where = concat(path_, ": /predictions/", set);
+  if (!h5::exists(file_, "predictions/" + set + "/mean"))
+    throw RuntimeError(concat(where, ": write_regression_epistemic_split before "
+                              "write_regression_predictions"));
+  const h5::Group g = h5::open_group(file_, "predictions/" + set);
+  const std::vector<hsize_t> table = h5::dataset_shape(g, "mean", where + "/mean");
+  const std::size_t targets = std::size_t(table[1]);
+  const std::int64_t count = std::int64_t(local.within.size() / targets);
+  if (local.within.size() != local.between.size() || local.within.size() % targets != 0 ||
+      first_row < 0 || first_row + count > total || hsize_t(total) != table[0])
+    throw RuntimeError(concat(where, ": a split of ", local.within.size(), " and ",
+                              local.between.size(), " values from row ", first_row,
+                              " does not fit in ", total, " rows of ", targets, " targets"));
+  const auto column = [&](const char* name, const std::vector<float>& values,
+                          const char* description) {
+    const std::string what = concat(where, "/", name);
+    const h5::DataSet d = h5::create_dataset<float>(g, name, table, what);
+    h5::describe(d, "target units squared", description);
+    h5::write_rows(d, values.data(), hsize_t(first_row), hsize_t(count), what);
+  };
+  column("epistemic_within", local.within,
+         "within-member epistemic variance: the mean over members of each member's variance "
+         "of its passes' means, (1/K) sum_k E_k");
+  column("epistemic_between", local.between,
+         "between-member epistemic variance: the members disagree, (1/K) sum_k (m_k - mean)^2 "
+         "of the members' means m_k; epistemic_variance = epistemic_within + "
+         "epistemic_between");
+}
+
 void RunFile::write_sample_gaussians(const std::string& set, const std::vector<float>& local,
                                      int samples, int targets, std::int64_t first_row,
                                      std::int64_t count, std::int64_t total) {

@@ -377,15 +377,16 @@ void RunFile::write_epistemic_split(const std::string& set, const EpistemicSplit
          "(1/K) sum_k H[pbar_k]; epistemic = epistemic_within + epistemic_between");
 }
 
-void RunFile::write_ensemble_metrics(const std::string& set, const EnsembleEvaluation& e) {
+void RunFile::write_ensemble_metrics(const std::string& set, int members, double mean_within,
+                                     double mean_between) {
   const h5::QuietErrors quiet;
   const std::string where = concat(path_, ": /metrics/", set);
   if (!h5::exists(file_, "metrics/" + set))
     throw RuntimeError(concat(where, ": write_ensemble_metrics before write_metrics"));
   const h5::Group g = h5::open_group(file_, "metrics/" + set);
-  h5::write_attribute(g, "ensemble_members", std::int32_t(e.members));
-  h5::write_attribute(g, "mean_epistemic_within", e.mean_within);
-  h5::write_attribute(g, "mean_epistemic_between", e.mean_between);
+  h5::write_attribute(g, "ensemble_members", std::int32_t(members));
+  h5::write_attribute(g, "mean_epistemic_within", mean_within);
+  h5::write_attribute(g, "mean_epistemic_between", mean_between);
 }
 
 void RunFile::write_ensemble_attributes(int members, int groups) {

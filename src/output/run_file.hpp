@@ -48,6 +48,7 @@
 #include "uq/ensemble.hpp"
 #include "uq/ood.hpp"
 #include "uq/predictive.hpp"
+#include "uq/regression_ensemble.hpp"
 #include "uq/regression_ood.hpp"
 #include "uq/regression_predictive.hpp"
 #include "uq/temperature.hpp"
@@ -153,6 +154,11 @@ class RunFile {
   // /metrics/ood/<out_set> for the regression scores.
   void write_regression_ood_metrics(const std::string& in_set, const std::string& out_set,
                                     const RegressionOodMetrics& m);
+  // A regression ensemble's (uq/regression_ensemble.hpp), after
+  // write_regression_predictions of the same set: /predictions/<set>/epistemic_within and
+  // epistemic_between (total, T), each rank passing the split of ITS rows.
+  void write_regression_epistemic_split(const std::string& set, const RegressionSplit& local,
+                                        std::int64_t first_row, std::int64_t total);
   // /predictions/<set>/gaussian_samples (samples, total, 2T): every pass's means, then
   // variances; each rank passes (samples, count, 2T) for its rows.
   void write_sample_gaussians(const std::string& set, const std::vector<float>& local,
@@ -165,10 +171,12 @@ class RunFile {
   // An ensemble's (uq/ensemble.hpp), after write_predictions and write_metrics of the
   // same set: /predictions/<set>/epistemic_within and epistemic_between, each rank
   // passing the split of ITS rows [first_row, first_row + count) of `total`; and
-  // /metrics/<set>'s ensemble_members, mean_epistemic_within, mean_epistemic_between.
+  // /metrics/<set>'s ensemble_members, mean_epistemic_within, mean_epistemic_between (a
+  // regression's too: the means of its split, in the targets' units squared).
   void write_epistemic_split(const std::string& set, const EpistemicSplit& local,
                              std::int64_t first_row, std::int64_t total);
-  void write_ensemble_metrics(const std::string& set, const EnsembleEvaluation& e);
+  void write_ensemble_metrics(const std::string& set, int members, double mean_within,
+                              double mean_between);
   // The root attributes ensemble_members and (groups > 0: a training run's)
   // ensemble_groups.
   void write_ensemble_attributes(int members, int groups);

@@ -4,6 +4,7 @@
 #include "core/math.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 namespace kbnn {
 
@@ -66,22 +67,32 @@ EpistemicSplit epistemic_split(const EnsembleSums& sums) {
   return split;
 }
 
-namespace {
-
-// Sums of W and B over every rank's rows, then their means over `total` rows.
-void reduce_split_means(EnsembleEvaluation& e, const Communicator& comm) {
-  double sums[2] = {0, 0};
-  for (std::size_t i = 0; i < e.split.within.size(); ++i) {
-    sums[0] += e.split.within[i];
-    sums[1] += e.split.between[i];
+double run_members(int members, const std::function<std::uint64_t(int)>& ready,
+                   const EvalOptions& options, const std::function<void(const EvalOptions&)>& add) {
+  double seconds = 0;
+  for (int k = 0; k < members; ++k) {
+    EvalOptions member = options;
+    member.seed = ready(k);
+    if (options.progress)  // member k is the k-th of `members` parts of the work
+      member.progress = [&](double f) { options.progress((k + f) / members); };
+    Kokkos::Timer clock;  // the passes, not ready()'s reading
+    add(member);
+    ExecSpace().fence();
+    seconds += clock.seconds();
   }
-  comm.allreduce_sum(sums, 2);
-  const double total = double(e.mixture.total);
-  e.mean_within = total > 0 ? sums[0] / total : 0;
-  e.mean_between = total > 0 ? sums[1] / total : 0;
+  return seconds;
 }
 
-}  // namespace
+std::pair<double, double> means_over_ranks(const std::vector<float>& a,
+                                           const std::vector<float>& b, double count,
+                                           const Communicator& comm) {
+  double sums[2] = {0, 0};
+  for (const float v : a) sums[0] += v;
+  for (const float v : b) sums[1] += v;
+  comm.allreduce_sum(sums, 2);
+  if (count <= 0) return {0, 0};
+  return {sums[0] / count, sums[1] / count};
+}
 
 EnsembleEvaluation evaluate_ensemble(Sequential<Real>& model, int members,
                                      const std::function<std::uint64_t(int)>& ready,
@@ -92,20 +103,12 @@ EnsembleEvaluation evaluate_ensemble(Sequential<Real>& model, int members,
   const auto [lo, hi] = comm.shard(total);
   EnsembleSums sums(hi - lo, classes, options.tempered());
   EnsembleEvaluation e;
-  double seconds = 0;
-  for (int k = 0; k < members; ++k) {
-    EvalOptions member = options;
-    member.seed = ready(k);
-    if (options.progress)  // member k is the k-th of `members` parts of the work
-      member.progress = [&](double f) { options.progress((k + f) / members); };
-    Kokkos::Timer clock;  // the passes, not ready()'s reading
+  std::vector<double>& kept = e.mixture.sample_log_probs;  // member after member
+  const double seconds = run_members(members, ready, options, [&](const EvalOptions& member) {
     std::vector<double> samples;
     add_member(predictive_sums(model, data, data_first, total, member, comm, &samples), sums);
-    ExecSpace().fence();
-    seconds += clock.seconds();
-    e.mixture.sample_log_probs.insert(e.mixture.sample_log_probs.end(), samples.begin(),
-                                      samples.end());
-  }
+    kept.insert(kept.end(), samples.begin(), samples.end());
+  });
   e.members = members;
   e.mixture.first = lo;
   e.mixture.total = total;
@@ -113,7 +116,8 @@ EnsembleEvaluation evaluate_ensemble(Sequential<Real>& model, int members,
   e.mixture.rows.seconds = seconds;
   e.mixture.metrics = reduced_metrics(e.mixture.rows, comm);
   e.split = epistemic_split(sums);
-  reduce_split_means(e, comm);
+  std::tie(e.mean_within, e.mean_between) =
+      means_over_ranks(e.split.within, e.split.between, double(total), comm);
   return e;
 }
 

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <utility>
 #include <vector>
 
 namespace kbnn {
@@ -69,5 +70,19 @@ EnsembleEvaluation evaluate_ensemble(Sequential<Real>& model, int members,
                                      const DeviceDataset& data, std::int64_t data_first,
                                      std::int64_t total, const EvalOptions& options,
                                      const Communicator& comm);
+
+// What the evaluations of both likelihoods' ensembles share (uq/regression_ensemble.hpp).
+// For k = 0, ..., members - 1 in order: ready(k) loads member k and returns its seed;
+// then add(member) runs its passes with `options` keyed by that seed, their progress
+// scaled to the member's share of the work. Returns the seconds of the passes (fenced),
+// not of ready()'s reading.
+double run_members(int members, const std::function<std::uint64_t(int)>& ready,
+                   const EvalOptions& options, const std::function<void(const EvalOptions&)>& add);
+
+// Collective: the means over `count` values of every rank's values of two quantities
+// (0 for no values).
+std::pair<double, double> means_over_ranks(const std::vector<float>& a,
+                                           const std::vector<float>& b, double count,
+                                           const Communicator& comm);
 
 }  // namespace kbnn

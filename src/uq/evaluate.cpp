@@ -204,44 +204,59 @@ Evaluation evaluate(Sequential<Real>& model, const DeviceDataset& data, std::int
   return e;
 }
 
-RegressionEvaluation evaluate_regression(Sequential<Real>& model, const DeviceDataset& data,
-                                         std::int64_t data_first, std::int64_t total,
-                                         const EvalOptions& options, const Standardization& s,
-                                         const Communicator& comm) {
+RegressionSums regression_sums(Sequential<Real>& model, const DeviceDataset& data,
+                               std::int64_t data_first, std::int64_t total,
+                               const EvalOptions& options, const Standardization& s,
+                               const Communicator& comm, std::vector<float>* sample_gaussians) {
   check_rows(data, data_first, total, options.split, comm);
   const int width = static_cast<int>(model.output_shape().size());
   const auto [lo, hi] = comm.shard(total);
   const bool by_examples = options.split == PredictSplit::examples;
 
-  Kokkos::Timer clock;
   RegressionSums sums(hi - lo, data.target_dim());
-  RegressionEvaluation e;
   if (by_examples && !options.keep_samples) {
     add_passes(model, data, RowRange{data_first, 0, data.count()},
                passes_of(options, 0, options.samples), sums);
-  } else {
-    PassOutputs all;
-    if (by_examples) {
-      all = PassOutputs(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::evaluate::outputs"),
-                        data.count(), options.samples, width);
-      store_passes(model, data, RowRange{data_first, 0, data.count()},
-                   passes_of(options, 0, options.samples), all);
-    } else {
-      all = exchanged_outputs(model, data, options, width, comm);
-    }
-    add_stored(all, data, lo - data_first, sums);
-    if (options.keep_samples) e.sample_gaussians = sample_gaussians(all, s);
+    return sums;
   }
+  PassOutputs all;
+  if (by_examples) {
+    all = PassOutputs(Kokkos::view_alloc(Kokkos::WithoutInitializing, "kbnn::evaluate::outputs"),
+                      data.count(), options.samples, width);
+    store_passes(model, data, RowRange{data_first, 0, data.count()},
+                 passes_of(options, 0, options.samples), all);
+  } else {
+    all = exchanged_outputs(model, data, options, width, comm);
+  }
+  add_stored(all, data, lo - data_first, sums);
+  if (options.keep_samples && sample_gaussians != nullptr)
+    *sample_gaussians = kbnn::sample_gaussians(all, s);
+  return sums;
+}
+
+RegressionMetrics reduced_regression_metrics(const RegressionPredictions& rows,
+                                             const Communicator& comm) {
+  std::vector<double> sums = regression_metric_sums(rows);
+  comm.allreduce_sum(sums.data(), sums.size());
+  return regression_metrics_from_sums(sums);
+}
+
+RegressionEvaluation evaluate_regression(Sequential<Real>& model, const DeviceDataset& data,
+                                         std::int64_t data_first, std::int64_t total,
+                                         const EvalOptions& options, const Standardization& s,
+                                         const Communicator& comm) {
+  Kokkos::Timer clock;
+  RegressionEvaluation e;
+  const RegressionSums sums =
+      regression_sums(model, data, data_first, total, options, s, comm, &e.sample_gaussians);
   ExecSpace().fence();
   const double seconds = clock.seconds();
 
-  e.first = lo;
+  e.first = comm.shard(total).first;
   e.total = total;
-  e.rows = finish(sums, data, lo - data_first, s);
+  e.rows = finish(sums, data, e.first - data_first, s);
   e.rows.seconds = seconds;
-  std::vector<double> metric = regression_metric_sums(e.rows);
-  comm.allreduce_sum(metric.data(), metric.size());
-  e.metrics = regression_metrics_from_sums(metric);
+  e.metrics = reduced_regression_metrics(e.rows, comm);
   return e;
 }
 

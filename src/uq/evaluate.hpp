@@ -80,6 +80,22 @@ struct RegressionEvaluation {
   RegressionMetrics metrics;        // over all rows of all ranks
 };
 
+// Collective: this rank's shard of the rows, every pass of `options` added into a
+// regression's sums on the device (what evaluate_regression() finishes); with
+// options.keep_samples and `sample_gaussians`, also every pass's Gaussians in the
+// targets' units (s undoes the standardization), (S, shard rows, 2T). An ensemble pools
+// each member's sums (uq/regression_ensemble.hpp). `data` as for evaluate().
+RegressionSums regression_sums(Sequential<Real>& model, const DeviceDataset& data,
+                               std::int64_t data_first, std::int64_t total,
+                               const EvalOptions& options, const Standardization& s,
+                               const Communicator& comm,
+                               std::vector<float>* sample_gaussians = nullptr);
+
+// Collective: the regression metrics of every rank's rows (regression_metric_sums,
+// reduced over ranks).
+RegressionMetrics reduced_regression_metrics(const RegressionPredictions& rows,
+                                             const Communicator& comm);
+
 // evaluate() for a model with a Gaussian likelihood: the same rows, passes, noise and
 // splits (bit-identical over both); `s` is the data's standardization, undone in the
 // results. Collective.

@@ -9,7 +9,9 @@ variance (mean of the variances), epistemic variance (variance of the means), st
 deviation and mixture NLL -log (1/S) sum_s prod_t N(y_t; mu_s,t, sigma_s,t^2); from the
 stored rows it recomputes /metrics (RMSE, NLL, coverage and width of the central
 intervals, the calibration curve, the uncertainty means) and the OOD scores with their
-AUROC and AUPR (/metrics/ood). A set without targets (NaN: new data, an OOD set of noise) has
+AUROC and AUPR (/metrics/ood); an ensemble's (root attribute ensemble_members = K: its
+samples are K members' S passes each) also its within-member and between-member
+epistemic variances and their means. A set without targets (NaN: new data, an OOD set of noise) has
 no /metrics of its own. The test set's predictions must equal RUN_FILE's bit for
 bit (the same model, noise keys and rows), and its metrics within rounding (sums over
 another number of ranks).
@@ -53,6 +55,13 @@ def check_set(f, name):
     top = per_pass.max(axis=0)
     nll = -(top + np.log(np.exp(per_pass - top).mean(axis=0)))
     close(f"{name}/nll", p["nll"][:], nll, rtol=1e-4, atol=1e-4)
+    members = int(f.attrs.get("ensemble_members", 1))
+    if members > 1:  # (K, S, N, T): W the mean of the members' variances, B their means'
+        by_member = mu.reshape(members, -1, *mu.shape[1:])
+        close(f"{name}/epistemic_within", p["epistemic_within"][:],
+              by_member.var(axis=1).mean(axis=0), atol=1e-4)
+        close(f"{name}/epistemic_between", p["epistemic_between"][:],
+              by_member.mean(axis=1).var(axis=0), atol=1e-4)
     return p
 
 
@@ -80,6 +89,10 @@ def check_metrics(f, name):
                         ("mean_epistemic_variance", epistemic)):
         close(f"metrics/{name}/{key}", m.attrs[key], values.mean(), rtol=1e-9, atol=0)
     close(f"metrics/{name}/samples", m.attrs["samples"], p.attrs["samples"], rtol=0, atol=0)
+    for part in ("within", "between"):
+        if f"epistemic_{part}" in p:
+            close(f"metrics/{name}/mean_epistemic_{part}", m.attrs[f"mean_epistemic_{part}"],
+                  p[f"epistemic_{part}"][:].astype(np.float64).mean(), rtol=1e-6, atol=0)
 
 
 def check_ood_scores(f, name):
@@ -121,7 +134,8 @@ with h5py.File(prediction_path, "r") as f, h5py.File(run_path, "r") as run:
             check_ood_scores(f, name)
     for out_set in f.get("metrics/ood", {}):
         check_ood_metrics(f, out_set)
-    for column in ["mean", "std", "aleatoric_variance", "epistemic_variance", "target", "nll"]:
+    split = [c for c in ("epistemic_within", "epistemic_between") if c in run["predictions/test"]]
+    for column in ["mean", "std", "aleatoric_variance", "epistemic_variance", "target", "nll"] + split:
         a, b = f["predictions/test/" + column][:], run["predictions/test/" + column][:]
         if not np.array_equal(a, b):
             failures.append(f"predictions/test/{column}: not bit-identical to {run_path}'s")
