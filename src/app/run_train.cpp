@@ -181,6 +181,29 @@ void check_standardization(const Progress& resumed, const RunData& d, bool force
   log << "warning: --restart-force: " << message << std::endl;
 }
 
+// ... and with the classes it was trained on: a training file whose class_names number
+// them otherwise (a table converted again without csv_to_h5.py --classes-from) would
+// teach every output another class.
+void check_restart_classes(const Progress& resumed, const std::string& from, const RunData& d,
+                           bool force, std::ostream& log) {
+  try {
+    check_class_names(d.train_split.rows, resumed.class_names, concat("the checkpoint ", from));
+  } catch (const InputError& e) {
+    if (!force) throw InputError(concat(e.what(), " (--restart-force continues anyway)"));
+    log << "warning: --restart-force: " << e.what() << std::endl;
+  }
+}
+
+// What a restart's data must share with its checkpoint. Every rank holds the same
+// checkpoint and moments, so every rank fails alike: agreed, one message.
+void check_restart_data(const Progress& resumed, const std::string& from, const RunData& d,
+                        bool force, const Communicator& comm, std::ostream& log) {
+  agree_or_throw(comm.get(), [&] {
+    check_standardization(resumed, d, force, log);
+    check_restart_classes(resumed, from, d, force, log);
+  });
+}
+
 // The set that eval.every_epochs evaluates: the validation rows if any, else the test set.
 struct EvalSet {
   std::string name;
@@ -616,7 +639,8 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const TrainOpt
   if (start.finished) return RunOutcome::up_to_date;
   Progress progress = resume_or_initialise(config, start, options.restart.force, comm, trainer,
                                            model->parameters(), log);
-  if (progress.resumed) check_standardization(progress, data, options.restart.force, log);
+  if (progress.resumed)
+    check_restart_data(progress, start.from, data, options.restart.force, comm, log);
   progress.standardization = data.standardization;
   log_model(config, *model, trainer, log);
   if (options.dry_run) return log_dry_run(config, start, trainer, log), RunOutcome::checked;
