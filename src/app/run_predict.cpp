@@ -70,13 +70,8 @@ Inputs read_inputs(const PredictOptions& options, const Communicator& comm) {
       in.ood = load_ood_rows(in.run.config, comm, options.split, in.set.rows);
       apply_standardization(in.ood, in.run.checkpoint.standardization);
     });
+  create_output_parent("predict", in.output, comm);
   return in;
-}
-
-void create_parent_dir(const std::string& output, const Communicator& comm) {
-  if (comm.is_root() && std::filesystem::path(output).has_parent_path())
-    std::filesystem::create_directories(std::filesystem::path(output).parent_path());
-  comm.barrier();
 }
 
 RunInfo prediction_info(const PredictOptions& options, const TrainedRun& run) {
@@ -113,7 +108,6 @@ void predict_regression(const PredictOptions& options, const Inputs& in, const E
   const RegressionEvaluation e =
       evaluate_regression(*in.model, rows, in.set.first, in.set.total,
                           with_progress(eval, options.set_name, comm, log), s, comm);
-  create_parent_dir(in.output, comm);
   RunFile file(in.output, comm, prediction_info(options, in.run));
   file.write_standardization(s);
   const std::string label =
@@ -162,7 +156,6 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
 
   const int classes = int(in.model->output_shape().size());
   const int passes = eval.samples * members;  // an ensemble's: S of every member
-  create_parent_dir(in.output, comm);
   RunFile file(in.output, comm, prediction_info(options, in.run));
   if (members > 1) file.write_ensemble_attributes(members, 0);
   file.write_standardization(in.run.checkpoint.standardization);
