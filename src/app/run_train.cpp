@@ -3,6 +3,7 @@
 #include "app/ensemble_eval.hpp"
 #include "app/eval_sets.hpp"
 #include "app/regression_report.hpp"
+#include "app/run_lock.hpp"
 #include "app/training_state.hpp"
 #include "core/blas_check.hpp"
 #include "core/format.hpp"
@@ -649,6 +650,8 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const TrainOpt
   // The run file is created before training, with the history so far, so that a run
   // that dies keeps its history.
   create_output_dir(paths, comm);
+  const RunLock lock(std::filesystem::path(paths.run).replace_extension(".lock").string(),
+                     paths.run, comm);
   RunFile file(paths.run, comm, run_info(config, *model, data));
   write_history_so_far(file, config, eval, progress);
   file.write_standardization(data.standardization);
