@@ -12,7 +12,8 @@
 #     exits 1 unless output.overwrite = true;
 #   - progress lines carry the elapsed time, each epoch ends with a summary line, the
 #     last line gives the wall time;
-#   - a second run on a run name that another run is writing is refused, naming it.
+#   - a second run on a run name that another run is writing is refused, naming it, and
+#     kbnn info reads a run file in the middle of a row's append.
 #   usage: day_one_test.sh MPIEXEC KBNN DECK
 set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
@@ -139,4 +140,14 @@ wait "$first" || rc=$?
 ((rc == 75)) || fail "the first run, signalled, exited $rc: $(tail -3 "$out/first.log")"
 info_says "$out/runs/twice.h5" "twice.h5: run file of a run that a signal stopped"
 [[ ! -e $out/runs/twice.lock ]] || fail "the first run left its lock file behind"
+# kbnn info on a run file that a run is appending a row to (field after field): as it is
+# between two fields, one longer than the others; info gives the rows every field has.
+cp "$out/runs/twice.h5" "$out/growing.h5"
+rows=$(/usr/bin/python3 -c "
+import h5py, sys
+with h5py.File(sys.argv[1], 'r+') as f:
+    d = f['history/nll']
+    d.resize(d.shape[0] + 1, axis=0)
+    print(d.shape[0] - 1)" "$out/growing.h5")
+info_says "$out/growing.h5" "growing.h5: run file of a run that a signal stopped" "history: $rows rows; last at step"
 echo "PASSED"
