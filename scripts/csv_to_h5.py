@@ -38,8 +38,14 @@ import csv
 import os
 import sys
 
-import h5py
-import numpy as np
+try:  # the data scripts beside it import these through this module
+    import h5py
+    import numpy as np
+except ImportError as error:  # one line, not a traceback: which Python lacks what
+    raise SystemExit(f"{os.path.basename(sys.argv[0])}: {sys.executable} lacks a package it "
+                     f"needs ({error}); install numpy and h5py (Debian: apt-get install "
+                     "python3-numpy python3-h5py) or run it with a Python that has them, "
+                     "such as /usr/bin/python3 on Debian") from None
 
 
 def read_table(path, delimiter):

@@ -14,10 +14,9 @@ import argparse
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import csv_to_h5  # noqa: E402  (the converter next to this file)
+import csv_to_h5  # noqa: E402  (the converter next to this file; first: it names what is missing)
+import numpy as np  # noqa: E402
 
 
 def main(argv=None):

@@ -31,11 +31,10 @@ another seed gives other files. Needs numpy and h5py (Debian: python3-numpy pyth
 import os
 import sys
 
-import h5py
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import csv_to_h5  # noqa: E402  (its writer: the same file layout)
+import csv_to_h5  # noqa: E402  (its writer, the same file layout; first: it names what is missing)
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
 import waveform_to_h5  # noqa: E402  (its command line)
 
 POINTS = 128

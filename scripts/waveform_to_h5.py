@@ -26,10 +26,9 @@ import argparse
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import csv_to_h5  # noqa: E402  (its writer: the same file layout)
+import csv_to_h5  # noqa: E402  (its writer, the same file layout; first: it names what is missing)
+import numpy as np  # noqa: E402
 
 POINTS = 21
 

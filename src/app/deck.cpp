@@ -23,6 +23,7 @@
 
 #include "app/deck_docs.hpp"
 #include "core/error.hpp"
+#include "core/path_note.hpp"
 #include "parallel/rank_groups.hpp"
 
 namespace po = boost::program_options;
@@ -422,7 +423,9 @@ Source read_file(const std::string& path, const po::options_description& table) 
   if (std::filesystem::is_directory(path))
     throw InputError(concat(where, ": is a directory, expected an INI file"));
   std::ifstream in(path);
-  if (!in) throw InputError(concat(where, ": cannot open the file (does it exist?)"));
+  if (!in)
+    throw InputError(
+        concat(where, ": cannot open the file (does it exist?)", relative_path_note(path)));
   return read_stream(in, where, table);
 }
 

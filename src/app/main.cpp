@@ -99,7 +99,8 @@ std::optional<int> answer_early(const Args& args, int rank) {
   if (is_help(first)) return print(kbnn::overview_help(), stdout), 0;
   if (first == "--version") return print(std::string("kbnn ") + KBNN_VERSION + "\n", stdout), 0;
   if (first == "help") {
-    if (args.size() == 1) return print(kbnn::overview_help(), stdout), 0;
+    if (args.size() == 1 || (args.size() == 2 && is_help(args[1])))
+      return print(kbnn::overview_help(), stdout), 0;
     const char* help = kbnn::command_help(args[1]);
     if (help != nullptr && args.size() == 2) return print(help, stdout), 0;
     if (rank == 0) report("help: expected one command (train, predict, prune, info, deck), got '" +
@@ -159,6 +160,8 @@ int train(const Args& args, const std::string& continue_with) {
       if (args[i] == "--restart" && i + 1 == args.size())
         throw UsageError("train: --restart needs a checkpoint file or 'auto'", "train");
       options.restart.from = args[i] == "--restart" ? args[++i] : args[i].substr(10);
+      if (options.restart.from.empty())  // "--restart=" would silently start afresh
+        throw UsageError("train: --restart needs a checkpoint file or 'auto', got ''", "train");
     } else if (args[i] == "--restart-force") {
       options.restart.force = true;
     } else if (args[i] == "--dry-run") {

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/format.hpp"
+#include "parallel/agree.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -25,6 +26,20 @@ void refuse_to_replace(const std::string& command, const std::string& what,
                                : std::string("a file that kbnn did not write"),
                           ", which it would replace: pick another --output (kbnn ", command,
                           " replaces only a file of its own kind)"));
+}
+
+void create_output_parent(const std::string& command, const std::string& output,
+                          const Communicator& comm) {
+  agree_or_throw(comm.get(), [&] {
+    if (!comm.is_root()) return;
+    const std::filesystem::path dir = std::filesystem::path(output).parent_path();
+    std::error_code ec;
+    if (dir.empty() || std::filesystem::is_directory(dir, ec)) return;
+    std::filesystem::create_directories(dir, ec);
+    if (ec)
+      throw InputError(concat(command, ": --output ", output, ": cannot create the directory ",
+                              dir.string(), ": ", ec.message()));
+  });
 }
 
 }  // namespace kbnn

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "app/file_kind.hpp"
+#include "parallel/communicator.hpp"
 
 #include <initializer_list>
 #include <string>
@@ -20,5 +21,12 @@ namespace kbnn {
 void refuse_to_replace(const std::string& command, const std::string& what,
                        const std::string& path, const std::string& model,
                        std::initializer_list<FileKind> replaceable);
+
+// Creates the directory that `output` (--output) goes into, if need be, on rank 0 before
+// any work, and agrees on it (collective): a path that cannot hold the file (a missing
+// parent that cannot be made, a file in the way) fails at once, naming the directory,
+// instead of after the Monte-Carlo passes on the rank that writes.
+void create_output_parent(const std::string& command, const std::string& output,
+                          const Communicator& comm);
 
 }  // namespace kbnn

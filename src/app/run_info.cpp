@@ -5,6 +5,7 @@
 #include "app/file_kind.hpp"
 #include "core/error.hpp"
 #include "core/format.hpp"
+#include "core/path_note.hpp"
 #include "h5/attribute.hpp"
 #include "h5/rows.hpp"
 #include "model/build_model.hpp"
@@ -114,9 +115,10 @@ std::string history_line(const HistoryRow& r) {
 }
 
 // A history group (/history or /checkpoint/history): its size, last row and tail, and
-// its last evaluation.
+// its last evaluation. A running run appends a row field by field: read meanwhile, the
+// table has the rows that every field has.
 void print_history(hid_t history_group, const std::string& where, std::ostream& out) {
-  const auto rows = read_row_table(history_group, history_fields, where);
+  const auto rows = read_row_table(history_group, history_fields, where, RaggedRows::common);
   if (rows.empty()) {
     out << "  history: no rows (stopped before its first log step)\n";
   } else {
@@ -131,7 +133,7 @@ void print_history(hid_t history_group, const std::string& where, std::ostream& 
   }
   if (!h5::exists(history_group, "eval")) return;
   const h5::Group eval = h5::open_group(history_group, "eval");
-  const auto evals = read_row_table(eval, eval_fields, where + "/eval");
+  const auto evals = read_row_table(eval, eval_fields, where + "/eval", RaggedRows::common);
   if (evals.empty()) {  // a checkpoint has the table even without evaluations
     if (h5::has_attribute(eval, "set"))
       out << "  history/eval: no rows yet (on " << h5::read_string_attribute(eval, "set") << ")\n";
@@ -422,7 +424,10 @@ std::string summary(hid_t file, const std::string& path, bool with_deck) {
 
 std::string file_info(const std::string& path, bool with_deck) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) throw InputError(concat(path, ": no such file"));
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(concat(path, ": is a directory, expected a file kbnn wrote"));
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw InputError(concat(path, ": no such file", relative_path_note(path)));
   const h5::QuietErrors quiet;
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw InputError(concat(path, ": not an HDF5 file, so not a file kbnn wrote"));

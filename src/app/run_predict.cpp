@@ -70,13 +70,8 @@ Inputs read_inputs(const PredictOptions& options, const Communicator& comm) {
       in.ood = load_ood_rows(in.run.config, comm, options.split, in.set.rows);
       apply_standardization(in.ood, in.run.checkpoint.standardization);
     });
+  create_output_parent("predict", in.output, comm);
   return in;
-}
-
-void create_parent_dir(const std::string& output, const Communicator& comm) {
-  if (comm.is_root() && std::filesystem::path(output).has_parent_path())
-    std::filesystem::create_directories(std::filesystem::path(output).parent_path());
-  comm.barrier();
 }
 
 RunInfo prediction_info(const PredictOptions& options, const TrainedRun& run) {
@@ -117,7 +112,6 @@ void predict_regression(const PredictOptions& options, const Inputs& in, const E
       evaluate_trained_regression(in.run, *in.model, rows, in.set.first, in.set.total,
                                   with_progress(eval, options.set_name, comm, log), comm);
   const RegressionEvaluation& m = e.mixture;
-  create_parent_dir(in.output, comm);
   RunFile file(in.output, comm, prediction_info(options, in.run));
   if (members > 1) file.write_ensemble_attributes(members, 0);
   file.write_standardization(s);
@@ -168,7 +162,6 @@ void run_predict(const PredictOptions& options, Communicator& comm, std::ostream
 
   const int classes = int(in.model->output_shape().size());
   const int passes = eval.samples * members;  // an ensemble's: S of every member
-  create_parent_dir(in.output, comm);
   RunFile file(in.output, comm, prediction_info(options, in.run));
   if (members > 1) file.write_ensemble_attributes(members, 0);
   file.write_standardization(in.run.checkpoint.standardization);

@@ -322,6 +322,7 @@ void run_prune(const PruneOptions& options, Communicator& comm, std::ostream& lo
   });
   agree_or_throw(comm.get(),
                  [&] { load_scored_sets(run.config, run.checkpoint.standardization, comm, sets); });
+  create_output_parent("prune", output, comm);
   log_start(options, run, sets, comm, log);
 
   PruningReport report = empty_report(options, run, model->parameters(), sets);

@@ -3,6 +3,7 @@
 #include "app/ensemble_eval.hpp"
 #include "app/eval_sets.hpp"
 #include "app/regression_report.hpp"
+#include "app/run_lock.hpp"
 #include "app/training_state.hpp"
 #include "core/blas_check.hpp"
 #include "core/format.hpp"
@@ -179,6 +180,29 @@ void check_standardization(const Progress& resumed, const RunData& d, bool force
       "training data or the option changed";
   if (!force) throw InputError(concat(message, " (--restart-force continues anyway)"));
   log << "warning: --restart-force: " << message << std::endl;
+}
+
+// ... and with the classes it was trained on: a training file whose class_names number
+// them otherwise (a table converted again without csv_to_h5.py --classes-from) would
+// teach every output another class.
+void check_restart_classes(const Progress& resumed, const std::string& from, const RunData& d,
+                           bool force, std::ostream& log) {
+  try {
+    check_class_names(d.train_split.rows, resumed.class_names, concat("the checkpoint ", from));
+  } catch (const InputError& e) {
+    if (!force) throw InputError(concat(e.what(), " (--restart-force continues anyway)"));
+    log << "warning: --restart-force: " << e.what() << std::endl;
+  }
+}
+
+// What a restart's data must share with its checkpoint. Every rank holds the same
+// checkpoint and moments, so every rank fails alike: agreed, one message.
+void check_restart_data(const Progress& resumed, const std::string& from, const RunData& d,
+                        bool force, const Communicator& comm, std::ostream& log) {
+  agree_or_throw(comm.get(), [&] {
+    check_standardization(resumed, d, force, log);
+    check_restart_classes(resumed, from, d, force, log);
+  });
 }
 
 // The set that eval.every_epochs evaluates: the validation rows if any, else the test set.
@@ -616,7 +640,8 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const TrainOpt
   if (start.finished) return RunOutcome::up_to_date;
   Progress progress = resume_or_initialise(config, start, options.restart.force, comm, trainer,
                                            model->parameters(), log);
-  if (progress.resumed) check_standardization(progress, data, options.restart.force, log);
+  if (progress.resumed)
+    check_restart_data(progress, start.from, data, options.restart.force, comm, log);
   progress.standardization = data.standardization;
   log_model(config, *model, trainer, log);
   if (options.dry_run) return log_dry_run(config, start, trainer, log), RunOutcome::checked;
@@ -625,6 +650,8 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const TrainOpt
   // The run file is created before training, with the history so far, so that a run
   // that dies keeps its history.
   create_output_dir(paths, comm);
+  const RunLock lock(std::filesystem::path(paths.run).replace_extension(".lock").string(),
+                     paths.run, comm);
   RunFile file(paths.run, comm, run_info(config, *model, data));
   write_history_so_far(file, config, eval, progress);
   file.write_standardization(data.standardization);

@@ -1,6 +1,7 @@
 #include "app/training_state.hpp"
 
 #include "app/deck.hpp"
+#include "app/file_kind.hpp"
 #include "core/error.hpp"
 #include "core/format.hpp"
 #include "output/checkpoint_file.hpp"
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <ostream>
 
 namespace kbnn {
@@ -39,6 +41,29 @@ void refuse_overwrite(const RunConfig& config, const RunPaths& paths, RunFileSta
   if (state == RunFileState::stopped)
     throw InputError(concat(paths.run, " holds a run that a signal stopped: continue it with "
                             "--restart auto, or set output.overwrite = true to start afresh"));
+}
+
+bool is_run_file(FileKind kind) {
+  return kind == FileKind::finished_run || kind == FileKind::stopped_run ||
+         kind == FileKind::unfinished_run || kind == FileKind::finished_ensemble ||
+         kind == FileKind::unfinished_ensemble;
+}
+
+// Every run (re)writes <output.dir>/<run name>.h5. A file there that holds no run is
+// someone's data: the training set itself when a deck and its data share a name
+// (pulses.cfg beside pulses.h5), a prediction, a checkpoint. Replaced only when
+// output.overwrite says so.
+void refuse_foreign_file(const RunConfig& config, const RunPaths& paths) {
+  std::error_code ec;
+  if (config.output.overwrite || !std::filesystem::exists(paths.run, ec)) return;
+  const std::optional<FileKind> kind = file_kind(paths.run);
+  if (kind && is_run_file(*kind)) return;
+  const std::string held =
+      kind ? concat("a ", kind_text(*kind)) : std::string("a file that kbnn did not write");
+  throw InputError(concat(paths.run, " holds ", held, ", not a run: this run (run name '",
+                          run_name(config), "') would replace it with its run file; give "
+                          "another output.name or output.dir (or set output.overwrite = true "
+                          "to replace it)"));
 }
 
 // The checkpoint in `from` (a checkpoint or run file) as the place to start from.
@@ -82,6 +107,7 @@ void check_training_size(const StartPoint& start, StepSpan span, bool force) {
 // Rank 0's decision (see choose_start).
 StartPoint start_on_root(const RunConfig& config, const RestartOptions& restart,
                          const RunPaths& paths, StepSpan span) {
+  refuse_foreign_file(config, paths);
   const RunFileState state = run_file_state(paths.run);
   if (restart.from.empty()) {
     refuse_overwrite(config, paths, state);
@@ -151,7 +177,7 @@ Progress resume(const std::string& from, const RunConfig& config, bool force,
   if (c.ranks != comm.size())
     log << "note: the checkpoint was written by " << c.ranks << " rank(s), this run has "
         << comm.size() << ": the continuation is not bit-identical" << std::endl;
-  return {c.step, c.window, c.history, c.eval_history, c.standardization, true};
+  return {c.step, c.window, c.history, c.eval_history, c.standardization, c.class_names, true};
 }
 
 // A fresh start: the random initialisation, or MOPED's from model.init_from, then rank

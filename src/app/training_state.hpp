@@ -72,6 +72,9 @@ struct Progress {
   // What the run's data is standardized by (data.standardize): a restart's checkpoint's
   // until run_train has checked it against the data's; then the data's.
   Standardization standardization;
+  // A restart's checkpoint's class names (those of the data it was trained on; empty
+  // where that data named none): run_train holds the data's against them.
+  std::vector<std::string> class_names;
   bool resumed = false;  // from a checkpoint
 };
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "core/path_note.hpp"
 #include "data/cifar10.hpp"
 #include "data/idx.hpp"
 
@@ -64,7 +65,7 @@ std::string idx_file(const fs::path& dir, const std::string& name) {
   if (fs::exists(gz)) return gz.string();
   if (fs::exists(plain)) return plain.string();
   throw InputError(concat(dir.string(), ": neither ", name, ".gz nor ", name,
-                          " found (format idx)"));
+                          " found (format idx)", relative_path_note(dir.string())));
 }
 
 // CIFAR-10's tarball unpacks into cifar-10-batches-bin/, so accept that level too.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/path_note.hpp"
 #include "h5/attribute.hpp"
 #include "h5/rows.hpp"
 #include "parallel/agree.hpp"
@@ -276,14 +277,24 @@ std::vector<T> read_features(hid_t file, const std::string& path, const Hdf5Fiel
   return layout.chw ? chw_to_hwc(rows, count, layout) : rows;
 }
 
+// The data file at `path`, open for reading on this rank; an InputError that says what
+// is there instead: nothing (and where a relative path was looked for), a directory, a
+// file that is not HDF5 (an empty one: a conversion that died).
+h5::SerialFile open_data_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(concat(path, ": is a directory, expected an HDF5 data file"));
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw InputError(concat(path, ": no such data file", relative_path_note(path)));
+  if (H5Fis_hdf5(path.c_str()) <= 0)
+    throw InputError(concat(path, ": not an HDF5 file",
+                            std::filesystem::file_size(path, ec) == 0 ? " (it is empty)" : ""));
+  return h5::SerialFile(KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
+}
+
 Dataset read_on_this_rank(const std::string& path, std::int64_t first, std::int64_t count,
                           const Hdf5Fields& fields) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw InputError(concat(path, ": no such data file"));
-  if (H5Fis_hdf5(path.c_str()) <= 0) throw InputError(concat(path, ": not an HDF5 file"));
-  const h5::SerialFile file(
-      KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
+  const h5::SerialFile file = open_data_file(path);
   const FileLayout layout = check_layout(file, path, fields);
   const std::int64_t n = layout.n;
   if (count == -1) count = n - first;
@@ -333,11 +344,7 @@ std::int64_t hdf5_dataset_size(const std::string& path, const Communicator& comm
   const h5::QuietErrors quiet;
   std::int64_t n = 0;
   agree_or_throw(comm.get(), [&] {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec))
-      throw InputError(concat(path, ": no such data file"));
-    const h5::SerialFile file(
-        KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
+    const h5::SerialFile file = open_data_file(path);
     const bool unlabeled = without_labels(file, fields);
     n = unlabeled ? std::int64_t(h5::dataset_shape(file, fields.features, path)[0])
                   : std::int64_t(target_dims(file, path, fields)[0]);

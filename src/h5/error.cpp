@@ -26,6 +26,12 @@ std::string error_stack_reason() {
   };
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, keep_last, &reason);
   H5Eclear2(H5E_DEFAULT);
+  // HDF5 locks every file it opens (1.10+): "errno = 11" when another program (h5py,
+  // HDFView, a job still writing) has it open for writing, "errno = 38" on a parallel
+  // file system without flock. The stack says neither what to do.
+  if (reason.find("unable to lock file") != std::string::npos)
+    reason += "; another program has the file open for writing (close it), or this file "
+              "system does not support file locks (then export HDF5_USE_FILE_LOCKING=FALSE)";
   return reason;
 }
 

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/format.hpp"
+#include "core/path_note.hpp"
 #include "h5/attribute.hpp"
 #include "h5/error.hpp"
 #include "h5/rows.hpp"
@@ -23,7 +24,7 @@ template <class Scalar>
 void initialize_from_run(ParameterStore<Scalar>& store, const std::string& path,
                          double moped_delta) {
   const std::string where = concat(path, ": model.init_from");
-  if (!std::filesystem::exists(path)) throw InputError(concat(where, ": no such file"));
+  if (!std::filesystem::exists(path)) throw InputError(concat(where, ": no such file", relative_path_note(path)));
   const h5::QuietErrors quiet;
   if (H5Fis_hdf5(path.c_str()) <= 0) throw InputError(concat(where, ": not an HDF5 file"));
   const h5::SerialFile file(KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));

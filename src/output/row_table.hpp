@@ -61,21 +61,30 @@ void write_row_table(hid_t group, const std::array<RowField<Row>, N>& fields,
   append_row_table(group, fields, rows, writer, where);
 }
 
+// What read_row_table does with fields of different lengths: refuse them, or keep the
+// rows every field has (a table that a running run is appending to, field after field,
+// read by kbnn info meanwhile).
+enum class RaggedRows { refuse, common };
+
 namespace detail {
-// The first field read sets the table's length; every other must match it.
+// The first field read sets the table's length; every other must match it, or with
+// RaggedRows::common the table keeps the shorter length.
 template <class Row>
-void fit_rows(std::vector<Row>& rows, std::size_t length, bool first, const std::string& what) {
+void fit_rows(std::vector<Row>& rows, std::size_t length, bool first, const std::string& what,
+              RaggedRows ragged) {
   if (first) rows.resize(length);
-  if (length != rows.size())
+  if (ragged == RaggedRows::common && length < rows.size()) rows.resize(length);
+  if (ragged == RaggedRows::refuse && length != rows.size())
     throw InputError(concat(what, ": ", length, " rows, other fields ", rows.size()));
 }
 }  // namespace detail
 
-// The rows of `group`'s field datasets; InputError if one is missing or the lengths
-// differ. Not collective.
+// The rows of `group`'s field datasets; InputError if one is missing or (unless
+// `ragged` says otherwise) the lengths differ. Not collective.
 template <class Row, std::size_t N>
 std::vector<Row> read_row_table(hid_t group, const std::array<RowField<Row>, N>& fields,
-                                const std::string& where) {
+                                const std::string& where,
+                                RaggedRows ragged = RaggedRows::refuse) {
   std::vector<Row> rows;
   for (std::size_t i = 0; i < N; ++i) {
     const RowField<Row>& f = fields[i];
@@ -83,11 +92,11 @@ std::vector<Row> read_row_table(hid_t group, const std::array<RowField<Row>, N>&
     if (!h5::exists(group, f.name)) throw InputError(concat(what, ": dataset missing"));
     if (f.member) {
       const auto column = h5::read_column<double>(group, f.name, what);
-      detail::fit_rows(rows, column.size(), i == 0, what);
+      detail::fit_rows(rows, column.size(), i == 0, what, ragged);
       for (std::size_t r = 0; r < rows.size(); ++r) rows[r].*f.member = column[r];
     } else {
       const auto steps = h5::read_column<std::int64_t>(group, f.name, what);
-      detail::fit_rows(rows, steps.size(), i == 0, what);
+      detail::fit_rows(rows, steps.size(), i == 0, what, ragged);
       for (std::size_t r = 0; r < rows.size(); ++r) rows[r].step = steps[r];
     }
   }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2016  # the patterns name the scripts' own $variables
-# Static checks of every job script (the site GPU hardware is not here): bash -n and the
-# directives each site needs; with --shellcheck, shellcheck instead (a ctest entry of its
+# Static checks of every job script (the site GPU hardware is not here): bash -n, the
+# directives each site needs, and that each names a missing kbnn before launching anything
+# (it stops there, so no scheduler is needed); with --shellcheck, shellcheck instead (a ctest entry of its
 # own, which ends SKIPPED, exit 77, where shellcheck is not installed).
 #   usage: jobscript_lint.sh SOURCE_DIR [--shellcheck]
 set -euo pipefail
@@ -51,5 +52,18 @@ grep -q 'srun .* -c "\$threads" --gpus-per-task=1 --gpu-bind=closest' "$dir/fron
 grep -q 'threads=${KBNN_THREADS:-7}' "$dir/frontier.sbatch" || fail "frontier.sbatch: -c 7"
 grep -q 'mpiexec -n "\$ranks" --ppn "\$ppn" --depth 8 --cpu-bind depth' "$dir/polaris.pbs" || fail "polaris.pbs: mpiexec line"
 grep -q 'cpu_bind=list:' "$dir/aurora.pbs" || fail "aurora.pbs: no explicit --cpu-bind list"
+# Submitted from a directory without kbnn (no KBNN_EXE, none on PATH), every script names
+# the program it looked for and what to set, and exits 1 before it launches or makes anything.
+elsewhere=$(mktemp -d)
+trap 'rm -rf "$elsewhere"' EXIT
+for f in "$dir"/*.sbatch "$dir"/*.pbs; do
+  rc=0
+  said=$(cd / && env -u KBNN_EXE PATH=/usr/bin:/bin SLURM_SUBMIT_DIR="$elsewhere" \
+         PBS_O_WORKDIR="$elsewhere" bash "$f" 2>&1) || rc=$?
+  expected="kbnn job: no kbnn program $elsewhere/build/src/kbnn (working directory $elsewhere): set KBNN_EXE"
+  ((rc == 1)) && grep -qF "$expected" <<< "$said" ||
+    fail "$(basename "$f") without kbnn: exit $rc, expected 1 and '$expected': $said"
+  [[ -z $(ls -A "$elsewhere") ]] || fail "$(basename "$f") without kbnn made $(ls -A "$elsewhere")"
+done
 ((status == 0)) && echo "PASSED"
 exit $status

@@ -12,6 +12,8 @@
 #      job, run the same way, finishes (exit 0).
 #   3. polaris.pbs and aurora.pbs with a stub kbnn: their mpiexec lines parse, every rank
 #      gets its own GPU / tile, GPU-aware MPI is on, and kbnn gets --restart auto.
+#   4. cpu.pbs qsub'd from another directory without KBNN_JOBSCRIPT: it warns at its start
+#      that the resubmission would not find the script, not at the walltime.
 set -euo pipefail
 source_dir=$1 kbnn=$2 mpiexec=$3 work=$4
 fail() { echo "FAILED: $*"; exit 1; }
@@ -61,10 +63,10 @@ hostname -s > "$work/nodefile"
 mkdir -p "$work/bin-ompi"
 ln -s "$work/bin/qsub" "$work/bin-ompi/qsub"
 ln -s "$mpiexec" "$work/bin-ompi/mpiexec"
-# run_pbs SCRIPT JOBID: run a job script as PBS would, from the checkout, in a clean job env
-# (PBS_BIN: the folder of the mpiexec and qsub it finds first).
+# run_pbs SCRIPT JOBID: run a job script as PBS would, qsub'd from the checkout (or from
+# WORKDIR), in a clean job env (PBS_BIN: the folder of the mpiexec and qsub it finds first).
 run_pbs() {
-  (cd / && env PATH="${PBS_BIN:-$work/bin}:$PATH" PBS_O_WORKDIR="$source_dir" PBS_NODEFILE="$work/nodefile" \
+  (cd / && env PATH="${PBS_BIN:-$work/bin}:$PATH" PBS_O_WORKDIR="${WORKDIR:-$source_dir}" PBS_NODEFILE="$work/nodefile" \
      PBS_JOBID="$2" PBS_JOBNAME=kbnn PBS_QUEUE=debug PBS_ENVIRONMENT=PBS_BATCH \
      PBS_O_HOST="$(hostname -s)" bash "$source_dir/jobscripts/$1")
 }
@@ -153,4 +155,13 @@ for site in polaris:4 aurora:12; do
     ((tiles == 12)) || fail "aurora.pbs: the 12 ranks got $tiles distinct tiles"
   fi
 done
+# --- 4. qsub'd from another directory --------------------------------------------------------
+echo "== cpu.pbs qsub'd from another directory, KBNN_JOBSCRIPT unset"
+mkdir -p "$work/elsewhere"
+rc=0
+KBNN_EXE=$work/kbnn_stub WORKDIR=$work/elsewhere run_pbs cpu.pbs 6.pbs-emu > "$work/elsewhere.log" 2>&1 || rc=$?
+cat "$work/elsewhere.log"
+((rc == 0)) || fail "cpu.pbs from another directory exited $rc"
+grep -q "^kbnn job: warning: no $work/elsewhere/jobscripts/cpu.pbs to resubmit at the walltime" \
+  "$work/elsewhere.log" || fail "no warning that a resubmission would not find the script"
 echo "PASSED"

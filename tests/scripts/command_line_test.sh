@@ -38,6 +38,11 @@ rc=0
 run_mpi -n 2 "$kbnn" train "$deck" --train.batch_size=1 > "$out/out" 2> "$out/err" || rc=$?
 expect 1 "train.batch_size 1 is smaller than the 2 ranks"
 
+# "--restart=" (an empty value) must not silently start afresh.
+rc=0
+run_mpi -n 1 "$kbnn" train "$deck" --restart= --dry-run > "$out/out" 2> "$out/err" || rc=$?
+expect 2 "train: --restart needs a checkpoint file or 'auto', got ''"
+
 rc=0
 run_mpi -n 1 "$kbnn" train "$deck" --train.epochs=2 --train.epochs=3 > "$out/out" 2> "$out/err" || rc=$?
 expect 1 "option 'train.epochs' is given more than once"
@@ -86,11 +91,14 @@ help_of train train "$deck" --train.epochs=2 --help
 grep -q "^  --restart auto" "$out/out" || fail "kbnn train --help does not explain --restart auto"
 grep -q "^  --dry-run" "$out/out" || fail "kbnn train --help does not explain --dry-run"
 help_of deck help deck
-rc=0
-run_mpi -n 1 "$kbnn" help > "$out/out" 2> "$out/err" || rc=$?
-((rc == 0)) || fail "kbnn help exited $rc"
-for command in train predict prune info deck help; do
-  grep -q "^  $command " "$out/out" || fail "kbnn help does not list $command"
+for asked in "help" "help --help" "help -h"; do
+  rc=0
+  # shellcheck disable=SC2086  # $asked is the words of the command line
+  run_mpi -n 1 "$kbnn" $asked > "$out/out" 2> "$out/err" || rc=$?
+  ((rc == 0)) || fail "kbnn $asked exited $rc: $(cat "$out/err")"
+  for command in train predict prune info deck help; do
+    grep -q "^  $command " "$out/out" || fail "kbnn $asked does not list $command"
+  done
 done
 rc=0
 run_mpi -n 1 "$kbnn" help frobnicate > "$out/out" 2> "$out/err" || rc=$?

@@ -11,7 +11,9 @@
 #     epoch and train.epochs, and changes no file; a plain run onto a finished run's file
 #     exits 1 unless output.overwrite = true;
 #   - progress lines carry the elapsed time, each epoch ends with a summary line, the
-#     last line gives the wall time.
+#     last line gives the wall time;
+#   - a second run on a run name that another run is writing is refused, naming it, and
+#     kbnn info reads a run file in the middle of a row's append.
 #   usage: day_one_test.sh MPIEXEC KBNN DECK
 set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
@@ -114,4 +116,38 @@ run_mpi -n 2 "$kbnn" predict "$out/runs/tuned.h5" --ood.shift=rot90 --output "$o
 info_says "$out/runs/p.h5" "p.h5: prediction file (kbnn predict)" "model $out/runs/tuned.h5" \
   "metrics/test: accuracy" "metrics/ood/rot90 (100) against test (100): AUROC" \
   "predictions/rot90: probs_mean 100x10"
+# 7. The same run twice at once (a job script submitted twice): the second is refused,
+# naming the run file and the first run's process, and writes nothing; the first, paused
+# meanwhile (so that it cannot end first on a fast machine), stops on a signal as usual.
+"$kbnn" train "$deck" "${common[@]}" --train.epochs=50 --output.name=twice > "$out/first.log" 2>&1 &
+first=$!
+for _ in $(seq 6000); do
+  grep -q "^step" "$out/first.log" && break
+  kill -0 "$first" 2> /dev/null || fail "the first run ended early: $(cat "$out/first.log")"
+  sleep 0.01
+done
+kill -STOP "$first"
+rc=0
+run_mpi -n 2 "$kbnn" train "$deck" "${common[@]}" --train.epochs=50 --output.name=twice \
+  --restart auto > /dev/null 2> "$out/err" || rc=$?
+kill -CONT "$first"
+((rc == 1)) || fail "a second run on a run being written exited $rc: $(cat "$out/err")"
+grep -q "^kbnn: error: $out/runs/twice.h5 is being written by another kbnn run right now (pid $first on .*), which holds $out/runs/twice.lock" \
+  "$out/err" || fail "the second run does not say who writes the run: $(cat "$out/err")"
+kill -TERM "$first"
+rc=0
+wait "$first" || rc=$?
+((rc == 75)) || fail "the first run, signalled, exited $rc: $(tail -3 "$out/first.log")"
+info_says "$out/runs/twice.h5" "twice.h5: run file of a run that a signal stopped"
+[[ ! -e $out/runs/twice.lock ]] || fail "the first run left its lock file behind"
+# kbnn info on a run file that a run is appending a row to (field after field): as it is
+# between two fields, one longer than the others; info gives the rows every field has.
+cp "$out/runs/twice.h5" "$out/growing.h5"
+rows=$(/usr/bin/python3 -c "
+import h5py, sys
+with h5py.File(sys.argv[1], 'r+') as f:
+    d = f['history/nll']
+    d.resize(d.shape[0] + 1, axis=0)
+    print(d.shape[0] - 1)" "$out/growing.h5")
+info_says "$out/growing.h5" "growing.h5: run file of a run that a signal stopped" "history: $rows rows; last at step"
 echo "PASSED"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Small things a new user meets first: every code block of the Markdown documents is
 # closed (an open one turns the rest of the page into code), and the helper scripts
-# answer --help without side effects (get_ood_data.sh made a folder named --help).
+# answer --help without side effects (get_ood_data.sh made a folder named --help); the
+# data scripts, run by a Python without h5py, say so in one line.
 #   usage: docs_test.sh SOURCE_DIR
 set -euo pipefail
 source_dir=$1
@@ -22,4 +23,18 @@ rc=0
 "$source_dir/scripts/get_ood_data.sh" --frobnicate > out 2>&1 || rc=$?
 ((rc == 2)) || fail "get_ood_data.sh --frobnicate exited $rc, expected 2"
 [[ $(ls) == out ]] || fail "the scripts left files behind: $(ls)"
+# The data scripts run by a Python without h5py (README: `python3 scripts/csv_to_h5.py`;
+# a cluster's python3 is often not Debian's): one line naming that Python and what it
+# lacks, exit 1, no traceback. A module on PYTHONPATH hides this Python's h5py.
+hidden=$(mktemp -d)
+trap 'rm -rf "$work" "$hidden"' EXIT
+echo 'raise ImportError("No module named h5py (hidden by docs_test.sh)")' > "$hidden/h5py.py"
+for script in csv_to_h5 waveform_to_h5 pulses_to_h5 diabetes_to_h5; do
+  rc=0
+  PYTHONPATH=$hidden PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 "$source_dir/scripts/$script.py" \
+    --help > out 2>&1 || rc=$?
+  ((rc == 1)) || fail "$script.py without h5py exited $rc, expected 1: $(cat out)"
+  [[ $(wc -l < out) == 1 ]] && grep -q "^$script.py: /usr/bin/python3 lacks a package it needs (No module named h5py" out ||
+    fail "$script.py without h5py does not say so in one line: $(cat out)"
+done
 echo "PASSED"

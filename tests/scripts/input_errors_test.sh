@@ -24,6 +24,7 @@ cp "$data_dir"/t10k-labels-idx1-ubyte.gz "$out/truncated/"
 "$kbnn" predict "$out/runs/run.h5" --output "$out/predicted.h5" > /dev/null ||
   fail "the prediction file failed"
 echo "not hdf5" > "$out/garbage.h5"
+: > "$out/zero.h5"
 /usr/bin/python3 -c "import h5py, sys; h5py.File(sys.argv[1], 'w')['x'] = [1, 2]" "$out/foreign.h5"
 # 40 signals of 21 points (N, L), and a dataset of 3-D examples, for the 1-D layers' cases.
 /usr/bin/python3 -c "
@@ -33,6 +34,32 @@ with h5py.File(sys.argv[1], 'w') as f:
     f['labels'] = np.arange(40, dtype='i4') % 3
     f['cube'] = np.zeros((40, 3, 4, 5), 'f4')" "$out/signals.h5"
 signals=(--data.format=hdf5 --data.train_file="$out/signals.h5" --data.test_fraction=0.25)
+# The same signals as a table whose classes have names (csv_to_h5.py --labels), and again
+# converted apart, numbering them otherwise: a restart on it would relabel every output.
+for names in "low mid high" "mid low high"; do
+  /usr/bin/python3 -c "
+import h5py, numpy as np, sys
+with h5py.File(sys.argv[1], 'w') as f:
+    f['features'] = np.random.default_rng(0).normal(size=(40, 21)).astype('f4')
+    f['labels'] = np.arange(40) % 3
+    f.attrs['class_names'] = sys.argv[2].split()" "$out/${names%% *}.h5" "$names"
+done
+table=(--data.format=hdf5 --data.test_fraction=0.25 --data.features=features --model.layer=flatten
+       --model.layer="dense out=3")
+"$kbnn" train "$deck" "${small[@]}" "${table[@]}" --data.train_file="$out/low.h5" --output.name=named \
+  > /dev/null || fail "the run on named classes failed"
+md5sum "$out/low.h5" > "$out/low.md5"
+# held.h5: a copy that another program (h5py) holds open for writing while the cases run.
+cp "$out/low.h5" "$out/held.h5"
+/usr/bin/python3 -c "
+import h5py, os, sys, time
+f = h5py.File(sys.argv[1], 'a')
+open(sys.argv[2], 'w').close()
+time.sleep(600)" "$out/held.h5" "$out/held.ready" &
+holder=$!
+trap 'kill "$holder" 2> /dev/null; rm -rf "$out"' EXIT
+for _ in $(seq 100); do [[ -e $out/held.ready ]] && break; sleep 0.1; done
+[[ -e $out/held.ready ]] || fail "h5py did not open held.h5"
 
 cases=0
 check() {  # check RANKS MESSAGE ARGS...: kbnn ARGS on RANKS ranks ends as it should
@@ -112,7 +139,47 @@ for n in 1 2; do
   check $n "prune: --train.lr: only data.*, eval.* and ood.* options apply" prune "$out/runs/run.h5" \
     --fractions=0.5 --train.lr=1
   check $n "det.h5 has no Bayesian weights" prune "$out/runs/det.h5" --fractions=0.5
+  if ((n == 2)); then  # what 2 ranks could end through MPI_Abort: checked there
+    # What a restart's data must share with its checkpoint: the classes' numbering and the
+    # standardization (a check every rank makes alike: one message, no MPI_Abort).
+    check $n "mid.h5: its classes (class_names: 0 = mid, 1 = low, 2 = high) are numbered otherwise than those of the checkpoint $out/runs/named.h5 (0 = low, 1 = mid, 2 = high): .*(--restart-force continues anyway)" \
+      train "$deck" "${small[@]}" "${table[@]}" --data.train_file="$out/mid.h5" --train.epochs=2 \
+      --restart "$out/runs/named.h5" --output.name=named_again
+    check $n "the data's standardization (data.standardize) differs from the checkpoint's" train \
+      "$deck" "${small[@]}" "${table[@]}" --data.train_file="$out/low.h5" --train.epochs=2 \
+      --data.standardize=true --restart "$out/runs/named.h5" --output.name=named_again
+    # --output in a directory that cannot be made: refused before the Monte-Carlo passes.
+    check $n "predict: --output /proc/kbnn/p.h5: cannot create the directory /proc/kbnn: " predict \
+      "$out/runs/run.h5" --output /proc/kbnn/p.h5
+    check $n "prune: --output /proc/kbnn/x.h5: cannot create the directory /proc/kbnn: " prune \
+      "$out/runs/run.h5" --fractions=0.5 --output /proc/kbnn/x.h5
+    # A data file another program holds open for writing: HDF5's lock, and what to do.
+    check $n "held.h5: .*unable to lock file, errno = 11.*another program has the file open for writing (close it), or this file system does not support file locks (then export HDF5_USE_FILE_LOCKING=FALSE)" \
+      train "$deck" "${small[@]}" "${table[@]}" --data.train_file="$out/held.h5"
+  else  # messages that do not depend on the rank count
+    # A run file that would replace a file of no run: here the training data itself (a deck
+    # and its data of one name in one folder), which must come out unharmed.
+    check $n "$out/low.h5 holds a file that kbnn did not write, not a run: this run (run name 'low') would replace it" \
+      train "$deck" "${small[@]:0:5}" "${table[@]}" --data.train_file="$out/low.h5" --output.dir="$out" \
+      --output.name=low
+    check $n "$out/predicted.h5 holds a prediction file (kbnn predict), not a run" train "$deck" \
+      "${small[@]:0:5}" --output.dir="$out" --output.name=predicted
+    # An empty data file (a conversion that died) and a directory where a file belongs.
+    check $n "zero.h5: not an HDF5 file (it is empty)" train "$deck" "${small[@]}" "${table[@]}" \
+      --data.train_file="$out/zero.h5"
+    check $n "$out/runs: is a directory, expected an HDF5 data file" train "$deck" "${small[@]}" \
+      "${table[@]}" --data.train_file="$out/runs"
+    check $n "$out/runs: is a directory, expected a file kbnn wrote" info "$out/runs"
+    check $n "$out/runs: is a directory, expected a kbnn checkpoint or run file" predict "$out/runs"
+    # A relative path that is missing names the directory it was read from: a job starts in
+    # the directory it was submitted from, not beside the deck.
+    check $n "input deck nope.cfg: cannot open the file (does it exist?); a relative path, read from the working directory $PWD" \
+      train nope.cfg
+    check $n "nowhere/train.h5: no such data file; a relative path, read from the working directory $PWD" \
+      train "$deck" "${small[@]}" "${table[@]}" --data.train_file=nowhere/train.h5
+  fi
 done
+md5sum -c --quiet "$out/low.md5" || fail "a refused run changed its training data"
 # kbnn predict read every input before predicting: the bad OOD set left no file behind.
 [[ ! -e "$out/runs/run.predict.h5" ]] || fail "kbnn predict wrote a file before finding its OOD set missing"
 echo "PASSED: $cases cases, each one message and exit 1"
