@@ -216,6 +216,24 @@ TEST_CASE("model.init_from and model.moped_delta", "[deck]") {
                       kbnn::test::contains("model.moped_delta: expected a number >= 0 (0 = off), got '-1'"));
 }
 
+TEST_CASE("train.clip_norm: off by default, a finite number >= 0, not with a step dump",
+          "[deck]") {
+  using kbnn::test::contains;
+  CHECK(parse_text(kMinimal).train.clip_norm == 0);
+  CHECK(parse_text(kMinimal, {"--train.clip_norm=10"}).train.clip_norm == 10);
+  CHECK(parse_text(kMinimal + "[train]\nclip_norm = 0.5\n").train.clip_norm == 0.5);
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.clip_norm=-1"}),
+                      contains("command line: train.clip_norm: expected a number >= 0 (0 = no "
+                               "clipping), got '-1'"));
+  for (const char* bad : {"nan", "inf"})  // the parser takes finite numbers only
+    REQUIRE_THROWS_WITH(parse_text(kMinimal, {std::string("--train.clip_norm=") + bad}),
+                        contains(std::string("train.clip_norm: expected a number, got '") + bad));
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.clip_norm=1", "--debug.dump_steps=2",
+                                            "--debug.dump_file=d.h5"}),
+                      contains("debug.dump_steps = 2 needs train.clip_norm = 0 (the replay does "
+                               "not clip), got 1"));
+}
+
 TEST_CASE("booleans accept true/false/1/0/yes/no", "[deck]") {
   for (const char* yes : {"true", "1", "yes", "True"})
     CHECK(parse_text(kMinimal + "bayesian_bias = " + yes + "\n").model.bayesian_bias);

@@ -138,6 +138,34 @@ TEST_CASE("A 1-D CNN on signals does not depend on the rank count", "[mpi]") {
   check_epoch_is_rank_invariant(config, synthetic_data(d));
 }
 
+TEST_CASE("Gradient-norm clipping does not depend on the rank count and needs no message",
+          "[mpi]") {
+  // A bound well under the gradient's norm clips every step. Each rank computes the norm
+  // from the gradient the allreduce summed, so all ranks scale alike and stay in step.
+  // SGD, whose steps grow with the gradient (Adam's first step would not see the scale).
+  auto config = small_config();
+  config.train.optimizer = kbnn::OptimizerKind::sgd;
+  config.train.clip_norm = 0.05;
+  check_epoch_is_rank_invariant(config);
+  const Result clipped = train(MPI_COMM_WORLD, config, synthetic_data());
+  std::vector<double> root = clipped.parameters;
+  MPI_Bcast(root.data(), int(root.size()), MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  CHECK(relative_difference(clipped.parameters, root) == 0);
+  // The last step's gradient, as the optimizer took it, has the bound's norm; unclipped
+  // it is ten times longer, and the parameters move otherwise (by far more than the
+  // rank count's rounding, 1e-6).
+  const auto norm = [](const std::vector<double>& g) {
+    double squares = 0;
+    for (const double x : g) squares += x * x;
+    return std::sqrt(squares);
+  };
+  CHECK(norm(clipped.gradients) == Approx(0.05).epsilon(1e-5));
+  config.train.clip_norm = 0;
+  const Result unclipped = train(MPI_COMM_WORLD, config, synthetic_data());
+  CHECK(norm(unclipped.gradients) > 0.5);
+  CHECK(relative_difference(clipped.parameters, unclipped.parameters) > 1e-4);
+}
+
 TEST_CASE("Broadcast gives every rank rank 0's parameters", "[mpi]") {
   kbnn::Communicator comm(MPI_COMM_WORLD);
   kbnn::View1<float> v("v", 100);

@@ -9,6 +9,7 @@
 #include "app/deck.hpp"
 #include "core/parameter_store.hpp"
 #include "core/types.hpp"
+#include "train/clip_gradient_norm.hpp"
 #include "train/kl_divergence.hpp"
 #include "train/kl_schedule.hpp"
 #include "train/loss.hpp"
@@ -302,6 +303,28 @@ TEST_CASE("SGD without momentum is plain gradient descent", "[train]") {
 // =================================================================================
 // KL schedules
 // =================================================================================
+
+TEST_CASE("Gradient-norm clipping scales the whole gradient to the norm, as torch's "
+          "clip_grad_norm_", "[train]") {
+  // ||(3, -4, 0, 12)|| = 13: to norm 6.5 it is halved (to within torch's 1e-6 on the norm).
+  const std::vector<double> g = {3.0, -4.0, 0.0, 12.0};
+  auto grads = device_vector<double>(g, "kbnn::test::grads");
+  CHECK(kbnn::clip_gradient_norm(grads, 6.5) == 13.0);
+  const double half = 6.5 / (13.0 + 1e-6);
+  const auto clipped = host_vector(grads);
+  for (std::size_t i = 0; i < g.size(); ++i) CHECK(clipped[i] == Approx(g[i] * half).epsilon(1e-15));
+  CHECK(clipped[3] == Approx(6.0).epsilon(1e-6));
+  // Under the bound (norm + 1e-6 <= C) it is left alone, bit for bit; in float, the norm
+  // is summed in double (1e20^2 would overflow float).
+  auto unchanged = device_vector<double>(g, "kbnn::test::grads");
+  CHECK(kbnn::clip_gradient_norm(unchanged, 13.5) == 13.0);
+  CHECK(host_vector(unchanged) == g);
+  auto big = device_vector<float>({3e20f, 4e20f}, "kbnn::test::grads");
+  CHECK(kbnn::clip_gradient_norm(big, 1.0) == Approx(5e20).epsilon(1e-6));
+  const auto small = host_vector(big);
+  CHECK(small[0] == Approx(0.6).epsilon(1e-6));
+  CHECK(small[1] == Approx(0.8).epsilon(1e-6));
+}
 
 TEST_CASE("The constant KL schedule returns kl_beta at every epoch", "[train]") {
   kbnn::TrainConfig c;

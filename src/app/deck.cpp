@@ -74,6 +74,7 @@ void for_each_train_option(Section& t, Visit& f) {
   f("train.adam_beta1", t.adam_beta1);
   f("train.adam_beta2", t.adam_beta2);
   f("train.adam_epsilon", t.adam_epsilon);
+  f("train.clip_norm", t.clip_norm);
   f("train.seed", t.seed);
   f("train.kl_schedule", t.kl_schedule);
   f("train.kl_beta", t.kl_beta);
@@ -614,6 +615,7 @@ void validate_train(const TrainConfig& t, const OptionCheck& check) {
   check(t.adam_beta1 >= 0 && t.adam_beta1 < 1, "train.adam_beta1", "a number in [0, 1)");
   check(t.adam_beta2 >= 0 && t.adam_beta2 < 1, "train.adam_beta2", "a number in [0, 1)");
   check(t.adam_epsilon > 0, "train.adam_epsilon", "a number > 0");
+  check(t.clip_norm >= 0, "train.clip_norm", "a number >= 0 (0 = no clipping)");
   check(t.kl_beta >= 0, "train.kl_beta", "a number >= 0");
   check(t.kl_warmup_epochs >= 1, "train.kl_warmup_epochs", "an integer >= 1");
   check(t.kl_cycles >= 1, "train.kl_cycles", "an integer >= 1");
@@ -714,6 +716,10 @@ void validate_debug(const RunConfig& c, const OptionCheck& check) {
              c.parallel.batch_mode == BatchMode::per_rank
                  ? " (parallel.batch_mode = per_rank warms up for 5 epochs by default)"
                  : ""));
+  // The replay's torch optimizer steps on the gradient as computed, unclipped.
+  check.combination(c.train.clip_norm == 0, "debug.dump_steps", {"train.clip_norm"},
+                    concat(dump, "train.clip_norm = 0 (the replay does not clip), got ",
+                           format_value(c.train.clip_norm)));
 }
 
 // Every range and every contradiction between options, section by section.

@@ -104,6 +104,9 @@ const Doc docs[] = {
     {"train.adam_beta1", "adam: decay of the first moment."},
     {"train.adam_beta2", "adam: decay of the second moment."},
     {"train.adam_epsilon", "adam: added to the root of the second moment."},
+    {"train.clip_norm",
+     "> 0: the gradient (data term and KL) is scaled down to this L2 norm when it exceeds "
+     "it, before the optimizer's step (torch's clip_grad_norm_); 0 = no clipping."},
     {"train.seed",
      "Initial values, weight noise, Flipout signs and the shuffle are keyed by it: same seed, "
      "same run."},

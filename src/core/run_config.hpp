@@ -97,6 +97,9 @@ struct TrainConfig {
   OptimizerKind optimizer = OptimizerKind::adam;
   double momentum = 0.9;               // sgd only
   double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
+  // > 0: the gradient (data term and KL) scaled to this global L2 norm when it exceeds it,
+  // before the optimizer's step (train/clip_gradient_norm.hpp); 0 = no clipping.
+  double clip_norm = 0;
   std::uint64_t seed = 0;
   KlSchedule kl_schedule = KlSchedule::constant;
   double kl_beta = 1.0;        // the constant value, and the maximum of the others

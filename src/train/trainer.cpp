@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/float_math.hpp"
 #include "core/stop_signal.hpp"
+#include "train/clip_gradient_norm.hpp"
 #include "train/gaussian_nll.hpp"
 #include "train/kl_divergence.hpp"
 #include "train/kl_schedule.hpp"
@@ -252,6 +253,7 @@ Trainer::Step Trainer::train_step(const Buffers& buffers, const View1<std::int64
   auto& store = model_.parameters();
   step.beta = kl_beta(config_, double(step_) / double(steps_per_epoch_), double(config_.epochs));
   add_kl_gradient(store, prior_sigma_, step.beta / double(train_.global_count));
+  if (config_.clip_norm > 0) clip_gradient_norm(store.gradients(), config_.clip_norm);
   step.lr = learning_rate(config_, batch_mode_, comm_.size(), step_, steps_per_epoch_);
   const bool dump = step_dump != nullptr && step_dump->wants(step_);
   if (dump)

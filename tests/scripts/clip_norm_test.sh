@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# train.clip_norm on the heteroscedastic pulse-position deck (input/pulses_position.cfg,
+# 600 signals of scripts/pulses_to_h5.py), 2 ranks: a run stopped after 20 steps and
+# resumed from its checkpoint ends as the uninterrupted one, bit for bit (clipping keeps
+# no state: the deck's bound and the gradient decide each step); and the bound changes the
+# run (every step is clipped at 0.5), so the comparison is one of clipped runs.
+#   usage: clip_norm_test.sh MPIEXEC KBNN DECK (DECK unused: the data is made here)
+set -euo pipefail
+mpiexec=$1 kbnn=$2
+deck_data=no
+source "$(dirname "$0")/common.sh"
+python=/usr/bin/python3
+"$python" -c "import h5py, numpy" 2> /dev/null || skip "$python lacks h5py or numpy"
+here=$(cd "$(dirname "$0")" && pwd)
+root=$here/../..
+"$python" "$root/scripts/pulses_to_h5.py" "$out/data" --train 600 --test 200 > /dev/null
+train() {  # train NAME OPTIONS...
+  local name=$1; shift
+  run_mpi -n 2 "$kbnn" train "$root/input/pulses_position.cfg" --data.train_file="$out/data/train.h5" \
+    --data.test_file="$out/data/test.h5" --train.epochs=4 --train.log_every=10 --eval.samples=4 \
+    --output.dir="$out" --output.name="$name" "$@" > "$out/$name.log" 2>&1 ||
+    { cat "$out/$name.log"; fail "training $name failed"; }
+}
+train full --train.clip_norm=0.5
+train first --train.clip_norm=0.5 --train.max_steps=20 --output.checkpoint_every=20
+train resumed --train.clip_norm=0.5 --restart "$out/first.checkpoint.h5"
+"$python" "$here/compare_runs.py" "$out/full.h5" "$out/resumed.h5"
+train unclipped
+"$python" - "$out/full.h5" "$out/unclipped.h5" <<'PY' || fail "clip_norm = 0.5 left the run as it was"
+import sys
+import h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "r") as b:
+    assert "clip_norm = 0.5" in a.attrs["deck"] and "clip_norm = 0\n" in b.attrs["deck"]
+    assert not np.array_equal(a["checkpoint/parameters"][...], b["checkpoint/parameters"][...])
+print("PASSED: clipped and unclipped runs differ")
+PY
