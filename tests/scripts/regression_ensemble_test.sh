@@ -11,7 +11,8 @@
 #     numbers); kbnn info lists the members;
 #   - --dry-run writes nothing; --restart auto with more epochs continues every member
 #     and equals the ensemble trained so long at once, bit for bit; an unfinished
-#     ensemble (a member never run) resumes to the same mixture;
+#     ensemble (a member never run) resumes to the same mixture, and so does one that a
+#     SIGTERM stopped mid-member;
 #   - data.validation_fraction: the members evaluate the held-out rows during training,
 #     and the mixture says it fits nothing to them;
 #   - kbnn_plots.py regression and members draw the ensemble's file.
@@ -177,6 +178,40 @@ with h5py.File(f"{out}/ens.h5") as a, h5py.File(f"{out}/ens_8.h5") as b:
     for name in ("mean", "std", "nll", "epistemic_within", "epistemic_between"):
         assert np.array_equal(a[f"predictions/test/{name}"][:], b[f"predictions/test/{name}"][:]), name
 print("PASSED: an unfinished ensemble resumes: member 1 trained, the same mixture")
+PY
+# A SIGTERM to rank 0 while member 0 trains (40 epochs, so that the signal lands before
+# its end): group 0 stops with member 0's checkpoint, group 1 finishes member 1, the job
+# exits 75 and writes no ensemble file; the printed command resumes member 0 from its
+# checkpoint, leaves member 1 alone, and the mixture equals an uninterrupted run's.
+train 2 sig_full --parallel.ensemble=2 --train.epochs=40
+rc=0
+run_mpi -n 2 "$kbnn" train "$out/reg.cfg" --output.name=sig --parallel.ensemble=2 --train.epochs=40 \
+  > "$out/sig.log" 2>&1 &
+job=$!
+signal_when "$job" "$out/sig.log" "^\[member 0\] step *5/" "^$kbnn train .*--output.name=sig" 0
+wait "$job" || rc=$?
+((rc == 75)) || fail "the signalled regression ensemble exited $rc, expected 75: $(tail -5 "$out/sig.log")"
+[[ -f $out/sig.members/member_0.checkpoint.h5 && ! -e $out/sig.h5 ]] ||
+  fail "no checkpoint of member 0, or an ensemble file though member 0 is unfinished"
+command=$(sed -n 's/^continue with: //p' "$out/sig.log")
+[[ $command == *"--restart auto" ]] || fail "the stop prints no command to continue: $(tail -3 "$out/sig.log")"
+(cd "$out" && eval "run_mpi -n 2 $command") > "$out/sig_resume.log" 2>&1 ||
+  fail "the resumed regression ensemble failed: $(tail -5 "$out/sig_resume.log")"
+grep -q "^\[member 0\] restart: .*member_0.checkpoint.h5 at step" "$out/sig_resume.log" ||
+  fail "member 0 did not resume from its checkpoint: $(grep restart "$out/sig_resume.log")"
+/usr/bin/python3 - "$out" <<'PY' || fail "the regression ensemble resumed after a signal differs"
+import sys, h5py, numpy as np
+out = sys.argv[1]
+with h5py.File(f"{out}/sig_full.h5") as a, h5py.File(f"{out}/sig.h5") as b:
+    assert b.attrs["status"] == "finished"
+    for name in ("mean", "std", "nll", "epistemic_within", "epistemic_between"):
+        assert a[f"predictions/test/{name}"][:].tobytes() == b[f"predictions/test/{name}"][:].tobytes(), name
+    for key, value in a["metrics/test"].attrs.items():
+        assert np.array_equal(value, b["metrics/test"].attrs[key]), key
+    for k in "01":
+        assert np.array_equal(a[f"members/{k}/checkpoint/parameters"][:],
+                              b[f"members/{k}/checkpoint/parameters"][:]), k
+print("PASSED: a regression ensemble stopped by a signal mid-member resumes to the same mixture")
 PY
 
 # Held-out rows: each member evaluates them during training; the mixture fits nothing.
