@@ -29,13 +29,14 @@ train resumed --train.clip_norm=0.5 --restart "$out/first.checkpoint.h5"
 # The log says how often the bound acted, over each run's own steps: the first 20 steps'
 # and the resumed rest add up to the uninterrupted run's, and 0.5 clips some of them, not
 # all (the largest norm is ~0.8, the typical one under 0.5).
-clipped() {  # clipped NAME: "CLIPPED STEPS" from the run's summary line
+clipped() {  # clipped NAME: "CLIPPED STEPS" from the run's one summary line (rank 0's)
   sed -nE "s/^train.clip_norm = 0.5: ([0-9]+) of this run's ([0-9]+) steps clipped \(largest gradient norm [0-9.e+-]+\)$/\1 \2/p" \
-    "$out/$1.log" | grep . || fail "$1: no clipping summary: $(grep -i clip "$out/$1.log")"
+    "$out/$1.log" | awk '{ print } END { exit NR != 1 }' ||
+    fail "$1: not one clipping summary: $(grep -i clip "$out/$1.log")"
 }
-read -r full_clipped full_steps < <(clipped full)
-read -r first_clipped first_steps < <(clipped first)
-read -r rest_clipped rest_steps < <(clipped resumed)
+counts=$(clipped full) && read -r full_clipped full_steps <<< "$counts" || { echo "$counts"; exit 1; }
+counts=$(clipped first) && read -r first_clipped first_steps <<< "$counts" || { echo "$counts"; exit 1; }
+counts=$(clipped resumed) && read -r rest_clipped rest_steps <<< "$counts" || { echo "$counts"; exit 1; }
 ((first_steps == 20 && first_steps + rest_steps == full_steps)) ||
   fail "steps: $first_steps + $rest_steps against $full_steps"
 ((first_clipped + rest_clipped == full_clipped && 0 < full_clipped && full_clipped < full_steps)) ||
