@@ -309,7 +309,9 @@ TEST_CASE("Gradient-norm clipping scales the whole gradient to the norm, as torc
   // ||(3, -4, 0, 12)|| = 13: to norm 6.5 it is halved (to within torch's 1e-6 on the norm).
   const std::vector<double> g = {3.0, -4.0, 0.0, 12.0};
   auto grads = device_vector<double>(g, "kbnn::test::grads");
-  CHECK(kbnn::clip_gradient_norm(grads, 6.5) == 13.0);
+  const kbnn::GradientClip halved = kbnn::clip_gradient_norm(grads, 6.5);
+  CHECK(halved.norm == 13.0);
+  CHECK(halved.clipped);
   const double half = 6.5 / (13.0 + 1e-6);
   const auto clipped = host_vector(grads);
   for (std::size_t i = 0; i < g.size(); ++i) CHECK(clipped[i] == Approx(g[i] * half).epsilon(1e-15));
@@ -317,10 +319,12 @@ TEST_CASE("Gradient-norm clipping scales the whole gradient to the norm, as torc
   // Under the bound (norm + 1e-6 <= C) it is left alone, bit for bit; in float, the norm
   // is summed in double (1e20^2 would overflow float).
   auto unchanged = device_vector<double>(g, "kbnn::test::grads");
-  CHECK(kbnn::clip_gradient_norm(unchanged, 13.5) == 13.0);
+  const kbnn::GradientClip left = kbnn::clip_gradient_norm(unchanged, 13.5);
+  CHECK(left.norm == 13.0);
+  CHECK(!left.clipped);
   CHECK(host_vector(unchanged) == g);
   auto big = device_vector<float>({3e20f, 4e20f}, "kbnn::test::grads");
-  CHECK(kbnn::clip_gradient_norm(big, 1.0) == Approx(5e20).epsilon(1e-6));
+  CHECK(kbnn::clip_gradient_norm(big, 1.0).norm == Approx(5e20).epsilon(1e-6));
   const auto small = host_vector(big);
   CHECK(small[0] == Approx(0.6).epsilon(1e-6));
   CHECK(small[1] == Approx(0.8).epsilon(1e-6));

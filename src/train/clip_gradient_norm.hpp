@@ -16,10 +16,16 @@
 
 namespace kbnn {
 
-// Returns ||g||_2 (squares summed in double) and scales g in place when that exceeds
+// What a step's clipping saw: ||g||_2 before it, and whether g was scaled.
+struct GradientClip {
+  double norm = 0;
+  bool clipped = false;
+};
+
+// Computes ||g||_2 (squares summed in double) and scales g in place when that exceeds
 // max_norm (> 0). g: (size).
 template <class Scalar>
-double clip_gradient_norm(const View1<Scalar>& g, double max_norm) {
+GradientClip clip_gradient_norm(const View1<Scalar>& g, double max_norm) {
   double squares = 0;
   Kokkos::parallel_reduce(
       "kbnn::gradient_norm", Range(0, g.extent(0)),
@@ -27,13 +33,12 @@ double clip_gradient_norm(const View1<Scalar>& g, double max_norm) {
       squares);
   const double norm = std::sqrt(squares);
   const double coefficient = max_norm / (norm + 1e-6);  // torch's epsilon
-  if (coefficient < 1) {
-    const Scalar c = Scalar(coefficient);
-    Kokkos::parallel_for(
-        "kbnn::clip_gradient", Range(0, g.extent(0)),
-        KOKKOS_LAMBDA(const std::int64_t i) { g(i) *= c; });
-  }
-  return norm;
+  if (coefficient >= 1) return {norm, false};
+  const Scalar c = Scalar(coefficient);
+  Kokkos::parallel_for(
+      "kbnn::clip_gradient", Range(0, g.extent(0)),
+      KOKKOS_LAMBDA(const std::int64_t i) { g(i) *= c; });
+  return {norm, true};
 }
 
 }  // namespace kbnn

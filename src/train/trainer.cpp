@@ -253,7 +253,11 @@ Trainer::Step Trainer::train_step(const Buffers& buffers, const View1<std::int64
   auto& store = model_.parameters();
   step.beta = kl_beta(config_, double(step_) / double(steps_per_epoch_), double(config_.epochs));
   add_kl_gradient(store, prior_sigma_, step.beta / double(train_.global_count));
-  if (config_.clip_norm > 0) clip_gradient_norm(store.gradients(), config_.clip_norm);
+  if (config_.clip_norm > 0) {
+    const GradientClip clip = clip_gradient_norm(store.gradients(), config_.clip_norm);
+    clipped_steps_ += clip.clipped;
+    largest_gradient_norm_ = std::max(largest_gradient_norm_, clip.norm);
+  }
   step.lr = learning_rate(config_, batch_mode_, comm_.size(), step_, steps_per_epoch_);
   const bool dump = step_dump != nullptr && step_dump->wants(step_);
   if (dump)
@@ -348,6 +352,8 @@ void Trainer::run(std::int64_t start_step, const TrainingWindow& resumed) {
   Window window = resumed_window(resumed);
   stopped_ = false;
   window_ = empty_window();  // at a logged step: what on_log's checkpoints record
+  clipped_steps_ = 0;
+  largest_gradient_norm_ = 0;
   Kokkos::Timer clock;
   step_ = start_step;
   for (int epoch = int(step_ / steps_per_epoch_); step_ < total_steps_ && !stopped_; ++epoch) {
@@ -367,6 +373,17 @@ void Trainer::run(std::int64_t start_step, const TrainingWindow& resumed) {
   keep_window(window);
   Kokkos::fence();
   training_seconds_ = clock.seconds();
+  log_clipping(step_ - start_step);
+}
+
+// How often train.clip_norm acted: the one place a user sees whether the bound leaves
+// most steps alone (docs/design.md, "Regression").
+void Trainer::log_clipping(std::int64_t steps) const {
+  if (config_.clip_norm <= 0) return;
+  log_ << format("train.clip_norm = %g: %.0f of this run's %.0f steps clipped (largest "
+                 "gradient norm %.4g)",
+                 config_.clip_norm, double(clipped_steps_), double(steps), largest_gradient_norm_)
+       << std::endl;
 }
 
 }  // namespace kbnn

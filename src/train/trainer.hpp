@@ -107,6 +107,7 @@ class Trainer {
   void log_row(const Step& last, Window& window, const Kokkos::Timer& clock,
                std::int64_t start_step);
   void keep_window(const Window& window);
+  void log_clipping(std::int64_t steps) const;
 
   TrainConfig config_;
   BatchMode batch_mode_;
@@ -127,6 +128,10 @@ class Trainer {
   TrainingWindow window_;  // global sums since the last row (local ones until it)
   double training_seconds_ = 0;
   std::int64_t images_trained_ = 0;
+  // train.clip_norm > 0: this run()'s steps whose gradient was scaled, and the largest
+  // norm before clipping (the same on every rank: the gradient is the reduced one).
+  std::int64_t clipped_steps_ = 0;
+  double largest_gradient_norm_ = 0;
 };
 
 std::unique_ptr<Optimizer<Real>> make_optimizer(const TrainConfig& config, std::size_t size);
