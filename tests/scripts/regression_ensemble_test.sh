@@ -179,13 +179,19 @@ with h5py.File(f"{out}/ens.h5") as a, h5py.File(f"{out}/ens_8.h5") as b:
         assert np.array_equal(a[f"predictions/test/{name}"][:], b[f"predictions/test/{name}"][:]), name
 print("PASSED: an unfinished ensemble resumes: member 1 trained, the same mixture")
 PY
-# A SIGTERM to rank 0 while member 0 trains (40 epochs, so that the signal lands before
-# its end): group 0 stops with member 0's checkpoint, group 1 finishes member 1, the job
-# exits 75 and writes no ensemble file; the printed command resumes member 0 from its
-# checkpoint, leaves member 1 alone, and the mixture equals an uninterrupted run's.
-train 2 sig_full --parallel.ensemble=2 --train.epochs=40
+# A SIGTERM to rank 0 while member 0 trains: group 0 stops with member 0's checkpoint,
+# group 1 finishes member 1, the job exits 75 and writes no ensemble file; the printed
+# command resumes member 0 from its checkpoint, leaves member 1 alone, and the mixture
+# equals an uninterrupted run's. The signal must land before member 0's last step, some
+# 10-30 ms after step 5 is logged: the 16-unit model's 400 steps take ~4 ms, so this part
+# trains two hidden layers of 256 for 80 epochs (800 steps, ~1 ms each, ~0.5 s at best).
+sed 's/^layer = dense out=16$/layer = dense out=256\nlayer = relu\nlayer = dense out=256/' \
+  "$out/reg.cfg" > "$out/slow.cfg"
+grep -q "^layer = dense out=256$" "$out/slow.cfg" || fail "slow.cfg has no wider layers"
+run_mpi -n 2 "$kbnn" train "$out/slow.cfg" --output.name=sig_full --parallel.ensemble=2 \
+  --train.epochs=80 > "$out/sig_full.log" 2>&1 || fail "sig_full: kbnn train failed"
 rc=0
-run_mpi -n 2 "$kbnn" train "$out/reg.cfg" --output.name=sig --parallel.ensemble=2 --train.epochs=40 \
+run_mpi -n 2 "$kbnn" train "$out/slow.cfg" --output.name=sig --parallel.ensemble=2 --train.epochs=80 \
   > "$out/sig.log" 2>&1 &
 job=$!
 signal_when "$job" "$out/sig.log" "^\[member 0\] step *5/" "^$kbnn train .*--output.name=sig" 0
