@@ -567,13 +567,20 @@ def _split_histograms(axis, ensemble, ood_set):
     """Per-example within- and between-member epistemic uncertainty, test vs OOD set (a
     regression's: variances, one value per example and target)."""
     sets = [("test", "-")] + ([(ood_set, ":")] if ood_set else [])
+    regression = "rmse" in ensemble.metrics.get("test", {})
     top = 0.0
     values = {}
     for name, _ in sets:
         p = ensemble.predictions(name)
         values[name] = (p["epistemic_within"].ravel(), p["epistemic_between"].ravel())
         top = max(top, max(v.max() for v in values[name]))
-    bins = np.linspace(0, top if top > 0 else 1, 40)
+    top = top if top > 0 else 1
+    bins = np.linspace(0, top, 40)
+    if regression:  # variances in squared units span decades (an OOD set's: 1e4 x the test's)
+        floor = top * 1e-9
+        bins = np.geomspace(floor, top, 40)
+        values = {name: tuple(np.maximum(v, floor) for v in pair) for name, pair in values.items()}
+        axis.set_xscale("log")
     for name, style in sets:
         within, between = values[name]
         axis.hist(within, bins=bins, histtype="step", linestyle=style, color=ALEATORIC,
@@ -581,11 +588,12 @@ def _split_histograms(axis, ensemble, ood_set):
         axis.hist(between, bins=bins, histtype="step", linestyle=style, color=EPISTEMIC,
                   linewidth=1.5, label=f"{name}: between-member")
     axis.set_yscale("log")
-    regression = "rmse" in ensemble.metrics.get("test", {})
+    if regression:  # room above the bars for the legend
+        axis.set_ylim(top=axis.get_ylim()[1] * 5)
     _label(axis, "the mixture's " + ("epistemic variance" if regression else "mutual information")
            + ", split", "epistemic variance (target units squared)"
            if regression else "epistemic uncertainty per example (nats)", "examples",
-           legend={"fontsize": 7})
+           legend={"fontsize": 7, "loc": "upper left" if regression else "best"})
 
 
 def plot_members(args):
