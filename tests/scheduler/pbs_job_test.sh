@@ -70,14 +70,25 @@ run_pbs() {
      PBS_JOBID="$2" PBS_JOBNAME=kbnn PBS_QUEUE=debug PBS_ENVIRONMENT=PBS_BATCH \
      PBS_O_HOST="$(hostname -s)" bash "$source_dir/jobscripts/$1")
 }
-# A kbnn stand-in: records its rank's environment and arguments; stops with 75 on SIGUSR1;
-# with KBNN_STUB_SLEEP it trains (sleeps) that long. Its handler first ignores further
-# USR1s: Open MPI may signal a rank both directly and through its process group, and a
-# second delivery during the handler's echo ran it again ("rank 0 stopped" twice, once in
-# a full ctest), where kbnn itself only sets its stop flag again.
+# A kbnn stand-in: records its rank's environment and arguments; stops with 75 on SIGUSR1
+# as kbnn's ranks do, together: it logs, then waits (up to 5 s) until every rank has
+# logged. Exiting at once let Open MPI abort the job on rank 0's 75 before rank 1 ran its
+# handler ('not both ranks got SIGUSR1' in a loaded full ctest). It ignores further USR1s
+# (timeout signals mpiexec directly and through its process group, so mpiexec forwards
+# two): a second one during the handler ran it again, logging rank 0 twice.
+# With KBNN_STUB_SLEEP it trains (sleeps) that long.
 cat > "$work/kbnn_stub" <<EOF
 #!/bin/bash
-trap 'trap "" USR1; echo "rank \$PALS_RANKID stopped by SIGUSR1" >> "$work/stub.log"; exit 75' USR1
+stop() {
+  trap "" USR1
+  echo "rank \$PALS_RANKID stopped by SIGUSR1" >> "$work/stub.log"
+  for ((w = 0; w < 100; w++)); do
+    ((\$(grep -c "stopped by SIGUSR1" "$work/stub.log") >= \${OMPI_COMM_WORLD_SIZE:-1})) && break
+    sleep 0.05
+  done
+  exit 75
+}
+trap stop USR1
 echo "rank \$PALS_RANKID CUDA_VISIBLE_DEVICES=\${CUDA_VISIBLE_DEVICES:-} ZE_AFFINITY_MASK=\${ZE_AFFINITY_MASK:-} OMP_NUM_THREADS=\$OMP_NUM_THREADS MPICH_GPU_SUPPORT_ENABLED=\${MPICH_GPU_SUPPORT_ENABLED:-} args: \$*" >> "$work/stub.log"
 for ((i = 0; i < \${KBNN_STUB_SLEEP:-0} * 10; i++)); do sleep 0.1; done
 exit 0
