@@ -423,11 +423,7 @@ std::string summary(hid_t file, const std::string& path, bool with_deck) {
 }  // namespace
 
 std::string file_info(const std::string& path, bool with_deck) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw InputError(concat(path, ": is a directory, expected a file kbnn wrote"));
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw InputError(concat(path, ": no such file", relative_path_note(path)));
+  require_regular_file(path, "a file kbnn wrote", "no such file");
   const h5::QuietErrors quiet;
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw InputError(concat(path, ": not an HDF5 file, so not a file kbnn wrote"));

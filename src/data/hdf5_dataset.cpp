@@ -281,11 +281,8 @@ std::vector<T> read_features(hid_t file, const std::string& path, const Hdf5Fiel
 // is there instead: nothing (and where a relative path was looked for), a directory, a
 // file that is not HDF5 (an empty one: a conversion that died).
 h5::SerialFile open_data_file(const std::string& path) {
+  require_regular_file(path, "an HDF5 data file", "no such data file");
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw InputError(concat(path, ": is a directory, expected an HDF5 data file"));
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw InputError(concat(path, ": no such data file", relative_path_note(path)));
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw InputError(concat(path, ": not an HDF5 file",
                             std::filesystem::file_size(path, ec) == 0 ? " (it is empty)" : ""));

@@ -305,12 +305,8 @@ struct OpenCheckpoint {
 };
 
 OpenCheckpoint open_checkpoint(const std::string& path, const std::string& group) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw InputError(concat(path, ": is a directory, expected a kbnn checkpoint or run file"));
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw InputError(concat(path, ": no such file (expected a kbnn checkpoint or run file)",
-                            relative_path_note(path)));
+  require_regular_file(path, "a kbnn checkpoint or run file",
+                       "no such file (expected a kbnn checkpoint or run file)");
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw InputError(concat(path, ": not an HDF5 file (expected a kbnn checkpoint or run file)"));
   h5::SerialFile file(KBNN_H5_CHECK_AT(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), path));
