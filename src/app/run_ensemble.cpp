@@ -196,6 +196,9 @@ RunInfo ensemble_info(const RunConfig& config, const TrainedRun& run,
   info.with_history = false;
   info.input = model.input_shape();
   info.class_names = run.checkpoint.class_names;  // member 0's: the members' data is one
+  info.train_data = config.data.format == DataFormat::hdf5 ? config.data.train_file : config.data.dir;
+  info.train_examples = run.checkpoint.train_examples;
+  info.train_checksum = run.checkpoint.train_checksum;
   info.description = concat(
       "kbnn ensemble run: the Monte-Carlo predictive of ", config.parallel.ensemble,
       " independently trained Bayesian neural networks (the mixture over members x samples), "

@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "core/format.hpp"
 #include "core/path_note.hpp"
+#include "data/data_checksum.hpp"
 #include "h5/attribute.hpp"
 #include "h5/rows.hpp"
 #include "model/build_model.hpp"
@@ -104,6 +105,31 @@ void print_classes(hid_t file, std::ostream& out) {
   out << "  classes:";
   for (std::size_t k = 0; k < names.size(); ++k) out << (k ? ", " : " ") << k << " = " << names[k];
   out << "\n";
+}
+
+// What the model was trained on: the training set (a run's root attributes), its size
+// and checksum (data/data_checksum.hpp; also a checkpoint's), so that two runs can be
+// seen to share their data. Files of older versions do not record them.
+void print_training_data(hid_t file, const std::string& path, std::ostream& out) {
+  hid_t where = file;
+  h5::Group checkpoint;
+  if (!h5::has_attribute(file, "train_checksum")) {
+    const std::string group = checkpoint_of(file);
+    if (group.empty()) return;
+    checkpoint = h5::open_group(file, group);
+    if (!h5::has_attribute(checkpoint, "train_checksum")) return;
+    where = checkpoint;
+  }
+  const auto checksum =
+      DataChecksum::unpacked(h5::read_attribute<std::uint64_t>(where, "train_checksum"));
+  const std::string deck = deck_of(file);
+  const bool regression = !deck.empty() && parse_deck_text(deck, path + ": deck").model.regression();
+  out << "  trained on: ";
+  if (h5::has_attribute(where, "train_data"))
+    out << h5::read_string_attribute(where, "train_data") << ", ";
+  if (h5::has_attribute(where, "train_examples"))
+    out << h5::read_attribute<std::int64_t>(where, "train_examples") << " examples, ";
+  out << "CRC-32s " << checksum_text(checksum, regression) << "\n";
 }
 
 // A regression's rows have no accuracy (NaN): their line leaves it out.
@@ -400,6 +426,7 @@ std::string summary(hid_t file, const std::string& path, bool with_deck) {
   }
   if (kind != FileKind::pruning && kind != FileKind::predictions) print_model(file, path, out);
   print_classes(file, out);
+  print_training_data(file, path, out);
   if (h5::has_attribute(file, "ensemble_members")) print_ensemble_members(file, path, out);
   if (h5::exists(file, "history"))
     print_history(h5::open_group(file, "history"), path + ": /history", out);

@@ -10,6 +10,7 @@
 #include "core/stop_signal.hpp"
 #include "core/types.hpp"
 #include "data/data_advice.hpp"
+#include "data/data_checksum.hpp"
 #include "data/data_split.hpp"
 #include "data/device_dataset.hpp"
 #include "data/standardize.hpp"
@@ -70,6 +71,7 @@ struct RunData {
   TrainingData train;
   DeviceDataset validation, test;
   Standardization standardization;  // empty without data.standardize
+  DataChecksum train_checksum;      // of the training rows as read
 };
 
 // The training rows this rank counts in a sum over all ranks (each row on one rank): its
@@ -149,6 +151,7 @@ RunData load_data(const RunConfig& config, const Communicator& comm, std::ostrea
   for (const std::string& line : data_advice(
            {&rows, lo, hi - lo, d.train_split.total, config.data.standardize, &moments}, comm))
     log << line << std::endl;
+  d.train_checksum = checksum_rows(rows, lo, hi - lo, comm);  // before standardize changes them
   if (config.data.standardize) standardize_splits(std::move(moments), d, log);
   d.train.data = to_device(d.train_split.rows);
   d.train.target_std = d.standardization.target_std;
@@ -195,13 +198,35 @@ void check_restart_classes(const Progress& resumed, const std::string& from, con
   }
 }
 
+// ... and on the same data: another set of the same size and shape (MNIST where
+// Fashion-MNIST was, a table exported again from changed records) passes every other
+// check, but the run's history and model would describe a mixture of the two.
+// Checkpoints of older versions do not record the checksum.
+void check_restart_checksum(const Progress& resumed, const std::string& from,
+                            const RunData& d, const RunConfig& config, bool force,
+                            std::ostream& log) {
+  const DataChecksum was = DataChecksum::unpacked(resumed.train_checksum), is = d.train_checksum;
+  if (resumed.train_checksum == 0 || was.packed() == is.packed()) return;
+  const bool regression = config.model.regression();
+  const std::string message = concat(
+      "the training data in ", d.train_split.rows.source, " is not what the checkpoint ", from,
+      " was trained on: its ", d.train.global_count, " training rows have the CRC-32s ",
+      checksum_text(is, regression), ", the checkpoint's had ", checksum_text(was, regression),
+      ". To train this model further on the new data, start a new run from it: "
+      "model.init_from = ", from);
+  if (!force) throw InputError(concat(message, " (--restart-force continues anyway)"));
+  log << "warning: --restart-force: " << message << std::endl;
+}
+
 // What a restart's data must share with its checkpoint. Every rank holds the same
-// checkpoint and moments, so every rank fails alike: agreed, one message.
+// checkpoint, moments and checksum, so every rank fails alike: agreed, one message.
 void check_restart_data(const Progress& resumed, const std::string& from, const RunData& d,
-                        bool force, const Communicator& comm, std::ostream& log) {
+                        const RunConfig& config, bool force, const Communicator& comm,
+                        std::ostream& log) {
   agree_or_throw(comm.get(), [&] {
     check_standardization(resumed, d, force, log);
     check_restart_classes(resumed, from, d, force, log);
+    check_restart_checksum(resumed, from, d, config, force, log);
   });
 }
 
@@ -336,6 +361,9 @@ RunInfo run_info(const RunConfig& config, const Sequential<Real>& model, const R
                resolved_deck(config)};
   info.input = model.input_shape();
   info.class_names = d.train_split.rows.class_names;
+  info.train_data = d.train_split.rows.source;
+  info.train_examples = d.train.global_count;
+  info.train_checksum = d.train_checksum.packed();
   return info;
 }
 
@@ -371,6 +399,7 @@ struct TrainingRecord {
   std::int64_t n_train;
   const char* noun;  // "images" or "examples" (example_noun)
   const std::vector<std::string>& class_names;  // the training set's (Dataset::class_names)
+  DataChecksum train_checksum;                  // the training set's (data/data_checksum.hpp)
   const Kokkos::Timer& wall;  // since the run started
   std::ostream& log;
   Progress progress;
@@ -383,6 +412,7 @@ struct TrainingRecord {
     c.input = model.input_shape();
     c.train_examples = n_train;
     c.class_names = class_names;
+    c.train_checksum = train_checksum.packed();
     return c;
   }
 
@@ -641,7 +671,7 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const TrainOpt
   Progress progress = resume_or_initialise(config, start, options.restart.force, comm, trainer,
                                            model->parameters(), log);
   if (progress.resumed)
-    check_restart_data(progress, start.from, data, options.restart.force, comm, log);
+    check_restart_data(progress, start.from, data, config, options.restart.force, comm, log);
   progress.standardization = data.standardization;
   log_model(config, *model, trainer, log);
   if (options.dry_run) return log_dry_run(config, start, trainer, log), RunOutcome::checked;
@@ -658,7 +688,8 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const TrainOpt
 
   TrainingRecord record{config, comm, trainer, *model, file, paths, eval,
                         data.train.global_count, example_noun(data.train_split.rows),
-                        data.train_split.rows.class_names, wall, log, std::move(progress)};
+                        data.train_split.rows.class_names, data.train_checksum, wall, log,
+                        std::move(progress)};
   trainer.on_log = [&record](const HistoryRow& row) { record.on_row(row); };
   trainer.seconds_before = wall.seconds();
   train(record);

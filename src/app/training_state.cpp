@@ -177,7 +177,8 @@ Progress resume(const std::string& from, const RunConfig& config, bool force,
   if (c.ranks != comm.size())
     log << "note: the checkpoint was written by " << c.ranks << " rank(s), this run has "
         << comm.size() << ": the continuation is not bit-identical" << std::endl;
-  return {c.step, c.window, c.history, c.eval_history, c.standardization, c.class_names, true};
+  return {c.step,         c.window,           c.history, c.eval_history, c.standardization,
+          c.class_names, c.train_checksum, true};
 }
 
 // A fresh start: the random initialisation, or MOPED's from model.init_from, then rank

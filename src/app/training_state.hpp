@@ -75,6 +75,9 @@ struct Progress {
   // A restart's checkpoint's class names (those of the data it was trained on; empty
   // where that data named none): run_train holds the data's against them.
   std::vector<std::string> class_names;
+  // A restart's checkpoint's training checksum (DataChecksum::packed; 0: not recorded),
+  // which run_train holds the data's against.
+  std::uint64_t train_checksum = 0;
   bool resumed = false;  // from a checkpoint
 };
 

@@ -5,6 +5,7 @@
 #include <sys/statvfs.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <vector>
@@ -17,6 +18,24 @@ QuietErrors::QuietErrors() {
 }
 
 QuietErrors::~QuietErrors() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
+
+namespace {
+
+// "truncated file: eof = 200000, sblock->base_addr = 0, stored_eof = 370048": the bytes
+// there are and those the superblock records, in words, or "" for another reason.
+std::string truncation_advice(const std::string& reason) {
+  long long eof = 0, stored = 0;
+  const std::size_t at = reason.find("truncated file: eof = ");
+  if (at == std::string::npos ||
+      std::sscanf(reason.c_str() + at, "truncated file: eof = %lld, sblock->base_addr = %*d, "
+                                      "stored_eof = %lld", &eof, &stored) != 2)
+    return "";
+  return concat("; the file has ", eof, " of the ", stored, " bytes its HDF5 header records: it "
+                "was cut short (a copy or transfer that did not finish, a full disk): copy or "
+                "write it again");
+}
+
+}  // namespace
 
 std::string error_stack_reason() {
   std::string reason;
@@ -32,7 +51,7 @@ std::string error_stack_reason() {
   if (reason.find("unable to lock file") != std::string::npos)
     reason += "; another program has the file open for writing (close it), or this file "
               "system does not support file locks (then export HDF5_USE_FILE_LOCKING=FALSE)";
-  return reason;
+  return reason + truncation_advice(reason);
 }
 
 namespace {

@@ -53,7 +53,8 @@ constexpr const char* kGroupDescription =
     "optimizer_steps (Adam's t), state_names (optimizer buffers in state/, in order), deck "
     "(the resolved input deck), input_shape (height, width, channels of the images the "
     "model takes), train_examples (the training set's size, which an epoch's steps "
-    "depend on), window_images (examples trained on since the last history "
+    "depend on), train_checksum (CRC-32 of the training rows' features in the high 32 bits, "
+    "of their labels or targets in the low 32, as read from disk), window_images (examples trained on since the last history "
     "row, whose per-rank sums are window_nll_sum and window_correct); parameters; keep (the "
     "pruning mask, only in a pruned model); history/ (the rows logged up to step)";
 
@@ -82,6 +83,7 @@ void write_attributes(hid_t g, const Checkpoint& c) {
   h5::write_attribute(g, "window_images", c.window.images);
   if (c.input.channels > 0) h5::write_attribute(g, "input_shape", input_shape_of(c.input));
   if (c.train_examples > 0) h5::write_attribute(g, "train_examples", c.train_examples);
+  if (c.train_checksum != 0) h5::write_attribute(g, "train_checksum", c.train_checksum);
   if (!c.class_names.empty()) h5::write_attribute(g, "class_names", c.class_names);
 }
 
@@ -263,6 +265,8 @@ void read_attributes(hid_t g, const std::string& where, Checkpoint& c) {
   }
   if (h5::has_attribute(g, "train_examples"))  // nor this
     c.train_examples = h5::read_attribute<std::int64_t>(g, "train_examples");
+  if (h5::has_attribute(g, "train_checksum"))  // nor this
+    c.train_checksum = h5::read_attribute<std::uint64_t>(g, "train_checksum");
   if (h5::has_attribute(g, "class_names"))  // only where the training data named them
     c.class_names = h5::read_string_attribute_array(g, "class_names");
 }
@@ -346,6 +350,7 @@ void broadcast(Checkpoint& c, const Communicator& comm) {
   comm.broadcast(&c.input.width, 1);
   comm.broadcast(&c.input.channels, 1);
   comm.broadcast(&c.train_examples, 1);
+  comm.broadcast(&c.train_checksum, 1);
   broadcast_vector(c.parameters);
   broadcast_vector(c.keep);
   std::uint64_t buffers = c.state.size();

@@ -10,6 +10,8 @@
 //   /checkpoint                 attributes step, seed, ranks, optimizer_steps,
 //                               state_names (in order), deck, window_images,
 //                               train_examples (the training set's size; newer files),
+//                               train_checksum (its rows' CRC-32s, features in the high
+//                               32 bits, labels or targets in the low; newer files),
 //                               class_names (where the training data names its classes)
 //   /checkpoint/parameters      float32 (n): the flat parameter buffer
 //   /checkpoint/state/<name>    float32 (n): one per optimizer buffer, e.g. adam_m

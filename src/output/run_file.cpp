@@ -110,6 +110,11 @@ RunFile::RunFile(const std::string& path, const Communicator& comm, const RunInf
                         std::vector<std::int64_t>{info.input.height, info.input.width,
                                                   info.input.channels});
   if (!info.class_names.empty()) h5::write_attribute(file_, "class_names", info.class_names);
+  if (info.train_examples > 0) {
+    h5::write_attribute(file_, "train_data", info.train_data);
+    h5::write_attribute(file_, "train_examples", info.train_examples);
+    h5::write_attribute(file_, "train_checksum", info.train_checksum);
+  }
 
   if (!info.with_history) return;
   // "running" until the run writes how it ended: a run that dies, even in its final

@@ -5,6 +5,8 @@
 //   /                    kbnn_version, git_revision, ranks, kokkos_backend, deck_path,
 //                        deck (the full resolved deck), created (UTC), input_shape,
 //                        class_names (where the training data names its classes);
+//                        train_data, train_examples, train_checksum (the training
+//                        set's file or directory, size and CRC-32s; a run's files);
 //                        status: "running" from the start, then "finished" or
 //                        "stopped" (by a signal)
 //   /history/<field>     extendible 1-D datasets, one row per logged step
@@ -63,6 +65,10 @@ struct RunInfo {
   bool with_history = true;
   Shape input{1, 1, 0};  // the images the model takes (root attribute input_shape if known)
   std::vector<std::string> class_names = {};  // the model's classes' names (root attribute if any)
+  // What a run trained on (data/data_checksum.hpp): root attributes where train_examples > 0.
+  std::string train_data = {};
+  std::int64_t train_examples = 0;
+  std::uint64_t train_checksum = 0;
   std::string description =
       "kbnn run: training history, final weights, Monte-Carlo predictions and metrics of "
       "a Bayesian neural network (mean-field Gaussian VI)";

@@ -32,6 +32,9 @@ struct Checkpoint {
   // The training set's size, which an epoch's steps and shuffle depend on: a restart
   // must train on as many examples. 0: not recorded (checkpoints of older versions).
   std::int64_t train_examples = 0;
+  // The training rows' checksum (data/data_checksum.hpp, DataChecksum::packed): a restart
+  // must train on the same data. 0: not recorded (checkpoints of older versions).
+  std::uint64_t train_checksum = 0;
   // The training set's class names, class k first (Dataset::class_names); empty: unnamed
   // (a regression, data without names, checkpoints of older versions).
   std::vector<std::string> class_names;

@@ -36,19 +36,25 @@ with h5py.File(sys.argv[1], 'w') as f:
 signals=(--data.format=hdf5 --data.train_file="$out/signals.h5" --data.test_fraction=0.25)
 # The same signals as a table whose classes have names (csv_to_h5.py --labels), and again
 # converted apart, numbering them otherwise: a restart on it would relabel every output.
-for names in "low mid high" "mid low high"; do
+# other.h5: a table of the same size, shape and classes, but other values.
+for table in "low 0 low mid high" "mid 0 mid low high" "other 1 low mid high"; do
+  read -r name seed names <<< "$table"
   /usr/bin/python3 -c "
 import h5py, numpy as np, sys
 with h5py.File(sys.argv[1], 'w') as f:
-    f['features'] = np.random.default_rng(0).normal(size=(40, 21)).astype('f4')
+    f['features'] = np.random.default_rng(int(sys.argv[2])).normal(size=(40, 21)).astype('f4')
     f['labels'] = np.arange(40) % 3
-    f.attrs['class_names'] = sys.argv[2].split()" "$out/${names%% *}.h5" "$names"
+    f.attrs['class_names'] = sys.argv[3].split()" "$out/$name.h5" "$seed" "$names"
 done
 table=(--data.format=hdf5 --data.test_fraction=0.25 --data.features=features --model.layer=flatten
        --model.layer="dense out=3")
 "$kbnn" train "$deck" "${small[@]}" "${table[@]}" --data.train_file="$out/low.h5" --output.name=named \
   > /dev/null || fail "the run on named classes failed"
 md5sum "$out/low.h5" > "$out/low.md5"
+# HDF5 files cut short (a copy that did not finish): a data file and a run file.
+for file in low runs/run; do
+  head -c $(($(stat -c %s "$out/$file.h5") / 2)) "$out/$file.h5" > "$out/cut_${file##*/}.h5"
+done
 # held.h5: a copy that another program (h5py) holds open for writing while the cases run.
 cp "$out/low.h5" "$out/held.h5"
 /usr/bin/python3 -c "
@@ -119,6 +125,10 @@ for n in 1 2; do
   check $n "the checkpoint does not match the deck: train.seed was 42, the deck has 3" train "$deck" \
     "${small[@]}" --train.epochs=3 --restart "$out/runs/run.h5" --train.seed=3
   check $n "garbage.h5: not an HDF5 file" train "$deck" "${small[@]}" --restart "$out/garbage.h5"
+  cut_short="truncated file: .*; the file has [0-9]* of the [0-9]* bytes its HDF5 header records: it was cut short"
+  check $n "cut_run.h5: .*$cut_short" train "$deck" "${small[@]}" --restart "$out/cut_run.h5"
+  check $n "cut_low.h5: .*$cut_short" train "$deck" "${small[@]}" "${table[@]}" \
+    --data.train_file="$out/cut_low.h5"
   check $n "the checkpoint is at step 4 (epoch 1.00), where the deck's train.epochs = 1" train \
     "$deck" "${small[@]}" --restart "$out/runs/run.h5" --output.name=again
   check $n "runs/run.h5 holds a finished run" train "$deck" "${small[@]}" --output.name=run
@@ -140,10 +150,14 @@ for n in 1 2; do
     --fractions=0.5 --train.lr=1
   check $n "det.h5 has no Bayesian weights" prune "$out/runs/det.h5" --fractions=0.5
   if ((n == 2)); then  # what 2 ranks could end through MPI_Abort: checked there
-    # What a restart's data must share with its checkpoint: the classes' numbering and the
-    # standardization (a check every rank makes alike: one message, no MPI_Abort).
+    # What a restart's data must share with its checkpoint: the classes' numbering, the
+    # rows' values (their CRC-32s) and the standardization (a check every rank makes
+    # alike: one message, no MPI_Abort).
     check $n "mid.h5: its classes (class_names: 0 = mid, 1 = low, 2 = high) are numbered otherwise than those of the checkpoint $out/runs/named.h5 (0 = low, 1 = mid, 2 = high): .*(--restart-force continues anyway)" \
       train "$deck" "${small[@]}" "${table[@]}" --data.train_file="$out/mid.h5" --train.epochs=2 \
+      --restart "$out/runs/named.h5" --output.name=named_again
+    check $n "the training data in $out/other.h5 is not what the checkpoint $out/runs/named.h5 was trained on: its 30 training rows have the CRC-32s features [0-9a-f]*, labels [0-9a-f]*, the checkpoint's had .*(--restart-force continues anyway)" \
+      train "$deck" "${small[@]}" "${table[@]}" --data.train_file="$out/other.h5" --train.epochs=2 \
       --restart "$out/runs/named.h5" --output.name=named_again
     check $n "the data's standardization (data.standardize) differs from the checkpoint's" train \
       "$deck" "${small[@]}" "${table[@]}" --data.train_file="$out/low.h5" --train.epochs=2 \
