@@ -14,6 +14,7 @@
 //     MPI_Abort with its message, so a job never hangs waiting for a rank that died.
 #include "app/command_help.hpp"
 #include "app/deck.hpp"
+#include "app/git_revision.hpp"
 #include "app/run_ensemble.hpp"
 #include "app/run_info.hpp"
 #include "app/run_predict.hpp"
@@ -97,7 +98,8 @@ std::optional<int> answer_early(const Args& args, int rank) {
   if (args.empty()) return print(kbnn::overview_help(), stderr), 2;
   const std::string& first = args[0];
   if (is_help(first)) return print(kbnn::overview_help(), stdout), 0;
-  if (first == "--version") return print(std::string("kbnn ") + KBNN_VERSION + "\n", stdout), 0;
+  if (first == "--version")
+    return print(std::string("kbnn ") + KBNN_VERSION + " (" + kbnn::git_revision() + ")\n", stdout), 0;
   if (first == "help") {
     if (args.size() == 1 || (args.size() == 2 && is_help(args[1])))
       return print(kbnn::overview_help(), stdout), 0;

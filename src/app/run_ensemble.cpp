@@ -4,6 +4,7 @@
 #include "app/ensemble_eval.hpp"
 #include "app/ensemble_info.hpp"
 #include "app/eval_sets.hpp"
+#include "app/git_revision.hpp"
 #include "app/regression_report.hpp"
 #include "app/trained_run.hpp"
 #include "core/format.hpp"
@@ -20,9 +21,6 @@
 #include <memory>
 #include <ostream>
 
-#ifndef KBNN_GIT_REVISION
-#define KBNN_GIT_REVISION "unknown"
-#endif
 
 namespace kbnn {
 
@@ -191,7 +189,7 @@ std::vector<int> all_done(const RunConfig& config, const GroupOutcome& outcome, 
 
 RunInfo ensemble_info(const RunConfig& config, const TrainedRun& run,
                       const Sequential<Real>& model) {
-  RunInfo info{KBNN_VERSION, KBNN_GIT_REVISION, ExecSpace::name(), config.deck_path,
+  RunInfo info{KBNN_VERSION, git_revision(), ExecSpace::name(), config.deck_path,
                resolved_deck(config)};
   info.with_history = false;
   info.input = model.input_shape();

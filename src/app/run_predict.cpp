@@ -3,6 +3,7 @@
 #include "app/deck.hpp"
 #include "app/ensemble_eval.hpp"
 #include "app/eval_sets.hpp"
+#include "app/git_revision.hpp"
 #include "app/output_guard.hpp"
 #include "app/regression_report.hpp"
 #include "app/trained_run.hpp"
@@ -18,9 +19,6 @@
 #include <memory>
 #include <ostream>
 
-#ifndef KBNN_GIT_REVISION
-#define KBNN_GIT_REVISION "unknown"
-#endif
 
 namespace kbnn {
 
@@ -75,7 +73,7 @@ Inputs read_inputs(const PredictOptions& options, const Communicator& comm) {
 }
 
 RunInfo prediction_info(const PredictOptions& options, const TrainedRun& run) {
-  RunInfo info{KBNN_VERSION, KBNN_GIT_REVISION, ExecSpace::name(), options.model,
+  RunInfo info{KBNN_VERSION, git_revision(), ExecSpace::name(), options.model,
                resolved_deck(run.config)};
   info.with_history = false;
   info.class_names = run.checkpoint.class_names;  // the model's classes, as the file has them

@@ -2,6 +2,7 @@
 
 #include "app/ensemble_eval.hpp"
 #include "app/eval_sets.hpp"
+#include "app/git_revision.hpp"
 #include "app/regression_report.hpp"
 #include "app/run_lock.hpp"
 #include "app/training_state.hpp"
@@ -33,9 +34,6 @@
 #include <ostream>
 #include <tuple>
 
-#ifndef KBNN_GIT_REVISION
-#define KBNN_GIT_REVISION "unknown"
-#endif
 
 namespace kbnn {
 
@@ -57,7 +55,7 @@ std::pair<Split, Split> load_training(const RunConfig& config, const Communicato
 // ---- the steps of run_train, in the order it takes them
 
 void log_banner(const RunConfig& config, const Communicator& comm, std::ostream& log) {
-  log << "kbnn " << KBNN_VERSION << " (" << KBNN_GIT_REVISION << "): deck " << config.deck_path
+  log << "kbnn " << KBNN_VERSION << " (" << git_revision() << "): deck " << config.deck_path
       << ", " << comm.size() << " MPI rank(s), Kokkos " << ExecSpace::name() << ", "
       << blas_description() << std::endl;
   if (const std::string warning = blas_warning(); !warning.empty()) log << warning << std::endl;
@@ -357,7 +355,7 @@ void create_output_dir(const RunPaths& paths, const Communicator& comm) {
 }
 
 RunInfo run_info(const RunConfig& config, const Sequential<Real>& model, const RunData& d) {
-  RunInfo info{KBNN_VERSION, KBNN_GIT_REVISION, ExecSpace::name(), config.deck_path,
+  RunInfo info{KBNN_VERSION, git_revision(), ExecSpace::name(), config.deck_path,
                resolved_deck(config)};
   info.input = model.input_shape();
   info.class_names = d.train_split.rows.class_names;
