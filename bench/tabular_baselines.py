@@ -28,6 +28,17 @@ from sklearn.metrics import log_loss
 
 K = os.environ.get("KBNN", "build/src/kbnn")
 SEEDS = [int(s) for s in os.environ.get("SEEDS", "0,1,2,3,4").split(",")]
+DATA_SETS = ("wine", "iris", "breast_cancer", "digits", "diabetes")
+USAGE = ("usage: [KBNN=build/src/kbnn] [SEEDS=0,1,2,3,4] [OUT=tabular_runs] "
+         "bench/tabular_baselines.py DATA NAME [--section.option=value ...]\n"
+         "  DATA: " + ", ".join(DATA_SETS) + "; NAME labels the runs (e.g. mlp)")
+if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help"):
+    print(__doc__.strip() + "\n\n" + USAGE)
+    sys.exit(0)
+if len(sys.argv) < 3 or sys.argv[1] not in DATA_SETS or sys.argv[2].startswith("-"):
+    print("tabular_baselines.py: expected DATA (" + ", ".join(DATA_SETS) + ") and NAME, got "
+          + (" ".join(sys.argv[1:3]) or "nothing") + "\n" + USAGE, file=sys.stderr)
+    sys.exit(2)
 name, variant, overrides = sys.argv[1], sys.argv[2], sys.argv[3:]
 d = getattr(datasets, "load_" + name)()
 regression = name == "diabetes"

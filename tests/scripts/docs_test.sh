@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Small things a new user meets first: every code block of the Markdown documents is
 # closed (an open one turns the rest of the page into code), and the helper scripts
-# answer --help without side effects (get_ood_data.sh made a folder named --help); the
+# answer --help without side effects (get_ood_data.sh made a folder named --help; bench/
+# tabular_baselines.py, run as README shows, fell over without its arguments); the
 # data scripts, run by a Python without h5py, say so in one line.
 #   usage: docs_test.sh SOURCE_DIR
 set -euo pipefail
@@ -22,6 +23,18 @@ done
 rc=0
 "$source_dir/scripts/get_ood_data.sh" --frobnicate > out 2>&1 || rc=$?
 ((rc == 2)) || fail "get_ood_data.sh --frobnicate exited $rc, expected 2"
+# README's tabular baseline (bench/tabular_baselines.py DATA NAME ...): --help gives its
+# usage, and a missing or unknown DATA a usage error (it was an IndexError traceback).
+tabular=$source_dir/bench/tabular_baselines.py
+/usr/bin/python3 "$tabular" --help > out 2>&1 || fail "tabular_baselines.py --help exited $?"
+grep -q "^usage: .*bench/tabular_baselines.py DATA NAME" out || fail "tabular_baselines.py --help printed no usage: $(cat out)"
+for args in "" "iriss mlp" "wine --train.epochs=3"; do
+  rc=0
+  # shellcheck disable=SC2086  # the words are the arguments
+  /usr/bin/python3 "$tabular" $args > out 2>&1 || rc=$?
+  ((rc == 2)) && grep -q "^tabular_baselines.py: expected DATA (wine, iris, breast_cancer, digits, diabetes) and NAME" out ||
+    fail "tabular_baselines.py $args: exit $rc, not a usage error: $(cat out)"
+done
 [[ $(ls) == out ]] || fail "the scripts left files behind: $(ls)"
 # The data scripts run by a Python without h5py (README: `python3 scripts/csv_to_h5.py`;
 # a cluster's python3 is often not Debian's): one line naming that Python and what it
