@@ -690,6 +690,11 @@ TEST_CASE("learning-rate schedule and evaluation options: defaults, overrides, r
   CHECK(again.substr(again.find('\n')) == text.substr(text.find('\n')));  // line 1: the source
   CHECK(parse_text(kMinimal, {"--train.lr_schedule=cosine"}).train.lr_schedule ==
         kbnn::LrSchedule::cosine);
+  // An option that another one needs and that was left unset is named as missing, not as
+  // a value someone gave.
+  REQUIRE_THROWS_WITH(parse_text(kMinimal, {"--train.lr_schedule=step"}),
+                      "command line: train.lr_decay_epochs: expected a number > 0 with "
+                      "train.lr_schedule = step (epochs between decays); it is not set");
 }
 
 TEST_CASE("eval.temperature: a number or fit, read back, listed unless 1", "[deck]") {

@@ -493,11 +493,14 @@ class OptionCheck {
     const auto it = given_.find(name);
     const bool given = it != given_.end(), beyond = given && !it->second.bound.empty();
     if (ok && !beyond) return;
-    const Given g = given ? it->second : Given{deck_where_, "(default)", ""};
     const std::string source = blamed(name, related);
+    // An option left at its default fails only against another one (train.lr_decay_epochs
+    // against lr_schedule = step): it is missing, not wrong.
+    if (!given) throw InputError(concat(source, ": ", name, ": expected ", what, "; it is not set"));
+    const Given& g = it->second;
     throw InputError(concat(source, ": ", name, ": expected ", what,
                             beyond ? " and " + g.bound : "", ", got '", g.text, "'",
-                            given && source != g.where ? concat(" (from ", g.where, ")") : ""));
+                            source != g.where ? concat(" (from ", g.where, ")") : ""));
   }
   // A combination that lacks an option: `problem` says what is missing
   // ("debug.dump_steps = 2 needs debug.dump_file"), blamed as operator() blames.
