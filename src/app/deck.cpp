@@ -87,6 +87,7 @@ void for_each_train_option(Section& t, Visit& f) {
   f("train.lr_decay_factor", t.lr_decay_factor);
   f("train.log_every", t.log_every);
   f("train.max_steps", t.max_steps);
+  f("train.early_stop", t.early_stop);
   f("train.shuffle", t.shuffle);
 }
 
@@ -583,6 +584,13 @@ void validate_training(const RunConfig& c, const OptionCheck& check) {
         "0 unless eval.every_epochs > 0 or eval.temperature = fit (the held-out set is "
         "evaluated during training, or the temperature fitted to it)",
         {"eval.every_epochs", "eval.temperature"});
+  // Stopping on the test set would choose the model by it.
+  check.combination(
+      c.train.early_stop == 0 || (c.data.validation_fraction > 0 && c.eval.every_epochs > 0),
+      "train.early_stop", {"data.validation_fraction", "eval.every_epochs"},
+      concat("train.early_stop = ", c.train.early_stop, " needs validation rows evaluated during "
+             "training: data.validation_fraction > 0 and eval.every_epochs > 0 (the test set "
+             "must not choose the model)"));
 }
 
 // A Gaussian likelihood needs real targets (HDF5) and nothing that assumes classes.
@@ -636,6 +644,7 @@ void validate_train(const TrainConfig& t, const OptionCheck& check) {
   }
   check(t.log_every >= 1, "train.log_every", "an integer >= 1");
   check(t.max_steps >= 0, "train.max_steps", "an integer >= 0 (0 = no limit)");
+  check(t.early_stop >= 0, "train.early_stop", "an integer >= 0 (0 = train every epoch)");
 }
 
 void validate_eval_and_ood(const RunConfig& c, const OptionCheck& check) {

@@ -127,6 +127,11 @@ const Doc docs[] = {
     {"train.lr_decay_factor", "See lr_schedule; in [0, 1]."},
     {"train.log_every", "A progress line and a history row every this many steps."},
     {"train.max_steps", "Stop after this many optimizer steps; 0 = no limit."},
+    {"train.early_stop",
+     "> 0: training ends after this many evaluations in a row (eval.every_epochs apart, on "
+     "the data.validation_fraction rows) without a lower validation NLL, and the run keeps "
+     "the best evaluation's model (<run name>.best.h5 while training); 0 = train every "
+     "epoch and keep the last model."},
     {"train.shuffle", "A new random order of the training examples each epoch."},
     {"eval", "The Monte-Carlo predictive: after training and during it."},
     {"eval.samples", "Monte-Carlo forward passes per prediction."},

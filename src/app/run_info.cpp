@@ -326,6 +326,13 @@ void print_resume_point(hid_t file, const std::string& path, std::ostream& out) 
   for (const std::string& name : h5::read_string_attribute_array(c, "state_names"))
     out << " " << name;
   out << "\n";
+  if (h5::has_attribute(c, "trained_to")) {  // train.early_stop kept the best evaluation's
+    const bool early = h5::has_attribute(c, "ended_early") &&
+                       h5::read_attribute<std::int32_t>(c, "ended_early") != 0;
+    out << "  train.early_stop: the best evaluation's state; training went on to step "
+        << h5::read_attribute<std::int64_t>(c, "trained_to")
+        << (early ? ", where the early stop ended it\n" : ", the end of train.epochs\n");
+  }
   if (h5::exists(c, "keep")) {
     const auto keep = h5::read_column<std::uint8_t>(c, "keep", path + ": /checkpoint/keep");
     out << "  pruned: " << std::count(keep.begin(), keep.end(), std::uint8_t(0)) << " of "

@@ -19,6 +19,7 @@
 #include "model/model_summary.hpp"
 #include "output/checkpoint_file.hpp"
 #include "output/run_file.hpp"
+#include "train/early_stop.hpp"
 #include "train/kl_divergence.hpp"
 #include "train/step_dump.hpp"
 #include "train/trainer.hpp"
@@ -288,9 +289,13 @@ void log_start(const TrainOptions& options, const StartPoint& start, const RunPa
         << start.train_examples << " training examples, the data now has " << n_train
         << ": its steps count other epochs" << std::endl;
   if (start.finished) {
-    log << "restart: auto: " << start.from << " holds the finished run (step " << start.step
-        << " of " << trainer.total_steps() << "): nothing to do; kbnn info " << paths.run
-        << " summarises it" << std::endl;
+    log << "restart: auto: " << start.from << " holds the finished run ("
+        << (start.trained_to > 0
+                ? concat("the best evaluation's model, step ", start.step, "; training ",
+                         start.ended_early ? "ended early" : "went on", " at step ",
+                         start.trained_to, " of ", trainer.total_steps())
+                : concat("step ", start.step, " of ", trainer.total_steps()))
+        << "): nothing to do; kbnn info " << paths.run << " summarises it" << std::endl;
   } else if (options.restart.from == "auto" && start.from.empty()) {
     log << "restart: auto: no " << paths.checkpoint << " yet, starting fresh" << std::endl;
   } else if (!start.from.empty() && start.step >= trainer.total_steps()) {
@@ -402,6 +407,8 @@ struct TrainingRecord {
   std::ostream& log;
   Progress progress;
   std::int64_t last_checkpoint = -1;
+  // train.early_stop watches the evaluations from this one on (see watch_from).
+  std::size_t watched_from = 0;
   double eval_seconds = 0;  // inside the trainer's clock, but not training
   Kokkos::Timer epoch_clock{};
 
@@ -422,7 +429,10 @@ struct TrainingRecord {
     const std::int64_t epoch = row.step / trainer.steps_per_epoch();
     const bool epoch_end = row.step % trainer.steps_per_epoch() == 0;
     const int eval_every = config.eval.every_epochs;
-    if (eval_every > 0 && epoch_end && epoch % eval_every == 0) evaluate_epoch(row.step, epoch);
+    if (eval_every > 0 && epoch_end && epoch % eval_every == 0) {
+      evaluate_epoch(row.step, epoch);
+      if (config.train.early_stop > 0) watch_validation(row.step);
+    }
     const int every = config.output.checkpoint_every;
     if (every > 0 && row.step % every == 0) {
       write_checkpoint(paths.checkpoint, comm, checkpoint());
@@ -448,6 +458,22 @@ struct TrainingRecord {
         << std::endl;
   }
   void evaluate_regression_epoch(std::int64_t step, std::int64_t epoch);
+
+  // train.early_stop: each new best validation NLL is kept in <run name>.best.h5; P
+  // evaluations in a row without one end training. The NLL is reduced over the ranks,
+  // so every rank decides alike.
+  void watch_validation(std::int64_t step) {
+    const EarlyStopState s = early_stop_state(progress.eval_history, watched_from);
+    if (s.best_step == step) return write_checkpoint(paths.best, comm, checkpoint());
+    if (!early_stop_due(s, config.train.early_stop)) return;
+    trainer.end_early();
+    log << "early stop: " << early_stop_reason(s) << "; training ends at step " << step
+        << " of " << trainer.total_steps() << std::endl;
+  }
+  std::string early_stop_reason(const EarlyStopState& s) const {
+    return format("the validation NLL has not fallen for %.0f evaluations since epoch %.0f "
+                  "(%.4f)", double(s.since_best), s.best_epoch, s.best_nll);
+  }
 
   // One line per epoch: the NLL and accuracy (a regression: RMSE) over all its examples
   // (the rows' windows, weighted by their examples), the loss at its end, its time and
@@ -552,12 +578,57 @@ void log_training_speed(const TrainingRecord& record) {
 
 // The trained weights and state: /weights, /checkpoint, and the checkpoint file if
 // checkpoints were asked for.
-void write_trained_state(const TrainingRecord& record) {
+void write_trained_state(const TrainingRecord& record, const Checkpoint& final_state) {
   record.file.write_weights(record.model.parameters());
-  const Checkpoint final_state = record.checkpoint();
   record.file.write_checkpoint(final_state);
   if (record.config.output.checkpoint_every > 0)
     write_checkpoint(record.paths.checkpoint, record.comm, final_state);
+}
+
+// train.early_stop on a resumed run: its best model so far must be in <run name>.best.h5.
+// Where it is not (early stopping was off before the restart, or the file was removed),
+// the best is sought among the evaluations from the restart on, and the log says so.
+std::size_t watch_from(const TrainingRecord& record) {
+  const EarlyStopState s = early_stop_state(record.progress.eval_history);
+  if (record.config.train.early_stop == 0 || s.best_step < 0) return 0;
+  std::int64_t held = -1;  // the step <run name>.best.h5 holds
+  if (record.comm.is_root() && std::filesystem::exists(record.paths.best)) {
+    try {
+      held = read_checkpoint_place(record.paths.best).step;
+    } catch (const std::exception&) {  // unreadable: as good as missing
+    }
+  }
+  record.comm.broadcast(&held, 1);
+  if (held == s.best_step) return 0;
+  record.log << "train.early_stop: " << record.paths.best << " does not hold the best "
+             << "evaluation's model (step " << s.best_step << "; early stopping was off, or "
+             << "the file was removed): the best is sought among the evaluations from this "
+             << "restart on" << std::endl;
+  return record.progress.eval_history.size();
+}
+
+// The state the run keeps. With train.early_stop, the best evaluation's
+// (<run name>.best.h5, read on every rank): its parameters go into the network for the
+// final evaluation, and it is marked with how far training went. Else the last one.
+Checkpoint final_state(TrainingRecord& record) {
+  const EarlyStopState s = early_stop_state(record.progress.eval_history, record.watched_from);
+  if (record.config.train.early_stop == 0 || s.best_step < 0) return record.checkpoint();
+  const std::string& path = record.paths.best;
+  Checkpoint best;
+  agree_or_throw(record.comm.get(), [&] {
+    best = read_checkpoint(path, record.comm);
+    if (best.step != s.best_step)
+      throw InputError(concat(path, " holds step ", best.step, ", but the run's best evaluation "
+                              "was at step ", s.best_step, ": another run's file?"));
+    load_parameters(best, path, record.model.parameters());
+  });
+  best.trained_to = record.trainer.step();
+  best.ended_early = record.trainer.ended_early();
+  record.log << "train.early_stop: the run keeps epoch " << format("%.0f", s.best_epoch)
+             << "'s model (step " << s.best_step << ", validation NLL "
+             << format("%.4f", s.best_nll) << "); training went on to step "
+             << record.trainer.step() << std::endl;
+  return best;
 }
 
 // The options of the final predictions, at eval.temperature's T (fitted to the
@@ -690,10 +761,21 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const TrainOpt
                         std::move(progress)};
   trainer.on_log = [&record](const HistoryRow& row) { record.on_row(row); };
   trainer.seconds_before = wall.seconds();
+  record.watched_from = watch_from(record);
+  // A run resumed after its early stop was decided (a signal in the same step) trains no more.
+  if (const EarlyStopState s = early_stop_state(record.progress.eval_history, record.watched_from);
+      early_stop_due(s, config.train.early_stop)) {
+    trainer.end_early();
+    log << "early stop: " << record.early_stop_reason(s) << " (decided before the restart)"
+        << std::endl;
+  }
   train(record);
   if (trainer.stopped()) return checkpoint_and_stop(record, options);
   log_training_speed(record);
-  write_trained_state(record);
+  write_trained_state(record, final_state(record));
+  // The run file's /checkpoint holds the best evaluation's state now.
+  std::error_code ignored;
+  if (config.train.early_stop > 0 && comm.is_root()) std::filesystem::remove(paths.best, ignored);
 
   const Kokkos::Timer final_clock;
   if (config.model.regression()) {

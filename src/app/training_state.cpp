@@ -69,7 +69,7 @@ void refuse_foreign_file(const RunConfig& config, const RunPaths& paths) {
 // The checkpoint in `from` (a checkpoint or run file) as the place to start from.
 StartPoint start_at(const std::string& from) {
   const CheckpointPlace place = read_checkpoint_place(from);
-  return {from, place.step, false, place.train_examples};
+  return {from, place.step, false, place.train_examples, place.trained_to, place.ended_early};
 }
 
 // --restart auto: the later of the checkpoint file and the finished run's own file. A
@@ -88,7 +88,10 @@ StartPoint auto_start(const RunConfig& config, const RunPaths& paths, RunFileSta
     const StartPoint finished = start_at(paths.run);
     if (start.from.empty() || finished.step >= start.step) start = finished;
   }
-  start.finished = state == RunFileState::finished && start.step >= span.total;
+  // train.early_stop: a finished run's state is its best evaluation's, from before the end.
+  const bool trained = start.step >= span.total || start.trained_to >= span.total ||
+                       start.ended_early;
+  start.finished = state == RunFileState::finished && trained;
   return start;
 }
 
@@ -200,8 +203,8 @@ void initialise(const RunConfig& config, Communicator& comm, ParameterStore<Real
 
 RunPaths run_paths(const RunConfig& config) {
   const std::filesystem::path dir(config.output.dir);
-  return {dir, (dir / (run_name(config) + ".h5")).string(),
-          (dir / (run_name(config) + ".checkpoint.h5")).string()};
+  const auto path = [&](const char* ending) { return (dir / (run_name(config) + ending)).string(); };
+  return {dir, path(".h5"), path(".checkpoint.h5"), path(".best.h5")};
 }
 
 StartPoint choose_start(const RunConfig& config, const RestartOptions& restart,
@@ -213,9 +216,11 @@ StartPoint choose_start(const RunConfig& config, const RestartOptions& restart,
   comm.broadcast(start.from);
   comm.broadcast(&start.step, 1);
   comm.broadcast(&start.train_examples, 1);
-  int finished = start.finished;
-  comm.broadcast(&finished, 1);
-  start.finished = finished != 0;
+  comm.broadcast(&start.trained_to, 1);
+  int flags[2] = {start.finished, start.ended_early};
+  comm.broadcast(flags, 2);
+  start.finished = flags[0] != 0;
+  start.ended_early = flags[1] != 0;
   return start;
 }
 

@@ -27,10 +27,11 @@ struct RestartOptions {
   bool force = false;
 };
 
-// <output.dir>/<run name>.h5 and .checkpoint.h5.
+// <output.dir>/<run name>.h5, .checkpoint.h5 and, with train.early_stop, .best.h5 (the
+// best evaluation's state while training).
 struct RunPaths {
   std::filesystem::path dir;
-  std::string run, checkpoint;
+  std::string run, checkpoint, best;
 };
 RunPaths run_paths(const RunConfig& config);
 
@@ -40,6 +41,10 @@ struct StartPoint {
   std::int64_t step = 0;   // its step
   bool finished = false;   // --restart auto on a run that has finished: nothing to do
   std::int64_t train_examples = 0;  // the training set's size it was trained on; 0: not recorded
+  // train.early_stop: where training went on to from this, its best evaluation's state,
+  // and whether the early stop ended it (Checkpoint::trained_to, ended_early).
+  std::int64_t trained_to = 0;
+  bool ended_early = false;
 };
 
 // How far the deck trains: the total steps and the steps of an epoch (Trainer's), and
@@ -56,7 +61,9 @@ struct StepSpan {
 //   - --restart auto: the later of the run's checkpoint file and, when the run finished,
 //     its run file; none: a fresh start, but refused where a stopped run's checkpoint is
 //     missing. At span.total a finished run is left as it is (StartPoint::finished); an
-//     unfinished one resumes to write its results.
+//     unfinished one resumes to write its results. A finished run whose model is its best
+//     evaluation's (train.early_stop) counts as at span.total where training reached it
+//     or the early stop ended it.
 // A restart from a checkpoint trained on another number of examples than span.examples
 // is refused unless restart.force (checkpoints of older versions do not record it).
 StartPoint choose_start(const RunConfig& config, const RestartOptions& restart,

@@ -117,6 +117,9 @@ struct TrainConfig {
   double lr_decay_factor = 0.1;
   int log_every = 100;         // steps between progress lines / history rows
   std::int64_t max_steps = 0;  // stop after this many optimizer steps; 0 = no limit
+  // > 0: training ends after this many evaluations in a row without a new lowest
+  // validation NLL, and the run keeps the best evaluation's model (train/early_stop.hpp).
+  int early_stop = 0;
   bool shuffle = true;
 };
 

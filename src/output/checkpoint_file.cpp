@@ -63,6 +63,10 @@ constexpr const char* kGroupDescription =
 constexpr const char* kStandardizationDescription =
     "; standardization/ (data.standardize: the training rows' feature_mean, feature_std "
     "and, for real targets, target_mean, target_std, which prediction applies)";
+constexpr const char* kEarlyStopDescription =
+    "; trained_to, ended_early (train.early_stop: this is the best evaluation's state, "
+    "training went on to step trained_to, and ended_early = 1 where the early stop ended "
+    "it)";
 constexpr const char* kClassNamesDescription =
     "; class_names (the classes' names, class 0 first, as the training data names them)";
 
@@ -73,7 +77,8 @@ std::vector<std::int64_t> input_shape_of(const Shape& s) {
 void write_attributes(hid_t g, const Checkpoint& c) {
   h5::describe(g, "", std::string(kGroupDescription) +
                           (c.standardization.empty() ? "" : kStandardizationDescription) +
-                          (c.class_names.empty() ? "" : kClassNamesDescription));
+                          (c.class_names.empty() ? "" : kClassNamesDescription) +
+                          (c.trained_to > 0 ? kEarlyStopDescription : ""));
   h5::write_attribute(g, "step", c.step);
   h5::write_attribute(g, "seed", c.seed);
   h5::write_attribute(g, "ranks", std::int32_t(c.ranks));
@@ -84,6 +89,10 @@ void write_attributes(hid_t g, const Checkpoint& c) {
   if (c.input.channels > 0) h5::write_attribute(g, "input_shape", input_shape_of(c.input));
   if (c.train_examples > 0) h5::write_attribute(g, "train_examples", c.train_examples);
   if (c.train_checksum != 0) h5::write_attribute(g, "train_checksum", c.train_checksum);
+  if (c.trained_to > 0) {
+    h5::write_attribute(g, "trained_to", c.trained_to);
+    h5::write_attribute(g, "ended_early", std::int32_t(c.ended_early));
+  }
   if (!c.class_names.empty()) h5::write_attribute(g, "class_names", c.class_names);
 }
 
@@ -247,6 +256,14 @@ void read_history(hid_t checkpoint, const std::string& where, Checkpoint& c) {
   c.eval_history = read_row_table(h5::open_group(g, "eval"), eval_fields, where + "/history/eval");
 }
 
+// train.early_stop's marks, where a run's final state is its best evaluation's.
+void read_early_stop(hid_t g, std::int64_t& trained_to, bool& ended_early) {
+  if (!h5::has_attribute(g, "trained_to")) return;
+  trained_to = h5::read_attribute<std::int64_t>(g, "trained_to");
+  ended_early = h5::has_attribute(g, "ended_early") &&
+                h5::read_attribute<std::int32_t>(g, "ended_early") != 0;
+}
+
 void read_attributes(hid_t g, const std::string& where, Checkpoint& c) {
   c.step = required_attribute<std::int64_t>(g, "step", where);
   c.seed = required_attribute<std::uint64_t>(g, "seed", where);
@@ -267,6 +284,7 @@ void read_attributes(hid_t g, const std::string& where, Checkpoint& c) {
     c.train_examples = h5::read_attribute<std::int64_t>(g, "train_examples");
   if (h5::has_attribute(g, "train_checksum"))  // nor this
     c.train_checksum = h5::read_attribute<std::uint64_t>(g, "train_checksum");
+  read_early_stop(g, c.trained_to, c.ended_early);
   if (h5::has_attribute(g, "class_names"))  // only where the training data named them
     c.class_names = h5::read_string_attribute_array(g, "class_names");
 }
@@ -351,6 +369,10 @@ void broadcast(Checkpoint& c, const Communicator& comm) {
   comm.broadcast(&c.input.channels, 1);
   comm.broadcast(&c.train_examples, 1);
   comm.broadcast(&c.train_checksum, 1);
+  comm.broadcast(&c.trained_to, 1);
+  int ended_early = c.ended_early;
+  comm.broadcast(&ended_early, 1);
+  c.ended_early = ended_early != 0;
   broadcast_vector(c.parameters);
   broadcast_vector(c.keep);
   std::uint64_t buffers = c.state.size();
@@ -421,6 +443,7 @@ CheckpointPlace read_checkpoint_place(const std::string& path) {
   place.step = required_attribute<std::int64_t>(open.group, "step", path + ": /checkpoint");
   if (h5::has_attribute(open.group, "train_examples"))
     place.train_examples = h5::read_attribute<std::int64_t>(open.group, "train_examples");
+  read_early_stop(open.group, place.trained_to, place.ended_early);
   return place;
 }
 

@@ -12,6 +12,9 @@
 //                               train_examples (the training set's size; newer files),
 //                               train_checksum (its rows' CRC-32s, features in the high
 //                               32 bits, labels or targets in the low; newer files),
+//                               trained_to and ended_early (train.early_stop: the step
+//                               training reached, and whether the early stop ended it,
+//                               where this is the best evaluation's earlier state)
 //                               class_names (where the training data names its classes)
 //   /checkpoint/parameters      float32 (n): the flat parameter buffer
 //   /checkpoint/state/<name>    float32 (n): one per optimizer buffer, e.g. adam_m
@@ -59,6 +62,8 @@ Checkpoint read_checkpoint(const std::string& path, const Communicator& comm,
 // this rank alone; InputError if there is none.
 struct CheckpointPlace {
   std::int64_t step = 0, train_examples = 0;
+  std::int64_t trained_to = 0;  // Checkpoint::trained_to and ended_early
+  bool ended_early = false;
 };
 CheckpointPlace read_checkpoint_place(const std::string& path);
 

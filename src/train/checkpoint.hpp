@@ -35,6 +35,11 @@ struct Checkpoint {
   // The training rows' checksum (data/data_checksum.hpp, DataChecksum::packed): a restart
   // must train on the same data. 0: not recorded (checkpoints of older versions).
   std::uint64_t train_checksum = 0;
+  // train.early_stop: a run's final state is its best evaluation's (this step), while
+  // training went on to trained_to, and ended_early says whether the early stop ended
+  // it (else train.epochs did). 0 and false in every other checkpoint.
+  std::int64_t trained_to = 0;
+  bool ended_early = false;
   // The training set's class names, class k first (Dataset::class_names); empty: unnamed
   // (a regression, data without names, checkpoints of older versions).
   std::vector<std::string> class_names;

@@ -356,10 +356,10 @@ void Trainer::run(std::int64_t start_step, const TrainingWindow& resumed) {
   largest_gradient_norm_ = 0;
   Kokkos::Timer clock;
   step_ = start_step;
-  for (int epoch = int(step_ / steps_per_epoch_); step_ < total_steps_ && !stopped_; ++epoch) {
+  const auto going_on = [this] { return step_ < total_steps_ && !stopped_ && !ended_early_; };
+  for (int epoch = int(step_ / steps_per_epoch_); going_on(); ++epoch) {
     const auto order = epoch_order_view(epoch);
-    for (std::int64_t s = step_ % steps_per_epoch_;
-         s < steps_per_epoch_ && step_ < total_steps_ && !stopped_; ++s) {
+    for (std::int64_t s = step_ % steps_per_epoch_; s < steps_per_epoch_ && going_on(); ++s) {
       const Step step = train_step(buffers, order, epoch, s);
       window.sums[0] += step.loss.nll;
       window.sums[1] += step.loss.correct;

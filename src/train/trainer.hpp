@@ -58,6 +58,10 @@ class Trainer {
   // stopped() true: the request travels in the step's gradient allreduce.
   std::function<bool()> stop_requested;
   bool stopped() const { return stopped_; }
+  // Ends training after the current step, on this rank (train.early_stop: every rank
+  // decides alike from the same evaluation); before run(), at its start step.
+  void end_early() { ended_early_ = true; }
+  bool ended_early() const { return ended_early_; }
   // Seconds the job spent before run() (reading data, setting up): the progress
   // lines' elapsed time counts from the job's start.
   double seconds_before = 0;
@@ -121,6 +125,7 @@ class Trainer {
   double peak_lr_;
   std::int64_t step_ = 0;
   bool stopped_ = false;
+  bool ended_early_ = false;
   // Regression (the data has real targets): the Gaussian NLL instead of the softmax's,
   // and what returns the logged NLL to the targets' units: sum_t log std_t.
   bool regression_ = false;
