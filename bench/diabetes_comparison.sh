@@ -9,6 +9,7 @@
 # Needs python3-sklearn (the data), python3-h5py and python3-torch (Debian). One
 # process at a time, one thread each: the numbers, not the speed, are the point.
 set -euo pipefail
+source "$(dirname "$0")/help.sh"  # -h, --help: the comment above
 root=$(cd "$(dirname "$0")/.." && pwd)
 kbnn=$(readlink -f "${1:-$root/build/src/kbnn}")
 work=${2:-/tmp/kbnn-diabetes}

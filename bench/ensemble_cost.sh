@@ -15,6 +15,7 @@
 # 0 = all: a smaller N is a smoke test of the script, e.g.
 #   KBNN_BENCH_TRAIN_LIMIT=600 KBNN_COST_DIR=/tmp/cost-smoke bench/ensemble_cost.sh 2 1 2 1).
 set -euo pipefail
+source "$(dirname "$0")/help.sh"  # -h, --help: the comment above
 root=$(cd "$(dirname "$0")/.." && pwd)
 k=${1:-2} epochs=${2:-1} ranks=${3:-2} repeats=${4:-2}
 build=${KBNN_BUILD_DIR:-$root/build}

@@ -31,6 +31,7 @@
 #   KBNN_BENCH_TRAIN_LIMIT=600 KBNN_BENCH_TEST_LIMIT=200 KBNN_BENCH_OOD_LIMIT=200 \
 #     KBNN_ENSEMBLE_DIR=/tmp/ens-smoke KBNN_SEEDS_DIR=/tmp/seeds-smoke bench/ensemble_ood.sh "1 2" 1 2 2
 set -euo pipefail
+source "$(dirname "$0")/help.sh"  # -h, --help: the comment above
 root=$(cd "$(dirname "$0")/.." && pwd)
 seeds=${1:-1 2 3} epochs=${2:-5} samples=${3:-10} ranks=${4:-2}
 build=${KBNN_BUILD_DIR:-$root/build}

@@ -14,6 +14,7 @@
 # the peer trains with RANKS threads. Takes minutes per epoch on a loaded 2-core machine.
 # Environment: KBNN_BUILD_DIR (default build/), KBNN_OOD_DIR (default /tmp/kbnn-ood/mnist).
 set -euo pipefail
+source "$(dirname "$0")/help.sh"  # -h, --help: the comment above
 root=$(cd "$(dirname "$0")/.." && pwd)
 epochs=${1:-5} samples=${2:-10} ranks=${3:-2}
 build=${KBNN_BUILD_DIR:-$root/build}

@@ -27,6 +27,7 @@
 #   KBNN_BENCH_TRAIN_LIMIT=600 KBNN_BENCH_TEST_LIMIT=200 KBNN_BENCH_OOD_LIMIT=200 \
 #     KBNN_SEEDS_DIR=/tmp/seeds-smoke bench/ood_seeds.sh 2 1 2 2
 set -euo pipefail
+source "$(dirname "$0")/help.sh"  # -h, --help: the comment above
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-10} epochs=${2:-5} samples=${3:-10} ranks=${4:-2}
 first=${KBNN_FIRST_SEED:-1}

@@ -12,6 +12,7 @@
 #   defaults: build/src/kbnn, /tmp/kbnn-pulse-position, 3
 # Needs python3-numpy and python3-h5py (Debian). One process, one thread.
 set -euo pipefail
+source "$(dirname "$0")/help.sh"  # -h, --help: the comment above
 root=$(cd "$(dirname "$0")/.." && pwd)
 kbnn=$(readlink -f "${1:-$root/build/src/kbnn}")
 work=${2:-/tmp/kbnn-pulse-position}

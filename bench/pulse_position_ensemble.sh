@@ -16,6 +16,7 @@
 #   build/src/kbnn, /tmp/kbnn-pulse-ensemble, 3, 3
 # Needs python3-numpy and python3-h5py (Debian). One thread per rank.
 set -euo pipefail
+source "$(dirname "$0")/help.sh"  # -h, --help: the comment above
 root=$(cd "$(dirname "$0")/.." && pwd)
 kbnn=$(readlink -f "${1:-$root/build/src/kbnn}")
 work=${2:-/tmp/kbnn-pulse-ensemble}

@@ -15,6 +15,7 @@
 #   groups); KBNN_ARGS: further deck overrides for every run (none)
 # Needs python3-sklearn (the data) and python3-h5py (Debian). One thread per rank.
 set -euo pipefail
+source "$(dirname "$0")/help.sh"  # -h, --help: the comment above
 root=$(cd "$(dirname "$0")/.." && pwd)
 kbnn=$(readlink -f "${1:-$root/build/src/kbnn}")
 work=${2:-/tmp/kbnn-regression-ensemble}

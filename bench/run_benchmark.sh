@@ -22,6 +22,7 @@
 #                      (default "deterministic local_reparam"; empty: no extra rows)
 #   KBNN_BENCH_HEADER_ONLY=1   print the header (CPU, build, flags) and stop
 set -euo pipefail
+source "$(dirname "$0")/help.sh"  # -h, --help: the comment above
 export LC_NUMERIC=C   # "1.5", not "1,5", in $EPOCHREALTIME and awk
 root=$(cd "$(dirname "$0")/.." && pwd)
 epochs=${1:-1}

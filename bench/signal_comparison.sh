@@ -15,6 +15,7 @@
 #   defaults: waveform, build/src/kbnn, /tmp/kbnn-SET, 5; TRAIN 5000; EPOCHS the deck's (20)
 # Needs python3-numpy and python3-h5py (Debian). One process, one thread.
 set -euo pipefail
+source "$(dirname "$0")/help.sh"  # -h, --help: the comment above
 root=$(cd "$(dirname "$0")/.." && pwd)
 set_name=${SET:-waveform}
 case $set_name in

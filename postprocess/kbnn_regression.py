@@ -144,12 +144,12 @@ def interval_calibration(r, path):
                       label=f"+-2 standard errors ({n} target values)")
     left.plot([0, 1], [0, 1], "k--", linewidth=1, label="perfect calibration")
     left.plot(r.levels, r.coverage, "o-", color=COVERED, label="observed")
-    for p in (0.5, 0.9, 0.95):
-        k = int(round(p / 0.05)) - 1
-        below = r.coverage[k] > 0.9  # above it, the number would leave the panel
-        left.annotate(f"{r.coverage[k]:.2f}", (r.levels[k], r.coverage[k]),
-                      textcoords="offset points", xytext=(6, -12) if below else (-22, 6),
-                      fontsize=8)
+    # The levels most read, ringed, their values in the legend: numbers beside the points
+    # printed over each other at 0.90 and 0.95, which lie 0.05 apart ("0.980.98").
+    marked = [int(round(p / 0.05)) - 1 for p in (0.5, 0.9, 0.95)]
+    left.plot(r.levels[marked], r.coverage[marked], "o", markersize=10, markerfacecolor="none",
+              markeredgecolor="black", label="observed at " + ", ".join(
+                  f"{r.levels[k]:.2f}: {r.coverage[k]:.2f}" for k in marked))
     left.set_xlim(0, 1)
     left.set_ylim(0, 1)
     left.set_xlabel("expected coverage of the central interval")
@@ -157,7 +157,7 @@ def interval_calibration(r, path):
     left.set_title(f"calibration error {r.metrics['calibration_error']:.3f} "
                    "(mean |observed - expected|)")
     left.grid(alpha=0.3)
-    left.legend(loc="upper left", fontsize=8)
+    left.legend(loc="best", fontsize=8)  # away from the curve, above or below the diagonal
     # The median beside the mean: a few huge variances can make the mean no row's width.
     z = np.array([NormalDist().inv_cdf((1 + p) / 2) for p in r.levels])
     median = 2 * z * np.median(r.std[np.isfinite(r.target)])

@@ -1,10 +1,12 @@
 // Temperature scaling (uq/temperature.hpp): the tempered NLL from stored pass
 // log-probabilities, and the fit: a known optimum (also where a class trails by more
 // than a float probability can hold), no T on a fine grid does better, the same T
-// whether the rows are on one rank or spread over several ([mpi]).
+// whether the rows are on one rank or spread over several ([mpi]), and a fit at an end
+// of the searched range flagged, with the warning the run logs.
 #include "catch.hpp"
 
 #include "app/deck.hpp"
+#include "app/ensemble_eval.hpp"
 #include "data/device_dataset.hpp"
 #include "model/build_model.hpp"
 #include "parallel/communicator.hpp"
@@ -127,6 +129,49 @@ TEST_CASE("The fitted temperature of a constant two-class predictive is logit(q)
   CHECK(fit.passes == 1);
 }
 
+// Every row's logits (a, 0) with a fraction q of the labels class 0.
+Passes constant_passes(double a, double q) {
+  const double p0 = 1 / (1 + std::exp(-a));
+  Passes p{{}, {}, 1, 2};
+  for (int i = 0; i < 100; ++i) {
+    p.log_probs.push_back(std::log(p0));
+    p.log_probs.push_back(std::log(1 - p0));
+    p.labels.push_back(i < q * 100 ? 0 : 1);
+  }
+  return p;
+}
+
+TEST_CASE("A fitted temperature at an end of its range says so, and its warning why",
+          "[temperature]") {
+  const kbnn::Communicator self(MPI_COMM_SELF);
+  // Every label class 0: the NLL falls towards T = 0, so the fit stops at 1/20.
+  kbnn::TemperatureFit fit = kbnn::fit_temperature(tempered(constant_passes(2, 1.0)), self);
+  CHECK(fit.temperature == Approx(kbnn::min_temperature).epsilon(1e-5));
+  CHECK(fit.at_limit);
+  const std::string low = kbnn::temperature_limit_warning(fit);
+  CHECK_THAT(low, Contains("warning: temperature: T = 0.0500 is the lower end of the range "
+                           "searched, [1/20, 20]: the validation NLL still falls below it, so "
+                           "T is no minimum: too few validation rows (100), or a model far "
+                           "from calibrated (underconfident)"));
+  CHECK_THAT(low, Contains("give more validation rows (data.validation_fraction) or set "
+                           "eval.temperature to a number"));
+  CHECK(low.find('\n') == std::string::npos);  // one line
+  // 52 % class 0 at logits (2, 0): the best T, 2 / logit(0.52) = 25.0, lies past 20.
+  fit = kbnn::fit_temperature(tempered(constant_passes(2, 0.52)), self);
+  CHECK(fit.temperature == Approx(kbnn::max_temperature).epsilon(1e-5));
+  CHECK(fit.at_limit);
+  CHECK_THAT(kbnn::temperature_limit_warning(fit),
+             Contains("T = 20.0000 is the upper end") && Contains("falls above it") &&
+                 Contains("(overconfident)"));
+  // Minima inside the range (T = 1.44 and 16.6) are no limit.
+  for (const double q : {0.8, 0.53}) {
+    INFO("q " << q);
+    fit = kbnn::fit_temperature(tempered(constant_passes(2, q)), self);
+    CHECK(fit.temperature == Approx(2 / std::log(q / (1 - q))).epsilon(1e-5));
+    CHECK_FALSE(fit.at_limit);
+  }
+}
+
 TEST_CASE("No temperature on a fine grid beats the fitted one", "[temperature]") {
   const kbnn::Communicator self(MPI_COMM_SELF);
   for (const double spread : {0.3, 1.0, 3.0}) {  // under- to overconfident passes
@@ -173,6 +218,7 @@ TEST_CASE("A fitted temperature reads classes that trail by more than a float ca
       kbnn::fit_temperature(kbnn::TemperedPasses(e.sample_log_probs, 2, 2, e.rows.label), self);
   const double q = 0.998;
   CHECK(fit.temperature == Approx(a / std::log(q / (1 - q))).epsilon(1e-5));  // 19.3156
+  CHECK_FALSE(fit.at_limit);  // near the end of the range, not at it
   CHECK(fit.nll == Approx(-(q * std::log(q) + (1 - q) * std::log(1 - q))).epsilon(1e-9));
   // The probabilities written out (probs_samples) are still those of the passes.
   CHECK(kbnn::probabilities_of(e.sample_log_probs)[0] == 1.0f);

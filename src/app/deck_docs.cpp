@@ -147,7 +147,7 @@ const Doc docs[] = {
      "training, the T that minimises the NLL of the predictive (an ensemble's: the "
      "mixture's) on the validation examples (needs data.validation_fraction > 0), stored "
      "in /calibration and used for the test and OOD sets and by kbnn predict and prune. "
-     "Training never sees it."},
+     "Training never sees it. T is searched in [1/20, 20]; a fit at an end is warned of."},
     {"ood",
      "An out-of-distribution set scored against the test set after training (and by kbnn "
      "predict): either ood.format with ood.dir (or ood.file), or ood.shift. Options given "

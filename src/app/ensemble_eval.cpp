@@ -96,8 +96,22 @@ EvalOptions final_eval_options(const RunConfig& config,
                 fit.temperature, double(fit.examples), double(passes), fit.nll_untempered,
                 fit.nll, clock.seconds())
       << std::endl;
+  if (fit.at_limit) log << temperature_limit_warning(fit) << std::endl;
   options.temperature = fit.temperature;
   return options;
+}
+
+std::string temperature_limit_warning(const TemperatureFit& fit) {
+  const bool low = fit.temperature < 1;
+  return format("warning: temperature: T = %.4f is the ", fit.temperature) +
+         (low ? "lower" : "upper") +
+         " end of the range searched, [1/20, 20]: the validation NLL still falls " +
+         (low ? "below" : "above") +
+         format(" it, so T is no minimum: too few validation rows (%.0f), ", double(fit.examples)) +
+         "or a model far from calibrated (" + (low ? "underconfident" : "overconfident") +
+         format("). The run goes on at T = %.4f; give more validation rows "
+                "(data.validation_fraction) or set eval.temperature to a number",
+                fit.temperature);
 }
 
 std::string temperature_text(const EvalOptions& options) {

@@ -9,6 +9,7 @@
 #include "output/run_file.hpp"
 #include "uq/ensemble.hpp"
 #include "uq/regression_ensemble.hpp"
+#include "uq/temperature.hpp"
 
 #include <functional>
 #include <iosfwd>
@@ -57,6 +58,10 @@ void write_evaluation(RunFile& file, const std::string& set, const EnsembleEvalu
 EvalOptions final_eval_options(const RunConfig& config,
                                const std::function<EnsembleEvaluation(const EvalOptions&)>& held_out,
                                RunFile& file, const Communicator& comm, std::ostream& log);
+
+// The line logged when a fitted T is an end of its range (fit.at_limit): what it means
+// and what to do; the run goes on at that T.
+std::string temperature_limit_warning(const TemperatureFit& fit);
 
 // ", T=<T>" for a log line's parentheses, or "" at T = 1.
 std::string temperature_text(const EvalOptions& options);

@@ -150,6 +150,35 @@ std::string continue_command(const std::string& program, const Args& raw_train_a
   return command + " --restart auto";
 }
 
+// A command's own options, as "--name value" or "--name=value", and its flags. A
+// malformed one is a bad command line: a UsageError, exit 2.
+class CommandOptions {
+ public:
+  CommandOptions(const Args& args, std::string command)
+      : args_(args), command_(std::move(command)) {}
+  bool is(std::size_t i, const std::string& name) const {
+    return args_[i] == name || args_[i].rfind(name + "=", 0) == 0;
+  }
+  // Whether the argument at i is the flag `name`; "--flag=value" is refused, not taken
+  // for a deck option.
+  bool flag(std::size_t i, const std::string& name) const {
+    if (args_[i].rfind(name + "=", 0) == 0)
+      throw UsageError(command_ + ": " + name + " takes no value, got '" + args_[i] + "'", command_);
+    return args_[i] == name;
+  }
+  // The value of the option at i; on "--name value" i moves to the value.
+  std::string value(std::size_t& i, const std::string& name) const {
+    if (args_[i] != name) return args_[i].substr(name.size() + 1);
+    if (i + 1 == args_.size())
+      throw UsageError(command_ + ": " + name + " needs a value", command_);
+    return args_[++i];
+  }
+
+ private:
+  const Args& args_;
+  std::string command_;
+};
+
 // Returns the exit status: 0, or kbnn::exit_status_stopped after a signal.
 int train(const Args& args, const std::string& continue_with) {
   if (args.empty() || args[0].rfind("--", 0) == 0)
@@ -157,6 +186,7 @@ int train(const Args& args, const std::string& continue_with) {
   kbnn::TrainOptions options;
   options.continue_command = continue_with;
   std::vector<std::string> overrides;
+  const CommandOptions own(args, "train");
   for (std::size_t i = 1; i < args.size(); ++i) {
     if (args[i] == "--restart" || args[i].rfind("--restart=", 0) == 0) {
       if (args[i] == "--restart" && i + 1 == args.size())
@@ -164,9 +194,9 @@ int train(const Args& args, const std::string& continue_with) {
       options.restart.from = args[i] == "--restart" ? args[++i] : args[i].substr(10);
       if (options.restart.from.empty())  // "--restart=" would silently start afresh
         throw UsageError("train: --restart needs a checkpoint file or 'auto', got ''", "train");
-    } else if (args[i] == "--restart-force") {
+    } else if (own.flag(i, "--restart-force")) {
       options.restart.force = true;
-    } else if (args[i] == "--dry-run") {
+    } else if (own.flag(i, "--dry-run")) {
       options.dry_run = true;
     } else {
       overrides.push_back(args[i]);
@@ -192,27 +222,6 @@ int train(const Args& args, const std::string& continue_with) {
   return outcome == kbnn::RunOutcome::stopped ? kbnn::exit_status_stopped : 0;
 }
 
-// A command's own options, as "--name value" or "--name=value" (predict's and prune's).
-class CommandOptions {
- public:
-  CommandOptions(const Args& args, std::string command)
-      : args_(args), command_(std::move(command)) {}
-  bool is(std::size_t i, const std::string& name) const {
-    return args_[i] == name || args_[i].rfind(name + "=", 0) == 0;
-  }
-  // The value of the option at i; on "--name value" i moves to the value.
-  std::string value(std::size_t& i, const std::string& name) const {
-    if (args_[i] != name) return args_[i].substr(name.size() + 1);
-    if (i + 1 == args_.size())
-      throw UsageError(command_ + ": " + name + " needs a value", command_);
-    return args_[++i];
-  }
-
- private:
-  const Args& args_;
-  std::string command_;
-};
-
 void predict(const Args& args) {
   if (args.empty() || args[0].rfind("--", 0) == 0)
     throw UsageError("predict: missing the model (a run file or checkpoint)", "predict");
@@ -230,7 +239,7 @@ void predict(const Args& args) {
         throw UsageError("predict: --split: expected one of " +
                              kbnn::choice_words<kbnn::PredictSplit>() + ", got '" + word + "'",
                          "predict");
-    } else if (args[i] == "--sample-probabilities") {
+    } else if (own.flag(i, "--sample-probabilities")) {
       options.sample_probabilities = true;
     } else {
       options.overrides.push_back(args[i]);
@@ -261,14 +270,18 @@ void prune(const Args& args) {
       options.scope = scope == "layer" ? kbnn::PruneScope::layer : kbnn::PruneScope::global;
     } else if (own.is(i, "--output")) {
       options.output = own.value(i, "--output");
-    } else if (args[i] == "--no-checkpoints") {
+    } else if (own.flag(i, "--no-checkpoints")) {
       options.checkpoints = false;
     } else {
       options.overrides.push_back(args[i]);  // data.*, eval.*, ood.*: checked with the deck
     }
   }
   if (fractions.empty()) throw UsageError("prune: --fractions=F1,F2,... is required", "prune");
-  kbnn::agree_or_throw(MPI_COMM_WORLD, [&] { options.fractions = kbnn::parse_fractions(fractions); });
+  try {  // every rank reads the same list: a bad one is a bad command line, as a bad --scope
+    options.fractions = kbnn::parse_fractions(fractions);
+  } catch (const kbnn::InputError& e) {
+    throw UsageError(std::string("prune: ") + e.what(), "prune");
+  }
   kbnn::Communicator comm(MPI_COMM_WORLD);
   NullBuffer null_buffer;
   std::ostream null_stream(&null_buffer);

@@ -419,7 +419,10 @@ void print_step_dump(hid_t file, const std::string& path, std::ostream& out) {
          "example indices, each layer's weight noise and Flipout signs, the pooling argmax, "
          "the loss, the gradients and the parameters after the step\n"
       << "  replay: python3 tests/scripts/torch_replay.py replay " << path
-      << " (the steps again in PyTorch, compared step by step)\n";
+      << " (the steps again in PyTorch, compared step by step)\n"
+      // The python3 on PATH is often a pyenv's or a module's, without these.
+      << "  replay needs: a Python with torch, h5py and numpy, e.g. /usr/bin/python3 on "
+         "Debian (python3-torch, python3-h5py, python3-numpy: scripts/install_deps.sh)\n";
 }
 
 std::string summary(hid_t file, const std::string& path, bool with_deck) {

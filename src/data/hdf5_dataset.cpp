@@ -245,8 +245,14 @@ void read_labels(hid_t file, const std::string& path, const Hdf5Fields& fields, 
     if (top >= INT_MAX) throw InputError(concat(labels_at, ": label ", top, " too large"));
     classes = top + 1;
   }
-  const auto bad = std::find_if(wide.begin(), wide.end(),
-                                [&](std::int64_t y) { return y < 0 || y >= classes; });
+  // A negative label breaks the rule itself (classes count from 0), whatever the file's
+  // class count: "outside [0, max + 1)" would blame a range made of its own labels.
+  const auto negative = std::find_if(wide.begin(), wide.end(), [](std::int64_t y) { return y < 0; });
+  if (negative != wide.end())
+    throw InputError(concat(labels_at, ": label ", *negative, " at row ",
+                            from + (negative - wide.begin()),
+                            " is negative: labels number the classes 0, 1, 2, ..."));
+  const auto bad = std::find_if(wide.begin(), wide.end(), [&](std::int64_t y) { return y >= classes; });
   if (bad != wide.end())
     throw InputError(concat(labels_at, ": label ", *bad, " at row ", from + (bad - wide.begin()),
                             " outside [0, ", classes, ")",

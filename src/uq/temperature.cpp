@@ -61,7 +61,7 @@ TemperatureFit fit_temperature(const TemperedPasses& rows, const Communicator& c
 
   // A grid first (the mixture's NLL need not be convex in T), then the golden section
   // inside the best point's neighbours.
-  const double lo = std::log(1.0 / 20), hi = std::log(20.0);
+  const double lo = std::log(min_temperature), hi = std::log(max_temperature);
   constexpr int grid = 24;
   const double step = (hi - lo) / grid;
   int best = 0;
@@ -88,6 +88,8 @@ TemperatureFit fit_temperature(const TemperedPasses& rows, const Communicator& c
   if (best_nll < middle_nll) chosen[0] = lo + best * step, chosen[1] = best_nll;
   comm.broadcast(chosen, 2);
   fit.temperature = std::exp(chosen[0]);
+  // The golden section ends within 1e-6 of an end whose side the NLL keeps falling to.
+  fit.at_limit = chosen[0] - lo < 1e-6 || hi - chosen[0] < 1e-6;
   fit.nll = chosen[1];
   fit.nll_untempered = nll(0);
   return fit;

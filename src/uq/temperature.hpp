@@ -15,8 +15,13 @@
 
 namespace kbnn {
 
+// The range fit_temperature searches: T in [1/20, 20].
+constexpr double min_temperature = 1.0 / 20, max_temperature = 20;
+
 struct TemperatureFit {
   double temperature = 1;
+  // T lies at a limit of the range: the NLL still falls beyond it, so T is no minimum.
+  bool at_limit = false;
   double nll_untempered = 0;  // mean NLL of the held-out examples at T = 1
   double nll = 0;             // at the fitted T
   std::int64_t examples = 0;  // held-out examples over all ranks
@@ -44,8 +49,9 @@ class TemperedPasses {
   int passes_, classes_;
 };
 
-// Collective: the T in [1/20, 20] that minimises the mean NLL over every rank's rows
-// (a grid in log T, then golden-section search to 1e-6 in log T), the same on every rank.
+// Collective: the T in [min_temperature, max_temperature] that minimises the mean NLL
+// over every rank's rows (a grid in log T, then golden-section search to 1e-6 in log T),
+// the same on every rank; at_limit when it is one of the range's ends.
 TemperatureFit fit_temperature(const TemperedPasses& rows, const Communicator& comm);
 
 }  // namespace kbnn

@@ -14,7 +14,10 @@
 #   - a checkpoint holds no T: predict says so and uses 1;
 #   - an ensemble (K = 2, 2 ranks, data.standardize) fits one T to its mixture; kbnn
 #     predict of its file gives its test predictions bit for bit (the mixture reads its
-#     sets standardized as the members' data was).
+#     sets standardized as the members' data was);
+#   - those fits log no warning; a fit that stops at an end of its range [1/20, 20] (12
+#     validation rows, all right, of an underconfident model) logs one line that says so
+#     and what to do, and the run goes on at that T.
 #   usage: calibration_test.sh MPIEXEC KBNN DECK
 set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
@@ -155,3 +158,53 @@ with h5py.File(f"{out}/ensemble.h5", "r") as e, h5py.File(f"{out}/ensemble_predi
         same_uncertainty(e, u, ("test", "invert"), "the ensemble at T / predicted at T = 1")
 print("PASSED")
 PY
+
+# The fits above found minima inside [1/20, 20]: no warning. Twelve validation rows of
+# three well-separated blobs, all classified right by an underconfident Bayesian MLP: the
+# NLL still falls at T = 1/20, where the fit stops; the run says so in one line and
+# goes on (it stopped there silently).
+for log in single ensemble; do
+  if grep -q "^warning: temperature" "$out/$log.log"; then
+    fail "$log: a fit inside the range warned: $(grep '^warning' "$out/$log.log")"
+  fi
+done
+/usr/bin/python3 - "$out" <<'PY'
+import sys, h5py, numpy as np
+rng = np.random.default_rng(0)
+y = (np.arange(300) % 3).astype(np.int64)
+with h5py.File(f"{sys.argv[1]}/blob_data.h5", "w") as f:
+    f["features"], f["labels"] = rng.normal(size=(300, 4)).astype(np.float32) + 6 * y[:, None], y
+PY
+cat > "$out/blobs.cfg" <<CFG
+[data]
+format = hdf5
+train_file = $out/blob_data.h5
+test_fraction = 0.2
+validation_fraction = 0.05
+features = features
+targets = labels
+[model]
+layer = dense out=16
+layer = relu
+layer = dense out=3
+[train]
+epochs = 20
+batch_size = 16
+log_every = 1000
+lr = 0.01
+[eval]
+samples = 4
+temperature = fit
+[output]
+dir = $out
+name = blobs
+CFG
+run_mpi -n 1 "$kbnn" train "$out/blobs.cfg" > "$out/blobs.log" 2>&1 ||
+  fail "blobs: kbnn train failed: $(grep "^kbnn" "$out/blobs.log")"
+grep -q "^temperature: T = 0.0500 fitted to the 12 validation examples" "$out/blobs.log" ||
+  fail "blobs: the fit did not stop at 1/20: $(grep '^temperature' "$out/blobs.log")"
+(($(grep -c "^warning: temperature" "$out/blobs.log") == 1)) &&
+  grep -q "^warning: temperature: T = 0.0500 is the lower end of the range searched, \[1/20, 20\]: the validation NLL still falls below it, so T is no minimum: too few validation rows (12), or a model far from calibrated (underconfident). The run goes on at T = 0.0500; give more validation rows (data.validation_fraction) or set eval.temperature to a number$" "$out/blobs.log" ||
+  fail "blobs: no warning of the fit at the end of its range: $(grep -i 'temperature' "$out/blobs.log")"
+grep -q "^test (MC predictive mean, S=4, T=0.0500)" "$out/blobs.log" || fail "blobs: the run did not go on at T"
+echo "PASSED"

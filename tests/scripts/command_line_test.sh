@@ -43,6 +43,29 @@ rc=0
 run_mpi -n 1 "$kbnn" train "$deck" --restart= --dry-run > "$out/out" 2> "$out/err" || rc=$?
 expect 2 "train: --restart needs a checkpoint file or 'auto', got ''"
 
+# A malformed value of a command's own option (or a flag given a value) is a bad command
+# line, whichever the option: exit 2 with the command's usage, one message on 2 ranks
+# ('prune --fractions=abc' exited 1 while '--scope=foo' exited 2). The command line is
+# read before any file, so the model file need not exist.
+own_option() {  # own_option COMMAND MESSAGE ARGS...
+  local command=$1 message=$2
+  shift 2
+  rc=0
+  run_mpi -n 2 "$kbnn" "$command" "$@" > "$out/out" 2> "$out/err" || rc=$?
+  expect 2 "^kbnn: $command: $message"
+  grep -q "^usage: kbnn $command " "$out/err" || fail "no usage of kbnn $command after: $(cat "$out/err")"
+}
+own_option prune "--fractions: 'abc' is not a fraction in \[0, 1)" no_run.h5 --fractions=abc
+own_option prune "--fractions: '1.2' is not a fraction in \[0, 1)" no_run.h5 --fractions 0.5,1.2
+own_option prune "--scope must be layer or global, not 'foo'" no_run.h5 --fractions=0.5 --scope=foo
+own_option prune "--no-checkpoints takes no value, got '--no-checkpoints=1'" no_run.h5 --fractions=0.5 \
+  --no-checkpoints=1
+own_option predict "--split: expected one of examples, samples, got 'foo'" no_run.h5 --split foo
+own_option predict "--set-name must not contain '/'" no_run.h5 --set-name=a/b
+own_option predict "--sample-probabilities takes no value" no_run.h5 --sample-probabilities=yes
+own_option train "--dry-run takes no value, got '--dry-run=1'" "$deck" --dry-run=1
+own_option train "--restart-force takes no value" "$deck" --restart auto --restart-force=yes
+
 rc=0
 run_mpi -n 1 "$kbnn" train "$deck" --train.epochs=2 --train.epochs=3 > "$out/out" 2> "$out/err" || rc=$?
 expect 1 "option 'train.epochs' is given more than once"

@@ -2,7 +2,8 @@
 # Small things a new user meets first: every code block of the Markdown documents is
 # closed (an open one turns the rest of the page into code), and the helper scripts
 # answer --help without side effects (get_ood_data.sh made a folder named --help; bench/
-# tabular_baselines.py, run as README shows, fell over without its arguments); the
+# tabular_baselines.py, run as README shows, fell over without its arguments; the bench
+# scripts with positional arguments took --help for one and started a run); the
 # data scripts, run by a Python without h5py, say so in one line.
 #   usage: docs_test.sh SOURCE_DIR
 set -euo pipefail
@@ -34,6 +35,21 @@ for args in "" "iriss mlp" "wine --train.epochs=3"; do
   /usr/bin/python3 "$tabular" $args > out 2>&1 || rc=$?
   ((rc == 2)) && grep -q "^tabular_baselines.py: expected DATA (wine, iris, breast_cancer, digits, diabetes) and NAME" out ||
     fail "tabular_baselines.py $args: exit $rc, not a usage error: $(cat out)"
+done
+# Every bench script answers -h and --help with the comment block at its top (its usage)
+# and exit 0, before anything runs: those that take positional arguments took "--help"
+# for one and started a benchmark. Their output folders and build go to $work here, so
+# that a script that did start leaves them behind; a stray wait or build times out.
+for script in "$source_dir"/bench/*.sh; do
+  name=${script#"$source_dir"/}
+  expected=$(sed -n '2,${/^#/!q;s/^# \{0,1\}//p}' "$script")
+  [[ $expected == *usage* || $expected == *"$name"* ]] || fail "$name: no usage in its top comment"
+  for flag in --help -h; do
+    rc=0
+    KBNN_BUILD_DIR=$work/build KBNN_BENCH_WAIT=0 timeout 20 "$script" "$flag" > out 2>&1 || rc=$?
+    ((rc == 0)) || fail "$name $flag exited $rc: $(head -5 out)"
+    [[ $(cat out) == "$expected" ]] || fail "$name $flag did not print its top comment: $(head -5 out)"
+  done
 done
 [[ $(ls) == out ]] || fail "the scripts left files behind: $(ls)"
 # The data scripts run by a Python without h5py (README: `python3 scripts/csv_to_h5.py`;

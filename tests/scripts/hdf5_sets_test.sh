@@ -3,8 +3,8 @@
 # by kbnn train and kbnn predict alike, on 1 and 2 ranks (a 3-class classifier of four
 # features, 30 test rows):
 #   - a test set's labels must lie below the model's class count (its training set's):
-#     a label at or beyond it, or a negative one, ends with one message naming the file,
-#     the label and the count, exit 1; an OOD set's labels (which score nothing) that are
+#     a label at or beyond it ends with one message naming the file, the label and the
+#     count, a negative one with the row and the rule (labels count from 0), exit 1; an OOD set's labels (which score nothing) that are
 #     not the model's classes are dropped, with a line that says so;
 #   - a test set of only some of the classes is evaluated against all of the model's;
 #   - a model tested on the tail of its training file (data.test_fraction) predicts on a
@@ -115,7 +115,7 @@ for n in 1 2; do
     check $n "huge_labels.h5: label 1000000 of example 0 $outside" "$@" --data.test_file="$out/huge_labels.h5"
     check $n "label_5.h5: label 5 of example 20 $outside" "$@" --data.test_file="$out/label_5.h5"
     check $n "label_3.h5: label 3 of example 7 $outside" "$@" --data.test_file="$out/label_3.h5"
-    check $n "negative.h5: /labels: label -1 at row 4 outside [0, " "$@" --data.test_file="$out/negative.h5"
+    check $n "negative.h5: /labels: label -1 at row 4 is negative: labels number the classes 0, 1, 2, ..." "$@" --data.test_file="$out/negative.h5"
   done
 done
 # An OOD set's labels score nothing: another data set's classes are dropped, not refused.

@@ -33,6 +33,8 @@ grep -q "^  steps: 2 recorded of debug.dump_steps = 2; global batch 32 of 256 " 
   fail "no steps recorded"
 grep -q "^  replay: python3 tests/scripts/torch_replay.py replay $out/dump.h5" "$out/dump_info" ||
   fail "no word of torch_replay.py"
+grep -q "^  replay needs: a Python with torch, h5py and numpy, e.g. /usr/bin/python3 on Debian" \
+  "$out/dump_info" || fail "the replay line does not say which Python it needs"
 echo "not hdf5" > "$out/bogus.h5"
 "$kbnn" info "$out/bogus.h5" > "$out/bad" 2>&1 && fail "a non-HDF5 file was accepted"
 grep -q "$out/bogus.h5: not an HDF5 file" "$out/bad" || fail "the error does not name the file"

@@ -4,7 +4,8 @@
 # blank, and shows what it should (check_plots.py reads the figures); compare prints the
 # table; a file that is not a run file is refused with a message naming it (a pruning or
 # prediction file as such, with the subcommands that plot it); a Python
-# without matplotlib gets one line saying so, not a traceback.
+# without matplotlib gets one line saying so, not a traceback; a regression's interval
+# calibration plot keeps its labels apart.
 #   usage: postprocess_test.sh MPIEXEC KBNN DECK
 set -euo pipefail
 mpiexec=$1 kbnn=$2 deck=$3
@@ -125,4 +126,48 @@ predictions+="run file; 'kbnn_plots.py reliability', 'uncertainty' and 'ood' plo
 [[ $status -eq 1 ]] && grep -q "$predictions" "$out/err" ||
   fail "history on a prediction file: status $status, $(cat "$out/err")"
 [[ ! -e "$out/bad.png" && ! -e "$out/bad" ]] || fail "a picture was written for a bad input"
+
+# The regression's interval calibration of an overcovering predictive, 0.98 observed at
+# both 0.90 and 0.95 (a file shaped as kbnn writes /predictions and /metrics): its
+# numbers printed over each other ("0.980.98"). No two texts of the panel overlap, the
+# legend covers no point of the curve, and the values of 0.50, 0.90 and 0.95 are given.
+"$python" - "$out/overcovering.h5" "$tools" <<'PY' || fail "the interval calibration plot is not readable"
+import sys
+import h5py
+import numpy as np
+path, tools = sys.argv[1], sys.argv[2]
+sys.path.insert(0, tools)
+import kbnn_plots, kbnn_regression
+rng = np.random.default_rng(1)
+target = rng.normal(size=(140, 1))
+levels = np.round(np.arange(1, 20) * 0.05, 2)
+coverage = np.minimum(0.98, levels + 0.25 * np.sin(np.pi * levels) + 0.05)
+coverage[-2:] = [0.978, 0.982]
+with h5py.File(path, "w") as f:
+    f.attrs["deck"] = "[data]\ntargets = y\n"
+    g = f.create_group("predictions/test")
+    g["mean"], g["std"], g["target"] = target + 0.3 * rng.normal(size=(140, 1)), np.full((140, 1), 0.9), target
+    m = f.create_group("metrics/test")
+    m.attrs.update(rmse=0.3, nll=0.5, coverage_95=0.982, calibration_error=0.12)
+    m["interval_level"], m["interval_coverage"], m["interval_width"] = levels, coverage, 3 * levels
+figures = []
+kbnn_plots._save = kbnn_regression._save = lambda figure, path: figures.append(figure)
+assert kbnn_plots.main(["regression", path, "--out-dir", "."]) == 0
+figure = figures[1]
+figure.canvas.draw()
+axis = figure.axes[0]
+legend = axis.get_legend()
+texts = [t for t in axis.texts + legend.get_texts() if t.get_visible() and t.get_text()]
+boxes = [t.get_window_extent() for t in texts]
+for i in range(len(boxes)):
+    for j in range(i):
+        assert not boxes[i].overlaps(boxes[j]), f"'{texts[i].get_text()}' over '{texts[j].get_text()}'"
+points = axis.transData.transform(np.column_stack([levels, coverage]))
+covered = [p for p in points if legend.get_window_extent().contains(*p)]
+assert not covered, f"the legend covers {len(covered)} points of the curve"
+shown = " ".join(t.get_text() for t in texts)
+for value in ("0.50: 0.80", "0.90: 0.98", "0.95: 0.98"):
+    assert value in shown, f"no '{value}' in {shown!r}"
+print("the interval calibration plot: its labels apart, its values given")
+PY
 echo "PASSED"
