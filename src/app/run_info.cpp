@@ -231,12 +231,14 @@ void print_predictions(hid_t file, const std::string& path, std::ostream& out) {
   const h5::Group predictions = h5::open_group(file, "predictions");
   for (const std::string& set : h5::member_names(predictions, path + ": /predictions")) {
     const h5::Group g = h5::open_group(predictions, set);
+    out << "  predictions/" << set << ": ";
     if (h5::exists(g, "mean"))  // a regression's
-      out << "  predictions/" << set << ": mean, std, aleatoric and epistemic variance "
+      out << "mean, std, aleatoric and epistemic variance "
           << shape_text(h5::dataset_shape(g, "mean", path)) << " (target units)";
-    else
-      out << "  predictions/" << set << ": probs_mean "
-          << shape_text(h5::dataset_shape(g, "probs_mean", path));
+    else if (h5::exists(g, "probs_mean"))
+      out << "probs_mean " << shape_text(h5::dataset_shape(g, "probs_mean", path));
+    else  // output.write_predictions = false: what the OOD evaluation wrote, if any
+      out << "no per-example predictions (output.write_predictions = false)";
     if (h5::exists(g, "probs_samples"))
       out << ", probs_samples " << shape_text(h5::dataset_shape(g, "probs_samples", path));
     if (h5::exists(g, "gaussian_samples"))

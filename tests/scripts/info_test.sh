@@ -16,6 +16,14 @@ grep -q "history: 1 rows; last at step 5 " "$out/info" || fail "no history summa
 grep -q "metrics/test: accuracy 0\.[0-9]*" "$out/info" || fail "no test metrics"
 grep -q "predictions/test: probs_mean 50x10" "$out/info" || fail "no predictions shape"
 grep -q "weights: conv2d_0 .* dense_9 .* dense_11 " "$out/info" || fail "weights not in layer order"
+# Without per-example predictions, an OOD evaluation still writes its scores there.
+"$kbnn" train "$deck" --data.train_limit=64 --data.test_limit=20 --train.max_steps=1 \
+  --eval.samples=1 --output.write_predictions=false --ood.shift=invert --output.dir="$out" \
+  --output.name=scores > /dev/null || fail "the run with OOD scores only failed"
+"$kbnn" info "$out/scores.h5" > "$out/scores_info" ||
+  fail "kbnn info on a run without predictions failed: $(cat "$out/scores_info")"
+grep -q "^  predictions/test: no per-example predictions (output.write_predictions = false), ood_scores$" \
+  "$out/scores_info" || fail "no line for OOD scores without predictions: $(cat "$out/scores_info")"
 "$kbnn" info "$out/run.h5" --deck > "$out/deck" || fail "kbnn info --deck exited non-zero"
 grep -q "^\[train\]" "$out/deck" || fail "--deck does not print the deck"
 "$kbnn" info --deck "$out/run.h5" > "$out/deck_first" || fail "kbnn info --deck FILE failed"
