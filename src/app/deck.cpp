@@ -497,7 +497,8 @@ class OptionCheck {
     const std::string source = blamed(name, related);
     // An option left at its default fails only against another one (train.lr_decay_epochs
     // against lr_schedule = step): it is missing, not wrong.
-    if (!given) throw InputError(concat(source, ": ", name, ": expected ", what, "; it is not set"));
+    if (!given)
+      throw InputError(concat(source, ": ", name, ": expected ", what, "; it is not set"));
     const Given& g = it->second;
     throw InputError(concat(source, ": ", name, ": expected ", what,
                             beyond ? " and " + g.bound : "", ", got '", g.text, "'",

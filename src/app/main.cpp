@@ -99,7 +99,7 @@ std::optional<int> answer_early(const Args& args, int rank) {
   const std::string& first = args[0];
   if (is_help(first)) return print(kbnn::overview_help(), stdout), 0;
   if (first == "--version")
-    return print(std::string("kbnn ") + KBNN_VERSION + " (" + kbnn::git_revision() + ")\n", stdout), 0;
+    return print(kbnn::concat("kbnn ", KBNN_VERSION, " (", kbnn::git_revision(), ")\n"), stdout), 0;
   if (first == "help") {
     if (args.size() == 1 || (args.size() == 2 && is_help(args[1])))
       return print(kbnn::overview_help(), stdout), 0;

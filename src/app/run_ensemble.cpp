@@ -194,7 +194,8 @@ RunInfo ensemble_info(const RunConfig& config, const TrainedRun& run,
   info.with_history = false;
   info.input = model.input_shape();
   info.class_names = run.checkpoint.class_names;  // member 0's: the members' data is one
-  info.train_data = config.data.format == DataFormat::hdf5 ? config.data.train_file : config.data.dir;
+  const DataConfig& data = config.data;
+  info.train_data = data.format == DataFormat::hdf5 ? data.train_file : data.dir;
   info.train_examples = run.checkpoint.train_examples;
   info.train_checksum = run.checkpoint.train_checksum;
   info.description = concat(

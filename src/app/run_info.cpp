@@ -123,7 +123,8 @@ void print_training_data(hid_t file, const std::string& path, std::ostream& out)
   const auto checksum =
       DataChecksum::unpacked(h5::read_attribute<std::uint64_t>(where, "train_checksum"));
   const std::string deck = deck_of(file);
-  const bool regression = !deck.empty() && parse_deck_text(deck, path + ": deck").model.regression();
+  const bool regression =
+      !deck.empty() && parse_deck_text(deck, path + ": deck").model.regression();
   out << "  trained on: ";
   if (h5::has_attribute(where, "train_data"))
     out << h5::read_string_attribute(where, "train_data") << ", ";

@@ -614,9 +614,8 @@ Checkpoint final_state(TrainingRecord& record) {
   const EarlyStopState s = early_stop_state(record.progress.eval_history, record.watched_from);
   if (record.config.train.early_stop == 0 || s.best_step < 0) return record.checkpoint();
   const std::string& path = record.paths.best;
-  Checkpoint best;
+  Checkpoint best = read_checkpoint(path, record.comm);  // rank 0 reads, every rank has it
   agree_or_throw(record.comm.get(), [&] {
-    best = read_checkpoint(path, record.comm);
     if (best.step != s.best_step)
       throw InputError(concat(path, " holds step ", best.step, ", but the run's best evaluation "
                               "was at step ", s.best_step, ": another run's file?"));

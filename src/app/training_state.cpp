@@ -180,7 +180,7 @@ Progress resume(const std::string& from, const RunConfig& config, bool force,
   if (c.ranks != comm.size())
     log << "note: the checkpoint was written by " << c.ranks << " rank(s), this run has "
         << comm.size() << ": the continuation is not bit-identical" << std::endl;
-  return {c.step,         c.window,           c.history, c.eval_history, c.standardization,
+  return {c.step,        c.window,         c.history, c.eval_history, c.standardization,
           c.class_names, c.train_checksum, true};
 }
 
@@ -203,7 +203,9 @@ void initialise(const RunConfig& config, Communicator& comm, ParameterStore<Real
 
 RunPaths run_paths(const RunConfig& config) {
   const std::filesystem::path dir(config.output.dir);
-  const auto path = [&](const char* ending) { return (dir / (run_name(config) + ending)).string(); };
+  const auto path = [&](const char* ending) {
+    return (dir / (run_name(config) + ending)).string();
+  };
   return {dir, path(".h5"), path(".checkpoint.h5"), path(".best.h5")};
 }
 

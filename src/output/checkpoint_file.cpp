@@ -53,10 +53,11 @@ constexpr const char* kGroupDescription =
     "optimizer_steps (Adam's t), state_names (optimizer buffers in state/, in order), deck "
     "(the resolved input deck), input_shape (height, width, channels of the images the "
     "model takes), train_examples (the training set's size, which an epoch's steps "
-    "depend on), train_checksum (CRC-32 of the training rows' features in the high 32 bits, "
-    "of their labels or targets in the low 32, as read from disk), window_images (examples trained on since the last history "
-    "row, whose per-rank sums are window_nll_sum and window_correct); parameters; keep (the "
-    "pruning mask, only in a pruned model); history/ (the rows logged up to step)";
+    "depend on), train_checksum (CRC-32 of the training rows' features in the high 32 "
+    "bits, of their labels or targets in the low 32, as read from disk), window_images "
+    "(examples trained on since the last history row, whose per-rank sums are "
+    "window_nll_sum and window_correct); parameters; keep (the pruning mask, only in a "
+    "pruned model); history/ (the rows logged up to step)";
 
 // Named only where present, so a run without standardization or class names describes
 // its checkpoint as before.
