@@ -209,6 +209,9 @@ def table(directory, groups, against):
 
 
 def main(argv):
+    if argv[:1] in (["-h"], ["--help"]):
+        print(__doc__)
+        return
     if len(argv) >= 3 and argv[0] == "extract":
         extract(argv[1], argv[2], argv[3:])
     elif len(argv) >= 3 and argv[0] == "table":

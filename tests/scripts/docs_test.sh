@@ -36,6 +36,9 @@ for args in "" "iriss mlp" "wine --train.epochs=3"; do
   ((rc == 2)) && grep -q "^tabular_baselines.py: expected DATA (wine, iris, breast_cancer, digits, diabetes) and NAME" out ||
     fail "tabular_baselines.py $args: exit $rc, not a usage error: $(cat out)"
 done
+# The statistics tool the bench scripts call answers --help too (it exited 1).
+/usr/bin/python3 "$source_dir/bench/seed_stats.py" --help > out 2>&1 || fail "seed_stats.py --help exited $?"
+grep -q "^Many-seed statistics" out || fail "seed_stats.py --help printed: $(head -3 out)"
 # Every bench script answers -h and --help with the comment block at its top (its usage)
 # and exit 0, before anything runs: those that take positional arguments took "--help"
 # for one and started a benchmark. Their output folders and build go to $work here, so
