@@ -134,7 +134,10 @@ def plot_history(args):
             axis.plot(x, y, label=label, **style)
             if rows <= 3:  # a few points: their values, readable
                 _write_values(axis, x, y, "{:.4g}")
-        labelled = any(label for _, _, label, _ in curves)
+        if run.kept_step is not None:  # train.early_stop kept an earlier model
+            axis.axvline(run.kept_step, color="0.4", linestyle="--", linewidth=1,
+                         label="kept model (best validation NLL)")
+        labelled = any(label for _, _, label, _ in curves) or run.kept_step is not None
         _label(axis, title, legend={"fontsize": 8} if labelled else None)
     for axis in axes.flat[len(panels):]:
         axis.set_visible(False)
@@ -640,8 +643,9 @@ def parser():
                 "optimizer step: the loss; the NLL and the accuracy in training and, with "
                 "evaluations during training, on the evaluated set; the KL, beta and the "
                 "learning rate, each unless it stayed constant (the title gives its value "
-                "then). Up to four panels: 1000x700 pixels; five or six: 1500x700. A history "
-                "of a few rows shows each row's value.",
+                "then). A run whose train.early_stop kept an earlier model marks its step "
+                "with a dashed line. Up to four panels: 1000x700 pixels; five or six: "
+                "1500x700. A history of a few rows shows each row's value.",
                 "kbnn run file", metavar="RUN.h5", png="RUN_history.png")
 
     p = _subcommand(sub, "reliability", plot_reliability, "reliability diagram with ECE",

@@ -108,6 +108,10 @@ class RunFile:
             self._prediction_sets = list(f.get("predictions", {}).keys())
             calibration = f.get("calibration")
             self.temperature = float(calibration.attrs["temperature"]) if calibration else 1.0
+            # train.early_stop: the run keeps the best evaluation's model, at this step.
+            checkpoint = f.get("checkpoint")
+            self.kept_step = (int(checkpoint.attrs["step"]) if isinstance(checkpoint, h5py.Group)
+                              and "trained_to" in checkpoint.attrs else None)
         self.deck = _parse_deck(_text(self.attrs.get("deck", "")))
 
     @property

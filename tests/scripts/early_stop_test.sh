@@ -4,7 +4,8 @@
 #  - the log says so; /checkpoint is at the step of the lowest /history/eval nll, with
 #    trained_to (the last history step) and ended_early; <run>.best.h5 is gone; kbnn
 #    predict on the run file repeats its test metrics exactly (the kept model is the one
-#    evaluated); --restart auto leaves the finished run untouched;
+#    evaluated); kbnn_plots.py history marks its step; --restart auto leaves the finished
+#    run untouched;
 #  - a run stopped by a signal mid-way and resumed ends bit for bit as the uninterrupted
 #    one (history, evaluations, the kept state);
 #  - a restart at the step the stop was decided trains no more and keeps the best;
@@ -50,6 +51,21 @@ with h5py.File(sys.argv[1], "r") as run, h5py.File(sys.argv[2], "r") as p:
     for name in ["accuracy", "nll", "brier", "ece"]:
         a, b = run["metrics/test"].attrs[name], p["metrics/test"].attrs[name]
         assert a == b, f"{name}: run {a}, predict {b}"
+PYEOF
+# kbnn_plots.py history marks the kept model's step on every panel.
+"$python" - "$out/full.h5" "$(dirname "$0")/../../postprocess" <<'PYEOF' || fail "the history plot does not mark the kept model"
+import sys, h5py
+sys.path.insert(0, sys.argv[2])
+import kbnn_plots
+figures = []
+kbnn_plots._save = lambda figure, path: figures.append(figure)
+assert kbnn_plots.main(["history", sys.argv[1]]) == 0
+kept = int(h5py.File(sys.argv[1], "r")["checkpoint"].attrs["step"])
+panels = [a for a in figures[-1].axes if a.get_visible()]
+for axis in panels:
+    lines = [l for l in axis.get_lines() if l.get_label() == "kept model (best validation NLL)"]
+    assert len(lines) == 1 and list(lines[0].get_xdata()) == [kept, kept], (axis.get_title(), kept)
+print(f"history plot: the kept step {kept} marked on {len(panels)} panels")
 PYEOF
 md5=$(md5sum < "$out/full.h5")
 train --train.early_stop=2 --output.name=full --restart auto > "$out/again.log" ||
