@@ -23,10 +23,8 @@ work=${2:-/tmp/kbnn-pulse-ensemble}
 seeds=${3:-3}
 members=${4:-3}
 python=/usr/bin/python3
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-export OMPI_ALLOW_RUN_AS_ROOT=${OMPI_ALLOW_RUN_AS_ROOT:-1} OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}
-mpi=(mpiexec -n "${RANKS:-1}")
-case $(mpiexec --version 2>&1) in *"Open MPI"* | *OpenRTE*) mpi+=(--oversubscribe) ;; esac
+ranks=${RANKS:-1}
+source "$(dirname "$0")/mpi.sh" "$ranks"  # one thread a rank; the launcher, "${mpi[@]}"
 read -r -a extra <<< "${KBNN_ARGS:-}"
 mkdir -p "$work/runs"
 

@@ -23,10 +23,7 @@ splits=${3:-5}
 members=${4:-5}
 python=/usr/bin/python3
 ranks=${RANKS:-2}
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-export OMPI_ALLOW_RUN_AS_ROOT=${OMPI_ALLOW_RUN_AS_ROOT:-1} OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}
-mpi=(mpiexec -n "$ranks")
-case $(mpiexec --version 2>&1) in *"Open MPI"* | *OpenRTE*) mpi+=(--oversubscribe) ;; esac
+source "$(dirname "$0")/mpi.sh" "$ranks"  # one thread a rank; the launcher, "${mpi[@]}"
 read -r -a extra <<< "${KBNN_ARGS:-}"
 mkdir -p "$work/runs"
 "$python" "$root/scripts/diabetes_to_h5.py" "$work/data" --splits "$splits" > /dev/null
