@@ -284,21 +284,22 @@ void log_model(const RunConfig& config, const Sequential<Real>& model, const Tra
 // What the restart options decided, when there is something to say.
 void log_start(const TrainOptions& options, const StartPoint& start, const RunPaths& paths,
                const Trainer& trainer, std::int64_t n_train, std::ostream& log) {
-  if (start.train_examples > 0 && start.train_examples != n_train)
+  const CheckpointPlace& place = start.place;
+  if (place.train_examples > 0 && place.train_examples != n_train)
     log << "warning: --restart-force: " << start.from << " was trained on "
-        << start.train_examples << " training examples, the data now has " << n_train
+        << place.train_examples << " training examples, the data now has " << n_train
         << ": its steps count other epochs" << std::endl;
   if (start.finished) {
     log << "restart: auto: " << start.from << " holds the finished run ("
-        << (start.trained_to > 0
-                ? concat("the best evaluation's model, step ", start.step, "; training ",
-                         start.ended_early ? "ended early" : "went on", " at step ",
-                         start.trained_to, " of ", trainer.total_steps())
-                : concat("step ", start.step, " of ", trainer.total_steps()))
+        << (place.trained_to > 0
+                ? concat("the best evaluation's model, step ", place.step, "; training ",
+                         place.ended_early ? "ended early" : "went on", " at step ",
+                         place.trained_to, " of ", trainer.total_steps())
+                : concat("step ", place.step, " of ", trainer.total_steps()))
         << "): nothing to do; kbnn info " << paths.run << " summarises it" << std::endl;
   } else if (options.restart.from == "auto" && start.from.empty()) {
     log << "restart: auto: no " << paths.checkpoint << " yet, starting fresh" << std::endl;
-  } else if (!start.from.empty() && start.step >= trainer.total_steps()) {
+  } else if (!start.from.empty() && place.step >= trainer.total_steps()) {
     log << "restart: " << start.from << " has trained all " << trainer.total_steps()
         << " steps; the run's results are still to write" << std::endl;
   }
@@ -309,7 +310,7 @@ void log_dry_run(const RunConfig& config, const StartPoint& start, const Trainer
                  std::ostream& log) {
   log << "dry run: the deck, the data and the model fit; training would run "
       << (start.from.empty() ? std::string("from step 0")
-                             : concat("from ", start.from, " at step ", start.step))
+                             : concat("from ", start.from, " at step ", start.place.step))
       << " to step " << trainer.total_steps() << ". Nothing trained, nothing written.\n\n"
       << resolved_deck(config) << std::flush;
 }
@@ -607,6 +608,17 @@ std::size_t watch_from(const TrainingRecord& record) {
   return record.progress.eval_history.size();
 }
 
+// train.early_stop on a resumed run: which evaluations it watches, and a stop decided
+// before the restart (a signal in the very step) ends training before its first step.
+void resume_early_stop(TrainingRecord& record) {
+  record.watched_from = watch_from(record);
+  const EarlyStopState s = early_stop_state(record.progress.eval_history, record.watched_from);
+  if (!early_stop_due(s, record.config.train.early_stop)) return;
+  record.trainer.end_early();
+  record.log << "early stop: " << record.early_stop_reason(s) << " (decided before the restart)"
+             << std::endl;
+}
+
 // The state the run keeps. With train.early_stop, the best evaluation's
 // (<run name>.best.h5, read on every rank): its parameters go into the network for the
 // final evaluation, and it is marked with how far training went. Else the last one.
@@ -628,6 +640,15 @@ Checkpoint final_state(TrainingRecord& record) {
              << format("%.4f", s.best_nll) << "); training went on to step "
              << record.trainer.step() << std::endl;
   return best;
+}
+
+// /weights, /checkpoint (and the checkpoint file) from the state the run keeps; with
+// train.early_stop the run file holds the best evaluation's state then, and its file goes.
+void keep_trained_state(TrainingRecord& record) {
+  write_trained_state(record, final_state(record));
+  std::error_code ignored;
+  if (record.config.train.early_stop > 0 && record.comm.is_root())
+    std::filesystem::remove(record.paths.best, ignored);
 }
 
 // The options of the final predictions, at eval.temperature's T (fitted to the
@@ -710,6 +731,16 @@ void evaluate_regression_sets(const RunConfig& config, Sequential<Real>& model, 
   report_regression_ood(file, "test", test, name, out, d.standardization, comm, log);
 }
 
+// The trained model on the test set (and the OOD set): the MC predictive, its metrics
+// and, for classes, at eval.temperature's T.
+void evaluate_final(const RunConfig& config, Sequential<Real>& model, const RunData& d,
+                    RunFile& file, const Communicator& comm, std::ostream& log) {
+  if (config.model.regression()) return evaluate_regression_sets(config, model, d, file, comm, log);
+  const EvalOptions options = final_options(config, model, d, file, comm, log);
+  const Predictions test = evaluate_test(config, options, model, d, file, comm, log);
+  if (config.ood.enabled()) evaluate_ood(config, options, model, d, test, file, comm, log);
+}
+
 // The last lines: where the results are, and where the time went.
 void log_wall_time(const TrainingRecord& record, double final_seconds) {
   const double total = record.wall.seconds(), training = record.trainer.training_seconds();
@@ -760,30 +791,14 @@ RunOutcome run_train(const RunConfig& config, Communicator& comm, const TrainOpt
                         std::move(progress)};
   trainer.on_log = [&record](const HistoryRow& row) { record.on_row(row); };
   trainer.seconds_before = wall.seconds();
-  record.watched_from = watch_from(record);
-  // A run resumed after its early stop was decided (a signal in the same step) trains no more.
-  if (const EarlyStopState s = early_stop_state(record.progress.eval_history, record.watched_from);
-      early_stop_due(s, config.train.early_stop)) {
-    trainer.end_early();
-    log << "early stop: " << record.early_stop_reason(s) << " (decided before the restart)"
-        << std::endl;
-  }
+  resume_early_stop(record);
   train(record);
   if (trainer.stopped()) return checkpoint_and_stop(record, options);
   log_training_speed(record);
-  write_trained_state(record, final_state(record));
-  // The run file's /checkpoint holds the best evaluation's state now.
-  std::error_code ignored;
-  if (config.train.early_stop > 0 && comm.is_root()) std::filesystem::remove(paths.best, ignored);
+  keep_trained_state(record);
 
   const Kokkos::Timer final_clock;
-  if (config.model.regression()) {
-    evaluate_regression_sets(config, *model, data, file, comm, log);
-  } else {
-    const EvalOptions options = final_options(config, *model, data, file, comm, log);
-    const Predictions test = evaluate_test(config, options, *model, data, file, comm, log);
-    if (config.ood.enabled()) evaluate_ood(config, options, *model, data, test, file, comm, log);
-  }
+  evaluate_final(config, *model, data, file, comm, log);
   file.write_status("finished");
   log_wall_time(record, final_clock.seconds());
   return RunOutcome::finished;

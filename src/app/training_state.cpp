@@ -68,8 +68,14 @@ void refuse_foreign_file(const RunConfig& config, const RunPaths& paths) {
 
 // The checkpoint in `from` (a checkpoint or run file) as the place to start from.
 StartPoint start_at(const std::string& from) {
-  const CheckpointPlace place = read_checkpoint_place(from);
-  return {from, place.step, false, place.train_examples, place.trained_to, place.ended_early};
+  return {from, read_checkpoint_place(from), false};
+}
+
+// Whether a finished run's checkpoint leaves nothing to train up to `total`: it is there,
+// or (train.early_stop) it is the best evaluation's state of a run that went on to
+// `total` or that the early stop ended.
+bool trained_up_to(const CheckpointPlace& p, std::int64_t total) {
+  return p.step >= total || p.trained_to >= total || p.ended_early;
 }
 
 // --restart auto: the later of the checkpoint file and the finished run's own file. A
@@ -86,12 +92,9 @@ StartPoint auto_start(const RunConfig& config, const RunPaths& paths, RunFileSta
                             "or another output.name"));
   if (state == RunFileState::finished) {
     const StartPoint finished = start_at(paths.run);
-    if (start.from.empty() || finished.step >= start.step) start = finished;
+    if (start.from.empty() || finished.place.step >= start.place.step) start = finished;
   }
-  // train.early_stop: a finished run's state is its best evaluation's, from before the end.
-  const bool trained = start.step >= span.total || start.trained_to >= span.total ||
-                       start.ended_early;
-  start.finished = state == RunFileState::finished && trained;
+  start.finished = state == RunFileState::finished && trained_up_to(start.place, span.total);
   return start;
 }
 
@@ -99,8 +102,9 @@ StartPoint auto_start(const RunConfig& config, const RunPaths& paths, RunFileSta
 // epoch's steps and shuffle would differ, and "step 72" would mean another point of
 // training. Checkpoints of older versions do not record the size.
 void check_training_size(const StartPoint& start, StepSpan span, bool force) {
-  if (start.train_examples == 0 || start.train_examples == span.examples || force) return;
-  throw InputError(concat(start.from, ": the checkpoint was trained on ", start.train_examples,
+  const std::int64_t examples = start.place.train_examples;
+  if (examples == 0 || examples == span.examples || force) return;
+  throw InputError(concat(start.from, ": the checkpoint was trained on ", examples,
                           " training examples, the data now has ", span.examples,
                           " (data.train_limit, data.validation_fraction or the data set "
                           "changed): an epoch's steps and shuffle depend on it, so train on "
@@ -123,9 +127,10 @@ StartPoint start_on_root(const RunConfig& config, const RestartOptions& restart,
   }
   const StartPoint start = start_at(restart.from);
   check_training_size(start, span, restart.force);
-  if (start.step >= span.total)
-    throw InputError(concat(restart.from, ": the checkpoint is at step ", start.step, " (epoch ",
-                            epoch_of(start.step, span), "), where the deck's ",
+  const std::int64_t step = start.place.step;
+  if (step >= span.total)
+    throw InputError(concat(restart.from, ": the checkpoint is at step ", step, " (epoch ",
+                            epoch_of(step, span), "), where the deck's ",
                             deck_limit(config, span), " ends: nothing left to train. A restart "
                             "trains up to train.epochs, not that many more: raise it to train on"));
   return start;
@@ -216,13 +221,11 @@ StartPoint choose_start(const RunConfig& config, const RestartOptions& restart,
     if (comm.is_root()) start = start_on_root(config, restart, paths, span);
   });
   comm.broadcast(start.from);
-  comm.broadcast(&start.step, 1);
-  comm.broadcast(&start.train_examples, 1);
-  comm.broadcast(&start.trained_to, 1);
-  int flags[2] = {start.finished, start.ended_early};
-  comm.broadcast(flags, 2);
-  start.finished = flags[0] != 0;
-  start.ended_early = flags[1] != 0;
+  CheckpointPlace& p = start.place;
+  std::int64_t fields[] = {p.step, p.train_examples, p.trained_to, p.ended_early, start.finished};
+  comm.broadcast(fields, 5);
+  p = {fields[0], fields[1], fields[2], fields[3] != 0};
+  start.finished = fields[4] != 0;
   return start;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/run_config.hpp"
+#include "output/checkpoint_file.hpp"
 #include "parallel/communicator.hpp"
 #include "train/checkpoint.hpp"
 #include "train/history.hpp"
@@ -38,13 +39,10 @@ RunPaths run_paths(const RunConfig& config);
 // Where a run starts (RestartOptions, read against what lies in output.dir).
 struct StartPoint {
   std::string from;        // the checkpoint or run file to resume from; "" = a fresh start
-  std::int64_t step = 0;   // its step
+  // Its step, the training set's size it was trained on (0: not recorded) and
+  // train.early_stop's marks; all 0 for a fresh start.
+  CheckpointPlace place;
   bool finished = false;   // --restart auto on a run that has finished: nothing to do
-  std::int64_t train_examples = 0;  // the training set's size it was trained on; 0: not recorded
-  // train.early_stop: where training went on to from this, its best evaluation's state,
-  // and whether the early stop ended it (Checkpoint::trained_to, ended_early).
-  std::int64_t trained_to = 0;
-  bool ended_early = false;
 };
 
 // How far the deck trains: the total steps and the steps of an epoch (Trainer's), and
