@@ -156,6 +156,14 @@ TEST_CASE("A fitted temperature at an end of its range says so, and its warning 
   CHECK_THAT(low, Contains("give more validation rows (data.validation_fraction) or set "
                            "eval.temperature to a number"));
   CHECK(low.find('\n') == std::string::npos);  // one line
+  // At logits (4, 0) the NLL is exactly 0 in double for every T below 4 / 36.7 = 0.109
+  // (1 + exp(-4 / T) rounds to 1): a plateau wider than the grid's first step, on which
+  // the golden section drifts to wherever rounding ends it. A tie goes to the range's
+  // end: no point of the plateau is a minimum more than the end is.
+  fit = kbnn::fit_temperature(tempered(constant_passes(4, 1.0)), self);
+  CHECK(fit.nll == 0);
+  CHECK(fit.temperature == Approx(kbnn::min_temperature).epsilon(1e-12));
+  CHECK(fit.at_limit);
   // 52 % class 0 at logits (2, 0): the best T, 2 / logit(0.52) = 25.0, lies past 20.
   fit = kbnn::fit_temperature(tempered(constant_passes(2, 0.52)), self);
   CHECK(fit.temperature == Approx(kbnn::max_temperature).epsilon(1e-5));

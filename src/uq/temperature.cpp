@@ -82,10 +82,13 @@ TemperatureFit fit_temperature(const TemperedPasses& rows, const Communicator& c
     }
   }
   const double middle = (a + b) / 2, middle_nll = nll(middle);
-  // Never worse than the grid's best point. Rank 0's choice and its NLL everywhere,
-  // whatever the reductions' rounding (no rank-dependent branch around a collective).
+  // Never worse than the grid's best point, which also wins a tie: on a plateau of equal
+  // NLLs (exactly 0 where every row's label has probability 1 in double) the golden
+  // section ends wherever rounding takes it, and a point of the plateau is no more a
+  // minimum than the grid's. Rank 0's choice and its NLL everywhere, whatever the
+  // reductions' rounding (no rank-dependent branch around a collective).
   double chosen[2] = {middle, middle_nll};
-  if (best_nll < middle_nll) chosen[0] = lo + best * step, chosen[1] = best_nll;
+  if (best_nll <= middle_nll) chosen[0] = lo + best * step, chosen[1] = best_nll;
   comm.broadcast(chosen, 2);
   fit.temperature = std::exp(chosen[0]);
   // The golden section ends within 1e-6 of an end whose side the NLL keeps falling to.
