@@ -239,7 +239,12 @@ write_manifest
 (cd "$kit" && find . -type f ! -name sha256sums.txt -print0 | sort -z | xargs -0 sha256sum > sha256sums.txt)
 size=$(du -sm "$kit" | cut -f1)
 echo "== kit: $size MiB in $kit"; cat "$kit/manifest.txt" "$kit/reference.txt"
-(( size <= 60 )) || die "the kit is $size MiB, over 60: fewer --train-images?"
+if (( size > 60 )); then
+  largest=$(cd "$kit" && find . -type f -printf '%s %P\n' | sort -rn | head -3 |
+            awk '{printf "%s%s %.1f MiB", (NR > 1 ? ", " : ""), $2, $1 / 1048576}')
+  die "the kit is $size MiB, over 60; its largest files: $largest (a Kokkos Kernels library" \
+      "of tens of MiB holds double's kernels: README, GPU builds; or fewer --train-images)"
+fi
 
 echo "== dry run"
 KBNN_GPU_KIT=$kit "$here/run.sh" --dry-run "${KBNN_KIT_DRY_RUN_OUT:-$root/build-gpu-kit/dry-run}"
