@@ -11,6 +11,7 @@
 #include "h5/rows.hpp"
 #include "model/build_model.hpp"
 #include "model/model_summary.hpp"
+#include "output/checkpoint_file.hpp"
 #include "output/history_fields.hpp"
 #include "output/row_table.hpp"
 #include "uq/ood.hpp"
@@ -322,20 +323,18 @@ std::string checkpoint_epoch(hid_t checkpoint, const std::string& path) {
 // The state in /checkpoint and how to train on from it.
 void print_resume_point(hid_t file, const std::string& path, std::ostream& out) {
   const h5::Group c = h5::open_group(file, "checkpoint");
-  const auto step = h5::read_attribute<std::int64_t>(c, "step");
+  const CheckpointPlace place = read_checkpoint_place(c, path + ": /checkpoint");
+  const std::int64_t step = place.step;
   const std::string epoch = checkpoint_epoch(c, path);
   out << "  checkpoint: step " << step << epoch << ", written by "
       << h5::read_attribute<std::int32_t>(c, "ranks") << " rank(s), optimizer buffers";
   for (const std::string& name : h5::read_string_attribute_array(c, "state_names"))
     out << " " << name;
   out << "\n";
-  if (h5::has_attribute(c, "trained_to")) {  // train.early_stop kept the best evaluation's
-    const bool early = h5::has_attribute(c, "ended_early") &&
-                       h5::read_attribute<std::int32_t>(c, "ended_early") != 0;
+  if (place.trained_to > 0)  // train.early_stop kept the best evaluation's
     out << "  train.early_stop: the best evaluation's state; training went on to step "
-        << h5::read_attribute<std::int64_t>(c, "trained_to")
-        << (early ? ", where the early stop ended it\n" : ", the end of train.epochs\n");
-  }
+        << place.trained_to
+        << (place.ended_early ? ", where the early stop ended it\n" : ", the end of train.epochs\n");
   if (h5::exists(c, "keep")) {
     const auto keep = h5::read_column<std::uint8_t>(c, "keep", path + ": /checkpoint/keep");
     out << "  pruned: " << std::count(keep.begin(), keep.end(), std::uint8_t(0)) << " of "

@@ -437,15 +437,18 @@ void write_checkpoint(const std::string& path, const Communicator& comm, const C
   });
 }
 
+CheckpointPlace read_checkpoint_place(hid_t checkpoint, const std::string& where) {
+  CheckpointPlace place;
+  place.step = required_attribute<std::int64_t>(checkpoint, "step", where);
+  if (h5::has_attribute(checkpoint, "train_examples"))
+    place.train_examples = h5::read_attribute<std::int64_t>(checkpoint, "train_examples");
+  read_early_stop(checkpoint, place.trained_to, place.ended_early);
+  return place;
+}
+
 CheckpointPlace read_checkpoint_place(const std::string& path) {
   const h5::QuietErrors quiet;
-  const OpenCheckpoint open = open_checkpoint(path, "checkpoint");
-  CheckpointPlace place;
-  place.step = required_attribute<std::int64_t>(open.group, "step", path + ": /checkpoint");
-  if (h5::has_attribute(open.group, "train_examples"))
-    place.train_examples = h5::read_attribute<std::int64_t>(open.group, "train_examples");
-  read_early_stop(open.group, place.trained_to, place.ended_early);
-  return place;
+  return read_checkpoint_place(open_checkpoint(path, "checkpoint").group, path + ": /checkpoint");
 }
 
 Checkpoint read_checkpoint(const std::string& path, const Communicator& comm,

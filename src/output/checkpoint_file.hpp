@@ -66,6 +66,8 @@ struct CheckpointPlace {
   bool ended_early = false;
 };
 CheckpointPlace read_checkpoint_place(const std::string& path);
+// The same from a /checkpoint group already open; `where` names it in messages.
+CheckpointPlace read_checkpoint_place(hid_t checkpoint, const std::string& where);
 
 namespace detail {
 // Throws RuntimeError if the state buffers do not match the names and parameters.

@@ -52,6 +52,11 @@ with h5py.File(sys.argv[1], "r") as run, h5py.File(sys.argv[2], "r") as p:
         a, b = run["metrics/test"].attrs[name], p["metrics/test"].attrs[name]
         assert a == b, f"{name}: run {a}, predict {b}"
 PYEOF
+# kbnn info says the checkpoint is the best evaluation's and how far training went.
+last=$(grep -o '^early stop: .*training ends at step [0-9]*' "$out/full.log" | grep -o '[0-9]*$')
+run_mpi -n 1 "$kbnn" info "$out/full.h5" > "$out/info.txt" || fail "kbnn info on the run failed"
+grep -q "train.early_stop: the best evaluation's state; training went on to step $last, where the early stop ended it" \
+  "$out/info.txt" || fail "kbnn info does not say the checkpoint is the best evaluation's: $(grep -A2 '^  checkpoint' "$out/info.txt")"
 # kbnn_plots.py history marks the kept model's step on every panel.
 "$python" - "$out/full.h5" "$(dirname "$0")/../../postprocess" <<'PYEOF' || fail "the history plot does not mark the kept model"
 import sys, h5py
