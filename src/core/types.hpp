@@ -28,7 +28,11 @@ template <class T>
 using Matrix = Kokkos::View<T**, Kokkos::LayoutRight, MemSpace,
                             Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
 
-using Range = Kokkos::RangePolicy<ExecSpace>;
+// A 64-bit index: on CUDA and HIP the default is the space's 32-bit unsigned size_type,
+// and Kokkos aborts on a bound beyond it ("RangePolicy bound type error"), which an
+// element-per-thread kernel over a large batch reaches (im2col: examples x P x K).
+using Range = Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>;
+static_assert(sizeof(Range::index_type) == 8, "kernels index beyond 2^32 elements");
 
 // Per-example shape of an activation: height x width x channels (NHWC).
 struct Shape {
