@@ -137,6 +137,11 @@ TEST_CASE("BayesianAffine chooses its path once from shape, options and target",
   CHECK(make(400, 120, 16, 1, flipout).path() == kbnn::AffinePath::gemm);
   CHECK(make(150, 16, 6, 100, flipout).path() ==
         (kbnn::host_accessible ? kbnn::AffinePath::per_example : kbnn::AffinePath::gemm));
+  kbnn::BayesOptions device = flipout;  // the paths a GPU takes: no per-example gemms
+  device.device_paths = true;
+  CHECK(make(150, 16, 6, 100, device).path() == kbnn::AffinePath::gemm);
+  CHECK(!kbnn::host_paths(device));
+  CHECK(kbnn::host_paths(flipout) == kbnn::host_accessible);
 }
 
 TEST_CASE("Sign kernels equal plain loops", "[kernels]") {

@@ -56,6 +56,13 @@ kbnn::BayesOptions options(kbnn::Estimator estimator, bool bayesian_bias = false
   return o;
 }
 
+// The same options with the paths a GPU takes (BayesOptions::device_paths), or the
+// build's own (the host's on a CPU build).
+kbnn::BayesOptions on_paths(kbnn::BayesOptions o, bool device_paths) {
+  o.device_paths = device_paths || !kbnn::host_accessible;
+  return o;
+}
+
 // A convolution of out_channels with a kernel of 3: conv1d on signals (height 1),
 // conv2d on images.
 std::unique_ptr<kbnn::Layer<double>> conv3(kbnn::Shape in, int out_channels, int stride, int padding,
@@ -141,18 +148,22 @@ TEST_CASE("Conv1d gradients match finite differences", "[layers][gradient]") {
 
 TEST_CASE("First-layer Conv2d parameter gradients (no input gradient)", "[layers][gradient]") {
   // A first layer is called without din, which takes its own paths (one input
-  // channel: both weight gradients from one stacked gemm). 40x40 images span several
-  // blocks of the block-wise backward on CPUs.
+  // channel: both weight gradients from one gemm of [dout | dout o R]^T cols on a GPU,
+  // per example on a CPU). 40x40 images span several blocks of the block-wise
+  // backward on CPUs. Both the host's and a GPU's paths run here.
   for (int size : {7, 40})
   for (int channels : {1, 3}) {
     for (auto estimator : all_estimators) {
-      DYNAMIC_SECTION(size << "x" << size << "x" << channels << " input, estimator " << int(estimator)) {
+      for (bool device_paths : {false, true}) {
+      DYNAMIC_SECTION(size << "x" << size << "x" << channels << " input, estimator "
+                           << int(estimator) << ", device paths " << device_paths) {
         const kbnn::Shape in{size, size, channels};
-        LayerUnderTest t(std::make_unique<kbnn::Conv2d<double>>("conv", 0, in, 5, 3, 1, 1,
-                                                                options(estimator)),
+        LayerUnderTest t(std::make_unique<kbnn::Conv2d<double>>(
+                             "conv", 0, in, 5, 3, 1, 1, on_paths(options(estimator), device_paths)),
                          3, in.size());
         t.set_rho(-1.0);
         check_layer(t, false);
+      }
       }
     }
   }
@@ -163,12 +174,15 @@ TEST_CASE("First-layer Conv1d parameter gradients (no input gradient)", "[layers
   // backward on CPUs takes one example per block.
   for (const kbnn::Shape in : {kbnn::Shape{1, 3000, 1}, kbnn::Shape{1, 1500, 3}}) {
     for (auto estimator : all_estimators) {
-      DYNAMIC_SECTION("1x" << in.width << "x" << in.channels << " input, estimator " << int(estimator)) {
-        LayerUnderTest t(std::make_unique<kbnn::Conv1d<double>>("conv1d", 0, in, 5, 7, 1, 3,
-                                                                options(estimator)),
+      for (bool device_paths : {false, true}) {
+      DYNAMIC_SECTION("1x" << in.width << "x" << in.channels << " input, estimator "
+                           << int(estimator) << ", device paths " << device_paths) {
+        LayerUnderTest t(std::make_unique<kbnn::Conv1d<double>>(
+                             "conv1d", 0, in, 5, 7, 1, 3, on_paths(options(estimator), device_paths)),
                          3, in.size());
         t.set_rho(-1.0);
         check_layer(t, false);
+      }
       }
     }
   }
@@ -247,6 +261,50 @@ TEST_CASE("Fused kernels equal the gemm reference path", "[layers][fused]") {
           close(fused->backward(), reference->backward());
           close(kbnn::test::to_host(fused->store.gradients()),
                 kbnn::test::to_host(reference->store.gradients()));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("A GPU's paths, taken on the CPU, give the host paths' numbers", "[layers][device]") {
+  // BayesOptions::device_paths plans a layer as on device memory: no per-example gemms
+  // (6x6x3 and 1x30x3: P >= 16 positions of several channels), cols for the whole batch
+  // instead of blocks (20x20x3, 40x40x1, 1x1200x3), and for a first layer (no input
+  // gradient) of one input channel, Flipout's weight gradients from one stacked gemm.
+  // Same parameters and noise: the same numbers to rounding, so that a GPU's first run
+  // is not the first run of its paths. On a GPU build both layers take them.
+  const int widest = kbnn::affine::narrow_max_outputs<double>();
+  struct Case { kbnn::Shape in; int out_channels; };
+  for (const Case c : {Case{{6, 6, 3}, widest}, Case{{6, 6, 3}, widest + 1},
+                       Case{{6, 6, 1}, widest}, Case{{6, 6, 1}, widest + 1},
+                       Case{{3, 3, 3}, widest}, Case{{20, 20, 3}, widest},
+                       Case{{40, 40, 1}, widest}, Case{{1, 30, 3}, widest},
+                       Case{{1, 30, 1}, widest}, Case{{1, 1200, 3}, widest}}) {
+    for (auto estimator : all_estimators) {
+      for (bool input_gradient : {true, false}) {
+        DYNAMIC_SECTION(c.in.height << "x" << c.in.width << "x" << c.in.channels << " -> "
+                                    << c.out_channels << " outputs, estimator "
+                                    << int(estimator) << ", input gradient " << input_gradient) {
+          const kbnn::Shape in = c.in;
+          const int out_channels = c.out_channels;
+          auto make = [&](bool device_paths) {
+            return std::make_unique<LayerUnderTest>(
+                conv3(in, out_channels, 1, 1, on_paths(options(estimator), device_paths)), 4,
+                in.size());
+          };
+          auto gpu = make(true), cpu = make(false);
+          gpu->set_rho(-1.0);
+          cpu->set_rho(-1.0);
+          const auto close = [](const std::vector<double>& a, const std::vector<double>& b) {
+            REQUIRE(a.size() == b.size());
+            for (std::size_t i = 0; i < a.size(); ++i)
+              CHECK(a[i] == Approx(b[i]).epsilon(1e-12).margin(1e-12));
+          };
+          close(gpu->forward_output(), cpu->forward_output());
+          close(gpu->backward(input_gradient), cpu->backward(input_gradient));
+          close(kbnn::test::to_host(gpu->store.gradients()),
+                kbnn::test::to_host(cpu->store.gradients()));
         }
       }
     }

@@ -34,6 +34,7 @@ struct AffinePlan {
   int P;  // rows of cols per example (positions; 1 for dense)
   AffinePath path;
   bool narrow_forward;  // the forward product runs affine::narrow_forward
+  bool host_paths;      // host_paths(options): the host-only paths may be taken
   // One input channel: Flipout's S is one sign per example and folds into R.
   bool single_input_channel() const { return C == 1; }
 };

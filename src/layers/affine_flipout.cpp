@@ -31,7 +31,7 @@ void FlipoutAffine<Scalar>::reserve(int max_examples) {
       dcols_perturbed_ = View2<Scalar>(affine::workspace("dcols_perturbed"), rows, p.K);
     }
   }
-  if (one_channel && !host_accessible) {
+  if (one_channel && !p.host_paths) {
     stacked_ = View2<Scalar>(affine::workspace("stacked"), rows, 2 * p.O);
     d_stacked_ = View1<Scalar>(affine::workspace("d_stacked"), 2 * std::size_t(p.O) * p.K);
   }
@@ -49,7 +49,7 @@ void FlipoutAffine<Scalar>::reserve(int max_examples) {
   const std::size_t per_example_numbers = std::size_t(max_examples) * p.O * p.K;
   if (per_example)
     example_weights_ = View1<Scalar>(affine::workspace("example_weights"), per_example_numbers);
-  if (per_example || (one_channel && host_accessible))
+  if (per_example || (one_channel && p.host_paths))
     d_examples_ = View1<Scalar>(affine::workspace("d_examples"), per_example_numbers);
 }
 
@@ -166,7 +166,7 @@ void FlipoutAffine<Scalar>::backward_begin(const Weights& kernel, int examples, 
     // One input channel (several read cols o S over all rows: no blocks). Without dcols,
     // as on the per_example path on the host: D_e per example, O outputs per product,
     // not 2 O; on device memory one gemm of [dout | dout o R]^T cols reads cols once.
-    gradients_ = host_accessible ? Gradients::per_example : Gradients::stacked;
+    gradients_ = plan_.host_paths ? Gradients::per_example : Gradients::stacked;
   } else {
     gradients_ = Gradients::direct;
   }

@@ -40,7 +40,7 @@ BayesianAffine<Scalar>::BayesianAffine(std::string name, std::uint32_t layer_ind
       estimator_(make_estimator<Scalar>(
           options.estimator, AffinePlan{geometry_.in_features, geometry_.out_features,
                                         geometry_.in_channels, geometry_.positions, path_,
-                                        narrow_forward_})),
+                                        narrow_forward_, host_paths(options)})),
       options_(options) {
   // A layer with point weights is deterministic throughout: its bias is a point too.
   if (estimator_->point_weights()) options_.bayesian_bias = false;
@@ -60,7 +60,7 @@ AffinePath BayesianAffine<Scalar>::choose_path(const Geometry& g, const BayesOpt
     return fits_narrow(g) ? AffinePath::narrow : AffinePath::gemm;
   // Per-example weights pay when S varies along a row (more than one input channel;
   // with one, S folds into R) and each example has enough rows to fill a gemm.
-  if (host_accessible && options.estimator == Estimator::flipout && g.in_channels > 1 &&
+  if (host_paths(options) && options.estimator == Estimator::flipout && g.in_channels > 1 &&
       g.positions >= 16)
     return AffinePath::per_example;
   // The fused kernel wins over gemm for few outputs and short rows (LeNet's conv1:

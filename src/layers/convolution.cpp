@@ -36,7 +36,8 @@ void Convolution<Scalar>::reserve(int max_batch) {
   // (the whole batch's cols is megabytes, written once and read twice per step).
   // GPUs take the whole batch at once, which is what fills them.
   const std::int64_t example_cols = std::int64_t(geometry_.positions()) * geometry_.patch();
-  in_blocks_ = host_accessible && affine_.forward_is_narrow() && affine_.backward_in_blocks();
+  in_blocks_ = host_paths(affine_.options()) && affine_.forward_is_narrow() &&
+               affine_.backward_in_blocks();
   block_examples_ = in_blocks_ ? int(std::max<std::int64_t>(1, cols_block_numbers / example_cols))
                                : max_batch;
   block_examples_ = std::min(block_examples_, max_batch);

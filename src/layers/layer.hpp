@@ -27,7 +27,17 @@ struct BayesOptions {
   // Use fused kernels where they beat gemm; false forces the gemm reference path.
   bool fused_kernels = true;
   NoiseSource noise = NoiseSource::philox;  // where the weight noise comes from
+  // Take the paths a GPU takes (no per-example gemms, no block-wise backward pass,
+  // Flipout's stacked weight gradients) even where memory is host-accessible, so that
+  // tests run them on the CPU. A GPU build always takes them (see host_paths).
+  bool device_paths = !host_accessible;
 };
+
+// Whether a layer may take the host-only paths: loops over examples on the host, and
+// workspaces sized for a CPU's caches. Never on device memory, whatever the options say.
+inline bool host_paths(const BayesOptions& options) {
+  return host_accessible && !options.device_paths;
+}
 
 // What one forward pass draws its noise from.
 struct PassContext {
