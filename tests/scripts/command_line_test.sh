@@ -53,7 +53,7 @@ own_option() {  # own_option COMMAND MESSAGE ARGS...
   rc=0
   run_mpi -n 2 "$kbnn" "$command" "$@" > "$out/out" 2> "$out/err" || rc=$?
   expect 2 "^kbnn: $command: $message"
-  grep -q "^usage: kbnn $command " "$out/err" || fail "no usage of kbnn $command after: $(cat "$out/err")"
+  grep -q "^usage: kbnn $command\( \|$\)" "$out/err" || fail "no usage of kbnn $command after: $(cat "$out/err")"
 }
 own_option prune "--fractions: 'abc' is not a fraction in \[0, 1)" no_run.h5 --fractions=abc
 own_option prune "--fractions: '1.2' is not a fraction in \[0, 1)" no_run.h5 --fractions 0.5,1.2
@@ -65,6 +65,16 @@ own_option predict "--set-name must not contain '/'" no_run.h5 --set-name=a/b
 own_option predict "--sample-probabilities takes no value" no_run.h5 --sample-probabilities=yes
 own_option train "--dry-run takes no value, got '--dry-run=1'" "$deck" --dry-run=1
 own_option train "--restart-force takes no value" "$deck" --restart auto --restart-force=yes
+# What a command cannot do without: its file, --restart's value (the last word), another
+# option. The model or run file is the first word, so an option there is no file; the
+# deck's own usage has no arguments at all.
+own_option deck "takes no arguments" extra
+own_option train "--restart needs a checkpoint file or 'auto'$" "$deck" --restart
+own_option train "--restart-force needs --restart" "$deck" --restart-force --dry-run
+own_option predict "missing the model (a run file or checkpoint)" --output=p.h5
+own_option prune "missing the run file" --fractions=0.5
+own_option info "expected a file and optionally --deck, before or after it" a.h5 b.h5
+own_option info "expected a file and optionally --deck, before or after it" a.h5 --deck --deck
 
 rc=0
 run_mpi -n 1 "$kbnn" train "$deck" --train.epochs=2 --train.epochs=3 > "$out/out" 2> "$out/err" || rc=$?
