@@ -51,6 +51,9 @@ table=(--data.format=hdf5 --data.test_fraction=0.25 --data.features=features --m
 "$kbnn" train "$deck" "${small[@]}" "${table[@]}" --data.train_file="$out/low.h5" --output.name=named \
   > /dev/null || fail "the run on named classes failed"
 md5sum "$out/low.h5" > "$out/low.md5"
+# A deck file whose layer repeats a key (an edit that added one and kept the old).
+sed 's/^layer = conv2d out=16 kernel=5 /layer = conv2d out=16 kernel=5 kernel=3 /' "$deck" > "$out/twice.cfg"
+grep -q "kernel=5 kernel=3" "$out/twice.cfg" || fail "the deck has no 'conv2d out=16 kernel=5' to repeat a key of"
 # HDF5 files cut short (a copy that did not finish): a data file and a run file.
 for file in low runs/run; do
   head -c $(($(stat -c %s "$out/$file.h5") / 2)) "$out/$file.h5" > "$out/cut_${file##*/}.h5"
@@ -87,6 +90,9 @@ for n in 1 2; do
   check $n "train.lr: expected a number > 0, got '-1'" train "$deck" --train.lr=-1
   check $n "unknown option 'train.epochz'" train "$deck" --train.epochz=2
   check $n "input deck /nonexistent.cfg: cannot open the file" train /nonexistent.cfg
+  check $n "input deck $out/twice.cfg: model.layer 4 'conv2d out=16 kernel=5 kernel=3 *': key 'kernel' is given more than once" \
+    train "$out/twice.cfg" "${small[@]}"
+  check $n "input deck $out/runs: is a directory, expected an INI file" train "$out/runs"
   check $n "ood.dir: expected ood.format" train "$deck" "${small[@]}" --ood.dir=/tmp
   # A combination blames the command line that gave one of its options; an integer too
   # large for its type says so.
