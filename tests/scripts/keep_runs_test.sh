@@ -8,7 +8,8 @@
 #      empty, are refused before anything runs, naming the option;
 #   2. a run file whose run died after training (here: made to look so) is no finished
 #      run: kbnn info and --restart auto say so;
-#   4. --restart auto refuses to replace a stopped run whose checkpoint is missing;
+#   4. a plain train refuses to replace a stopped run, and --restart auto one whose
+#      checkpoint is missing;
 #   5. a restart refuses a training set of another size than its checkpoint's, naming
 #      both; a checkpoint that does not record it (older versions) is taken as before.
 #   usage: keep_runs_test.sh MPIEXEC KBNN DECK
@@ -114,6 +115,13 @@ signal_when "$job" "$out/stop.log" "^step *4/" "^$kbnn train .*--output.name=sto
 rc=0
 wait "$job" || rc=$?
 ((rc == 75)) || { cat "$out/stop.log"; fail "the stopped run exited $rc, expected 75"; }
+# A plain train into the stopped run's file would start afresh over it: refused, with the
+# way to continue (refused checks that no file changed, the checkpoint included).
+for n in 1 2; do
+  refused $n "$runs/stopped.h5 holds a run that a signal stopped: continue it with --restart auto, or set output.overwrite = true to start afresh" \
+    train "$deck" "${long[@]}"
+done
+kind "$runs/stopped.h5" "run file of a run that a signal stopped"
 mv "$runs/stopped.checkpoint.h5" "$out/"
 refused 1 "--restart auto: $runs/stopped.h5 holds a run that a signal stopped, but its checkpoint $runs/stopped.checkpoint.h5 is missing: put it back to continue the run, or start over with output.overwrite = true or another output.name" \
   train "$deck" "${long[@]}" --restart auto
