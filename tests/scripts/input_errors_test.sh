@@ -130,6 +130,19 @@ for n in 1 2; do
   # Model and checkpoint files.
   check $n "the checkpoint does not match the deck: train.seed was 42, the deck has 3" train "$deck" \
     "${small[@]}" --train.epochs=3 --restart "$out/runs/run.h5" --train.seed=3
+  # --restart-force goes past the deck's mismatch with a warning, but a model of another
+  # size or an optimizer of other buffers cannot take the checkpoint: one error, no file.
+  check $n "runs/run.h5: the checkpoint holds 123176 parameters, but this deck's model has 15690$" \
+    train "$deck" "${small[@]}" --train.epochs=2 --restart "$out/runs/run.h5" --restart-force \
+    --output.name=forced --model.layer=flatten --model.layer="dense out=10"
+  grep -q "^warning: --restart-force: the checkpoint does not match the deck: model.layer was conv2d .*, the deck has flatten; dense out=10 estimator=flipout$" \
+    "$out/stdout" || fail "--restart-force on another model gave no warning: $(cat "$out/stdout")"
+  check $n "runs/run.h5: the checkpoint holds 2 optimizer buffers, but this deck's optimizer has 1$" \
+    train "$deck" "${small[@]}" --train.epochs=2 --restart "$out/runs/run.h5" --restart-force \
+    --output.name=forced --train.optimizer=sgd
+  grep -q "^warning: --restart-force: the checkpoint does not match the deck: train.optimizer was adam, the deck has sgd$" \
+    "$out/stdout" || fail "--restart-force on another optimizer gave no warning: $(cat "$out/stdout")"
+  [[ ! -e $out/runs/forced.h5 ]] || fail "a refused --restart-force left runs/forced.h5"
   check $n "garbage.h5: not an HDF5 file" train "$deck" "${small[@]}" --restart "$out/garbage.h5"
   cut_short="truncated file: .*; the file has [0-9]* of the [0-9]* bytes its HDF5 header records: it was cut short"
   check $n "cut_run.h5: .*$cut_short" train "$deck" "${small[@]}" --restart "$out/cut_run.h5"
