@@ -7,7 +7,8 @@
 #   2. an OOD set named like the test set, and 3. a set named ood (/metrics/ood) or
 #      empty, are refused before anything runs, naming the option;
 #   2. a run file whose run died after training (here: made to look so) is no finished
-#      run: kbnn info and --restart auto say so;
+#      run: kbnn info and --restart auto say so; from a checkpoint of its last step
+#      --restart auto writes the results without training again;
 #   4. a plain train refuses to replace a stopped run, and --restart auto one whose
 #      checkpoint is missing;
 #   5. a restart refuses a training set of another size than its checkpoint's, naming
@@ -104,6 +105,30 @@ kind "$runs/died.h5" "run file of an unfinished run (still training, or it died 
   fail "--restart auto on the died run failed: $(cat "$out/died.log")"
 if grep -q "nothing to do" "$out/died.log"; then fail "--restart auto took the died run for finished"; fi
 kind "$runs/died.h5" "run file of a finished run"
+# The same death with its last checkpoint at the final step (output.checkpoint_every = 6
+# of 6 steps): --restart auto trains nothing and writes the results the run died before,
+# the very ones run.h5 holds (same weights, same evaluation).
+cp "$runs/run.h5" "$runs/late.h5"
+cp "$runs/run.checkpoint.h5" "$runs/late.checkpoint.h5"
+/usr/bin/python3 -c "
+import h5py, sys
+with h5py.File(sys.argv[1], 'r+') as f:
+    f.attrs['status'] = 'running'
+    for group in ('metrics', 'predictions', 'weights', 'checkpoint'):
+        del f[group]" "$runs/late.h5"
+"$kbnn" train "$deck" "${small[@]}" --output.name=late --output.checkpoint_every=6 --restart auto \
+  > "$out/late.log" || fail "--restart auto after the last step failed: $(cat "$out/late.log")"
+grep -qx "restart: $runs/late.checkpoint.h5 has trained all 6 steps; the run's results are still to write" \
+  "$out/late.log" || fail "the restart does not say that only the results are left: $(cat "$out/late.log")"
+if grep -q "^step " "$out/late.log"; then fail "the restart after the last step trained again"; fi
+kind "$runs/late.h5" "run file of a finished run"
+/usr/bin/python3 -c "
+import h5py, numpy as np, sys
+late, run = h5py.File(sys.argv[1], 'r'), h5py.File(sys.argv[2], 'r')
+assert dict(late['metrics/test'].attrs) == dict(run['metrics/test'].attrs), 'test metrics differ'
+for name in ('predictions/test/probs_mean', 'history/loss', 'weights/dense_11/kernel_mu'):
+    assert np.array_equal(late[name][()], run[name][()]), name + ' differs'" "$runs/late.h5" "$runs/run.h5" ||
+  fail "the results written after the last step are not the run's"
 
 # 4. A stopped run whose checkpoint went missing: --restart auto must not start afresh
 # over it.
