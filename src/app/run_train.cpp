@@ -559,6 +559,8 @@ RunOutcome checkpoint_and_stop(const TrainingRecord& record, const TrainOptions&
 
 void log_training_speed(const TrainingRecord& record) {
   const Trainer& trainer = record.trainer;
+  // A restart from a checkpoint of the last step trains nothing: no speed to report.
+  if (trainer.images_trained() == 0) return;
   const double seconds = trainer.training_seconds() - record.eval_seconds;
   const double images_per_second = seconds > 0 ? trainer.images_trained() / seconds : 0;
   const double flops = training_flops_per_example(record.model);

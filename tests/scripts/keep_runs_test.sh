@@ -120,7 +120,9 @@ with h5py.File(sys.argv[1], 'r+') as f:
   > "$out/late.log" || fail "--restart auto after the last step failed: $(cat "$out/late.log")"
 grep -qx "restart: $runs/late.checkpoint.h5 has trained all 6 steps; the run's results are still to write" \
   "$out/late.log" || fail "the restart does not say that only the results are left: $(cat "$out/late.log")"
-if grep -q "^step " "$out/late.log"; then fail "the restart after the last step trained again"; fi
+if grep -q "^step \|^training: " "$out/late.log"; then
+  fail "the restart after the last step trained again, or reported a speed of no steps"
+fi
 kind "$runs/late.h5" "run file of a finished run"
 /usr/bin/python3 -c "
 import h5py, numpy as np, sys
