@@ -56,6 +56,19 @@ kbnn::BayesOptions options(kbnn::Estimator estimator, bool bayesian_bias = false
   return o;
 }
 
+// Two layers with the same parameters and noise, built two ways: the same outputs, input
+// gradients (when asked for) and parameter gradients, to rounding.
+void check_same_numbers(LayerUnderTest& a, LayerUnderTest& b, bool input_gradient = true) {
+  const auto close = [](const std::vector<double>& x, const std::vector<double>& y) {
+    REQUIRE(x.size() == y.size());
+    for (std::size_t i = 0; i < x.size(); ++i)
+      CHECK(x[i] == Approx(y[i]).epsilon(1e-12).margin(1e-12));
+  };
+  close(a.forward_output(), b.forward_output());
+  close(a.backward(input_gradient), b.backward(input_gradient));
+  close(kbnn::test::to_host(a.store.gradients()), kbnn::test::to_host(b.store.gradients()));
+}
+
 // The same options with the paths a GPU takes (BayesOptions::device_paths), or the
 // build's own (the host's on a CPU build).
 kbnn::BayesOptions on_paths(kbnn::BayesOptions o, bool device_paths) {
@@ -252,15 +265,7 @@ TEST_CASE("Fused kernels equal the gemm reference path", "[layers][fused]") {
           fused->set_rho(-1.0);
           reference->set_rho(-1.0);
           fused->ctx.sample = reference->ctx.sample = sample;
-          const auto close = [](const std::vector<double>& a, const std::vector<double>& b) {
-            REQUIRE(a.size() == b.size());
-            for (std::size_t i = 0; i < a.size(); ++i)
-              CHECK(a[i] == Approx(b[i]).epsilon(1e-12).margin(1e-12));
-          };
-          close(fused->forward_output(), reference->forward_output());
-          close(fused->backward(), reference->backward());
-          close(kbnn::test::to_host(fused->store.gradients()),
-                kbnn::test::to_host(reference->store.gradients()));
+          check_same_numbers(*fused, *reference);
         }
       }
     }
@@ -296,15 +301,7 @@ TEST_CASE("A GPU's paths, taken on the CPU, give the host paths' numbers", "[lay
           auto gpu = make(true), cpu = make(false);
           gpu->set_rho(-1.0);
           cpu->set_rho(-1.0);
-          const auto close = [](const std::vector<double>& a, const std::vector<double>& b) {
-            REQUIRE(a.size() == b.size());
-            for (std::size_t i = 0; i < a.size(); ++i)
-              CHECK(a[i] == Approx(b[i]).epsilon(1e-12).margin(1e-12));
-          };
-          close(gpu->forward_output(), cpu->forward_output());
-          close(gpu->backward(input_gradient), cpu->backward(input_gradient));
-          close(kbnn::test::to_host(gpu->store.gradients()),
-                kbnn::test::to_host(cpu->store.gradients()));
+          check_same_numbers(*gpu, *cpu, input_gradient);
         }
       }
     }
