@@ -14,6 +14,7 @@
 #include "layers/relu.hpp"
 
 #include <cmath>
+#include <vector>
 
 using kbnn::test::LayerUnderTest;
 
@@ -69,10 +70,10 @@ void check_same_numbers(LayerUnderTest& a, LayerUnderTest& b, bool input_gradien
   close(kbnn::test::to_host(a.store.gradients()), kbnn::test::to_host(b.store.gradients()));
 }
 
-// The same options with the paths a GPU takes (BayesOptions::device_paths), or the
-// build's own (the host's on a CPU build).
+// The same options with the paths a GPU takes (BayesOptions::device_paths), or not (a
+// GPU build takes them either way: host_paths).
 kbnn::BayesOptions on_paths(kbnn::BayesOptions o, bool device_paths) {
-  o.device_paths = device_paths || !kbnn::host_accessible;
+  o.device_paths = device_paths;
   return o;
 }
 
@@ -83,6 +84,36 @@ std::unique_ptr<kbnn::Layer<double>> conv3(kbnn::Shape in, int out_channels, int
   if (in.height == 1)
     return std::make_unique<kbnn::Conv1d<double>>("conv", 1, in, out_channels, 3, stride, padding, o);
   return std::make_unique<kbnn::Conv2d<double>>("conv", 1, in, out_channels, 3, stride, padding, o);
+}
+
+// conv3 with stride 1 and padding 1 on a batch of 4, its posterior wide (rho = -1).
+std::unique_ptr<LayerUnderTest> conv3_under_test(kbnn::Shape in, int out_channels,
+                                                 const kbnn::BayesOptions& o) {
+  auto t = std::make_unique<LayerUnderTest>(conv3(in, out_channels, 1, 1, o), 4, in.size());
+  t->set_rho(-1.0);
+  return t;
+}
+
+// Shapes that take every path of the affine map. The output counts come from the
+// target's narrow limit, so every build covers each path: 6x6x3 inputs (P = 36) take the
+// per-example path on CPUs, its forward pass narrow for `widest` outputs and a
+// per-example gemm for one more; one input channel takes the narrow kernel with S folded
+// into R (gemm for one more output), and 3x3x3 inputs (P = 9) the narrow kernel applying
+// S (Flipout); local reparameterization takes the narrow kernel with its output noise up
+// to `widest` outputs, gemm beyond. 20x20x3 and 40x40x1 inputs give cols of more than
+// one block of Conv2d's block-wise backward on CPUs (blocks of 3 and of 2 examples of
+// the 4, the last one partial). Signals (Conv1d) take the same paths: 30 positions of 3
+// channels, 9 positions, one channel, and 1200 x 3 (blocks of 3 examples).
+struct PathCase {
+  kbnn::Shape in;
+  int out_channels;
+};
+std::vector<PathCase> path_cases() {
+  const int widest = kbnn::affine::narrow_max_outputs<double>();
+  return {{{6, 6, 3}, widest},    {{6, 6, 3}, widest + 1}, {{6, 6, 1}, widest},
+          {{6, 6, 1}, widest + 1}, {{3, 3, 3}, widest},     {{20, 20, 3}, widest},
+          {{40, 40, 1}, widest},   {{1, 30, 3}, widest},    {{1, 30, 3}, widest + 1},
+          {{1, 30, 1}, widest},    {{1, 9, 3}, widest},     {{1, 1200, 3}, widest}};
 }
 
 }  // namespace
@@ -231,39 +262,15 @@ TEST_CASE("ReLU, MaxPool2d and MaxPool1d gradients match finite differences", "[
 
 TEST_CASE("Fused kernels equal the gemm reference path", "[layers][fused]") {
   // Same parameters and noise (same seed, pass, layer): outputs, input gradients and
-  // parameter gradients must agree to rounding. The output counts come from the
-  // target's narrow limit, so every build covers each path: 6x6x3 inputs (P = 36)
-  // take the per-example path, its forward pass narrow for `widest` outputs and a
-  // per-example gemm for one more; one input channel takes the narrow kernel with S
-  // folded into R, and 3x3x3 inputs (P = 9) the narrow kernel applying S (Flipout);
-  // local reparameterization takes the narrow kernel with its output noise up to
-  // `widest` outputs, gemm beyond. 20x20x3 and
-  // 40x40x1 inputs give cols of more than one block of Conv2d's block-wise backward
-  // (blocks of 3 and of 2 examples of the 4, the last one partial). Signals (Conv1d)
-  // take the same paths: 30 positions of 3 channels, 9 positions, one channel, and
-  // 1200 x 3 (blocks of 3 examples).
-  const int widest = kbnn::affine::narrow_max_outputs<double>();
-  struct Case { kbnn::Shape in; int out_channels; };
-  for (const Case c : {Case{{6, 6, 3}, widest}, Case{{6, 6, 3}, widest + 1},
-                       Case{{6, 6, 1}, widest}, Case{{3, 3, 3}, widest},
-                       Case{{20, 20, 3}, widest}, Case{{40, 40, 1}, widest},
-                       Case{{1, 30, 3}, widest}, Case{{1, 30, 3}, widest + 1},
-                       Case{{1, 30, 1}, widest}, Case{{1, 9, 3}, widest},
-                       Case{{1, 1200, 3}, widest}}) {
+  // parameter gradients must agree to rounding, on every path (path_cases).
+  for (const PathCase c : path_cases()) {
     for (auto estimator : all_estimators) {
       for (bool sample : {true, false}) {
         DYNAMIC_SECTION(c.in.height << "x" << c.in.width << "x" << c.in.channels << " -> "
                                     << c.out_channels << " outputs, estimator "
                                     << int(estimator) << ", sample " << sample) {
-          const kbnn::Shape in = c.in;
-          const int out_channels = c.out_channels;
-          auto make = [&](bool fused) {
-            return std::make_unique<LayerUnderTest>(
-                conv3(in, out_channels, 1, 1, options(estimator, false, fused)), 4, in.size());
-          };
-          auto fused = make(true), reference = make(false);
-          fused->set_rho(-1.0);
-          reference->set_rho(-1.0);
+          auto fused = conv3_under_test(c.in, c.out_channels, options(estimator, false, true));
+          auto reference = conv3_under_test(c.in, c.out_channels, options(estimator, false, false));
           fused->ctx.sample = reference->ctx.sample = sample;
           check_same_numbers(*fused, *reference);
         }
@@ -279,28 +286,15 @@ TEST_CASE("A GPU's paths, taken on the CPU, give the host paths' numbers", "[lay
   // gradient) of one input channel, Flipout's weight gradients from one stacked gemm.
   // Same parameters and noise: the same numbers to rounding, so that a GPU's first run
   // is not the first run of its paths. On a GPU build both layers take them.
-  const int widest = kbnn::affine::narrow_max_outputs<double>();
-  struct Case { kbnn::Shape in; int out_channels; };
-  for (const Case c : {Case{{6, 6, 3}, widest}, Case{{6, 6, 3}, widest + 1},
-                       Case{{6, 6, 1}, widest}, Case{{6, 6, 1}, widest + 1},
-                       Case{{3, 3, 3}, widest}, Case{{20, 20, 3}, widest},
-                       Case{{40, 40, 1}, widest}, Case{{1, 30, 3}, widest},
-                       Case{{1, 30, 1}, widest}, Case{{1, 1200, 3}, widest}}) {
+  for (const PathCase c : path_cases()) {
     for (auto estimator : all_estimators) {
       for (bool input_gradient : {true, false}) {
         DYNAMIC_SECTION(c.in.height << "x" << c.in.width << "x" << c.in.channels << " -> "
                                     << c.out_channels << " outputs, estimator "
                                     << int(estimator) << ", input gradient " << input_gradient) {
-          const kbnn::Shape in = c.in;
-          const int out_channels = c.out_channels;
-          auto make = [&](bool device_paths) {
-            return std::make_unique<LayerUnderTest>(
-                conv3(in, out_channels, 1, 1, on_paths(options(estimator), device_paths)), 4,
-                in.size());
-          };
-          auto gpu = make(true), cpu = make(false);
-          gpu->set_rho(-1.0);
-          cpu->set_rho(-1.0);
+          const kbnn::BayesOptions o = options(estimator);
+          auto gpu = conv3_under_test(c.in, c.out_channels, on_paths(o, true));
+          auto cpu = conv3_under_test(c.in, c.out_channels, on_paths(o, false));
           check_same_numbers(*gpu, *cpu, input_gradient);
         }
       }

@@ -324,9 +324,8 @@ std::string checkpoint_epoch(hid_t checkpoint, const std::string& path) {
 void print_resume_point(hid_t file, const std::string& path, std::ostream& out) {
   const h5::Group c = h5::open_group(file, "checkpoint");
   const CheckpointPlace place = read_checkpoint_place(c, path + ": /checkpoint");
-  const std::int64_t step = place.step;
   const std::string epoch = checkpoint_epoch(c, path);
-  out << "  checkpoint: step " << step << epoch << ", written by "
+  out << "  checkpoint: step " << place.step << epoch << ", written by "
       << h5::read_attribute<std::int32_t>(c, "ranks") << " rank(s), optimizer buffers";
   for (const std::string& name : h5::read_string_attribute_array(c, "state_names"))
     out << " " << name;
@@ -340,7 +339,7 @@ void print_resume_point(hid_t file, const std::string& path, std::ostream& out) 
     out << "  pruned: " << std::count(keep.begin(), keep.end(), std::uint8_t(0)) << " of "
         << keep.size() << " Bayesian weights removed (kept removed when training on)\n";
   }
-  out << "  resume: kbnn train DECK --restart " << path << " trains on from step " << step << epoch
+  out << "  resume: kbnn train DECK --restart " << path << " trains on from step " << place.step << epoch
       << " up to the deck's train.epochs\n";
 }
 
